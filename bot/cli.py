@@ -1,0 +1,218 @@
+"""The ``blocktime`` command: the same command words as Slack, plus ``migrate``, ``console`` and
+``demo``. ``--json`` prints machine-readable output (errors as ``{"error": ...}`` with a non-zero exit)
+and ``--as USER`` acts as a Slack user; both may stand before or after the command words."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console
+from sqlalchemy.exc import OperationalError
+
+from bot import __version__
+from bot.bootstrap import build_context
+from bot.config import ConfigError, Settings
+from bot.domain.commands import help_text, parse_command
+from bot.domain.errors import DomainError
+from bot.render import render
+from bot.services import Actor, Context, run
+from bot.services.context import LOCAL_ADMIN
+
+log = logging.getLogger("blocktime.cli")
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_BUG = 0, 1, 2, 3, 70
+DB_DOWN = "The database is unavailable, so nothing was recorded. Try again in a moment."
+
+USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
+
+{help_text()}
+
+Also: blocktime migrate | console | run | demo | version
+"""
+
+
+@dataclass
+class Invocation:
+    words: list[str]
+    json: bool = False
+    actor: Actor | None = None
+
+
+def split_flags(argv: Sequence[str]) -> Invocation:
+    """Take ``--json`` and ``--as USER`` from anywhere in the arguments; the rest are command words."""
+    words: list[str] = []
+    found = Invocation(words)
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--json":
+            found.json = True
+        elif arg == "--as" or arg.startswith("--as="):
+            user = arg.partition("=")[2] if "=" in arg else (args[i + 1] if i + 1 < len(args) else "")
+            if not user:
+                raise DomainError("`--as` needs a user.", "blocktime --as U012ABC balance")
+            found.actor = Actor(user, user) if user != LOCAL_ADMIN else Actor.local_admin()
+            i += 0 if "=" in arg else 1
+        else:
+            words.append(arg)
+        i += 1
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = Console(soft_wrap=True)
+    try:
+        invocation = split_flags(argv)
+    except DomainError as error:
+        return _fail(out, False, str(error), EXIT_USAGE)
+    words = invocation.words
+    if not words or words[0] in ("-h", "--help"):
+        print(USAGE)
+        return EXIT_OK
+    if words[0] in ("version", "--version"):
+        print(f"blocktime {__version__}")
+        return EXIT_OK
+    try:
+        settings = Settings.from_env()
+        ctx = build_context(settings)
+    except ConfigError as error:
+        return _fail(out, invocation.json, str(error), EXIT_USAGE)
+    except OperationalError:
+        log.exception("cannot open the database")
+        return _fail(out, invocation.json, DB_DOWN, EXIT_UNAVAILABLE)
+    try:
+        return dispatch(ctx, invocation, out, sys.stdin)
+    finally:
+        ctx.db.dispose()
+
+
+def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) -> int:
+    verb = invocation.words[0]
+    actor = invocation.actor or Actor.local_admin()
+    if verb == "migrate":
+        print("Database is up to date.")  # build_context has applied every migration
+        return EXIT_OK
+    if verb == "console":
+        return console(ctx, actor, out, stdin)
+    if verb == "run":
+        return _run(ctx, actor, out, stdin)
+    if verb == "demo":
+        return _demo(ctx, invocation, out)
+    return execute(ctx, actor, " ".join(invocation.words), out, invocation.json)
+
+
+def execute(ctx: Context, actor: Actor, line: str, out: Console, as_json: bool) -> int:
+    """Parse and run one command line, print the result, and return the exit code."""
+    try:
+        command = parse_command(line, ctx.today(), ctx.settings.max_entry_minutes)
+        result = run(ctx, actor, command, source="cli")
+    except DomainError as error:
+        return _fail(out, as_json, str(error), EXIT_REFUSED)
+    except OperationalError:
+        log.exception("database error while running %r", line.split(" ")[0])
+        return _fail(out, as_json, DB_DOWN, EXIT_UNAVAILABLE)
+    except Exception:
+        log.exception("unexpected error while running %r", line.split(" ")[0])
+        return _fail(out, as_json, "Sorry, something went wrong on our side; nothing was recorded.", EXIT_BUG)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    else:
+        render(out, result)
+    return EXIT_OK
+
+
+def _fail(out: Console, as_json: bool, message: str, code: int) -> int:
+    if as_json:
+        print(json.dumps({"error": message}))
+    else:
+        Console(stderr=True, soft_wrap=True).print(f"[red]Error:[/red] {message}", highlight=False)
+    return code
+
+
+def console(ctx: Context, actor: Actor, out: Console, stdin: TextIO) -> int:
+    """An interactive prompt, or a reader of piped lines. Returns non-zero if any line failed."""
+    interactive = stdin.isatty()
+    if interactive:
+        out.print("blocktime console — type help, or quit. A leading / is fine: /logtime acme 15m advice")
+    worst = EXIT_OK
+    for raw in _lines(stdin, interactive):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.lower() in ("quit", "exit", "/quit", "/exit"):
+            break
+        try:
+            invocation = split_flags(_console_words(line))
+        except DomainError as error:
+            worst = max(worst, _fail(out, False, str(error), EXIT_REFUSED))
+            continue
+        if not invocation.words:
+            continue
+        code = execute(ctx, invocation.actor or actor, " ".join(invocation.words), out, invocation.json)
+        worst = max(worst, code)
+    return worst
+
+
+def _console_words(line: str) -> list[str]:
+    words = line.split()
+    head = words[0].lower()
+    if head in ("/blocktime", "blocktime"):
+        return words[1:]
+    if head.startswith("/"):
+        return [head[1:], *words[1:]]
+    return words
+
+
+def _lines(stdin: TextIO, interactive: bool) -> Iterable[str]:
+    if not interactive:
+        yield from stdin
+        return
+    while True:
+        try:
+            yield input("blocktime> ")
+        except EOFError:
+            print()
+            return
+        except KeyboardInterrupt:
+            print()
+            return
+
+
+def _run(ctx: Context, actor: Actor, out: Console, stdin: TextIO) -> int:
+    """``make run``: the offline console on the configured database when Slack is not configured."""
+    if ctx.settings.slack_configured:
+        log.warning("Slack tokens are set, but this build has no Slack connection yet: starting the console")
+    out.print(f"Offline console on {_safe_url(ctx.db.url)}. New here? Type `demo` in another shell: blocktime demo")
+    return console(ctx, actor, out, stdin)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _demo(ctx: Context, invocation: Invocation, out: Console) -> int:
+    from bot.demo import seed_demo
+
+    try:
+        done = seed_demo(ctx)
+    except DomainError as error:
+        return _fail(out, invocation.json, str(error), EXIT_REFUSED)
+    if invocation.json:
+        print(json.dumps({"seeded": done}))
+    else:
+        out.print(f"Seeded {len(done)} demo commands. Try: balance, balance acme, entries acme")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Settings, read once from the environment (and ``.env`` through python-dotenv). Secrets come only
+from here and are never logged: ``repr(settings)`` masks them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.commands import parse_optional_minutes, parse_overage_policy, parse_overdraft
+from bot.domain.durations import parse_duration
+from bot.domain.errors import DomainError
+from bot.domain.thresholds import DEFAULT_THRESHOLDS, format_thresholds, parse_thresholds
+
+DEFAULT_DATABASE_URL = "sqlite:///blocktime.db"
+SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """A setting has a value the bot cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = SLACK_API_URL
+    port: int = 3000
+    admins: frozenset[str] = frozenset()
+    timezone: str = "UTC"
+    rounding_minutes: int = 0
+    minimum_minutes: int = 0
+    overdraft_minutes: int | None = 0
+    overage_policy: str = "carry"
+    max_entry_minutes: int = 24 * 60
+    currency: str = "USD"
+    thresholds: str = DEFAULT_THRESHOLDS
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, load_dotenv_file: bool = True) -> Settings:
+        if env is None:
+            if load_dotenv_file:
+                from dotenv import load_dotenv
+
+                load_dotenv(override=False)
+            env = os.environ
+        return cls.from_mapping(env)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def convert(name: str, parse, default):  # type: ignore[no-untyped-def]
+            value = get(name)
+            if value is None:
+                return default
+            try:
+                return parse(value)
+            except (DomainError, ValueError) as error:
+                raise ConfigError(f"{name}={value!r} is not valid: {error}") from None
+
+        timezone = get("BLOCKTIME_TIMEZONE") or "UTC"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"BLOCKTIME_TIMEZONE={timezone!r} is not a time zone (e.g. Europe/Berlin)") from None
+        return cls(
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=_with_slash(get("SLACK_API_URL") or SLACK_API_URL),
+            port=convert("PORT", int, 3000),
+            admins=frozenset(a.strip() for a in (get("BLOCKTIME_ADMINS") or "").split(",") if a.strip()),
+            timezone=timezone,
+            rounding_minutes=convert("BLOCKTIME_ROUNDING", parse_optional_minutes, 0),
+            minimum_minutes=convert("BLOCKTIME_MINIMUM", parse_optional_minutes, 0),
+            overdraft_minutes=convert("BLOCKTIME_OVERDRAFT", parse_overdraft, 0),
+            overage_policy=convert("BLOCKTIME_OVERAGE", parse_overage_policy, "carry"),
+            max_entry_minutes=convert("BLOCKTIME_MAX_ENTRY", lambda v: parse_duration(v, max_minutes=10**6), 24 * 60),
+            currency=(get("BLOCKTIME_CURRENCY") or "USD").upper(),
+            thresholds=convert(
+                "BLOCKTIME_THRESHOLDS", lambda v: format_thresholds(parse_thresholds(v)), DEFAULT_THRESHOLDS
+            ),
+        )
+
+    def safe_summary(self) -> dict[str, object]:
+        """Settings for logs: secrets shown only as set or not."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = ("set" if value else "not set") if not f.repr else value
+        return out
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,579 @@
+"""The command grammar shared by Slack and the CLI: text in, a frozen command value out.
+
+``parse_command("logtime acme 1h30m yesterday printer fix #1234", today)`` returns a :class:`LogTime`.
+Nothing here touches the database; clients are named by handle and resolved by the services."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.dates import Period, parse_iso_date, parse_period, parse_work_date
+from bot.domain.durations import (
+    DEFAULT_MAX_MINUTES,
+    looks_like_duration,
+    parse_duration,
+    take_duration,
+)
+from bot.domain.errors import ParseError
+from bot.domain.roles import Role
+from bot.domain.thresholds import format_thresholds, parse_thresholds
+
+HANDLE = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
+NON_BILLABLE_FLAGS = {"--nb", "non-billable", "nonbillable", "--non-billable"}
+_TICKET = re.compile(r"(?<![\w&])#(\d{1,10})\b", re.ASCII)
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL_MENTION = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
+_SLACK_ID = re.compile(r"^[UWCGD][A-Z0-9]{2,}$")
+_UNLIMITED_HOURS = 10**7
+_DECIMAL = re.compile(r"^\d+(?:\.\d+)?$", re.ASCII)
+
+
+@dataclass(frozen=True)
+class LogTime:
+    client: str | None
+    minutes: int
+    typed: str
+    when: str | None  # a date word as typed (``yesterday``); None = today in the client's timezone
+    note: str
+    non_billable: bool = False
+    ticket: str | None = None
+
+    def work_date(self, today: date) -> date:
+        return resolve_when(self.when, today)
+
+
+@dataclass(frozen=True)
+class Balance:
+    client: str | None
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class TopUp:
+    client: str
+    minutes: int
+    expires_on: date | None = None
+    starts_on: date | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    reference: str | None = None
+    renew_months: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Blocks:
+    client: str
+
+
+@dataclass(frozen=True)
+class Entries:
+    client: str
+    period: Period
+
+
+@dataclass(frozen=True)
+class VoidEntry:
+    entry_id: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class VoidTopUp:
+    block_id: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class EditEntry:
+    entry_id: int
+    minutes: int
+    typed: str
+    when: str | None  # None = keep the entry's work date
+    note: str | None
+    non_billable: bool = False
+
+
+@dataclass(frozen=True)
+class ClientAdd:
+    handle: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ClientAlias:
+    handle: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class ClientRename:
+    handle: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ClientArchive:
+    handle: str
+    archived: bool = True
+
+
+@dataclass(frozen=True)
+class ClientSet:
+    """Validated settings: keys are the storage field names, values already normalised."""
+
+    handle: str
+    changes: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClientShow:
+    handle: str
+
+
+@dataclass(frozen=True)
+class ClientList:
+    include_archived: bool = False
+
+
+@dataclass(frozen=True)
+class SetRole:
+    user: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Link:
+    client: str | None  # None = unlink
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str = ""
+
+
+Command = (
+    LogTime
+    | Balance
+    | TopUp
+    | Blocks
+    | Entries
+    | VoidEntry
+    | VoidTopUp
+    | EditEntry
+    | ClientAdd
+    | ClientAlias
+    | ClientRename
+    | ClientArchive
+    | ClientSet
+    | ClientShow
+    | ClientList
+    | SetRole
+    | Link
+    | Help
+)
+
+USAGE = {
+    "logtime": "logtime <client> <duration> [when] [note...]   e.g. logtime acme 1h30m yesterday printer fix #1234",
+    "balance": "balance [client]   e.g. balance acme",
+    "topup": "topup <client> <hours> [expires YYYY-MM-DD|never] [price 1500] [ref INV-1001] [note...]"
+    "   e.g. topup acme 10 expires 2027-06-30 price 1500 ref INV-1001",
+    "blocks": "blocks <client>   e.g. blocks acme",
+    "entries": "entries <client> [this month|last month|YYYY-MM]   e.g. entries acme last month",
+    "void": "void <entry-id> [reason...]  or  void topup <block-id>   e.g. void 42 wrong client",
+    "edit": "edit <entry-id> <duration> [when] [note...]   e.g. edit 42 45m laptop setup",
+    "client": "client add <handle> <name...> | client alias <handle> <alias> | client rename <handle> <name...>"
+    " | client archive|unarchive <handle> | client set <handle> <key> <value> ... | client show <handle>"
+    " | clients",
+    "role": "role <@user> admin|manager|technician   e.g. role @sam manager",
+    "link": "link <client>  (in a channel)  or  link none",
+    "help": "help [command]",
+}
+CLIENT_SET_KEYS = (
+    "name, rounding (15m|none), minimum (15m|none), overdraft (2h|none|unlimited), overage (carry|bill), "
+    "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0)"
+)
+
+
+def help_text(topic: str = "") -> str:
+    if topic in USAGE:
+        return USAGE[topic]
+    lines = ["blocktime commands:"] + [f"• {usage}" for usage in USAGE.values()]
+    lines.append(f"client set keys: {CLIENT_SET_KEYS}")
+    lines.append("Durations: 15m, 45 minutes, 1h, 1.5h, 1h30m, 1 hr 15 mins, 1:30. Add --nb for non-billable.")
+    return "\n".join(lines)
+
+
+def parse_command(text: str, today: date, max_minutes: int = DEFAULT_MAX_MINUTES) -> Command:
+    """Parse one command line. A leading ``/`` and ``/blocktime`` are accepted (console and Slack)."""
+    tokens = text.strip().split()
+    if tokens and tokens[0].lower() in ("/blocktime", "blocktime"):
+        tokens = tokens[1:]
+    if not tokens:
+        return Help()
+    verb = tokens[0].lower().lstrip("/")
+    rest = tokens[1:]
+    parser = _PARSERS.get(verb)
+    if parser is None:
+        raise ParseError(f"`{tokens[0]}` is not a command I know. Try `help`.", USAGE["logtime"].split("   e.g. ")[1])
+    return parser(rest, today, max_minutes)
+
+
+def parse_logtime(tokens: list[str], today: date, max_minutes: int, client_required: bool = True) -> LogTime:
+    """``<client> <duration> [when] [note...]``; the client may be left out where the caller knows it
+    (a channel linked to a client), in which case the first word is the duration."""
+    example = "logtime acme 15m laptop advice"
+    non_billable = any(t.lower() in NON_BILLABLE_FLAGS for t in tokens)
+    words = [t for t in tokens if t.lower() not in NON_BILLABLE_FLAGS]
+    if not words:
+        raise ParseError("Say which client and how long.", example)
+    client: str | None = None
+    if not looks_like_duration(words[0]) and not _is_number(words[0]):
+        client, words = words[0].lower(), words[1:]
+    elif client_required:
+        raise ParseError("Say which client the time is for, before the duration.", example)
+    if not words:
+        raise ParseError(f"Say how long you worked for {client}.", example)
+    minutes, typed, when, note = _duration_when_note(words, today, max_minutes)
+    return LogTime(client, minutes, typed, when, note, non_billable, find_ticket(note))
+
+
+def _duration_when_note(words: list[str], today: date, max_minutes: int) -> tuple[int, str, str | None, str]:
+    minutes, typed, words = take_duration(words, max_minutes)
+    when = words[0].lower() if words and parse_work_date(words[0], today) is not None else None
+    if when is not None:
+        words = words[1:]
+    return minutes, typed, when, " ".join(words)
+
+
+def resolve_when(when: str | None, today: date) -> date:
+    """The work date for a date word checked at parse time, against the client's own today."""
+    if when is None:
+        return today
+    day = parse_work_date(when, today)
+    assert day is not None  # the parser only keeps words that name a date
+    return day
+
+
+def find_ticket(note: str) -> str | None:
+    found = _TICKET.search(note)
+    return f"#{found[1]}" if found else None
+
+
+def _is_number(text: str) -> bool:
+    return bool(_DECIMAL.match(text.lstrip("+-")))
+
+
+def _logtime(tokens: list[str], today: date, max_minutes: int) -> Command:
+    return parse_logtime(tokens, today, max_minutes)
+
+
+def _balance(tokens: list[str], today: date, max_minutes: int) -> Command:
+    words = [t.lower() for t in tokens]
+    public = "public" in words
+    words = [w for w in words if w != "public"]
+    if len(words) > 1:
+        raise ParseError("`balance` takes one client at most.", USAGE["balance"])
+    return Balance(words[0] if words else None, public)
+
+
+def parse_hours(text: str) -> int:
+    """Top-up size: ``10`` or ``7.5`` mean hours; a duration (``10h``, ``90m``) is read as typed."""
+    if not _DECIMAL.match(text):
+        return parse_duration(text, max_minutes=_UNLIMITED_HOURS)
+    hours = Decimal(text)
+    minutes = hours * 60
+    if minutes > _UNLIMITED_HOURS:
+        raise ParseError(f"`{text}` hours is more than any block could hold.", "topup acme 10")
+    if hours <= 0:
+        raise ParseError(f"`{text}` hours: a top-up must add more than zero hours.", "topup acme 10")
+    if minutes != minutes.to_integral_value():
+        raise ParseError(f"`{text}` hours is not a whole number of minutes.", "topup acme 7.5")
+    return int(minutes)
+
+
+def parse_price(text: str) -> tuple[Decimal, str | None]:
+    """``1500``, ``1,500.00``, ``$1500``, ``€990`` -> (Decimal, currency or None)."""
+    symbols = {"$": "USD", "€": "EUR", "£": "GBP"}
+    currency = symbols.get(text[:1])
+    number = (text[1:] if currency else text).replace(",", "")
+    if not _DECIMAL.match(number) or len(number) > 13:
+        raise ParseError(f"`{text}` is not a price.", "price 1500 or price 1500.00")
+    price = Decimal(number)
+    if price != price.quantize(Decimal("0.01")):
+        raise ParseError(f"`{text}` is not a price: use a positive amount with at most two decimals.", "price 1500")
+    return price.quantize(Decimal("0.01")), currency
+
+
+_RENEWALS = {"monthly": 1, "quarterly": 3, "yearly": 12, "annually": 12, "annual": 12}
+
+
+def parse_renewal(text: str) -> int:
+    word = text.lower()
+    if word in _RENEWALS:
+        return _RENEWALS[word]
+    digits = word.removesuffix("months").removesuffix("month").removesuffix("mo")
+    if digits.isascii() and digits.isdigit() and 1 <= int(digits) <= 120:
+        return int(digits)
+    raise ParseError(f"`{text}` is not a renewal period.", "renew yearly, renew quarterly or renew 6months")
+
+
+def _topup(tokens: list[str], today: date, max_minutes: int) -> Command:
+    usage = USAGE["topup"].split("   e.g. ")[1]
+    if len(tokens) < 2:
+        raise ParseError("Say which client and how many hours.", usage)
+    client = tokens[0].lower()
+    minutes = parse_hours(tokens[1])
+    words = tokens[2:]
+    values: dict[str, object] = {}
+    note: list[str] = []
+    i = 0
+    while i < len(words):
+        key = words[i].lower()
+        value = words[i + 1] if i + 1 < len(words) else None
+        if key in ("expires", "expiry", "exp", "expiring"):
+            text = _need(value, key, "expires 2027-06-30 or expires never")
+            values["expires_on"] = None if text.lower() == "never" else parse_iso_date(text)
+        elif key in ("starts", "start", "from"):
+            values["starts_on"] = parse_iso_date(_need(value, key, "starts 2026-12-01"))
+        elif key == "price":
+            price, currency = parse_price(_need(value, key, "price 1500"))
+            values["price"] = price
+            if currency:
+                values["currency"] = currency
+            following = words[i + 2] if i + 2 < len(words) else ""
+            if re.fullmatch(r"[A-Z]{3}", following):
+                values["currency"] = following
+                i += 1
+        elif key == "currency":
+            text = _need(value, key, "currency EUR")
+            if not re.fullmatch(r"[A-Za-z]{3}", text):
+                raise ParseError(f"`{text}` is not a currency code.", "currency EUR")
+            values["currency"] = text.upper()
+        elif key in ("ref", "reference", "invoice", "po"):
+            values["reference"] = _need(value, key, "ref INV-1001")[:100]
+        elif key in ("renew", "renews", "every"):
+            values["renew_months"] = parse_renewal(_need(value, key, "renew yearly"))
+        else:
+            note.append(words[i])
+            i += 1
+            continue
+        i += 2
+    top_up = TopUp(client, minutes, note=" ".join(note), **values)  # type: ignore[arg-type]
+    start = top_up.starts_on or today
+    if top_up.expires_on is not None and top_up.expires_on < start:
+        raise ParseError(f"The block would expire ({top_up.expires_on}) before it starts ({start}).", usage)
+    return top_up
+
+
+def _need(value: str | None, key: str, example: str) -> str:
+    if value is None:
+        raise ParseError(f"`{key}` needs a value after it.", example)
+    return value
+
+
+def _blocks(tokens: list[str], today: date, max_minutes: int) -> Command:
+    if len(tokens) != 1:
+        raise ParseError("`blocks` takes one client.", "blocks acme")
+    return Blocks(tokens[0].lower())
+
+
+def _entries(tokens: list[str], today: date, max_minutes: int) -> Command:
+    if not tokens:
+        raise ParseError("`entries` needs a client.", "entries acme last month")
+    return Entries(tokens[0].lower(), parse_period(" ".join(tokens[1:]), today))
+
+
+def parse_id(text: str, what: str, example: str) -> int:
+    cleaned = text.lstrip("#")
+    if not (cleaned.isascii() and cleaned.isdigit()) or int(cleaned) == 0 or len(cleaned) > 12:
+        raise ParseError(f"`{text}` is not {what} number.", example)
+    return int(cleaned)
+
+
+def _void(tokens: list[str], today: date, max_minutes: int) -> Command:
+    example = "void 42 wrong client  or  void topup 7"
+    if not tokens:
+        raise ParseError("Say which entry to void.", example)
+    if tokens[0].lower() in ("topup", "block", "top-up") and len(tokens) >= 2:
+        return VoidTopUp(parse_id(tokens[1], "a top-up", example), " ".join(tokens[2:]))
+    if tokens[0].lower() == "entry" and len(tokens) >= 2:
+        tokens = tokens[1:]
+    return VoidEntry(parse_id(tokens[0], "an entry", example), " ".join(tokens[1:]))
+
+
+def _edit(tokens: list[str], today: date, max_minutes: int) -> Command:
+    example = "edit 42 45m laptop setup"
+    if len(tokens) < 2:
+        raise ParseError("Say which entry and its new duration.", example)
+    entry_id = parse_id(tokens[0], "an entry", example)
+    non_billable = any(t.lower() in NON_BILLABLE_FLAGS for t in tokens[1:])
+    words = [t for t in tokens[1:] if t.lower() not in NON_BILLABLE_FLAGS]
+    minutes, typed, when, note = _duration_when_note(words, today, max_minutes)
+    return EditEntry(entry_id, minutes, typed, when, note or None, non_billable)
+
+
+def validate_handle(text: str) -> str:
+    handle = text.lower()
+    if not HANDLE.match(handle) or looks_like_duration(handle):
+        raise ParseError(
+            f"`{text}` is not a usable handle: start with a letter; letters, digits, '-', '_' or '.'; "
+            "at most 32 characters.",
+            "client add acme Acme Corporation",
+        )
+    return handle
+
+
+def parse_user(text: str) -> str:
+    """A Slack user as typed in a command: ``<@U123|sam>`` or ``U123``."""
+    found = _USER_MENTION.match(text)
+    if found:
+        return found[1]
+    if _SLACK_ID.match(text) and text[0] in "UW":
+        return text
+    raise ParseError(f"`{text}` is not a Slack user: mention them (@sam) or give their ID.", "@sam or U012ABCDEF")
+
+
+def parse_channel(text: str) -> str:
+    found = _CHANNEL_MENTION.match(text)
+    if found:
+        return found[1]
+    if _SLACK_ID.match(text) and text[0] in "CGD":
+        return text
+    raise ParseError(f"`{text}` is not a Slack channel: pick it with #, or give its ID.", "#acme-tickets or C012ABCDEF")
+
+
+def parse_timezone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ParseError(f"`{text}` is not a time zone I know.", "Europe/Berlin or America/New_York") from None
+    return text
+
+
+def parse_optional_minutes(text: str) -> int:
+    return 0 if text.lower() in ("none", "0", "off", "no") else parse_duration(text, max_minutes=_UNLIMITED_HOURS)
+
+
+def parse_overdraft(text: str) -> int | None:
+    word = text.lower()
+    if word in ("unlimited", "any", "always"):
+        return None
+    return 0 if word in ("none", "0", "no", "off") else parse_hours(text)
+
+
+def parse_overage_policy(text: str) -> str:
+    if text.lower() not in ("carry", "bill"):
+        raise ParseError(f"`{text}` is not an overage policy: use carry or bill.", "client set acme overage carry")
+    return text.lower()
+
+
+_SETTERS = {
+    "rounding": ("rounding_minutes", parse_optional_minutes),
+    "increment": ("rounding_minutes", parse_optional_minutes),
+    "minimum": ("minimum_minutes", parse_optional_minutes),
+    "min": ("minimum_minutes", parse_optional_minutes),
+    "overdraft": ("overdraft_minutes", parse_overdraft),
+    "overage": ("overage_policy", parse_overage_policy),
+    "manager": ("account_manager", lambda v: None if v.lower() == "none" else parse_user(v)),
+    "am": ("account_manager", lambda v: None if v.lower() == "none" else parse_user(v)),
+    "channel": ("alert_channel", lambda v: None if v.lower() == "none" else parse_channel(v)),
+    "timezone": ("timezone", parse_timezone),
+    "tz": ("timezone", parse_timezone),
+    "thresholds": ("thresholds", lambda v: format_thresholds(parse_thresholds(v))),
+}
+
+
+def _client(tokens: list[str], today: date, max_minutes: int) -> Command:
+    example = USAGE["client"]
+    if not tokens:
+        raise ParseError("`client` needs a subcommand.", example)
+    sub, args = tokens[0].lower(), tokens[1:]
+    if sub == "list":
+        return ClientList("all" in (a.lower() for a in args))
+    if not args:
+        raise ParseError(f"`client {sub}` needs a client handle.", example)
+    handle = args[0].lower()
+    if sub == "add":
+        name = " ".join(args[1:]).strip()
+        return ClientAdd(validate_handle(handle), name or handle)
+    if sub == "alias":
+        if len(args) != 2:
+            raise ParseError("`client alias` takes a handle and one alias.", "client alias acme acme-corp")
+        return ClientAlias(handle, validate_handle(args[1]))
+    if sub == "rename":
+        if len(args) < 2:
+            raise ParseError("`client rename` needs the new display name.", "client rename acme Acme Corporation")
+        return ClientRename(handle, " ".join(args[1:]))
+    if sub in ("archive", "unarchive"):
+        return ClientArchive(handle, sub == "archive")
+    if sub == "show":
+        return ClientShow(handle)
+    if sub == "set":
+        return ClientSet(handle, _client_settings(args[1:]))
+    raise ParseError(f"`client {sub}` is not a client subcommand.", example)
+
+
+def _client_settings(words: list[str]) -> dict[str, object]:
+    example = "client set acme rounding 15m minimum 15m overdraft 2h"
+    if not words:
+        raise ParseError(f"Say what to set: {CLIENT_SET_KEYS}.", example)
+    changes: dict[str, object] = {}
+    i = 0
+    while i < len(words):
+        key = words[i].lower()
+        if key == "name":
+            changes["display_name"] = " ".join(words[i + 1 :])
+            if not changes["display_name"]:
+                raise ParseError("`name` needs a value.", "client set acme name Acme Corporation")
+            break
+        if key not in _SETTERS:
+            raise ParseError(f"`{words[i]}` is not a client setting. Settings: {CLIENT_SET_KEYS}.", example)
+        if i + 1 >= len(words):
+            raise ParseError(f"`{key}` needs a value.", example)
+        field_name, convert = _SETTERS[key]
+        changes[field_name] = convert(words[i + 1])
+        i += 2
+    return changes
+
+
+def _clients(tokens: list[str], today: date, max_minutes: int) -> Command:
+    return ClientList("all" in (t.lower() for t in tokens))
+
+
+def _role(tokens: list[str], today: date, max_minutes: int) -> Command:
+    if len(tokens) != 2:
+        raise ParseError("`role` takes a user and a role.", USAGE["role"].split("   e.g. ")[1])
+    return SetRole(parse_user(tokens[0]), Role.parse(tokens[1]))
+
+
+def _link(tokens: list[str], today: date, max_minutes: int) -> Command:
+    if len(tokens) != 1:
+        raise ParseError("`link` takes one client (or `none` to unlink).", "link acme")
+    word = tokens[0].lower()
+    return Link(None if word in ("none", "off") else word)
+
+
+def _help(tokens: list[str], today: date, max_minutes: int) -> Command:
+    return Help(tokens[0].lower() if tokens else "")
+
+
+_PARSERS = {
+    "logtime": _logtime,
+    "log": _logtime,
+    "balance": _balance,
+    "topup": _topup,
+    "blocks": _blocks,
+    "entries": _entries,
+    "void": _void,
+    "edit": _edit,
+    "client": _client,
+    "clients": _clients,
+    "role": _role,
+    "link": _link,
+    "help": _help,
+}

@@ -1,0 +1,123 @@
+"""Durations as technicians type them (``15m``, ``1h30m``, ``1 hr 15 mins``, ``1:30``) and the billing
+rules that turn typed minutes into billable minutes. Minutes are always whole integers."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from bot.domain.errors import ParseError
+
+DEFAULT_MAX_MINUTES = 24 * 60
+EXAMPLE = "15m, 1h30m, 1.5h or 1:30"
+
+_HOUR_UNITS = r"h|hr|hrs|hour|hours"
+_MINUTE_UNITS = r"m|min|mins|minute|minutes"
+_NUMBER = r"\d+(?:\.\d+)?"
+_UNIT_FORM = re.compile(
+    rf"^(?:(?P<h>{_NUMBER})\s*(?:{_HOUR_UNITS}))?\s*(?:(?P<m>{_NUMBER})\s*(?:{_MINUTE_UNITS}))?$",
+    re.IGNORECASE | re.ASCII,
+)
+_CLOCK_FORM = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$", re.ASCII)
+_BARE_NUMBER = re.compile(rf"^[+-]?{_NUMBER}$", re.ASCII)
+_LOOKS_NEGATIVE = re.compile(r"^\s*-\s*\d", re.ASCII)
+
+
+def parse_duration(text: str, max_minutes: int = DEFAULT_MAX_MINUTES) -> int:
+    """Return the whole minutes in ``text`` or raise :class:`ParseError` saying what is wrong."""
+    raw = text.strip()
+    cleaned = raw.lstrip("+").strip()
+    if not cleaned:
+        raise ParseError("A duration is missing.", f"logtime acme {EXAMPLE.split(',')[0]} laptop advice")
+    if _LOOKS_NEGATIVE.match(cleaned):
+        raise ParseError(f"`{raw}` is negative; time logged must be more than zero.", "15m")
+    if _BARE_NUMBER.match(cleaned):
+        raise ParseError(f"`{raw}` has no unit: add a unit: {_unit_hint(cleaned)}.", "90m or 1.5h")
+    minutes = _minutes_of(cleaned)
+    if minutes is None:
+        raise ParseError(f"`{raw}` is not a duration I understand.", EXAMPLE)
+    if minutes <= 0:
+        raise ParseError(f"`{raw}` is zero; time logged must be more than zero.", "15m")
+    if minutes > max_minutes:
+        raise ParseError(
+            f"`{raw}` is more than {format_duration(max_minutes)} in one entry; split it into several entries.",
+            f"{format_duration(min(max_minutes, 8 * 60))}",
+        )
+    return minutes
+
+
+def _unit_hint(number: str) -> str:
+    """``90`` -> ``90m or 1.5h``; ``2`` -> ``2h or 2m``: the likelier reading first."""
+    value = Decimal(number)
+    if value <= 12:
+        return f"{number}h or {number}m"
+    hours = value / 60
+    as_hours = format(hours.normalize(), "f") if hours == hours.quantize(Decimal("0.01")) else None
+    return f"{number}m or {as_hours}h" if as_hours else f"{number}m"
+
+
+def _minutes_of(text: str) -> int | None:
+    clock = _CLOCK_FORM.match(text)
+    if clock:
+        mins = int(clock["m"])
+        return None if mins >= 60 else int(clock["h"]) * 60 + mins
+    unit = _UNIT_FORM.match(text)
+    if not unit or (unit["h"] is None and unit["m"] is None):
+        return None
+    try:
+        total = Decimal(unit["h"] or 0) * 60 + Decimal(unit["m"] or 0)
+    except InvalidOperation:  # pragma: no cover - the regex admits only decimals
+        return None
+    if total != total.to_integral_value():
+        raise ParseError(f"`{text}` is not a whole number of minutes.", "1h20m or 1.25h")
+    return int(total)
+
+
+def take_duration(tokens: list[str], max_minutes: int = DEFAULT_MAX_MINUTES) -> tuple[int, str, list[str]]:
+    """Read a duration from the front of ``tokens`` (it may span up to four words, as in
+    ``1 hr 15 mins``) and return ``(minutes, text as typed, remaining tokens)``."""
+    for width in range(min(4, len(tokens)), 1, -1):
+        typed = " ".join(tokens[:width])
+        if _minutes_of_quietly(typed) is not None:
+            return parse_duration(typed, max_minutes), typed, tokens[width:]
+    if not tokens:
+        raise ParseError("A duration is missing.", "logtime acme 15m laptop advice")
+    return parse_duration(tokens[0], max_minutes), tokens[0], tokens[1:]
+
+
+def looks_like_duration(text: str) -> bool:
+    """True when ``text`` is shaped like a duration, even an invalid one (``0m``, ``25h``)."""
+    return _minutes_of_quietly(text.strip().lstrip("+")) is not None
+
+
+def _minutes_of_quietly(text: str) -> int | None:
+    try:
+        return _minutes_of(text.strip())
+    except ParseError:
+        return None
+
+
+def format_duration(minutes: int) -> str:
+    """``90`` -> ``1h 30m``; negative values keep their sign (``-15m``)."""
+    sign = "-" if minutes < 0 else ""
+    hours, mins = divmod(abs(minutes), 60)
+    if hours and mins:
+        return f"{sign}{hours}h {mins}m"
+    if hours:
+        return f"{sign}{hours}h"
+    return f"{sign}{mins}m"
+
+
+def format_hours(minutes: int) -> str:
+    """Minutes as decimal hours for reports: ``90`` -> ``1.5``; exact to two places."""
+    value = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+    text = format(value.normalize(), "f")
+    return text
+
+
+def billable_minutes(minutes: int, rounding: int, minimum: int, non_billable: bool = False) -> int:
+    """Apply the client's billing policy: round up to the increment, then at least the minimum."""
+    if non_billable:
+        return 0
+    rounded = minutes if rounding <= 1 else -(-minutes // rounding) * rounding
+    return max(rounded, minimum)

@@ -1,0 +1,85 @@
+"""Low-balance thresholds and crossing detection.
+
+A threshold is a percentage of the hours in the client's current blocks (``25%``) or an absolute
+amount (``2h``, ``0``). A balance change crosses a threshold when it moves the balance from above the
+level to at or below it; only the lowest level crossed by one change is reported, so a single large
+entry that falls through 50 % and 25 % alerts once. Because crossing compares the balance before and
+after each change, a top-up or void that lifts the balance above a level re-arms it by itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.durations import format_duration, parse_duration
+from bot.domain.errors import ParseError
+
+DEFAULT_THRESHOLDS = "50%,25%,10%,0"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    percent: int | None = None
+    minutes: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.percent}%" if self.percent is not None else format_duration(self.minutes or 0)
+
+    def level(self, block_minutes: int) -> int:
+        """The balance, in minutes, at which this threshold sits for blocks totalling ``block_minutes``."""
+        if self.percent is not None:
+            return block_minutes * self.percent // 100
+        return self.minutes or 0
+
+
+def parse_thresholds(text: str) -> tuple[Threshold, ...]:
+    found: list[Threshold] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part.endswith("%"):
+            number = part[:-1].strip()
+            if not (number.isascii() and number.isdigit()) or not 0 <= int(number) <= 100:
+                raise ParseError(f"`{part}` is not a percentage from 0% to 100%.", DEFAULT_THRESHOLDS)
+            found.append(Threshold(percent=int(number)))
+        elif part in ("0", "0h", "0m"):
+            found.append(Threshold(minutes=0))
+        else:
+            found.append(Threshold(minutes=parse_duration(part, max_minutes=10**7)))
+    if not found:
+        raise ParseError("No thresholds given.", DEFAULT_THRESHOLDS)
+    return tuple(found)
+
+
+def format_thresholds(thresholds: tuple[Threshold, ...]) -> str:
+    return ",".join(t.label for t in thresholds)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    threshold: Threshold
+    level: int
+    before: int
+    after: int
+
+
+def crossing(
+    before: int, after: int, thresholds: tuple[Threshold, ...], block_minutes: int, overdraft_step: int = 0
+) -> Crossing | None:
+    """The lowest threshold that the change ``before -> after`` crossed downwards, if any.
+
+    With ``overdraft_step`` > 0, every further step below zero (``-step``, ``-2*step``...) is a level too,
+    so a client going deeper into overage keeps alerting once per step."""
+    if after >= before:
+        return None
+    levels = {t.level(block_minutes): t for t in thresholds}
+    if overdraft_step > 0 and after < 0:
+        step_level = -overdraft_step
+        while step_level >= after:
+            levels.setdefault(step_level, Threshold(minutes=step_level))
+            step_level -= overdraft_step
+    crossed = [level for level in levels if after <= level < before]
+    if not crossed:
+        return None
+    lowest = min(crossed)
+    return Crossing(levels[lowest], lowest, before, after)

@@ -1,0 +1,179 @@
+"""Client and role administration: add, alias, rename, archive, set policy, assign roles. Admins only;
+every change is audited with before and after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain.commands import (
+    ClientAdd,
+    ClientAlias,
+    ClientArchive,
+    ClientList,
+    ClientRename,
+    ClientSet,
+    ClientShow,
+    SetRole,
+)
+from bot.domain.errors import Refused
+from bot.domain.roles import Role, require
+from bot.services.context import Actor, Context, audit, find_client
+from bot.services.results import ClientView, Message
+from storage.models import Client, UserRole
+from storage.models import ClientAlias as AliasRow
+
+POLICY_FIELDS = (
+    "display_name",
+    "account_manager",
+    "alert_channel",
+    "timezone",
+    "archived",
+    "rounding_minutes",
+    "minimum_minutes",
+    "overdraft_minutes",
+    "overage_policy",
+    "thresholds",
+)
+
+
+def client_view(client: Client, default_thresholds: str) -> ClientView:
+    return ClientView(
+        id=client.id,
+        handle=client.handle,
+        display_name=client.display_name,
+        aliases=[a.alias for a in client.aliases],
+        account_manager=client.account_manager,
+        alert_channel=client.alert_channel,
+        timezone=client.timezone,
+        archived=client.archived,
+        rounding_minutes=client.rounding_minutes,
+        minimum_minutes=client.minimum_minutes,
+        overdraft_minutes=client.overdraft_minutes,
+        overage_policy=client.overage_policy,
+        thresholds=client.thresholds or default_thresholds,
+    )
+
+
+def _snapshot(client: Client) -> dict[str, Any]:
+    return {name: getattr(client, name) for name in POLICY_FIELDS}
+
+
+def _name_taken(session: Session, name: str) -> bool:
+    return (
+        session.scalar(select(Client.id).where(Client.handle == name)) is not None
+        or session.scalar(select(AliasRow.id).where(AliasRow.alias == name)) is not None
+    )
+
+
+def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
+    settings = ctx.settings
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.ADMIN, "add clients")
+        if _name_taken(session, command.handle):
+            raise Refused(f"`{command.handle}` is already a client handle or alias.", "client add acme2 Acme Two")
+        client = Client(
+            handle=command.handle,
+            display_name=command.name,
+            timezone=settings.timezone,
+            archived=False,
+            rounding_minutes=settings.rounding_minutes,
+            minimum_minutes=settings.minimum_minutes,
+            overdraft_minutes=settings.overdraft_minutes,
+            overage_policy=settings.overage_policy,
+            purchased_minutes=0,
+            used_minutes=0,
+            forfeited_minutes=0,
+            open_overage_minutes=0,
+            billed_overage_minutes=0,
+            created_at=ctx.now(),
+        )
+        session.add(client)
+        session.flush()
+        audit(session, ctx, actor, "client_add", f"client:{client.id}", client.id, None, _snapshot(client))
+        view = client_view(client, settings.thresholds)
+        uow.commit()
+        return view
+
+
+def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[str, Any]) -> ClientView:
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.ADMIN, "change clients")
+        client = find_client(session, handle, lock=True)
+        before = _snapshot(client)
+        for name, value in changes.items():
+            setattr(client, name, value)
+        session.flush()
+        audit(session, ctx, actor, action, f"client:{client.id}", client.id, before, _snapshot(client))
+        view = client_view(client, ctx.settings.thresholds)
+        uow.commit()
+        return view
+
+
+def rename_client(ctx: Context, actor: Actor, command: ClientRename) -> ClientView:
+    return _change(ctx, actor, command.handle, "client_rename", {"display_name": command.name})
+
+
+def archive_client(ctx: Context, actor: Actor, command: ClientArchive) -> ClientView:
+    return _change(ctx, actor, command.handle, "client_archive", {"archived": command.archived})
+
+
+def set_client(ctx: Context, actor: Actor, command: ClientSet) -> ClientView:
+    return _change(ctx, actor, command.handle, "client_set", dict(command.changes))
+
+
+def alias_client(ctx: Context, actor: Actor, command: ClientAlias) -> ClientView:
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.ADMIN, "add aliases")
+        client = find_client(session, command.handle, lock=True)
+        if _name_taken(session, command.alias):
+            raise Refused(f"`{command.alias}` is already a client handle or alias.")
+        before = {"aliases": [a.alias for a in client.aliases]}
+        session.add(AliasRow(client_id=client.id, alias=command.alias))
+        session.flush()
+        session.refresh(client)
+        after = {"aliases": [a.alias for a in client.aliases]}
+        audit(session, ctx, actor, "client_alias", f"client:{client.id}", client.id, before, after)
+        view = client_view(client, ctx.settings.thresholds)
+        uow.commit()
+        return view
+
+
+def show_client(ctx: Context, actor: Actor, command: ClientShow) -> ClientView:
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        return client_view(find_client(uow.session, command.handle), ctx.settings.thresholds)
+
+
+def list_clients(ctx: Context, actor: Actor, command: ClientList) -> list[ClientView]:
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        query = select(Client).order_by(Client.handle)
+        if not command.include_archived:
+            query = query.where(Client.archived.is_(False))
+        return [client_view(c, ctx.settings.thresholds) for c in uow.session.scalars(query)]
+
+
+def set_role(ctx: Context, actor: Actor, command: SetRole) -> Message:
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.ADMIN, "assign roles")
+        row = session.get(UserRole, command.user, with_for_update=True)
+        before = {"role": row.role if row else Role.TECHNICIAN.label}
+        if row is None:
+            row = UserRole(
+                user_id=command.user, role=command.role.label, granted_by=actor.user_id, granted_at=ctx.now()
+            )
+            session.add(row)
+        else:
+            row.role, row.granted_by, row.granted_at = command.role.label, actor.user_id, ctx.now()
+        audit(session, ctx, actor, "role", f"user:{command.user}", None, before, {"role": command.role.label})
+        uow.commit()
+        note = " (also listed in BLOCKTIME_ADMINS, so still an admin)" if command.user in ctx.settings.admins else ""
+        return Message(
+            f"<@{command.user}> is now a {command.role.label}{note}.",
+            {"user": command.user, "role": command.role.label},
+        )

@@ -1,0 +1,124 @@
+"""What every use case shares: who is acting and with which role, finding clients by handle or alias
+(with "did you mean" suggestions), the audit log, and the client's own calendar day."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain.errors import NotFound, Refused
+from bot.domain.roles import Role
+from storage.db import Database
+from storage.models import AuditLog, Client, ClientAlias, UserRole
+
+LOCAL_ADMIN = "cli"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked. ``local`` is the CLI run without ``--as``: a local admin."""
+
+    user_id: str
+    name: str = ""
+    local: bool = False
+
+    @classmethod
+    def local_admin(cls) -> Actor:
+        return cls(LOCAL_ADMIN, "local admin", local=True)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.user_id
+
+
+class Context:
+    """The database, settings and clock that the services run against (one per process)."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self, timezone: str | None = None) -> date:
+        return self.now().astimezone(ZoneInfo(timezone or self.settings.timezone)).date()
+
+    def role_of(self, session: Session, actor: Actor) -> Role:
+        if actor.local or actor.user_id in self.settings.admins:
+            return Role.ADMIN
+        stored = session.get(UserRole, actor.user_id)
+        return Role[stored.role.upper()] if stored else Role.TECHNICIAN
+
+
+def find_client(session: Session, handle: str, lock: bool = False, allow_archived: bool = True) -> Client:
+    """The client called ``handle`` (or one of its aliases); ``lock`` takes its row lock for a write."""
+    word = handle.lower().lstrip("@")
+    client_id = session.scalar(select(Client.id).where(Client.handle == word))
+    if client_id is None:
+        client_id = session.scalar(select(ClientAlias.client_id).where(ClientAlias.alias == word))
+    if client_id is None:
+        raise NotFound(_unknown_client_message(session, word))
+    client = lock_client(session, client_id) if lock else session.get(Client, client_id)
+    assert client is not None
+    if client.archived and not allow_archived:
+        raise Refused(
+            f"{client.display_name} (`{client.handle}`) is archived; unarchive it first.",
+            f"client unarchive {client.handle}",
+        )
+    return client
+
+
+def lock_client(session: Session, client_id: int) -> Client:
+    """Serialise writers per client: ``SELECT ... FOR UPDATE`` on PostgreSQL (SQLite already holds the
+    database write lock from ``BEGIN IMMEDIATE``). Re-reads the row so running figures are current."""
+    client = session.get(Client, client_id, with_for_update=True, populate_existing=True)
+    if client is None:  # pragma: no cover - ids come from a lookup in the same transaction
+        raise NotFound(f"Client {client_id} no longer exists.")
+    return client
+
+
+def _unknown_client_message(session: Session, word: str) -> str:
+    names = list(session.scalars(select(Client.handle).where(Client.archived.is_(False))))
+    names += list(session.scalars(select(ClientAlias.alias)))
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.5)
+    close += [n for n in names if (n.startswith(word) or word.startswith(n)) and n not in close][:3]
+    if close:
+        guesses = " or ".join(f"`{n}`" for n in close[:3])
+        return f"I don't know a client called `{word}`. Did you mean {guesses}?"
+    if not names:
+        return f"I don't know a client called `{word}`: there are no clients yet. Add one: client add {word} Name"
+    return f"I don't know a client called `{word}`. See every client with `balance`."
+
+
+def audit(
+    session: Session,
+    ctx: Context,
+    actor: Actor,
+    action: str,
+    target: str,
+    client_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditLog(
+            at=ctx.now(),
+            actor=actor.user_id,
+            action=action,
+            client_id=client_id,
+            target=target,
+            before=None if before is None else json.dumps(before, default=str, sort_keys=True),
+            after=None if after is None else json.dumps(after, default=str, sort_keys=True),
+        )
+    )

@@ -1,0 +1,415 @@
+"""Use cases that move minutes: log time, edit, void, top up, void a top-up, expire blocks.
+
+Each runs in one unit of work and commits once. A request carrying an idempotency key that was seen
+before returns the first answer again (``duplicate=True``) instead of writing twice; the unique index
+on the key settles a race between two processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.domain.allocation import within_overdraft
+from bot.domain.commands import EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, find_ticket
+from bot.domain.durations import billable_minutes, format_duration
+from bot.domain.errors import NotFound, ParseError, Refused
+from bot.domain.roles import Role, check_void_entry, require
+from bot.services.book import ClientBook
+from bot.services.context import Actor, Context, audit, find_client, lock_client
+from bot.services.queries import block_view, current_block_minutes, percent_of
+from bot.services.results import LogResult, TopUpResult, VoidResult
+from storage.models import Block, Client, Draw, Entry
+
+T = TypeVar("T")
+SOURCES = ("slack", "thread", "cli")
+
+
+def log_time(
+    ctx: Context,
+    actor: Actor,
+    command: LogTime,
+    *,
+    source: str = "cli",
+    idempotency_key: str | None = None,
+    client_id: int | None = None,
+    ticket: str | None = None,
+) -> LogResult:
+    """Record an entry. ``client_id`` names the client when the command has no handle (a channel
+    linked to a client); ``ticket`` overrides the ``#1234`` found in the note (a thread link)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+
+    def write(session: Session) -> LogResult:
+        client = _client_for(session, command.client, client_id)
+        book = ClientBook(session, ctx, client, actor)
+        book.expire_due()
+        entry = _add_entry(book, command, source, idempotency_key, ticket, actor)
+        return _log_result(book, entry)
+
+    return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx))
+
+
+def _client_for(session: Session, handle: str | None, client_id: int | None) -> Client:
+    if handle is not None:
+        return find_client(session, handle, lock=True, allow_archived=False)
+    if client_id is None:
+        raise ParseError("Say which client the time is for.", "logtime acme 15m laptop advice")
+    client = lock_client(session, client_id)
+    if client.archived:
+        raise Refused(f"{client.display_name} is archived; time can't be logged for it.")
+    return client
+
+
+def _add_entry(
+    book: ClientBook,
+    command: LogTime,
+    source: str,
+    key: str | None,
+    ticket: str | None,
+    author: Actor,
+    replaces: Entry | None = None,
+) -> Entry:
+    client = book.client
+    billable = billable_minutes(command.minutes, client.rounding_minutes, client.minimum_minutes, command.non_billable)
+    before = book.balance()
+    if not within_overdraft(before - billable, client.overdraft_minutes):
+        raise Refused(_no_hours_message(client, before, billable))
+    entry = Entry(
+        client_id=client.id,
+        user_id=replaces.user_id if replaces else author.user_id,
+        user_name=replaces.user_name if replaces else author.label,
+        typed=command.typed,
+        minutes=command.minutes,
+        billable_minutes=billable,
+        non_billable=command.non_billable,
+        note=command.note,
+        work_date=command.work_date(book.today),
+        ticket=ticket or command.ticket,
+        source=source,
+        idempotency_key=key,
+        replaces_id=replaces.id if replaces else None,
+        created_at=book.now,
+        overage_minutes=0,
+        billed_overage_minutes=0,
+    )
+    book.session.add(entry)
+    book.session.flush()
+    entry.overage_minutes = book.draw(entry, billable)
+    client.used_minutes += billable
+    client.open_overage_minutes += entry.overage_minutes
+    book.line("entry", before, entry_id=entry.id, note=command.note[:200])
+    return entry
+
+
+def _no_hours_message(client: Client, balance: int, billable: int) -> str:
+    left = format_duration(balance) if balance > 0 else "no hours"
+    if client.overdraft_minutes:
+        limit = f"its overdraft limit of {format_duration(client.overdraft_minutes)}"
+    else:
+        limit = "no overdraft is allowed"
+    return (
+        f"Not recorded: {client.display_name} has {left} left and this entry needs "
+        f"{format_duration(billable)} ({limit}). Ask an account manager to top up "
+        f"(topup {client.handle} 10), or log it non-billable with --nb."
+    )
+
+
+def _log_result(book: ClientBook, entry: Entry, duplicate: bool = False) -> LogResult:
+    blocks = book.open_blocks()
+    remaining = book.balance()
+    return LogResult(
+        entry_id=entry.id,
+        client=book.client.handle,
+        display_name=book.client.display_name,
+        minutes=entry.minutes,
+        typed=entry.typed,
+        billable_minutes=entry.billable_minutes,
+        non_billable=entry.non_billable,
+        overage_minutes=entry.overage_minutes + entry.billed_overage_minutes,
+        work_date=entry.work_date,
+        note=entry.note,
+        ticket=entry.ticket,
+        remaining_minutes=remaining,
+        percent_left=percent_of(remaining, current_block_minutes(blocks, book.today)),
+        duplicate=duplicate,
+        replaces_entry_id=entry.replaces_id,
+    )
+
+
+def _entry_by_key_result(ctx: Context) -> Callable[[Session, str], LogResult | None]:
+    def lookup(session: Session, key: str) -> LogResult | None:
+        entry = session.scalar(select(Entry).where(Entry.idempotency_key == key))
+        if entry is None:
+            return None
+        client = session.get(Client, entry.client_id)
+        assert client is not None
+        return _log_result(ClientBook(session, ctx, client, Actor(entry.user_id)), entry, duplicate=True)
+
+    return lookup
+
+
+def _idempotent(
+    ctx: Context,
+    key: str | None,
+    write: Callable[[Session], T],
+    lookup: Callable[[Session, str], T | None],
+) -> T:
+    """Run ``write`` once per key: a repeat returns the stored answer; a concurrent twin that loses
+    the race on the unique index returns the winner's answer."""
+    if key is not None:
+        with ctx.db.unit_of_work(read_only=True) as uow:
+            seen = lookup(uow.session, key)
+            if seen is not None:
+                return seen
+    try:
+        with ctx.db.unit_of_work() as uow:
+            result = write(uow.session)
+            uow.commit()
+            return result
+    except IntegrityError:
+        if key is None:
+            raise
+        with ctx.db.unit_of_work(read_only=True) as uow:
+            seen = lookup(uow.session, key)
+        if seen is None:
+            raise
+        return seen
+
+
+def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        entry = _entry(session, command.entry_id)
+        client = lock_client(session, entry.client_id)
+        session.refresh(entry)
+        check_void_entry(ctx.role_of(session, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now())
+        book = ClientBook(session, ctx, client, actor)
+        book.expire_due()
+        before = book.balance()
+        _reverse_entry(book, entry, command.reason)
+        book.settle_overage()
+        book.line("void", before, entry_id=entry.id, note=command.reason[:200])
+        audit(
+            session,
+            ctx,
+            actor,
+            "void_entry",
+            f"entry:{entry.id}",
+            client.id,
+            {"billable_minutes": entry.billable_minutes, "voided": False},
+            {"voided": True, "reason": command.reason},
+        )
+        result = VoidResult(
+            "entry", entry.id, client.handle, client.display_name, entry.billable_minutes, book.balance()
+        )
+        uow.commit()
+        return result
+
+
+def _entry(session: Session, entry_id: int) -> Entry:
+    entry = session.get(Entry, entry_id)
+    if entry is None:
+        raise NotFound(f"There is no entry {entry_id}.", "entries acme  (shows entry numbers)")
+    if entry.voided_at is not None:
+        raise Refused(f"Entry {entry_id} is already voided.")
+    return entry
+
+
+def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
+    client = book.client
+    book.reverse_draws(entry.draws)
+    client.open_overage_minutes -= entry.overage_minutes
+    client.billed_overage_minutes -= entry.billed_overage_minutes
+    client.used_minutes -= entry.billable_minutes
+    entry.overage_minutes = 0
+    entry.billed_overage_minutes = 0
+    entry.voided_at = book.now
+    entry.voided_by = book.actor.user_id
+    entry.void_reason = reason
+    book.session.flush()
+
+
+def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: str | None = None) -> LogResult:
+    """Correct an entry: void it and record the corrected one, in one transaction."""
+
+    def write(session: Session) -> LogResult:
+        old = _entry(session, command.entry_id)
+        client = lock_client(session, old.client_id)
+        session.refresh(old)
+        if old.voided_at is not None:
+            raise Refused(f"Entry {old.id} is already voided.")
+        check_void_entry(ctx.role_of(session, actor), actor.user_id, old.user_id, old.created_at, ctx.now())
+        book = ClientBook(session, ctx, client, actor)
+        book.expire_due()
+        before = book.balance()
+        _reverse_entry(book, old, f"edited by {actor.label}")
+        book.settle_overage()
+        book.line("void", before, entry_id=old.id, note="edit")
+        note = old.note if command.note is None else command.note
+        when = command.when or old.work_date.isoformat()
+        corrected = LogTime(None, command.minutes, command.typed, when, note, command.non_billable)
+        ticket = find_ticket(note) if command.note is not None else old.ticket
+        entry = _add_entry(book, corrected, old.source, idempotency_key, ticket, actor, replaces=old)
+        audit(
+            session,
+            ctx,
+            actor,
+            "edit_entry",
+            f"entry:{old.id}",
+            client.id,
+            {"minutes": old.minutes, "note": old.note, "work_date": old.work_date},
+            {"entry": entry.id, "minutes": entry.minutes, "note": entry.note, "work_date": entry.work_date},
+        )
+        return _log_result(book, entry)
+
+    return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx))
+
+
+def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | None = None) -> TopUpResult:
+    def write(session: Session) -> TopUpResult:
+        require(ctx.role_of(session, actor), Role.MANAGER, "top up")
+        client = find_client(session, command.client, lock=True, allow_archived=False)
+        book = ClientBook(session, ctx, client, actor)
+        book.expire_due()
+        block, carried, billed = add_block(book, command, idempotency_key)
+        audit(
+            session, ctx, actor, "topup", f"block:{block.id}", client.id, None, block_view(block, book.today).as_dict()
+        )
+        return _topup_result(book, block, carried, billed)
+
+    def lookup(session: Session, key: str) -> TopUpResult | None:
+        block = session.scalar(select(Block).where(Block.idempotency_key == key))
+        if block is None:
+            return None
+        client = session.get(Client, block.client_id)
+        assert client is not None
+        return _topup_result(ClientBook(session, ctx, client, actor), block, 0, 0, duplicate=True)
+
+    return _idempotent(ctx, idempotency_key, write, lookup)
+
+
+def add_block(
+    book: ClientBook, command: TopUp, key: str | None, renewal_of: Block | None = None
+) -> tuple[Block, int, int]:
+    """Add a block and settle open overage by the client's policy; returns (block, carried, billed)."""
+    before = book.balance()
+    start = command.starts_on or book.today
+    block = Block(
+        client_id=book.client.id,
+        minutes=command.minutes,
+        remaining_minutes=command.minutes,
+        forfeited_minutes=0,
+        start_on=start,
+        expires_on=command.expires_on,
+        price=command.price,
+        currency=(command.currency or book.ctx.settings.currency) if command.price is not None else None,
+        reference=command.reference,
+        note=command.note,
+        sold_by=book.actor.user_id,
+        renew_months=command.renew_months,
+        renewal_of_id=renewal_of.id if renewal_of else None,
+        idempotency_key=key,
+        created_at=book.now,
+    )
+    book.session.add(block)
+    book.client.purchased_minutes += command.minutes
+    book.session.flush()
+    carried, billed = book.settle_overage()
+    note = f"{format_duration(command.minutes)} block" + (f" {command.reference}" if command.reference else "")
+    book.line("renewal" if renewal_of else "topup", before, block_id=block.id, note=note)
+    return block, carried, billed
+
+
+def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, duplicate: bool = False) -> TopUpResult:
+    return TopUpResult(
+        block_id=block.id,
+        client=book.client.handle,
+        display_name=book.client.display_name,
+        minutes=block.minutes,
+        expires_on=block.expires_on,
+        price=block.price,
+        currency=block.currency,
+        reference=block.reference,
+        carried_overage_minutes=carried,
+        billed_overage_minutes=billed,
+        remaining_minutes=book.balance(),
+        duplicate=duplicate,
+    )
+
+
+def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
+    """Cancel a block entered by mistake. Minutes already drawn from it are drawn again from the
+    client's other blocks, FIFO, and what no block covers becomes overage."""
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.MANAGER, "void a top-up")
+        block = session.get(Block, command.block_id)
+        if block is None:
+            raise NotFound(f"There is no top-up {command.block_id}.", "blocks acme  (shows block numbers)")
+        client = lock_client(session, block.client_id)
+        session.refresh(block)
+        if block.voided_at is not None:
+            raise Refused(f"Top-up {block.id} is already voided.")
+        book = ClientBook(session, ctx, client, actor)
+        book.expire_due()
+        before = book.balance()
+        snapshot = block_view(block, book.today).as_dict()
+        active = list(session.scalars(select(Draw).where(Draw.block_id == block.id, Draw.reversed_at.is_(None))))
+        block.voided_at, block.voided_by = book.now, actor.user_id
+        for draw in active:
+            draw.reversed_at = book.now
+        client.purchased_minutes -= block.minutes
+        client.forfeited_minutes -= block.forfeited_minutes
+        block.remaining_minutes = 0
+        session.flush()
+        for draw in active:
+            entry = session.get(Entry, draw.entry_id)
+            assert entry is not None
+            uncovered = book.draw(entry, draw.minutes)
+            entry.overage_minutes += uncovered
+            client.open_overage_minutes += uncovered
+        book.line("void_topup", before, block_id=block.id, note=command.reason[:200])
+        audit(
+            session,
+            ctx,
+            actor,
+            "void_topup",
+            f"block:{block.id}",
+            client.id,
+            snapshot,
+            {"voided": True, "reason": command.reason},
+        )
+        result = VoidResult("topup", block.id, client.handle, client.display_name, block.minutes, book.balance())
+        uow.commit()
+        return result
+
+
+def expire_blocks(ctx: Context, actor: Actor) -> list[tuple[str, int]]:
+    """Forfeit every block past its expiry (the daily job). Returns ``(client handle, minutes)``."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        due = list(
+            uow.session.scalars(
+                select(Block.client_id)
+                .where(
+                    Block.voided_at.is_(None),
+                    Block.remaining_minutes > 0,
+                    Block.expires_on.is_not(None),
+                    Block.expires_on < ctx.today() + timedelta(days=1),
+                )
+                .distinct()
+            )
+        )
+    forfeited: list[tuple[str, int]] = []
+    for client_id in due:
+        with ctx.db.unit_of_work() as uow:
+            client = lock_client(uow.session, client_id)
+            minutes = ClientBook(uow.session, ctx, client, actor).expire_due()
+            uow.commit()
+            if minutes:
+                forfeited.append((client.handle, minutes))
+    return forfeited

@@ -1,0 +1,200 @@
+"""Read-side use cases: balance (one client or all), blocks, entries. Each reads the client's running
+figures and its few open blocks, plus indexed slices of entries, so the cost does not grow with the
+length of the history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.commands import Balance, Blocks, Entries
+from bot.domain.dates import Period, add_months, month_start
+from bot.services.book import current_balance
+from bot.services.context import Actor, Context, find_client
+from bot.services.results import BalanceView, BlockView, EntryView
+from storage.models import Block, Client, Entry
+
+LAST_ENTRIES = 5
+
+
+def block_view(block: Block, today: date) -> BlockView:
+    return BlockView(
+        id=block.id,
+        minutes=block.minutes,
+        remaining_minutes=block.remaining_minutes,
+        forfeited_minutes=block.forfeited_minutes,
+        drawn_minutes=block.drawn_minutes,
+        start_on=block.start_on,
+        expires_on=block.expires_on,
+        price=block.price,
+        currency=block.currency,
+        reference=block.reference,
+        renew_months=block.renew_months,
+        voided=block.voided_at is not None,
+        expired=block.expires_on is not None and today > block.expires_on,
+    )
+
+
+def entry_view(entry: Entry, handle: str) -> EntryView:
+    return EntryView(
+        id=entry.id,
+        client=handle,
+        user_id=entry.user_id,
+        user_name=entry.user_name,
+        minutes=entry.minutes,
+        typed=entry.typed,
+        billable_minutes=entry.billable_minutes,
+        overage_minutes=entry.overage_minutes + entry.billed_overage_minutes,
+        non_billable=entry.non_billable,
+        work_date=entry.work_date,
+        note=entry.note,
+        ticket=entry.ticket,
+        source=entry.source,
+        created_at=entry.created_at,
+        voided=entry.voided_at is not None,
+    )
+
+
+def current_block_minutes(open_blocks: Iterable[Block], today: date) -> int:
+    """Hours in the client's current blocks: open (minutes left), not voided, not expired."""
+    return sum(
+        b.minutes
+        for b in open_blocks
+        if b.voided_at is None and b.remaining_minutes > 0 and (b.expires_on is None or today <= b.expires_on)
+    )
+
+
+def percent_of(remaining: int, current_minutes: int) -> int | None:
+    if remaining <= 0:
+        return 0
+    if current_minutes <= 0:
+        return None
+    return min(100, remaining * 100 // current_minutes)
+
+
+def _open_blocks(session: Session, client_ids: list[int]) -> dict[int, list[Block]]:
+    found: dict[int, list[Block]] = {cid: [] for cid in client_ids}
+    if not client_ids:
+        return found
+    rows = session.scalars(
+        select(Block).where(Block.client_id.in_(client_ids), Block.voided_at.is_(None), Block.remaining_minutes > 0)
+    )
+    for block in rows:
+        found[block.client_id].append(block)
+    return found
+
+
+def _used_between(session: Session, client_ids: list[int], start: date, end: date) -> dict[int, int]:
+    if not client_ids:
+        return {}
+    rows = session.execute(
+        select(Entry.client_id, func.coalesce(func.sum(Entry.billable_minutes), 0))
+        .where(
+            Entry.client_id.in_(client_ids),
+            Entry.work_date >= start,
+            Entry.work_date < end,
+            Entry.voided_at.is_(None),
+        )
+        .group_by(Entry.client_id)
+    )
+    return {client_id: int(total) for client_id, total in rows}
+
+
+def balance_view(
+    session: Session,
+    ctx: Context,
+    client: Client,
+    open_blocks: list[Block],
+    used_this_month: int,
+    last_entries: list[Entry] | None = None,
+) -> BalanceView:
+    today = ctx.today(client.timezone)
+    pending_forfeit = sum(b.remaining_minutes for b in open_blocks if b.expires_on and today > b.expires_on)
+    return BalanceView(
+        client=client.handle,
+        display_name=client.display_name,
+        remaining_minutes=current_balance(open_blocks, client, today),
+        purchased_minutes=client.purchased_minutes,
+        used_minutes=client.used_minutes,
+        forfeited_minutes=client.forfeited_minutes + pending_forfeit,
+        overage_minutes=client.open_overage_minutes,
+        billed_overage_minutes=client.billed_overage_minutes,
+        current_block_minutes=current_block_minutes(open_blocks, today),
+        used_this_month_minutes=used_this_month,
+        archived=client.archived,
+        blocks=[block_view(b, today) for b in sorted(open_blocks, key=lambda b: b.id)],
+        last_entries=[entry_view(e, client.handle) for e in last_entries or []],
+    )
+
+
+def balance(ctx: Context, actor: Actor, command: Balance, client_id: int | None = None) -> list[BalanceView]:
+    """One client's balance (by handle, or by id for a linked channel), or every active client's,
+    lowest first."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        session = uow.session
+        if command.client is not None or client_id is not None:
+            client = (
+                find_client(session, command.client) if command.client is not None else session.get(Client, client_id)
+            )
+            assert client is not None
+            return [_one_balance(session, ctx, client)]
+        return all_balances(session, ctx)
+
+
+def _one_balance(session: Session, ctx: Context, client: Client) -> BalanceView:
+    today = ctx.today(client.timezone)
+    start = month_start(today)
+    used = _used_between(session, [client.id], start, add_months(start, 1)).get(client.id, 0)
+    last = list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.client_id == client.id, Entry.voided_at.is_(None))
+            .order_by(Entry.id.desc())
+            .limit(LAST_ENTRIES)
+        )
+    )
+    return balance_view(session, ctx, client, _open_blocks(session, [client.id])[client.id], used, last)
+
+
+def all_balances(session: Session, ctx: Context, include_archived: bool = False) -> list[BalanceView]:
+    """Every client's balance in three queries whatever the number of clients, lowest first."""
+    query = select(Client)
+    if not include_archived:
+        query = query.where(Client.archived.is_(False))
+    clients = list(session.scalars(query))
+    ids = [c.id for c in clients]
+    blocks = _open_blocks(session, ids)
+    start = month_start(ctx.today())
+    used = _used_between(session, ids, start, add_months(start, 1))
+    views = [balance_view(session, ctx, c, blocks[c.id], used.get(c.id, 0)) for c in clients]
+    return sorted(views, key=lambda v: (v.remaining_minutes, v.percent_left or 0, v.client))
+
+
+def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, list[BlockView]]:
+    """All of a client's blocks, newest first, voided and used-up ones included."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        session = uow.session
+        client = find_client(session, command.client)
+        today = ctx.today(client.timezone)
+        rows = session.scalars(select(Block).where(Block.client_id == client.id).order_by(Block.id.desc()))
+        return _one_balance(session, ctx, client), [block_view(b, today) for b in rows]
+
+
+def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, Period, list[EntryView]]:
+    """A client's entries with a work date in the period, oldest first, voided ones flagged."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        session = uow.session
+        client = find_client(session, command.client)
+        rows = session.scalars(
+            select(Entry)
+            .where(
+                Entry.client_id == client.id,
+                Entry.work_date >= command.period.start,
+                Entry.work_date < command.period.end,
+            )
+            .order_by(Entry.work_date, Entry.id)
+        )
+        return client.handle, command.period, [entry_view(e, client.handle) for e in rows]

@@ -1,0 +1,196 @@
+"""Plain results the services return; interfaces render them (Slack blocks, rich tables, JSON).
+``as_dict()`` gives the JSON shape that ``--json`` prints: minutes as integers, money as strings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Result:
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))  # type: ignore[call-overload,no-any-return]
+
+
+@dataclass(frozen=True)
+class BlockView(Result):
+    id: int
+    minutes: int
+    remaining_minutes: int
+    forfeited_minutes: int
+    drawn_minutes: int
+    start_on: date
+    expires_on: date | None
+    price: Decimal | None
+    currency: str | None
+    reference: str | None
+    renew_months: int | None
+    voided: bool
+    expired: bool
+
+
+@dataclass(frozen=True)
+class EntryView(Result):
+    id: int
+    client: str
+    user_id: str
+    user_name: str
+    minutes: int
+    typed: str
+    billable_minutes: int
+    overage_minutes: int
+    non_billable: bool
+    work_date: date
+    note: str
+    ticket: str | None
+    source: str
+    created_at: datetime
+    voided: bool
+
+
+@dataclass(frozen=True)
+class BalanceView(Result):
+    client: str
+    display_name: str
+    remaining_minutes: int
+    purchased_minutes: int
+    used_minutes: int
+    forfeited_minutes: int
+    overage_minutes: int
+    billed_overage_minutes: int
+    current_block_minutes: int
+    used_this_month_minutes: int
+    archived: bool
+    blocks: list[BlockView] = field(default_factory=list)
+    last_entries: list[EntryView] = field(default_factory=list)
+
+    @property
+    def percent_left(self) -> int | None:
+        """Share of the current blocks' hours still left (None when there is no current block)."""
+        if self.current_block_minutes <= 0:
+            return None
+        return max(0, self.remaining_minutes) * 100 // self.current_block_minutes
+
+    @property
+    def next_expiry(self) -> date | None:
+        dates = [b.expires_on for b in self.blocks if b.expires_on and b.remaining_minutes > 0 and not b.expired]
+        return min(dates) if dates else None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = super().as_dict()
+        data["percent_left"] = self.percent_left
+        data["next_expiry"] = _plain(self.next_expiry)
+        return data
+
+
+@dataclass(frozen=True)
+class LogResult(Result):
+    entry_id: int
+    client: str
+    display_name: str
+    minutes: int
+    typed: str
+    billable_minutes: int
+    non_billable: bool
+    overage_minutes: int
+    work_date: date
+    note: str
+    ticket: str | None
+    remaining_minutes: int
+    percent_left: int | None
+    duplicate: bool = False
+    replaces_entry_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TopUpResult(Result):
+    block_id: int
+    client: str
+    display_name: str
+    minutes: int
+    expires_on: date | None
+    price: Decimal | None
+    currency: str | None
+    reference: str | None
+    carried_overage_minutes: int
+    billed_overage_minutes: int
+    remaining_minutes: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class VoidResult(Result):
+    kind: str  # entry | topup
+    id: int
+    client: str
+    display_name: str
+    minutes: int
+    remaining_minutes: int
+
+
+@dataclass(frozen=True)
+class ClientView(Result):
+    id: int
+    handle: str
+    display_name: str
+    aliases: list[str]
+    account_manager: str | None
+    alert_channel: str | None
+    timezone: str
+    archived: bool
+    rounding_minutes: int
+    minimum_minutes: int
+    overdraft_minutes: int | None
+    overage_policy: str
+    thresholds: str
+
+
+@dataclass(frozen=True)
+class Message(Result):
+    """A command whose answer is only words (role set, client renamed)."""
+
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BalancesResult(Result):
+    balances: list[BalanceView]
+
+
+@dataclass(frozen=True)
+class BlocksResult(Result):
+    balance: BalanceView
+    blocks: list[BlockView]
+
+
+@dataclass(frozen=True)
+class EntriesResult(Result):
+    client: str
+    period: str
+    start: date
+    end: date
+    entries: list[EntryView]
+
+    @property
+    def billable_minutes(self) -> int:
+        return sum(e.billable_minutes for e in self.entries if not e.voided)
+
+
+@dataclass(frozen=True)
+class ClientsResult(Result):
+    clients: list[ClientView]

@@ -1,0 +1,1 @@
+"""Persistence: models, engine and unit of work, queries, Alembic migrations."""

@@ -1,0 +1,215 @@
+"""The ledger's tables (SQLAlchemy 2.x typed ORM).
+
+Running figures live on ``clients`` and ``blocks`` and change in the same transaction as the entry,
+draw or ledger line that moves them, so a balance never scans history. Nothing is deleted: voids are
+flags plus ledger lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT ids on PostgreSQL, INTEGER (rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which stores no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; use an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    handle: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    account_manager: Mapped[str | None] = mapped_column(String(32))
+    alert_channel: Mapped[str | None] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Billing policy, copied from the configured defaults when the client is added.
+    rounding_minutes: Mapped[int] = mapped_column(Integer)
+    minimum_minutes: Mapped[int] = mapped_column(Integer)
+    overdraft_minutes: Mapped[int | None] = mapped_column(Integer)  # None = unlimited, 0 = none
+    overage_policy: Mapped[str] = mapped_column(String(8))  # carry | bill
+    thresholds: Mapped[str | None] = mapped_column(String(200))  # None = configured default
+    # Running figures (minutes), kept in the same transaction as each change.
+    purchased_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    used_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    forfeited_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    open_overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    billed_overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column()
+
+    aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
+
+
+class ClientAlias(Base):
+    __tablename__ = "client_aliases"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(32), unique=True)
+
+    client: Mapped[Client] = relationship(back_populates="aliases")
+
+
+class Block(Base):
+    __tablename__ = "blocks"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    remaining_minutes: Mapped[int] = mapped_column(Integer)
+    forfeited_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    start_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    sold_by: Mapped[str | None] = mapped_column(String(64))
+    renew_months: Mapped[int | None] = mapped_column(Integer)
+    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id"), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    voided_at: Mapped[datetime | None] = mapped_column()
+    voided_by: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def drawn_minutes(self) -> int:
+        return self.minutes - self.remaining_minutes - self.forfeited_minutes
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    __table_args__ = (
+        Index("ix_entries_client_work_date", "client_id", "work_date"),
+        Index("ix_entries_client_id_id", "client_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(200))
+    typed: Mapped[str] = mapped_column(String(50))
+    minutes: Mapped[int] = mapped_column(Integer)
+    billable_minutes: Mapped[int] = mapped_column(Integer)
+    # Billable minutes no block covers: still open (carried into the next block), or billed separately.
+    overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    billed_overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    non_billable: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    work_date: Mapped[date] = mapped_column(Date)
+    ticket: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16))  # slack | thread | cli
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    voided_at: Mapped[datetime | None] = mapped_column()
+    voided_by: Mapped[str | None] = mapped_column(String(64))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    draws: Mapped[list[Draw]] = relationship(back_populates="entry", order_by="Draw.id")
+
+
+class Draw(Base):
+    """The part of an entry taken from one block."""
+
+    __tablename__ = "draws"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"), index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column()
+    reversed_at: Mapped[datetime | None] = mapped_column()
+
+    entry: Mapped[Entry] = relationship(back_populates="draws")
+
+
+class LedgerLine(Base):
+    """Every change to a client's balance, with the balance after it (charts and alerts read these)."""
+
+    __tablename__ = "ledger_lines"
+    __table_args__ = (Index("ix_ledger_lines_client_id_id", "client_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    at: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(24))  # entry, void, topup, void_topup, forfeit, overage_billed
+    minutes: Mapped[int] = mapped_column(Integer)  # change to the balance
+    balance_after: Mapped[int] = mapped_column(Integer)
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    target: Mapped[str] = mapped_column(String(64))
+    before: Mapped[str | None] = mapped_column(Text)  # JSON
+    after: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,100 @@
+"""Shared fixtures. ``database`` runs a test once on SQLite (a fresh file) and once on PostgreSQL
+(when ``TEST_DATABASE_URL`` is set): a schema of its own per test session, emptied between tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.services import Actor, Context
+from storage.db import Database
+from storage.models import Base
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
+
+
+def pg_schema_url(schema: str) -> str:
+    separator = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[Database]:
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    schema = f"bt_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(pg_schema_url(schema), pool_size=40)
+    db.migrate()
+    yield db
+    db.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "blocktime.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    db.dispose()
+    return path
+
+
+def _empty_pg(db: Database) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "blocktime.db"
+        path.write_bytes(sqlite_template.read_bytes())
+        db = Database(f"sqlite:///{path}")
+        db.migrate()
+        yield db
+        db.dispose()
+    else:
+        db = request.getfixturevalue("pg_database")
+        _empty_pg(db)
+        yield db
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(admins=frozenset({"UADMIN"}))
+
+
+@pytest.fixture
+def ctx(database: Database, settings: Settings, clock: FixedClock) -> Context:
+    return Context(database, settings, clock)
+
+
+@pytest.fixture
+def admin() -> Actor:
+    return Actor.local_admin()
+
+
+@pytest.fixture
+def tech() -> Actor:
+    return Actor("UTECH", "Tess Tech")

@@ -1,0 +1,179 @@
+"""The installed ``blocktime`` console script, run as a user runs it, against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.db import Database
+
+SCRIPT = Path(sys.executable).with_name("blocktime")
+
+
+class Cli:
+    def __init__(self, url: str, cwd: Path) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BLOCKTIME_"))}
+        self.env.update(DATABASE_URL=url, BLOCKTIME_ADMINS="UADMIN", COLUMNS="200")
+        self.cwd = cwd
+
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SCRIPT), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.cwd,
+            input=stdin,
+            timeout=60,
+        )
+
+    def json(self, *args: str) -> Any:
+        done = self.run("--json", *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture
+def cli(database: Database, tmp_path: Path) -> Cli:
+    return Cli(database.url, tmp_path)
+
+
+def test_the_console_script_is_installed() -> None:
+    assert SCRIPT.exists(), "run `make test` (it installs the package into .venv)"
+
+
+def test_a_first_session_from_client_to_balance(cli: Cli) -> None:
+    assert cli.run("client", "add", "acme", "Acme", "Corp").returncode == 0
+    top = cli.json("topup", "acme", "10", "expires", "2099-06-30", "price", "1500", "ref", "INV-1001")
+    assert top["minutes"] == 600 and top["price"] == "1500.00" and top["reference"] == "INV-1001"
+    logged = cli.json("logtime", "acme", "15m", "laptop", "advice")
+    assert {k: logged[k] for k in ("minutes", "billable_minutes", "remaining_minutes")} == {
+        "minutes": 15,
+        "billable_minutes": 15,
+        "remaining_minutes": 585,
+    }
+    assert isinstance(logged["entry_id"], int)
+    balance = cli.json("balance", "acme")["balances"][0]
+    assert {
+        k: balance[k] for k in ("client", "remaining_minutes", "purchased_minutes", "used_minutes", "forfeited_minutes")
+    } == {
+        "client": "acme",
+        "remaining_minutes": 585,
+        "purchased_minutes": 600,
+        "used_minutes": 15,
+        "forfeited_minutes": 0,
+    }
+
+
+def test_flags_may_come_before_or_after_the_command_words(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("topup", "acme", "1")
+    after = cli.run("logtime", "acme", "1h", "onsite", "--json", "--as", "UTECH")
+    assert after.returncode == 0 and json.loads(after.stdout)["billable_minutes"] == 60
+    before = cli.run("--as", "UTECH", "--json", "balance", "acme")
+    assert json.loads(before.stdout)["balances"][0]["remaining_minutes"] == 0
+
+
+def test_errors_are_json_with_a_non_zero_exit_and_write_nothing(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("topup", "acme", "1")
+    for args in (
+        ["logtime", "acme", "90", "x"],
+        ["logtime", "acmee", "15m", "x"],
+        ["logtime", "acme", "2h", "x"],
+        ["--as", "UTECH", "topup", "acme", "5"],
+        ["void", "999"],
+    ):
+        done = cli.run("--json", *args)
+        assert done.returncode != 0, args
+        assert json.loads(done.stdout)["error"], args
+    assert cli.json("balance", "acme")["balances"][0]["remaining_minutes"] == 60
+    assert cli.json("entries", "acme")["entries"] == []
+
+
+def test_a_bad_duration_explains_itself_in_plain_text(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    done = cli.run("logtime", "acme", "90", "laptop")
+    assert done.returncode == 1 and "add a unit: 90m or 1.5h" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unknown_clients_are_suggested(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("client", "alias", "acme", "acme-corp")
+    done = cli.run("balance", "acme-crop")
+    assert done.returncode == 1 and "did you mean" in done.stderr.lower() and "acme-corp" in done.stderr
+
+
+def test_every_command_word_works_from_the_cli(cli: Cli) -> None:
+    steps = [
+        ["client", "add", "acme", "Acme"],
+        ["client", "alias", "acme", "acme-corp"],
+        ["client", "rename", "acme", "Acme", "Corporation"],
+        ["client", "set", "acme", "rounding", "15m", "minimum", "15m", "overdraft", "2h", "timezone", "Europe/Berlin"],
+        ["topup", "acme-corp", "10"],
+        ["logtime", "acme", "1h30m", "yesterday", "printer", "#1234"],
+        ["logtime", "acme", "10m", "--nb", "chat"],
+        ["blocks", "acme"],
+        ["entries", "acme", "this", "month"],
+        ["edit", "1", "45m"],
+        ["void", "2"],
+        ["role", "U0MANAGER", "manager"],
+        ["client", "show", "acme"],
+        ["clients"],
+        ["help"],
+        ["balance"],
+        ["client", "archive", "acme"],
+    ]
+    for step in steps:
+        done = cli.run(*step)
+        assert done.returncode == 0, (step, done.stdout, done.stderr)
+    shown = cli.json("client", "show", "acme")
+    assert shown["display_name"] == "Acme Corporation" and shown["aliases"] == ["acme-corp"] and shown["archived"]
+    assert shown["rounding_minutes"] == 15 and shown["overdraft_minutes"] == 120
+
+
+def test_the_console_reads_piped_lines_with_a_leading_slash(cli: Cli) -> None:
+    script = "\n".join(
+        [
+            "client add acme Acme",
+            "/topup acme 2",
+            "/logtime acme 15m laptop advice",
+            "/blocktime entries acme",
+            "# comments are skipped",
+            "/balance acme --json",
+        ]
+    )
+    done = cli.run("console", stdin=script + "\n")
+    assert done.returncode == 0, done.stderr
+    assert "Logged #1" in done.stdout and '"remaining_minutes": 105' in done.stdout
+
+
+def test_the_console_exits_non_zero_when_a_line_failed(cli: Cli) -> None:
+    done = cli.run("console", stdin="logtime nobody 15m x\nhelp\n")
+    assert done.returncode == 1 and "logtime" in done.stdout
+
+
+def test_demo_seeds_clients_blocks_and_entries_once(cli: Cli) -> None:
+    assert cli.run("demo").returncode == 0
+    balances = cli.json("balance")["balances"]
+    assert {b["client"] for b in balances} == {"acme", "globex", "initech"}
+    assert all(b["used_minutes"] > 0 for b in balances)
+    again = cli.run("demo")
+    assert again.returncode == 1 and "already" in again.stderr
+
+
+def test_migrate_is_idempotent(cli: Cli) -> None:
+    assert cli.run("migrate").returncode == 0
+    assert cli.run("migrate").returncode == 0
+
+
+def test_a_database_that_cannot_be_reached_is_reported_not_crashed(tmp_path: Path) -> None:
+    cli = Cli("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", tmp_path)
+    done = cli.run("--json", "balance")
+    assert done.returncode == 3 and "nothing was recorded" in json.loads(done.stdout)["error"]
