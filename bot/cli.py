@@ -32,7 +32,7 @@ USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
 
 {help_text()}
 
-Also: blocktime migrate | console | run | demo | version
+Also: blocktime migrate | console | run | serve [--port N] | demo | version
 """
 
 
@@ -104,6 +104,8 @@ def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) 
         return console(ctx, actor, out, stdin)
     if verb == "run":
         return _run(ctx, actor, out, stdin)
+    if verb == "serve":
+        return _serve(ctx, invocation.words[1:], out)
     if verb == "demo":
         return _demo(ctx, invocation, out)
     return execute(ctx, actor, " ".join(invocation.words), out, invocation.json)
@@ -187,11 +189,40 @@ def _lines(stdin: TextIO, interactive: bool) -> Iterable[str]:
 
 
 def _run(ctx: Context, actor: Actor, out: Console, stdin: TextIO) -> int:
-    """``make run``: the offline console on the configured database when Slack is not configured."""
-    if ctx.settings.slack_configured:
-        log.warning("Slack tokens are set, but this build has no Slack connection yet: starting the console")
-    out.print(f"Offline console on {_safe_url(ctx.db.url)}. New here? Type `demo` in another shell: blocktime demo")
+    """``make run``: Socket Mode with ``SLACK_APP_TOKEN``, HTTP mode with a bot token and signing
+    secret, otherwise the offline console on the configured database."""
+    settings = ctx.settings
+    if settings.slack_bot_token and settings.slack_app_token:
+        from bot.app import start_socket_mode
+
+        logging.getLogger().setLevel(logging.INFO)
+        out.print("Starting blocktime in Socket Mode…")
+        start_socket_mode(ctx)
+        return EXIT_OK
+    if settings.slack_bot_token and settings.slack_signing_secret:
+        return _serve(ctx, [], out)
+    out.print(f"Offline console on {_safe_url(ctx.db.url)} (no Slack tokens set). Type help; quit to leave.")
     return console(ctx, actor, out, stdin)
+
+
+def _serve(ctx: Context, args: list[str], out: Console) -> int:
+    """``blocktime serve [--port N] [--threads N]``: HTTP mode on waitress."""
+    import argparse
+
+    from bot.app import serve
+
+    parser = argparse.ArgumentParser(prog="blocktime serve")
+    parser.add_argument("--port", type=int, default=ctx.settings.port)
+    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server
+    parser.add_argument("--threads", type=int, default=16)
+    options = parser.parse_args(args)
+    if not (ctx.settings.slack_bot_token and ctx.settings.slack_signing_secret):
+        return _fail(
+            out, False, "HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see .env.example).", EXIT_USAGE
+        )
+    logging.getLogger().setLevel(logging.INFO)
+    serve(ctx, options.port, options.threads, options.host)
+    return EXIT_OK
 
 
 def _safe_url(url: str) -> str:

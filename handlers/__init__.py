@@ -1,1 +1,13 @@
-"""The Slack edge: one module per kind of Slack input, each with ``register(app)``."""
+"""The Slack edge: one module per kind of Slack input, each with ``register(app, deps)``."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import actions, commands, home, messages, modals
+from handlers.context import Deps
+
+
+def register_all(app: App, deps: Deps) -> None:
+    for module in (commands, messages, home, actions, modals):
+        module.register(app, deps)

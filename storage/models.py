@@ -86,6 +86,7 @@ class Client(Base):
     forfeited_minutes: Mapped[int] = mapped_column(Integer, default=0)
     open_overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
     billed_overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    last_entry_id: Mapped[int | None] = mapped_column(Integer)  # for dashboards, without a scan
     created_at: Mapped[datetime] = mapped_column()
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
@@ -150,6 +151,8 @@ class Entry(Base):
     work_date: Mapped[date] = mapped_column(Date)
     ticket: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(16))  # slack | thread | cli
+    # The Slack message an entry came from ("channel:ts"), so editing or deleting it corrects the entry.
+    source_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
     created_at: Mapped[datetime] = mapped_column()
@@ -213,3 +216,14 @@ class UserRole(Base):
     role: Mapped[str] = mapped_column(String(16))
     granted_by: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[datetime] = mapped_column()
+
+
+class ChannelLink(Base):
+    """A Slack channel whose messages and commands are about one client (ticket threads)."""
+
+    __tablename__ = "channel_links"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    linked_by: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime] = mapped_column()

@@ -208,8 +208,11 @@ def help_text(topic: str = "") -> str:
     return "\n".join(lines)
 
 
-def parse_command(text: str, today: date, max_minutes: int = DEFAULT_MAX_MINUTES) -> Command:
-    """Parse one command line. A leading ``/`` and ``/blocktime`` are accepted (console and Slack)."""
+def parse_command(
+    text: str, today: date, max_minutes: int = DEFAULT_MAX_MINUTES, client_known: bool = False
+) -> Command:
+    """Parse one command line. A leading ``/`` and ``/blocktime`` are accepted (console and Slack).
+    ``client_known``: the caller knows the client (a linked channel), so ``logtime`` may omit it."""
     tokens = text.strip().split()
     if tokens and tokens[0].lower() in ("/blocktime", "blocktime"):
         tokens = tokens[1:]
@@ -217,6 +220,8 @@ def parse_command(text: str, today: date, max_minutes: int = DEFAULT_MAX_MINUTES
         return Help()
     verb = tokens[0].lower().lstrip("/")
     rest = tokens[1:]
+    if verb in ("logtime", "log") and client_known:
+        return parse_logtime(rest, today, max_minutes, client_required=False)
     parser = _PARSERS.get(verb)
     if parser is None:
         raise ParseError(f"`{tokens[0]}` is not a command I know. Try `help`.", USAGE["logtime"].split("   e.g. ")[1])

@@ -4,7 +4,9 @@ functions) and render the result. Every write is one unit of work; roles are che
 from __future__ import annotations
 
 from bot.domain import commands as c
-from bot.services import clients, ledger, queries
+from bot.domain.errors import ParseError
+from bot.domain.roles import Role, require
+from bot.services import channels, clients, ledger, queries
 from bot.services.context import Actor, Context
 from bot.services.results import (
     BalancesResult,
@@ -15,7 +17,33 @@ from bot.services.results import (
     Result,
 )
 
-__all__ = ["Actor", "Context", "run"]
+__all__ = ["Actor", "Context", "run", "run_text", "require_role"]
+
+
+def run_text(
+    ctx: Context,
+    actor: Actor,
+    text: str,
+    *,
+    channel_id: str | None = None,
+    source: str = "slack",
+    idempotency_key: str | None = None,
+) -> Result:
+    """Parse and run a command typed in Slack. In a channel linked to a client, ``logtime`` and
+    ``balance`` may leave the client out."""
+    link = channels.linked_client(ctx, channel_id)
+    command = c.parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=link is not None)
+    if isinstance(command, c.Link):
+        if not channel_id:
+            raise ParseError("Run `link` in the channel you want to link.", "/blocktime link acme")
+        return channels.link_channel(ctx, actor, channel_id, command)
+    return run(ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=link[0] if link else None)
+
+
+def require_role(ctx: Context, actor: Actor, needed: Role, what: str) -> None:
+    """Refuse early (before opening a modal) when the actor's role is too low."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        require(ctx.role_of(uow.session, actor), needed, what)
 
 
 def run(

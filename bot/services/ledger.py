@@ -38,9 +38,11 @@ def log_time(
     idempotency_key: str | None = None,
     client_id: int | None = None,
     ticket: str | None = None,
+    source_ref: str | None = None,
 ) -> LogResult:
     """Record an entry. ``client_id`` names the client when the command has no handle (a channel
-    linked to a client); ``ticket`` overrides the ``#1234`` found in the note (a thread link)."""
+    linked to a client); ``ticket`` overrides the ``#1234`` found in the note (a thread link);
+    ``source_ref`` names the Slack message it came from."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
 
@@ -48,7 +50,7 @@ def log_time(
         client = _client_for(session, command.client, client_id)
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
-        entry = _add_entry(book, command, source, idempotency_key, ticket, actor)
+        entry = _add_entry(book, command, source, idempotency_key, ticket, actor, source_ref=source_ref)
         return _log_result(book, entry)
 
     return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx))
@@ -73,6 +75,7 @@ def _add_entry(
     ticket: str | None,
     author: Actor,
     replaces: Entry | None = None,
+    source_ref: str | None = None,
 ) -> Entry:
     client = book.client
     billable = billable_minutes(command.minutes, client.rounding_minutes, client.minimum_minutes, command.non_billable)
@@ -91,6 +94,7 @@ def _add_entry(
         work_date=command.work_date(book.today),
         ticket=ticket or command.ticket,
         source=source,
+        source_ref=source_ref or (replaces.source_ref if replaces else None),
         idempotency_key=key,
         replaces_id=replaces.id if replaces else None,
         created_at=book.now,
@@ -102,6 +106,7 @@ def _add_entry(
     entry.overage_minutes = book.draw(entry, billable)
     client.used_minutes += billable
     client.open_overage_minutes += entry.overage_minutes
+    client.last_entry_id = entry.id
     book.line("entry", before, entry_id=entry.id, note=command.note[:200])
     return entry
 

@@ -159,8 +159,11 @@ def _one_balance(session: Session, ctx: Context, client: Client) -> BalanceView:
     return balance_view(session, ctx, client, _open_blocks(session, [client.id])[client.id], used, last)
 
 
-def all_balances(session: Session, ctx: Context, include_archived: bool = False) -> list[BalanceView]:
-    """Every client's balance in three queries whatever the number of clients, lowest first."""
+def all_balances(
+    session: Session, ctx: Context, include_archived: bool = False, with_last_entry: bool = False
+) -> list[BalanceView]:
+    """Every client's balance in a fixed number of queries whatever the number of clients, lowest
+    first. ``with_last_entry`` adds each client's latest entry (the dashboard)."""
     query = select(Client)
     if not include_archived:
         query = query.where(Client.archived.is_(False))
@@ -169,8 +172,22 @@ def all_balances(session: Session, ctx: Context, include_archived: bool = False)
     blocks = _open_blocks(session, ids)
     start = month_start(ctx.today())
     used = _used_between(session, ids, start, add_months(start, 1))
-    views = [balance_view(session, ctx, c, blocks[c.id], used.get(c.id, 0)) for c in clients]
+    last: dict[int, Entry] = {}
+    if with_last_entry:
+        wanted = [c.last_entry_id for c in clients if c.last_entry_id is not None]
+        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
+            last.update({e.client_id: e for e in session.scalars(select(Entry).where(Entry.id.in_(chunk)))})
+    views = [
+        balance_view(session, ctx, c, blocks[c.id], used.get(c.id, 0), [last[c.id]] if c.id in last else None)
+        for c in clients
+    ]
     return sorted(views, key=lambda v: (v.remaining_minutes, v.percent_left or 0, v.client))
+
+
+def dashboard(ctx: Context) -> list[BalanceView]:
+    """The App Home: every active client, lowest first, each with its latest entry."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        return all_balances(uow.session, ctx, with_last_entry=True)
 
 
 def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, list[BlockView]]:

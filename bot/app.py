@@ -1,0 +1,130 @@
+"""The Bolt app factory and the two ways to run it.
+
+- HTTP mode: ``create_wsgi_app`` serves ``POST /slack/events`` (Bolt checks every signature and
+  timestamp) and ``GET /healthz``; ``serve`` runs it on waitress, a production WSGI server.
+- Socket Mode (``SLACK_APP_TOKEN`` set): ``start_socket_mode`` opens the WebSocket; no public URL.
+
+The Web API base URL is a setting (``SLACK_API_URL``: GovSlack, or the tests' fake), and the client
+retries rate limits (honouring ``Retry-After``), server errors and dropped connections."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.services import Context
+
+log = logging.getLogger("blocktime.app")
+MAX_BODY_BYTES = 512 * 1024  # Slack's requests are a few KB; anything far larger is refused (413)
+
+
+def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
+    client = WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ]
+    )
+    return client
+
+
+def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:
+    """The Bolt app with every listener registered."""
+    from handlers import register_all
+    from handlers.context import Deps
+    from handlers.people import People
+
+    settings = ctx.settings
+    web = client or make_web_client(settings)
+    app = App(
+        client=web,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+        logger=logging.getLogger("blocktime.bolt"),
+    )
+    register_all(app, Deps(ctx, web, People(web)))
+    return app
+
+
+def create_wsgi_app(app: App, ctx: Context) -> Callable[..., Iterable[bytes]]:
+    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            healthy = database_ok(ctx)
+            body = json.dumps({"ok": healthy, "database": "ok" if healthy else "unavailable"}).encode()
+            start_response(
+                "200 OK" if healthy else "503 Service Unavailable",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            body = b"request too large"
+            start_response(
+                "413 Payload Too Large", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+def database_ok(ctx: Context) -> bool:
+    try:
+        with ctx.db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        log.warning("health check: database unavailable", exc_info=True)
+        return False
+
+
+def serve(ctx: Context, port: int, threads: int = 16, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server
+    """HTTP mode on waitress until interrupted."""
+    from waitress import serve as waitress_serve
+
+    app = create_app(ctx)
+    log.info("blocktime listening on http://%s:%s/slack/events", host, port)
+    waitress_serve(
+        create_wsgi_app(app, ctx),
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=MAX_BODY_BYTES,
+        ident="blocktime",
+    )
+
+
+def socket_mode_handler(ctx: Context) -> Any:
+    """Socket Mode handler on the same app; its own client talks to ``SLACK_API_URL`` with the app token."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    app = create_app(ctx, socket_mode=True)
+    return SocketModeHandler(
+        app,
+        app_token=ctx.settings.slack_app_token,
+        web_client=make_web_client(ctx.settings, ctx.settings.slack_app_token),
+    )
+
+
+def start_socket_mode(ctx: Context) -> None:
+    socket_mode_handler(ctx).start()

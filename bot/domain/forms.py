@@ -1,0 +1,79 @@
+"""Modal forms (top-up, log time) checked field by field, so Slack can show each error next to its
+field (``response_action: errors``). Values arrive as the strings Slack sends."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.commands import LogTime, TopUp, find_ticket, parse_hours, parse_price
+from bot.domain.durations import parse_duration
+from bot.domain.errors import DomainError, ParseError
+
+
+class FieldErrors(DomainError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(errors.values()))
+
+
+def _check(errors: dict[str, str], name: str, parse):  # type: ignore[no-untyped-def]
+    try:
+        return parse()
+    except ParseError as error:
+        errors[name] = str(error).replace("\n", " ")[:150]
+        return None
+
+
+def topup_from_form(
+    client: str | None,
+    hours: str | None,
+    expires: str | None,
+    price: str | None,
+    reference: str | None,
+    note: str | None,
+    today: date,
+) -> TopUp:
+    errors: dict[str, str] = {}
+    if not client:
+        errors["client"] = "Pick a client."
+    minutes = _check(errors, "hours", lambda: parse_hours((hours or "").strip() or "missing"))
+    expires_on = date.fromisoformat(expires) if expires else None
+    if expires_on is not None and expires_on < today:
+        errors["expires"] = f"{expires_on} is in the past; pick a later date or leave it empty (never expires)."
+    amount = _check(errors, "price", lambda: parse_price(price.strip())) if price and price.strip() else None
+    if errors:
+        raise FieldErrors(errors)
+    return TopUp(
+        client=str(client).lower(),
+        minutes=int(minutes),
+        expires_on=expires_on,
+        price=amount[0] if amount else None,
+        currency=amount[1] if amount else None,
+        reference=(reference or "").strip()[:100] or None,
+        note=(note or "").strip(),
+    )
+
+
+def logtime_from_form(
+    client: str | None,
+    duration: str | None,
+    work_date: str | None,
+    note: str | None,
+    non_billable: bool,
+    today: date,
+    max_minutes: int,
+) -> LogTime:
+    errors: dict[str, str] = {}
+    if not client:
+        errors["client"] = "Pick a client."
+    text = (duration or "").strip()
+    minutes = _check(errors, "duration", lambda: parse_duration(text, max_minutes))
+    day = date.fromisoformat(work_date) if work_date else today
+    if day > today:
+        errors["work_date"] = "Time is logged for work already done; pick today or earlier."
+    if errors:
+        raise FieldErrors(errors)
+    cleaned = (note or "").strip()
+    return LogTime(
+        str(client).lower(), int(minutes), text, day.isoformat(), cleaned, non_billable, find_ticket(cleaned)
+    )

@@ -1,0 +1,162 @@
+"""Slack channels linked to clients, and the ticket-thread time lines posted in them.
+
+A thread message's entry is keyed by the message (``msg:<channel>:<ts>``), so Slack's retries of the
+same event record it once, and editing or deleting the message finds the entry to correct."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.domain.commands import EditEntry, Link, VoidEntry
+from bot.domain.errors import PermissionDenied, Refused
+from bot.domain.roles import Role, require
+from bot.domain.threads import parse_thread_line
+from bot.services import ledger
+from bot.services.context import Actor, Context, audit, find_client
+from bot.services.results import LogResult, Message, VoidResult
+from storage.models import ChannelLink, Client, Entry
+
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> Message:
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.ADMIN, "link channels")
+        row = session.get(ChannelLink, channel_id, with_for_update=True)
+        before = {"client_id": row.client_id if row else None}
+        if command.client is None:
+            if row is not None:
+                session.delete(row)
+            audit(session, ctx, actor, "unlink", f"channel:{channel_id}", before["client_id"], before, None)
+            uow.commit()
+            return Message(f"<#{channel_id}> is no longer linked to a client.", {"channel": channel_id})
+        client = find_client(session, command.client, allow_archived=False)
+        if row is None:
+            session.add(
+                ChannelLink(channel_id=channel_id, client_id=client.id, linked_by=actor.user_id, linked_at=ctx.now())
+            )
+        else:
+            row.client_id, row.linked_by, row.linked_at = client.id, actor.user_id, ctx.now()
+        audit(session, ctx, actor, "link", f"channel:{channel_id}", client.id, before, {"client_id": client.id})
+        uow.commit()
+        return Message(
+            f"<#{channel_id}> is now linked to {client.display_name} (`{client.handle}`). Commands here may leave "
+            "the client out, and thread replies such as `+30m replaced toner` are logged against it.",
+            {"channel": channel_id, "client": client.handle},
+        )
+
+
+def linked_client(ctx: Context, channel_id: str | None) -> tuple[int, str] | None:
+    """``(client id, handle)`` of the client linked to ``channel_id``, if any."""
+    if not channel_id:
+        return None
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        row = uow.session.execute(
+            select(Client.id, Client.handle)
+            .join(ChannelLink, ChannelLink.client_id == Client.id)
+            .where(ChannelLink.channel_id == channel_id)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+
+def message_ref(channel_id: str, ts: str) -> str:
+    return f"{channel_id}:{ts}"
+
+
+def log_thread_message(
+    ctx: Context, actor: Actor, client_id: int, channel_id: str, ts: str, text: str, ticket: str | None
+) -> LogResult | None:
+    """Log a thread reply that is a time line; ``None`` for ordinary chat."""
+    parsed = parse_thread_line(text, ctx.today(), ctx.settings.max_entry_minutes)
+    if parsed is None:
+        return None
+    return ledger.log_time(
+        ctx,
+        actor,
+        parsed,
+        source="thread",
+        idempotency_key=f"msg:{channel_id}:{ts}",
+        client_id=client_id,
+        ticket=ticket,
+        source_ref=message_ref(channel_id, ts),
+    )
+
+
+def _live_entry(ctx: Context, ref: str) -> Entry | None:
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        entry = uow.session.scalar(
+            select(Entry).where(Entry.source_ref == ref, Entry.voided_at.is_(None)).order_by(Entry.id.desc())
+        )
+        if entry is not None:
+            uow.session.expunge(entry)
+        return entry
+
+
+def thread_message_edited(
+    ctx: Context,
+    actor: Actor,
+    client_id: int,
+    channel_id: str,
+    ts: str,
+    text: str,
+    edit_key: str,
+    ticket: str | None,
+) -> LogResult | VoidResult | None:
+    """Correct the entry of an edited message: a new duration or note edits it (void + new entry),
+    text that is no longer a time line voids it, a time line where there was none logs it."""
+    entry = _live_entry(ctx, message_ref(channel_id, ts))
+    parsed = parse_thread_line(text, ctx.today(), ctx.settings.max_entry_minutes)
+    if entry is None:
+        if parsed is None:
+            return None
+        return ledger.log_time(
+            ctx,
+            actor,
+            parsed,
+            source="thread",
+            idempotency_key=edit_key,
+            client_id=client_id,
+            ticket=ticket,
+            source_ref=message_ref(channel_id, ts),
+        )
+    if parsed is None:
+        return ledger.void_entry(ctx, actor, VoidEntry(entry.id, "thread message no longer logs time"))
+    unchanged = (parsed.minutes, parsed.note, parsed.non_billable, parsed.when is None) == (
+        entry.minutes,
+        entry.note,
+        entry.non_billable,
+        True,
+    )
+    if unchanged:
+        return None
+    edit = EditEntry(entry.id, parsed.minutes, parsed.typed, parsed.when, parsed.note, parsed.non_billable)
+    return ledger.edit_entry(ctx, actor, edit, idempotency_key=edit_key)
+
+
+def thread_message_deleted(ctx: Context, actor: Actor, channel_id: str, ts: str) -> VoidResult | None:
+    entry = _live_entry(ctx, message_ref(channel_id, ts))
+    if entry is None:
+        return None
+    try:
+        return ledger.void_entry(ctx, actor, VoidEntry(entry.id, "thread message deleted"))
+    except Refused:
+        return None  # voided meanwhile (a retried event)
+
+
+def undo_entry(ctx: Context, actor: Actor, entry_id: int) -> VoidResult:
+    """The Undo button: the author, within 10 minutes of logging."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        entry = uow.session.get(Entry, entry_id)
+        if entry is None:
+            raise Refused(f"There is no entry {entry_id}.")
+        author, created = entry.user_id, entry.created_at
+        if entry.voided_at is not None:
+            raise Refused(f"Entry {entry_id} is already undone.")
+    if author != actor.user_id:
+        raise PermissionDenied("Only the person who logged this entry can undo it.")
+    if ctx.now() - created > UNDO_WINDOW:
+        raise Refused(f"Undo works for 10 minutes. To remove it now: /blocktime void {entry_id}")
+    return ledger.void_entry(ctx, actor, VoidEntry(entry_id, "undo"))

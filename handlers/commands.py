@@ -1,0 +1,90 @@
+"""Slash commands: ``/logtime``, ``/balance``, ``/topup`` and ``/blocktime <subcommand>``.
+
+Each listener runs the command (a few milliseconds of database work) and answers in the ack itself,
+well inside Slack's 3 seconds; the App Home refresh runs afterwards. The idempotency key is the
+command's ``trigger_id``, so a request that is sent again records once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.domain.commands import ClientList
+from bot.domain.roles import Role
+from bot.services import Actor, require_role, run_text
+from bot.services import clients as client_services
+from bot.services.results import BalancesResult, LogResult, Result, TopUpResult, VoidResult
+from handlers.context import Deps
+from handlers.home import publish_home
+from handlers.outcome import attempt
+from handlers.views.messages import error_message, render
+from handlers.views.modals import topup_modal
+
+CHANGES = (LogResult, TopUpResult, VoidResult)
+
+
+def register(app: App, deps: Deps) -> None:
+    def answer(ack: Ack, command: dict[str, Any], text: str) -> None:
+        user_id = command["user_id"]
+        actor = deps.people.actor(user_id, command.get("user_name", ""))
+        key = f"cmd:{command['trigger_id']}" if command.get("trigger_id") else None
+        outcome = attempt(
+            lambda: run_text(deps.ctx, actor, text, channel_id=command.get("channel_id"), idempotency_key=key),
+            text.split(" ", 1)[0],
+        )
+        if outcome.result is None:
+            message, blocks = error_message(outcome.error or "")
+            ack(text=message, blocks=blocks, response_type="ephemeral")
+            return
+        result: Result = outcome.result
+        message, blocks = render(result)
+        public = isinstance(result, BalancesResult) and _wants_public(text)
+        ack(text=message, blocks=blocks, response_type="in_channel" if public else "ephemeral")
+        if isinstance(result, CHANGES):
+            deps.later("home refresh", lambda: publish_home(deps, user_id))
+
+    @app.command("/logtime")
+    def logtime(ack: Ack, command: dict[str, Any]) -> None:
+        answer(ack, command, "logtime " + command.get("text", ""))
+
+    @app.command("/balance")
+    def balance(ack: Ack, command: dict[str, Any]) -> None:
+        answer(ack, command, "balance " + command.get("text", ""))
+
+    @app.command("/topup")
+    def topup(ack: Ack, command: dict[str, Any]) -> None:
+        text = command.get("text", "").strip()
+        if text:
+            answer(ack, command, "topup " + text)
+            return
+        actor = deps.people.actor(command["user_id"], command.get("user_name", ""))
+        refusal = topup_refusal(deps, actor)
+        if refusal:
+            text, blocks = error_message(refusal)
+            ack(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        ack()
+        open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id"))
+
+    @app.command("/blocktime")
+    def blocktime(ack: Ack, command: dict[str, Any]) -> None:
+        answer(ack, command, command.get("text", "").strip() or "help")
+
+
+def _wants_public(text: str) -> bool:
+    return "public" in text.lower().split()
+
+
+def topup_refusal(deps: Deps, actor: Actor) -> str | None:
+    """Why ``actor`` may not top up (which role it needs), or None when they may."""
+    return attempt(lambda: require_role(deps.ctx, actor, Role.MANAGER, "top up"), "topup modal").error
+
+
+def open_topup_modal(
+    deps: Deps, actor: Actor, trigger_id: str, channel_id: str | None, chosen: str | None = None
+) -> None:
+    listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "topup modal")
+    if listed.result is not None:
+        view = topup_modal(listed.result, {"channel": channel_id or ""}, chosen)
+        deps.client.views_open(trigger_id=trigger_id, view=view)

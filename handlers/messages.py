@@ -1,0 +1,181 @@
+"""Ticket threads: in a channel linked to a client, a thread reply such as ``+30m replaced toner`` or
+``time: 1h15m rebuilt profile`` is logged, with the thread's permalink as the ticket. Editing the
+message corrects the entry; deleting it voids the entry. Ordinary chat and bots are ignored.
+
+Slack may deliver an event more than once (``X-Slack-Retry-Num``): the entry is keyed by the message,
+and a repeat (``duplicate``) adds no second reaction or reply."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.durations import format_duration
+from bot.services.channels import linked_client, log_thread_message, thread_message_deleted, thread_message_edited
+from bot.services.results import LogResult, VoidResult
+from handlers.context import Deps
+from handlers.home import publish_home
+from handlers.outcome import attempt
+
+log = logging.getLogger("blocktime.threads")
+IGNORED_SUBTYPES = {"bot_message", "channel_join", "channel_leave", "channel_topic", "channel_purpose", "me_message"}
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.event("message")
+    def on_message(event: dict[str, Any], context: Any) -> None:
+        subtype = event.get("subtype")
+        bot_user = context.get("bot_user_id")
+        if subtype == "message_changed":
+            _edited(deps, event, bot_user)
+        elif subtype == "message_deleted":
+            _deleted(deps, event, bot_user)
+        elif subtype in (None, "thread_broadcast", "file_share"):
+            _posted(deps, event, bot_user)
+
+
+def _is_thread_reply(message: dict[str, Any]) -> bool:
+    thread_ts = message.get("thread_ts")
+    return bool(thread_ts) and thread_ts != message.get("ts")
+
+
+def _from_a_person(message: dict[str, Any], bot_user: str | None) -> bool:
+    return (
+        bool(message.get("user"))
+        and not message.get("bot_id")
+        and message.get("subtype") not in IGNORED_SUBTYPES
+        and message.get("user") != bot_user
+    )
+
+
+def _permalink(deps: Deps, channel: str, thread_ts: str) -> str | None:
+    try:
+        return str(deps.client.chat_getPermalink(channel=channel, message_ts=thread_ts)["permalink"])
+    except SlackApiError as error:
+        log.warning("chat.getPermalink failed: %s", error)
+        return None
+
+
+def _tell(deps: Deps, channel: str, user: str, thread_ts: str, text: str) -> None:
+    deps.client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
+
+
+def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
+    if not _is_thread_reply(event) or not _from_a_person(event, bot_user):
+        return
+    channel, ts, user = event["channel"], event["ts"], event["user"]
+    link = attempt(lambda: linked_client(deps.ctx, channel), "thread link")
+    if link.result is None:
+        if link.unavailable and _looks_like_time(event.get("text", "")):
+            _tell(deps, channel, user, event["thread_ts"], link.error or "")
+        return
+    client_id = link.result[0]
+    actor = deps.people.actor(user)
+    outcome = attempt(
+        lambda: log_thread_message(
+            deps.ctx,
+            actor,
+            client_id,
+            channel,
+            ts,
+            event.get("text", ""),
+            _permalink(deps, channel, event["thread_ts"]),
+        ),
+        "thread time line",
+    )
+    if outcome.error:
+        _tell(deps, channel, user, event["thread_ts"], outcome.error)
+        return
+    result = outcome.result
+    if result is None or result.duplicate:
+        return
+    deps.client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
+    deps.client.chat_postMessage(channel=channel, thread_ts=event["thread_ts"], text=_logged_reply(result))
+    publish_home(deps, user)
+
+
+def _looks_like_time(text: str) -> bool:
+    stripped = text.strip().lower()
+    return stripped.startswith("time:") or (stripped.startswith("+") and stripped[1:2].isdigit())
+
+
+def _logged_reply(result: LogResult) -> str:
+    billable = "non-billable" if result.non_billable else f"{format_duration(result.billable_minutes)} billable"
+    return (
+        f"Logged {result.typed} ({billable}) for {result.display_name}, entry #{result.entry_id}. "
+        f"{format_duration(result.remaining_minutes)} left."
+    )
+
+
+def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
+    message = event.get("message") or {}
+    if not _is_thread_reply(message) or not _from_a_person(message, bot_user):
+        return
+    channel, ts, user = event["channel"], message["ts"], message["user"]
+    link = attempt(lambda: linked_client(deps.ctx, channel), "thread link")
+    if link.result is None:
+        return
+    client_id = link.result[0]
+    edited_at = (message.get("edited") or {}).get("ts") or event.get("event_ts") or event.get("ts")
+    key = f"msg:{channel}:{ts}:edit:{edited_at}"
+    actor = deps.people.actor(user)
+    outcome = attempt(
+        lambda: thread_message_edited(
+            deps.ctx,
+            actor,
+            client_id,
+            channel,
+            ts,
+            message.get("text", ""),
+            key,
+            _permalink(deps, channel, message["thread_ts"]),
+        ),
+        "thread edit",
+    )
+    if outcome.error:
+        _tell(deps, channel, user, message["thread_ts"], outcome.error)
+        return
+    result = outcome.result
+    if result is None or (isinstance(result, LogResult) and result.duplicate):
+        return
+    if isinstance(result, VoidResult):
+        text = f"Entry #{result.id} voided: the message no longer logs time. {format_duration(result.remaining_minutes)} left."
+    elif result.replaces_entry_id:
+        text = f"Corrected: entry #{result.replaces_entry_id} is now #{result.entry_id}, {result.typed}. " + (
+            f"{format_duration(result.remaining_minutes)} left."
+        )
+    else:
+        deps.client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
+        text = _logged_reply(result)
+    deps.client.chat_postMessage(channel=channel, thread_ts=message["thread_ts"], text=text)
+    publish_home(deps, user)
+
+
+def _deleted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
+    previous = event.get("previous_message") or {}
+    if not _is_thread_reply(previous) or not _from_a_person(previous, bot_user):
+        return
+    channel, ts, user = event["channel"], event.get("deleted_ts") or previous["ts"], previous["user"]
+    actor = deps.people.actor(user)
+    outcome = attempt(lambda: thread_message_deleted(deps.ctx, actor, channel, ts), "thread delete")
+    if outcome.error:
+        _tell(
+            deps,
+            channel,
+            user,
+            previous["thread_ts"],
+            f"Your message was deleted, but its entry stays: {outcome.error}",
+        )
+        return
+    if outcome.result is None:
+        return
+    deps.client.chat_postMessage(
+        channel=channel,
+        thread_ts=previous["thread_ts"],
+        text=f"Entry #{outcome.result.id} voided because its message was deleted. "
+        f"{format_duration(outcome.result.remaining_minutes)} left.",
+    )
+    publish_home(deps, user)

@@ -1,0 +1,64 @@
+"""The App Home dashboard: every client, lowest balance first, with a bar, the next expiry and the
+last entry; buttons to log time and top up. Slack allows 100 blocks in a Home tab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    HeaderBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.domain.durations import format_duration
+from bot.render import bar
+from bot.services.results import BalanceView
+from handlers.views.messages import context, escape, section
+
+OPEN_LOG_ACTION = "home_log_time"
+OPEN_TOPUP_ACTION = "home_top_up"
+HOME_BLOCKS = 100
+
+
+def home_view(balances: list[BalanceView]) -> dict[str, Any]:
+    blocks: list[Block] = [
+        HeaderBlock(text="blocktime"),
+        ActionsBlock(
+            elements=[
+                ButtonElement(text="Log time", action_id=OPEN_LOG_ACTION, style="primary"),
+                ButtonElement(text="Top up", action_id=OPEN_TOPUP_ACTION),
+            ]
+        ),
+        section(f"*Balances, lowest first* ({len(balances)} clients)"),
+        DividerBlock(),
+    ]
+    room = (HOME_BLOCKS - len(blocks) - 1) // 2
+    for view in balances[:room]:
+        blocks.extend(client_blocks(view))
+    if len(balances) > room:
+        blocks.append(context(f"…and {len(balances) - room} more clients: `/balance` lists them all."))
+    if not balances:
+        blocks.append(section("No clients yet. An admin adds one with `/blocktime client add acme Acme Corp`."))
+    return View(type="home", blocks=blocks).to_dict()
+
+
+def client_blocks(view: BalanceView) -> list[Block]:
+    percent = "—" if view.percent_left is None else f"{view.percent_left}%"
+    expiry = f" · next expiry {view.next_expiry}" if view.next_expiry else ""
+    warn = ":red_circle: " if view.remaining_minutes <= 0 else ""
+    head = (
+        f"{warn}*{escape(view.display_name)}* (`{view.client}`)\n`{bar(view.percent_left)}` {percent} · "
+        f"*{format_duration(view.remaining_minutes)}* left{expiry}"
+    )
+    last = view.last_entries[0] if view.last_entries else None
+    detail = (
+        f"Last entry: {last.work_date} · {escape(last.user_name)} · {escape(last.typed)}"
+        + (f" — {escape(last.note)}" if last.note else "")
+        if last
+        else "No entries yet."
+    )
+    return [section(head), context(detail)]

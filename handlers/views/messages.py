@@ -1,0 +1,254 @@
+"""Block Kit messages for command results. Every builder returns ``(text, blocks)``: the plain text
+fallback Slack needs for notifications and screen readers, and blocks validated by slack_sdk's models
+(``to_dict`` checks Block Kit's limits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.domain.durations import format_duration
+from bot.render import bar
+from bot.services.results import (
+    BalancesResult,
+    BalanceView,
+    BlocksResult,
+    ClientsResult,
+    ClientView,
+    EntriesResult,
+    LogResult,
+    Message,
+    Result,
+    TopUpResult,
+    VoidResult,
+)
+
+Rendered = tuple[str, list[dict[str, Any]]]
+SECTION_LIMIT = 2900  # Slack allows 3000 characters per section text
+MESSAGE_BLOCKS = 48  # Slack allows 50 blocks per message
+UNDO_ACTION = "undo_entry"
+
+
+def to_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
+    return [b.to_dict() for b in blocks]
+
+
+def section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text)))
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 2900))])
+
+
+def clip(text: str, limit: int = SECTION_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """User text shown in mrkdwn: Slack's three control characters escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def balance_line(remaining: int, percent: int | None) -> str:
+    pct = "" if percent is None else f" {percent}%"
+    return f"*{format_duration(remaining)}* left `{bar(percent)}`{pct}"
+
+
+def lines_as_sections(lines: list[str], room: int = MESSAGE_BLOCKS) -> list[Block]:
+    """Pack lines into as few sections as the 3000-character limit allows, within ``room`` blocks."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and len("\n".join([*chunk, line])) > SECTION_LIMIT:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(clip(line, 500))
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    if len(blocks) > room:
+        blocks = blocks[: room - 1] + [context("…and more not shown here: use the CLI or a report for the full list.")]
+    return blocks
+
+
+def render_log(result: LogResult, undo: bool = True) -> Rendered:
+    billable = "non-billable" if result.non_billable else f"{format_duration(result.billable_minutes)} billable"
+    if not result.non_billable and result.billable_minutes != result.minutes:
+        billable += " after rounding"
+    verb = "Already logged" if result.duplicate else "Logged"
+    head = (
+        f":white_check_mark: {verb} *{escape(result.typed)}* for *{escape(result.display_name)}* on "
+        f"{result.work_date} ({billable}). Entry #{result.entry_id}."
+    )
+    if result.note:
+        head += f"\n> {escape(result.note)}"
+    status = f"{escape(result.display_name)}: {balance_line(result.remaining_minutes, result.percent_left)}"
+    if result.overage_minutes:
+        status += f"\n:warning: {format_duration(result.overage_minutes)} of this entry is overage (no block left)."
+    blocks: list[Block] = [section(head), section(status)]
+    if undo and not result.duplicate:
+        blocks.append(
+            ActionsBlock(
+                elements=[ButtonElement(text="Undo", action_id=UNDO_ACTION, value=str(result.entry_id), style="danger")]
+            )
+        )
+        blocks.append(context("Undo works for 10 minutes."))
+    text = f"{verb} {result.typed} for {result.display_name}. {format_duration(result.remaining_minutes)} left."
+    return text, to_dicts(blocks)
+
+
+def render_topup(result: TopUpResult) -> Rendered:
+    expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
+    price = f" · {result.price} {result.currency}" if result.price is not None else ""
+    ref = f" · ref {escape(result.reference)}" if result.reference else ""
+    lines = [
+        f":moneybag: Added *{format_duration(result.minutes)}* for *{escape(result.display_name)}* "
+        f"(block {result.block_id}, {expires}{price}{ref}).",
+        f"Balance now *{format_duration(result.remaining_minutes)}*.",
+    ]
+    if result.carried_overage_minutes:
+        lines.append(f"{format_duration(result.carried_overage_minutes)} of overage was paid off from the new block.")
+    if result.billed_overage_minutes:
+        lines.append(f"{format_duration(result.billed_overage_minutes)} of overage stays as its own billable line.")
+    text = f"Added {format_duration(result.minutes)} for {result.display_name}."
+    return text, to_dicts([section("\n".join(lines))])
+
+
+def render_void(result: VoidResult) -> Rendered:
+    what = "Entry" if result.kind == "entry" else "Top-up"
+    text = (
+        f"{what} #{result.id} voided ({format_duration(result.minutes)}). {result.display_name} now has "
+        f"{format_duration(result.remaining_minutes)} left."
+    )
+    return text, to_dicts([section(f":leftwards_arrow_with_hook: {escape(text)}")])
+
+
+def balance_blocks(view: BalanceView) -> list[Block]:
+    blocks: list[Block] = [
+        section(
+            f"*{escape(view.display_name)}* (`{view.client}`): {balance_line(view.remaining_minutes, view.percent_left)}"
+        ),
+        context(
+            f"Purchased {format_duration(view.purchased_minutes)} · used {format_duration(view.used_minutes)} · "
+            f"forfeited {format_duration(view.forfeited_minutes)} · overage {format_duration(view.overage_minutes)} · "
+            f"this month {format_duration(view.used_this_month_minutes)}"
+        ),
+    ]
+    block_lines = [
+        f"Block {b.id}: {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left, "
+        + (f"expires {b.expires_on}" if b.expires_on else "never expires")
+        for b in view.blocks
+    ]
+    if block_lines:
+        blocks.append(context("\n".join(block_lines)))
+    entry_lines = [
+        f"#{e.id} {e.work_date} {escape(e.user_name)} {escape(e.typed)} — {escape(e.note)}" for e in view.last_entries
+    ]
+    if entry_lines:
+        blocks.append(context("Last entries:\n" + "\n".join(entry_lines)))
+    return blocks
+
+
+def render_balances(result: BalancesResult) -> Rendered:
+    views = result.balances
+    if len(views) == 1:
+        view = views[0]
+        text = f"{view.display_name}: {format_duration(view.remaining_minutes)} left."
+        return text, to_dicts(balance_blocks(view))
+    if not views:
+        return "No clients yet.", to_dicts(
+            [section("No clients yet. An admin adds one: `/blocktime client add acme Acme Corp`")]
+        )
+    lines = [
+        f"`{bar(v.percent_left)}` *{escape(v.display_name)}* (`{v.client}`): {format_duration(v.remaining_minutes)}"
+        + (f", next expiry {v.next_expiry}" if v.next_expiry else "")
+        for v in views
+    ]
+    text = "Balances, lowest first: " + ", ".join(
+        f"{v.client} {format_duration(v.remaining_minutes)}" for v in views[:20]
+    )
+    return clip(text, 3000), to_dicts(
+        [section("*Balances, lowest first*"), *lines_as_sections(lines, MESSAGE_BLOCKS - 1)]
+    )
+
+
+def render_entries(result: EntriesResult) -> Rendered:
+    lines = [
+        f"#{e.id} {e.work_date} · {escape(e.user_name)} · {escape(e.typed)}"
+        + (" (non-billable)" if e.non_billable else f" ({format_duration(e.billable_minutes)})")
+        + (f" · {escape(e.ticket)}" if e.ticket else "")
+        + (f" — {escape(e.note)}" if e.note else "")
+        + (" ~voided~" if e.voided else "")
+        for e in result.entries
+    ] or ["No entries in this period."]
+    head = f"*{result.client}: {result.period}* — billable {format_duration(result.billable_minutes)}"
+    return f"{result.client}: {result.period}", to_dicts([section(head), *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
+
+
+def render_blocks(result: BlocksResult) -> Rendered:
+    lines = []
+    for b in result.blocks:
+        status = "voided" if b.voided else "expired" if b.expired else "used up" if b.remaining_minutes == 0 else "open"
+        price = f" · {b.price} {b.currency}" if b.price is not None else ""
+        lines.append(
+            f"Block {b.id} ({status}): {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left · "
+            f"drawn {format_duration(b.drawn_minutes)} · forfeited {format_duration(b.forfeited_minutes)} · "
+            f"from {b.start_on} · "
+            + (f"expires {b.expires_on}" if b.expires_on else "never expires")
+            + price
+            + (f" · ref {escape(b.reference)}" if b.reference else "")
+        )
+    head = f"*Blocks of {escape(result.balance.display_name)}*"
+    return f"Blocks of {result.balance.display_name}", to_dicts(
+        [section(head), *lines_as_sections(lines or ["No blocks yet."], MESSAGE_BLOCKS - 1)]
+    )
+
+
+def render_client(client: ClientView) -> str:
+    overdraft = "unlimited" if client.overdraft_minutes is None else format_duration(client.overdraft_minutes)
+    aliases = f" (aliases: {', '.join(client.aliases)})" if client.aliases else ""
+    return (
+        f"*{escape(client.display_name)}* `{client.handle}`{aliases}{' — archived' if client.archived else ''}\n"
+        f"Rounding {format_duration(client.rounding_minutes)} · minimum {format_duration(client.minimum_minutes)} · "
+        f"overdraft {overdraft} · overage {client.overage_policy} · thresholds {client.thresholds} · "
+        f"timezone {client.timezone} · manager {('<@' + client.account_manager + '>') if client.account_manager else 'none'}"
+        f" · alerts {('<#' + client.alert_channel + '>') if client.alert_channel else 'default channel'}"
+    )
+
+
+def render(result: Result) -> Rendered:
+    """Any service result as a Slack message."""
+    match result:
+        case LogResult():
+            return render_log(result)
+        case TopUpResult():
+            return render_topup(result)
+        case VoidResult():
+            return render_void(result)
+        case BalancesResult():
+            return render_balances(result)
+        case EntriesResult():
+            return render_entries(result)
+        case BlocksResult():
+            return render_blocks(result)
+        case ClientView():
+            return result.display_name, to_dicts([section(render_client(result))])
+        case ClientsResult():
+            lines = [render_client(c) for c in result.clients] or ["No clients yet."]
+            return "Clients", to_dicts(lines_as_sections(lines))
+        case Message():
+            return result.message, to_dicts(lines_as_sections(result.message.split("\n\n")))
+    raise AssertionError(f"no Slack rendering for {type(result).__name__}")  # pragma: no cover
+
+
+def error_message(text: str) -> Rendered:
+    shown = text if text.startswith(":warning:") else f":no_entry: {escape(text)}"
+    return text, to_dicts([section(shown)])

@@ -1,0 +1,55 @@
+"""Fixtures for end-to-end Slack tests: the fake Web API, the running app, the request driver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.services import Actor, Context
+from storage.db import Database
+from tests.e2e.slack_harness import SIGNING_SECRET, RunningApp, SlackDriver
+from tests.fakes.slack_api import FakeSlack
+from tests.helpers import do
+
+
+@pytest.fixture(scope="session")
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def slack_settings(fake_slack: FakeSlack) -> Settings:
+    return Settings(
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        admins=frozenset({"UADMIN"}),
+    )
+
+
+@pytest.fixture
+def slack_ctx(database: Database, slack_settings: Settings, clock: FixedClock) -> Context:
+    return Context(database, slack_settings, clock)
+
+
+@pytest.fixture
+def slack(slack_ctx: Context, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+    fake_slack.reset()
+    fake_slack.names.update({"UTECH": "Tess Tech", "UADMIN": "Ada Admin", "UMGR": "Max Manager"})
+    running = RunningApp(slack_ctx)
+    yield SlackDriver(running.port, fake_slack)
+    running.stop()
+
+
+@pytest.fixture
+def acme(slack_ctx: Context) -> str:
+    admin = Actor.local_admin()
+    do(slack_ctx, admin, "client add acme Acme Corp")
+    do(slack_ctx, admin, "topup acme 10")
+    do(slack_ctx, admin, "role <@UMGR> manager")
+    return "acme"

@@ -1,0 +1,151 @@
+"""Drive the real Bolt app over HTTP the way Slack does: form-encoded slash commands, JSON events and
+``payload=`` interactions, each signed with the signing secret (``v0=`` HMAC-SHA256 of
+``v0:{timestamp}:{body}``). The app runs on waitress in a thread; the Web API is the loopback fake."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+from waitress.server import create_server
+
+from bot.app import create_app, create_wsgi_app
+from bot.services import Context
+from tests.fakes.slack_api import FakeSlack
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def sign(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    base = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class SlackDriver:
+    """Sends Slack-shaped requests to a running blocktime HTTP server."""
+
+    def __init__(self, port: int, fake: FakeSlack) -> None:
+        self.port = port
+        self.fake = fake
+
+    def post(self, body: bytes, content_type: str, headers: dict[str, str] | None = None,
+             timestamp: int | None = None, signed: bool = True, path: str = "/slack/events") -> Reply:
+        stamp = int(time.time()) if timestamp is None else timestamp
+        sent = {"Content-Type": content_type, **(headers or {})}
+        if signed:
+            sent["X-Slack-Request-Timestamp"] = str(stamp)
+            sent["X-Slack-Signature"] = sign(body, stamp)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            connection.request("POST", path, body=body, headers=sent)
+            response = connection.getresponse()
+            return Reply(response.status, response.read(), dict(response.getheaders()))
+        finally:
+            connection.close()
+
+    def get(self, path: str) -> Reply:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return Reply(response.status, response.read(), dict(response.getheaders()))
+        finally:
+            connection.close()
+
+    # -- Slack's request kinds ---------------------------------------------------------------------
+    def command(self, command: str, text: str = "", user: str = "UTECH", channel: str = "CGENERAL",
+                trigger_id: str | None = None, user_name: str = "") -> Reply:
+        form = {
+            "token": "legacy", "team_id": "T0", "team_domain": "fake", "enterprise_id": "", "channel_id": channel,
+            "channel_name": "general", "user_id": user, "user_name": user_name or user.lower(),
+            "command": command, "text": text, "api_app_id": "A0", "is_enterprise_install": "false",
+            "response_url": self.fake.response_url("cmd"), "trigger_id": trigger_id or f"trig.{uuid.uuid4().hex}",
+        }
+        return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded")
+
+    def event(self, event: dict[str, Any], event_id: str | None = None, retry_num: int | None = None) -> Reply:
+        envelope = {
+            "token": "legacy", "team_id": "T0", "api_app_id": "A0", "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0", "user_id": FakeSlack.BOT_USER, "is_bot": True}],
+            "event": event,
+        }
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(json.dumps(envelope).encode(), "application/json", headers)
+
+    def interaction(self, payload: dict[str, Any]) -> Reply:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self.post(body, "application/x-www-form-urlencoded")
+
+    def click(self, action_id: str, value: str = "", user: str = "UTECH", channel: str = "CGENERAL") -> Reply:
+        return self.interaction({
+            "type": "block_actions", "team": {"id": "T0"}, "user": {"id": user, "name": user.lower()},
+            "api_app_id": "A0", "trigger_id": f"trig.{uuid.uuid4().hex}", "container": {"type": "message"},
+            "channel": {"id": channel}, "response_url": self.fake.response_url("action"),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                         "action_ts": f"{time.time():.6f}"}],
+        })
+
+    def submit(self, callback_id: str, values: dict[str, dict[str, Any]], user: str = "UTECH",
+               view_id: str = "V1", metadata: str = "{}") -> Reply:
+        state = {block: {"value": value} for block, value in values.items()}
+        return self.interaction({
+            "type": "view_submission", "team": {"id": "T0"}, "user": {"id": user, "name": user.lower()},
+            "api_app_id": "A0", "trigger_id": f"trig.{uuid.uuid4().hex}",
+            "view": {"id": view_id, "type": "modal", "callback_id": callback_id, "private_metadata": metadata,
+                     "state": {"values": state}, "hash": "h"},
+        })
+
+
+class RunningApp:
+    """The blocktime WSGI app on waitress, in this process, on a free loopback port."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.app = create_app(ctx)
+        self.server = create_server(create_wsgi_app(self.app, ctx), host="127.0.0.1", port=0, threads=8,
+                                    max_request_body_size=512 * 1024)
+        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.close()
+
+
+def assert_valid_message(blocks: list[dict[str, Any]], text: str | None) -> None:
+    """What Slack requires of a message: a text fallback and at most 50 valid blocks."""
+    assert text, "every message needs a plain text fallback"
+    assert len(blocks) <= 50
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None, block
+        parsed.validate_json()
+
+
+def assert_valid_view(view: dict[str, Any]) -> None:
+    parsed = View(**view)
+    parsed.validate_json()
+    assert len(view["blocks"]) <= 100
