@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
@@ -50,15 +51,23 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
 
     settings = ctx.settings
     web = client or make_web_client(settings)
+    # One pool for Bolt's listeners and our after-the-ack work, so shutting it down drains both.
+    workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="blocktime")
     app = App(
         client=web,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
+        listener_executor=workers,
         logger=logging.getLogger("blocktime.bolt"),
     )
-    register_all(app, Deps(ctx, web, People(web)))
+    register_all(app, Deps(ctx, web, People(web), workers))
     return app
+
+
+def drain(app: App) -> None:
+    """Wait for listeners and background work in flight (graceful shutdown, tests)."""
+    app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 def create_wsgi_app(app: App, ctx: Context) -> Callable[..., Iterable[bytes]]:

@@ -32,7 +32,7 @@ USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
 
 {help_text()}
 
-Also: blocktime migrate | console | run | serve [--port N] | demo | version
+Also: blocktime migrate | console | run | serve [--port N] | socket | demo | version
 """
 
 
@@ -106,6 +106,8 @@ def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) 
         return _run(ctx, actor, out, stdin)
     if verb == "serve":
         return _serve(ctx, invocation.words[1:], out)
+    if verb == "socket":
+        return _socket(ctx, out)
     if verb == "demo":
         return _demo(ctx, invocation, out)
     return execute(ctx, actor, " ".join(invocation.words), out, invocation.json)
@@ -193,16 +195,25 @@ def _run(ctx: Context, actor: Actor, out: Console, stdin: TextIO) -> int:
     secret, otherwise the offline console on the configured database."""
     settings = ctx.settings
     if settings.slack_bot_token and settings.slack_app_token:
-        from bot.app import start_socket_mode
-
-        logging.getLogger().setLevel(logging.INFO)
-        out.print("Starting blocktime in Socket Mode…")
-        start_socket_mode(ctx)
-        return EXIT_OK
+        return _socket(ctx, out)
     if settings.slack_bot_token and settings.slack_signing_secret:
         return _serve(ctx, [], out)
     out.print(f"Offline console on {_safe_url(ctx.db.url)} (no Slack tokens set). Type help; quit to leave.")
     return console(ctx, actor, out, stdin)
+
+
+def _socket(ctx: Context, out: Console) -> int:
+    """``blocktime socket``: Socket Mode (the Procfile's worker); no public URL needed."""
+    if not (ctx.settings.slack_bot_token and ctx.settings.slack_app_token):
+        return _fail(
+            out, False, "Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see .env.example).", EXIT_USAGE
+        )
+    from bot.app import start_socket_mode
+
+    logging.getLogger().setLevel(logging.INFO)
+    out.print("Starting blocktime in Socket Mode…")
+    start_socket_mode(ctx)
+    return EXIT_OK
 
 
 def _serve(ctx: Context, args: list[str], out: Console) -> int:

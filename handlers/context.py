@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
@@ -21,7 +21,7 @@ class Deps:
     ctx: Context
     client: WebClient
     people: People
-    background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, "blocktime-bg"))
+    background: ThreadPoolExecutor
 
     def later(self, what: str, work: Callable[[], object]) -> None:
         """Run ``work`` after the current request, logging (not raising) its failure."""

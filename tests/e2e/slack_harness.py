@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from waitress.server import create_server
 
-from bot.app import create_app, create_wsgi_app
+from bot.app import create_app, create_wsgi_app, drain
 from bot.services import Context
 from tests.fakes.slack_api import FakeSlack
 
@@ -49,8 +49,15 @@ class SlackDriver:
         self.port = port
         self.fake = fake
 
-    def post(self, body: bytes, content_type: str, headers: dict[str, str] | None = None,
-             timestamp: int | None = None, signed: bool = True, path: str = "/slack/events") -> Reply:
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        timestamp: int | None = None,
+        signed: bool = True,
+        path: str = "/slack/events",
+    ) -> Reply:
         stamp = int(time.time()) if timestamp is None else timestamp
         sent = {"Content-Type": content_type, **(headers or {})}
         if signed:
@@ -74,20 +81,41 @@ class SlackDriver:
             connection.close()
 
     # -- Slack's request kinds ---------------------------------------------------------------------
-    def command(self, command: str, text: str = "", user: str = "UTECH", channel: str = "CGENERAL",
-                trigger_id: str | None = None, user_name: str = "") -> Reply:
+    def command(
+        self,
+        command: str,
+        text: str = "",
+        user: str = "UTECH",
+        channel: str = "CGENERAL",
+        trigger_id: str | None = None,
+        user_name: str = "",
+    ) -> Reply:
         form = {
-            "token": "legacy", "team_id": "T0", "team_domain": "fake", "enterprise_id": "", "channel_id": channel,
-            "channel_name": "general", "user_id": user, "user_name": user_name or user.lower(),
-            "command": command, "text": text, "api_app_id": "A0", "is_enterprise_install": "false",
-            "response_url": self.fake.response_url("cmd"), "trigger_id": trigger_id or f"trig.{uuid.uuid4().hex}",
+            "token": "legacy",
+            "team_id": "T0",
+            "team_domain": "fake",
+            "enterprise_id": "",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user_name or user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0",
+            "is_enterprise_install": "false",
+            "response_url": self.fake.response_url("cmd"),
+            "trigger_id": trigger_id or f"trig.{uuid.uuid4().hex}",
         }
         return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded")
 
     def event(self, event: dict[str, Any], event_id: str | None = None, retry_num: int | None = None) -> Reply:
         envelope = {
-            "token": "legacy", "team_id": "T0", "api_app_id": "A0", "type": "event_callback",
-            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()),
+            "token": "legacy",
+            "team_id": "T0",
+            "api_app_id": "A0",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()),
             "authorizations": [{"team_id": "T0", "user_id": FakeSlack.BOT_USER, "is_bot": True}],
             "event": event,
         }
@@ -101,23 +129,54 @@ class SlackDriver:
         return self.post(body, "application/x-www-form-urlencoded")
 
     def click(self, action_id: str, value: str = "", user: str = "UTECH", channel: str = "CGENERAL") -> Reply:
-        return self.interaction({
-            "type": "block_actions", "team": {"id": "T0"}, "user": {"id": user, "name": user.lower()},
-            "api_app_id": "A0", "trigger_id": f"trig.{uuid.uuid4().hex}", "container": {"type": "message"},
-            "channel": {"id": channel}, "response_url": self.fake.response_url("action"),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                         "action_ts": f"{time.time():.6f}"}],
-        })
+        return self.interaction(
+            {
+                "type": "block_actions",
+                "team": {"id": "T0"},
+                "user": {"id": user, "name": user.lower()},
+                "api_app_id": "A0",
+                "trigger_id": f"trig.{uuid.uuid4().hex}",
+                "container": {"type": "message"},
+                "channel": {"id": channel},
+                "response_url": self.fake.response_url("action"),
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": action_id,
+                        "block_id": "b",
+                        "value": value,
+                        "action_ts": f"{time.time():.6f}",
+                    }
+                ],
+            }
+        )
 
-    def submit(self, callback_id: str, values: dict[str, dict[str, Any]], user: str = "UTECH",
-               view_id: str = "V1", metadata: str = "{}") -> Reply:
+    def submit(
+        self,
+        callback_id: str,
+        values: dict[str, dict[str, Any]],
+        user: str = "UTECH",
+        view_id: str = "V1",
+        metadata: str = "{}",
+    ) -> Reply:
         state = {block: {"value": value} for block, value in values.items()}
-        return self.interaction({
-            "type": "view_submission", "team": {"id": "T0"}, "user": {"id": user, "name": user.lower()},
-            "api_app_id": "A0", "trigger_id": f"trig.{uuid.uuid4().hex}",
-            "view": {"id": view_id, "type": "modal", "callback_id": callback_id, "private_metadata": metadata,
-                     "state": {"values": state}, "hash": "h"},
-        })
+        return self.interaction(
+            {
+                "type": "view_submission",
+                "team": {"id": "T0"},
+                "user": {"id": user, "name": user.lower()},
+                "api_app_id": "A0",
+                "trigger_id": f"trig.{uuid.uuid4().hex}",
+                "view": {
+                    "id": view_id,
+                    "type": "modal",
+                    "callback_id": callback_id,
+                    "private_metadata": metadata,
+                    "state": {"values": state},
+                    "hash": "h",
+                },
+            }
+        )
 
 
 class RunningApp:
@@ -125,14 +184,16 @@ class RunningApp:
 
     def __init__(self, ctx: Context) -> None:
         self.app = create_app(ctx)
-        self.server = create_server(create_wsgi_app(self.app, ctx), host="127.0.0.1", port=0, threads=8,
-                                    max_request_body_size=512 * 1024)
+        self.server = create_server(
+            create_wsgi_app(self.app, ctx), host="127.0.0.1", port=0, threads=8, max_request_body_size=512 * 1024
+        )
         self.port = int(self.server.effective_port)  # type: ignore[union-attr]
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
         self.server.close()
+        drain(self.app)
 
 
 def assert_valid_message(blocks: list[dict[str, Any]], text: str | None) -> None:

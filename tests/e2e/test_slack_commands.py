@@ -24,7 +24,9 @@ def all_text(body: dict) -> str:  # type: ignore[type-arg]
     return " ".join(parts)
 
 
-def test_logtime_confirms_ephemerally_with_balance_bar_and_undo(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+def test_logtime_confirms_ephemerally_with_balance_bar_and_undo(
+    slack: SlackDriver, slack_ctx: Context, acme: str
+) -> None:
     body = ack_of(slack.command("/logtime", "acme 15m laptop advice"))
     assert body["response_type"] == "ephemeral"
     text = all_text(body)
@@ -37,8 +39,8 @@ def test_logtime_confirms_ephemerally_with_balance_bar_and_undo(slack: SlackDriv
 
 
 def test_logtime_shows_billable_minutes_after_rounding(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
-    from tests.helpers import do
     from bot.services import Actor
+    from tests.helpers import do
 
     do(slack_ctx, Actor.local_admin(), "client set acme rounding 15m")
     body = ack_of(slack.command("/logtime", "acme 5m quick question"))
@@ -47,8 +49,13 @@ def test_logtime_shows_billable_minutes_after_rounding(slack: SlackDriver, slack
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("acme 90 laptop", "add a unit: 90m or 1.5h"), ("acmee 15m x", "Did you mean `acme`"),
-     ("acme 25h marathon", "more than 24h"), ("", "Say which client"), ("acme 11h big job", "no overdraft")],
+    [
+        ("acme 90 laptop", "add a unit: 90m or 1.5h"),
+        ("acmee 15m x", "Did you mean `acme`"),
+        ("acme 25h marathon", "more than 24h"),
+        ("", "Say which client"),
+        ("acme 11h big job", "no overdraft"),
+    ],
 )
 def test_logtime_refusals_are_friendly_and_write_nothing(
     slack: SlackDriver, slack_ctx: Context, acme: str, text: str, expected: str
@@ -96,8 +103,8 @@ def test_balance_is_ephemeral_or_public_on_request(slack: SlackDriver, acme: str
 
 
 def test_balance_alone_lists_every_client_lowest_first(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
-    from tests.helpers import do
     from bot.services import Actor
+    from tests.helpers import do
 
     do(slack_ctx, Actor.local_admin(), "client add globex Globex")
     do(slack_ctx, Actor.local_admin(), "topup globex 2")
@@ -131,10 +138,14 @@ def test_blocktime_subcommands(slack: SlackDriver, slack_ctx: Context, acme: str
     assert "#77" in all_text(ack_of(slack.command("/blocktime", "entries acme this month")))
     assert "logtime" in all_text(ack_of(slack.command("/blocktime", "help")))
     assert "logtime" in all_text(ack_of(slack.command("/blocktime", "")))
-    assert "is now a manager" in all_text(ack_of(slack.command("/blocktime", "role <@UTECH|tess> manager", user="UADMIN")))
+    assert "is now a manager" in all_text(
+        ack_of(slack.command("/blocktime", "role <@UTECH|tess> manager", user="UADMIN"))
+    )
     assert "Only admins" in all_text(ack_of(slack.command("/blocktime", "client add globex Globex", user="UTECH")))
     assert "Globex" in all_text(ack_of(slack.command("/blocktime", "client add globex Globex", user="UADMIN")))
-    assert "overage bill" in all_text(ack_of(slack.command("/blocktime", "client set globex overage bill", user="UADMIN")))
+    assert "overage bill" in all_text(
+        ack_of(slack.command("/blocktime", "client set globex overage bill", user="UADMIN"))
+    )
     assert "voided" in all_text(ack_of(slack.command("/blocktime", "void 1", user="UADMIN")))
     assert balance_of(slack_ctx, "acme").used_minutes == 0
 

@@ -1,0 +1,112 @@
+"""The real processes: ``blocktime serve`` (HTTP mode on waitress) and ``blocktime run`` choosing
+Socket Mode when ``SLACK_APP_TOKEN`` is set."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.services import Actor, Context
+from storage.db import Database
+from tests.e2e.slack_harness import SIGNING_SECRET, SlackDriver
+from tests.fakes.slack_api import FakeSlack
+from tests.helpers import do, entry_count
+
+SCRIPT = Path(sys.executable).with_name("blocktime")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def environment(database: Database, fake: FakeSlack, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BLOCKTIME_"))}
+    env.update(
+        DATABASE_URL=database.url,
+        SLACK_BOT_TOKEN="xoxb-proc",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake.api_url,
+        BLOCKTIME_ADMINS="UADMIN",
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture
+def process() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_healthy(port: int, timeout: float = 20.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if SlackDriver(port, FakeSlack.__new__(FakeSlack)).get("/healthz").status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("blocktime serve did not become healthy")
+
+
+def test_serve_answers_signed_slash_commands_over_http(
+    database: Database, ctx: Context, fake_slack: FakeSlack, process: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    do(ctx, Actor.local_admin(), "client add acme Acme")
+    do(ctx, Actor.local_admin(), "topup acme 10")
+    port = free_port()
+    process.append(
+        subprocess.Popen(
+            [str(SCRIPT), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=environment(database, fake_slack),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
+    wait_healthy(port)
+    reply = SlackDriver(port, fake_slack).command("/logtime", "acme 15m laptop advice")
+    assert reply.status == 200 and "Logged" in reply.json["text"]
+    assert entry_count(ctx) == 1
+    assert fake_slack.of("auth.test")[-1].headers["authorization"] == "Bearer xoxb-proc"
+
+
+def test_run_starts_socket_mode_when_an_app_token_is_set(
+    database: Database, fake_slack: FakeSlack, process: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    fake_slack.reset()
+    env = environment(database, fake_slack, SLACK_APP_TOKEN="xapp-socket")
+    process.append(
+        subprocess.Popen(
+            [str(SCRIPT), "run"],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
+    opened = fake_slack.wait_for("apps.connections.open", timeout=20)[0]
+    assert opened.headers["authorization"] == "Bearer xapp-socket"
+
+
+def test_serve_refuses_to_start_without_slack_credentials(database: Database, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BLOCKTIME_"))}
+    env["DATABASE_URL"] = database.url
+    done = subprocess.run([str(SCRIPT), "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "SLACK_SIGNING_SECRET" in done.stderr

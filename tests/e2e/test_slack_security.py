@@ -1,0 +1,79 @@
+"""Request signing, stale and oversized requests, and the database-down path."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from bot.services import Context
+from tests.e2e.slack_harness import SlackDriver
+from tests.helpers import entry_count
+
+
+def logtime_body() -> bytes:
+    return urlencode(
+        {
+            "command": "/logtime",
+            "text": "acme 15m x",
+            "user_id": "UTECH",
+            "channel_id": "C1",
+            "trigger_id": "t1",
+            "team_id": "T0",
+            "response_url": "http://127.0.0.1:9/x",
+        }
+    ).encode()
+
+
+def test_unsigned_requests_are_rejected_and_write_nothing(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+    reply = slack.post(logtime_body(), "application/x-www-form-urlencoded", signed=False)
+    assert reply.status == 401 and entry_count(slack_ctx) == 0
+
+
+def test_forged_signatures_are_rejected(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+    reply = slack.post(
+        logtime_body(),
+        "application/x-www-form-urlencoded",
+        headers={"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "0" * 64},
+        signed=False,
+    )
+    assert reply.status == 401 and entry_count(slack_ctx) == 0
+
+
+def test_stale_requests_are_rejected_even_when_correctly_signed(
+    slack: SlackDriver, slack_ctx: Context, acme: str
+) -> None:
+    reply = slack.post(logtime_body(), "application/x-www-form-urlencoded", timestamp=int(time.time()) - 6 * 60)
+    assert reply.status == 401 and entry_count(slack_ctx) == 0
+
+
+def test_a_correctly_signed_request_is_accepted(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+    assert slack.post(logtime_body(), "application/x-www-form-urlencoded").status == 200
+    assert entry_count(slack_ctx) == 1
+
+
+def test_oversized_requests_are_refused(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+    body = urlencode({"command": "/logtime", "text": "acme 15m " + "x" * 600_000}).encode()
+    try:
+        status = slack.post(body, "application/x-www-form-urlencoded").status
+    except (ConnectionResetError, BrokenPipeError):
+        status = 413  # waitress answered 413 and closed the socket while the body was still being sent
+    assert status == 413
+    assert entry_count(slack_ctx) == 0
+
+
+def test_the_health_check_reports_the_database(slack: SlackDriver) -> None:
+    reply = slack.get("/healthz")
+    assert reply.status == 200 and reply.json == {"ok": True, "database": "ok"}
+
+
+def test_the_driver_signs_exactly_as_slacks_documented_example() -> None:
+    from tests.e2e.slack_harness import sign
+
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+        b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+        b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+        b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
+    expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+    assert sign(body, 1531420618, "8f742231b10e8888abcd99yyyzzz85a5") == expected

@@ -1,0 +1,197 @@
+"""Ticket threads in a linked channel: time lines logged, corrected on edit, voided on delete."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.services import Actor, Context
+from tests.e2e.slack_harness import SlackDriver
+from tests.fakes.slack_api import FakeSlack
+from tests.helpers import balance_of, do, entry_count
+
+CHANNEL = "CACME"
+THREAD = "1700000000.000100"
+
+
+@pytest.fixture
+def linked(slack_ctx: Context, acme: str, slack: SlackDriver) -> str:
+    from bot.domain.commands import Link
+    from bot.services.channels import link_channel
+
+    link_channel(slack_ctx, Actor("UADMIN"), CHANNEL, Link("acme"))
+    return CHANNEL
+
+
+def reply(text: str, ts: str = "1700000100.000200", user: str = "UTECH", **extra: object) -> dict:  # type: ignore[type-arg]
+    return {
+        "type": "message",
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "thread_ts": THREAD,
+        "parent_user_id": "UCLIENT",
+        "event_ts": ts,
+        **extra,
+    }
+
+
+def wait_until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while not check():
+        assert time.time() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_a_time_line_in_a_thread_is_logged_with_the_thread_as_ticket(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    assert slack.event(reply("+30m replaced toner")).status == 200
+    reaction = fake_slack.wait_for("reactions.add")[0].params
+    assert reaction == {"channel": CHANNEL, "timestamp": "1700000100.000200", "name": "white_check_mark"}
+    answer = fake_slack.wait_for("chat.postMessage")[0].params
+    assert answer["thread_ts"] == THREAD and "9h 30m left" in answer["text"]
+    entry = balance_of(slack_ctx, "acme").last_entries[0]
+    assert (entry.minutes, entry.note, entry.source) == (30, "replaced toner", "thread")
+    assert entry.ticket == f"https://fake.slack.com/archives/{CHANNEL}/p{THREAD.replace('.', '')}"
+
+
+def test_time_colon_lines_are_logged_too(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    slack.event(reply("time: 1h15m rebuilt profile"))
+    fake_slack.wait_for("reactions.add")
+    assert balance_of(slack_ctx, "acme").used_minutes == 75
+
+
+def test_a_retried_event_records_once_and_reacts_once(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    event = reply("+30m replaced toner")
+    slack.event(event, event_id="Ev1")
+    fake_slack.wait_for("chat.postMessage")
+    slack.event(event, event_id="Ev1", retry_num=1)
+    slack.event(event, event_id="Ev1", retry_num=2)
+    time.sleep(0.5)
+    assert entry_count(slack_ctx) == 1
+    assert len(fake_slack.of("reactions.add")) == 1 and len(fake_slack.of("chat.postMessage")) == 1
+
+
+def test_a_line_that_looks_like_time_but_is_not_gets_an_ephemeral_explanation(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    slack.event(reply("+90 toner"))
+    note = fake_slack.wait_for("chat.postEphemeral")[0].params
+    assert note["user"] == "UTECH" and note["thread_ts"] == THREAD and "add a unit: 90m or 1.5h" in note["text"]
+    assert entry_count(slack_ctx) == 0
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        reply("thanks, that fixed it"),
+        reply("+1"),
+        reply("+30m from a bot", bot_id="B9"),
+        reply("+30m bot message", subtype="bot_message"),
+        reply("+30m my own reply", user=FakeSlack.BOT_USER),
+        {**reply("+30m top level"), "thread_ts": None},
+        {**reply("+30m elsewhere"), "channel": "CUNLINKED"},
+    ],
+)
+def test_chat_bots_and_other_channels_are_ignored(
+    slack: SlackDriver,
+    slack_ctx: Context,
+    fake_slack: FakeSlack,
+    linked: str,
+    event: dict,  # type: ignore[type-arg]
+) -> None:
+    slack.event({k: v for k, v in event.items() if v is not None})
+    time.sleep(0.4)
+    assert entry_count(slack_ctx) == 0
+    assert not fake_slack.of("chat.postEphemeral") and not fake_slack.of("reactions.add")
+
+
+def test_editing_the_message_corrects_the_entry(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    original = reply("+30m replaced toner")
+    slack.event(original)
+    fake_slack.wait_for("chat.postMessage")
+    edited = {**original, "text": "+45m replaced toner and drum", "edited": {"user": "UTECH", "ts": "1700000200.0"}}
+    slack.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": CHANNEL,
+            "hidden": True,
+            "ts": "1700000200.000300",
+            "event_ts": "1700000200.000300",
+            "message": edited,
+            "previous_message": original,
+        }
+    )
+    answer = fake_slack.wait_for("chat.postMessage", 2)[-1].params
+    assert "Corrected" in answer["text"]
+    view = balance_of(slack_ctx, "acme")
+    assert view.used_minutes == 45 and view.last_entries[0].note == "replaced toner and drum"
+    assert entry_count(slack_ctx) == 2  # the first is voided, never deleted
+
+
+def test_deleting_the_message_voids_the_entry(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    original = reply("+30m replaced toner")
+    slack.event(original)
+    fake_slack.wait_for("chat.postMessage")
+    slack.event(
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": CHANNEL,
+            "hidden": True,
+            "ts": "1700000300.000400",
+            "deleted_ts": original["ts"],
+            "event_ts": "1700000300.000400",
+            "previous_message": original,
+        }
+    )
+    answer = fake_slack.wait_for("chat.postMessage", 2)[-1].params
+    assert "voided because its message was deleted" in answer["text"]
+    assert balance_of(slack_ctx, "acme").used_minutes == 0
+
+
+def test_thread_entries_obey_the_overdraft_rule(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    slack.event(reply("+11h marathon"))
+    note = fake_slack.wait_for("chat.postEphemeral")[0].params
+    assert "Not recorded" in note["text"] and entry_count(slack_ctx) == 0
+
+
+def test_thread_lines_work_in_a_channel_linked_later(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    slack.event(reply("+30m before linking"))
+    time.sleep(0.3)
+    assert entry_count(slack_ctx) == 0
+    do(slack_ctx, Actor("UADMIN"), "help")
+    slack.command("/blocktime", "link acme", user="UADMIN", channel=CHANNEL)
+    slack.event(reply("+30m after linking", ts="1700000500.000500"))
+    wait_until(lambda: entry_count(slack_ctx) == 1)
+
+
+def test_web_api_rate_limits_and_server_errors_are_retried(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    fake_slack.fail("chat.postMessage", 429, times=1, retry_after=1)
+    fake_slack.fail("reactions.add", 500, times=1)
+    slack.event(reply("+30m replaced toner"))
+    posts = fake_slack.wait_for("chat.postMessage", 2, timeout=15)
+    assert posts[0].params["_failed_with"] == 429 and "_failed_with" not in posts[1].params
+    assert posts[1].at - posts[0].at >= 0.9  # Retry-After honoured
+    reactions = fake_slack.wait_for("reactions.add", 2)
+    assert reactions[0].params["_failed_with"] == 500 and "_failed_with" not in reactions[1].params
+    assert entry_count(slack_ctx) == 1
