@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -31,15 +32,14 @@ log = logging.getLogger("blocktime.app")
 MAX_BODY_BYTES = 512 * 1024  # Slack's requests are a few KB; anything far larger is refused (413)
 
 
-def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
+def make_web_client(settings: Settings, token: str | None = None, in_process_retries: bool = True) -> WebClient:
+    """A Web API client on ``SLACK_API_URL``. Interactive paths retry 429/5xx in process; the outbox
+    dispatcher (``in_process_retries=False``) reschedules instead of sleeping."""
     client = WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
-    client.retry_handlers.extend(
-        [
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-            ConnectionErrorRetryHandler(max_retry_count=2),
-        ]
-    )
+    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    if in_process_retries:
+        handlers += [RateLimitErrorRetryHandler(max_retry_count=3), ServerErrorRetryHandler(max_retry_count=2)]
+    client.retry_handlers = handlers
     return client
 
 
@@ -107,20 +107,37 @@ def database_ok(ctx: Context) -> bool:
         return False
 
 
+def start_scheduler(ctx: Context) -> Any:
+    """The outbox dispatcher and the scheduled jobs, in this process (each job still runs once
+    across processes)."""
+    from bot.jobs.dispatcher import Dispatcher, transports_for
+    from bot.jobs.scheduler import Scheduler
+
+    web = make_web_client(ctx.settings, in_process_retries=False)
+    scheduler = Scheduler(ctx, Dispatcher(ctx, transports_for(ctx, web)))
+    scheduler.start()
+    return scheduler
+
+
 def serve(ctx: Context, port: int, threads: int = 16, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server
     """HTTP mode on waitress until interrupted."""
     from waitress import serve as waitress_serve
 
     app = create_app(ctx)
+    scheduler = start_scheduler(ctx) if ctx.settings.scheduler else None
     log.info("blocktime listening on http://%s:%s/slack/events", host, port)
-    waitress_serve(
-        create_wsgi_app(app, ctx),
-        host=host,
-        port=port,
-        threads=threads,
-        max_request_body_size=MAX_BODY_BYTES,
-        ident="blocktime",
-    )
+    try:
+        waitress_serve(
+            create_wsgi_app(app, ctx),
+            host=host,
+            port=port,
+            threads=threads,
+            max_request_body_size=MAX_BODY_BYTES,
+            ident="blocktime",
+        )
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 def socket_mode_handler(ctx: Context) -> Any:
@@ -136,4 +153,10 @@ def socket_mode_handler(ctx: Context) -> Any:
 
 
 def start_socket_mode(ctx: Context) -> None:
-    socket_mode_handler(ctx).start()
+    handler = socket_mode_handler(ctx)
+    scheduler = start_scheduler(ctx) if ctx.settings.scheduler else None
+    try:
+        handler.start()
+    finally:
+        if scheduler is not None:
+            scheduler.stop()

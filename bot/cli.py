@@ -33,6 +33,7 @@ USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
 {help_text()}
 
 Also: blocktime migrate | console | run | serve [--port N] | socket | demo | version
+      blocktime jobs list | jobs run expiry|renewal|digest|statement|dispatch [--date YYYY-MM-DD]
 """
 
 
@@ -110,7 +111,73 @@ def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) 
         return _socket(ctx, out)
     if verb == "demo":
         return _demo(ctx, invocation, out)
-    return execute(ctx, actor, " ".join(invocation.words), out, invocation.json)
+    if verb == "jobs":
+        return _jobs(ctx, invocation, out)
+    written: list[bool] = []
+    ctx.db.outbox_listeners.append(lambda: written.append(True))
+    code = execute(ctx, actor, " ".join(invocation.words), out, invocation.json)
+    if written:
+        _deliver_now(ctx)
+    return code
+
+
+def _deliver_now(ctx: Context) -> None:
+    """Alerts caused by this command go out now where this process can reach the destination; the rest
+    stay in the outbox for the bot's dispatcher."""
+    from bot.jobs.dispatcher import Dispatcher, transports_for
+
+    try:
+        Dispatcher(ctx, transports_for(ctx)).run_once()
+    except Exception:
+        log.warning("alert delivery deferred to the bot's dispatcher", exc_info=True)
+
+
+def _jobs(ctx: Context, invocation: Invocation, out: Console) -> int:
+    """``blocktime jobs run <name> [--date YYYY-MM-DD]`` and ``blocktime jobs list``."""
+    import argparse
+    from datetime import datetime, time
+
+    from bot.clock import FixedClock
+    from bot.jobs.dispatcher import Dispatcher, transports_for
+    from bot.jobs.scheduler import run_job, triggers
+    from bot.jobs.tasks import JOBS
+
+    names = [*JOBS, "dispatch"]
+    parser = argparse.ArgumentParser(prog="blocktime jobs")
+    parser.add_argument("action", choices=["run", "list"])
+    parser.add_argument("name", nargs="?", choices=names)
+    parser.add_argument("--date", help="the day to run the job for (YYYY-MM-DD); default today")
+    try:
+        options = parser.parse_args(invocation.words[1:])
+    except SystemExit:
+        return EXIT_USAGE
+    if options.action == "list":
+        for name, trigger in triggers(ctx).items():
+            out.print(f"{name}: {trigger}", highlight=False)
+        out.print(f"dispatch: every {ctx.settings.dispatch_seconds} s")
+        return EXIT_OK
+    if options.name is None:
+        return _fail(out, invocation.json, f"Say which job: {', '.join(names)}.", EXIT_USAGE)
+    if options.name == "dispatch":
+        sent = Dispatcher(ctx, transports_for(ctx)).run_once(limit=500)
+        print(json.dumps({"job": "dispatch", "delivered": sent}) if invocation.json else f"Delivered {sent}.")
+        return EXIT_OK
+    day = ctx.today()
+    if options.date:
+        try:
+            day = datetime.strptime(options.date, "%Y-%m-%d").date()
+        except ValueError:
+            return _fail(out, invocation.json, f"--date {options.date} is not a date (YYYY-MM-DD).", EXIT_USAGE)
+        moment = datetime.combine(day, time(12, 0), ctx.settings.zone)
+        ctx = Context(ctx.db, ctx.settings, FixedClock(moment))
+    outcome = run_job(ctx, options.name, day)
+    Dispatcher(ctx, transports_for(ctx)).run_once(limit=500)
+    if invocation.json:
+        print(json.dumps({"job": outcome.job, "date": outcome.due_key, "ran": outcome.ran, "summary": outcome.summary}))
+    else:
+        verb = "Ran" if outcome.ran else "Skipped"
+        out.print(f"{verb} {outcome.job} for {outcome.due_key}: {outcome.summary}", highlight=False)
+    return EXIT_OK
 
 
 def execute(ctx: Context, actor: Actor, line: str, out: Console, as_json: bool) -> int:

@@ -38,6 +38,18 @@ class Settings:
     max_entry_minutes: int = 24 * 60
     currency: str = "USD"
     thresholds: str = DEFAULT_THRESHOLDS
+    overdraft_alert_step_minutes: int = 60
+    alert_channel: str | None = None
+    managers_channel: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)
+    alert_email_to: str | None = None
+    alert_email_from: str = "blocktime@localhost"
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: str | None = field(default=None, repr=False)
+    digest_time: str = "09:00"
+    digest_days: str = "mon-fri"
+    dispatch_seconds: int = 5
+    scheduler: bool = True
 
     @property
     def slack_configured(self) -> bool:
@@ -95,6 +107,18 @@ class Settings:
             thresholds=convert(
                 "BLOCKTIME_THRESHOLDS", lambda v: format_thresholds(parse_thresholds(v)), DEFAULT_THRESHOLDS
             ),
+            overdraft_alert_step_minutes=convert("BLOCKTIME_OVERDRAFT_ALERT_STEP", parse_optional_minutes, 60),
+            alert_channel=get("BLOCKTIME_ALERT_CHANNEL"),
+            managers_channel=get("BLOCKTIME_MANAGERS_CHANNEL"),
+            smtp_url=get("SMTP_URL"),
+            alert_email_to=get("ALERT_EMAIL_TO"),
+            alert_email_from=get("ALERT_EMAIL_FROM") or "blocktime@localhost",
+            alert_webhook_url=get("ALERT_WEBHOOK_URL"),
+            alert_webhook_secret=get("ALERT_WEBHOOK_SECRET"),
+            digest_time=convert("BLOCKTIME_DIGEST_TIME", _clock_time, "09:00"),
+            digest_days=convert("BLOCKTIME_DIGEST_DAYS", _weekdays, "mon-fri"),
+            dispatch_seconds=convert("BLOCKTIME_DISPATCH_SECONDS", _positive_int, 5),
+            scheduler=convert("BLOCKTIME_SCHEDULER", _on_off, True),
         )
 
     def safe_summary(self) -> dict[str, object]:
@@ -104,6 +128,35 @@ class Settings:
             value = getattr(self, f.name)
             out[f.name] = ("set" if value else "not set") if not f.repr else value
         return out
+
+
+def _clock_time(text: str) -> str:
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError("use HH:MM, e.g. 09:00")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _weekdays(text: str) -> str:
+    """APScheduler's day_of_week syntax: ``mon-fri``, ``mon,wed,fri``, ``*``."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    CronTrigger(day_of_week=text)
+    return text
+
+
+def _on_off(text: str) -> bool:
+    word = text.lower()
+    if word not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ValueError("use on or off")
+    return word in ("on", "true", "1", "yes")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
 
 
 def _with_slash(url: str) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.domain.commands import ClientList
+from bot.jobs.messages import ADD_HOURS_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
+from bot.services import alerts, run_text
 from bot.services import clients as client_services
 from bot.services.channels import undo_entry
 from handlers.commands import open_topup_modal, topup_refusal
@@ -14,7 +16,7 @@ from handlers.context import Deps
 from handlers.home import publish_home
 from handlers.outcome import attempt
 from handlers.views.home import OPEN_LOG_ACTION, OPEN_TOPUP_ACTION
-from handlers.views.messages import UNDO_ACTION, error_message, render_void
+from handlers.views.messages import UNDO_ACTION, error_message, render, render_void
 from handlers.views.modals import log_modal
 
 
@@ -44,6 +46,34 @@ def register(app: App, deps: Deps) -> None:
             deps.client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
             return
         open_topup_modal(deps, actor, body["trigger_id"], None)
+
+    @app.action(ADD_HOURS_ACTION)
+    def alert_add_hours(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        actor = deps.people.actor(body["user"]["id"])
+        refusal = topup_refusal(deps, actor)
+        if refusal:
+            text, blocks = error_message(refusal)
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+            return
+        channel = (body.get("channel") or {}).get("id")
+        open_topup_modal(deps, actor, body["trigger_id"], channel, chosen=action.get("value"))
+
+    @app.action(SNOOZE_ACTION)
+    def alert_snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        actor = deps.people.actor(body["user"]["id"])
+        outcome = attempt(lambda: alerts.snooze(deps.ctx, actor, str(action.get("value"))), "snooze")
+        text, blocks = render(outcome.result) if outcome.result else error_message(outcome.error or "")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+    @app.action(ENTRIES_ACTION)
+    def alert_entries(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        actor = deps.people.actor(body["user"]["id"])
+        outcome = attempt(lambda: run_text(deps.ctx, actor, f"entries {action.get('value')} this month"), "entries")
+        text, blocks = render(outcome.result) if outcome.result else error_message(outcome.error or "")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     @app.action(OPEN_LOG_ACTION)
     def home_log(ack: Ack, body: dict[str, Any]) -> None:

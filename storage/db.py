@@ -7,7 +7,7 @@ lock the client's row (``SELECT ... FOR UPDATE``) at the start of every write.""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -66,13 +66,15 @@ class Database:
         self._reads = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
         self._migrated = False
         self._migrate_lock = threading.Lock()
+        # Called after a commit that wrote outbox rows (the dispatcher is kicked this way).
+        self.outbox_listeners: list[Callable[[], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.engine)
 
     def unit_of_work(self, read_only: bool = False) -> UnitOfWork:
-        return UnitOfWork((self._reads if read_only else self._writes)())
+        return UnitOfWork((self._reads if read_only else self._writes)(), self.outbox_listeners)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent; safe from several processes)."""
@@ -89,8 +91,9 @@ class UnitOfWork:
     """One command's transaction: ``with uow: ...; uow.commit()``. Leaving the block without a commit
     rolls everything back, so an error half-way writes nothing."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, outbox_listeners: list[Callable[[], None]] | None = None) -> None:
         self.session = session
+        self._listeners = outbox_listeners or []
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -103,6 +106,9 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        if self.session.info.pop("outbox_written", False):
+            for listener in list(self._listeners):
+                listener()
 
     def rollback(self) -> None:
         self.session.rollback()

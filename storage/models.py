@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -87,6 +88,9 @@ class Client(Base):
     open_overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
     billed_overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
     last_entry_id: Mapped[int | None] = mapped_column(Integer)  # for dashboards, without a scan
+    alert_email: Mapped[str | None] = mapped_column(String(200))
+    alert_webhook: Mapped[str | None] = mapped_column(String(500))
+    alerts_snoozed_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
@@ -227,3 +231,47 @@ class ChannelLink(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     linked_by: Mapped[str] = mapped_column(String(64))
     linked_at: Mapped[datetime] = mapped_column()
+
+
+class OutboxMessage(Base):
+    """An alert or report waiting to be delivered to one destination (transactional outbox).
+
+    Written in the same transaction as the change that caused it; the dispatcher claims a row with a
+    conditional update (``claimed_until``), delivers it, and marks it sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # threshold, digest, expiry, renewal, statement
+    destination: Mapped[str] = mapped_column(String(16))  # slack, email, webhook
+    target: Mapped[str | None] = mapped_column(String(500))  # channel id, address, URL
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[str] = mapped_column(Text)  # JSON facts; each transport renders its own format
+    status: Mapped[str] = mapped_column(String(12))  # pending, sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    delivery_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. the Slack message ts
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one due time: the unique key makes it run once across processes."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    due_key: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column()
+    lease_until: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    summary: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("job", "due_key", name="uq_job_runs_job_due_key"),)

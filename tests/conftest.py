@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.services import Actor, Context
 from storage.db import Database
 from storage.models import Base
+from tests.fakes.slack_api import FakeSlack
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -98,3 +99,10 @@ def admin() -> Actor:
 @pytest.fixture
 def tech() -> Actor:
     return Actor("UTECH", "Tess Tech")
+
+
+@pytest.fixture(scope="session")
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()

@@ -152,6 +152,12 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Snooze:
+    client: str
+    days: int = 7
+
+
+@dataclass(frozen=True)
 class Help:
     topic: str = ""
 
@@ -174,6 +180,7 @@ Command = (
     | ClientList
     | SetRole
     | Link
+    | Snooze
     | Help
 )
 
@@ -191,11 +198,13 @@ USAGE = {
     " | clients",
     "role": "role <@user> admin|manager|technician   e.g. role @sam manager",
     "link": "link <client>  (in a channel)  or  link none",
+    "snooze": "snooze <client> [days]   e.g. snooze acme 7  (low-balance alerts)",
     "help": "help [command]",
 }
 CLIENT_SET_KEYS = (
     "name, rounding (15m|none), minimum (15m|none), overdraft (2h|none|unlimited), overage (carry|bill), "
-    "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0)"
+    "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0), "
+    "email (address|none), webhook (URL|none)"
 )
 
 
@@ -490,7 +499,23 @@ _SETTERS = {
     "timezone": ("timezone", parse_timezone),
     "tz": ("timezone", parse_timezone),
     "thresholds": ("thresholds", lambda v: format_thresholds(parse_thresholds(v))),
+    "email": ("alert_email", lambda v: None if v.lower() == "none" else parse_email(v)),
+    "webhook": ("alert_webhook", lambda v: None if v.lower() == "none" else parse_url(v)),
 }
+
+
+def parse_email(text: str) -> str:
+    address = text.removeprefix("<mailto:").split("|")[0].rstrip(">")
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+        raise ParseError(f"`{text}` is not an e-mail address.", "client set acme email am@msp.example")
+    return address
+
+
+def parse_url(text: str) -> str:
+    url = text.strip("<>").split("|")[0]
+    if not re.fullmatch(r"https?://[^\s]+", url):
+        raise ParseError(f"`{text}` is not an http(s) URL.", "client set acme webhook https://psa.example/hook")
+    return url
 
 
 def _client(tokens: list[str], today: date, max_minutes: int) -> Command:
@@ -563,6 +588,15 @@ def _link(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Link(None if word in ("none", "off") else word)
 
 
+def _snooze(tokens: list[str], today: date, max_minutes: int) -> Command:
+    if not tokens or len(tokens) > 2:
+        raise ParseError("`snooze` takes a client and, optionally, a number of days.", "snooze acme 7")
+    days = tokens[1].lower().removesuffix("d") if len(tokens) == 2 else "7"
+    if not (days.isascii() and days.isdigit() and 1 <= int(days) <= 90):
+        raise ParseError(f"`{tokens[1]}` is not a number of days from 1 to 90.", "snooze acme 7")
+    return Snooze(tokens[0].lower(), int(days))
+
+
 def _help(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Help(tokens[0].lower() if tokens else "")
 
@@ -580,5 +614,6 @@ _PARSERS = {
     "clients": _clients,
     "role": _role,
     "link": _link,
+    "snooze": _snooze,
     "help": _help,
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
 from bot.domain.roles import Role, require
-from bot.services import channels, clients, ledger, queries
+from bot.services import alerts, channels, clients, ledger, queries
 from bot.services.context import Actor, Context
 from bot.services.results import (
     BalancesResult,
@@ -94,6 +94,8 @@ def run(
             return ClientsResult(clients.list_clients(ctx, actor, command))
         case c.SetRole():
             return clients.set_role(ctx, actor, command)
+        case c.Snooze():
+            return alerts.snooze(ctx, actor, command.client, command.days)
         case c.Help():
             return Message(c.help_text(command.topic))
         case c.Link():

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain.allocation import BlockState, allocate
+from bot.services import alerts
 from bot.services.context import Actor, Context
 from storage.models import Block, Client, Draw, Entry, LedgerLine
 
@@ -28,6 +29,9 @@ class ClientBook:
         self.actor = actor
         self.now: datetime = ctx.now()
         self.today: date = ctx.today(client.timezone)
+        # Thresholds in percent are of the blocks current before the change (one that the change
+        # used up still counts).
+        self.block_minutes_before = current_block_minutes(self.open_blocks(), self.today)
 
     # -- reading ---------------------------------------------------------------------------------
     def open_blocks(self) -> list[Block]:
@@ -60,7 +64,23 @@ class ClientBook:
         self.client.forfeited_minutes += minutes
         # Reads already count an expired block's minutes as gone, so the balance does not move here;
         # the line still records the minutes lost, for statements and the burn-down chart.
-        self.line("forfeit", None, block_id=block.id, note=f"{minutes} min of block {block.id} {why}", minutes=-minutes)
+        line = self.line(
+            "forfeit", None, block_id=block.id, note=f"{minutes} min of block {block.id} {why}", minutes=-minutes
+        )
+        self.session.flush()
+        facts = {
+            "client": self.client.handle,
+            "display_name": self.client.display_name,
+            "account_manager": self.client.account_manager,
+            "block_id": block.id,
+            "block_minutes": block.minutes,
+            "forfeited_minutes": minutes,
+            "expires_on": str(block.expires_on),
+            "reason": why,
+            "remaining_minutes": line.balance_after,
+            "reference": block.reference,
+        }
+        alerts.enqueue(self.session, self.ctx, "expiry", self.client, facts, f"forfeit:{block.id}:{line.id}")
         return minutes
 
     def draw(self, entry: Entry, minutes: int) -> int:
@@ -140,7 +160,19 @@ class ClientBook:
             note=note,
         )
         self.session.add(line)
+        if before is not None:
+            self.session.flush()
+            alerts.on_balance_change(self, before, after, line.id)
         return line
+
+
+def current_block_minutes(open_blocks: Iterable[Block], today: date) -> int:
+    """Hours in the client's current blocks: open (minutes left), not voided, not expired."""
+    return sum(
+        b.minutes
+        for b in open_blocks
+        if b.voided_at is None and b.remaining_minutes > 0 and (b.expires_on is None or today <= b.expires_on)
+    )
 
 
 def current_balance(open_blocks: Iterable[Block], client: Client, today: date) -> int:

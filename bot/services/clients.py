@@ -36,6 +36,8 @@ POLICY_FIELDS = (
     "overdraft_minutes",
     "overage_policy",
     "thresholds",
+    "alert_email",
+    "alert_webhook",
 )
 
 
@@ -54,6 +56,8 @@ def client_view(client: Client, default_thresholds: str) -> ClientView:
         overdraft_minutes=client.overdraft_minutes,
         overage_policy=client.overage_policy,
         thresholds=client.thresholds or default_thresholds,
+        alert_email=client.alert_email,
+        alert_webhook=client.alert_webhook,
     )
 
 

@@ -19,9 +19,9 @@ from bot.domain.commands import EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp,
 from bot.domain.durations import billable_minutes, format_duration
 from bot.domain.errors import NotFound, ParseError, Refused
 from bot.domain.roles import Role, check_void_entry, require
-from bot.services.book import ClientBook
+from bot.services.book import ClientBook, current_block_minutes
 from bot.services.context import Actor, Context, audit, find_client, lock_client
-from bot.services.queries import block_view, current_block_minutes, percent_of
+from bot.services.queries import block_view, percent_of
 from bot.services.results import LogResult, TopUpResult, VoidResult
 from storage.models import Block, Client, Draw, Entry
 

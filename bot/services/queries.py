@@ -4,7 +4,6 @@ length of the history."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import func, select
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
-from bot.services.book import current_balance
+from bot.services.book import current_balance, current_block_minutes
 from bot.services.context import Actor, Context, find_client
 from bot.services.results import BalanceView, BlockView, EntryView
 from storage.models import Block, Client, Entry
@@ -55,15 +54,6 @@ def entry_view(entry: Entry, handle: str) -> EntryView:
         source=entry.source,
         created_at=entry.created_at,
         voided=entry.voided_at is not None,
-    )
-
-
-def current_block_minutes(open_blocks: Iterable[Block], today: date) -> int:
-    """Hours in the client's current blocks: open (minutes left), not voided, not expired."""
-    return sum(
-        b.minutes
-        for b in open_blocks
-        if b.voided_at is None and b.remaining_minutes > 0 and (b.expires_on is None or today <= b.expires_on)
     )
 
 

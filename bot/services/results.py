@@ -157,6 +157,8 @@ class ClientView(Result):
     overdraft_minutes: int | None
     overage_policy: str
     thresholds: str
+    alert_email: str | None = None
+    alert_webhook: str | None = None
 
 
 @dataclass(frozen=True)

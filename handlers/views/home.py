@@ -14,10 +14,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blockkit import context, escape, section
 from bot.domain.durations import format_duration
 from bot.render import bar
 from bot.services.results import BalanceView
-from handlers.views.messages import context, escape, section
 
 OPEN_LOG_ACTION = "home_log_time"
 OPEN_TOPUP_ACTION = "home_top_up"

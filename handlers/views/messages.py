@@ -6,15 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
+from bot.blockkit import MESSAGE_BLOCKS, balance_line, clip, context, escape, lines_as_sections, section, to_dicts
 from bot.domain.durations import format_duration
 from bot.render import bar
 from bot.services.results import (
@@ -32,51 +26,7 @@ from bot.services.results import (
 )
 
 Rendered = tuple[str, list[dict[str, Any]]]
-SECTION_LIMIT = 2900  # Slack allows 3000 characters per section text
-MESSAGE_BLOCKS = 48  # Slack allows 50 blocks per message
 UNDO_ACTION = "undo_entry"
-
-
-def to_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
-    return [b.to_dict() for b in blocks]
-
-
-def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text)))
-
-
-def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 2900))])
-
-
-def clip(text: str, limit: int = SECTION_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def escape(text: str) -> str:
-    """User text shown in mrkdwn: Slack's three control characters escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def balance_line(remaining: int, percent: int | None) -> str:
-    pct = "" if percent is None else f" {percent}%"
-    return f"*{format_duration(remaining)}* left `{bar(percent)}`{pct}"
-
-
-def lines_as_sections(lines: list[str], room: int = MESSAGE_BLOCKS) -> list[Block]:
-    """Pack lines into as few sections as the 3000-character limit allows, within ``room`` blocks."""
-    blocks: list[Block] = []
-    chunk: list[str] = []
-    for line in lines:
-        if chunk and len("\n".join([*chunk, line])) > SECTION_LIMIT:
-            blocks.append(section("\n".join(chunk)))
-            chunk = []
-        chunk.append(clip(line, 500))
-    if chunk:
-        blocks.append(section("\n".join(chunk)))
-    if len(blocks) > room:
-        blocks = blocks[: room - 1] + [context("…and more not shown here: use the CLI or a report for the full list.")]
-    return blocks
 
 
 def render_log(result: LogResult, undo: bool = True) -> Rendered:

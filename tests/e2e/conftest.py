@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -13,13 +14,6 @@ from storage.db import Database
 from tests.e2e.slack_harness import SIGNING_SECRET, RunningApp, SlackDriver
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do
-
-
-@pytest.fixture(scope="session")
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -53,3 +47,16 @@ def acme(slack_ctx: Context) -> str:
     do(slack_ctx, admin, "topup acme 10")
     do(slack_ctx, admin, "role <@UMGR> manager")
     return "acme"
+
+
+@pytest.fixture
+def process() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts; stopped afterwards whatever happened."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -188,11 +188,21 @@ class RunningApp:
             create_wsgi_app(self.app, ctx), host="127.0.0.1", port=0, threads=8, max_request_body_size=512 * 1024
         )
         self.port = int(self.server.effective_port)  # type: ignore[union-attr]
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            if not self.stopping:  # closing the socket under the select loop is how it stops
+                raise
+
     def stop(self) -> None:
+        self.stopping = True
         self.server.close()
+        self.thread.join(timeout=5)
         drain(self.app)
 
 

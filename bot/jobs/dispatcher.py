@@ -1,0 +1,160 @@
+"""The outbox dispatcher: delivers pending messages, at least once, with as small a window for a
+repeat as the design allows.
+
+Each step:
+1. pick pending rows that are due and not claimed (or whose claim expired: a crashed worker);
+2. claim a row by a conditional update (``... WHERE id = ? AND claim is free``); only the worker whose
+   update changed one row delivers it, so several processes never send one message twice;
+3. deliver outside any transaction;
+4. mark it sent at once (or schedule a retry: exponential backoff with jitter, or Slack's Retry-After).
+
+A repeat can only happen if the process dies between 3 and 4 (the destination accepted the message
+but the "sent" update never committed): then the claim expires and the message is sent again. That
+window is one database round trip; webhook bodies carry the outbox ``id`` and e-mails a stable
+Message-ID so receivers can drop such a repeat."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from bot.jobs.transports import Delivery, DeliveryFailed, Transport
+from bot.services import Context
+from storage.models import OutboxMessage
+
+log = logging.getLogger("blocktime.dispatcher")
+CLAIM_SECONDS = 120
+BASE_DELAY = 5.0
+MAX_DELAY = 1800.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempts: int, rng: random.Random, retry_after: float | None = None) -> float:
+    """Seconds until the next try: Retry-After when the server gave one, else exponential with jitter."""
+    if retry_after is not None:
+        return retry_after + rng.uniform(0, 1)
+    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: Context,
+        transports: Mapping[str, Transport],
+        worker: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.transports = transports
+        self.worker = worker or worker_name()
+        self.rng = rng or random.Random()
+
+    def run_once(self, limit: int = 50) -> int:
+        """Deliver what is due now; returns how many were delivered."""
+        delivered = 0
+        for outbox_id in self._due(limit):
+            claimed = self._claim(outbox_id)
+            if claimed is not None and self._deliver(*claimed):
+                delivered += 1
+        return delivered
+
+    def _due(self, limit: int) -> list[int]:
+        now = self.ctx.now()
+        with self.ctx.db.unit_of_work(read_only=True) as uow:
+            return list(
+                uow.session.scalars(
+                    select(OutboxMessage.id)
+                    .where(
+                        OutboxMessage.status == "pending",
+                        OutboxMessage.next_attempt_at <= now,
+                        OutboxMessage.destination.in_(list(self.transports)),
+                        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(limit)
+                )
+            )
+
+    def _claim(self, outbox_id: int) -> tuple[str, Delivery] | None:
+        now = self.ctx.now()
+        with self.ctx.db.unit_of_work() as uow:
+            changed = uow.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == outbox_id,
+                    OutboxMessage.status == "pending",
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                )
+                .values(claimed_by=self.worker, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            ).rowcount  # type: ignore[attr-defined]
+            if changed != 1:
+                return None
+            row = uow.session.get(OutboxMessage, outbox_id)
+            assert row is not None
+            claimed = row.destination, Delivery(row.id, row.target or "", json.loads(row.payload))
+            uow.commit()
+        return claimed
+
+    def _deliver(self, destination: str, delivery: Delivery) -> bool:
+        try:
+            ref = self.transports[destination].deliver(delivery)
+        except DeliveryFailed as failure:
+            self._retry_later(delivery.outbox_id, str(failure), failure.retry_after)
+            return False
+        except Exception as error:  # a bug in a builder must not stop the other messages
+            log.exception("delivery of outbox %s crashed", delivery.outbox_id)
+            self._retry_later(delivery.outbox_id, f"crash: {error!r}", None)
+            return False
+        with self.ctx.db.unit_of_work() as uow:
+            uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == delivery.outbox_id, OutboxMessage.claimed_by == self.worker)
+                .values(
+                    status="sent",
+                    sent_at=self.ctx.now(),
+                    claimed_until=None,
+                    delivery_ref=(ref or "")[:100],
+                    attempts=OutboxMessage.attempts + 1,
+                    last_error=None,
+                )
+            )
+            uow.commit()
+        return True
+
+    def _retry_later(self, outbox_id: int, reason: str, retry_after: float | None) -> None:
+        with self.ctx.db.unit_of_work() as uow:
+            row = uow.session.get(OutboxMessage, outbox_id)
+            assert row is not None
+            row.attempts += 1
+            delay = backoff(row.attempts, self.rng, retry_after)
+            row.next_attempt_at = self.ctx.now() + timedelta(seconds=delay)
+            row.claimed_until = None
+            row.last_error = reason[:500]
+            uow.commit()
+        log.warning("outbox %s not delivered (%s); next try in %.0f s", outbox_id, reason, delay)
+
+
+def transports_for(ctx: Context, slack_client: object | None = None) -> dict[str, Transport]:
+    """The transports the settings make possible (Slack needs a bot token, e-mail ``SMTP_URL``)."""
+    from bot.jobs.transports import EmailTransport, SlackTransport, WebhookTransport
+
+    settings = ctx.settings
+    found: dict[str, Transport] = {"webhook": WebhookTransport(settings.alert_webhook_secret)}
+    if settings.slack_bot_token or slack_client is not None:
+        from bot.app import make_web_client
+
+        found["slack"] = SlackTransport(slack_client or make_web_client(settings, in_process_retries=False))  # type: ignore[arg-type]
+    if settings.smtp_url:
+        found["email"] = EmailTransport(settings.smtp_url, settings.alert_email_from)
+    return found

@@ -1,0 +1,160 @@
+"""Pure payload builders: outbox facts -> a Slack message, an e-mail, a webhook body. No I/O here, so
+each format is tested by calling the builder."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+
+from bot.blockkit import balance_line, context, escape, lines_as_sections, section, to_dicts
+from bot.domain.durations import format_duration, format_hours
+
+ADD_HOURS_ACTION = "alert_add_hours"
+SNOOZE_ACTION = "alert_snooze"
+ENTRIES_ACTION = "alert_entries"
+
+
+def _who(facts: dict[str, Any]) -> str:
+    manager = facts.get("account_manager")
+    return f"<@{manager}>" if manager else "Account managers"
+
+
+def _name(facts: dict[str, Any]) -> str:
+    return escape(str(facts.get("display_name") or facts.get("client")))
+
+
+def threshold_text(facts: dict[str, Any]) -> str:
+    remaining = int(facts["remaining_minutes"])
+    state = "is overdrawn" if remaining < 0 else "has used up its hours" if remaining == 0 else "is running low"
+    pct = f" ({facts['percent_left']}%)" if facts.get("percent_left") is not None else ""
+    return f"{facts.get('display_name')} {state}: {format_duration(remaining)} left{pct}."
+
+
+def slack_message(facts: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """``(text, blocks)`` for any outbox kind."""
+    kind = facts["kind"]
+    builder = {
+        "threshold": _threshold_blocks,
+        "expiry": _expiry_blocks,
+        "renewal": _renewal_blocks,
+        "digest": _digest_blocks,
+        "statement": _statement_blocks,
+    }[kind]
+    text, blocks = builder(facts)
+    return text, to_dicts(blocks)
+
+
+def _threshold_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
+    remaining = int(facts["remaining_minutes"])
+    icon = ":red_circle:" if remaining <= 0 else ":warning:"
+    head = (
+        f"{icon} *{_name(facts)}* crossed the *{facts['threshold']}* threshold: "
+        f"{balance_line(remaining, facts.get('percent_left'))}"
+    )
+    burn = facts.get("burn_per_day_minutes") or "0"
+    lines = [
+        f"Used in the last 30 days: *{format_duration(int(facts['used_30d_minutes']))}*",
+        f"Burn rate: {format_hours(int(float(burn) * 7))} h/week",
+        f"Projected run-out: *{facts.get('run_out_on') or 'not at the current pace'}*",
+        f"Next block expiry: {facts.get('next_expiry') or 'none'}",
+    ]
+    blocks: list[Block] = [
+        section(head),
+        section("\n".join(lines)),
+        context(f"{_who(facts)}: time to talk to {_name(facts)} about more hours."),
+        ActionsBlock(
+            elements=[
+                ButtonElement(text="Add hours", action_id=ADD_HOURS_ACTION, value=facts["client"], style="primary"),
+                ButtonElement(text="Snooze 7 days", action_id=SNOOZE_ACTION, value=facts["client"]),
+                ButtonElement(text="Entries", action_id=ENTRIES_ACTION, value=facts["client"]),
+            ]
+        ),
+    ]
+    return threshold_text(facts), blocks
+
+
+def _expiry_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
+    text = (
+        f"{facts.get('display_name')}: {format_duration(int(facts['forfeited_minutes']))} of block "
+        f"{facts['block_id']} forfeited (expired {facts['expires_on']})."
+    )
+    return text, [
+        section(
+            f":hourglass: *{_name(facts)}*: {format_duration(int(facts['forfeited_minutes']))} unused of a "
+            f"{format_duration(int(facts['block_minutes']))} block expired on {facts['expires_on']} and were "
+            f"forfeited. Balance now {format_duration(int(facts['remaining_minutes']))}."
+        ),
+        context(f"{_who(facts)}: a reason to call."),
+    ]
+
+
+def _renewal_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
+    expires = f", expires {facts['expires_on']}" if facts.get("expires_on") else ""
+    text = f"{facts.get('display_name')}: renewed with {format_duration(int(facts['minutes']))}{expires}."
+    return text, [
+        section(
+            f":repeat: *{_name(facts)}* renewed: new block {facts['block_id']} of "
+            f"{format_duration(int(facts['minutes']))} from {facts['start_on']}{expires}. "
+            f"Balance now {format_duration(int(facts['remaining_minutes']))}."
+        )
+    ]
+
+
+def _digest_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
+    low = [f"• *{escape(c['display_name'])}*: {format_duration(c['remaining_minutes'])} left" for c in facts["low"]]
+    over = [f"• *{escape(c['display_name'])}*: {format_duration(c['remaining_minutes'])}" for c in facts["overdrawn"]]
+    expiring = [
+        f"• *{escape(b['display_name'])}*: {format_duration(b['remaining_minutes'])} unused, block expires {b['expires_on']}"
+        for b in facts["expiring"]
+    ]
+    lines = [f"*Daily digest for {facts['date']}*"]
+    lines += ["*Below their lowest threshold*", *(low or ["none"])]
+    lines += ["*Overdrawn*", *(over or ["none"])]
+    lines += ["*Expiring within 30 days with unused hours* (use them or lose them)", *(expiring or ["none"])]
+    text = f"Daily digest: {len(low)} low, {len(over)} overdrawn, {len(expiring)} blocks expiring soon."
+    return text, lines_as_sections(lines)
+
+
+def _statement_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
+    by_tech = [f"• {escape(name)}: {format_duration(minutes)}" for name, minutes in facts["by_technician"]]
+    lines = [
+        f"*Statement for {_name(facts)} — {facts['period']}*",
+        f"Bought {format_duration(facts['bought_minutes'])} · used {format_duration(facts['used_minutes'])} · "
+        f"non-billable {format_duration(facts['non_billable_minutes'])} · forfeited "
+        f"{format_duration(facts['forfeited_minutes'])} · overage {format_duration(facts['overage_minutes'])}",
+        f"Remaining: *{format_duration(facts['remaining_minutes'])}*",
+        "*Used by technician*",
+        *(by_tech or ["nobody logged time"]),
+        f"{facts['entry_count']} entries.",
+    ]
+    text = (
+        f"Statement for {facts.get('display_name')}, {facts['period']}: used {format_duration(facts['used_minutes'])}."
+    )
+    return text, lines_as_sections(lines)
+
+
+def email_message(facts: dict[str, Any]) -> tuple[str, str]:
+    """``(subject, body)`` in plain text."""
+    text, _ = slack_message(facts)
+    if facts["kind"] != "threshold":
+        return f"[blocktime] {text}", text
+    body = "\n".join(
+        [
+            threshold_text(facts),
+            f"Threshold crossed: {facts['threshold']}",
+            f"Used in the last 30 days: {format_duration(int(facts['used_30d_minutes']))}",
+            f"Projected run-out: {facts.get('run_out_on') or 'not at the current pace'}",
+            f"Next block expiry: {facts.get('next_expiry') or 'none'}",
+            "",
+            f"Top up in Slack: /topup {facts['client']} 10",
+        ]
+    )
+    return f"[blocktime] {threshold_text(facts)}", body
+
+
+def webhook_body(facts: dict[str, Any], outbox_id: int) -> bytes:
+    """The JSON a PSA or automation receives; ``id`` lets the receiver drop a repeated delivery."""
+    event = {"threshold": "blocktime.threshold_crossed"}.get(facts["kind"], f"blocktime.{facts['kind']}")
+    return json.dumps({"id": outbox_id, "event": event, "data": facts}, sort_keys=True).encode()

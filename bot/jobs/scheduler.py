@@ -1,0 +1,87 @@
+"""APScheduler 3.x wiring: the outbox dispatcher every few seconds (and at once after a commit that
+wrote an alert), and the daily and monthly jobs at their times in the workspace timezone. Every bot
+process runs a scheduler; ``run_once`` makes each job happen once per due time across them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.jobs.dispatcher import Dispatcher, worker_name
+from bot.jobs.runs import RunOutcome, run_once
+from bot.jobs.tasks import JOBS
+from bot.services import Context
+
+log = logging.getLogger("blocktime.scheduler")
+DISPATCH_JOB = "dispatch"
+
+
+def triggers(ctx: Context) -> dict[str, Any]:
+    """When each job is due: the schedule, separate from the scheduler so it can be checked."""
+    settings = ctx.settings
+    zone = settings.timezone
+    hour, minute = (int(part) for part in settings.digest_time.split(":"))
+    return {
+        "expiry": CronTrigger(hour=0, minute=5, timezone=zone),
+        "renewal": CronTrigger(hour=0, minute=10, timezone=zone),
+        "digest": CronTrigger(day_of_week=settings.digest_days, hour=hour, minute=minute, timezone=zone),
+        "statement": CronTrigger(day=1, hour=8, minute=0, timezone=zone),
+    }
+
+
+def run_job(ctx: Context, name: str, day: date, owner: str | None = None) -> RunOutcome:
+    """Run job ``name`` for ``day`` unless it already ran (here or in another process)."""
+    work = JOBS[name]
+    return run_once(ctx, name, day.isoformat(), owner or worker_name(), lambda: work(ctx, day))
+
+
+class Scheduler:
+    def __init__(self, ctx: Context, dispatcher: Dispatcher) -> None:
+        self.ctx = ctx
+        self.dispatcher = dispatcher
+        self.scheduler = BackgroundScheduler(timezone=ctx.settings.timezone)
+        self.scheduler.add_job(
+            self._dispatch,
+            IntervalTrigger(seconds=ctx.settings.dispatch_seconds),
+            id=DISPATCH_JOB,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(),
+        )
+        for name, trigger in triggers(ctx).items():
+            self.scheduler.add_job(
+                self._job(name), trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=3600
+            )
+        ctx.db.outbox_listeners.append(self.kick)
+
+    def _dispatch(self) -> None:
+        try:
+            self.dispatcher.run_once()
+        except Exception:
+            log.exception("dispatcher pass failed; the next pass retries")
+
+    def _job(self, name: str) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                run_job(self.ctx, name, self.ctx.today())
+            except Exception:
+                log.exception("job %s failed", name)
+
+        return run
+
+    def kick(self) -> None:
+        """Deliver new alerts now instead of at the next tick."""
+        if self.scheduler.running:
+            self.scheduler.modify_job(DISPATCH_JOB, next_run_time=datetime.now(self.scheduler.timezone))
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)

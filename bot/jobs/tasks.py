@@ -1,0 +1,185 @@
+"""The scheduled jobs. Each takes the day it is due for and returns a one-line summary; each is
+idempotent: running it twice for the same day changes nothing the second time.
+
+- expiry: forfeits the unused minutes of blocks past their expiry (each forfeit posts a notice);
+- renewal: blocks with a renewal rule get their next block on the anniversary;
+- digest: the managers' daily list of low, overdrawn and soon-expiring clients;
+- statement: on the 1st, last month's statement for each client."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from bot.domain.commands import TopUp
+from bot.domain.dates import add_months, month_period
+from bot.domain.thresholds import Threshold
+from bot.services import Actor, Context
+from bot.services.alerts import enqueue, thresholds_of
+from bot.services.book import ClientBook
+from bot.services.context import lock_client
+from bot.services.ledger import add_block, expire_blocks
+from bot.services.queries import all_balances
+from bot.services.reports import has_history_before, period_bounds, statement_facts
+from storage.models import Block, Client
+
+SCHEDULER = Actor("blocktime", "scheduler")
+EXPIRING_WITHIN = timedelta(days=30)
+
+
+def expiry(ctx: Context, day: date) -> str:
+    forfeited = expire_blocks(ctx, SCHEDULER)
+    total = sum(m for _, m in forfeited)
+    return f"forfeited {total} min across {len(forfeited)} clients"
+
+
+def renewal(ctx: Context, day: date) -> str:
+    renewed = 0
+    while True:
+        due = _next_due_renewal(ctx, day)
+        if due is None:
+            return f"renewed {renewed} blocks"
+        _renew(ctx, due)
+        renewed += 1
+
+
+def _next_due_renewal(ctx: Context, day: date) -> int | None:
+    successor = aliased(Block)
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        candidates = uow.session.execute(
+            select(Block.id, Block.start_on, Block.renew_months)
+            .outerjoin(successor, successor.renewal_of_id == Block.id)
+            .where(Block.renew_months.is_not(None), Block.voided_at.is_(None), successor.id.is_(None))
+            .order_by(Block.start_on, Block.id)
+        ).all()
+    for block_id, start_on, months in candidates:
+        if months is not None and add_months(start_on, months) <= day:
+            return int(block_id)
+    return None
+
+
+def _renew(ctx: Context, block_id: int) -> None:
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        block = session.get(Block, block_id)
+        assert block is not None and block.renew_months is not None
+        client = lock_client(session, block.client_id)
+        if session.scalar(select(Block.id).where(Block.renewal_of_id == block.id)) is not None:
+            return  # another process renewed it meanwhile
+        start = add_months(block.start_on, block.renew_months)
+        expires = add_months(block.expires_on, block.renew_months) if block.expires_on else None
+        command = TopUp(
+            client.handle,
+            block.minutes,
+            expires,
+            start,
+            block.price,
+            block.currency,
+            block.reference,
+            block.renew_months,
+            f"renewal of block {block.id}",
+        )
+        book = ClientBook(session, ctx, client, SCHEDULER)
+        book.expire_due()
+        new, _, _ = add_block(book, command, None, renewal_of=block)
+        facts = {
+            "client": client.handle,
+            "display_name": client.display_name,
+            "block_id": new.id,
+            "minutes": new.minutes,
+            "start_on": str(new.start_on),
+            "expires_on": str(new.expires_on) if new.expires_on else None,
+            "remaining_minutes": book.balance(),
+            "account_manager": client.account_manager,
+        }
+        enqueue(session, ctx, "renewal", client, facts, f"renewal:{new.id}")
+        uow.commit()
+
+
+def digest(ctx: Context, day: date) -> str:
+    channel = ctx.settings.managers_channel or ctx.settings.alert_channel
+    if not channel:
+        return "no managers channel (BLOCKTIME_MANAGERS_CHANNEL) configured; nothing posted"
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        facts = digest_facts(ctx, session, day)
+        added = enqueue(session, ctx, "digest", None, facts, f"digest:{day.isoformat()}", only_slack=channel)
+        uow.commit()
+    return f"{len(facts['low'])} low, {len(facts['overdrawn'])} overdrawn, {len(facts['expiring'])} expiring" + (
+        "" if added else " (already posted)"
+    )
+
+
+def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
+    views = all_balances(session, ctx)
+    clients = {c.handle: c for c in session.scalars(select(Client).where(Client.archived.is_(False)))}
+    low: list[dict[str, Any]] = []
+    overdrawn: list[dict[str, Any]] = []
+    expiring: list[dict[str, Any]] = []
+    for view in views:
+        summary = {
+            "client": view.client,
+            "display_name": view.display_name,
+            "remaining_minutes": view.remaining_minutes,
+        }
+        if view.remaining_minutes < 0:
+            overdrawn.append(summary)
+        elif view.remaining_minutes <= _lowest_level(
+            thresholds_of(clients[view.client], ctx.settings), view.current_block_minutes
+        ):
+            low.append(summary)
+        for block in view.blocks:
+            if block.expires_on and day <= block.expires_on <= day + EXPIRING_WITHIN and block.remaining_minutes > 0:
+                expiring.append(
+                    {
+                        **summary,
+                        "remaining_minutes": block.remaining_minutes,
+                        "expires_on": block.expires_on.isoformat(),
+                        "block_id": block.id,
+                    }
+                )
+    expiring.sort(key=lambda b: (b["expires_on"], b["client"]))
+    return {"date": day.isoformat(), "low": low, "overdrawn": overdrawn, "expiring": expiring}
+
+
+def _lowest_level(thresholds: tuple[Threshold, ...], block_minutes: int) -> int:
+    """The lowest threshold above zero, in minutes (a client at or under it is "low")."""
+    levels = [t.level(block_minutes) for t in thresholds if t.level(block_minutes) > 0]
+    return min(levels) if levels else 0
+
+
+def statement(ctx: Context, day: date) -> str:
+    """Last month's statement for every active client whose ledger had begun by the month's end."""
+    last = add_months(day.replace(day=1), -1)
+    period = month_period(last.year, last.month)
+    posted = 0
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        ids = list(uow.session.scalars(select(Client.id).where(Client.archived.is_(False)).order_by(Client.id)))
+    for client_id in ids:
+        with ctx.db.unit_of_work() as uow:
+            client = uow.session.get(Client, client_id)
+            assert client is not None
+            if not has_history_before(uow.session, client.id, period_bounds(period, client.timezone)[1]):
+                continue
+            facts = statement_facts(uow.session, client, period)
+            posted += enqueue(
+                uow.session,
+                ctx,
+                "statement",
+                client,
+                facts,
+                f"statement:{client.id}:{period.start:%Y-%m}",
+                only_slack=_statement_channel(ctx, client),
+            )
+            uow.commit()
+    return f"{posted} statements for {period.label}"
+
+
+def _statement_channel(ctx: Context, client: Client) -> str | None:
+    return client.alert_channel or ctx.settings.alert_channel
+
+
+JOBS = {"expiry": expiry, "renewal": renewal, "digest": digest, "statement": statement}

@@ -1,0 +1,118 @@
+"""One small class per delivery channel. ``deliver`` returns a reference (the Slack ``ts``) or raises
+:class:`DeliveryFailed`, saying when to try again if the other side told us (HTTP 429 Retry-After)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.jobs.messages import email_message, slack_message, webhook_body
+
+
+class DeliveryFailed(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outbox_id: int
+    target: str
+    facts: dict[str, Any]
+
+
+class Transport(Protocol):
+    def deliver(self, delivery: Delivery) -> str | None: ...
+
+
+class SlackTransport:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def deliver(self, delivery: Delivery) -> str | None:
+        text, blocks = slack_message(delivery.facts)
+        try:
+            response = self.client.chat_postMessage(
+                channel=delivery.target, text=text, blocks=blocks, unfurl_links=False
+            )
+        except SlackApiError as error:
+            status = error.response.status_code
+            retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
+            raise DeliveryFailed(
+                f"Slack {status}: {error.response.get('error')}", float(retry_after) if retry_after else None
+            ) from None
+        except OSError as error:
+            raise DeliveryFailed(f"Slack unreachable: {error}") from None
+        return str(response.get("ts") or "")
+
+
+class EmailTransport:
+    """SMTP from ``SMTP_URL``: ``smtp://user:password@host:port`` (STARTTLS when the server offers it)
+    or ``smtps://...`` (TLS from the start)."""
+
+    def __init__(self, smtp_url: str, sender: str) -> None:
+        self.url = urlparse(smtp_url)
+        self.sender = sender
+
+    def deliver(self, delivery: Delivery) -> str | None:
+        subject, body = email_message(delivery.facts)
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, delivery.target, subject
+        message["Message-ID"] = f"<blocktime-{delivery.outbox_id}@blocktime>"  # lets mail tools drop a repeat
+        message.set_content(body)
+        host, port = self.url.hostname or "localhost", self.url.port
+        try:
+            if self.url.scheme == "smtps":
+                server: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=10)
+            else:
+                server = smtplib.SMTP(host, port or 25, timeout=10)
+            with server:
+                if self.url.scheme != "smtps" and server.has_extn("starttls"):
+                    server.starttls()
+                if self.url.username:
+                    server.login(unquote(self.url.username), unquote(self.url.password or ""))
+                server.send_message(message)
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryFailed(f"SMTP: {error}") from None
+        return str(message["Message-ID"])
+
+
+class WebhookTransport:
+    """JSON POST signed with HMAC-SHA256 over ``{timestamp}.{body}`` in ``X-Blocktime-Signature``."""
+
+    def __init__(self, secret: str | None) -> None:
+        self.secret = secret
+
+    def deliver(self, delivery: Delivery) -> str | None:
+        body = webhook_body(delivery.facts, delivery.outbox_id)
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "blocktime",
+            "X-Blocktime-Timestamp": stamp,
+            "X-Blocktime-Delivery": str(delivery.outbox_id),
+        }
+        if self.secret:
+            digest = hmac.new(self.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+            headers["X-Blocktime-Signature"] = f"sha256={digest}"
+        request = urllib.request.Request(delivery.target, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - configured URL
+                return str(response.status)
+        except urllib.error.HTTPError as error:
+            retry_after = error.headers.get("Retry-After") if error.headers else None
+            raise DeliveryFailed(f"webhook {error.code}", float(retry_after) if retry_after else None) from None
+        except OSError as error:
+            raise DeliveryFailed(f"webhook unreachable: {error}") from None

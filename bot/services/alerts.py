@@ -1,0 +1,167 @@
+"""Low-balance alerts and notices, written to the outbox inside the transaction of the change that
+caused them: an alert exists if and only if its change committed.
+
+Each alert becomes one outbox row per destination (Slack channel, e-mail, webhook), so one
+destination being down never holds up the others. Rows carry facts (JSON); the dispatcher's transports
+render them for their medium."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.domain.forecast import burn_forecast
+from bot.domain.roles import Role, require
+from bot.domain.thresholds import Threshold, crossing, parse_thresholds
+from bot.services.context import Actor, Context, audit, find_client
+from bot.services.results import Message
+from storage.models import Client, Entry, OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.services.book import ClientBook
+
+SNOOZE_DAYS = 7
+
+
+def thresholds_of(client: Client, settings: Settings) -> tuple[Threshold, ...]:
+    found = parse_thresholds(client.thresholds or settings.thresholds)
+    return found if any(t.percent is None and t.minutes == 0 for t in found) else (*found, Threshold(minutes=0))
+
+
+def on_balance_change(book: ClientBook, before: int, after: int, line_id: int) -> None:
+    """Step 3 of every change: if the balance fell through a threshold, queue the alert."""
+    if after >= before:
+        return
+    client, ctx = book.client, book.ctx
+    if client.alerts_snoozed_until is not None and book.now < client.alerts_snoozed_until:
+        return
+    found = crossing(
+        before,
+        after,
+        thresholds_of(client, ctx.settings),
+        book.block_minutes_before,
+        ctx.settings.overdraft_alert_step_minutes,
+    )
+    if found is None:
+        return
+    facts = balance_facts(book.session, client, after, book.block_minutes_before, book.today, book.open_blocks())
+    facts.update(
+        threshold=found.threshold.label, level_minutes=found.level, before_minutes=before, at=book.now.isoformat()
+    )
+    enqueue(book.session, ctx, "threshold", client, facts, f"threshold:{client.id}:{line_id}")
+
+
+def balance_facts(
+    session: Session, client: Client, remaining: int, block_minutes: int, today: date, open_blocks: list[Any]
+) -> dict[str, Any]:
+    used_30 = used_since(session, client.id, today - timedelta(days=30))
+    used_90 = used_since(session, client.id, today - timedelta(days=90))
+    forecast = burn_forecast(remaining, used_30, used_90, today)
+    expiries = [b.expires_on for b in open_blocks if b.expires_on is not None and b.expires_on >= today]
+    percent = 0 if remaining <= 0 else (min(100, remaining * 100 // block_minutes) if block_minutes else None)
+    return {
+        "client": client.handle,
+        "display_name": client.display_name,
+        "account_manager": client.account_manager,
+        "remaining_minutes": remaining,
+        "percent_left": percent,
+        "block_minutes": block_minutes,
+        "used_30d_minutes": used_30,
+        "burn_per_day_minutes": str(forecast.per_day_30.quantize(Decimal("0.1"))),
+        "run_out_on": forecast.run_out_on.isoformat() if forecast.run_out_on else None,
+        "next_expiry": min(expiries).isoformat() if expiries else None,
+    }
+
+
+def used_since(session: Session, client_id: int, start: date) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(Entry.billable_minutes), 0)).where(
+            Entry.client_id == client_id, Entry.work_date >= start, Entry.voided_at.is_(None)
+        )
+    )
+    return int(total or 0)
+
+
+def destinations(client: Client | None, settings: Settings, slack_channel: str | None = None) -> list[tuple[str, str]]:
+    """``(destination, target)`` pairs for a client's alerts: its channel (else the default), and
+    e-mail and webhook where configured for the client or globally."""
+    found: list[tuple[str, str]] = []
+    channel = slack_channel or (client.alert_channel if client else None) or settings.alert_channel
+    if channel:
+        found.append(("slack", channel))
+    email = (client.alert_email if client else None) or settings.alert_email_to
+    if email and settings.smtp_url:
+        found.append(("email", email))
+    webhook = (client.alert_webhook if client else None) or settings.alert_webhook_url
+    if webhook:
+        found.append(("webhook", webhook))
+    return found
+
+
+def enqueue(
+    session: Session,
+    ctx: Context,
+    kind: str,
+    client: Client | None,
+    facts: dict[str, Any],
+    key: str,
+    only_slack: str | None = None,
+) -> int:
+    """Queue ``facts`` for every destination (or only the Slack channel ``only_slack``); returns rows added.
+    The dedupe key makes a second enqueue of the same notice a no-op (idempotent jobs)."""
+    targets = [("slack", only_slack)] if only_slack else destinations(client, ctx.settings)
+    now = ctx.now()
+    added = 0
+    for destination, target in targets:
+        dedupe = f"{key}:{destination}"
+        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe)) is not None:
+            continue
+        session.add(
+            OutboxMessage(
+                kind=kind,
+                destination=destination,
+                target=target,
+                client_id=client.id if client else None,
+                dedupe_key=dedupe,
+                payload=json.dumps({"kind": kind, **facts}, default=str),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        added += 1
+    if added:
+        session.info["outbox_written"] = True
+    return added
+
+
+def snooze(ctx: Context, actor: Actor, handle: str, days: int = SNOOZE_DAYS) -> Message:
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.MANAGER, "snooze alerts")
+        client = find_client(session, handle, lock=True)
+        before = client.alerts_snoozed_until
+        client.alerts_snoozed_until = ctx.now() + timedelta(days=days)
+        audit(
+            session,
+            ctx,
+            actor,
+            "snooze",
+            f"client:{client.id}",
+            client.id,
+            {"alerts_snoozed_until": before},
+            {"alerts_snoozed_until": client.alerts_snoozed_until},
+        )
+        until: datetime = client.alerts_snoozed_until
+        uow.commit()
+        return Message(
+            f"Low-balance alerts for {client.display_name} are snoozed until {until:%Y-%m-%d %H:%M} UTC.",
+            {"client": client.handle, "until": until.isoformat()},
+        )

@@ -1,0 +1,31 @@
+"""Burn rate, run-out date and likely forfeits."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from bot.domain.forecast import burn_forecast, likely_forfeit
+
+TODAY = date(2026, 11, 25)
+
+
+def test_run_out_follows_the_30_day_burn_rate() -> None:
+    forecast = burn_forecast(remaining=600, used_last_30_days=900, used_last_90_days=900, today=TODAY)
+    assert forecast.per_day_30 == Decimal(30) and forecast.run_out_on == date(2026, 12, 15)
+
+
+def test_the_90_day_rate_is_used_when_the_last_30_days_were_quiet() -> None:
+    forecast = burn_forecast(remaining=90, used_last_30_days=0, used_last_90_days=270, today=TODAY)
+    assert forecast.run_out_on == date(2026, 12, 25)
+
+
+def test_no_usage_means_no_run_out_and_an_empty_balance_runs_out_today() -> None:
+    assert burn_forecast(600, 0, 0, TODAY).run_out_on is None
+    assert burn_forecast(-30, 0, 0, TODAY).run_out_on == TODAY
+
+
+def test_hours_likely_forfeited_at_the_current_pace() -> None:
+    assert likely_forfeit(600, date(2026, 12, 4), Decimal(30), TODAY) == 300
+    assert likely_forfeit(600, None, Decimal(30), TODAY) == 0
+    assert likely_forfeit(100, date(2027, 12, 4), Decimal(30), TODAY) == 0
