@@ -9,7 +9,9 @@ from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_va
 from tests.fakes.slack_api import FakeSlack
 
 
-def test_add_hours_opens_the_topup_modal_for_managers_only(slack: SlackDriver, fake_slack: FakeSlack, acme: str) -> None:
+def test_add_hours_opens_the_topup_modal_for_managers_only(
+    slack: SlackDriver, fake_slack: FakeSlack, acme: str
+) -> None:
     slack.click("alert_add_hours", "acme", user="UTECH", channel="CALERTS")
     refusal = fake_slack.wait_for("response_url")[0].params
     assert "Only account managers" in refusal["text"] and not fake_slack.of("views.open")
