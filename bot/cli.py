@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from bot import __version__
 from bot.bootstrap import build_context
 from bot.config import ConfigError, Settings
-from bot.domain.commands import help_text, parse_command
+from bot.domain.commands import Report, help_text, parse_command
 from bot.domain.errors import DomainError
 from bot.render import render
 from bot.services import Actor, Context, run
@@ -34,6 +34,8 @@ USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
 
 Also: blocktime migrate | console | run | serve [--port N] | socket | demo | version
       blocktime jobs list | jobs run expiry|renewal|digest|statement|dispatch [--date YYYY-MM-DD]
+      blocktime report <client>|--all [period] [--out FILE.csv] [--chart FILE.png]
+      blocktime export [--out FILE.json] | import FILE.json
 """
 
 
@@ -113,12 +115,110 @@ def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) 
         return _demo(ctx, invocation, out)
     if verb == "jobs":
         return _jobs(ctx, invocation, out)
+    if verb == "report":
+        return _report(ctx, actor, invocation, out)
+    if verb in ("export", "import"):
+        return _backup(ctx, invocation, out)
     written: list[bool] = []
     ctx.db.outbox_listeners.append(lambda: written.append(True))
     code = execute(ctx, actor, " ".join(invocation.words), out, invocation.json)
     if written:
         _deliver_now(ctx)
     return code
+
+
+def _take_option(words: list[str], name: str) -> tuple[list[str], str | None]:
+    """Remove ``--name VALUE`` (or ``--name=VALUE``) from ``words``."""
+    rest: list[str] = []
+    value: str | None = None
+    i = 0
+    while i < len(words):
+        if words[i] == name and i + 1 < len(words):
+            value = words[i + 1]
+            i += 2
+            continue
+        if words[i].startswith(name + "="):
+            value = words[i].split("=", 1)[1]
+        else:
+            rest.append(words[i])
+        i += 1
+    return rest, value
+
+
+def _report(ctx: Context, actor: Actor, invocation: Invocation, out: Console) -> int:
+    """``blocktime report <client>|--all [period] [--out FILE.csv] [--chart FILE.png]``."""
+    from pathlib import Path
+
+    from bot.reports.chart import burndown_png
+    from bot.reports.csvfile import entries_csv
+    from bot.services.reports import AllEntriesResult, ReportResult
+
+    words, csv_path = _take_option(invocation.words, "--out")
+    words, chart_path = _take_option(words, "--chart")
+    try:
+        command = parse_command(" ".join(words), ctx.today(), ctx.settings.max_entry_minutes)
+        result = run(ctx, actor, command, source="cli")
+    except DomainError as error:
+        return _fail(out, invocation.json, str(error), EXIT_REFUSED)
+    except OperationalError:
+        return _fail(out, invocation.json, DB_DOWN, EXIT_UNAVAILABLE)
+    assert isinstance(command, Report) and isinstance(result, ReportResult | AllEntriesResult)
+    stem = "blocktime-" + (result.client if isinstance(result, ReportResult) else "all")
+    month = command.period.start.strftime("%Y-%m")
+    written: dict[str, str] = {}
+    csv_file = Path(csv_path or f"{stem}-{month}.csv")
+    csv_file.write_bytes(entries_csv(result.entries))
+    written["csv"] = str(csv_file)
+    if isinstance(result, ReportResult):
+        from datetime import date
+
+        run_out = result.forecast.get("run_out_on")
+        png = burndown_png(
+            f"{result.display_name}: balance in hours",
+            result.history,
+            ctx.now(),
+            date.fromisoformat(run_out) if run_out else None,
+        )
+        chart_file = Path(chart_path or f"{stem}-{month}.png")
+        chart_file.write_bytes(png)
+        written["chart"] = str(chart_file)
+    if invocation.json:
+        print(json.dumps({**result.as_dict(), "files": written}, indent=2, sort_keys=True, default=str))
+    else:
+        render(out, result)
+        for kind, path in written.items():
+            out.print(f"Wrote {kind}: {path}", highlight=False)
+    return EXIT_OK
+
+
+def _backup(ctx: Context, invocation: Invocation, out: Console) -> int:
+    """``blocktime export [--out FILE]`` (stdout without --out) and ``blocktime import FILE``."""
+    from pathlib import Path
+
+    from storage.backup import BackupError, export_data, import_data
+
+    verb = invocation.words[0]
+    words, path = _take_option(invocation.words[1:], "--out")
+    if verb == "export":
+        data = json.dumps(export_data(ctx.db), indent=1, sort_keys=True)
+        if path:
+            Path(path).write_text(data, encoding="utf-8")
+            out.print(f"Exported to {path}", highlight=False)
+        else:
+            print(data)
+        return EXIT_OK
+    source = words[0] if words else path
+    if not source:
+        return _fail(out, invocation.json, "Say which file to import: blocktime import backup.json", EXIT_USAGE)
+    try:
+        counts = import_data(ctx.db, json.loads(Path(source).read_text(encoding="utf-8")))
+    except (BackupError, OSError, ValueError) as error:
+        return _fail(out, invocation.json, f"Not imported: {error}", EXIT_REFUSED)
+    if invocation.json:
+        print(json.dumps({"imported": counts}))
+    else:
+        out.print("Imported " + ", ".join(f"{n} {table}" for table, n in counts.items() if n), highlight=False)
+    return EXIT_OK
 
 
 def _deliver_now(ctx: Context) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain.commands import parse_optional_minutes, parse_overage_policy, parse_overdraft
+from bot.domain.commands import parse_optional_minutes, parse_overage_policy, parse_overdraft, parse_price
 from bot.domain.durations import parse_duration
 from bot.domain.errors import DomainError
 from bot.domain.thresholds import DEFAULT_THRESHOLDS, format_thresholds, parse_thresholds
@@ -50,6 +51,8 @@ class Settings:
     digest_days: str = "mon-fri"
     dispatch_seconds: int = 5
     scheduler: bool = True
+    hourly_rate: Decimal = Decimal("100")
+    flat_fee_margin: Decimal = Decimal("0.15")
 
     @property
     def slack_configured(self) -> bool:
@@ -119,6 +122,8 @@ class Settings:
             digest_days=convert("BLOCKTIME_DIGEST_DAYS", _weekdays, "mon-fri"),
             dispatch_seconds=convert("BLOCKTIME_DISPATCH_SECONDS", _positive_int, 5),
             scheduler=convert("BLOCKTIME_SCHEDULER", _on_off, True),
+            hourly_rate=convert("BLOCKTIME_HOURLY_RATE", _money, Decimal("100")),
+            flat_fee_margin=convert("BLOCKTIME_FLAT_FEE_MARGIN", _margin, Decimal("0.15")),
         )
 
     def safe_summary(self) -> dict[str, object]:
@@ -143,6 +148,22 @@ def _weekdays(text: str) -> str:
 
     CronTrigger(day_of_week=text)
     return text
+
+
+def _money(text: str) -> Decimal:
+    price, _ = parse_price(text)
+    return price
+
+
+def _margin(text: str) -> Decimal:
+    """``15%`` or ``0.15``."""
+    try:
+        value = Decimal(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except InvalidOperation:
+        raise ValueError("use a percentage (15%) or a fraction (0.15)") from None
+    if not 0 <= value < 10:
+        raise ValueError("use a percentage (15%) or a fraction (0.15)")
+    return value
 
 
 def _on_off(text: str) -> bool:

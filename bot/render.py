@@ -3,10 +3,13 @@ console. Slack rendering lives in ``handlers/views``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
 from bot.domain.durations import format_duration
+from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
     BalanceView,
@@ -60,6 +63,8 @@ def render(console: Console, result: Result) -> None:
             console.print(client_table(result.clients))
         case Message():
             console.print(result.message, markup=False, highlight=False)
+        case ReportResult() | AllEntriesResult() | InsightsResult():
+            console.print(report_text(result), markup=False, highlight=False)
         case _:  # pragma: no cover
             console.print(result.as_dict())
 
@@ -209,3 +214,42 @@ def client_table(clients: list[ClientView]) -> Table:
             "archived" if c.archived else "",
         )
     return table
+
+
+def statement_lines(facts: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Statement for {facts['display_name']} ({facts['client']}), {facts['period']}",
+        f"Opening balance {format_duration(facts['opening_minutes'])} · bought {format_duration(facts['bought_minutes'])}"
+        f" · used {format_duration(facts['used_minutes'])} · non-billable {format_duration(facts['non_billable_minutes'])}"
+        f" · forfeited {format_duration(facts['forfeited_minutes'])} · overage {format_duration(facts['overage_minutes'])}",
+        f"Remaining at the end of the period: {format_duration(facts['remaining_minutes'])}",
+        "By technician: " + (", ".join(f"{n} {format_duration(m)}" for n, m in facts["by_technician"]) or "none"),
+        "By ticket: " + (", ".join(f"{t} {format_duration(m)}" for t, m in facts["by_ticket"]) or "none"),
+    ]
+    return lines
+
+
+def forecast_lines(forecast: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Burn rate: {forecast['burn_per_day_30']} min/day over 30 days, {forecast['burn_per_day_90']} over 90 days;"
+        f" projected run-out: {forecast['run_out_on'] or 'not at the current pace'}",
+    ]
+    for block in forecast["likely_forfeit"]:
+        lines.append(
+            f"Block {block['block_id']} expiring {block['expires_on']}: about "
+            f"{format_duration(block['minutes'])} likely to be forfeited at the current pace"
+        )
+    return lines
+
+
+def report_text(result: ReportResult | AllEntriesResult | InsightsResult) -> str:
+    if isinstance(result, ReportResult):
+        lines = statement_lines(result.statement) + forecast_lines(result.forecast)
+        lines.append(result.flat_fee_text or "Flat fee: needs at least 3 complete months of history.")
+        return "\n".join(lines)
+    if isinstance(result, AllEntriesResult):
+        total = sum(e.billable_minutes for e in result.entries)
+        return f"{len(result.entries)} entries, {format_duration(total)} billable, {result.period}"
+    lines = ["Clients for whom a flat fee makes most sense:"]
+    lines += [f"{i}. {c['display_name']} ({c['client']}): {c['explanation']}" for i, c in enumerate(result.clients, 1)]
+    return "\n".join(lines if result.clients else ["No client has 3 complete months of history yet."])

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.domain.commands import ClientList
-from bot.jobs.messages import ADD_HOURS_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
+from bot.jobs.messages import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
 from bot.services import alerts, run_text
 from bot.services import clients as client_services
 from bot.services.channels import undo_entry
@@ -15,6 +15,7 @@ from handlers.commands import open_topup_modal, topup_refusal
 from handlers.context import Deps
 from handlers.home import publish_home
 from handlers.outcome import attempt
+from handlers.reports import chart_into_thread
 from handlers.views.home import OPEN_LOG_ACTION, OPEN_TOPUP_ACTION
 from handlers.views.messages import UNDO_ACTION, error_message, render, render_void
 from handlers.views.modals import log_modal
@@ -74,6 +75,17 @@ def register(app: App, deps: Deps) -> None:
         outcome = attempt(lambda: run_text(deps.ctx, actor, f"entries {action.get('value')} this month"), "entries")
         text, blocks = render(outcome.result) if outcome.result else error_message(outcome.error or "")
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+    @app.action(CHART_ACTION)
+    def alert_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        actor = deps.people.actor(body["user"]["id"])
+        channel = (body.get("channel") or {}).get("id") or actor.user_id
+        thread = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+        refusal = chart_into_thread(deps, actor, str(action.get("value")), channel, thread)
+        if refusal:
+            text, blocks = error_message(refusal)
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     @app.action(OPEN_LOG_ACTION)
     def home_log(ack: Ack, body: dict[str, Any]) -> None:

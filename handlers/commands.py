@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
 from bot.domain.commands import ClientList
 from bot.domain.roles import Role
@@ -18,6 +18,7 @@ from bot.services.results import BalancesResult, LogResult, Result, TopUpResult,
 from handlers.context import Deps
 from handlers.home import publish_home
 from handlers.outcome import attempt
+from handlers.reports import is_slow, run_report
 from handlers.views.messages import error_message, render
 from handlers.views.modals import topup_modal
 
@@ -68,8 +69,14 @@ def register(app: App, deps: Deps) -> None:
         open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id"))
 
     @app.command("/blocktime")
-    def blocktime(ack: Ack, command: dict[str, Any]) -> None:
-        answer(ack, command, command.get("text", "").strip() or "help")
+    def blocktime(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        text = command.get("text", "").strip() or "help"
+        if is_slow(text):
+            ack(text=":hourglass_flowing_sand: Working on it…", response_type="ephemeral")
+            actor = deps.people.actor(command["user_id"], command.get("user_name", ""))
+            deps.later("report", lambda: run_report(deps, actor, text, command.get("channel_id", ""), respond))
+            return
+        answer(ack, command, text)
 
 
 def _wants_public(text: str) -> bool:

@@ -158,6 +158,17 @@ class Snooze:
 
 
 @dataclass(frozen=True)
+class Report:
+    client: str | None  # None = every client (one CSV for invoicing)
+    period: Period
+
+
+@dataclass(frozen=True)
+class Insights:
+    pass
+
+
+@dataclass(frozen=True)
 class Help:
     topic: str = ""
 
@@ -181,6 +192,8 @@ Command = (
     | SetRole
     | Link
     | Snooze
+    | Report
+    | Insights
     | Help
 )
 
@@ -199,6 +212,8 @@ USAGE = {
     "role": "role <@user> admin|manager|technician   e.g. role @sam manager",
     "link": "link <client>  (in a channel)  or  link none",
     "snooze": "snooze <client> [days]   e.g. snooze acme 7  (low-balance alerts)",
+    "report": "report <client>|--all [this month|last month|YYYY-MM|YYYY-MM..YYYY-MM]   e.g. report acme last month",
+    "insights": "insights   (clients for whom a flat-fee agreement makes most sense)",
     "help": "help [command]",
 }
 CLIENT_SET_KEYS = (
@@ -597,6 +612,18 @@ def _snooze(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Snooze(tokens[0].lower(), int(days))
 
 
+def _report(tokens: list[str], today: date, max_minutes: int) -> Command:
+    if not tokens:
+        raise ParseError("Say which client, or --all.", "report acme last month  or  report --all 2026-10")
+    first = tokens[0].lower()
+    client = None if first in ("--all", "all") else first
+    return Report(client, parse_period(" ".join(tokens[1:]), today))
+
+
+def _insights(tokens: list[str], today: date, max_minutes: int) -> Command:
+    return Insights()
+
+
 def _help(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Help(tokens[0].lower() if tokens else "")
 
@@ -615,5 +642,7 @@ _PARSERS = {
     "role": _role,
     "link": _link,
     "snooze": _snooze,
+    "report": _report,
+    "insights": _insights,
     "help": _help,
 }

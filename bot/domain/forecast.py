@@ -43,3 +43,20 @@ def likely_forfeit(block_remaining: int, expires_on: date | None, per_day: Decim
     days_left = (expires_on - today).days + 1
     will_use = int(per_day * days_left)
     return max(0, block_remaining - will_use)
+
+
+def likely_forfeits(blocks: list[tuple[int, int, date | None]], per_day: Decimal, today: date) -> dict[int, int]:
+    """``blocks``: ``(id, remaining, expires_on)`` in FIFO order. Usage at ``per_day`` drains them in
+    that order; returns, per expiring block, the minutes likely left over at its expiry."""
+    found: dict[int, int] = {}
+    consumed_before = 0  # minutes the earlier blocks take before this one is reached
+    for block_id, remaining, expires_on in blocks:
+        if expires_on is None or expires_on < today:
+            consumed_before += remaining
+            continue
+        usage_until_expiry = int(per_day * ((expires_on - today).days + 1))
+        left = max(0, remaining - max(0, usage_until_expiry - consumed_before))
+        if left:
+            found[block_id] = left
+        consumed_before += remaining - left
+    return found

@@ -14,6 +14,7 @@ from bot.domain.durations import format_duration, format_hours
 ADD_HOURS_ACTION = "alert_add_hours"
 SNOOZE_ACTION = "alert_snooze"
 ENTRIES_ACTION = "alert_entries"
+CHART_ACTION = "alert_chart"
 
 
 def _who(facts: dict[str, Any]) -> str:
@@ -69,6 +70,7 @@ def _threshold_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
                 ButtonElement(text="Add hours", action_id=ADD_HOURS_ACTION, value=facts["client"], style="primary"),
                 ButtonElement(text="Snooze 7 days", action_id=SNOOZE_ACTION, value=facts["client"]),
                 ButtonElement(text="Entries", action_id=ENTRIES_ACTION, value=facts["client"]),
+                ButtonElement(text="Burn-down chart", action_id=CHART_ACTION, value=facts["client"]),
             ]
         ),
     ]

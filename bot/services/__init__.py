@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
 from bot.domain.roles import Role, require
-from bot.services import alerts, channels, clients, ledger, queries
+from bot.services import alerts, channels, clients, ledger, queries, reports
 from bot.services.context import Actor, Context
 from bot.services.results import (
     BalancesResult,
@@ -96,6 +96,12 @@ def run(
             return clients.set_role(ctx, actor, command)
         case c.Snooze():
             return alerts.snooze(ctx, actor, command.client, command.days)
+        case c.Report():
+            if command.client is None:
+                return reports.all_entries(ctx, actor, command.period)
+            return reports.report(ctx, actor, command.client, command.period)
+        case c.Insights():
+            return reports.insights(ctx, actor)
         case c.Help():
             return Message(c.help_text(command.topic))
         case c.Link():

@@ -4,13 +4,16 @@ length of the history."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
+from bot.domain.durations import format_duration
+from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.services.book import current_balance, current_block_minutes
 from bot.services.context import Actor, Context, find_client
 from bot.services.results import BalanceView, BlockView, EntryView
@@ -174,10 +177,75 @@ def all_balances(
     return sorted(views, key=lambda v: (v.remaining_minutes, v.percent_left or 0, v.client))
 
 
-def dashboard(ctx: Context) -> list[BalanceView]:
-    """The App Home: every active client, lowest first, each with its latest entry."""
+@dataclass(frozen=True)
+class Attention:
+    client: str
+    display_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    balances: list[BalanceView]
+    attention: list[Attention]
+
+
+ATTENTION_DAYS = 14
+
+
+def dashboard(ctx: Context) -> Dashboard:
+    """The App Home: every active client, lowest first, each with its latest entry; and the clients
+    that need attention (overdrawn, running out within 14 days, hours about to be forfeited)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        return all_balances(uow.session, ctx, with_last_entry=True)
+        balances = all_balances(uow.session, ctx, with_last_entry=True)
+        today = ctx.today()
+        usage = _recent_usage(uow.session, today)
+    attention: list[Attention] = []
+    for view in balances:
+        used_30, used_90 = usage.get(view.client, (0, 0))
+        forecast = burn_forecast(view.remaining_minutes, used_30, used_90, today)
+        if view.remaining_minutes < 0:
+            attention.append(
+                Attention(view.client, view.display_name, f"overdrawn by {format_duration(-view.remaining_minutes)}")
+            )
+        elif forecast.run_out_on is not None and forecast.run_out_on <= today + timedelta(days=ATTENTION_DAYS):
+            attention.append(
+                Attention(view.client, view.display_name, f"runs out around {forecast.run_out_on} at the current pace")
+            )
+        fifo = sorted(
+            (b for b in view.blocks if not b.expired), key=lambda b: (b.expires_on is None, b.expires_on or today, b.id)
+        )
+        forfeits = likely_forfeits(
+            [(b.id, b.remaining_minutes, b.expires_on) for b in fifo], forecast.per_day_30 or forecast.per_day_90, today
+        )
+        for block in fifo:
+            soon = block.expires_on is not None and block.expires_on <= today + timedelta(days=30)
+            if block.id in forfeits and soon:
+                attention.append(
+                    Attention(
+                        view.client,
+                        view.display_name,
+                        f"{format_duration(forfeits[block.id])} likely forfeited when block "
+                        f"{block.id} expires on {block.expires_on}",
+                    )
+                )
+    return Dashboard(balances, attention)
+
+
+def _recent_usage(session: Session, today: date) -> dict[str, tuple[int, int]]:
+    """Billable minutes per client handle over the last 30 and 90 days, in one query."""
+    since_30 = today - timedelta(days=30)
+    rows = session.execute(
+        select(
+            Client.handle,
+            func.coalesce(func.sum(case((Entry.work_date >= since_30, Entry.billable_minutes), else_=0)), 0),
+            func.coalesce(func.sum(Entry.billable_minutes), 0),
+        )
+        .join(Client, Client.id == Entry.client_id)
+        .where(Entry.work_date >= today - timedelta(days=90), Entry.voided_at.is_(None))
+        .group_by(Client.handle)
+    )
+    return {handle: (int(a), int(b)) for handle, a, b in rows}
 
 
 def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, list[BlockView]]:

@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 from bot.blockkit import context, escape, section
 from bot.domain.durations import format_duration
 from bot.render import bar
+from bot.services.queries import Dashboard
 from bot.services.results import BalanceView
 
 OPEN_LOG_ACTION = "home_log_time"
@@ -24,9 +25,19 @@ OPEN_TOPUP_ACTION = "home_top_up"
 HOME_BLOCKS = 100
 
 
-def home_view(balances: list[BalanceView]) -> dict[str, Any]:
-    blocks: list[Block] = [
-        HeaderBlock(text="blocktime"),
+ATTENTION_LIMIT = 10
+
+
+def home_view(dashboard: Dashboard) -> dict[str, Any]:
+    balances = dashboard.balances
+    blocks: list[Block] = [HeaderBlock(text="blocktime")]
+    if dashboard.attention:
+        shown = dashboard.attention[:ATTENTION_LIMIT]
+        lines = [f":rotating_light: *{escape(a.display_name)}* (`{a.client}`): {escape(a.reason)}" for a in shown]
+        if len(dashboard.attention) > len(shown):
+            lines.append(f"…and {len(dashboard.attention) - len(shown)} more.")
+        blocks += [section("*Needs attention*\n" + "\n".join(lines)), DividerBlock()]
+    blocks += [
         ActionsBlock(
             elements=[
                 ButtonElement(text="Log time", action_id=OPEN_LOG_ACTION, style="primary"),

@@ -10,7 +10,8 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blockkit import MESSAGE_BLOCKS, balance_line, clip, context, escape, lines_as_sections, section, to_dicts
 from bot.domain.durations import format_duration
-from bot.render import bar
+from bot.render import bar, forecast_lines, statement_lines
+from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
     BalanceView,
@@ -174,9 +175,39 @@ def render_client(client: ClientView) -> str:
     )
 
 
+def render_report(result: ReportResult) -> Rendered:
+    facts = result.statement
+    lines = [f"*{escape(line)}*" if i == 0 else escape(line) for i, line in enumerate(statement_lines(facts))]
+    blocks: list[Block] = [
+        section("\n".join(lines)),
+        section("\n".join(escape(x) for x in forecast_lines(result.forecast))),
+    ]
+    blocks.append(context(escape(result.flat_fee_text or "Flat-fee suggestion: needs 3 complete months of history.")))
+    text = f"Statement for {result.display_name}, {facts['period']}: used {format_duration(facts['used_minutes'])}"
+    return text, to_dicts(blocks)
+
+
+def render_insights(result: InsightsResult) -> Rendered:
+    lines = [
+        f"{i}. *{escape(c['display_name'])}* (`{c['client']}`): suggested *{c['monthly_fee']} {result.currency}/month*"
+        f" — {escape(c['explanation'])}"
+        for i, c in enumerate(result.clients, 1)
+    ] or ["No client has 3 complete months of history yet."]
+    head = section("*Flat-fee candidates* (steady, substantial usage first)")
+    return "Flat-fee candidates", to_dicts([head, *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
+
+
 def render(result: Result) -> Rendered:
     """Any service result as a Slack message."""
     match result:
+        case ReportResult():
+            return render_report(result)
+        case InsightsResult():
+            return render_insights(result)
+        case AllEntriesResult():
+            total = sum(e.billable_minutes for e in result.entries)
+            text = f"{len(result.entries)} entries, {format_duration(total)} billable, {result.period}."
+            return text, to_dicts([section(escape(text))])
         case LogResult():
             return render_log(result)
         case TopUpResult():

@@ -123,7 +123,7 @@ class FakeSlack:
             method = "file_upload"
         else:
             return 404, {"ok": False, "error": "unknown_path"}, {}
-        params = self._params(headers, body, parsed.query)
+        params = {} if method == "file_upload" else self._params(headers, body, parsed.query)
         call = Call(method, params, {k.lower(): v for k, v in headers.items()}, body=body)
         with self._lock:
             failure = self.failures.get(method)

@@ -1,0 +1,1 @@
+"""Report files: the entries CSV and the burn-down chart PNG."""

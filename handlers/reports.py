@@ -1,0 +1,114 @@
+"""Reports in Slack: ``/blocktime report acme last month`` posts the statement and uploads the entries
+CSV and the burn-down chart into its thread (files upload v2); ``/blocktime report --all`` uploads
+one CSV for invoicing; ``/blocktime insights`` lists flat-fee candidates. All of it runs after the ack."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from slack_bolt import Respond
+from slack_sdk.errors import SlackApiError
+
+from bot.reports.chart import burndown_png
+from bot.reports.csvfile import entries_csv
+from bot.services import Actor, run_text
+from bot.services.reports import AllEntriesResult, ReportResult
+from handlers.context import Deps
+from handlers.outcome import attempt
+from handlers.views.messages import error_message, render
+
+log = logging.getLogger("blocktime.reports")
+SLOW_COMMANDS = ("report", "insights")
+
+
+def is_slow(text: str) -> bool:
+    words = text.split()
+    return bool(words) and words[0].lower() in SLOW_COMMANDS
+
+
+def run_report(deps: Deps, actor: Actor, text: str, channel: str, respond: Respond) -> None:
+    outcome = attempt(lambda: run_text(deps.ctx, actor, text, channel_id=channel), "report")
+    if outcome.result is None:
+        message, blocks = error_message(outcome.error or "")
+        respond(text=message, blocks=blocks, response_type="ephemeral")
+        return
+    result = outcome.result
+    message, blocks = render(result)
+    if isinstance(result, ReportResult):
+        where, ts = _post(deps, channel, actor.user_id, message, blocks)
+        stem = f"blocktime-{result.client}-{result.statement['start'][:7]}"
+        run_out = result.forecast.get("run_out_on")
+        png = burndown_png(
+            f"{result.display_name}: balance in hours",
+            result.history,
+            deps.ctx.now(),
+            date.fromisoformat(run_out) if run_out else None,
+        )
+        _upload(
+            deps,
+            where,
+            ts,
+            [
+                {
+                    "content": entries_csv(result.entries),
+                    "filename": f"{stem}.csv",
+                    "title": f"Entries {result.statement['period']}",
+                },
+                {"content": png, "filename": f"{stem}.png", "title": f"{result.display_name} burn-down"},
+            ],
+        )
+    elif isinstance(result, AllEntriesResult):
+        where, ts = _post(deps, channel, actor.user_id, message, blocks)
+        _upload(
+            deps,
+            where,
+            ts,
+            [
+                {
+                    "content": entries_csv(result.entries),
+                    "filename": "blocktime-all.csv",
+                    "title": f"All entries {result.period}",
+                }
+            ],
+        )
+    else:
+        respond(text=message, blocks=blocks, response_type="ephemeral")
+
+
+def chart_into_thread(deps: Deps, actor: Actor, handle: str, channel: str, thread_ts: str | None) -> str | None:
+    """The burn-down chart of one client, uploaded into an alert's thread. Returns a refusal, if any."""
+    outcome = attempt(lambda: run_text(deps.ctx, actor, f"report {handle} this month"), "chart")
+    if not isinstance(outcome.result, ReportResult):
+        return outcome.error or "No chart for that client."
+    result = outcome.result
+    run_out = result.forecast.get("run_out_on")
+    png = burndown_png(
+        f"{result.display_name}: balance in hours",
+        result.history,
+        deps.ctx.now(),
+        date.fromisoformat(run_out) if run_out else None,
+    )
+    _upload(
+        deps,
+        channel,
+        thread_ts,
+        [{"content": png, "filename": f"blocktime-{handle}-burndown.png", "title": f"{result.display_name} burn-down"}],
+    )
+    return None
+
+
+def _post(deps: Deps, channel: str, user_id: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str | None]:
+    """Post in the channel, or to the user directly when the bot is not a member there."""
+    for where in (channel, user_id):
+        try:
+            response = deps.client.chat_postMessage(channel=where, text=text, blocks=blocks)
+            return str(response["channel"]), str(response["ts"])
+        except SlackApiError as error:
+            log.warning("could not post the report in %s: %s", where, error.response.get("error"))
+    return user_id, None
+
+
+def _upload(deps: Deps, channel: str, thread_ts: str | None, files: list[dict[str, Any]]) -> None:
+    deps.client.files_upload_v2(channel=channel, thread_ts=thread_ts, file_uploads=files)
