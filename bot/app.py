@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.services import Context
 
 log = logging.getLogger("blocktime.app")
+logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per dispatcher pass is noise
 MAX_BODY_BYTES = 512 * 1024  # Slack's requests are a few KB; anything far larger is refused (413)
 
 
@@ -62,6 +63,17 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
         logger=logging.getLogger("blocktime.bolt"),
     )
     register_all(app, Deps(ctx, web, People(web), workers))
+
+    @app.error
+    def malformed(error: Exception, request: BoltRequest) -> BoltResponse | None:
+        """A signed request whose payload is not shaped as Slack sends it is the sender's error (400),
+        never a crash of ours (500); it is logged with its kind, never with its body or tokens."""
+        if isinstance(error, KeyError | TypeError | ValueError | AttributeError | IndexError):
+            log.warning("malformed Slack request (%s: %s)", type(error).__name__, error)
+            return BoltResponse(status=400, body="malformed request")
+        log.error("unexpected error handling a Slack request", exc_info=error)
+        return None
+
     return app
 
 
@@ -70,11 +82,29 @@ def drain(app: App) -> None:
     app.listener_runner.listener_executor.shutdown(wait=True)
 
 
+def dispatch_safely(app: App, request: BoltRequest) -> BoltResponse:
+    """Bolt's dispatch, except that a payload malformed enough to break Bolt's own matchers (even its
+    error handler) is answered 400 instead of escaping as a 500."""
+    try:
+        return app.dispatch(request)
+    except Exception as error:
+        log.warning("malformed Slack request (%s: %s)", type(error).__name__, error)
+        return BoltResponse(status=400, body="malformed request")
+
+
 def create_wsgi_app(app: App, ctx: Context) -> Callable[..., Iterable[bytes]]:
     """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
-    slack = SlackRequestHandler(app, path="/slack/events")
+    class Handler(SlackRequestHandler):
+        def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+            return dispatch_safely(
+                self.app,
+                BoltRequest(body=request.get_body(), query=request.query_string, headers=request.get_headers()),
+            )
+
+    slack = Handler(app, path="/slack/events")
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):

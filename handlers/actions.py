@@ -13,7 +13,6 @@ from bot.services import clients as client_services
 from bot.services.channels import undo_entry
 from handlers.commands import open_topup_modal, topup_refusal
 from handlers.context import Deps
-from handlers.home import publish_home
 from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
 from handlers.views.home import OPEN_LOG_ACTION, OPEN_TOPUP_ACTION
@@ -27,7 +26,10 @@ def register(app: App, deps: Deps) -> None:
         ack()
         user_id = body["user"]["id"]
         actor = deps.people.actor(user_id)
-        outcome = attempt(lambda: undo_entry(deps.ctx, actor, int(action["value"])), "undo")
+        value = str(action.get("value", ""))
+        if not value.isdigit():
+            return
+        outcome = attempt(lambda: undo_entry(deps.ctx, actor, int(value)), "undo")
         if outcome.result is None:
             # The confirmation stays as it was; the refusal comes as a separate ephemeral note.
             text, blocks = error_message(outcome.error or "")
@@ -35,7 +37,7 @@ def register(app: App, deps: Deps) -> None:
             return
         text, blocks = render_void(outcome.result)
         respond(text=text, blocks=blocks, replace_original=True)
-        deps.later("home refresh", lambda: publish_home(deps, user_id))
+        deps.home_changed(user_id)
 
     @app.action(OPEN_TOPUP_ACTION)
     def home_topup(ack: Ack, body: dict[str, Any]) -> None:

@@ -16,7 +16,6 @@ from bot.services import Actor, require_role, run_text
 from bot.services import clients as client_services
 from bot.services.results import BalancesResult, LogResult, Result, TopUpResult, VoidResult
 from handlers.context import Deps
-from handlers.home import publish_home
 from handlers.outcome import attempt
 from handlers.reports import is_slow, run_report
 from handlers.views.messages import error_message, render
@@ -43,7 +42,7 @@ def register(app: App, deps: Deps) -> None:
         public = isinstance(result, BalancesResult) and _wants_public(text)
         ack(text=message, blocks=blocks, response_type="in_channel" if public else "ephemeral")
         if isinstance(result, CHANGES):
-            deps.later("home refresh", lambda: publish_home(deps, user_id))
+            deps.home_changed(user_id)
 
     @app.command("/logtime")
     def logtime(ack: Ack, command: dict[str, Any]) -> None:

@@ -4,9 +4,11 @@ ack (App Home refreshes) without holding up Slack's 3-second window."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk import WebClient
 
@@ -14,6 +16,7 @@ from bot.services import Context
 from handlers.people import People
 
 log = logging.getLogger("blocktime.handlers")
+_refresher_lock = threading.Lock()
 
 
 @dataclass
@@ -22,6 +25,16 @@ class Deps:
     client: WebClient
     people: People
     background: ThreadPoolExecutor
+    home_refresher: Any = field(default=None, init=False)
+
+    def home_changed(self, user_id: str) -> None:
+        """The user changed something: refresh their Home tab (coalesced)."""
+        from handlers.home import HomeRefresher
+
+        with _refresher_lock:
+            if self.home_refresher is None:
+                self.home_refresher = HomeRefresher(self)
+        self.home_refresher.changed(user_id)
 
     def later(self, what: str, work: Callable[[], object]) -> None:
         """Run ``work`` after the current request, logging (not raising) its failure."""
@@ -32,4 +45,7 @@ class Deps:
             except Exception:
                 log.exception("background work failed: %s", what)
 
-        self.background.submit(guarded)
+        try:
+            self.background.submit(guarded)
+        except RuntimeError:  # shutting down: nothing more is started
+            log.info("not started, shutting down: %s", what)

@@ -17,7 +17,6 @@ from bot.domain.durations import format_duration
 from bot.services.channels import linked_client, log_thread_message, thread_message_deleted, thread_message_edited
 from bot.services.results import LogResult, VoidResult
 from handlers.context import Deps
-from handlers.home import publish_home
 from handlers.outcome import attempt
 
 log = logging.getLogger("blocktime.threads")
@@ -94,7 +93,7 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
         return
     deps.client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
     deps.client.chat_postMessage(channel=channel, thread_ts=event["thread_ts"], text=_logged_reply(result))
-    publish_home(deps, user)
+    deps.home_changed(user)
 
 
 def _looks_like_time(text: str) -> bool:
@@ -151,7 +150,7 @@ def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
         deps.client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
         text = _logged_reply(result)
     deps.client.chat_postMessage(channel=channel, thread_ts=message["thread_ts"], text=text)
-    publish_home(deps, user)
+    deps.home_changed(user)
 
 
 def _deleted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
@@ -178,4 +177,4 @@ def _deleted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
         text=f"Entry #{outcome.result.id} voided because its message was deleted. "
         f"{format_duration(outcome.result.remaining_minutes)} left.",
     )
-    publish_home(deps, user)
+    deps.home_changed(user)

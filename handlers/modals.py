@@ -12,7 +12,6 @@ from slack_bolt import Ack, App
 from bot.domain.forms import FieldErrors, logtime_from_form, topup_from_form
 from bot.services import ledger
 from handlers.context import Deps
-from handlers.home import publish_home
 from handlers.outcome import attempt
 from handlers.views.messages import render_log, render_topup
 from handlers.views.modals import LOG_CALLBACK, TOPUP_CALLBACK, field_values
@@ -78,4 +77,4 @@ def _finish(
         deps.client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
     else:
         deps.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
-    publish_home(deps, user_id)
+    deps.home_changed(user_id)

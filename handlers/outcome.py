@@ -35,8 +35,8 @@ def attempt(call: Callable[[], T], what: str) -> Outcome[T]:
         return Outcome(result=call())
     except DomainError as error:
         return Outcome(error=str(error), problem=error)
-    except (OperationalError, PoolTimeout, DBAPIError):
-        log.exception("database unavailable during %s", what)
+    except (OperationalError, PoolTimeout, DBAPIError) as error:
+        log.error("database unavailable during %s: %s", what, str(error).splitlines()[0][:200])
         return Outcome(error=DB_DOWN, unavailable=True)
     except Exception:
         log.exception("unexpected error during %s", what)

@@ -68,13 +68,18 @@ class Database:
         self._migrate_lock = threading.Lock()
         # Called after a commit that wrote outbox rows (the dispatcher is kicked this way).
         self.outbox_listeners: list[Callable[[], None]] = []
+        # SQLite allows one writer at a time. Threads of this process queue on a lock instead of on
+        # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and wrecks latency;
+        # other processes still wait on the database lock (busy_timeout).
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.engine)
 
     def unit_of_work(self, read_only: bool = False) -> UnitOfWork:
-        return UnitOfWork((self._reads if read_only else self._writes)(), self.outbox_listeners)
+        lock = None if read_only else self._write_lock
+        return UnitOfWork((self._reads if read_only else self._writes)(), self.outbox_listeners, lock)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent; safe from several processes)."""
@@ -91,18 +96,30 @@ class UnitOfWork:
     """One command's transaction: ``with uow: ...; uow.commit()``. Leaving the block without a commit
     rolls everything back, so an error half-way writes nothing."""
 
-    def __init__(self, session: Session, outbox_listeners: list[Callable[[], None]] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        outbox_listeners: list[Callable[[], None]] | None = None,
+        write_lock: threading.RLock | None = None,
+    ) -> None:
         self.session = session
         self._listeners = outbox_listeners or []
+        self._write_lock = write_lock
 
     def __enter__(self) -> UnitOfWork:
+        if self._write_lock is not None:
+            self._write_lock.acquire()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.session.rollback()
-        self.session.close()
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
 
     def commit(self) -> None:
         self.session.commit()

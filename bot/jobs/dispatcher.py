@@ -32,7 +32,7 @@ from storage.models import OutboxMessage
 log = logging.getLogger("blocktime.dispatcher")
 CLAIM_SECONDS = 120
 BASE_DELAY = 5.0
-MAX_DELAY = 1800.0
+MAX_DELAY = 120.0  # an alert must not wait long once the destination is back
 
 
 def worker_name() -> str:

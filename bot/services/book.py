@@ -29,22 +29,29 @@ class ClientBook:
         self.actor = actor
         self.now: datetime = ctx.now()
         self.today: date = ctx.today(client.timezone)
+        self._blocks: dict[int, Block] | None = None
         # Thresholds in percent are of the blocks current before the change (one that the change
         # used up still counts).
         self.block_minutes_before = current_block_minutes(self.open_blocks(), self.today)
 
     # -- reading ---------------------------------------------------------------------------------
     def open_blocks(self) -> list[Block]:
-        """Blocks with minutes left (few per client, whatever the history's length)."""
-        return list(
-            self.session.scalars(
+        """Blocks with minutes left (few per client, whatever the history's length). Read once per
+        transaction (the client's row lock keeps them ours), then tracked as they change."""
+        if self._blocks is None:
+            rows = self.session.scalars(
                 select(Block).where(
-                    Block.client_id == self.client.id,
-                    Block.voided_at.is_(None),
-                    Block.remaining_minutes > 0,
+                    Block.client_id == self.client.id, Block.voided_at.is_(None), Block.remaining_minutes > 0
                 )
             )
-        )
+            self._blocks = {b.id: b for b in rows}
+        return [b for b in self._blocks.values() if b.voided_at is None and b.remaining_minutes > 0]
+
+    def track(self, block: Block) -> None:
+        """A block that has (again) minutes left: a new top-up, or one a void gave minutes back to."""
+        self.open_blocks()
+        assert self._blocks is not None
+        self._blocks[block.id] = block
 
     def balance(self) -> int:
         return current_balance(self.open_blocks(), self.client, self.today)
@@ -104,6 +111,7 @@ class ClientBook:
             block = self.session.get(Block, draw.block_id)
             assert block is not None
             block.remaining_minutes += draw.minutes
+            self.track(block)
             returned += draw.minutes
             self.session.flush()
             if block.expires_on is not None and self.today > block.expires_on:

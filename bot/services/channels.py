@@ -5,6 +5,8 @@ same event record it once, and editing or deleting the message finds the entry t
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -32,6 +34,7 @@ def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> 
                 session.delete(row)
             audit(session, ctx, actor, "unlink", f"channel:{channel_id}", before["client_id"], before, None)
             uow.commit()
+            forget_links(ctx)
             return Message(f"<#{channel_id}> is no longer linked to a client.", {"channel": channel_id})
         client = find_client(session, command.client, allow_archived=False)
         if row is None:
@@ -42,6 +45,7 @@ def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> 
             row.client_id, row.linked_by, row.linked_at = client.id, actor.user_id, ctx.now()
         audit(session, ctx, actor, "link", f"channel:{channel_id}", client.id, before, {"client_id": client.id})
         uow.commit()
+        forget_links(ctx)
         return Message(
             f"<#{channel_id}> is now linked to {client.display_name} (`{client.handle}`). Commands here may leave "
             "the client out, and thread replies such as `+30m replaced toner` are logged against it.",
@@ -49,17 +53,45 @@ def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> 
         )
 
 
+_LINKS_TTL = 10.0  # seconds a process trusts its copy of the links; changes made here apply at once
+
+
+class LinkCache:
+    """The (few) channel links, cached per context: every command asks for its channel's client."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, tuple[int, str]] = {}
+        self.loaded_at = -_LINKS_TTL
+        self.lock = threading.Lock()
+
+
+def _cache(ctx: Context) -> LinkCache:
+    cache: LinkCache = ctx.caches.setdefault("channel_links", LinkCache())
+    return cache
+
+
 def linked_client(ctx: Context, channel_id: str | None) -> tuple[int, str] | None:
-    """``(client id, handle)`` of the client linked to ``channel_id``, if any."""
+    """``(client id, handle)`` of the client linked to ``channel_id``, if any; a link made in another
+    process is seen within 10 s."""
     if not channel_id:
         return None
-    with ctx.db.unit_of_work(read_only=True) as uow:
-        row = uow.session.execute(
-            select(Client.id, Client.handle)
-            .join(ChannelLink, ChannelLink.client_id == Client.id)
-            .where(ChannelLink.channel_id == channel_id)
-        ).first()
-        return (row[0], row[1]) if row else None
+    cache = _cache(ctx)
+    with cache.lock:
+        if time.monotonic() - cache.loaded_at > _LINKS_TTL:
+            with ctx.db.unit_of_work(read_only=True) as uow:
+                rows = uow.session.execute(
+                    select(ChannelLink.channel_id, Client.id, Client.handle).join(
+                        Client, ChannelLink.client_id == Client.id
+                    )
+                )
+                cache.links = {channel: (client_id, handle) for channel, client_id, handle in rows}
+            cache.loaded_at = time.monotonic()
+        return cache.links.get(channel_id)
+
+
+def forget_links(ctx: Context) -> None:
+    """Drop the cached links (after a change made in this process)."""
+    _cache(ctx).loaded_at = -_LINKS_TTL
 
 
 def message_ref(channel_id: str, ts: str) -> str:

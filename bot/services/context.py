@@ -47,6 +47,7 @@ class Context:
         self.db = db
         self.settings = settings
         self.clock = clock
+        self.caches: dict[str, Any] = {}  # per-process caches that belong to this database
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -64,12 +65,13 @@ class Context:
 def find_client(session: Session, handle: str, lock: bool = False, allow_archived: bool = True) -> Client:
     """The client called ``handle`` (or one of its aliases); ``lock`` takes its row lock for a write."""
     word = handle.lower().lstrip("@")
-    client_id = session.scalar(select(Client.id).where(Client.handle == word))
-    if client_id is None:
+    query = select(Client).where(Client.handle == word).execution_options(populate_existing=True)
+    client = session.scalar(query.with_for_update() if lock else query)
+    if client is None:
         client_id = session.scalar(select(ClientAlias.client_id).where(ClientAlias.alias == word))
-    if client_id is None:
-        raise NotFound(_unknown_client_message(session, word))
-    client = lock_client(session, client_id) if lock else session.get(Client, client_id)
+        if client_id is None:
+            raise NotFound(_unknown_client_message(session, word))
+        client = lock_client(session, client_id) if lock else session.get(Client, client_id)
     assert client is not None
     if client.archived and not allow_archived:
         raise Refused(

@@ -164,16 +164,11 @@ def _idempotent(
     write: Callable[[Session], T],
     lookup: Callable[[Session, str], T | None],
 ) -> T:
-    """Run ``write`` once per key: a repeat returns the stored answer; a concurrent twin that loses
-    the race on the unique index returns the winner's answer."""
-    if key is not None:
-        with ctx.db.unit_of_work(read_only=True) as uow:
-            seen = lookup(uow.session, key)
-            if seen is not None:
-                return seen
+    """Run ``write`` once per key: the unique index on the key refuses a repeat (or a concurrent twin
+    that lost the race), and the stored answer of the first is returned instead."""
     try:
         with ctx.db.unit_of_work() as uow:
-            result = write(uow.session)
+            result = write(uow.session)  # a repeated key fails on the unique index at the first flush
             uow.commit()
             return result
     except IntegrityError:
@@ -324,6 +319,7 @@ def add_block(
     book.session.add(block)
     book.client.purchased_minutes += command.minutes
     book.session.flush()
+    book.track(block)
     carried, billed = book.settle_overage()
     note = f"{format_duration(command.minutes)} block" + (f" {command.reference}" if command.reference else "")
     book.line("renewal" if renewal_of else "topup", before, block_id=block.id, note=note)

@@ -101,16 +101,31 @@ def log_modal(clients: list[ClientView], metadata: dict[str, str], today: date) 
 
 
 def field_values(view: dict[str, Any]) -> dict[str, Any]:
-    """``{block_id: value}`` from a submitted view's state (text, selected option, date, checkboxes)."""
+    """``{block_id: value}`` from a submitted view's state (text, selected option, date, checkboxes).
+    Anything not shaped as Slack sends it is ignored, so a forged payload reads as empty fields."""
     values: dict[str, Any] = {}
-    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
-        state: dict[str, Any] = actions.get("value") or next(iter(actions.values()), {})
-        if state.get("type") == "static_select":
-            values[block_id] = (state.get("selected_option") or {}).get("value")
-        elif state.get("type") == "datepicker":
+    state_values = (view.get("state") or {}).get("values") if isinstance(view.get("state"), dict) else None
+    if not isinstance(state_values, dict):
+        return values
+    for block_id, actions in state_values.items():
+        if not isinstance(actions, dict):
+            continue
+        state = actions.get("value")
+        if not isinstance(state, dict):
+            state = next((a for a in actions.values() if isinstance(a, dict)), {})
+        kind = state.get("type")
+        if kind == "static_select":
+            selected = state.get("selected_option")
+            values[block_id] = selected.get("value") if isinstance(selected, dict) else None
+        elif kind == "datepicker":
             values[block_id] = state.get("selected_date")
-        elif state.get("type") == "checkboxes":
-            values[block_id] = [o.get("value") for o in state.get("selected_options") or []]
+        elif kind == "checkboxes":
+            options = state.get("selected_options")
+            values[block_id] = (
+                [o.get("value") for o in options if isinstance(o, dict)] if isinstance(options, list) else []
+            )
         else:
             values[block_id] = state.get("value")
+        if not isinstance(values[block_id], str | list | type(None)):
+            values[block_id] = None
     return values

@@ -77,3 +77,25 @@ def test_the_driver_signs_exactly_as_slacks_documented_example() -> None:
     )
     expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     assert sign(body, 1531420618, "8f742231b10e8888abcd99yyyzzz85a5") == expected
+
+
+def test_a_signed_but_malformed_payload_is_a_400_not_a_crash(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+    # found by the fuzz drill: a view_submission without view.type broke a Bolt matcher (500)
+    reply = slack.interaction(
+        {
+            "type": "view_submission",
+            "user": {"id": "UTECH"},
+            "team": {"id": "T0"},
+            "view": {"id": "V1", "callback_id": "topup_modal", "state": {"values": {}}},
+        }
+    )
+    assert reply.status == 400 and entry_count(slack_ctx) == 0
+    undo = slack.interaction(
+        {
+            "type": "block_actions",
+            "user": {"id": "UTECH"},
+            "team": {"id": "T0"},
+            "actions": [{"action_id": "undo_entry", "value": "null"}],
+        }
+    )
+    assert undo.status in (200, 400)

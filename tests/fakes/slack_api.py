@@ -35,8 +35,10 @@ class Failure:
 class FakeSlack:
     BOT_USER = "UBOT"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.calls: list[Call] = []
+        self.outage_until = 0.0  # while time.time() < this, chat.postMessage alternates 500 and 429
+        self._outage_turn = 0
         self.names: dict[str, str] = {}
         self.failures: dict[str, Failure] = {}
         self.socket_url = "ws://127.0.0.1:9/"
@@ -65,7 +67,7 @@ class FakeSlack:
 
             do_GET = do_POST
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -121,11 +123,20 @@ class FakeSlack:
             method = "response_url"
         elif parsed.path.startswith("/upload/"):
             method = "file_upload"
+        elif parsed.path.startswith("/control/"):
+            return self._control(parsed.path[len("/control/") :], parse_qs(parsed.query))
         else:
             return 404, {"ok": False, "error": "unknown_path"}, {}
         params = {} if method == "file_upload" else self._params(headers, body, parsed.query)
         call = Call(method, params, {k.lower(): v for k, v in headers.items()}, body=body)
         with self._lock:
+            if method == "chat.postMessage" and time.time() < self.outage_until:
+                self._outage_turn += 1
+                status = 500 if self._outage_turn % 2 else 429
+                call.params["_failed_with"] = status
+                self.calls.append(call)
+                self._lock.notify_all()
+                return status, {"ok": False, "error": "outage"}, ({"Retry-After": "1"} if status == 429 else {})
             failure = self.failures.get(method)
             if failure and failure.times > 0:
                 failure.times -= 1
@@ -138,6 +149,25 @@ class FakeSlack:
             self.calls.append(call)
             self._lock.notify_all()
         return 200, self._answer(method, params), {}
+
+    def _control(self, action: str, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        """Test controls over HTTP, for a fake running in another process."""
+        if action == "outage":
+            self.outage_until = time.time() + float(query.get("seconds", ["60"])[0])
+            return 200, {"ok": True}, {}
+        if action == "calls":
+            method = query.get("method", [None])[0]
+            with self._lock:
+                found = [
+                    {"method": c.method, "at": c.at, "params": {k: v for k, v in c.params.items() if k != "blocks"}}
+                    for c in self.calls
+                    if method is None or c.method == method
+                ]
+            return 200, {"calls": found}, {}
+        if action == "reset":
+            self.reset()
+            return 200, {"ok": True}, {}
+        return 404, {"ok": False}, {}
 
     @staticmethod
     def _params(headers: dict[str, str], body: bytes, query: str) -> dict[str, Any]:

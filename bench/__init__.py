@@ -1,0 +1,1 @@
+"""Benchmarks and fault drills (``make bench``); figures go to ``bench/RESULTS.md``."""

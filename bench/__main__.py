@@ -1,0 +1,73 @@
+"""``make bench``: every benchmark and drill, then ``bench/RESULTS.md``.
+
+python -m bench                 # everything (about 5 minutes on 2 cores)
+python -m bench throughput      # one part: throughput, ledger, scaleout, drills
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import drills, ledger, scaleout, throughput
+from bench.common import ROOT, fake_slack
+from bench.report import write_results
+
+PARTS = ("throughput", "ledger", "scaleout", "drills")
+
+
+def main() -> None:
+    wanted = sys.argv[1:] or list(PARTS)
+    logs = ROOT / "bench" / "out"
+    logs.mkdir(exist_ok=True)
+    figures: dict = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),  # type: ignore[type-arg]
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}",
+    }
+    started = time.time()
+    with fake_slack() as api:
+        if "throughput" in wanted:
+            figures["throughput"] = throughput.compare("sqlite", api, 3, logs) + throughput.compare(
+                "postgres", api, 3, logs
+            )
+            print("throughput done", flush=True)
+        if "drills" in wanted:
+            # the Slack outage drill mostly waits for a minute: it runs beside the fuzz and ledger parts
+            outage: dict = {}  # type: ignore[type-arg]
+            beside = threading.Thread(target=lambda: outage.update(drills.slack_outage(api, logs)))
+            beside.start()
+            figures["fuzz"] = drills.fuzz(api)
+            print("fuzz done", flush=True)
+        if "ledger" in wanted:
+            with tempfile.TemporaryDirectory() as folder:
+                figures["ledger"] = ledger.run(Path(folder))
+            figures["bench_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            print("ledger done", flush=True)
+        if "drills" in wanted:
+            figures["security"] = drills.security(api, logs)
+            figures["kill9"] = drills.kill9(api, logs)
+            beside.join()
+            figures["slack_outage"] = outage
+            figures["postgres_outage"] = drills.postgres_outage(api, logs)
+            print("drills done", flush=True)
+        if "scaleout" in wanted:
+            figures["scaleout"] = scaleout.run(api, logs)
+            print("scale-out done", flush=True)
+    figures["total_seconds"] = round(time.time() - started, 1)
+    (logs / "figures.json").write_text(json.dumps(figures, indent=2))
+    if set(wanted) == set(PARTS):
+        write_results(figures, ROOT / "bench" / "RESULTS.md")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The baseline: a bare Bolt app whose ``/logtime`` only acks, on the same server (waitress) with the
+same settings as ``blocktime serve``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from waitress import serve
+
+from bot.app import MAX_BODY_BYTES
+
+
+def create_bare_app() -> App:
+    client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
+    app = App(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"], process_before_response=False)
+
+    @app.command("/logtime")
+    def logtime(ack: Ack) -> None:
+        ack(text="ok")
+
+    return app
+
+
+def main() -> None:
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args()
+    serve(
+        SlackRequestHandler(create_bare_app()),
+        host="127.0.0.1",
+        port=args.port,
+        threads=args.threads,
+        max_request_body_size=MAX_BODY_BYTES,
+        ident="bare-bolt",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Shared helpers for the benchmarks: processes, ports, databases, figures."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SCRIPT = str(Path(sys.executable).with_name("blocktime"))
+SECRET = "bench-signing-secret"
+PG_URL = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def wait_port(port: int, path: str = "/healthz", timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            get(port, path)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+def base_env(database_url: str, slack_api: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BLOCKTIME_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        SLACK_BOT_TOKEN="xoxb-bench",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=slack_api,
+        BLOCKTIME_ADMINS="UADMIN",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    return env
+
+
+def start(args: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def cli(env: dict[str, str], *words: str) -> str:
+    done = subprocess.run([SCRIPT, *words], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"blocktime {' '.join(words)} failed: {done.stderr}")
+    return done.stdout
+
+
+def load(
+    port: int | str,
+    concurrency: int,
+    seconds: float,
+    clients: str,
+    tag: str,
+    ids: bool = False,
+    duration: str = "15m",
+    requests: int = 0,
+) -> dict:  # type: ignore[type-arg]
+    args = [
+        PYTHON,
+        "-m",
+        "bench.loadgen",
+        "--port",
+        str(port),
+        "--concurrency",
+        str(concurrency),
+        "--seconds",
+        str(seconds),
+        "--secret",
+        SECRET,
+        "--clients",
+        clients,
+        "--tag",
+        tag,
+        "--duration",
+        duration,
+        "--requests",
+        str(requests),
+    ]
+    if ids:
+        args.append("--ids")
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema; yields a DATABASE_URL that uses it."""
+    schema = f"bt_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, pool_pre_ping=True)  # the PostgreSQL drill restarts the server
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def fake_slack() -> Iterator[str]:
+    """The fake Slack Web API in a process of its own; yields its base URL."""
+    port = free_port()
+    proc = start([PYTHON, "-m", "bench.fakeslack", "--port", str(port)], dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/api/"
+    finally:
+        stop(proc)
+
+
+def rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0

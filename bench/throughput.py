@@ -1,0 +1,57 @@
+"""blocktime serve against a bare Bolt app on the same server and settings, at concurrency 1, 8, 32."""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.common import PYTHON, SCRIPT, base_env, cli, free_port, load, pg_schema, rss_mb, start, stop, wait_port
+
+CONCURRENCY = (1, 8, 32)
+CLIENTS = "acme,globex,initech,umbrella,hooli,wayne,stark,tyrell"
+
+
+def prepare(env: dict[str, str]) -> None:
+    cli(env, "migrate")
+    for handle in CLIENTS.split(","):
+        cli(env, "client", "add", handle, handle.title())
+        cli(env, "topup", handle, "100000")
+
+
+def compare(database: str, slack_api: str, seconds: float, logs: Path) -> list[dict]:  # type: ignore[type-arg]
+    """Rows of figures for one database."""
+    rows = []
+    with ExitStack() as stack:
+        if database == "postgres":
+            url = stack.enter_context(pg_schema())
+        else:
+            folder = stack.enter_context(tempfile.TemporaryDirectory())
+            url = f"sqlite:///{folder}/bench.db"
+        env = base_env(url, slack_api)
+        prepare(env)
+        port, bare_port = free_port(), free_port()
+        server = start([SCRIPT, "serve", "--port", str(port)], env, logs / f"serve-{database}.log")
+        bare = start([PYTHON, "-m", "bench.bare", "--port", str(bare_port)], env, logs / f"bare-{database}.log")
+        try:
+            wait_port(port)
+            wait_port(bare_port, "/")
+            load(port, 4, 1, CLIENTS, "warmup")  # users.info cache, pools, JIT-free warm-up
+            load(bare_port, 4, 1, CLIENTS, "warmup")
+            for concurrency in CONCURRENCY:
+                ours = load(port, concurrency, seconds, CLIENTS, f"{database}-c{concurrency}")
+                theirs = load(bare_port, concurrency, seconds, CLIENTS, f"bare-c{concurrency}")
+                rows.append(
+                    {
+                        "database": database,
+                        "concurrency": concurrency,
+                        "blocktime": ours,
+                        "bare": theirs,
+                        "ratio": round(ours["rps"] / theirs["rps"], 2) if theirs["rps"] else None,
+                    }
+                )
+            rows.append({"database": database, "rss_mb": rss_mb(server.pid)})
+        finally:
+            stop(server)
+            stop(bare)
+    return rows
