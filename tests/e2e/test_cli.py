@@ -177,3 +177,8 @@ def test_a_database_that_cannot_be_reached_is_reported_not_crashed(tmp_path: Pat
     cli = Cli("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", tmp_path)
     done = cli.run("--json", "balance")
     assert done.returncode == 3 and "nothing was recorded" in json.loads(done.stdout)["error"]
+
+
+def test_the_console_can_seed_the_demo_and_run_is_friendly_to_people(cli: Cli) -> None:
+    done = cli.run("run", stdin="demo\nbalance acme\nlogtime nobody 15m x\n")
+    assert done.returncode == 0 and "Seeded 15 demo commands" in done.stdout and "Acme Corporation" in done.stdout
