@@ -149,7 +149,7 @@ def _report(ctx: Context, actor: Actor, invocation: Invocation, out: Console) ->
     """``blocktime report <client>|--all [period] [--out FILE.csv] [--chart FILE.png]``."""
     from pathlib import Path
 
-    from bot.reports.chart import burndown_png
+    from bot.reports.chart import report_chart
     from bot.reports.csvfile import entries_csv
     from bot.services.reports import AllEntriesResult, ReportResult
 
@@ -170,17 +170,8 @@ def _report(ctx: Context, actor: Actor, invocation: Invocation, out: Console) ->
     csv_file.write_bytes(entries_csv(result.entries))
     written["csv"] = str(csv_file)
     if isinstance(result, ReportResult):
-        from datetime import date
-
-        run_out = result.forecast.get("run_out_on")
-        png = burndown_png(
-            f"{result.display_name}: balance in hours",
-            result.history,
-            ctx.now(),
-            date.fromisoformat(run_out) if run_out else None,
-        )
         chart_file = Path(chart_path or f"{stem}-{month}.png")
-        chart_file.write_bytes(png)
+        chart_file.write_bytes(report_chart(result, ctx.now()))
         written["chart"] = str(chart_file)
     if invocation.json:
         print(json.dumps({**result.as_dict(), "files": written}, indent=2, sort_keys=True, default=str))

@@ -5,13 +5,12 @@ one CSV for invoicing; ``/blocktime insights`` lists flat-fee candidates. All of
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from slack_bolt import Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.reports.chart import burndown_png
+from bot.reports.chart import report_chart
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, run_text
 from bot.services.reports import AllEntriesResult, ReportResult
@@ -39,13 +38,7 @@ def run_report(deps: Deps, actor: Actor, text: str, channel: str, respond: Respo
     if isinstance(result, ReportResult):
         where, ts = _post(deps, channel, actor.user_id, message, blocks)
         stem = f"blocktime-{result.client}-{result.statement['start'][:7]}"
-        run_out = result.forecast.get("run_out_on")
-        png = burndown_png(
-            f"{result.display_name}: balance in hours",
-            result.history,
-            deps.ctx.now(),
-            date.fromisoformat(run_out) if run_out else None,
-        )
+        png = report_chart(result, deps.ctx.now())
         _upload(
             deps,
             where,
@@ -83,13 +76,7 @@ def chart_into_thread(deps: Deps, actor: Actor, handle: str, channel: str, threa
     if not isinstance(outcome.result, ReportResult):
         return outcome.error or "No chart for that client."
     result = outcome.result
-    run_out = result.forecast.get("run_out_on")
-    png = burndown_png(
-        f"{result.display_name}: balance in hours",
-        result.history,
-        deps.ctx.now(),
-        date.fromisoformat(run_out) if run_out else None,
-    )
+    png = report_chart(result, deps.ctx.now())
     _upload(
         deps,
         channel,

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402 - the backend is chosen first
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bot.services.reports import BalancePoint  # noqa: E402
+from bot.services.reports import BalancePoint, ReportResult  # noqa: E402
 
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 600, 100
 TOP_UPS = ("topup", "renewal")
@@ -86,6 +86,17 @@ def burndown_png(title: str, history: list[BalancePoint], now: datetime, run_out
         return buffer.getvalue()
     finally:
         plt.close(figure)
+
+
+def report_chart(result: ReportResult, now: datetime) -> bytes:
+    """The burn-down of a report: its balance history and its projected run-out."""
+    run_out = result.forecast.get("run_out_on")
+    return burndown_png(
+        f"{result.display_name}: balance in hours",
+        result.history,
+        now,
+        date.fromisoformat(run_out) if run_out else None,
+    )
 
 
 def _h(minutes: int) -> str:
