@@ -22,6 +22,7 @@ from bot.domain.errors import DomainError
 from bot.render import render
 from bot.services import Actor, Context, run
 from bot.services.context import LOCAL_ADMIN
+from bot.services.results import Result
 
 log = logging.getLogger("blocktime.cli")
 
@@ -285,10 +286,21 @@ def execute(ctx: Context, actor: Actor, line: str, out: Console, as_json: bool) 
         log.exception("unexpected error while running %r", line.split(" ")[0])
         return _fail(out, as_json, "Sorry, something went wrong on our side; nothing was recorded.", EXIT_BUG)
     if as_json:
-        print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+        print(json.dumps(_json_shape(command, result), indent=2, sort_keys=True))
     else:
         render(out, result)
     return EXIT_OK
+
+
+def _json_shape(command: object, result: Result) -> dict[str, object]:
+    """``balance <client> --json`` is that client's balance object itself (``client``,
+    ``remaining_minutes``...); every other result is its own dict."""
+    from bot.domain.commands import Balance
+    from bot.services.results import BalancesResult
+
+    if isinstance(command, Balance) and command.client and isinstance(result, BalancesResult):
+        return result.balances[0].as_dict()
+    return result.as_dict()
 
 
 def _fail(out: Console, as_json: bool, message: str, code: int) -> int:

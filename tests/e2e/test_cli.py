@@ -59,7 +59,7 @@ def test_a_first_session_from_client_to_balance(cli: Cli) -> None:
         "remaining_minutes": 585,
     }
     assert isinstance(logged["entry_id"], int)
-    balance = cli.json("balance", "acme")["balances"][0]
+    balance = cli.json("balance", "acme")
     assert {
         k: balance[k] for k in ("client", "remaining_minutes", "purchased_minutes", "used_minutes", "forfeited_minutes")
     } == {
@@ -77,7 +77,7 @@ def test_flags_may_come_before_or_after_the_command_words(cli: Cli) -> None:
     after = cli.run("logtime", "acme", "1h", "onsite", "--json", "--as", "UTECH")
     assert after.returncode == 0 and json.loads(after.stdout)["billable_minutes"] == 60
     before = cli.run("--as", "UTECH", "--json", "balance", "acme")
-    assert json.loads(before.stdout)["balances"][0]["remaining_minutes"] == 0
+    assert json.loads(before.stdout)["remaining_minutes"] == 0
 
 
 def test_errors_are_json_with_a_non_zero_exit_and_write_nothing(cli: Cli) -> None:
@@ -93,7 +93,7 @@ def test_errors_are_json_with_a_non_zero_exit_and_write_nothing(cli: Cli) -> Non
         done = cli.run("--json", *args)
         assert done.returncode != 0, args
         assert json.loads(done.stdout)["error"], args
-    assert cli.json("balance", "acme")["balances"][0]["remaining_minutes"] == 60
+    assert cli.json("balance", "acme")["remaining_minutes"] == 60
     assert cli.json("entries", "acme")["entries"] == []
 
 
