@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -125,14 +125,6 @@ class Settings:
             hourly_rate=convert("BLOCKTIME_HOURLY_RATE", _money, Decimal("100")),
             flat_fee_margin=convert("BLOCKTIME_FLAT_FEE_MARGIN", _margin, Decimal("0.15")),
         )
-
-    def safe_summary(self) -> dict[str, object]:
-        """Settings for logs: secrets shown only as set or not."""
-        out: dict[str, object] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = ("set" if value else "not set") if not f.repr else value
-        return out
 
 
 def _clock_time(text: str) -> str:

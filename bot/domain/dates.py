@@ -63,9 +63,6 @@ class Period:
     end: date
     label: str
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day < self.end
-
 
 def month_start(day: date) -> date:
     return day.replace(day=1)

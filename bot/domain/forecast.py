@@ -6,9 +6,12 @@ whole minutes."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+
+from bot.domain.allocation import BlockState, fifo_order
 
 
 @dataclass(frozen=True)
@@ -45,18 +48,18 @@ def likely_forfeit(block_remaining: int, expires_on: date | None, per_day: Decim
     return max(0, block_remaining - will_use)
 
 
-def likely_forfeits(blocks: list[tuple[int, int, date | None]], per_day: Decimal, today: date) -> dict[int, int]:
-    """``blocks``: ``(id, remaining, expires_on)`` in FIFO order. Usage at ``per_day`` drains them in
-    that order; returns, per expiring block, the minutes likely left over at its expiry."""
+def likely_forfeits(blocks: Iterable[BlockState], per_day: Decimal, today: date) -> dict[int, int]:
+    """Usage at ``per_day`` drains the blocks in FIFO order; returns, per block with an expiry, the
+    minutes likely left over at its expiry."""
     found: dict[int, int] = {}
     consumed_before = 0  # minutes the earlier blocks take before this one is reached
-    for block_id, remaining, expires_on in blocks:
-        if expires_on is None or expires_on < today:
-            consumed_before += remaining
+    for block in fifo_order(blocks):
+        if block.expires_on is None or block.expires_on < today:
+            consumed_before += block.remaining
             continue
-        usage_until_expiry = int(per_day * ((expires_on - today).days + 1))
-        left = max(0, remaining - max(0, usage_until_expiry - consumed_before))
+        usage_until_expiry = int(per_day * ((block.expires_on - today).days + 1))
+        left = max(0, block.remaining - max(0, usage_until_expiry - consumed_before))
         if left:
-            found[block_id] = left
-        consumed_before += remaining - left
+            found[block.id] = left
+        consumed_before += block.remaining - left
     return found

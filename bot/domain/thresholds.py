@@ -32,6 +32,16 @@ class Threshold:
         return self.minutes or 0
 
 
+def percent_left(remaining: int, block_minutes: int) -> int | None:
+    """Share of the current blocks' minutes still left: 0 when used up or overdrawn, None when the
+    client has no current block to be a share of."""
+    if remaining <= 0:
+        return 0
+    if block_minutes <= 0:
+        return None
+    return min(100, remaining * 100 // block_minutes)
+
+
 def parse_thresholds(text: str) -> tuple[Threshold, ...]:
     found: list[Threshold] = []
     for part in (p.strip() for p in text.split(",")):

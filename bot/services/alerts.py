@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.domain.forecast import burn_forecast
 from bot.domain.roles import Role, require
-from bot.domain.thresholds import Threshold, crossing, parse_thresholds
+from bot.domain.thresholds import Threshold, crossing, parse_thresholds, percent_left
 from bot.services.context import Actor, Context, audit, find_client
 from bot.services.results import Message
 from storage.models import Client, Entry, OutboxMessage
@@ -64,13 +64,12 @@ def balance_facts(
     used_90 = used_since(session, client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
     expiries = [b.expires_on for b in open_blocks if b.expires_on is not None and b.expires_on >= today]
-    percent = 0 if remaining <= 0 else (min(100, remaining * 100 // block_minutes) if block_minutes else None)
     return {
         "client": client.handle,
         "display_name": client.display_name,
         "account_manager": client.account_manager,
         "remaining_minutes": remaining,
-        "percent_left": percent,
+        "percent_left": percent_left(remaining, block_minutes),
         "block_minutes": block_minutes,
         "used_30d_minutes": used_30,
         "burn_per_day_minutes": str(forecast.per_day_30.quantize(Decimal("0.1"))),

@@ -19,9 +19,10 @@ from bot.domain.commands import EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp,
 from bot.domain.durations import billable_minutes, format_duration
 from bot.domain.errors import NotFound, ParseError, Refused
 from bot.domain.roles import Role, check_void_entry, require
+from bot.domain.thresholds import percent_left
 from bot.services.book import ClientBook, current_block_minutes
 from bot.services.context import Actor, Context, audit, find_client, lock_client
-from bot.services.queries import block_view, percent_of
+from bot.services.queries import block_view
 from bot.services.results import LogResult, TopUpResult, VoidResult
 from storage.models import Block, Client, Draw, Entry
 
@@ -140,7 +141,7 @@ def _log_result(book: ClientBook, entry: Entry, duplicate: bool = False) -> LogR
         note=entry.note,
         ticket=entry.ticket,
         remaining_minutes=remaining,
-        percent_left=percent_of(remaining, current_block_minutes(blocks, book.today)),
+        percent_left=percent_left(remaining, current_block_minutes(blocks, book.today)),
         duplicate=duplicate,
         replaces_entry_id=entry.replaces_id,
     )

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.allocation import BlockState
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import format_duration
@@ -58,14 +59,6 @@ def entry_view(entry: Entry, handle: str) -> EntryView:
         created_at=entry.created_at,
         voided=entry.voided_at is not None,
     )
-
-
-def percent_of(remaining: int, current_minutes: int) -> int | None:
-    if remaining <= 0:
-        return 0
-    if current_minutes <= 0:
-        return None
-    return min(100, remaining * 100 // current_minutes)
 
 
 def _open_blocks(session: Session, client_ids: list[int]) -> dict[int, list[Block]]:
@@ -212,13 +205,11 @@ def dashboard(ctx: Context) -> Dashboard:
             attention.append(
                 Attention(view.client, view.display_name, f"runs out around {forecast.run_out_on} at the current pace")
             )
-        fifo = sorted(
-            (b for b in view.blocks if not b.expired), key=lambda b: (b.expires_on is None, b.expires_on or today, b.id)
-        )
-        forfeits = likely_forfeits(
-            [(b.id, b.remaining_minutes, b.expires_on) for b in fifo], forecast.per_day_30 or forecast.per_day_90, today
-        )
-        for block in fifo:
+        current = [
+            BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on) for b in view.blocks if not b.expired
+        ]
+        forfeits = likely_forfeits(current, forecast.per_day_30 or forecast.per_day_90, today)
+        for block in view.blocks:
             soon = block.expires_on is not None and block.expires_on <= today + timedelta(days=30)
             if block.id in forfeits and soon:
                 attention.append(

@@ -209,9 +209,7 @@ def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, 
     used_90 = used_since(session, client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
     usable = fifo_order(BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on) for b in blocks)
-    forfeits = likely_forfeits(
-        [(b.id, b.remaining, b.expires_on) for b in usable], forecast.per_day_30 or forecast.per_day_90, today
-    )
+    forfeits = likely_forfeits(usable, forecast.per_day_30 or forecast.per_day_90, today)
     return {
         "today": today.isoformat(),
         "remaining_minutes": remaining,

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.domain.thresholds import percent_left
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
@@ -80,10 +82,7 @@ class BalanceView(Result):
 
     @property
     def percent_left(self) -> int | None:
-        """Share of the current blocks' hours still left (None when there is no current block)."""
-        if self.current_block_minutes <= 0:
-            return None
-        return max(0, self.remaining_minutes) * 100 // self.current_block_minutes
+        return percent_left(self.remaining_minutes, self.current_block_minutes)
 
     @property
     def next_expiry(self) -> date | None:

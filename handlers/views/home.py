@@ -16,7 +16,7 @@ from slack_sdk.models.views import View
 
 from bot.blockkit import context, escape, section
 from bot.domain.durations import format_duration
-from bot.render import bar
+from bot.render import bar, percent_label
 from bot.services.queries import Dashboard
 from bot.services.results import BalanceView
 
@@ -58,7 +58,7 @@ def home_view(dashboard: Dashboard) -> dict[str, Any]:
 
 
 def client_blocks(view: BalanceView) -> list[Block]:
-    percent = "—" if view.percent_left is None else f"{view.percent_left}%"
+    percent = percent_label(view)
     expiry = f" · next expiry {view.next_expiry}" if view.next_expiry else ""
     warn = ":red_circle: " if view.remaining_minutes <= 0 else ""
     head = (

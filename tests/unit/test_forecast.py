@@ -32,9 +32,15 @@ def test_hours_likely_forfeited_at_the_current_pace() -> None:
 
 
 def test_likely_forfeits_follow_fifo_order() -> None:
+    from bot.domain.allocation import BlockState
     from bot.domain.forecast import likely_forfeits
 
-    blocks = [(1, 300, date(2026, 12, 4)), (2, 600, date(2027, 1, 3)), (3, 600, None)]
+    start = date(2026, 1, 1)
+    blocks = [
+        BlockState(3, 600, start, None),
+        BlockState(2, 600, start, date(2027, 1, 3)),
+        BlockState(1, 300, start, date(2026, 12, 4)),
+    ]
     # 30 min/day: block 1 (10 days) is used up by 2026-12-04; block 2 gets 40 days * 30 - 300 = 900 > 600
     assert likely_forfeits(blocks, Decimal(30), TODAY) == {}
     assert likely_forfeits(blocks, Decimal(10), TODAY) == {1: 200, 2: 300}
