@@ -128,7 +128,7 @@ def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
         if view.remaining_minutes < 0:
             overdrawn.append(summary)
         elif view.remaining_minutes <= _lowest_level(
-            thresholds_of(clients[view.client], ctx.settings), view.current_block_minutes
+            thresholds_of(clients[view.client].thresholds, ctx.settings), view.current_block_minutes
         ):
             low.append(summary)
         for block in view.blocks:

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 SNOOZE_DAYS = 7
 
 
-def thresholds_of(client: Client, settings: Settings) -> tuple[Threshold, ...]:
-    found = parse_thresholds(client.thresholds or settings.thresholds)
+def thresholds_of(configured: str | None, settings: Settings) -> tuple[Threshold, ...]:
+    """A client's thresholds (its own, else the configured default), always with "0 left" among them."""
+    found = parse_thresholds(configured or settings.thresholds)
     return found if any(t.percent is None and t.minutes == 0 for t in found) else (*found, Threshold(minutes=0))
 
 
@@ -44,7 +45,7 @@ def on_balance_change(book: ClientBook, before: int, after: int, line_id: int) -
     found = crossing(
         before,
         after,
-        thresholds_of(client, ctx.settings),
+        thresholds_of(client.thresholds, ctx.settings),
         book.block_minutes_before,
         ctx.settings.overdraft_alert_step_minutes,
     )

@@ -1,0 +1,151 @@
+"""The Core fast path for plain entries (``bot.services.quicklog``) against the ClientBook path.
+
+1. It takes the plain case and declines (writing nothing) every case it leaves to ClientBook.
+2. Differential: random stories give row-for-row the same ledger with the fast path as without it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy import select
+
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.domain.commands import LogTime, parse_command
+from bot.services import Actor, Context
+from bot.services.quicklog import quick_entry
+from storage.db import Database
+from storage.models import Base, Entry
+from tests.conftest import NOW
+from tests.helpers import do, entry_count
+from tests.integration.test_invariants import apply, operations
+
+
+def _try_quick(ctx: Context, actor: Actor, line: str, client_id: int | None = None) -> Any:
+    command = parse_command(line, ctx.today(), ctx.settings.max_entry_minutes, client_known=client_id is not None)
+    assert isinstance(command, LogTime)
+    with ctx.db.unit_of_work() as uow:
+        result = quick_entry(
+            uow.session,
+            ctx,
+            actor,
+            command,
+            source="slack",
+            key=None,
+            client_id=client_id,
+            ticket=None,
+            source_ref=None,
+        )
+        uow.commit()
+    return result
+
+
+def test_plain_entries_take_the_fast_path_and_match_the_ledger(ctx: Context, admin: Actor, tech: Actor) -> None:
+    do(ctx, admin, "client add acme Acme")
+    do(ctx, admin, "topup acme 2")
+    do(ctx, admin, "topup acme 1 expires 2027-01-31")
+    first = _try_quick(ctx, tech, "logtime acme 50m printer #42")
+    assert first is not None
+    # FIFO: the block that expires first pays, then the other one
+    assert (first.remaining_minutes, first.percent_left, first.ticket) == (130, 72, "#42")
+    second = _try_quick(ctx, tech, "logtime acme 20m cabling")
+    assert second is not None and second.remaining_minutes == 110
+    blocks = do(ctx, admin, "blocks acme")
+    by_expiry = {b.expires_on is None: b for b in blocks.blocks}
+    assert (by_expiry[False].remaining_minutes, by_expiry[True].remaining_minutes) == (0, 110)
+    balance = do(ctx, admin, "balance acme").balances[0]
+    assert (balance.remaining_minutes, balance.used_minutes) == (110, 70)
+    entries = do(ctx, admin, "entries acme").entries
+    assert [(e.minutes, e.user_id) for e in entries] == [(50, tech.user_id), (20, tech.user_id)]
+
+
+@pytest.mark.parametrize(
+    ("setup", "line"),
+    [
+        ("client alias acme widgets", "logtime widgets 15m via alias"),
+        ("client archive acme", "logtime acme 15m archived"),
+        ("", "logtime acme 3h more than is left"),  # refused (no overdraft)
+        ("client set acme overdraft unlimited", "logtime acme 3h overage"),
+        ("", "logtime acme 100m crosses 20% and 10%"),  # an alert
+    ],
+)
+def test_every_other_case_is_left_to_the_client_book(
+    ctx: Context, admin: Actor, tech: Actor, setup: str, line: str
+) -> None:
+    do(ctx, admin, "client add acme Acme")
+    do(ctx, admin, "topup acme 2")
+    if setup:
+        do(ctx, admin, setup)
+    assert _try_quick(ctx, tech, line) is None
+    assert entry_count(ctx) == 0
+
+
+def test_a_block_past_its_expiry_is_left_to_the_client_book(
+    ctx: Context, clock: FixedClock, admin: Actor, tech: Actor
+) -> None:
+    do(ctx, admin, "client add acme Acme")
+    do(ctx, admin, "topup acme 2")
+    do(ctx, admin, f"topup acme 1 expires {(clock.now() + timedelta(days=2)).date()}")
+    clock.advance(days=3)
+    assert _try_quick(ctx, tech, "logtime acme 15m after expiry") is None
+    assert entry_count(ctx) == 0
+    result = do(ctx, tech, "logtime acme 15m after expiry")  # the full path forfeits, then logs
+    assert result.remaining_minutes == 105
+
+
+def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    with db.engine.connect() as connection:
+        return {
+            table.name: [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key))]
+            for table in Base.metadata.sorted_tables
+            if table.name not in ("alembic_version",)
+        }
+
+
+def _run(path: Path, template: Path, story: list[tuple], quick: bool) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[type-arg]
+    path.write_bytes(template.read_bytes())
+    db = Database(f"sqlite:///{path}")
+    clock = FixedClock(NOW)
+    ctx = Context(db, Settings(), clock)
+    admin = Actor.local_admin()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            if not quick:
+                patch.setattr("bot.services.ledger.quick_entry", lambda *args, **kwargs: None)
+            do(ctx, admin, "client add acme Acme")
+            do(ctx, admin, "client set acme overdraft 2h rounding 15m thresholds 50%,2h")
+            entries: list[int] = []
+            blocks: list[int] = []
+            for op in story:
+                apply(ctx, clock, admin, op, entries, blocks)
+        return _snapshot(db)
+    finally:
+        db.dispose()
+
+
+def test_random_stories_leave_the_same_rows_with_and_without_the_fast_path(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(operations)
+    def same(story: list[tuple]) -> None:  # type: ignore[type-arg]
+        folder = tmp_path_factory.mktemp("diff")
+        fast = _run(folder / "fast.db", sqlite_template, story, quick=True)
+        slow = _run(folder / "slow.db", sqlite_template, story, quick=False)
+        assert fast == slow
+
+    same()
+
+
+def test_the_differential_check_can_fail(sqlite_template: Path, tmp_path: Path) -> None:
+    """Guard for the test above: a story with entries does tell the two databases apart when one of
+    them differs (here, an extra entry), so equality there is a real finding."""
+    story = [("topup", 2, None), ("log", 30, False)]
+    fast = _run(tmp_path / "a.db", sqlite_template, story, quick=True)
+    slow = _run(tmp_path / "b.db", sqlite_template, [*story, ("log", 15, False)], quick=False)
+    assert fast != slow
+    assert len(fast[Entry.__tablename__]) == 1
