@@ -36,8 +36,8 @@ def compare(database: str, slack_api: str, seconds: float, logs: Path) -> list[d
         try:
             wait_port(port)
             wait_port(bare_port, "/")
-            load(port, 4, 1, CLIENTS, "warmup")  # users.info cache, pools, JIT-free warm-up
-            load(bare_port, 4, 1, CLIENTS, "warmup")
+            load(port, 50, 1, CLIENTS, "warmup")  # every bench user in the users.info cache; pools
+            load(bare_port, 50, 1, CLIENTS, "warmup")
             for concurrency in CONCURRENCY:
                 ours = load(port, concurrency, seconds, CLIENTS, f"{database}-c{concurrency}")
                 theirs = load(bare_port, concurrency, seconds, CLIENTS, f"bare-c{concurrency}")

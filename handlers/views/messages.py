@@ -6,9 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+from slack_sdk.models.blocks import Block
 
-from bot.blockkit import MESSAGE_BLOCKS, balance_line, clip, context, escape, lines_as_sections, section, to_dicts
+from bot.blockkit import (
+    MESSAGE_BLOCKS,
+    balance_line,
+    clip,
+    context,
+    context_dict,
+    escape,
+    lines_as_sections,
+    section,
+    section_dict,
+    to_dicts,
+)
 from bot.domain.durations import format_duration
 from bot.render import bar, forecast_lines, statement_lines
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
@@ -44,16 +55,18 @@ def render_log(result: LogResult, undo: bool = True) -> Rendered:
     status = f"{escape(result.display_name)}: {balance_line(result.remaining_minutes, result.percent_left)}"
     if result.overage_minutes:
         status += f"\n:warning: {format_duration(result.overage_minutes)} of this entry is overage (no block left)."
-    blocks: list[Block] = [section(head), section(status)]
+    blocks = [section_dict(head), section_dict(status)]
     if undo and not result.duplicate:
-        blocks.append(
-            ActionsBlock(
-                elements=[ButtonElement(text="Undo", action_id=UNDO_ACTION, value=str(result.entry_id), style="danger")]
-            )
-        )
-        blocks.append(context("Undo works for 10 minutes."))
+        undo_button = {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Undo"},
+            "action_id": UNDO_ACTION,
+            "value": str(result.entry_id),
+            "style": "danger",
+        }
+        blocks += [{"type": "actions", "elements": [undo_button]}, context_dict("Undo works for 10 minutes.")]
     text = f"{verb} {result.typed} for {result.display_name}. {format_duration(result.remaining_minutes)} left."
-    return text, to_dicts(blocks)
+    return text, blocks
 
 
 def render_topup(result: TopUpResult) -> Rendered:
