@@ -50,15 +50,27 @@ _CLIENT_COLUMNS = (
     _clients.c.open_overage_minutes,
     _clients.c.alerts_snoozed_until,
 )
-_BY_HANDLE = select(*_CLIENT_COLUMNS).where(_clients.c.handle == bindparam("handle")).with_for_update()
-_BY_ID = select(*_CLIENT_COLUMNS).where(_clients.c.id == bindparam("client_id")).with_for_update()
-_OPEN_BLOCKS = select(
-    _blocks.c.id, _blocks.c.minutes, _blocks.c.remaining_minutes, _blocks.c.start_on, _blocks.c.expires_on
-).where(
-    _blocks.c.client_id == bindparam("client_id"),
-    _blocks.c.voided_at.is_(None),
-    _blocks.c.remaining_minutes > 0,
+_BLOCK_COLUMNS = (
+    _blocks.c.id.label("block_id"),
+    _blocks.c.minutes.label("block_minutes"),
+    _blocks.c.remaining_minutes.label("block_remaining"),
+    _blocks.c.start_on.label("block_start_on"),
+    _blocks.c.expires_on.label("block_expires_on"),
 )
+# The client's row (locked) and its open blocks in one round trip: a row per open block, or one row
+# with no block.
+_CLIENT_AND_BLOCKS = (
+    select(*_CLIENT_COLUMNS, *_BLOCK_COLUMNS)
+    .select_from(
+        _clients.outerjoin(
+            _blocks,
+            (_blocks.c.client_id == _clients.c.id) & _blocks.c.voided_at.is_(None) & (_blocks.c.remaining_minutes > 0),
+        )
+    )
+    .with_for_update(of=_clients)
+)
+_BY_HANDLE = _CLIENT_AND_BLOCKS.where(_clients.c.handle == bindparam("handle"))
+_BY_ID = _CLIENT_AND_BLOCKS.where(_clients.c.id == bindparam("client_id"))
 _ADD_ENTRY = insert(_entries).returning(_entries.c.id)
 _ADD_DRAW = insert(_table(Draw))
 _DRAW_BLOCK = (
@@ -101,16 +113,21 @@ def quick_entry(
     """Record a plain entry and return its result, or ``None`` (nothing written) for any other case."""
     connection = session.connection()
     if command.client is not None:
-        client = connection.execute(_BY_HANDLE, {"handle": command.client.lower().lstrip("@")}).one_or_none()
+        rows = connection.execute(_BY_HANDLE, {"handle": command.client.lower().lstrip("@")}).all()
     elif client_id is not None:
-        client = connection.execute(_BY_ID, {"client_id": client_id}).one_or_none()
+        rows = connection.execute(_BY_ID, {"client_id": client_id}).all()
     else:
         return None
-    if client is None or client.archived:
+    if not rows or rows[0].archived:
         return None
+    client = rows[0]
     now = ctx.now()
     today = ctx.today(client.timezone)
-    blocks = [_Open(*row) for row in connection.execute(_OPEN_BLOCKS, {"client_id": client.id})]
+    blocks = [
+        _Open(r.block_id, r.block_minutes, r.block_remaining, r.block_start_on, r.block_expires_on)
+        for r in rows
+        if r.block_id is not None
+    ]
     if any(b.expires_on is not None and today > b.expires_on for b in blocks):
         return None  # a block to forfeit first: ClientBook.expire_due
     billable = billable_minutes(command.minutes, client.rounding_minutes, client.minimum_minutes, command.non_billable)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from bot.services import Actor, Context
 from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view
@@ -153,3 +154,33 @@ def test_the_log_modal_logs_time(slack: SlackDriver, slack_ctx: Context, fake_sl
     assert dm["channel"] == "UTECH" and "1h30m" in dm["text"]
     entry = balance_of(slack_ctx, "acme").last_entries[0]
     assert (entry.minutes, str(entry.work_date), entry.ticket) == (90, "2026-11-24", "#55")
+
+
+def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
+    slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    """The first change publishes at once; changes during the next window wait for one round at its
+    end, which publishes the same (fresh) dashboard to each of those users once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.app import make_web_client
+    from handlers.context import Deps
+    from handlers.home import HomeRefresher
+    from handlers.people import People
+
+    fake_slack.reset()
+    client = make_web_client(slack_ctx.settings)
+    with ThreadPoolExecutor(2) as pool:
+        refresher = HomeRefresher(Deps(slack_ctx, client, People(client), pool), seconds=0.5)
+        refresher.changed("U1")
+        first = fake_slack.wait_for("views.publish", 1)
+        do(slack_ctx, Actor("U2", "Two"), "logtime acme 30m cabling")
+        for user in ("U2", "U3", "U2"):
+            refresher.changed(user)
+        calls = fake_slack.wait_for("views.publish", 3)
+        time.sleep(0.8)  # nothing more arrives: each waiting user got exactly one publish
+        calls = [c for c in fake_slack.calls if c.method == "views.publish"]
+    assert [c.params["user_id"] for c in calls] == ["U1", "U2", "U3"]
+    assert first[0].params["view"] != calls[1].params["view"]  # the round computed a fresh dashboard
+    assert calls[1].params["view"] == calls[2].params["view"]
+    assert "9h 30m" in json.dumps(calls[1].params["view"])
