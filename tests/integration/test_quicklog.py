@@ -106,46 +106,68 @@ def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _run(path: Path, template: Path, story: list[tuple], quick: bool) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[type-arg]
-    path.write_bytes(template.read_bytes())
-    db = Database(f"sqlite:///{path}")
+def _run(db: Database, story: list[tuple], quick: bool) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[type-arg]
     clock = FixedClock(NOW)
     ctx = Context(db, Settings(), clock)
     admin = Actor.local_admin()
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            if not quick:
-                patch.setattr("bot.services.ledger.quick_entry", lambda *args, **kwargs: None)
-            do(ctx, admin, "client add acme Acme")
-            do(ctx, admin, "client set acme overdraft 2h rounding 15m thresholds 50%,2h")
-            entries: list[int] = []
-            blocks: list[int] = []
-            for op in story:
-                apply(ctx, clock, admin, op, entries, blocks)
-        return _snapshot(db)
-    finally:
-        db.dispose()
+    with pytest.MonkeyPatch.context() as patch:
+        if not quick:
+            patch.setattr("bot.services.ledger.quick_entry", lambda *args, **kwargs: None)
+        do(ctx, admin, "client add acme Acme")
+        do(ctx, admin, "client set acme overdraft 2h rounding 15m thresholds 50%,2h")
+        entries: list[int] = []
+        blocks: list[int] = []
+        for op in story:
+            apply(ctx, clock, admin, op, entries, blocks)
+    return _snapshot(db)
 
 
+class Fresh:
+    """A new empty database per run: a copy of the migrated SQLite template, or the test session's
+    PostgreSQL schema emptied (identities restarted, so ids line up between runs)."""
+
+    def __init__(self, backend: str, request: pytest.FixtureRequest, template: Path, folders: Any) -> None:
+        self.backend, self.request, self.template, self.folders = backend, request, template, folders
+
+    def run(self, story: list[tuple], quick: bool) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[type-arg]
+        if self.backend == "postgres":
+            from tests.conftest import _empty_pg
+
+            db = self.request.getfixturevalue("pg_database")
+            _empty_pg(db)
+            return _run(db, story, quick)
+        path = self.folders.mktemp("diff") / "ledger.db"
+        path.write_bytes(self.template.read_bytes())
+        db = Database(f"sqlite:///{path}")
+        try:
+            return _run(db, story, quick)
+        finally:
+            db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_random_stories_leave_the_same_rows_with_and_without_the_fast_path(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+    backend: str, request: pytest.FixtureRequest, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    fresh = Fresh(backend, request, sqlite_template, tmp_path_factory)
+
+    @settings(max_examples=40 if backend == "sqlite" else 25, deadline=None, suppress_health_check=list(HealthCheck))
     @given(operations)
     def same(story: list[tuple]) -> None:  # type: ignore[type-arg]
-        folder = tmp_path_factory.mktemp("diff")
-        fast = _run(folder / "fast.db", sqlite_template, story, quick=True)
-        slow = _run(folder / "slow.db", sqlite_template, story, quick=False)
-        assert fast == slow
+        assert fresh.run(story, quick=True) == fresh.run(story, quick=False)
 
     same()
 
 
-def test_the_differential_check_can_fail(sqlite_template: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_differential_check_can_fail(
+    backend: str, request: pytest.FixtureRequest, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Guard for the test above: a story with entries does tell the two databases apart when one of
     them differs (here, an extra entry), so equality there is a real finding."""
+    fresh = Fresh(backend, request, sqlite_template, tmp_path_factory)
     story = [("topup", 2, None), ("log", 30, False)]
-    fast = _run(tmp_path / "a.db", sqlite_template, story, quick=True)
-    slow = _run(tmp_path / "b.db", sqlite_template, [*story, ("log", 15, False)], quick=False)
+    fast = fresh.run(story, quick=True)
+    slow = fresh.run([*story, ("log", 15, False)], quick=False)
     assert fast != slow
     assert len(fast[Entry.__tablename__]) == 1
