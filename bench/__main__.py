@@ -2,6 +2,7 @@
 
 python -m bench                 # everything (about 5 minutes on 2 cores)
 python -m bench throughput      # one part: throughput, ledger, scaleout, drills
+python -m bench workers         # extra: both apps with 2 server processes on PostgreSQL
 """
 
 from __future__ import annotations
@@ -34,34 +35,44 @@ def main() -> None:
         f"{platform.system()} {platform.release()}",
     }
     started = time.time()
+    laps: dict[str, float] = {}
+    figures["part_seconds"] = laps
+
+    def lap(part: str) -> None:
+        laps[part] = round(time.time() - started - sum(laps.values()), 1)
+        print(f"{part} done in {laps[part]} s", flush=True)
+
     with fake_slack() as api:
         if "throughput" in wanted:
             figures["throughput"] = throughput.compare("sqlite", api, 3, logs) + throughput.compare(
                 "postgres", api, 3, logs
             )
-            print("throughput done", flush=True)
+            lap("throughput")
+        if "workers" in wanted:  # not in the full run (time): both apps with 2 processes on PostgreSQL
+            figures["throughput_workers"] = throughput.compare("postgres", api, 3, logs, workers=2)
+            lap("workers")
         if "drills" in wanted:
             # the Slack outage drill mostly waits for a minute: it runs beside the fuzz and ledger parts
             outage: dict = {}  # type: ignore[type-arg]
             beside = threading.Thread(target=lambda: outage.update(drills.slack_outage(api, logs)))
             beside.start()
             figures["fuzz"] = drills.fuzz(api)
-            print("fuzz done", flush=True)
+            lap("fuzz")
         if "ledger" in wanted:
             with tempfile.TemporaryDirectory() as folder:
                 figures["ledger"] = ledger.run(Path(folder))
             figures["bench_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-            print("ledger done", flush=True)
+            lap("ledger")
         if "drills" in wanted:
             figures["security"] = drills.security(api, logs)
             figures["kill9"] = drills.kill9(api, logs)
             beside.join()
             figures["slack_outage"] = outage
             figures["postgres_outage"] = drills.postgres_outage(api, logs)
-            print("drills done", flush=True)
+            lap("drills")
         if "scaleout" in wanted:
             figures["scaleout"] = scaleout.run(api, logs)
-            print("scale-out done", flush=True)
+            lap("scaleout")
     figures["total_seconds"] = round(time.time() - started, 1)
     (logs / "figures.json").write_text(json.dumps(figures, indent=2))
     if set(wanted) == set(PARTS):

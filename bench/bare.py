@@ -4,6 +4,7 @@ same settings as ``blocktime serve``."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 from slack_bolt import Ack, App
@@ -11,6 +12,7 @@ from slack_sdk import WebClient
 from waitress import serve
 
 from bot.app import MAX_BODY_BYTES
+from bot.workers import listen, supervise
 
 
 def create_bare_app() -> App:
@@ -30,14 +32,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    serve(
-        SlackRequestHandler(create_bare_app()),
-        host="127.0.0.1",
-        port=args.port,
-        threads=args.threads,
-        max_request_body_size=MAX_BODY_BYTES,
-        ident="bare-bolt",
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # as ``blocktime serve`` does
+    options = {"threads": args.threads, "max_request_body_size": MAX_BODY_BYTES, "ident": "bare-bolt"}
+    if args.workers == 1:
+        serve(SlackRequestHandler(create_bare_app()), host="127.0.0.1", port=args.port, **options)
+        return
+    # the same pre-fork supervisor as ``blocktime serve --workers N``
+    listener = listen("127.0.0.1", args.port)
+    supervise(
+        args.workers,
+        lambda: serve(SlackRequestHandler(create_bare_app()), sockets=[listener], **options),
+        after_fork=lambda: None,
     )
 
 

@@ -75,23 +75,35 @@ def write_results(f: dict[str, Any], path: Path) -> None:
         f"p99 < 250 ms at concurrency 32 — {_verdict(p99 < 250)} (worst p99 {p99} ms). Peak RSS of the server after",
         f"the run: SQLite {rss.get('sqlite')} MB, PostgreSQL {rss.get('postgres')} MB.",
         "",
-        "### Where the time goes (py-spy on `blocktime serve`, SQLite, concurrency 8)",
+        "### Where the time goes (py-spy --gil on `blocktime serve`, concurrency 8 and 32)",
         "",
-        "- At concurrency 1 both apps are bound by Bolt itself: its HTTP-mode runner polls for the ack every",
-        "  10 ms (`time.sleep(0.01)` in `ThreadListenerRunner`), so p50 is ~11 ms for both and the ratio is ~1.",
-        "- Under concurrency, one `/logtime` costs about 2.5–3 ms of CPU in our code, all under the GIL: about",
-        "  two thirds in SQLAlchemy's ORM (unit-of-work flushes of the entry, draw, ledger line and running",
-        "  figures, attribute instrumentation, statement compilation), the rest in SQLite itself, Block Kit",
-        "  building/validation (slack_sdk models) and Bolt. A bare ack costs ~0.7 ms. On SQLite every write is",
-        "  also serialised (one writer at a time), so throughput tops out near 1 / (write time).",
-        "- Fixed along the way (figures before → after, SQLite, concurrency 8): SQLite's busy handler sleeping",
-        "  in growing steps while writers queued (58 → 62 req/s, p99 1.26 s → 150 ms, by queueing writers on a",
-        "  process lock instead); re-reading the client's blocks up to 7 times per entry, a separate",
-        "  transaction for the idempotency check and the channel-link lookup per command (→ 4.4 → 3.9 ms per",
-        "  entry in process); a Home-tab refresh after every entry (now at most one per user per 5 s): 62 →",
-        "  ~180 req/s.",
-        "- Left: the remaining gap is the ORM write path. Rewriting it in SQLAlchemy Core (or running several",
-        "  server processes, which PostgreSQL allows — see scale-out) are the next steps.",
+        "- At concurrency 1 both apps wait on Bolt itself: its HTTP-mode runner polls for the ack every 10 ms",
+        "  (`time.sleep(0.01)` in `ThreadListenerRunner`), so p50 is ~11 ms for both and the ratio is ~1.",
+        "- At concurrency 32 the bare app is capped by the same poll: 16 waitress threads x one ack per 10 ms is",
+        "  ~1,500 req/s, using about half a core. blocktime is capped by CPU instead: one process runs on one",
+        "  core (the GIL), and a `/logtime` costs ~1.1 ms of CPU on SQLite and ~1.6 ms on PostgreSQL (server",
+        "  process CPU / requests), against ~0.35 ms for the bare ack.",
+        "- Of a `/logtime`'s CPU on SQLite: ~40% the ledger transaction (a third of that is SQLAlchemy opening",
+        "  the session and transaction), ~35% waitress parsing and writing HTTP, ~10% Bolt parsing the request",
+        "  and matching listeners, ~5% the reply. On PostgreSQL each of the entry's round trips (the pool's",
+        "  ping, BEGIN, lock the client's row, read its blocks after the lock, the write, COMMIT) adds psycopg",
+        "  and SQLAlchemy work under the GIL; that is the gap between the two databases.",
+        "- Fixed in this round (before → after, measured on this machine):",
+        "  - Plain entries (no forfeit, refusal, overage or alert) skip the ORM unit of work: SQLAlchemy Core,",
+        "    checked row for row against the ORM path by a differential property test on both databases.",
+        "    1.24 → 0.37 ms per entry in process (SQLite).",
+        "  - PostgreSQL writes the entry, draws, blocks, running figures and ledger line in one statement",
+        "    (data-modifying CTEs): 1.45 → 1.00 ms per entry in process.",
+        "  - The App Home refresh computed the same dashboard for every user every 5 s (~10 a second under",
+        "    load); now one dashboard per round for everyone waiting: SQLite c=32 769 → 936 req/s, p99",
+        "    275 → 80 ms.",
+        "  - The reply's Block Kit is built as plain dicts (tests check them against slack_sdk's models), and",
+        "    waitress's queue-depth warning (a log record per queued request, ~8% of CPU) is off in both apps.",
+        "  - Together, since the previous run: SQLite c=32 162 → ~900 req/s, PostgreSQL c=32 91 → ~550 req/s;",
+        "    p99 at c=32 492 → ~55 ms and 724 → ~100 ms.",
+        "- Not closed: PostgreSQL at concurrency 32. `blocktime serve --workers 2` (two processes on one port)",
+        "  serves more, but on 2 cores shared with the load generator and PostgreSQL it helps the bare app more",
+        "  (run `python -m bench workers`: last time blocktime 759 req/s, bare 2,779 at c=32).",
         "",
         "## Ledger size",
         "",
@@ -195,8 +207,9 @@ def write_results(f: dict[str, Any], path: Path) -> None:
         lines += [
             f"- **Fuzz** (hypothesis, signed requests through the real app): {z['cases']} cases "
             f"({z.get('commands')} slash commands, {z.get('thread_messages')} thread messages, "
-            f"{z.get('interactions')} interaction payloads) in {z['seconds']} s: no crash, no 5xx; a refused "
-            "command never wrote an entry (checked per case)."
+            f"{z.get('interactions')} interaction payloads, reports included) in {z['seconds']} s: no crash, no"
+            f" 5xx, {z.get('background_errors', 0)} errors in work after the ack; a refused command never wrote"
+            " an entry (checked per case)."
         ]
     c = f.get("security", {})
     if c:

@@ -6,7 +6,20 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.common import PYTHON, SCRIPT, base_env, cli, free_port, load, pg_schema, rss_mb, start, stop, wait_port
+from bench.common import (
+    PYTHON,
+    SCRIPT,
+    base_env,
+    children,
+    cli,
+    free_port,
+    load,
+    pg_schema,
+    rss_mb,
+    start,
+    stop,
+    wait_port,
+)
 
 CONCURRENCY = (1, 8, 32)
 CLIENTS = "acme,globex,initech,umbrella,hooli,wayne,stark,tyrell"
@@ -19,8 +32,8 @@ def prepare(env: dict[str, str]) -> None:
         cli(env, "topup", handle, "100000")
 
 
-def compare(database: str, slack_api: str, seconds: float, logs: Path) -> list[dict]:  # type: ignore[type-arg]
-    """Rows of figures for one database."""
+def compare(database: str, slack_api: str, seconds: float, logs: Path, workers: int = 1) -> list[dict]:  # type: ignore[type-arg]
+    """Rows of figures for one database, both apps run with ``workers`` processes."""
     rows = []
     with ExitStack() as stack:
         if database == "postgres":
@@ -31,8 +44,11 @@ def compare(database: str, slack_api: str, seconds: float, logs: Path) -> list[d
         env = base_env(url, slack_api)
         prepare(env)
         port, bare_port = free_port(), free_port()
-        server = start([SCRIPT, "serve", "--port", str(port)], env, logs / f"serve-{database}.log")
-        bare = start([PYTHON, "-m", "bench.bare", "--port", str(bare_port)], env, logs / f"bare-{database}.log")
+        processes = ["--workers", str(workers)]
+        server = start([SCRIPT, "serve", "--port", str(port), *processes], env, logs / f"serve-{database}.log")
+        bare = start(
+            [PYTHON, "-m", "bench.bare", "--port", str(bare_port), *processes], env, logs / f"bare-{database}.log"
+        )
         try:
             wait_port(port)
             wait_port(bare_port, "/")
@@ -44,13 +60,15 @@ def compare(database: str, slack_api: str, seconds: float, logs: Path) -> list[d
                 rows.append(
                     {
                         "database": database,
+                        "workers": workers,
                         "concurrency": concurrency,
                         "blocktime": ours,
                         "bare": theirs,
                         "ratio": round(ours["rps"] / theirs["rps"], 2) if theirs["rps"] else None,
                     }
                 )
-            rows.append({"database": database, "rss_mb": rss_mb(server.pid)})
+            serving = children(server.pid) or [server.pid]
+            rows.append({"database": database, "workers": workers, "rss_mb": max(rss_mb(p) for p in serving)})
         finally:
             stop(server)
             stop(bare)

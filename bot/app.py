@@ -149,8 +149,25 @@ def start_scheduler(ctx: Context) -> Any:
     return scheduler
 
 
-def serve(ctx: Context, port: int, threads: int = 16, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server
-    """HTTP mode on waitress until interrupted."""
+def serve(ctx: Context, port: int, threads: int = 16, host: str = "0.0.0.0", workers: int = 1) -> int:  # noqa: S104
+    """HTTP mode on waitress until interrupted; with ``workers`` > 1 (PostgreSQL), that many processes
+    share the port (``bot.workers``). Returns the exit code."""
+    if workers <= 1:
+        _serve_one(ctx, threads, host=host, port=port)
+        return 0
+    from bot.workers import listen, supervise
+
+    listener = listen(host, port)
+    log.info("blocktime listening on http://%s:%s/slack/events with %d workers", host, port, workers)
+    return supervise(
+        workers,
+        lambda: _serve_one(ctx, threads, sockets=[listener]),
+        after_fork=lambda: ctx.db.engine.dispose(close=False),  # never share the parent's connections
+    )
+
+
+def _serve_one(ctx: Context, threads: int, **where: Any) -> None:
+    """One server process: the app, its scheduler, and waitress on ``host``/``port`` or ``sockets``."""
     from waitress import serve as waitress_serve
 
     # Under a burst waitress warns "Task queue depth is N" for every queued request: creating those
@@ -160,12 +177,12 @@ def serve(ctx: Context, port: int, threads: int = 16, host: str = "0.0.0.0") -> 
 
     app = create_app(ctx)
     scheduler = start_scheduler(ctx) if ctx.settings.scheduler else None
-    log.info("blocktime listening on http://%s:%s/slack/events", host, port)
+    if "port" in where:
+        log.info("blocktime listening on http://%s:%s/slack/events", where["host"], where["port"])
     try:
         waitress_serve(
             create_wsgi_app(app, ctx),
-            host=host,
-            port=port,
+            **where,
             threads=threads,
             max_request_body_size=MAX_BODY_BYTES,
             ident="blocktime",

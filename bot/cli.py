@@ -394,7 +394,7 @@ def _socket(ctx: Context, out: Console) -> int:
 
 
 def _serve(ctx: Context, args: list[str], out: Console) -> int:
-    """``blocktime serve [--port N] [--threads N]``: HTTP mode on waitress."""
+    """``blocktime serve [--port N] [--threads N] [--workers N]``: HTTP mode on waitress."""
     import argparse
 
     from bot.app import serve
@@ -403,14 +403,24 @@ def _serve(ctx: Context, args: list[str], out: Console) -> int:
     parser.add_argument("--port", type=int, default=ctx.settings.port)
     parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=ctx.settings.workers, help="processes (PostgreSQL only)")
     options = parser.parse_args(args)
+    if options.workers < 1 or options.threads < 1:
+        return _fail(out, False, "--workers and --threads take a number of 1 or more, e.g. --workers 2.", EXIT_USAGE)
+    if options.workers > 1 and ctx.db.is_sqlite:
+        return _fail(
+            out,
+            False,
+            "--workers above 1 needs PostgreSQL: SQLite takes one writing process. "
+            "Set DATABASE_URL=postgresql+psycopg://user@host/db, or run one worker: blocktime serve",
+            EXIT_USAGE,
+        )
     if not (ctx.settings.slack_bot_token and ctx.settings.slack_signing_secret):
         return _fail(
             out, False, "HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see .env.example).", EXIT_USAGE
         )
     logging.getLogger().setLevel(logging.INFO)
-    serve(ctx, options.port, options.threads, options.host)
-    return EXIT_OK
+    return serve(ctx, options.port, options.threads, options.host, options.workers)
 
 
 def _safe_url(url: str) -> str:

@@ -20,11 +20,14 @@ class Forecast:
     used_last_90_days: int
     per_day_30: Decimal  # minutes per calendar day over the last 30 days
     per_day_90: Decimal
-    run_out_on: date | None  # None: nothing is being used, or nothing is left to run out of
+    run_out_on: date | None  # None: nothing is being used, or not within HORIZON_DAYS
 
     @property
     def per_week_hours(self) -> Decimal:
         return (self.per_day_30 * 7 / 60).quantize(Decimal("0.1"))
+
+
+HORIZON_DAYS = 100 * 366  # a run-out date further away than this is "not in sight" (and past year 9999 is no date)
 
 
 def burn_forecast(remaining: int, used_last_30_days: int, used_last_90_days: int, today: date) -> Forecast:
@@ -35,7 +38,8 @@ def burn_forecast(remaining: int, used_last_30_days: int, used_last_90_days: int
     if remaining <= 0:
         run_out = today
     elif rate > 0:
-        run_out = today + timedelta(days=math.ceil(Decimal(remaining) / rate))
+        days = math.ceil(Decimal(remaining) / rate)
+        run_out = today + timedelta(days=days) if days <= HORIZON_DAYS else None
     return Forecast(used_last_30_days, used_last_90_days, per_30, per_90, run_out)
 
 

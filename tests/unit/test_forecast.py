@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from bot.domain.forecast import burn_forecast, likely_forfeit
+from bot.domain.forecast import HORIZON_DAYS, burn_forecast, likely_forfeit
 
 TODAY = date(2026, 11, 25)
 
@@ -44,3 +44,11 @@ def test_likely_forfeits_follow_fifo_order() -> None:
     # 30 min/day: block 1 (10 days) is used up by 2026-12-04; block 2 gets 40 days * 30 - 300 = 900 > 600
     assert likely_forfeits(blocks, Decimal(30), TODAY) == {}
     assert likely_forfeits(blocks, Decimal(10), TODAY) == {1: 200, 2: 300}
+
+
+def test_a_run_out_beyond_the_horizon_is_not_a_date() -> None:
+    """100,000 hours at one minute a month would run out after year 9999: no date, and no crash."""
+    far = burn_forecast(6_000_000, used_last_30_days=1, used_last_90_days=3, today=TODAY)
+    assert far.run_out_on is None and far.per_day_30 > 0
+    near = burn_forecast(HORIZON_DAYS, used_last_30_days=30, used_last_90_days=90, today=TODAY)
+    assert near.run_out_on == TODAY + timedelta(days=HORIZON_DAYS)
