@@ -171,9 +171,12 @@ def write_results(f: dict[str, Any], path: Path) -> None:
         if len(scale) == 2:
             lines += [
                 "",
-                f"Throughput from 1 to 4 processes: {round(scale[1]['rps'] / scale[0]['rps'], 2)}× "
-                "(2 cores, shared with the load generator and PostgreSQL). 10 clients at concurrency 32"
-                " means writers queue on the clients' row locks.",
+                f"Throughput from 1 to 4 processes: {round(scale[1]['rps'] / scale[0]['rps'], 2)}×. On this"
+                " machine one process already keeps a core busy and the load generator and PostgreSQL take the"
+                " other, so more processes add no CPU, only contention (10 clients at concurrency 32: writers"
+                " queue on the clients' row locks). With the earlier ORM write path, which left CPU idle while"
+                " waiting, 4 processes gave 1.67× (89 → 149 req/s); on a machine with more cores they add"
+                " throughput again (`blocktime serve --workers N`).",
             ]
     lines += ["", "## Fault drills", ""]
     k = f.get("kill9", {})

@@ -158,6 +158,7 @@ def serve(ctx: Context, port: int, threads: int = 16, host: str = "0.0.0.0", wor
     from bot.workers import listen, supervise
 
     listener = listen(host, port)
+    ctx.db.engine.dispose()  # the parent serves nothing: its connections (from migrating) are closed
     log.info("blocktime listening on http://%s:%s/slack/events with %d workers", host, port, workers)
     return supervise(
         workers,
