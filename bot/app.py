@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -71,6 +72,9 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
         if isinstance(error, KeyError | TypeError | ValueError | AttributeError | IndexError):
             log.warning("malformed Slack request (%s: %s)", type(error).__name__, error)
             return BoltResponse(status=400, body="malformed request")
+        if isinstance(error, SlackApiError):  # after the ack, Slack itself failed (an outage, a 429 storm)
+            log.warning("Slack Web API failed while handling a request: %s", error.response.get("error"))
+            return None
         log.error("unexpected error handling a Slack request", exc_info=error)
         return None
 

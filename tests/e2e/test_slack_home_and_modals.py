@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+
+import pytest
 
 from bot.services import Actor, Context
 from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view
@@ -184,3 +187,20 @@ def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
     assert first[0].params["view"] != calls[1].params["view"]  # the round computed a fresh dashboard
     assert calls[1].params["view"] == calls[2].params["view"]
     assert "9h 30m" in json.dumps(calls[1].params["view"])
+
+
+def test_slack_failing_after_the_ack_is_a_warning_not_a_crash(
+    slack: SlackDriver, fake_slack: FakeSlack, acme: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The technician's refusal note cannot be posted while Slack answers 500: the click was already
+    acknowledged, and the failure is logged as Slack's, not as a bug of ours."""
+    fake_slack.fail("chat.postMessage", 500, times=10)
+    with caplog.at_level(logging.WARNING, logger="blocktime"):
+        reply = slack.click("home_top_up", user="UTECH")
+        assert reply.status == 200
+        deadline = time.time() + 10
+        while time.time() < deadline and not any("Slack Web API failed" in r.message for r in caplog.records):
+            time.sleep(0.05)
+    failed = [r for r in caplog.records if "Slack Web API failed" in r.message]
+    assert failed and failed[0].levelno == logging.WARNING and "internal_error" in failed[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("blocktime")]
