@@ -39,8 +39,8 @@ def supervise(workers: int, run_worker: Callable[[], None], after_fork: Callable
     def start() -> None:
         pid = os.fork()
         if pid == 0:  # the worker
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as a single `serve` process
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             code = 0
             try:
                 after_fork()
@@ -78,5 +78,6 @@ def supervise(workers: int, run_worker: Callable[[], None], after_fork: Callable
             stop(signal.SIGTERM, None)
             continue
         time.sleep(RESTART_PAUSE_SECONDS)
-        start()
+        if not stopping:  # a SIGTERM may have come during the pause
+            start()
     return 1 if quick_deaths >= MAX_QUICK_DEATHS else 0
