@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,7 +55,7 @@ class ClientBook:
         self._blocks[block.id] = block
 
     def balance(self) -> int:
-        return current_balance(self.open_blocks(), self.client, self.today)
+        return current_balance(self.open_blocks(), self.client.open_overage_minutes, self.today)
 
     # -- steps -------------------------------------------------------------------------------------
     def expire_due(self) -> int:
@@ -174,7 +175,23 @@ class ClientBook:
         return line
 
 
-def current_block_minutes(open_blocks: Iterable[Block], today: date) -> int:
+class BlockFigures(Protocol):
+    """What the balance needs of a block: an ORM ``Block``, or a row the Core fast path read."""
+
+    @property
+    def minutes(self) -> int: ...
+
+    @property
+    def remaining_minutes(self) -> int: ...
+
+    @property
+    def expires_on(self) -> date | None: ...
+
+    @property
+    def voided_at(self) -> datetime | None: ...
+
+
+def current_block_minutes(open_blocks: Iterable[BlockFigures], today: date) -> int:
     """Hours in the client's current blocks: open (minutes left), not voided, not expired."""
     return sum(
         b.minutes
@@ -183,11 +200,11 @@ def current_block_minutes(open_blocks: Iterable[Block], today: date) -> int:
     )
 
 
-def current_balance(open_blocks: Iterable[Block], client: Client, today: date) -> int:
-    """Minutes left in usable-or-future blocks minus open overage (may be negative)."""
+def current_balance(open_blocks: Iterable[BlockFigures], open_overage_minutes: int, today: date) -> int:
+    """Minutes left in usable-or-future blocks minus the client's open overage (may be negative)."""
     left = sum(
         b.remaining_minutes
         for b in open_blocks
         if b.voided_at is None and (b.expires_on is None or today <= b.expires_on)
     )
-    return left - client.open_overage_minutes
+    return left - open_overage_minutes

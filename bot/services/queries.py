@@ -102,7 +102,7 @@ def balance_view(
     return BalanceView(
         client=client.handle,
         display_name=client.display_name,
-        remaining_minutes=current_balance(open_blocks, client, today),
+        remaining_minutes=current_balance(open_blocks, client.open_overage_minutes, today),
         purchased_minutes=client.purchased_minutes,
         used_minutes=client.used_minutes,
         forfeited_minutes=client.forfeited_minutes + pending_forfeit,

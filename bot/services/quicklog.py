@@ -28,6 +28,7 @@ from bot.domain.commands import LogTime
 from bot.domain.durations import billable_minutes
 from bot.domain.thresholds import crossing, percent_left
 from bot.services.alerts import thresholds_of
+from bot.services.book import current_balance, current_block_minutes
 from bot.services.context import Actor, Context
 from bot.services.results import LogResult
 from storage.models import Block, Client, Draw, Entry, LedgerLine, UtcDateTime
@@ -82,14 +83,14 @@ _ADD_LINE = insert(_table(LedgerLine))
 
 @dataclass(frozen=True)
 class _Open:
+    """An open block as read here (``BlockFigures`` for the shared balance functions)."""
+
     id: int
     minutes: int
-    remaining: int
+    remaining_minutes: int
     start_on: date
     expires_on: date | None
-
-    def current_on(self, day: date) -> bool:
-        return self.remaining > 0 and (self.expires_on is None or day <= self.expires_on)
+    voided_at: datetime | None = None  # the query reads only blocks that are not voided
 
 
 def quick_entry(
@@ -120,14 +121,15 @@ def quick_entry(
     if any(b.expires_on is not None and today > b.expires_on for b in blocks):
         return None  # a block to forfeit first: ClientBook.expire_due
     billable = billable_minutes(command.minutes, client.rounding_minutes, client.minimum_minutes, command.non_billable)
-    before = sum(b.remaining for b in blocks) - client.open_overage_minutes
+    before = current_balance(blocks, client.open_overage_minutes, today)
     after = before - billable
     if not within_overdraft(after, client.overdraft_minutes):
         return None  # refused, with the full message from the ClientBook path
-    allocation = allocate(billable, [BlockState(b.id, b.remaining, b.start_on, b.expires_on) for b in blocks], today)
+    states = [BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on) for b in blocks]
+    allocation = allocate(billable, states, today)
     if allocation.overage:
         return None
-    block_minutes_before = sum(b.minutes for b in blocks if b.current_on(today))
+    block_minutes_before = current_block_minutes(blocks, today)
     if _alerts(client, now) and crossing(
         before,
         after,
@@ -168,7 +170,7 @@ def quick_entry(
     write = _write_at_once if connection.dialect.name == "postgresql" else _write_in_steps
     entry_id = write(connection, entry, allocation.draws, line)
     taken = {d.block_id: d.minutes for d in allocation.draws}
-    left = [_Open(b.id, b.minutes, b.remaining - taken.get(b.id, 0), b.start_on, b.expires_on) for b in blocks]
+    left = [_Open(b.id, b.minutes, b.remaining_minutes - taken.get(b.id, 0), b.start_on, b.expires_on) for b in blocks]
     return LogResult(
         entry_id=entry_id,
         client=client.handle,
@@ -182,7 +184,7 @@ def quick_entry(
         note=command.note,
         ticket=ticket or command.ticket,
         remaining_minutes=after,
-        percent_left=percent_left(after, sum(b.minutes for b in left if b.current_on(today))),
+        percent_left=percent_left(after, current_block_minutes(left, today)),
     )
 
 

@@ -204,7 +204,7 @@ def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, 
             select(Block).where(Block.client_id == client.id, Block.voided_at.is_(None), Block.remaining_minutes > 0)
         )
     )
-    remaining = current_balance(blocks, client, today)
+    remaining = current_balance(blocks, client.open_overage_minutes, today)
     used_30 = used_since(session, client.id, today - timedelta(days=30))
     used_90 = used_since(session, client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
