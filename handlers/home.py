@@ -14,7 +14,8 @@ from bot.services.queries import dashboard
 from handlers.context import Deps
 from handlers.views.home import home_view
 
-REFRESH_SECONDS = 5.0
+ROUND_GAP_SECONDS = 1.0  # a change shows on the Home tab within about this
+COOLDOWN_SECONDS = 5.0  # one views.publish per user per this, at most
 log = logging.getLogger("blocktime.handlers")
 
 
@@ -23,34 +24,46 @@ def publish_home(deps: Deps, user_id: str) -> None:
 
 
 class HomeRefresher:
-    """Refreshes Home tabs after changes, in rounds: the first change after a quiet spell starts a round
-    at once; changes during the next ``REFRESH_SECONDS`` wait for one more round at its end. A round
-    computes the dashboard once (it is the same for everyone) and publishes it to every user who
-    changed something since the previous round, so a busy hour costs one dashboard per few seconds,
-    not one per entry or per user. Changes are committed before ``changed`` is called, so the round
-    that takes a user always shows that user's change."""
+    """Refreshes Home tabs after changes, within ``ROUND_GAP_SECONDS``, in shared rounds.
 
-    def __init__(self, deps: Deps, seconds: float = REFRESH_SECONDS) -> None:
+    - A round computes the dashboard once (it is the same for everyone) and publishes it to every
+      user waiting, so a busy hour costs at most one dashboard a second, not one per entry or user.
+    - A user is published at most once per ``COOLDOWN_SECONDS`` (Slack rate-limits views.publish);
+      changes during the cooldown give one more refresh at its end.
+    - Changes are committed before ``changed`` is called, so the round that takes a user shows the
+      user's change."""
+
+    def __init__(self, deps: Deps, gap: float = ROUND_GAP_SECONDS, cooldown: float = COOLDOWN_SECONDS) -> None:
         self.deps = deps
-        self.seconds = seconds
-        self.pending: set[str] = set()
+        self.gap, self.cooldown = gap, cooldown
+        self.pending: set[str] = set()  # waiting for the next round
+        self.cooling: set[str] = set()  # published less than ``cooldown`` ago
+        self.again: set[str] = set()  # changed again while cooling
         self.scheduled = False
-        self.last_round = -seconds
+        self.last_round = -gap
         self.lock = threading.Lock()
 
     def changed(self, user_id: str) -> None:
         with self.lock:
-            self.pending.add(user_id)
-            if self.scheduled:
+            if user_id in self.cooling:
+                self.again.add(user_id)
                 return
+            self.cooling.add(user_id)
+            self.pending.add(user_id)
+            start_round = not self.scheduled
             self.scheduled = True
-            wait = self.last_round + self.seconds - time.monotonic()
-        if wait <= 0:
-            self.deps.later("home refresh", self._round)
-            return
-        timer = threading.Timer(wait, self.deps.later, args=("home refresh", self._round))
-        timer.daemon = True
-        timer.start()
+            wait = self.last_round + self.gap - time.monotonic()
+        self._after(self.cooldown, self._cooled, user_id)
+        if start_round:
+            self._after(wait, self.deps.later, "home refresh", self._round)
+
+    def _cooled(self, user_id: str) -> None:
+        with self.lock:
+            self.cooling.discard(user_id)
+            again = user_id in self.again
+            self.again.discard(user_id)
+        if again:
+            self.changed(user_id)
 
     def _round(self) -> None:
         with self.lock:
@@ -63,6 +76,15 @@ class HomeRefresher:
                 self.deps.client.views_publish(user_id=user_id, view=view)
             except SlackApiError as error:  # one user's failure does not skip the others
                 log.warning("views.publish failed for %s: %s", user_id, error.response.get("error"))
+
+    @staticmethod
+    def _after(seconds: float, call: Any, *args: Any) -> None:
+        if seconds <= 0:
+            call(*args)
+            return
+        timer = threading.Timer(seconds, call, args=args)
+        timer.daemon = True
+        timer.start()
 
 
 def register(app: App, deps: Deps) -> None:

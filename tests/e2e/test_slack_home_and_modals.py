@@ -162,8 +162,9 @@ def test_the_log_modal_logs_time(slack: SlackDriver, slack_ctx: Context, fake_sl
 def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
     slack_ctx: Context, fake_slack: FakeSlack, acme: str
 ) -> None:
-    """The first change publishes at once; changes during the next window wait for one round at its
-    end, which publishes the same (fresh) dashboard to each of those users once."""
+    """The first change publishes at once; changes soon after wait for one round (at most ``gap``
+    later), which publishes the same fresh dashboard to each of those users; a user who changes again
+    while cooling down is published once more when the cooldown ends."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.app import make_web_client
@@ -173,17 +174,23 @@ def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
 
     fake_slack.reset()
     client = make_web_client(slack_ctx.settings)
+
+    def published() -> list[str]:
+        return [c.params["user_id"] for c in fake_slack.calls if c.method == "views.publish"]
+
     with ThreadPoolExecutor(2) as pool:
-        refresher = HomeRefresher(Deps(slack_ctx, client, People(client), pool), seconds=0.5)
+        refresher = HomeRefresher(Deps(slack_ctx, client, People(client), pool), gap=0.5, cooldown=2.0)
         refresher.changed("U1")
         first = fake_slack.wait_for("views.publish", 1)
         do(slack_ctx, Actor("U2", "Two"), "logtime acme 30m cabling")
         for user in ("U2", "U3", "U2"):
             refresher.changed(user)
         calls = fake_slack.wait_for("views.publish", 3)
-        time.sleep(0.8)  # nothing more arrives: each waiting user got exactly one publish
-        calls = [c for c in fake_slack.calls if c.method == "views.publish"]
-    assert [c.params["user_id"] for c in calls] == ["U1", "U2", "U3"]
+        time.sleep(0.5)
+        assert published() == ["U1", "U2", "U3"]  # U2's second change waits for its cooldown
+        fake_slack.wait_for("views.publish", 4, timeout=5)
+        time.sleep(0.3)
+        assert published() == ["U1", "U2", "U3", "U2"]
     assert first[0].params["view"] != calls[1].params["view"]  # the round computed a fresh dashboard
     assert calls[1].params["view"] == calls[2].params["view"]
     assert "9h 30m" in json.dumps(calls[1].params["view"])
