@@ -4,10 +4,10 @@ Slack Web API failing for a minute, a fuzz run, and forged/stale/oversized reque
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import logging
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -259,6 +259,7 @@ def _fuzz(slack_api: str, cases: int) -> dict:  # type: ignore[type-arg]
     link_channel(ctx, admin, "CFUZZ", Link("acme"))
     app = create_app(ctx)
     figures = Counter()  # type: ignore[var-annotated]
+    serial = itertools.count(1)  # unique trigger ids, timestamps and event ids
 
     def count_entries() -> int:
         with ctx.db.unit_of_work(read_only=True) as uow:
@@ -328,7 +329,7 @@ def _fuzz(slack_api: str, cases: int) -> dict:  # type: ignore[type-arg]
                     "text": text,
                     "user_id": user,
                     "channel_id": "C1",
-                    "trigger_id": f"t{random.random()}",
+                    "trigger_id": f"t{next(serial)}",
                     "team_id": "T0",
                     # the fake Web API takes response_url posts too (reports answer there after the ack)
                     "response_url": slack_api.replace("/api/", "/response/fuzz"),
@@ -345,12 +346,12 @@ def _fuzz(slack_api: str, cases: int) -> dict:  # type: ignore[type-arg]
     @settings(max_examples=cases // 3, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
     @given(texts, st.booleans())
     def thread_messages(text: str, in_thread: bool) -> None:
-        event = {"type": "message", "channel": "CFUZZ", "user": "UTECH", "text": text, "ts": f"{random.random():.6f}"}
+        event = {"type": "message", "channel": "CFUZZ", "user": "UTECH", "text": text, "ts": f"{next(serial)}.000100"}
         if in_thread:
             event["thread_ts"] = "1.000001"
         status, body = send(
             json.dumps(
-                {"type": "event_callback", "event_id": f"E{random.random()}", "team_id": "T0", "event": event}
+                {"type": "event_callback", "event_id": f"E{next(serial)}", "team_id": "T0", "event": event}
             ).encode(),
             "application/json",
         )
@@ -373,8 +374,9 @@ def _fuzz(slack_api: str, cases: int) -> dict:  # type: ignore[type-arg]
         st.sampled_from(["block_actions", "view_submission", "view_closed", "shortcut", "weird"]),
         st.sampled_from(["undo_entry", "alert_snooze", "alert_add_hours", "home_top_up", "x"]),
         payload_values,
+        st.sampled_from(["topup_modal", "log_modal", "x"]),
     )
-    def interactions(kind: str, action: str, junk: object) -> None:
+    def interactions(kind: str, action: str, junk: object, callback_id: str) -> None:
         before = count_entries()
         payload = {
             "type": kind,
@@ -384,7 +386,7 @@ def _fuzz(slack_api: str, cases: int) -> dict:  # type: ignore[type-arg]
             "actions": [{"action_id": action, "value": json.dumps(junk)[:30]}],
             "view": {
                 "id": "V1",
-                "callback_id": random.choice(["topup_modal", "log_modal", "x"]),
+                "callback_id": callback_id,
                 "state": {"values": {"client": {"value": junk}}},
             },
             "junk": junk,

@@ -6,7 +6,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain.commands import ClientList
+from bot.domain.commands import ClientList, parse_id
+from bot.domain.errors import ParseError
 from bot.jobs.messages import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
 from bot.services import alerts, run_text
 from bot.services import clients as client_services
@@ -26,10 +27,11 @@ def register(app: App, deps: Deps) -> None:
         ack()
         user_id = body["user"]["id"]
         actor = deps.people.actor(user_id)
-        value = str(action.get("value", ""))
-        if not value.isdigit():
+        try:  # our own button carries the entry's id; anything else is not one of ours
+            entry_id = parse_id(str(action.get("value", "")), "an entry", "undo")
+        except ParseError:
             return
-        outcome = attempt(lambda: undo_entry(deps.ctx, actor, int(value)), "undo")
+        outcome = attempt(lambda: undo_entry(deps.ctx, actor, entry_id), "undo")
         if outcome.result is None:
             # The confirmation stays as it was; the refusal comes as a separate ephemeral note.
             text, blocks = error_message(outcome.error or "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.clock import FixedClock
@@ -93,6 +95,22 @@ def test_undo_voids_the_entry_for_its_author_within_ten_minutes(
     slack.click("undo_entry", "2", user="UTECH")
     assert "Undo works for 10 minutes" in fake_slack.wait_for("response_url", 4)[-1].params["text"]
     assert balance_of(slack_ctx, "acme").used_minutes == 15
+
+
+def test_an_undo_button_with_a_value_no_entry_can_have_is_ignored(
+    slack: SlackDriver, slack_ctx: Context, acme: str, fake_slack, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """Found by the bench's fuzz: a forged button value too large for the database was an "unexpected
+    error" (and a "something went wrong" to the user). It is not one of our buttons: nothing happens."""
+    ack_of(slack.command("/logtime", "acme 30m a"))
+    with caplog.at_level(logging.WARNING, logger="blocktime"):
+        for value in ("9" * 40, "-1", "0", "1e3", "#1x"):
+            assert slack.click("undo_entry", value, user="UTECH").status == 200
+        assert balance_of(slack_ctx, "acme").used_minutes == 30
+        slack.click("undo_entry", "1", user="UTECH")  # then a real one, answered after those
+        answered = fake_slack.wait_for("response_url")
+    assert len(answered) == 1 and "voided" in answered[0].params["text"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_balance_is_ephemeral_or_public_on_request(slack: SlackDriver, acme: str) -> None:
