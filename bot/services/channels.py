@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.domain.commands import EditEntry, Link, VoidEntry
+from bot.domain.commands import EditEntry, Link, LogTime, VoidEntry
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.roles import Role, require
 from bot.domain.threads import parse_thread_line
@@ -105,12 +105,26 @@ def log_thread_message(
     parsed = parse_thread_line(text, ctx.today(), ctx.settings.max_entry_minutes)
     if parsed is None:
         return None
+    return _log_line(ctx, actor, parsed, f"msg:{channel_id}:{ts}", client_id, channel_id, ts, ticket)
+
+
+def _log_line(
+    ctx: Context,
+    actor: Actor,
+    parsed: LogTime,
+    key: str,
+    client_id: int,
+    channel_id: str,
+    ts: str,
+    ticket: str | None,
+) -> LogResult:
+    """The entry of a thread message, pointing back at the message so edits and deletes find it."""
     return ledger.log_time(
         ctx,
         actor,
         parsed,
         source="thread",
-        idempotency_key=f"msg:{channel_id}:{ts}",
+        idempotency_key=key,
         client_id=client_id,
         ticket=ticket,
         source_ref=message_ref(channel_id, ts),
@@ -144,16 +158,7 @@ def thread_message_edited(
     if entry is None:
         if parsed is None:
             return None
-        return ledger.log_time(
-            ctx,
-            actor,
-            parsed,
-            source="thread",
-            idempotency_key=edit_key,
-            client_id=client_id,
-            ticket=ticket,
-            source_ref=message_ref(channel_id, ts),
-        )
+        return _log_line(ctx, actor, parsed, edit_key, client_id, channel_id, ts, ticket)
     if parsed is None:
         return ledger.void_entry(ctx, actor, VoidEntry(entry.id, "thread message no longer logs time"))
     unchanged = (parsed.minutes, parsed.note, parsed.non_billable, parsed.when is None) == (
