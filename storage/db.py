@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.quick import QuickStore
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 _READ_ONLY = "blocktime_read_only"
 _MIGRATE_LOCK_ID = 7_240_311  # PostgreSQL advisory lock: one process migrates at a time
@@ -72,6 +74,7 @@ class Database:
         # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and wrecks latency;
         # other processes still wait on the database lock (busy_timeout).
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self.quick = QuickStore(self.engine, self._write_lock)  # the plain /logtime entry's driver-level SQL
 
     @property
     def is_sqlite(self) -> bool:

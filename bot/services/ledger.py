@@ -23,7 +23,7 @@ from bot.domain.thresholds import percent_left
 from bot.services.book import ClientBook, current_block_minutes
 from bot.services.context import Actor, Context, audit, find_client, lock_client
 from bot.services.queries import block_view
-from bot.services.quicklog import quick_entry
+from bot.services.quicklog import quick_log
 from bot.services.results import LogResult, TopUpResult, VoidResult
 from storage.models import Block, Client, Draw, Entry
 
@@ -48,20 +48,20 @@ def log_time(
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
 
+    quick = quick_log(
+        ctx,
+        actor,
+        command,
+        source=source,
+        key=idempotency_key,
+        client_id=client_id,
+        ticket=ticket,
+        source_ref=source_ref,
+    )
+    if quick is not None:
+        return quick
+
     def write(session: Session) -> LogResult:
-        quick = quick_entry(
-            session,
-            ctx,
-            actor,
-            command,
-            source=source,
-            key=idempotency_key,
-            client_id=client_id,
-            ticket=ticket,
-            source_ref=source_ref,
-        )
-        if quick is not None:
-            return quick
         client = _client_for(session, command.client, client_id)
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
