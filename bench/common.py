@@ -125,6 +125,17 @@ def load(
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def add_clients(env: dict[str, str], clients: str, hours: str) -> None:
+    """Migrate, then add each client (comma-separated handles) with a block of ``hours``: one
+    ``blocktime console`` process reading the commands, not two CLI starts per client."""
+    script = "".join(f"client add {handle} {handle.title()}\ntopup {handle} {hours}\n" for handle in clients.split(","))
+    done = subprocess.run(
+        [SCRIPT, "console"], input=script, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"setting up clients failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+
+
 @contextmanager
 def pg_schema() -> Iterator[str]:
     """A fresh PostgreSQL schema; yields a DATABASE_URL that uses it."""
@@ -165,6 +176,18 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by ``pids`` (0 for one that is gone)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def children(pid: int) -> list[int]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.common import SCRIPT, base_env, cli, free_port, load, pg_schema, start, stop, wait_port
+from bench.common import SCRIPT, add_clients, base_env, free_port, load, pg_schema, start, stop, wait_port
 from storage.db import Database
 from storage.models import Client, Entry, OutboxMessage
 
@@ -23,10 +23,7 @@ REQUESTS = 8000
 def run_once(processes: int, slack_api: str, logs: Path, requests: int = REQUESTS) -> dict:  # type: ignore[type-arg]
     with pg_schema() as url:
         env = base_env(url, slack_api, BLOCKTIME_ALERT_CHANNEL="CALERTS", BLOCKTIME_DISPATCH_SECONDS="3600")
-        cli(env, "migrate")
-        for handle in CLIENTS.split(","):
-            cli(env, "client", "add", handle, handle.title())
-            cli(env, "topup", handle, "250")
+        add_clients(env, CLIENTS, "250")
         ports = [free_port() for _ in range(processes)]
         servers = [
             start([SCRIPT, "serve", "--port", str(p), "--threads", "16"], env, logs / f"scale-{p}.log") for p in ports

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 from bench.common import (
     PYTHON,
     SCRIPT,
+    add_clients,
     base_env,
     children,
-    cli,
+    cpu_seconds,
     free_port,
     load,
     pg_schema,
@@ -26,10 +28,17 @@ CLIENTS = "acme,globex,initech,umbrella,hooli,wayne,stark,tyrell"
 
 
 def prepare(env: dict[str, str]) -> None:
-    cli(env, "migrate")
-    for handle in CLIENTS.split(","):
-        cli(env, "client", "add", handle, handle.title())
-        cli(env, "topup", handle, "100000")
+    add_clients(env, CLIENTS, "100000")
+
+
+def measured(pid: int, run: Callable[[], dict]) -> dict:  # type: ignore[type-arg]
+    """``run``'s figures plus the server's CPU per answered request (its workers' when it has them)."""
+    processes = children(pid) or [pid]
+    before = cpu_seconds(processes)
+    figures = run()
+    used = cpu_seconds(processes) - before
+    figures["cpu_ms_per_request"] = round(used * 1000 / figures["requests"], 2) if figures["requests"] else None
+    return figures
 
 
 def compare(database: str, slack_api: str, seconds: float, logs: Path, workers: int = 1) -> list[dict]:  # type: ignore[type-arg]
@@ -55,8 +64,8 @@ def compare(database: str, slack_api: str, seconds: float, logs: Path, workers: 
             load(port, 50, 1, CLIENTS, "warmup")  # every bench user in the users.info cache; pools
             load(bare_port, 50, 1, CLIENTS, "warmup")
             for concurrency in CONCURRENCY:
-                ours = load(port, concurrency, seconds, CLIENTS, f"{database}-c{concurrency}")
-                theirs = load(bare_port, concurrency, seconds, CLIENTS, f"bare-c{concurrency}")
+                ours = measured(server.pid, lambda c=concurrency: load(port, c, seconds, CLIENTS, f"{database}-c{c}"))
+                theirs = measured(bare.pid, lambda c=concurrency: load(bare_port, c, seconds, CLIENTS, f"bare-c{c}"))
                 rows.append(
                     {
                         "database": database,
