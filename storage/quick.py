@@ -197,7 +197,7 @@ class QuickStore:
 
     @contextmanager
     def transaction(self) -> Iterator[QuickTransaction]:
-        """A write transaction; it commits only through ``QuickTransaction.commit``."""
+        """A write transaction; it commits only in ``QuickTransaction.write_and_commit``."""
         if self.write_lock is not None:
             self.write_lock.acquire()
         try:
