@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.domain.commands import LogTime, parse_command
 from bot.services import Actor, Context
 from bot.services.quicklog import quick_log
+from handlers.outcome import attempt
 from storage.db import Database
 from storage.models import Base, Entry
 from tests.conftest import NOW
@@ -164,3 +165,41 @@ def test_the_differential_check_can_fail(
     slow = fresh.run([*story, ("log", 15, False)], quick=False)
     assert fast != slow
     assert len(fast[Entry.__tablename__]) == 1
+
+
+@pytest.mark.postgres
+def test_a_commit_that_fails_is_reported_and_never_tried_again(
+    pg_database: Database, settings: Settings, clock: FixedClock, admin: Actor, tech: Actor
+) -> None:
+    """The database refuses the entry at COMMIT itself (a deferred constraint trigger, real PostgreSQL):
+    the user is told it was not recorded, nothing is written, and the ORM path does not try it again
+    (a second try after a commit whose outcome is unknown could record it twice)."""
+    from tests.conftest import _empty_pg
+
+    _empty_pg(pg_database)
+    ctx = Context(pg_database, settings, clock)
+    do(ctx, admin, "client add acme Acme")
+    do(ctx, admin, "topup acme 10")
+    with pg_database.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE SEQUENCE commit_attempts")
+        connection.exec_driver_sql(
+            "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM nextval('commit_attempts'); RAISE EXCEPTION 'refused at commit'; END $$"
+        )
+        connection.exec_driver_sql(
+            "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON entries DEFERRABLE INITIALLY DEFERRED"
+            " FOR EACH ROW WHEN (NEW.note = 'refused at commit') EXECUTE FUNCTION refuse_at_commit()"
+        )
+    try:
+        outcome = attempt(lambda: do(ctx, tech, "logtime acme 15m refused at commit"), "logtime")
+        assert outcome.unavailable and outcome.error is not None and "Not recorded" in outcome.error
+        with pg_database.engine.connect() as connection:
+            tries = connection.exec_driver_sql("SELECT last_value, is_called FROM commit_attempts").one()
+        assert tuple(tries) == (1, True)  # one commit was attempted, by the fast path, and no second
+        assert entry_count(ctx) == 0
+        assert do(ctx, tech, "logtime acme 15m printer").remaining_minutes == 585  # the pool is fine
+    finally:
+        with pg_database.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TRIGGER refuse_at_commit ON entries")
+            connection.exec_driver_sql("DROP FUNCTION refuse_at_commit()")
+            connection.exec_driver_sql("DROP SEQUENCE commit_attempts")
