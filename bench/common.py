@@ -182,12 +182,18 @@ def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time used so far by ``pids`` (0 for one that is gone)."""
     total = 0.0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        fields = _stat(pid)
+        if fields:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the process name (state first); empty when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
 
 
 def children(pid: int) -> list[int]:
@@ -195,10 +201,7 @@ def children(pid: int) -> list[int]:
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
-            try:
-                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
+            fields = _stat(int(name))
+            if fields and int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(name))
     return found

@@ -48,16 +48,12 @@ def _entries_by_key(url: str) -> Counter[str]:
     return found
 
 
-def _prepare(env: dict[str, str], clients: str) -> None:
-    add_clients(env, clients, "100000")
-
-
 def kill9(slack_api: str, logs: Path) -> dict:  # type: ignore[type-arg]
     """kill -9 the server mid-load, restart it; then resend every request that got no answer."""
     clients = "acme,globex"
     with pg_schema() as url:
         env = base_env(url, slack_api)
-        _prepare(env, clients)
+        add_clients(env, clients, "100000")
         port = free_port()
         server = start([SCRIPT, "serve", "--port", str(port)], env, logs / "kill9.log")
         try:
@@ -116,7 +112,7 @@ def postgres_outage(slack_api: str, logs: Path, seconds: float = 10) -> dict:  #
     clients = "acme,globex"
     with pg_schema() as url:
         env = base_env(url, slack_api)
-        _prepare(env, clients)
+        add_clients(env, clients, "100000")
         port = free_port()
         server = start([SCRIPT, "serve", "--port", str(port)], env, logs / "pg-outage.log")
         wait_port(port)
@@ -440,7 +436,7 @@ def security(slack_api: str, logs: Path) -> dict:  # type: ignore[type-arg]
     """Forged, unsigned, stale and oversized requests, and technicians on every path: all refused."""
     with pg_schema() as url:
         env = base_env(url, slack_api)
-        _prepare(env, "acme")
+        add_clients(env, "acme", "100000")
         cli(env, "--as", "UTECH", "logtime", "acme", "15m", "someone else's entry")
         port = free_port()
         server = start([SCRIPT, "serve", "--port", str(port)], env, logs / "security.log")

@@ -131,8 +131,7 @@ _ADD_LINE = _insert("ledger_lines", (*LINE_FIELDS, "entry_id"))
 # PostgreSQL: the same five writes as one statement, one round trip.
 _AT_ONCE = f"""
 WITH e AS (
-    INSERT INTO entries ({", ".join(ENTRY_FIELDS)}) VALUES ({", ".join(":" + f for f in ENTRY_FIELDS)})
-    RETURNING id
+    {_ADD_ENTRY} RETURNING id
 ), taken AS (
     SELECT unnest(CAST(:block_ids AS bigint[])) AS block_id, unnest(CAST(:taken AS integer[])) AS minutes
 ), new_draws AS (

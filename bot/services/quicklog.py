@@ -142,5 +142,5 @@ def _plain_entry(
     return entry, [DrawRow(d.block_id, d.minutes) for d in allocation.draws], line, answer
 
 
-def _alerts(client: Any, now: datetime) -> bool:
+def _alerts(client: ClientRow, now: datetime) -> bool:
     return client.alerts_snoozed_until is None or now >= client.alerts_snoozed_until
