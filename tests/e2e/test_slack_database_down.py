@@ -60,3 +60,32 @@ def test_an_outage_answers_not_recorded_and_the_bot_recovers_by_itself(
         running.stop()
     direct = Context(pg_database, slack_settings, clock)
     assert entry_count(direct) == 2
+
+
+def test_a_connection_lost_while_idle_is_replaced_before_use(
+    proxied: tuple[Database, TcpProxy],
+    slack_settings: Settings,
+    fake_slack: FakeSlack,
+    clock: FixedClock,
+) -> None:
+    """A server restart, an idle timeout or a firewall kills pooled connections unseen: the next
+    request still succeeds, because a connection is pinged when taken from the pool and a dead one
+    replaced (without the ping, the /balance below answers "unavailable": checked)."""
+    db, proxy = proxied
+    ctx = Context(db, slack_settings, clock)
+    do(ctx, Actor.local_admin(), "client add acme Acme")
+    do(ctx, Actor.local_admin(), "topup acme 10")
+    running = RunningApp(ctx)
+    slack = SlackDriver(running.port, fake_slack)
+    try:
+        assert "Logged" in slack.command("/logtime", "acme 15m before").json["text"]
+        fake_slack.wait_for("views.publish")  # the Home tab refresh it set off is done with the database
+        proxy.cut()  # every open connection dies; new ones are accepted again at once
+        proxy.restore()
+        # a read has no second path to hide a dead connection behind
+        balance = str(slack.command("/balance", "acme").json)
+        assert "9h 45m" in balance and "Not" not in balance, balance
+        assert "Logged" in slack.command("/logtime", "acme 15m after the restart").json["text"]
+    finally:
+        running.stop()
+    assert entry_count(ctx) == 2
