@@ -14,6 +14,26 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+POLL_CAP = 16 * 100  # waitress threads x Bolt's ack polls a second
+
+
+def _regime(points: dict[tuple[str, int], dict[str, Any]]) -> list[str]:
+    """What held each app at concurrency 32 in this run: Bolt's ack poll, or CPU (one process's GIL)."""
+    lines = []
+    for database in ("sqlite", "postgres"):
+        row = points.get((database, 32))
+        if row is None:
+            continue
+        parts = []
+        for name in ("blocktime", "bare"):
+            figures = row[name]
+            cores = figures["rps"] * (figures.get("cpu_ms_per_request") or 0) / 1000
+            held = "the ack poll" if figures["rps"] >= 0.85 * POLL_CAP else "CPU"
+            parts.append(f"{name} {figures['rps']} req/s using {cores:.2f} cores (held by {held})")
+        lines.append(f"- This run, {database} at concurrency 32: " + "; ".join(parts) + ".")
+    return lines
+
+
 def write_results(f: dict[str, Any], path: Path) -> None:
     lines = [
         "# Benchmark results",
@@ -25,7 +45,8 @@ def write_results(f: dict[str, Any], path: Path) -> None:
         "## /logtime throughput: blocktime vs a bare Bolt app",
         "",
         "Same server (waitress, 16 threads), same settings, same signed requests; the bare app's `/logtime` only",
-        "acks. Each point runs 3 s after a warm-up.",
+        "acks. Each point runs 3 s after a warm-up. At concurrency 32 the two apps take turns for 3 rounds and",
+        "the row is the round with the median ratio (every round's ratio is listed below the table).",
         "",
         _row(
             [
@@ -73,51 +94,46 @@ def write_results(f: dict[str, Any], path: Path) -> None:
     sqlite_ok = all((points[("sqlite", c)]["ratio"] or 0) >= 0.6 for c in (1, 8, 32) if ("sqlite", c) in points)
     pg_ok = all((points[("postgres", c)]["ratio"] or 0) >= 0.5 for c in (1, 8, 32) if ("postgres", c) in points)
     p99 = max((points[(d, 32)]["blocktime"]["p99_ms"] or 0) for d in ("sqlite", "postgres") if (d, 32) in points)
+    rounds = {d: points[(d, 32)].get("round_ratios") for d in ("sqlite", "postgres") if (d, 32) in points}
     lines += [
         "",
         f"Goals: ≥ 0.6 of bare Bolt on SQLite — {_verdict(sqlite_ok)}; ≥ 0.5 on PostgreSQL — {_verdict(pg_ok)};",
         f"p99 < 250 ms at concurrency 32 — {_verdict(p99 < 250)} (worst p99 {p99} ms). Peak RSS of the server after",
-        f"the run: SQLite {rss.get('sqlite')} MB, PostgreSQL {rss.get('postgres')} MB.",
+        f"the run: SQLite {rss.get('sqlite')} MB, PostgreSQL {rss.get('postgres')} MB. Concurrency-32 ratio by round:",
+        f"SQLite {rounds.get('sqlite')}, PostgreSQL {rounds.get('postgres')}.",
         "",
-        "### Where the time goes (py-spy --gil and perf on `blocktime serve`, cProfile in process)",
+        "### Where the time goes",
         "",
         "- CPU ms/req is the server process's CPU time over the requests it answered (blocktime's includes",
-        "  its work after the ack: App Home refreshes). At concurrency 1 both apps wait on Bolt itself: its",
-        "  HTTP-mode runner polls for the ack every 10 ms (`time.sleep(0.01)` in `ThreadListenerRunner`), so",
-        "  p50 is ~11 ms for both and the ratio is ~1.",
-        "- The machine matters more than anything we change. The previous full run (2026-11-25, 17:43 UTC,",
-        "  same code for the bare app) measured the bare ack at ~0.35 ms of CPU and `/balance` at 0.81 ms; this",
-        "  VM measures ~0.9 ms and ~3.4 ms for the same work. There, the bare app at concurrency 32 was capped",
-        "  by the 10 ms poll (16 threads x 100 acks/s = ~1,500 req/s on half a core) while blocktime was capped",
-        "  by CPU; here both are capped by CPU, so the ratio is simply bare CPU/req over blocktime CPU/req.",
-        "- Of blocktime's CPU per /logtime: the command's own work (parse, the ledger transaction, the reply)",
-        "  is ~0.45 ms on SQLite and ~1.0 ms on PostgreSQL measured alone in a loop on this VM; the rest is the",
-        "  same path as the bare app's (waitress parsing and writing HTTP, Bolt verifying the signature and",
-        "  matching listeners) made dearer inside a busy server: 16 waitress threads, the listener pool and",
-        "  Bolt's ack poll switching threads under the GIL. The same `run_text` call costs ~0.45 ms in a loop",
-        "  and ~1.35 ms inside the server even with one request at a time. On PostgreSQL each round trip (the",
-        "  pool's ping, BEGIN, the client's row lock, its blocks read after the lock, the write, COMMIT) adds",
-        "  driver work under the GIL; that is the gap between the two databases.",
-        "- Fixed in this round (before → after, this VM):",
-        "  - Plain entries (no forfeit, refusal, overage or alert: nearly all of them) are written on a bare",
-        "    DBAPI connection from the pool (`storage/quick.py`), with SQL written once per database and values",
-        "    converted by the models' own SQLAlchemy type processors: no ORM session and no Core statement",
-        "    bookkeeping. A differential property test compares the stored values, as the driver returns",
-        "    them, with and without this path on both databases. The command in process: 1.45 → 0.45 ms",
-        "    (SQLite), 2.1 → 1.0 ms (PostgreSQL); at concurrency 32: SQLite 238 → 376–468 req/s, PostgreSQL",
-        "    147 → 227–269 req/s.",
-        "  - A client's alert thresholds are parsed once per distinct setting instead of on every entry (5%",
-        "    of a /logtime's CPU under load).",
-        "  - Earlier rounds: the ORM unit of work replaced by Core for plain entries, one-statement writes on",
-        "    PostgreSQL (data-modifying CTEs), App Home refreshed in shared rounds, Block Kit built as plain",
-        "    dicts, waitress's per-request queue-depth warning off in both apps.",
-        "- Tried and dropped: psycopg's pipeline mode (lock and blocks read in one round trip, the write and",
-        "  COMMIT in another) saved round trips but cost more CPU than it saved; a smaller listener pool (8",
-        "  instead of 32) moved throughput less than the run-to-run noise.",
-        "- Noise: this is a 2-core VM with neighbours; the same build's c=32 throughput moves by ±10% between",
-        "  runs, and a pure-Python loop timed 0.83–1.53 s over three runs in one minute of this session.",
-        "- Not closed: the c=32 ratio goals. `blocktime serve --workers N` adds processes on PostgreSQL but on",
-        "  2 cores shared with the load generator and PostgreSQL it helps the bare app as much (run",
+        "  its work after the ack: App Home refreshes). Both apps run Bolt's default HTTP mode: the listener",
+        "  runs in Bolt's pool while the request's thread polls for the ack every 10 ms",
+        "  (`ThreadListenerRunner`), so at concurrency 1 both answer in ~11 ms and the ratio is ~1, and 16",
+        "  waitress threads can ack at most ~1,600 requests a second.",
+        *_regime(points),
+        "- One request at a time, in process (WSGI call, measured 2026-11-25 on the second VM of that day):",
+        "  the bare app's request costs 0.23 ms of CPU; blocktime's 0.67 ms on SQLite and 1.16 ms on",
+        "  PostgreSQL, of which the command itself (parse, the ledger transaction, the reply) is 0.15 and 0.41",
+        "  ms. The rest is Bolt and our listener around it, and under load every thread switch of the GIL",
+        "  (16 waitress threads, the listener pool, the ack poll, each database round trip) adds to both.",
+        "- Fixed in earlier rounds: plain entries written on a bare DBAPI connection (`storage/quick.py`, SQL",
+        "  written once per database, values converted by the models' own type processors, checked by a",
+        "  differential property test); the five writes as one statement on PostgreSQL; thresholds parsed",
+        "  once per setting; App Home refreshed in shared rounds; Block Kit built as plain dicts; waitress's",
+        "  per-request queue-depth warning off in both apps.",
+        "- Tried and dropped (each judged by alternating-round A/B runs of the two builds, medians):",
+        "  - PostgreSQL in 3 round trips instead of 6 (BEGIN, row lock and blocks read as one client-bound",
+        "    query; the write prepared; COMMIT) on a pool of its own without the ping: the command's CPU in",
+        "    process 0.41 → 0.28 ms, but the server's throughput did not move (816 vs 819, 690 vs 736 req/s).",
+        "  - Pinging only connections idle for over a second: 673 vs 675 req/s over 12 rounds.",
+        "  - Bolt's `process_before_response` for the commands answered by their ack (no pool hand-off, no",
+        "    poll): +6–20% on PostgreSQL. Dropped: the bare app must run the same setting to stay the",
+        "    same-settings baseline, and it gains far more: 1,528 → 4,248 req/s at concurrency 32 (0.36 →",
+        "    0.24 ms CPU per request), which would put the ratio near 0.25 on both databases.",
+        "  - psycopg's pipeline mode (more CPU than the round trips it saved); smaller pools (no change).",
+        "- Noise: a 2-core VM with neighbours. In one hour of 2026-11-25 the same build measured 537–881",
+        "  req/s on PostgreSQL at concurrency 32, and the same in-process call 1.24–1.79 ms of CPU.",
+        "- Not closed: the PostgreSQL ratio at concurrency 32. `blocktime serve --workers N` adds processes",
+        "  but on 2 cores shared with the load generator and PostgreSQL it helps the bare app as much (run",
         "  `python -m bench workers`).",
         "",
         "## Ledger size",
