@@ -33,41 +33,44 @@ def proxied(pg_database: Database) -> Iterator[tuple[Database, TcpProxy]]:
     proxy.close()
 
 
-@pytest.fixture
-def served(
-    proxied: tuple[Database, TcpProxy], slack_settings: Settings, fake_slack: FakeSlack, clock: FixedClock
-) -> Iterator[tuple[SlackDriver, TcpProxy]]:
-    """The bot serving Slack on the proxied database, with acme's 10 hours; the proxy, to cut."""
-    db, proxy = proxied
-    ctx = Context(db, slack_settings, clock)
+def _serve(
+    db: Database, settings: Settings, fake_slack: FakeSlack, clock: FixedClock
+) -> tuple[RunningApp, SlackDriver]:
+    """The bot serving Slack on ``db``, with acme's 10 hours."""
+    ctx = Context(db, settings, clock)
     do(ctx, Actor.local_admin(), "client add acme Acme")
     do(ctx, Actor.local_admin(), "topup acme 10")
     running = RunningApp(ctx)
-    try:
-        yield SlackDriver(running.port, fake_slack), proxy
-    finally:
-        running.stop()
+    return running, SlackDriver(running.port, fake_slack)
 
 
 def test_an_outage_answers_not_recorded_and_the_bot_recovers_by_itself(
-    served: tuple[SlackDriver, TcpProxy], pg_database: Database, slack_settings: Settings, clock: FixedClock
+    proxied: tuple[Database, TcpProxy],
+    pg_database: Database,
+    slack_settings: Settings,
+    fake_slack: FakeSlack,
+    clock: FixedClock,
 ) -> None:
-    slack, proxy = served
-    assert "Logged" in slack.command("/logtime", "acme 15m before").json["text"]
-    proxy.cut()
-    during = slack.command("/logtime", "acme 15m during")
-    assert during.status == 200
-    assert "Not recorded" in str(during.json) and "Logged" not in str(during.json)
-    assert slack.get("/healthz").status == 503
-    proxy.restore()
-    assert "Logged" in slack.command("/logtime", "acme 15m after").json["text"]
-    assert slack.get("/healthz").status == 200
+    db, proxy = proxied
+    running, slack = _serve(db, slack_settings, fake_slack, clock)
+    try:
+        assert "Logged" in slack.command("/logtime", "acme 15m before").json["text"]
+        proxy.cut()
+        during = slack.command("/logtime", "acme 15m during")
+        assert during.status == 200
+        assert "Not recorded" in str(during.json) and "Logged" not in str(during.json)
+        assert slack.get("/healthz").status == 503
+        proxy.restore()
+        assert "Logged" in slack.command("/logtime", "acme 15m after").json["text"]
+        assert slack.get("/healthz").status == 200
+    finally:
+        running.stop()
     direct = Context(pg_database, slack_settings, clock)
     assert entry_count(direct) == 2
 
 
 def test_a_connection_lost_while_idle_is_replaced_before_use(
-    served: tuple[SlackDriver, TcpProxy],
+    proxied: tuple[Database, TcpProxy],
     pg_database: Database,
     slack_settings: Settings,
     fake_slack: FakeSlack,
@@ -76,13 +79,18 @@ def test_a_connection_lost_while_idle_is_replaced_before_use(
     """A server restart, an idle timeout or a firewall kills pooled connections unseen: the next
     request still succeeds, because a connection is pinged when taken from the pool and a dead one
     replaced (without the ping, the /balance below answers "unavailable": checked)."""
-    slack, proxy = served
-    assert "Logged" in slack.command("/logtime", "acme 15m before").json["text"]
-    fake_slack.wait_for("views.publish")  # the Home tab refresh it set off is done with the database
-    proxy.cut()  # every open connection dies; new ones are accepted again at once
-    proxy.restore()
-    # a read has no second path to hide a dead connection behind
-    balance = str(slack.command("/balance", "acme").json)
-    assert "9h 45m" in balance and "Not" not in balance, balance
-    assert "Logged" in slack.command("/logtime", "acme 15m after the restart").json["text"]
-    assert entry_count(Context(pg_database, slack_settings, clock)) == 2
+    db, proxy = proxied
+    running, slack = _serve(db, slack_settings, fake_slack, clock)
+    try:
+        assert "Logged" in slack.command("/logtime", "acme 15m before").json["text"]
+        fake_slack.wait_for("views.publish")  # the Home tab refresh it set off is done with the database
+        proxy.cut()  # every open connection dies; new ones are accepted again at once
+        proxy.restore()
+        # a read has no second path to hide a dead connection behind
+        balance = str(slack.command("/balance", "acme").json)
+        assert "9h 45m" in balance and "Not" not in balance, balance
+        assert "Logged" in slack.command("/logtime", "acme 15m after the restart").json["text"]
+    finally:
+        running.stop()
+    direct = Context(pg_database, slack_settings, clock)
+    assert entry_count(direct) == 2
