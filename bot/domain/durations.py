@@ -52,7 +52,10 @@ def _unit_hint(number: str) -> str:
     if value <= 12:
         return f"{number}h or {number}m"
     hours = value / 60
-    as_hours = format(hours.normalize(), "f") if hours == hours.quantize(Decimal("0.01")) else None
+    try:
+        as_hours = format(hours.normalize(), "f") if hours == hours.quantize(Decimal("0.01")) else None
+    except InvalidOperation:  # more digits than hours can show (28): a typo, so no hours reading
+        as_hours = None
     return f"{number}m or {as_hours}h" if as_hours else f"{number}m"
 
 
