@@ -224,7 +224,7 @@ def _fuzz(slack_api: str, cases: int) -> dict:  # type: ignore[type-arg]
     from slack_bolt.request import BoltRequest
 
     from bench.common import SECRET as secret
-    from bot.app import create_app, dispatch_safely
+    from bot.app import create_app, dispatch_safely, drain
     from bot.bootstrap import build_context
     from bot.config import Settings
     from bot.domain.commands import Link
@@ -405,7 +405,7 @@ def _fuzz(slack_api: str, cases: int) -> dict:  # type: ignore[type-arg]
         with ThreadPoolExecutor(3) as kinds:
             for done in [kinds.submit(commands), kinds.submit(thread_messages), kinds.submit(interactions)]:
                 done.result()
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        drain(app)  # the listeners, then their work after the ack
     finally:
         logging.getLogger("blocktime").removeHandler(failures)
     ctx.db.dispose()

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+import weakref
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -32,12 +35,57 @@ from bot.services import Context
 log = logging.getLogger("blocktime.app")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per dispatcher pass is noise
 MAX_BODY_BYTES = 512 * 1024  # Slack's requests are a few KB; anything far larger is refused (413)
+AFTER_ACK_THREADS = 16  # Web API calls after the answer (they wait on the network, not the CPU)
+NAME_LOOKUP_TIMEOUT = 2  # seconds for users.info before an answer; on failure the Slack handle is used
+DRAIN_SECONDS = 30  # graceful shutdown waits this long at most for work in flight
 
 
-def make_web_client(settings: Settings, token: str | None = None, in_process_retries: bool = True) -> WebClient:
+class WorkPool(ThreadPoolExecutor):
+    """A thread pool that knows the work it has not finished, so a shutdown waits for that work.
+
+    ``ThreadPoolExecutor.shutdown(wait=True)`` joins the pool's threads instead. In three full test
+    runs that join never returned although every thread of the pool was idle, waiting for work (thread
+    dumps; never reproduced alone, cause not found). Waiting on the futures of the work itself does not
+    depend on how the threads wind down."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        super().__init__(max_workers=threads, thread_name_prefix=name)
+        self._unfinished: set[Future[Any]] = set()
+        self._unfinished_lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._unfinished_lock:
+            self._unfinished.add(future)
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, future: Future[Any]) -> None:
+        with self._unfinished_lock:
+            self._unfinished.discard(future)
+
+    def finish(self, timeout: float = DRAIN_SECONDS) -> bool:
+        """Take no more work, wait for the work taken (at most ``timeout``); True when all of it ended."""
+        self.shutdown(wait=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._unfinished_lock:
+                unfinished = list(self._unfinished)
+            left = deadline - time.monotonic()
+            if not unfinished or left <= 0:
+                return not unfinished
+            wait(unfinished, timeout=left)
+
+
+_AFTER_ACK: weakref.WeakKeyDictionary[App, WorkPool] = weakref.WeakKeyDictionary()
+
+
+def make_web_client(
+    settings: Settings, token: str | None = None, in_process_retries: bool = True, timeout: int = 10
+) -> WebClient:
     """A Web API client on ``SLACK_API_URL``. Interactive paths retry 429/5xx in process; the outbox
     dispatcher (``in_process_retries=False``) reschedules instead of sleeping."""
-    client = WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    client = WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout)
     handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
     if in_process_retries:
         handlers += [RateLimitErrorRetryHandler(max_retry_count=3), ServerErrorRetryHandler(max_retry_count=2)]
@@ -53,17 +101,26 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
 
     settings = ctx.settings
     web = client or make_web_client(settings)
-    # One pool for Bolt's listeners and our after-the-ack work, so shutting it down drains both.
-    workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="blocktime")
+    # Two pools. Listeners (the work before each answer: parse, the ledger transaction, the reply)
+    # run on a few threads: Python runs one thread at a time, and with 32 threads taking turns each
+    # /logtime cost ~45 context switches and ~30% more CPU than with 4 (bench/RESULTS.md). Web API
+    # calls after the answer (replies, reactions, modals, App Home) wait on the network, so they get
+    # a larger pool of their own, where a slow or rate-limited Slack cannot hold up the next answer.
+    listeners = WorkPool(settings.listener_threads, "blocktime-listener")
+    after_ack = WorkPool(AFTER_ACK_THREADS, "blocktime-after-ack")
     app = App(
         client=web,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
-        listener_executor=workers,
+        listener_executor=listeners,
         logger=logging.getLogger("blocktime.bolt"),
     )
-    register_all(app, Deps(ctx, web, People(web), workers))
+    # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is
+    # nice to have, the answer is not; People falls back to the Slack handle)
+    names = client or make_web_client(settings, in_process_retries=False, timeout=NAME_LOOKUP_TIMEOUT)
+    register_all(app, Deps(ctx, web, People(names), after_ack))
+    _AFTER_ACK[app] = after_ack
 
     @app.error
     def malformed(error: Exception, request: BoltRequest) -> BoltResponse | None:
@@ -82,8 +139,11 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
 
 
 def drain(app: App) -> None:
-    """Wait for listeners and background work in flight (graceful shutdown, tests)."""
-    app.listener_runner.listener_executor.shutdown(wait=True)
+    """Wait for listeners, then the work they started after the ack (graceful shutdown, tests)."""
+    pools = [app.listener_runner.listener_executor, _AFTER_ACK.get(app)]
+    for pool in pools:
+        if isinstance(pool, WorkPool) and not pool.finish():
+            log.warning("shutting down with work still running after %d s", DRAIN_SECONDS)
 
 
 def dispatch_safely(app: App, request: BoltRequest) -> BoltResponse:

@@ -31,6 +31,7 @@ class Settings:
     slack_api_url: str = SLACK_API_URL
     port: int = 3000
     workers: int = 1
+    listener_threads: int = 4
     admins: frozenset[str] = frozenset()
     timezone: str = "UTC"
     rounding_minutes: int = 0
@@ -101,6 +102,7 @@ class Settings:
             slack_api_url=_with_slash(get("SLACK_API_URL") or SLACK_API_URL),
             port=convert("PORT", int, 3000),
             workers=convert("BLOCKTIME_WORKERS", int, 1),
+            listener_threads=convert("BLOCKTIME_LISTENER_THREADS", _positive_int, 4),
             admins=frozenset(a.strip() for a in (get("BLOCKTIME_ADMINS") or "").split(",") if a.strip()),
             timezone=timezone,
             rounding_minutes=convert("BLOCKTIME_ROUNDING", parse_optional_minutes, 0),

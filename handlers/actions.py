@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -22,9 +23,16 @@ from handlers.views.modals import log_modal
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(UNDO_ACTION)
-    def undo(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    """Each button is acknowledged at once; its work (the database, then Web API calls and
+    ``respond``) runs after the ack, on the pool for work that waits on Slack."""
+
+    def on(action_id: str, work: Callable[[dict[str, Any], dict[str, Any], Respond], None]) -> None:
+        @app.action(action_id)
+        def acknowledged(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+            ack()
+            deps.later(f"button {action_id}", lambda: work(body, action, respond))
+
+    def undo(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         user_id = body["user"]["id"]
         actor = deps.people.actor(user_id)
         try:  # our own button carries the entry's id; anything else is not one of ours
@@ -41,9 +49,7 @@ def register(app: App, deps: Deps) -> None:
         respond(text=text, blocks=blocks, replace_original=True)
         deps.home_changed(user_id)
 
-    @app.action(OPEN_TOPUP_ACTION)
-    def home_topup(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+    def home_topup(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
         refusal = topup_refusal(deps, actor)
         if refusal:
@@ -52,9 +58,7 @@ def register(app: App, deps: Deps) -> None:
             return
         open_topup_modal(deps, actor, body["trigger_id"], None)
 
-    @app.action(ADD_HOURS_ACTION)
-    def alert_add_hours(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def alert_add_hours(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
         refusal = topup_refusal(deps, actor)
         if refusal:
@@ -64,25 +68,19 @@ def register(app: App, deps: Deps) -> None:
         channel = (body.get("channel") or {}).get("id")
         open_topup_modal(deps, actor, body["trigger_id"], channel, chosen=action.get("value"))
 
-    @app.action(SNOOZE_ACTION)
-    def alert_snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def alert_snooze(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
         outcome = attempt(lambda: alerts.snooze(deps.ctx, actor, str(action.get("value"))), "snooze")
         text, blocks = render(outcome.result) if outcome.result else error_message(outcome.error or "")
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
-    @app.action(ENTRIES_ACTION)
-    def alert_entries(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def alert_entries(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
         outcome = attempt(lambda: run_text(deps.ctx, actor, f"entries {action.get('value')} this month"), "entries")
         text, blocks = render(outcome.result) if outcome.result else error_message(outcome.error or "")
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
-    @app.action(CHART_ACTION)
-    def alert_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def alert_chart(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
         channel = (body.get("channel") or {}).get("id") or actor.user_id
         thread = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
@@ -91,11 +89,17 @@ def register(app: App, deps: Deps) -> None:
             text, blocks = error_message(refusal)
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
-    @app.action(OPEN_LOG_ACTION)
-    def home_log(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+    def home_log(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
         listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "log modal")
         if listed.result is not None:
             view = log_modal(listed.result, {"channel": ""}, deps.ctx.today())
             deps.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    on(UNDO_ACTION, undo)
+    on(OPEN_TOPUP_ACTION, home_topup)
+    on(ADD_HOURS_ACTION, alert_add_hours)
+    on(SNOOZE_ACTION, alert_snooze)
+    on(ENTRIES_ACTION, alert_entries)
+    on(CHART_ACTION, alert_chart)
+    on(OPEN_LOG_ACTION, home_log)

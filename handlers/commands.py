@@ -65,7 +65,9 @@ def register(app: App, deps: Deps) -> None:
             ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         ack()
-        open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id"))
+        deps.later(
+            "topup modal", lambda: open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id"))
+        )
 
     @app.command("/blocktime")
     def blocktime(ack: Ack, command: dict[str, Any], respond: Respond) -> None:

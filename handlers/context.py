@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.services import Context
 from handlers.people import People
@@ -42,6 +43,8 @@ class Deps:
         def guarded() -> None:
             try:
                 work()
+            except SlackApiError as error:  # Slack failed (an outage, a 429 storm): theirs, not a bug of ours
+                log.warning("Slack Web API failed during %s: %s", what, error.response.get("error"))
             except Exception:
                 log.exception("background work failed: %s", what)
 

@@ -26,14 +26,15 @@ IGNORED_SUBTYPES = {"bot_message", "channel_join", "channel_leave", "channel_top
 def register(app: App, deps: Deps) -> None:
     @app.event("message")
     def on_message(event: dict[str, Any], context: Any) -> None:
+        # Bolt has already answered Slack; the entry and its reply (Web API calls) run after the ack.
         subtype = event.get("subtype")
         bot_user = context.get("bot_user_id")
         if subtype == "message_changed":
-            _edited(deps, event, bot_user)
+            deps.later("thread edit", lambda: _edited(deps, event, bot_user))
         elif subtype == "message_deleted":
-            _deleted(deps, event, bot_user)
+            deps.later("thread delete", lambda: _deleted(deps, event, bot_user))
         elif subtype in (None, "thread_broadcast", "file_share"):
-            _posted(deps, event, bot_user)
+            deps.later("thread message", lambda: _posted(deps, event, bot_user))
 
 
 def _is_thread_reply(message: dict[str, Any]) -> bool:

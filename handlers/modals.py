@@ -73,8 +73,12 @@ def _finish(
     ack()
     text, blocks = render(outcome.result)
     channel = json.loads(view.get("private_metadata") or "{}").get("channel")
-    if channel:
-        deps.client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
-    else:
-        deps.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+    def confirm() -> None:
+        if channel:
+            deps.client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
+        else:
+            deps.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+    deps.later("modal confirmation", confirm)
     deps.home_changed(user_id)

@@ -61,3 +61,20 @@ def test_serve_refuses_to_start_without_slack_credentials(database: Database, tm
     env["DATABASE_URL"] = database.url
     done = subprocess.run([str(SCRIPT), "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "SLACK_SIGNING_SECRET" in done.stderr
+
+
+def test_the_listener_threads_setting_sizes_the_pool_and_refuses_nonsense(
+    database: Database, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    from bot.app import create_app
+    from bot.clock import SystemClock
+    from bot.config import Settings
+
+    settings = Settings.from_mapping(
+        {"BLOCKTIME_LISTENER_THREADS": "2", "SLACK_API_URL": fake_slack.api_url, "SLACK_BOT_TOKEN": "xoxb-t"}
+    )
+    app = create_app(Context(database, settings, SystemClock()))
+    assert app.listener_runner.listener_executor._max_workers == 2  # type: ignore[attr-defined]
+    env = environment(database, fake_slack, BLOCKTIME_LISTENER_THREADS="0")
+    done = subprocess.run([str(SCRIPT), "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "BLOCKTIME_LISTENER_THREADS" in done.stderr

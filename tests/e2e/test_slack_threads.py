@@ -195,3 +195,24 @@ def test_web_api_rate_limits_and_server_errors_are_retried(
     reactions = fake_slack.wait_for("reactions.add", 2)
     assert reactions[0].params["_failed_with"] == 500 and "_failed_with" not in reactions[1].params
     assert entry_count(slack_ctx) == 1
+
+
+def test_a_slack_that_stops_answering_does_not_hold_up_the_next_answer(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    """Replies and reactions go out after the ack, on a pool of their own: with Slack's Web API stuck
+    under more thread lines than there are listener threads, a /logtime is still answered at once."""
+    lines = slack_ctx.settings.listener_threads * 2
+    fake_slack.hold("reactions.add", "chat.postMessage")
+    try:
+        for n in range(lines):
+            assert slack.event(reply(f"+15m printer visit {n}", ts=f"1700000100.{n:06d}")).status == 200
+        fake_slack.wait_for("reactions.add:held", lines)  # every line is stuck on Slack, none answered
+        answer = slack.command("/logtime", "acme 15m quick question")
+        assert answer.status == 200 and "Logged" in answer.json["text"]
+        assert fake_slack.of("chat.postMessage") == []
+    finally:
+        fake_slack.release()
+    assert len(fake_slack.wait_for("chat.postMessage", lines)) == lines
+    assert entry_count(slack_ctx) == lines + 1
+    assert balance_of(slack_ctx, "acme").remaining_minutes == 10 * 60 - 15 * (lines + 1)

@@ -2,7 +2,8 @@
 
 Point ``SLACK_API_URL`` (the WebClient's ``base_url``) at ``fake.api_url``. Response URLs of slash
 commands and interactions can point at ``fake.response_url(...)``; file uploads go to ``/upload/``.
-``fail(method, status, times, retry_after)`` makes the next calls of a method fail (500, 429...)."""
+``fail(method, status, times, retry_after)`` makes the next calls of a method fail (500, 429...);
+``hold(method)`` keeps its calls waiting (a Slack that has stopped answering) until ``release()``."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class FakeSlack:
         self._outage_turn = 0
         self.names: dict[str, str] = {}
         self.failures: dict[str, Failure] = {}
+        self.held: dict[str, threading.Event] = {}
         self.socket_url = "ws://127.0.0.1:9/"
         self._lock = threading.Condition()
         self._ids = count(1)
@@ -92,6 +94,15 @@ class FakeSlack:
     def fail(self, method: str, status: int, times: int, retry_after: int | None = None) -> None:
         self.failures[method] = Failure(status, times, retry_after)
 
+    def hold(self, *methods: str) -> None:
+        for method in methods:
+            self.held[method] = threading.Event()
+
+    def release(self) -> None:
+        for gate in self.held.values():
+            gate.set()
+        self.held.clear()
+
     def of(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
@@ -110,6 +121,7 @@ class FakeSlack:
                 self._lock.wait(left)
 
     def reset(self) -> None:
+        self.release()
         with self._lock:
             self.calls.clear()
             self.failures.clear()
@@ -129,6 +141,12 @@ class FakeSlack:
             return 404, {"ok": False, "error": "unknown_path"}, {}
         params = {} if method == "file_upload" else self._params(headers, body, parsed.query)
         call = Call(method, params, {k.lower(): v for k, v in headers.items()}, body=body)
+        gate = self.held.get(method)
+        if gate is not None:
+            with self._lock:
+                self.calls.append(Call(f"{method}:held", params, call.headers))
+                self._lock.notify_all()
+            gate.wait(60)
         with self._lock:
             if method == "chat.postMessage" and time.time() < self.outage_until:
                 self._outage_turn += 1
