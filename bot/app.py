@@ -96,7 +96,7 @@ def make_web_client(
 def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:
     """The Bolt app with every listener registered."""
     from handlers import register_all
-    from handlers.context import Deps
+    from handlers.context import MALFORMED, Deps
     from handlers.people import People
 
     settings = ctx.settings
@@ -126,7 +126,7 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
     def malformed(error: Exception, request: BoltRequest) -> BoltResponse | None:
         """A signed request whose payload is not shaped as Slack sends it is the sender's error (400),
         never a crash of ours (500); it is logged with its kind, never with its body or tokens."""
-        if isinstance(error, KeyError | TypeError | ValueError | AttributeError | IndexError):
+        if isinstance(error, MALFORMED):
             log.warning("malformed Slack request (%s: %s)", type(error).__name__, error)
             return BoltResponse(status=400, body="malformed request")
         if isinstance(error, SlackApiError):  # after the ack, Slack itself failed (an outage, a 429 storm)

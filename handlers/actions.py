@@ -30,7 +30,7 @@ def register(app: App, deps: Deps) -> None:
         @app.action(action_id)
         def acknowledged(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
             ack()
-            deps.later(f"button {action_id}", lambda: work(body, action, respond))
+            deps.later(f"button {action_id}", lambda: work(body, action, respond), request=True)
 
     def undo(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         user_id = body["user"]["id"]

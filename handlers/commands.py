@@ -66,7 +66,9 @@ def register(app: App, deps: Deps) -> None:
             return
         ack()
         deps.later(
-            "topup modal", lambda: open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id"))
+            "topup modal",
+            lambda: open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id")),
+            request=True,
         )
 
     @app.command("/blocktime")

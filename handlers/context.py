@@ -17,6 +17,8 @@ from bot.services import Context
 from handlers.people import People
 
 log = logging.getLogger("blocktime.handlers")
+# What a payload that is not shaped as Slack sends raises in our listeners (the sender's error, 400).
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 _refresher_lock = threading.Lock()
 
 
@@ -37,14 +39,21 @@ class Deps:
                 self.home_refresher = HomeRefresher(self)
         self.home_refresher.changed(user_id)
 
-    def later(self, what: str, work: Callable[[], object]) -> None:
-        """Run ``work`` after the current request, logging (not raising) its failure."""
+    def later(self, what: str, work: Callable[[], object], request: bool = False) -> None:
+        """Run ``work`` after the current request, logging (not raising) its failure. ``request``: the
+        work reads the Slack payload just acknowledged, so a payload not shaped as Slack sends it is
+        the sender's error (a warning, as the app's error handler treats it before the ack)."""
 
         def guarded() -> None:
             try:
                 work()
             except SlackApiError as error:  # Slack failed (an outage, a 429 storm): theirs, not a bug of ours
                 log.warning("Slack Web API failed during %s: %s", what, error.response.get("error"))
+            except MALFORMED as error:
+                if not request:
+                    log.exception("background work failed: %s", what)
+                else:
+                    log.warning("malformed Slack request during %s (%s: %s)", what, type(error).__name__, error)
             except Exception:
                 log.exception("background work failed: %s", what)
 

@@ -91,4 +91,4 @@ def register(app: App, deps: Deps) -> None:
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
-            deps.later("home opened", lambda: publish_home(deps, event["user"]))
+            deps.later("home opened", lambda: publish_home(deps, event["user"]), request=True)

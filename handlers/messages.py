@@ -30,11 +30,11 @@ def register(app: App, deps: Deps) -> None:
         subtype = event.get("subtype")
         bot_user = context.get("bot_user_id")
         if subtype == "message_changed":
-            deps.later("thread edit", lambda: _edited(deps, event, bot_user))
+            deps.later("thread edit", lambda: _edited(deps, event, bot_user), request=True)
         elif subtype == "message_deleted":
-            deps.later("thread delete", lambda: _deleted(deps, event, bot_user))
+            deps.later("thread delete", lambda: _deleted(deps, event, bot_user), request=True)
         elif subtype in (None, "thread_broadcast", "file_share"):
-            deps.later("thread message", lambda: _posted(deps, event, bot_user))
+            deps.later("thread message", lambda: _posted(deps, event, bot_user), request=True)
 
 
 def _is_thread_reply(message: dict[str, Any]) -> bool:
