@@ -188,6 +188,24 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def context_switches(pids: list[int]) -> int:
+    """Context switches so far (voluntary and not) of every thread of ``pids``: each is a thread
+    giving up a core, e.g. to wait for the GIL."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches:" in line)
+    return total
+
+
 def _stat(pid: int) -> list[str]:
     """The fields of /proc/PID/stat after the process name (state first); empty when it is gone."""
     try:

@@ -13,6 +13,7 @@ from bench.common import (
     add_clients,
     base_env,
     children,
+    context_switches,
     cpu_seconds,
     free_port,
     load,
@@ -38,10 +39,13 @@ def prepare(env: dict[str, str]) -> None:
 def measured(pid: int, run: Callable[[], dict]) -> dict:  # type: ignore[type-arg]
     """``run``'s figures plus the server's CPU per answered request (its workers' when it has them)."""
     processes = children(pid) or [pid]
-    before = cpu_seconds(processes)
+    before, switched = cpu_seconds(processes), context_switches(processes)
     figures = run()
     used = cpu_seconds(processes) - before
-    figures["cpu_ms_per_request"] = round(used * 1000 / figures["requests"], 2) if figures["requests"] else None
+    switched = context_switches(processes) - switched
+    requests = figures["requests"]
+    figures["cpu_ms_per_request"] = round(used * 1000 / requests, 2) if requests else None
+    figures["switches_per_request"] = round(switched / requests, 1) if requests else None
     return figures
 
 

@@ -103,7 +103,7 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
     web = client or make_web_client(settings)
     # Two pools. Listeners (the work before each answer: parse, the ledger transaction, the reply)
     # run on a few threads: Python runs one thread at a time, and with 32 threads taking turns each
-    # /logtime cost ~45 context switches and ~30% more CPU than with 4 (bench/RESULTS.md). Web API
+    # /logtime cost ~50 context switches and ~30% more CPU than with 4 (bench/RESULTS.md). Web API
     # calls after the answer (replies, reactions, modals, App Home) wait on the network, so they get
     # a larger pool of their own, where a slow or rate-limited Slack cannot hold up the next answer.
     listeners = WorkPool(settings.listener_threads, "blocktime-listener")
