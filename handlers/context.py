@@ -49,13 +49,11 @@ class Deps:
                 work()
             except SlackApiError as error:  # Slack failed (an outage, a 429 storm): theirs, not a bug of ours
                 log.warning("Slack Web API failed during %s: %s", what, error.response.get("error"))
-            except MALFORMED as error:
-                if not request:
-                    log.exception("background work failed: %s", what)
-                else:
+            except Exception as error:
+                if request and isinstance(error, MALFORMED):
                     log.warning("malformed Slack request during %s (%s: %s)", what, type(error).__name__, error)
-            except Exception:
-                log.exception("background work failed: %s", what)
+                else:
+                    log.exception("background work failed: %s", what)
 
         try:
             self.background.submit(guarded)
