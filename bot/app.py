@@ -54,10 +54,10 @@ class WorkPool(ThreadPoolExecutor):
         self._unfinished_lock = threading.Lock()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future = super().submit(fn, *args, **kwargs)
-        with self._unfinished_lock:
+        with self._unfinished_lock:  # with ``finish``: work is either counted or refused, never lost
+            future = super().submit(fn, *args, **kwargs)
             self._unfinished.add(future)
-        future.add_done_callback(self._finished)
+        future.add_done_callback(self._finished)  # outside the lock: it runs at once if already done
         return future
 
     def _finished(self, future: Future[Any]) -> None:
@@ -66,7 +66,8 @@ class WorkPool(ThreadPoolExecutor):
 
     def finish(self, timeout: float = DRAIN_SECONDS) -> bool:
         """Take no more work, wait for the work taken (at most ``timeout``); True when all of it ended."""
-        self.shutdown(wait=False)
+        with self._unfinished_lock:
+            self.shutdown(wait=False)
         deadline = time.monotonic() + timeout
         while True:
             with self._unfinished_lock:
