@@ -41,12 +41,9 @@ DRAIN_SECONDS = 30  # graceful shutdown waits this long at most for work in flig
 
 
 class WorkPool(ThreadPoolExecutor):
-    """A thread pool that knows the work it has not finished, so a shutdown waits for that work.
-
-    ``ThreadPoolExecutor.shutdown(wait=True)`` joins the pool's threads instead. In three full test
-    runs that join never returned although every thread of the pool was idle, waiting for work (thread
-    dumps; never reproduced alone, cause not found). Waiting on the futures of the work itself does not
-    depend on how the threads wind down."""
+    """A thread pool that knows the work it has not finished, so a shutdown waits for that work, and
+    for at most ``DRAIN_SECONDS``: one job stuck on a dead connection must not hang the shutdown
+    (``ThreadPoolExecutor.shutdown(wait=True)`` would wait for it forever)."""
 
     def __init__(self, threads: int, name: str) -> None:
         super().__init__(max_workers=threads, thread_name_prefix=name)

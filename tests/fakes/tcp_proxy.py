@@ -35,7 +35,14 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            # The 5 s were for connecting only: an idle pooled connection must not be dropped by the
+            # proxy itself (a half-closed leg left a client waiting forever for an answer).
+            upstream.settimeout(None)
             with self._lock:
+                if not self.up:  # cut while this one was connecting: it goes down with the rest
+                    _close(client)
+                    _close(upstream)
+                    continue
                 self._open.update({client, upstream})
             threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
             threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
@@ -49,23 +56,16 @@ class TcpProxy:
                 sink.sendall(data)
         except OSError:
             pass
-        finally:
+        finally:  # end both legs for real: shutdown wakes the other direction's recv, close alone does not
             for s in (source, sink):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+                _close(s)
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones (the database "goes down")."""
         self.up = False
         with self._lock:
             for s in self._open:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
+                _close(s)
             self._open.clear()
 
     def restore(self) -> None:
@@ -75,3 +75,11 @@ class TcpProxy:
         self._closed = True
         self.cut()
         self.listener.close()
+
+
+def _close(s: socket.socket) -> None:
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    s.close()
