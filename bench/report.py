@@ -216,7 +216,7 @@ def write_results(f: dict[str, Any], path: Path) -> None:
                 "",
                 f"Throughput from 1 to 4 processes: {round(scale[1]['rps'] / scale[0]['rps'], 2)}×. One process"
                 " keeps one core busy; the other core is shared by the load generator, PostgreSQL and the other"
-                " processes, so the gain is what they get of it: 0.89× to 1.6× over six runs on this VM (10"
+                " processes, so the gain is what they get of it: 0.89× to 1.6× over seven runs on this VM (10"
                 " clients at concurrency 32 also queue writers on the clients' row locks). On a machine with"
                 " more cores, `blocktime serve --workers N` adds a process per core.",
             ]
