@@ -7,6 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
+from bot.app import create_app
+from bot.clock import SystemClock
+from bot.config import Settings
 from bot.services import Actor, Context
 from storage.db import Database
 from tests.e2e.processes import SCRIPT, environment, free_port, wait_healthy
@@ -66,10 +69,6 @@ def test_serve_refuses_to_start_without_slack_credentials(database: Database, tm
 def test_the_listener_threads_setting_sizes_the_pool_and_refuses_nonsense(
     database: Database, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    from bot.app import create_app
-    from bot.clock import SystemClock
-    from bot.config import Settings
-
     settings = Settings.from_mapping(
         {"BLOCKTIME_LISTENER_THREADS": "2", "SLACK_API_URL": fake_slack.api_url, "SLACK_BOT_TOKEN": "xoxb-t"}
     )
