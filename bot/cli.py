@@ -9,9 +9,11 @@ import logging
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TextIO
 
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from bot import __version__
@@ -165,21 +167,38 @@ def _report(ctx: Context, actor: Actor, invocation: Invocation, out: Console) ->
         return _fail(out, invocation.json, DB_DOWN, EXIT_UNAVAILABLE)
     assert isinstance(command, Report) and isinstance(result, ReportResult | AllEntriesResult)
     stem = "blocktime-" + (result.client if isinstance(result, ReportResult) else "all")
-    month = command.period.start.strftime("%Y-%m")
-    written: dict[str, str] = {}
-    csv_file = Path(csv_path or f"{stem}-{month}.csv")
-    csv_file.write_bytes(entries_csv(result.entries))
-    written["csv"] = str(csv_file)
+    last_month = command.period.end - timedelta(days=1)
+    months = command.period.start.strftime("%Y-%m")
+    if (last_month.year, last_month.month) != (command.period.start.year, command.period.start.month):
+        months += f"..{last_month:%Y-%m}"  # a range's file never overwrites its first month's
+    files = {"csv": Path(csv_path or f"{stem}-{months}.csv")}
     if isinstance(result, ReportResult):
-        chart_file = Path(chart_path or f"{stem}-{month}.png")
-        chart_file.write_bytes(report_chart(result, ctx.now()))
-        written["chart"] = str(chart_file)
+        files["chart"] = Path(chart_path or f"{stem}-{months}.png")
+    for kind, path in files.items():  # checked before anything is written
+        if not path.parent.is_dir():
+            flag = "--out" if kind == "csv" else "--chart"
+            return _fail(
+                out,
+                invocation.json,
+                f"{flag} {path}: the folder {path.parent} does not exist; nothing was written.",
+                EXIT_USAGE,
+            )
+    written: dict[str, str] = {}
+    try:
+        files["csv"].write_bytes(entries_csv(result.entries))
+        written["csv"] = str(files["csv"])
+        if isinstance(result, ReportResult):
+            files["chart"].write_bytes(report_chart(result, ctx.now()))
+            written["chart"] = str(files["chart"])
+    except OSError as error:
+        done = f" ({', '.join(written.values())} was written)" if written else ""
+        return _fail(out, invocation.json, f"Could not write {error.filename}: {error.strerror}{done}.", EXIT_USAGE)
     if invocation.json:
         print(json.dumps({**result.as_dict(), "files": written}, indent=2, sort_keys=True, default=str))
     else:
         render(out, result)
-        for kind, path in written.items():
-            out.print(f"Wrote {kind}: {path}", highlight=False)
+        for kind, name in written.items():
+            out.print(f"Wrote {kind}: {name}", highlight=False)
     return EXIT_OK
 
 
@@ -227,9 +246,8 @@ def _deliver_now(ctx: Context) -> None:
 def _jobs(ctx: Context, invocation: Invocation, out: Console) -> int:
     """``blocktime jobs run <name> [--date YYYY-MM-DD]`` and ``blocktime jobs list``."""
     import argparse
-    from datetime import datetime, time
+    from datetime import datetime
 
-    from bot.clock import FixedClock
     from bot.jobs.dispatcher import Dispatcher, transports_for
     from bot.jobs.scheduler import run_job, triggers
     from bot.jobs.tasks import JOBS
@@ -260,8 +278,16 @@ def _jobs(ctx: Context, invocation: Invocation, out: Console) -> int:
             day = datetime.strptime(options.date, "%Y-%m-%d").date()
         except ValueError:
             return _fail(out, invocation.json, f"--date {options.date} is not a date (YYYY-MM-DD).", EXIT_USAGE)
-        moment = datetime.combine(day, time(12, 0), ctx.settings.zone)
-        ctx = Context(ctx.db, ctx.settings, FixedClock(moment))
+        if day > ctx.today():
+            return _fail(
+                out,
+                invocation.json,
+                f"--date {options.date} is after today ({ctx.today()}): a job run by hand never acts on a day "
+                "that has not come yet. Leave --date out to run it for today.",
+                EXIT_USAGE,
+            )
+    # The clock stays the real one: a job run for a past day (one the scheduler missed) records its
+    # ledger lines when they are really written, so statements already sent never change.
     outcome = run_job(ctx, options.name, day)
     Dispatcher(ctx, transports_for(ctx)).run_once(limit=500)
     if invocation.json:
@@ -307,7 +333,7 @@ def _fail(out: Console, as_json: bool, message: str, code: int) -> int:
     if as_json:
         print(json.dumps({"error": message}))
     else:
-        Console(stderr=True, soft_wrap=True).print(f"[red]Error:[/red] {message}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(Text("Error: ", style="red") + Text(message), highlight=False)
     return code
 
 

@@ -39,6 +39,8 @@ class Settings:
     overdraft_minutes: int | None = 0
     overage_policy: str = "carry"
     max_entry_minutes: int = 24 * 60
+    expiry_grace_days: int = 7
+    backdate_days: int = 90
     currency: str = "USD"
     thresholds: str = DEFAULT_THRESHOLDS
     overdraft_alert_step_minutes: int = 60
@@ -110,6 +112,8 @@ class Settings:
             overdraft_minutes=convert("BLOCKTIME_OVERDRAFT", parse_overdraft, 0),
             overage_policy=convert("BLOCKTIME_OVERAGE", parse_overage_policy, "carry"),
             max_entry_minutes=convert("BLOCKTIME_MAX_ENTRY", lambda v: parse_duration(v, max_minutes=10**6), 24 * 60),
+            expiry_grace_days=convert("BLOCKTIME_EXPIRY_GRACE_DAYS", _days, 7),
+            backdate_days=convert("BLOCKTIME_BACKDATE_DAYS", _days, 90),
             currency=(get("BLOCKTIME_CURRENCY") or "USD").upper(),
             thresholds=convert(
                 "BLOCKTIME_THRESHOLDS", lambda v: format_thresholds(parse_thresholds(v)), DEFAULT_THRESHOLDS
@@ -167,6 +171,14 @@ def _on_off(text: str) -> bool:
     if word not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
         raise ValueError("use on or off")
     return word in ("on", "true", "1", "yes")
+
+
+def _days(text: str) -> int:
+    """``7`` or ``7d``: a whole number of days, 0 to 3650."""
+    value = text.lower().removesuffix("d").removesuffix("days").strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > 3650:
+        raise ValueError("use a whole number of days, e.g. 7")
+    return int(value)
 
 
 def _positive_int(text: str) -> int:

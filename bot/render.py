@@ -3,12 +3,15 @@ console. Slack rendering lives in ``handlers/views``."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from datetime import date
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
+from rich.text import Text
 
-from bot.domain.durations import format_duration
+from bot.domain.durations import as_recorded, format_duration
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
@@ -23,7 +26,53 @@ from bot.services.results import (
     Result,
     TopUpResult,
     VoidResult,
+    renewal_label,
 )
+
+
+class FitTable:
+    """A table of user text printed literally (``[urgent]`` stays, no markup) whose figures and
+    identifiers are never cut: only the ``wrap`` columns (notes, names) wrap; when even that does not
+    fit the terminal, each row is printed as ``Header: value`` lines instead."""
+
+    def __init__(
+        self, title: str, headers: Sequence[str], wrap: Collection[str] = (), caption: str | None = None
+    ) -> None:
+        self.title, self.headers, self.wrap, self.caption = title, list(headers), set(wrap), caption
+        self.rows: list[list[str]] = []
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append([str(c) for c in cells])
+
+    def _widths(self) -> list[int]:
+        return [max([len(h), *(len(r[i]) for r in self.rows)]) for i, h in enumerate(self.headers)]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = self._widths()
+        fixed = sum(w for h, w in zip(self.headers, widths, strict=True) if h not in self.wrap)
+        wrapped = sum(min(w, 12) for h, w in zip(self.headers, widths, strict=True) if h in self.wrap)
+        if fixed + wrapped + 3 * len(self.headers) + 1 <= options.max_width:
+            yield self._table(widths)
+            return
+        yield Text(self.title, style="bold")
+        for row in self.rows:
+            for header, cell in zip(self.headers, row, strict=True):
+                if cell:
+                    yield Text(f"  {header or 'status'}: {cell}")
+            yield Text("")
+        if self.caption:
+            yield Text(self.caption)
+
+    def _table(self, widths: list[int]) -> Table:
+        table = Table(title=Text(self.title), caption=Text(self.caption) if self.caption else None)
+        for header, width in zip(self.headers, widths, strict=True):
+            if header in self.wrap:
+                table.add_column(Text(header), overflow="fold", min_width=min(width, 12))
+            else:
+                table.add_column(Text(header), no_wrap=True, min_width=width)
+        for row in self.rows:
+            table.add_row(*(Text(cell) for cell in row))
+        return table
 
 
 def bar(percent: int | None, width: int = 10) -> str:
@@ -36,17 +85,23 @@ def percent_label(view: BalanceView | LogResult) -> str:
     return "—" if view.percent_left is None else f"{view.percent_left}%"
 
 
+def say(console: Console, text: str) -> None:
+    """Print user text literally: ``[urgent]`` is a note's words, not markup."""
+    console.print(text, markup=False, highlight=False)
+
+
 def render(console: Console, result: Result) -> None:
     match result:
         case LogResult():
-            console.print(log_line(result))
+            say(console, log_line(result))
         case TopUpResult():
-            console.print(topup_line(result))
+            say(console, topup_line(result))
         case VoidResult():
             what = "Entry" if result.kind == "entry" else "Top-up"
-            console.print(
+            say(
+                console,
                 f"{what} {result.id} voided ({format_duration(result.minutes)}). "
-                f"{result.display_name} now has {format_duration(result.remaining_minutes)} left."
+                f"{result.display_name} now has {format_duration(result.remaining_minutes)} left.",
             )
         case BalancesResult():
             if len(result.balances) == 1:
@@ -62,9 +117,9 @@ def render(console: Console, result: Result) -> None:
         case ClientsResult():
             console.print(client_table(result.clients))
         case Message():
-            console.print(result.message, markup=False, highlight=False)
+            say(console, result.message)
         case ReportResult() | AllEntriesResult() | InsightsResult():
-            console.print(report_text(result), markup=False, highlight=False)
+            say(console, report_text(result))
         case _:  # pragma: no cover
             console.print(result.as_dict())
 
@@ -73,22 +128,39 @@ def log_line(result: LogResult) -> str:
     billable = "non-billable" if result.non_billable else f"{format_duration(result.billable_minutes)} billable"
     prefix = "Already logged" if result.duplicate else "Logged"
     text = (
-        f"{prefix} #{result.entry_id}: {result.typed} for {result.display_name} on {result.work_date} "
-        f"({billable}). Remaining: {format_duration(result.remaining_minutes)} {bar(result.percent_left)} "
-        f"{'' if result.percent_left is None else str(result.percent_left) + '%'}".rstrip()
+        f"{prefix} #{result.entry_id}: {as_recorded(result.typed, result.minutes)} for {result.display_name} on "
+        f"{result.work_date} ({billable}). Remaining: {format_duration(result.remaining_minutes)} "
+        f"{bar(result.percent_left)} {'' if result.percent_left is None else str(result.percent_left) + '%'}".rstrip()
     )
+    return "\n".join([text, *log_notes(result)])
+
+
+def log_notes(result: LogResult) -> list[str]:
+    """What an entry's reply says besides the figures, in every interface (CLI, console, Slack)."""
+    notes = []
+    if result.replaces_entry_id:
+        notes.append(f"#{result.entry_id} replaces #{result.replaces_entry_id}.")
+    if result.from_later_blocks_minutes:
+        notes.append(
+            f"No block valid on {result.work_date} had hours left: "
+            f"{format_duration(result.from_later_blocks_minutes)} drawn from the current blocks."
+        )
     if result.overage_minutes:
-        text += f"\n{format_duration(result.overage_minutes)} of it is overage (no block left to draw from)."
-    return text
+        notes.append(f"{format_duration(result.overage_minutes)} of it is overage (no block left to draw from).")
+    logged = result.logged_on
+    if logged is not None and (result.work_date.year, result.work_date.month) != (logged.year, logged.month):
+        notes.append(f"Late work: logged {logged}, it shows in the statement of {logged:%B %Y}.")
+    return notes
 
 
 def topup_line(result: TopUpResult) -> str:
     expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
     price = f", {result.price} {result.currency}" if result.price is not None else ""
     ref = f", ref {result.reference}" if result.reference else ""
+    renews = f", {result.renewal}" if result.renewal else ""
     text = (
         f"Added block {result.block_id}: {format_duration(result.minutes)} for {result.display_name} "
-        f"({expires}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
+        f"({expires}{renews}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
     )
     if result.carried_overage_minutes:
         text += f"\n{format_duration(result.carried_overage_minutes)} of overage was paid off from it."
@@ -97,10 +169,13 @@ def topup_line(result: TopUpResult) -> str:
     return text
 
 
-def balances_table(views: list[BalanceView]) -> Table:
-    table = Table(title="Balances (lowest first)")
-    for name in ("Client", "Name", "Remaining", "Left", "", "Used this month", "Next expiry"):
-        table.add_column(name, justify="right" if name in ("Remaining", "Left", "Used this month") else "left")
+def balances_table(views: list[BalanceView]) -> FitTable:
+    table = FitTable(
+        "Balances (lowest first)",
+        ("Client", "Name", "Remaining", "Left", "", "Used this month", "Next expiry"),
+        wrap={"Name"},
+        caption=None if views else "No clients yet: blocktime client add acme Acme Corp",
+    )
     for view in views:
         table.add_row(
             view.client,
@@ -111,27 +186,49 @@ def balances_table(views: list[BalanceView]) -> Table:
             format_duration(view.used_this_month_minutes),
             str(view.next_expiry or "—"),
         )
-    if not views:
-        table.caption = "No clients yet: blocktime client add acme Acme Corp"
     return table
 
 
+def figures_line(view: BalanceView) -> str:
+    """The balance as a sum that adds up as printed:
+    purchased - used - forfeited - expired (in grace) + overage billed on its own = left."""
+    d = format_duration
+    text = f"Purchased {d(view.purchased_minutes)} − used {d(view.used_minutes)}"
+    if view.forfeited_minutes:
+        text += f" − forfeited {d(view.forfeited_minutes)}"
+    if view.in_grace_minutes:
+        text += f" − expired, closing soon {d(view.in_grace_minutes)}"
+    if view.billed_overage_minutes:
+        text += f" + overage billed on its own {d(view.billed_overage_minutes)}"
+    text += f" = {d(view.remaining_minutes)} left"
+    if view.overage_minutes:
+        text += f" (of the time used, {d(view.overage_minutes)} is overage the next block pays off)"
+    return text + f" · used this month {d(view.used_this_month_minutes)}"
+
+
+def grace_lines(view: BalanceView) -> list[str]:
+    """Expired blocks that late work may still draw from: "expired 2026-11-29, 5h closing on 2026-12-06"."""
+    return [
+        f"Block {b.id} expired {b.expires_on}, {format_duration(b.remaining_minutes)} closing on {b.closing_on}: "
+        f"late work dated up to {b.expires_on} still draws from it; the rest is forfeited after {b.closing_on}."
+        for b in view.blocks
+        if b.closing_on is not None
+    ]
+
+
 def _balance_detail(console: Console, view: BalanceView) -> None:
-    console.print(
-        f"[bold]{view.display_name}[/bold] ({view.client}): {format_duration(view.remaining_minutes)} left "
-        f"{bar(view.percent_left)} {percent_label(view)}"
+    say(
+        console,
+        f"{view.display_name} ({view.client}): {format_duration(view.remaining_minutes)} left "
+        f"{bar(view.percent_left)} {percent_label(view)}",
     )
-    console.print(
-        f"Purchased {format_duration(view.purchased_minutes)} · used {format_duration(view.used_minutes)} · "
-        f"forfeited {format_duration(view.forfeited_minutes)} · overage {format_duration(view.overage_minutes)} · "
-        f"used this month {format_duration(view.used_this_month_minutes)}"
-    )
+    say(console, figures_line(view))
+    for line in grace_lines(view):
+        say(console, line)
     if view.blocks:
         console.print(blocks_table("Open blocks", view.blocks))
     if view.last_entries:
-        table = Table(title="Last entries")
-        for name in ("#", "Date", "Who", "Time", "Billable", "Note"):
-            table.add_column(name)
+        table = FitTable("Last entries", ("#", "Date", "Who", "Time", "Billable", "Note"), wrap={"Note", "Who"})
         for e in view.last_entries:
             table.add_row(
                 str(e.id), str(e.work_date), e.user_name, e.typed, format_duration(e.billable_minutes), e.note
@@ -141,10 +238,22 @@ def _balance_detail(console: Console, view: BalanceView) -> None:
 
 def blocks_table(title: str, blocks: list[BlockView]) -> Table:
     table = Table(title=title)
-    for name in ("#", "Size", "Remaining", "Drawn", "Forfeited", "Starts", "Expires", "Price", "Ref", "Status"):
+    for name in (
+        "#",
+        "Size",
+        "Remaining",
+        "Drawn",
+        "Forfeited",
+        "Starts",
+        "Expires",
+        "Renews",
+        "Price",
+        "Ref",
+        "Status",
+    ):
         table.add_column(name)
     for b in blocks:
-        status = "voided" if b.voided else "expired" if b.expired else "used up" if b.remaining_minutes == 0 else "open"
+        status = block_status(b)
         table.add_row(
             str(b.id),
             format_duration(b.minutes),
@@ -153,6 +262,7 @@ def blocks_table(title: str, blocks: list[BlockView]) -> Table:
             format_duration(b.forfeited_minutes),
             str(b.start_on),
             str(b.expires_on or "never"),
+            (renewal_label(b.renew_months) or "").removeprefix("renews "),
             f"{b.price} {b.currency}" if b.price is not None else "",
             b.reference or "",
             status,
@@ -160,12 +270,23 @@ def blocks_table(title: str, blocks: list[BlockView]) -> Table:
     return table
 
 
-def entries_table(result: EntriesResult) -> Table:
-    table = Table(
-        title=f"{result.client}: {result.period}", caption=f"Billable: {format_duration(result.billable_minutes)}"
+def block_status(block: BlockView) -> str:
+    if block.voided:
+        return "voided"
+    if block.closing_on is not None:
+        return f"expired, closing on {block.closing_on}"
+    if block.expired:
+        return "expired"
+    return "used up" if block.remaining_minutes == 0 else "open"
+
+
+def entries_table(result: EntriesResult) -> FitTable:
+    table = FitTable(
+        f"{result.client}: {result.period}",
+        ("#", "Date", "Who", "Time", "Billable", "Ticket", "Note", ""),
+        wrap={"Note", "Who"},
+        caption=f"Billable: {format_duration(result.billable_minutes)}",
     )
-    for name in ("#", "Date", "Who", "Time", "Billable", "Ticket", "Note", ""):
-        table.add_column(name)
     for e in result.entries:
         table.add_row(
             str(e.id),
@@ -180,23 +301,26 @@ def entries_table(result: EntriesResult) -> Table:
     return table
 
 
-def client_table(clients: list[ClientView]) -> Table:
-    table = Table(title="Clients")
-    for name in (
-        "Handle",
-        "Name",
-        "Aliases",
-        "Manager",
-        "Channel",
-        "TZ",
-        "Rounding",
-        "Minimum",
-        "Overdraft",
-        "Overage",
-        "Thresholds",
-        "",
-    ):
-        table.add_column(name)
+def client_table(clients: list[ClientView]) -> FitTable:
+    table = FitTable(
+        "Clients",
+        (
+            "Handle",
+            "Name",
+            "Aliases",
+            "Manager",
+            "Channel",
+            "TZ",
+            "Rounding",
+            "Minimum",
+            "Overdraft",
+            "Overage",
+            "Thresholds",
+            "Grace",
+            "",
+        ),
+        wrap={"Name", "Aliases"},
+    )
     for c in clients:
         overdraft = "unlimited" if c.overdraft_minutes is None else format_duration(c.overdraft_minutes)
         table.add_row(
@@ -211,22 +335,52 @@ def client_table(clients: list[ClientView]) -> Table:
             overdraft,
             c.overage_policy,
             c.thresholds,
+            f"{c.expiry_grace_days}d",
             "archived" if c.archived else "",
         )
     return table
 
 
 def statement_lines(facts: dict[str, Any]) -> list[str]:
-    lines = [
-        f"Statement for {facts['display_name']} ({facts['client']}), {facts['period']}",
-        f"Opening balance {format_duration(facts['opening_minutes'])} · bought {format_duration(facts['bought_minutes'])}"
-        f" · used {format_duration(facts['used_minutes'])} · non-billable {format_duration(facts['non_billable_minutes'])}"
-        f" · forfeited {format_duration(facts['forfeited_minutes'])} · overage {format_duration(facts['overage_minutes'])}",
-        f"Remaining at the end of the period: {format_duration(facts['remaining_minutes'])}",
-        "By technician: " + (", ".join(f"{n} {format_duration(m)}" for n, m in facts["by_technician"]) or "none"),
-        "By ticket: " + (", ".join(f"{t} {format_duration(m)}" for t, m in facts["by_ticket"]) or "none"),
-    ]
+    """A statement that adds up as printed: opening + bought - used - forfeited + overage billed = closing."""
+    d = format_duration
+    sums = (
+        f"Opening {d(facts['opening_minutes'])} + bought {d(facts['bought_minutes'])} − used {d(facts['used_minutes'])}"
+    )
+    sums += f" − forfeited {d(facts['forfeited_minutes'])}"
+    if facts.get("overage_billed_minutes"):
+        sums += f" + overage billed on its own {d(facts['overage_billed_minutes'])}"
+    sums += f" = closing {d(facts.get('closing_minutes', facts['remaining_minutes']))}"
+    lines = [f"Statement for {facts['display_name']} ({facts['client']}), {facts['period']}", sums]
+    extras = []
+    if facts["non_billable_minutes"]:
+        extras.append(f"non-billable work {d(facts['non_billable_minutes'])} (not deducted)")
+    if facts["overage_minutes"]:
+        extras.append(f"of the time used, {d(facts['overage_minutes'])} was overage (no block covered it)")
+    if facts.get("correction_count"):
+        extras.append(
+            f"{facts['correction_count']} {plural(facts['correction_count'], 'correction')} (voids and edits) included"
+        )
+    if extras:
+        lines.append("; ".join(extras).capitalize() + ".")
+    for late in facts.get("late", []):
+        lines.append(
+            f"Late: work of {_day(late['work_date'])}, logged {_day(late['recorded_on'])}: "
+            f"{d(late['minutes'])} (entry #{late['entry_id']})"
+        )
+    lines.append("By technician: " + (", ".join(f"{n} {d(m)}" for n, m in facts["by_technician"]) or "none"))
+    lines.append("By ticket: " + (", ".join(f"{t} {d(m)}" for t, m in facts["by_ticket"]) or "none"))
     return lines
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
+def _day(iso: str) -> str:
+    """``2026-10-15`` -> ``15 Oct 2026``."""
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%b %Y}"
 
 
 def forecast_lines(forecast: dict[str, Any]) -> list[str]:

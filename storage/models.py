@@ -81,6 +81,7 @@ class Client(Base):
     overdraft_minutes: Mapped[int | None] = mapped_column(Integer)  # None = unlimited, 0 = none
     overage_policy: Mapped[str] = mapped_column(String(8))  # carry | bill
     thresholds: Mapped[str | None] = mapped_column(String(200))  # None = configured default
+    expiry_grace_days: Mapped[int | None] = mapped_column(Integer)  # None = configured default
     # Running figures (minutes), kept in the same transaction as each change.
     purchased_minutes: Mapped[int] = mapped_column(Integer, default=0)
     used_minutes: Mapped[int] = mapped_column(Integer, default=0)
@@ -124,6 +125,8 @@ class Block(Base):
     renew_months: Mapped[int | None] = mapped_column(Integer)
     renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id"), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # What the keyed request asked for, so a key reused for a different request is refused.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
     voided_at: Mapped[datetime | None] = mapped_column()
     voided_by: Mapped[str | None] = mapped_column(String(64))
@@ -158,6 +161,7 @@ class Entry(Base):
     # The Slack message an entry came from ("channel:ts"), so editing or deleting it corrects the entry.
     source_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
     created_at: Mapped[datetime] = mapped_column()
     voided_at: Mapped[datetime | None] = mapped_column()

@@ -53,13 +53,14 @@ class ClientRow:
     minimum_minutes: int
     overdraft_minutes: int
     thresholds: str | None
+    expiry_grace_days: int | None
     open_overage_minutes: int
     alerts_snoozed_until: datetime | None
 
 
 @dataclass(frozen=True)
 class OpenBlock:
-    """An open block as read here (``BlockFigures`` for the shared balance functions)."""
+    """An open block as read here (``HeldBlock`` for the ledger rules)."""
 
     id: int
     minutes: int
@@ -101,6 +102,7 @@ ENTRY_FIELDS = (
     "source",
     "source_ref",
     "idempotency_key",
+    "request_fingerprint",
     "replaces_id",
     "created_at",
 )

@@ -1,11 +1,15 @@
-"""FIFO consumption: billable minutes are drawn from the usable block that expires first (never-expiring
-blocks last), then the oldest; whatever no block covers is overage."""
+"""Which blocks pay for work: the blocks valid on the work date first (start <= work date <= expiry),
+first-expiring first (never-expiring blocks last), then the oldest; only when those have nothing left,
+the blocks valid today; whatever no block covers is overage.
+
+An expired block stays open for late work dated inside it until its closing day (expiry + the grace
+period); after that its unused minutes are forfeited."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 
 @dataclass(frozen=True)
@@ -16,11 +20,27 @@ class BlockState:
     expires_on: date | None
 
     def usable_on(self, day: date) -> bool:
-        """A block can be drawn from once started and until the end of its expiry date."""
+        """A block pays for work done once it started and until the end of its expiry date."""
         return self.start_on <= day and (self.expires_on is None or day <= self.expires_on)
 
     def expired_on(self, day: date) -> bool:
         return self.expires_on is not None and day > self.expires_on
+
+
+def closing_day(expires_on: date, grace_days: int) -> date:
+    """The last day late work may still draw from a block that expired on ``expires_on``; its unused
+    minutes are forfeited after this day."""
+    return expires_on + timedelta(days=grace_days)
+
+
+def closed_on(expires_on: date | None, today: date, grace_days: int) -> bool:
+    """True once the block's grace period is over: its unused minutes are to be forfeited."""
+    return expires_on is not None and today > closing_day(expires_on, grace_days)
+
+
+def in_grace(expires_on: date | None, today: date, grace_days: int) -> bool:
+    """Expired, but late work dated inside it may still draw from it."""
+    return expires_on is not None and today > expires_on and not closed_on(expires_on, today, grace_days)
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,8 @@ class Draw:
 class Allocation:
     draws: tuple[Draw, ...]
     overage: int
+    # Minutes drawn from blocks that were not valid on the work date (today's blocks paid instead).
+    from_later_blocks: int = 0
 
     @property
     def drawn(self) -> int:
@@ -43,19 +65,31 @@ def fifo_order(blocks: Iterable[BlockState]) -> list[BlockState]:
     return sorted(blocks, key=lambda b: (b.expires_on is None, b.expires_on or date.max, b.start_on, b.id))
 
 
-def allocate(minutes: int, blocks: Iterable[BlockState], today: date) -> Allocation:
-    """Split ``minutes`` into draws over the usable blocks in FIFO order plus the uncovered overage."""
+def allocate(minutes: int, blocks: Iterable[BlockState], today: date, work_date: date | None = None) -> Allocation:
+    """Split ``minutes`` of work done on ``work_date`` (default today) into draws plus the overage.
+
+    1. the blocks valid on the work date, FIFO;
+    2. then the blocks valid today that step 1 did not use, FIFO (late work no block covered);
+    3. what is left is overage."""
     if minutes < 0:
         raise ValueError("cannot allocate negative minutes")
+    worked = today if work_date is None else work_date
+    candidates = [b for b in blocks if b.remaining > 0]
+    first = fifo_order(b for b in candidates if b.usable_on(worked))
+    taken = {b.id for b in first}
+    then = fifo_order(b for b in candidates if b.id not in taken and b.usable_on(today))
     left = minutes
     draws: list[Draw] = []
-    for block in fifo_order(b for b in blocks if b.usable_on(today) and b.remaining > 0):
+    later = 0
+    for block in first + then:
         if left == 0:
             break
         take = min(left, block.remaining)
         draws.append(Draw(block.id, take))
         left -= take
-    return Allocation(tuple(draws), left)
+        if block.id not in taken:
+            later += take
+    return Allocation(tuple(draws), left, later)
 
 
 def within_overdraft(remaining_after: int, overdraft_limit: int | None) -> bool:

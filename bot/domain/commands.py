@@ -5,15 +5,17 @@ Nothing here touches the database; clients are named by handle and resolved by t
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain.dates import Period, parse_iso_date, parse_period, parse_work_date
+from bot.domain.dates import Period, add_months, parse_iso_date, parse_period, parse_work_date, take_work_date
 from bot.domain.durations import (
     DEFAULT_MAX_MINUTES,
+    format_duration,
     looks_like_duration,
     parse_duration,
     take_duration,
@@ -24,6 +26,7 @@ from bot.domain.thresholds import format_thresholds, parse_thresholds
 
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
 NON_BILLABLE_FLAGS = {"--nb", "non-billable", "nonbillable", "--non-billable"}
+BILLABLE_FLAGS = {"--billable", "billable"}  # an edit that makes a non-billable entry billable again
 _TICKET = re.compile(r"(?<![\w&])#(\d{1,10})\b", re.ASCII)
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL_MENTION = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -90,12 +93,14 @@ class VoidTopUp:
 
 @dataclass(frozen=True)
 class EditEntry:
+    """A correction: what it names changes, everything else is kept (``None`` = keep)."""
+
     entry_id: int
     minutes: int
     typed: str
     when: str | None  # None = keep the entry's work date
     note: str | None
-    non_billable: bool = False
+    non_billable: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,7 @@ USAGE = {
 }
 CLIENT_SET_KEYS = (
     "name, rounding (15m|none), minimum (15m|none), overdraft (2h|none|unlimited), overage (carry|bill), "
+    "grace (7d: days after expiry that late work may still draw from a block), "
     "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0), "
     "email (address|none), webhook (URL|none)"
 )
@@ -226,6 +232,10 @@ CLIENT_SET_KEYS = (
 def help_text(topic: str = "") -> str:
     if topic in USAGE:
         return USAGE[topic]
+    if topic in ("clients",):
+        return USAGE["client"]
+    if topic:
+        raise ParseError(f"There is no command `{topic}`. Commands: {', '.join(USAGE)}.", "help logtime")
     lines = ["blocktime commands:"] + [f"• {usage}" for usage in USAGE.values()]
     lines.append(f"client set keys: {CLIENT_SET_KEYS}")
     lines.append("Durations: 15m, 45 minutes, 1h, 1.5h, 1h30m, 1 hr 15 mins, 1:30. Add --nb for non-billable.")
@@ -273,10 +283,8 @@ def parse_logtime(tokens: list[str], today: date, max_minutes: int, client_requi
 
 def _duration_when_note(words: list[str], today: date, max_minutes: int) -> tuple[int, str, str | None, str]:
     minutes, typed, words = take_duration(words, max_minutes)
-    when = words[0].lower() if words and parse_work_date(words[0], today) is not None else None
-    if when is not None:
-        words = words[1:]
-    return minutes, typed, when, " ".join(words)
+    _, when, words = take_work_date(words, today)
+    return minutes, typed, when, clean_note(" ".join(words))
 
 
 def resolve_when(when: str | None, today: date) -> date:
@@ -286,6 +294,27 @@ def resolve_when(when: str | None, today: date) -> date:
     day = parse_work_date(when, today)
     assert day is not None  # the parser only keeps words that name a date
     return day
+
+
+NOTE_LIMIT = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_note(text: str) -> str:
+    """A note as stored: control characters dropped (line breaks kept), at most ``NOTE_LIMIT`` characters."""
+    cleaned = _CONTROL.sub("", text.replace("\t", " ")).strip()
+    if len(cleaned) > NOTE_LIMIT:
+        raise ParseError(
+            f"The note has {len(cleaned):,} characters; a note is at most {NOTE_LIMIT:,}. Shorten it, or put the "
+            "details in the ticket and name it (#1234).",
+            "logtime acme 1h printer fix #1234",
+        )
+    return cleaned
+
+
+def fingerprint(command: Command) -> str:
+    """What a request asked for (its parsed command), so a request id reused for another is refused."""
+    return hashlib.sha256(repr(command).encode()).hexdigest()
 
 
 def find_ticket(note: str) -> str | None:
@@ -351,6 +380,16 @@ def parse_renewal(text: str) -> int:
     raise ParseError(f"`{text}` is not a renewal period.", "renew yearly, renew quarterly or renew 6months")
 
 
+_TOPUP_KEYS = {
+    **dict.fromkeys(("expires", "expiry", "exp", "expiring"), "expires"),
+    **dict.fromkeys(("starts", "start", "from"), "starts"),
+    "price": "price",
+    "currency": "currency",
+    **dict.fromkeys(("ref", "reference", "invoice", "po"), "ref"),
+    **dict.fromkeys(("renew", "renews", "every"), "renew"),
+}
+
+
 def _topup(tokens: list[str], today: date, max_minutes: int) -> Command:
     usage = USAGE["topup"].split("   e.g. ")[1]
     if len(tokens) < 2:
@@ -360,10 +399,16 @@ def _topup(tokens: list[str], today: date, max_minutes: int) -> Command:
     words = tokens[2:]
     values: dict[str, object] = {}
     note: list[str] = []
+    seen: set[str] = set()
     i = 0
     while i < len(words):
         key = words[i].lower()
         value = words[i + 1] if i + 1 < len(words) else None
+        canonical = _TOPUP_KEYS.get(key)
+        if canonical is not None and canonical in seen:
+            raise ParseError(f"`{key}` is given twice; give it once.", usage)
+        if canonical is not None:
+            seen.add(canonical)
         if key in ("expires", "expiry", "exp", "expiring"):
             text = _need(value, key, "expires 2027-06-30 or expires never")
             values["expires_on"] = None if text.lower() == "never" else parse_iso_date(text)
@@ -392,8 +437,13 @@ def _topup(tokens: list[str], today: date, max_minutes: int) -> Command:
             i += 1
             continue
         i += 2
-    top_up = TopUp(client, minutes, note=" ".join(note), **values)  # type: ignore[arg-type]
+    top_up = TopUp(client, minutes, note=clean_note(" ".join(note)), **values)  # type: ignore[arg-type]
     start = top_up.starts_on or today
+    if top_up.renew_months is not None and top_up.expires_on is None:
+        if "expires_on" in values:
+            raise ParseError("A block that renews needs an expiry: it renews when it ends.", usage)
+        # renews every N months: this block runs for the first N months
+        top_up = replace(top_up, expires_on=add_months(start, top_up.renew_months) - timedelta(days=1))
     if top_up.expires_on is not None and top_up.expires_on < start:
         raise ParseError(f"The block would expire ({top_up.expires_on}) before it starts ({start}).", usage)
     return top_up
@@ -428,7 +478,9 @@ def _void(tokens: list[str], today: date, max_minutes: int) -> Command:
     example = "void 42 wrong client  or  void topup 7"
     if not tokens:
         raise ParseError("Say which entry to void.", example)
-    if tokens[0].lower() in ("topup", "block", "top-up") and len(tokens) >= 2:
+    if tokens[0].lower() in ("topup", "block", "top-up"):
+        if len(tokens) < 2:
+            raise ParseError("Say which top-up to void, by its block number (see `blocks acme`).", "void topup 7")
         return VoidTopUp(parse_id(tokens[1], "a top-up", example), " ".join(tokens[2:]))
     if tokens[0].lower() == "entry" and len(tokens) >= 2:
         tokens = tokens[1:]
@@ -440,8 +492,13 @@ def _edit(tokens: list[str], today: date, max_minutes: int) -> Command:
     if len(tokens) < 2:
         raise ParseError("Say which entry and its new duration.", example)
     entry_id = parse_id(tokens[0], "an entry", example)
-    non_billable = any(t.lower() in NON_BILLABLE_FLAGS for t in tokens[1:])
-    words = [t for t in tokens[1:] if t.lower() not in NON_BILLABLE_FLAGS]
+    flags = {t.lower() for t in tokens[1:]}
+    non_billable: bool | None = None
+    if flags & NON_BILLABLE_FLAGS:
+        non_billable = True
+    elif flags & BILLABLE_FLAGS:
+        non_billable = False
+    words = [t for t in tokens[1:] if t.lower() not in NON_BILLABLE_FLAGS | BILLABLE_FLAGS]
     minutes, typed, when, note = _duration_when_note(words, today, max_minutes)
     return EditEntry(entry_id, minutes, typed, when, note or None, non_billable)
 
@@ -464,7 +521,11 @@ def parse_user(text: str) -> str:
         return found[1]
     if _SLACK_ID.match(text) and text[0] in "UW":
         return text
-    raise ParseError(f"`{text}` is not a Slack user: mention them (@sam) or give their ID.", "@sam or U012ABCDEF")
+    raise ParseError(
+        f"`{text}` is not a Slack user ID. In Slack, mention them (@sam); from the CLI, give their user ID "
+        "(in Slack: their profile → ⋮ → Copy member ID).",
+        "role U012ABCDEF manager",
+    )
 
 
 def parse_channel(text: str) -> str:
@@ -484,15 +545,58 @@ def parse_timezone(text: str) -> str:
     return text
 
 
-def parse_optional_minutes(text: str) -> int:
-    return 0 if text.lower() in ("none", "0", "off", "no") else parse_duration(text, max_minutes=_UNLIMITED_HOURS)
+_OFF = ("none", "0", "off", "no")
+
+
+def _setting_duration(key: str, text: str, example: str, longest: int = _UNLIMITED_HOURS) -> int:
+    """A duration setting, by one rule for all of them: a unit is required (``15m``, ``2h``), and
+    errors speak of the setting, with an example of it."""
+    word = text.strip().lower()
+    if _is_number(word):
+        raise ParseError(f"`{key} {text}` has no unit: write {word}m or {word}h.", example)
+    if word.startswith("-"):
+        raise ParseError(f"`{key} {text}`: {key} can't be negative.", example)
+    try:
+        minutes = parse_duration(word, max_minutes=_UNLIMITED_HOURS)
+    except ParseError:
+        if looks_like_duration(word):  # 0m, 0h
+            raise ParseError(f"`{key} {text}`: for no {key}, write `{key} none`.", f"{key} none") from None
+        raise ParseError(f"`{text}` is not a {key} I understand.", example) from None
+    if minutes > longest:
+        raise ParseError(
+            f"`{key} {text}` is longer than the longest entry ({format_duration(longest)}): every entry would "
+            f"be billed at least {format_duration(minutes)}.",
+            example,
+        )
+    return minutes
+
+
+def parse_optional_minutes(text: str, key: str = "rounding", longest: int = _UNLIMITED_HOURS) -> int:
+    """``15m``, or ``none`` for none (rounding, minimum, the overdraft alert step)."""
+    if text.strip().lower() in _OFF:
+        return 0
+    return _setting_duration(key, text, f"{key} 15m or {key} none", longest)
 
 
 def parse_overdraft(text: str) -> int | None:
-    word = text.lower()
+    """``2h``, ``none`` or ``unlimited``."""
+    word = text.strip().lower()
     if word in ("unlimited", "any", "always"):
         return None
-    return 0 if word in ("none", "0", "no", "off") else parse_hours(text)
+    if word in _OFF:
+        return 0
+    return _setting_duration("overdraft", text, "overdraft 2h, overdraft none or overdraft unlimited")
+
+
+def parse_grace(text: str) -> int:
+    """Days of grace after a block's expiry: ``7d``, ``7 days``, ``7``, or ``none`` (0)."""
+    word = text.strip().lower()
+    if word in _OFF:
+        return 0
+    digits = word.removesuffix("days").removesuffix("day").removesuffix("d").strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) > 3650:
+        raise ParseError(f"`grace {text}` is not a number of days.", "grace 7d")
+    return int(digits)
 
 
 def parse_overage_policy(text: str) -> str:
@@ -502,11 +606,8 @@ def parse_overage_policy(text: str) -> str:
 
 
 _SETTERS = {
-    "rounding": ("rounding_minutes", parse_optional_minutes),
-    "increment": ("rounding_minutes", parse_optional_minutes),
-    "minimum": ("minimum_minutes", parse_optional_minutes),
-    "min": ("minimum_minutes", parse_optional_minutes),
     "overdraft": ("overdraft_minutes", parse_overdraft),
+    "grace": ("expiry_grace_days", parse_grace),
     "overage": ("overage_policy", parse_overage_policy),
     "manager": ("account_manager", lambda v: None if v.lower() == "none" else parse_user(v)),
     "am": ("account_manager", lambda v: None if v.lower() == "none" else parse_user(v)),
@@ -539,7 +640,7 @@ def _client(tokens: list[str], today: date, max_minutes: int) -> Command:
         raise ParseError("`client` needs a subcommand.", example)
     sub, args = tokens[0].lower(), tokens[1:]
     if sub == "list":
-        return ClientList("all" in (a.lower() for a in args))
+        return ClientList(any(a.lower() in ("all", "--all") for a in args))
     if not args:
         raise ParseError(f"`client {sub}` needs a client handle.", example)
     handle = args[0].lower()
@@ -559,11 +660,19 @@ def _client(tokens: list[str], today: date, max_minutes: int) -> Command:
     if sub == "show":
         return ClientShow(handle)
     if sub == "set":
-        return ClientSet(handle, _client_settings(args[1:]))
+        return ClientSet(handle, _client_settings(args[1:], max_minutes))
     raise ParseError(f"`client {sub}` is not a client subcommand.", example)
 
 
-def _client_settings(words: list[str]) -> dict[str, object]:
+_LIMITED_BY_LONGEST_ENTRY = {
+    "rounding": "rounding_minutes",
+    "increment": "rounding_minutes",
+    "minimum": "minimum_minutes",
+    "min": "minimum_minutes",
+}
+
+
+def _client_settings(words: list[str], longest: int = DEFAULT_MAX_MINUTES) -> dict[str, object]:
     example = "client set acme rounding 15m minimum 15m overdraft 2h"
     if not words:
         raise ParseError(f"Say what to set: {CLIENT_SET_KEYS}.", example)
@@ -576,18 +685,25 @@ def _client_settings(words: list[str]) -> dict[str, object]:
             if not changes["display_name"]:
                 raise ParseError("`name` needs a value.", "client set acme name Acme Corporation")
             break
-        if key not in _SETTERS:
+        if key not in _SETTERS and key not in _LIMITED_BY_LONGEST_ENTRY:
             raise ParseError(f"`{words[i]}` is not a client setting. Settings: {CLIENT_SET_KEYS}.", example)
         if i + 1 >= len(words):
             raise ParseError(f"`{key}` needs a value.", example)
-        field_name, convert = _SETTERS[key]
-        changes[field_name] = convert(words[i + 1])
+        if key in _LIMITED_BY_LONGEST_ENTRY:
+            field_name = _LIMITED_BY_LONGEST_ENTRY[key]
+            value: object = parse_optional_minutes(words[i + 1], key, longest)
+        else:
+            field_name, convert = _SETTERS[key]
+            value = convert(words[i + 1])
+        if field_name in changes and changes[field_name] != value:
+            raise ParseError(f"`{key}` is given twice with different values; give it once.", example)
+        changes[field_name] = value
         i += 2
     return changes
 
 
 def _clients(tokens: list[str], today: date, max_minutes: int) -> Command:
-    return ClientList("all" in (t.lower() for t in tokens))
+    return ClientList(any(t.lower() in ("all", "--all") for t in tokens))
 
 
 def _role(tokens: list[str], today: date, max_minutes: int) -> Command:

@@ -25,27 +25,146 @@ WEEKDAYS = {
     )
     for name in names
 }
+MONTHS = {
+    name: index
+    for index, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_NUMERIC_DATE = re.compile(r"^(\d{1,4})([/.-])(\d{1,2})(?:\2(\d{2}|\d{4}))?$", re.ASCII)
+_DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?,?$", re.ASCII)
+_AGO = re.compile(r"^(\d{1,3}|a|an|one)$", re.ASCII)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+WHEN_EXAMPLE = "yesterday, last friday, mon, 27 nov, 3 days ago or 2026-11-27"
 
 
-def parse_work_date(token: str, today: date) -> date | None:
-    """The work date ``token`` names, or ``None`` when it is not a date word at all.
+def take_work_date(words: list[str], today: date) -> tuple[date | None, str | None, list[str]]:
+    """Read a work date from the front of ``words`` (one to three words: ``last friday``, ``27 nov``,
+    ``3 days ago``) and return ``(date, words as typed, the rest)``; ``(None, None, words)`` when the
+    front is not a date at all. Words that look like a date but name none are refused, never taken
+    as note text."""
+    for width in (3, 2, 1):
+        if len(words) < width:
+            continue
+        typed = " ".join(words[:width])
+        day = parse_work_date(typed, today)
+        if day is not None:
+            return day, typed.lower(), words[width:]
+    return None, None, words
 
-    A weekday means the most recent one, today included. A date in the future is refused."""
-    word = token.strip().lower()
+
+def parse_work_date(text: str, today: date) -> date | None:
+    """The work date ``text`` names, or ``None`` when it is not a date phrase at all.
+
+    A weekday means the most recent one, today included; ``last <weekday>`` the one before today.
+    A day and month without a year means the most recent such day. A date in the future is refused,
+    and so is a numeric date that reads two ways (``11/12``)."""
+    words = text.strip().lower().split()
+    day = _date_of(words, today)
+    if day is not None and day > today:
+        raise ParseError(f"`{text.strip()}` is in the future; time is logged for work already done.", WHEN_EXAMPLE)
+    return day
+
+
+def _date_of(words: list[str], today: date) -> date | None:
+    if len(words) == 1:
+        return _one_word(words[0], today)
+    if len(words) == 2:
+        first, second = words
+        if first == "last" and second in WEEKDAYS:
+            return today - timedelta(days=(today.weekday() - WEEKDAYS[second] - 1) % 7 + 1)
+        if first in MONTHS and _DAY.match(second):
+            return _day_of_month(MONTHS[first], int(_DAY.match(second)[1]), today, text=" ".join(words))  # type: ignore[index]
+        if second in MONTHS and _DAY.match(first):
+            return _day_of_month(MONTHS[second], int(_DAY.match(first)[1]), today, text=" ".join(words))  # type: ignore[index]
+        return None
+    if len(words) == 3 and words[2] == "ago" and _AGO.match(words[0]):
+        count = 1 if words[0] in ("a", "an", "one") else int(words[0])
+        unit = words[1]
+        if unit in ("day", "days"):
+            return today - timedelta(days=count)
+        if unit in ("week", "weeks"):
+            return today - timedelta(weeks=count)
+    return None
+
+
+def _one_word(word: str, today: date) -> date | None:
     if word == "today":
         return today
     if word == "yesterday":
         return today - timedelta(days=1)
+    if word == "tomorrow":
+        return today + timedelta(days=1)
     if word in WEEKDAYS:
         return today - timedelta(days=(today.weekday() - WEEKDAYS[word]) % 7)
     if _ISO_DATE.match(word):
-        day = parse_iso_date(word)
-        if day > today:
-            raise ParseError(f"{word} is in the future; time is logged for work already done.", "yesterday")
-        return day
+        return parse_iso_date(word)
+    numeric = _NUMERIC_DATE.match(word)
+    if numeric and (numeric[2] != "." or numeric[4] is not None):  # ``1.5`` is a number, not 1 May
+        return _numeric_date(word, numeric, today)
     return None
+
+
+def _numeric_date(word: str, found: re.Match[str], today: date) -> date:
+    """``11/29``, ``30/11/2026``, ``30.11.26``: accepted when only one reading is a real date."""
+    first, second, year_text = found[1], found[3], found[4]
+    if len(first) == 4:  # 2026/11/29, 2026.11.29
+        if year_text is None:
+            raise ParseError(f"`{word}` is not a date I understand.", WHEN_EXAMPLE)
+        return _real_date(int(first), int(second), int(year_text), word)
+    year = today.year if year_text is None else int(year_text) + (2000 if len(year_text) == 2 else 0)
+    readings = set()
+    for month, day_of_month in ((int(first), int(second)), (int(second), int(first))):
+        try:
+            readings.add(date(year, month, day_of_month))
+        except ValueError:
+            continue
+    if not readings:
+        raise ParseError(f"`{word}` is not a real date.", WHEN_EXAMPLE)
+    if len(readings) > 1:
+        a, b = sorted(readings)
+        raise ParseError(
+            f"`{word}` could be {a:%-d %b} or {b:%-d %b}: use {a.isoformat()} or {b.isoformat()}.", a.isoformat()
+        )
+    (day,) = readings
+    if year_text is None and day > today:
+        day = day.replace(year=day.year - 1)
+    return day
+
+
+def _real_date(year: int, month: int, day: int, word: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ParseError(f"`{word}` is not a real date.", WHEN_EXAMPLE) from None
+
+
+def _day_of_month(month: int, day: int, today: date, text: str) -> date:
+    """The most recent ``day`` of ``month``: this year's, or an earlier year's when it is ahead."""
+    for year in range(today.year, today.year - 8, -1):
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if found <= today:
+            return found
+    raise ParseError(f"`{text}` is not a real date.", WHEN_EXAMPLE)
 
 
 def parse_iso_date(text: str) -> date:

@@ -4,7 +4,7 @@ rules that turn typed minutes into billable minutes. Minutes are always whole in
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bot.domain.errors import ParseError
 
@@ -71,9 +71,8 @@ def _minutes_of(text: str) -> int | None:
         total = Decimal(unit["h"] or 0) * 60 + Decimal(unit["m"] or 0)
     except InvalidOperation:  # pragma: no cover - the regex admits only decimals
         return None
-    if total != total.to_integral_value():
-        raise ParseError(f"`{text}` is not a whole number of minutes.", "1h20m or 1.25h")
-    return int(total)
+    # Decimal hours as Harvest and ConnectWise take them: 0.33h is recorded as the nearest minute, 20m.
+    return int(total.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def take_duration(tokens: list[str], max_minutes: int = DEFAULT_MAX_MINUTES) -> tuple[int, str, list[str]]:
@@ -100,6 +99,17 @@ def _minutes_of_quietly(text: str) -> int | None:
         return None
 
 
+def as_recorded(typed: str, minutes: int) -> str:
+    """``typed`` as it reads in a reply, with what was recorded when that is not what was typed
+    exactly (``0.33h → 20m``)."""
+    exact = _UNIT_FORM.match(typed.strip().lstrip("+"))
+    if exact and any(part and "." in part for part in (exact["h"], exact["m"])):
+        total = Decimal(exact["h"] or 0) * 60 + Decimal(exact["m"] or 0)
+        if total != minutes:
+            return f"{typed} → {format_duration(minutes)}"
+    return typed
+
+
 def format_duration(minutes: int) -> str:
     """``90`` -> ``1h 30m``; negative values keep their sign (``-15m``)."""
     sign = "-" if minutes < 0 else ""
@@ -116,6 +126,21 @@ def format_hours(minutes: int) -> str:
     value = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
     text = format(value.normalize(), "f")
     return text
+
+
+def hours_column(minutes: list[int]) -> list[str]:
+    """Decimal hours (two places) for rows of minutes that add up, in a spreadsheet, to the hours of
+    their total: each row shows the change of the rounded running total, so twelve 5-minute rows show
+    0.08 or 0.09 and sum to 1.00, not 0.96. The minutes themselves stay exact in their own column."""
+    shown = Decimal(0)
+    running = 0
+    column: list[str] = []
+    for value in minutes:
+        running += value
+        target = (Decimal(running) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        column.append(format((target - shown).normalize(), "f"))
+        shown = target
+    return column
 
 
 def billable_minutes(minutes: int, rounding: int, minimum: int, non_billable: bool = False) -> int:

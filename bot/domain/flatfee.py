@@ -15,7 +15,7 @@ class FlatFee:
     months: int
     average_minutes: int
     peak_minutes: int
-    paid_for_blocks: Decimal  # what the client paid for blocks over those months (in the blocks' currency)
+    paid_for_blocks: Decimal  # what the hours used over those months cost at their blocks' prices
     hourly_rate: Decimal
     margin: Decimal  # 0.15 = 15 %
     monthly_fee: Decimal
@@ -42,10 +42,10 @@ class FlatFee:
         margin = (self.margin * 100).normalize()
         return (
             f"Over the last {self.months} months the client used on average {self.average_hours} h a month "
-            f"(peak {self.peak_hours} h) and paid {self.paid_for_blocks} {currency} for blocks "
-            f"({self.paid_per_month} {currency} a month). At {self.hourly_rate} {currency}/h and a {margin:f} % "
+            f"(peak {self.peak_hours} h); those hours cost {self.paid_for_blocks} {currency} at the prices of "
+            f"the blocks they came from ({self.paid_per_month} {currency} a month). At {self.hourly_rate} {currency}/h and a {margin:f} % "
             f"margin, a flat fee covering the average would be {self.monthly_fee} {currency} a month "
-            f"({self.average_hours} h × {self.hourly_rate} × {1 + self.margin})."
+            f"({self.average_hours} h × {self.hourly_rate} × {1 + self.margin} = {self.monthly_fee})."
         )
 
 
@@ -63,7 +63,8 @@ def suggest_flat_fee(
     average = sum(monthly_minutes) / len(monthly_minutes)
     spread = statistics.pstdev(monthly_minutes)
     steadiness = Decimal(0) if average == 0 else max(Decimal(0), 1 - Decimal(spread / average))
-    fee = (Decimal(round(average)) / 60 * hourly_rate * (1 + margin)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    # from the average as printed (tenths of an hour), so the printed formula gives the printed fee
+    fee = (_hours(round(average)) * hourly_rate * (1 + margin)).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return FlatFee(
         months=len(monthly_minutes),
         average_minutes=round(average),

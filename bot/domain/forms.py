@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.domain.commands import LogTime, TopUp, find_ticket, parse_hours, parse_price
+from bot.domain.commands import LogTime, TopUp, clean_note, find_ticket, parse_hours, parse_price
 from bot.domain.durations import parse_duration
 from bot.domain.errors import DomainError, ParseError
 
@@ -50,7 +50,7 @@ def topup_from_form(
         price=amount[0] if amount else None,
         currency=amount[1] if amount else None,
         reference=(reference or "").strip()[:100] or None,
-        note=(note or "").strip(),
+        note=clean_note(note or ""),
     )
 
 
@@ -71,9 +71,9 @@ def logtime_from_form(
     day = date.fromisoformat(work_date) if work_date else today
     if day > today:
         errors["work_date"] = "Time is logged for work already done; pick today or earlier."
+    cleaned = _check(errors, "note", lambda: clean_note(note or ""))
     if errors:
         raise FieldErrors(errors)
-    cleaned = (note or "").strip()
     return LogTime(
         str(client).lower(), int(minutes), text, day.isoformat(), cleaned, non_billable, find_ticket(cleaned)
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain.errors import PermissionDenied
 
@@ -52,3 +52,15 @@ def check_void_entry(role: Role, actor_id: str, author_id: str, created_at: date
         raise PermissionDenied(
             "Your own entries can be voided for 24 hours; this one is older. Ask an account manager to void it."
         )
+
+
+def check_work_date(role: Role, work_date: date, today: date, backdate_days: int) -> None:
+    """Technicians date work at most ``backdate_days`` back; managers and admins may go further
+    (a correction for an old month is theirs to make)."""
+    if role >= Role.MANAGER or today - work_date <= timedelta(days=backdate_days):
+        return
+    raise PermissionDenied(
+        f"{work_date} is more than {backdate_days} days ago; technicians can log work of the last "
+        f"{backdate_days} days. Ask an account manager to log older work.",
+        "logtime acme 1h last friday printer fix",
+    )

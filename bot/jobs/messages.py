@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blockkit import balance_line, context, escape, lines_as_sections, section, to_dicts
 from bot.domain.durations import format_duration, format_hours
+from bot.render import statement_lines
 
 ADD_HOURS_ACTION = "alert_add_hours"
 SNOOZE_ACTION = "alert_snooze"
@@ -120,17 +121,7 @@ def _digest_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
 
 
 def _statement_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
-    by_tech = [f"• {escape(name)}: {format_duration(minutes)}" for name, minutes in facts["by_technician"]]
-    lines = [
-        f"*Statement for {_name(facts)} — {facts['period']}*",
-        f"Bought {format_duration(facts['bought_minutes'])} · used {format_duration(facts['used_minutes'])} · "
-        f"non-billable {format_duration(facts['non_billable_minutes'])} · forfeited "
-        f"{format_duration(facts['forfeited_minutes'])} · overage {format_duration(facts['overage_minutes'])}",
-        f"Remaining: *{format_duration(facts['remaining_minutes'])}*",
-        "*Used by technician*",
-        *(by_tech or ["nobody logged time"]),
-        f"{facts['entry_count']} entries.",
-    ]
+    lines = [f"*{escape(line)}*" if i == 0 else escape(line) for i, line in enumerate(statement_lines(facts))]
     text = (
         f"Statement for {facts.get('display_name')}, {facts['period']}: used {format_duration(facts['used_minutes'])}."
     )

@@ -33,7 +33,7 @@ EXPIRING_WITHIN = timedelta(days=30)
 def expiry(ctx: Context, day: date) -> str:
     forfeited = expire_blocks(ctx, SCHEDULER)
     total = sum(m for _, m in forfeited)
-    return f"forfeited {total} min across {len(forfeited)} clients"
+    return f"forfeited {total} min across {len(forfeited)} client{'' if len(forfeited) == 1 else 's'}"
 
 
 def renewal(ctx: Context, day: date) -> str:
@@ -78,12 +78,12 @@ def _renew(ctx: Context, block_id: int) -> None:
             start,
             block.price,
             block.currency,
-            block.reference,
+            None,  # the renewal is not invoiced yet: no reference of the block it renews
             block.renew_months,
             f"renewal of block {block.id}",
         )
+        # No forfeit here: that is the expiry job's, which reports what it forfeited whichever job runs first.
         book = ClientBook(session, ctx, client, SCHEDULER)
-        book.expire_due()
         new, _, _ = add_block(book, command, None, renewal_of=block)
         facts = {
             "client": client.handle,

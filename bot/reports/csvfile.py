@@ -1,11 +1,13 @@
-"""Entries as CSV for invoicing: one row per (non-voided) entry, minutes as integers and decimal hours."""
+"""Statement lines as CSV for invoicing: one row per entry recorded in the period and one (negated) per
+entry voided in it, so that every column that sums adds up to the statement's figures. Minutes are
+exact integers; decimal hours are spread so that their column sums to the total's hours."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from bot.domain.durations import format_hours
+from bot.domain.durations import hours_column
 from bot.services.results import EntryView
 
 COLUMNS = [
@@ -24,6 +26,9 @@ COLUMNS = [
     "note",
     "source",
     "logged_at",
+    "movement",
+    "recorded_on",
+    "late",
 ]
 
 
@@ -31,7 +36,8 @@ def entries_csv(entries: list[EntryView]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for e in entries:
+    hours = hours_column([e.billable_minutes for e in entries])
+    for e, billable_hours in zip(entries, hours, strict=True):
         writer.writerow(
             [
                 e.client,
@@ -42,13 +48,16 @@ def entries_csv(entries: list[EntryView]) -> bytes:
                 e.typed,
                 e.minutes,
                 e.billable_minutes,
-                format_hours(e.billable_minutes),
+                billable_hours,
                 "yes" if e.non_billable else "no",
                 e.overage_minutes,
                 e.ticket or "",
                 _safe(e.note),
                 e.source,
                 e.created_at.isoformat(),
+                e.movement,
+                e.recorded_on.isoformat() if e.recorded_on else "",
+                "yes" if e.late else "no",
             ]
         )
     return out.getvalue().encode("utf-8")

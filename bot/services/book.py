@@ -2,24 +2,54 @@
 
 Every change follows the same steps:
 1. the caller locks the client's row (``lock_client``) so concurrent writers queue;
-2. blocks past their expiry are forfeited first, each by its own ledger line;
-3. the change moves minutes between blocks, draws, overage and the client's running figures;
-4. one ledger line records the change with the balance after it.
+2. blocks past their closing day (expiry + grace period) are forfeited first, each by its own ledger
+   line dated the closing day;
+3. the change stores what the domain's rules decided (``bot.domain.ledger.plan_entry`` for an entry):
+   draws, overage and the client's running figures;
+4. one ledger line records the change: its minutes are the move of the account balance and
+   ``balance_after`` the account balance after it, so the lines of any period add up (statements);
+   a fall of the usable balance through a threshold queues an alert.
 Because all of it is one transaction, the running figures can never disagree with the rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.allocation import BlockState, allocate
+from bot.config import Settings
+from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
+from bot.domain.dates import month_start
+from bot.domain.ledger import (
+    EntryPlan,
+    Policy,
+    account_balance,
+    current_block_minutes,
+    plan_entry,
+    states,
+    usable_balance,
+)
 from bot.services import alerts
-from bot.services.context import Actor, Context
+from bot.services.context import Actor, Context, grace_days_of
 from storage.models import Block, Client, Draw, Entry, LedgerLine
+
+
+def policy_of(client: Client, settings: Settings) -> Policy:
+    return Policy(
+        client.rounding_minutes, client.minimum_minutes, client.overdraft_minutes, grace_days_of(client, settings)
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The two balances at one moment (see ``bot.domain.ledger``)."""
+
+    usable: int
+    account: int
 
 
 class ClientBook:
@@ -55,27 +85,58 @@ class ClientBook:
         self._blocks[block.id] = block
 
     def balance(self) -> int:
-        return current_balance(self.open_blocks(), self.client.open_overage_minutes, self.today)
+        """The usable balance: what new work can draw today (thresholds, overdraft, "hours left")."""
+        return usable_balance(self.open_blocks(), self.client.open_overage_minutes, self.today)
+
+    def figures(self) -> Figures:
+        blocks = self.open_blocks()
+        overage = self.client.open_overage_minutes
+        return Figures(usable_balance(blocks, overage, self.today), account_balance(blocks, overage))
+
+    @property
+    def policy(self) -> Policy:
+        return policy_of(self.client, self.ctx.settings)
+
+    def plan(self, minutes: int, non_billable: bool, work_date: date) -> EntryPlan:
+        return plan_entry(
+            minutes,
+            non_billable,
+            work_date,
+            self.today,
+            self.policy,
+            self.open_blocks(),
+            self.client.open_overage_minutes,
+        )
 
     # -- steps -------------------------------------------------------------------------------------
     def expire_due(self) -> int:
-        """Forfeit the unused minutes of every block past its expiry date; returns minutes forfeited."""
+        """Forfeit the unused minutes of every block past its closing day; returns minutes forfeited."""
+        grace = self.policy.grace_days
         total = 0
         for block in self.open_blocks():
-            if block.expires_on is not None and self.today > block.expires_on:
+            if closed_on(block.expires_on, self.today, grace):
                 total += self._forfeit(block, block.remaining_minutes, "expired")
         return total
 
+    def closing_moment(self, block: Block) -> datetime:
+        """When a forfeit of ``block`` is dated: the end of its closing day in the client's time zone,
+        but never before the current month began, so a statement of a month already over (and
+        perhaps sent) never changes."""
+        assert block.expires_on is not None
+        zone = ZoneInfo(self.client.timezone)
+        closing_end = datetime.combine(closing_day(block.expires_on, self.policy.grace_days), time.max, zone)
+        month_began = datetime.combine(month_start(self.today), time.min, zone)
+        return min(self.now, max(closing_end, month_began)).astimezone(UTC)
+
     def _forfeit(self, block: Block, minutes: int, why: str) -> int:
+        before = self.figures()
         block.remaining_minutes -= minutes
         block.forfeited_minutes += minutes
         self.client.forfeited_minutes += minutes
-        # Reads already count an expired block's minutes as gone, so the balance does not move here;
-        # the line still records the minutes lost, for statements and the burn-down chart.
+        at = self.closing_moment(block) if why == "expired" else self.now
         line = self.line(
-            "forfeit", None, block_id=block.id, note=f"{minutes} min of block {block.id} {why}", minutes=-minutes
+            "forfeit", before, block_id=block.id, note=f"{minutes} min of block {block.id} {why}", at=at, alert=False
         )
-        self.session.flush()
         facts = {
             "client": self.client.handle,
             "display_name": self.client.display_name,
@@ -85,25 +146,29 @@ class ClientBook:
             "forfeited_minutes": minutes,
             "expires_on": str(block.expires_on),
             "reason": why,
-            "remaining_minutes": line.balance_after,
+            "remaining_minutes": self.balance(),
             "reference": block.reference,
         }
         alerts.enqueue(self.session, self.ctx, "expiry", self.client, facts, f"forfeit:{block.id}:{line.id}")
         return minutes
 
-    def draw(self, entry: Entry, minutes: int) -> int:
-        """Take ``minutes`` for ``entry`` from the usable blocks, FIFO; returns the uncovered overage."""
+    def store_draws(self, entry: Entry, allocation: Allocation) -> int:
+        """Store the draws the rules decided for ``entry``; returns the overage they left."""
         blocks = {b.id: b for b in self.open_blocks()}
-        states = [BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on) for b in blocks.values()]
-        allocation = allocate(minutes, states, self.today)
         for part in allocation.draws:
             blocks[part.block_id].remaining_minutes -= part.minutes
             self.session.add(Draw(entry_id=entry.id, block_id=part.block_id, minutes=part.minutes, created_at=self.now))
         return allocation.overage
 
+    def draw(self, entry: Entry, minutes: int) -> int:
+        """Take ``minutes`` for ``entry`` by the same rule as a new entry (blocks valid on its work date
+        first, then today's); returns the uncovered overage."""
+        usable = states(self.open_blocks(), self.today, self.policy.grace_days)
+        return self.store_draws(entry, allocate(minutes, usable, self.today, entry.work_date))
+
     def reverse_draws(self, draws: Iterable[Draw]) -> int:
-        """Give drawn minutes back to their blocks; minutes returned to an expired block are forfeited
-        at once (never silently kept). Returns the minutes given back."""
+        """Give drawn minutes back to their blocks; minutes returned to a block past its closing day
+        are forfeited at once (never silently kept). Returns the minutes given back."""
         returned = 0
         for draw in draws:
             if draw.reversed_at is not None:
@@ -115,13 +180,14 @@ class ClientBook:
             self.track(block)
             returned += draw.minutes
             self.session.flush()
-            if block.expires_on is not None and self.today > block.expires_on:
-                self._forfeit(block, draw.minutes, "returned by a void after expiry")
+            if closed_on(block.expires_on, self.today, self.policy.grace_days):
+                self._forfeit(block, draw.minutes, "returned by a void after its closing day")
         return returned
 
     def settle_overage(self) -> tuple[int, int]:
         """After hours were added back: under ``carry`` the blocks pay off open overage (oldest entry
-        first); under ``bill`` open overage becomes its own billable line. Returns (carried, billed)."""
+        first); under ``bill`` open overage becomes its own billable ledger line ("overage_billed").
+        Returns (carried, billed)."""
         if self.client.open_overage_minutes <= 0:
             return 0, 0
         entries = self.session.scalars(
@@ -129,6 +195,7 @@ class ClientBook:
             .where(Entry.client_id == self.client.id, Entry.overage_minutes > 0, Entry.voided_at.is_(None))
             .order_by(Entry.id)
         )
+        before = self.figures()
         carried = billed = 0
         for entry in entries:
             if self.client.overage_policy == "bill":
@@ -143,68 +210,39 @@ class ClientBook:
                 break
         self.client.open_overage_minutes -= carried + billed
         self.client.billed_overage_minutes += billed
+        if billed:
+            self.line("overage_billed", before, note=f"{billed} min of overage billed on its own", alert=False)
         return carried, billed
 
     def line(
         self,
         kind: str,
-        before: int | None,
+        before: Figures,
         block_id: int | None = None,
         entry_id: int | None = None,
         note: str = "",
+        at: datetime | None = None,
+        alert: bool = True,
         minutes: int | None = None,
     ) -> LedgerLine:
-        """Record a change; its minutes are the balance's move since ``before`` unless given."""
+        """Record a change: its minutes are the account balance's move since ``before``, unless the
+        change is split over several lines (``minutes`` = this line's part of the move)."""
         self.session.flush()
-        after = self.balance()
+        after = self.figures()
+        moved = after.account - before.account if minutes is None else minutes
         line = LedgerLine(
             client_id=self.client.id,
-            at=self.now,
+            at=at or self.now,
             kind=kind,
-            minutes=minutes if minutes is not None else after - (before or 0),
-            balance_after=after,
+            minutes=moved,
+            balance_after=before.account + moved,
             block_id=block_id,
             entry_id=entry_id,
             actor=self.actor.user_id,
             note=note,
         )
         self.session.add(line)
-        if before is not None:
-            self.session.flush()
-            alerts.on_balance_change(self, before, after, line.id)
+        self.session.flush()
+        if alert:
+            alerts.on_balance_change(self, before.usable, after.usable, line.id)
         return line
-
-
-class BlockFigures(Protocol):
-    """What the balance needs of a block: an ORM ``Block``, or a row the Core fast path read."""
-
-    @property
-    def minutes(self) -> int: ...
-
-    @property
-    def remaining_minutes(self) -> int: ...
-
-    @property
-    def expires_on(self) -> date | None: ...
-
-    @property
-    def voided_at(self) -> datetime | None: ...
-
-
-def current_block_minutes(open_blocks: Iterable[BlockFigures], today: date) -> int:
-    """Hours in the client's current blocks: open (minutes left), not voided, not expired."""
-    return sum(
-        b.minutes
-        for b in open_blocks
-        if b.voided_at is None and b.remaining_minutes > 0 and (b.expires_on is None or today <= b.expires_on)
-    )
-
-
-def current_balance(open_blocks: Iterable[BlockFigures], open_overage_minutes: int, today: date) -> int:
-    """Minutes left in usable-or-future blocks minus the client's open overage (may be negative)."""
-    left = sum(
-        b.remaining_minutes
-        for b in open_blocks
-        if b.voided_at is None and (b.expires_on is None or today <= b.expires_on)
-    )
-    return left - open_overage_minutes

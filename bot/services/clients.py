@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.domain.commands import (
     ClientAdd,
     ClientAlias,
@@ -20,7 +21,7 @@ from bot.domain.commands import (
 )
 from bot.domain.errors import Refused
 from bot.domain.roles import Role, require
-from bot.services.context import Actor, Context, audit, find_client
+from bot.services.context import Actor, Context, audit, find_client, grace_days_of
 from bot.services.results import ClientView, Message
 from storage.models import Client, UserRole
 from storage.models import ClientAlias as AliasRow
@@ -34,6 +35,7 @@ POLICY_FIELDS = (
     "rounding_minutes",
     "minimum_minutes",
     "overdraft_minutes",
+    "expiry_grace_days",
     "overage_policy",
     "thresholds",
     "alert_email",
@@ -41,7 +43,7 @@ POLICY_FIELDS = (
 )
 
 
-def client_view(client: Client, default_thresholds: str) -> ClientView:
+def client_view(client: Client, settings: Settings) -> ClientView:
     return ClientView(
         id=client.id,
         handle=client.handle,
@@ -55,9 +57,10 @@ def client_view(client: Client, default_thresholds: str) -> ClientView:
         minimum_minutes=client.minimum_minutes,
         overdraft_minutes=client.overdraft_minutes,
         overage_policy=client.overage_policy,
-        thresholds=client.thresholds or default_thresholds,
+        thresholds=client.thresholds or settings.thresholds,
         alert_email=client.alert_email,
         alert_webhook=client.alert_webhook,
+        expiry_grace_days=grace_days_of(client, settings),
     )
 
 
@@ -98,7 +101,7 @@ def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
         session.add(client)
         session.flush()
         audit(session, ctx, actor, "client_add", f"client:{client.id}", client.id, None, _snapshot(client))
-        view = client_view(client, settings.thresholds)
+        view = client_view(client, settings)
         uow.commit()
         return view
 
@@ -113,7 +116,7 @@ def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[
             setattr(client, name, value)
         session.flush()
         audit(session, ctx, actor, action, f"client:{client.id}", client.id, before, _snapshot(client))
-        view = client_view(client, ctx.settings.thresholds)
+        view = client_view(client, ctx.settings)
         uow.commit()
         return view
 
@@ -143,14 +146,14 @@ def alias_client(ctx: Context, actor: Actor, command: ClientAlias) -> ClientView
         session.refresh(client)
         after = {"aliases": [a.alias for a in client.aliases]}
         audit(session, ctx, actor, "client_alias", f"client:{client.id}", client.id, before, after)
-        view = client_view(client, ctx.settings.thresholds)
+        view = client_view(client, ctx.settings)
         uow.commit()
         return view
 
 
 def show_client(ctx: Context, actor: Actor, command: ClientShow) -> ClientView:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        return client_view(find_client(uow.session, command.handle), ctx.settings.thresholds)
+        return client_view(find_client(uow.session, command.handle), ctx.settings)
 
 
 def list_clients(ctx: Context, actor: Actor, command: ClientList) -> list[ClientView]:
@@ -158,7 +161,7 @@ def list_clients(ctx: Context, actor: Actor, command: ClientList) -> list[Client
         query = select(Client).order_by(Client.handle)
         if not command.include_archived:
             query = query.where(Client.archived.is_(False))
-        return [client_view(c, ctx.settings.thresholds) for c in uow.session.scalars(query)]
+        return [client_view(c, ctx.settings) for c in uow.session.scalars(query)]
 
 
 def set_role(ctx: Context, actor: Actor, command: SetRole) -> Message:

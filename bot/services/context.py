@@ -62,6 +62,11 @@ class Context:
         return Role[stored.role.upper()] if stored else Role.TECHNICIAN
 
 
+def grace_days_of(client: Client, settings: Settings) -> int:
+    """Days after a block's expiry that late work may still draw from it (the client's, else the default)."""
+    return settings.expiry_grace_days if client.expiry_grace_days is None else client.expiry_grace_days
+
+
 def find_client(session: Session, handle: str, lock: bool = False, allow_archived: bool = True) -> Client:
     """The client called ``handle`` (or one of its aliases); ``lock`` takes its row lock for a write."""
     word = handle.lower().lstrip("@")

@@ -7,20 +7,21 @@ on the key settles a race between two processes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain.allocation import within_overdraft
-from bot.domain.commands import EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, find_ticket
-from bot.domain.durations import billable_minutes, format_duration
+from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, find_ticket, fingerprint
+from bot.domain.durations import format_duration
 from bot.domain.errors import NotFound, ParseError, Refused
-from bot.domain.roles import Role, check_void_entry, require
+from bot.domain.ledger import EntryPlan, current_block_minutes
+from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
-from bot.services.book import ClientBook, current_block_minutes
+from bot.services.book import ClientBook, Figures
 from bot.services.context import Actor, Context, audit, find_client, lock_client
 from bot.services.queries import block_view
 from bot.services.quicklog import quick_log
@@ -65,10 +66,10 @@ def log_time(
         client = _client_for(session, command.client, client_id)
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
-        entry = _add_entry(book, command, source, idempotency_key, ticket, actor, source_ref=source_ref)
-        return _log_result(book, entry)
+        entry, plan = _add_entry(book, command, source, idempotency_key, ticket, actor, source_ref=source_ref)
+        return _log_result(book, entry, plan)
 
-    return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx))
+    return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx, command))
 
 
 def _client_for(session: Session, handle: str | None, client_id: int | None) -> Client:
@@ -91,26 +92,31 @@ def _add_entry(
     author: Actor,
     replaces: Entry | None = None,
     source_ref: str | None = None,
-) -> Entry:
+    work_date: date | None = None,
+) -> tuple[Entry, EntryPlan]:
+    """Store the entry the rules plan (``bot.domain.ledger.plan_entry``): nothing is decided here."""
     client = book.client
-    billable = billable_minutes(command.minutes, client.rounding_minutes, client.minimum_minutes, command.non_billable)
-    before = book.balance()
-    if not within_overdraft(before - billable, client.overdraft_minutes):
-        raise Refused(_no_hours_message(client, before, billable))
+    day = work_date or command.work_date(book.today)
+    check_work_date(book.ctx.role_of(book.session, author), day, book.today, book.ctx.settings.backdate_days)
+    plan = book.plan(command.minutes, command.non_billable, day)
+    if not plan.allowed:
+        raise Refused(_no_hours_message(client, plan.before, plan.billable))
+    before = book.figures()
     entry = Entry(
         client_id=client.id,
         user_id=replaces.user_id if replaces else author.user_id,
         user_name=replaces.user_name if replaces else author.label,
         typed=command.typed,
         minutes=command.minutes,
-        billable_minutes=billable,
+        billable_minutes=plan.billable,
         non_billable=command.non_billable,
         note=command.note,
-        work_date=command.work_date(book.today),
+        work_date=day,
         ticket=ticket or command.ticket,
         source=source,
         source_ref=source_ref or (replaces.source_ref if replaces else None),
         idempotency_key=key,
+        request_fingerprint=fingerprint(command) if key else None,
         replaces_id=replaces.id if replaces else None,
         created_at=book.now,
         overage_minutes=0,
@@ -118,12 +124,12 @@ def _add_entry(
     )
     book.session.add(entry)
     book.session.flush()
-    entry.overage_minutes = book.draw(entry, billable)
-    client.used_minutes += billable
+    entry.overage_minutes = book.store_draws(entry, plan.allocation)
+    client.used_minutes += plan.billable
     client.open_overage_minutes += entry.overage_minutes
     client.last_entry_id = entry.id
     book.line("entry", before, entry_id=entry.id, note=command.note[:200])
-    return entry
+    return entry, plan
 
 
 def _no_hours_message(client: Client, balance: int, billable: int) -> str:
@@ -139,7 +145,7 @@ def _no_hours_message(client: Client, balance: int, billable: int) -> str:
     )
 
 
-def _log_result(book: ClientBook, entry: Entry, duplicate: bool = False) -> LogResult:
+def _log_result(book: ClientBook, entry: Entry, plan: EntryPlan | None = None, duplicate: bool = False) -> LogResult:
     blocks = book.open_blocks()
     remaining = book.balance()
     return LogResult(
@@ -158,14 +164,27 @@ def _log_result(book: ClientBook, entry: Entry, duplicate: bool = False) -> LogR
         percent_left=percent_left(remaining, current_block_minutes(blocks, book.today)),
         duplicate=duplicate,
         replaces_entry_id=entry.replaces_id,
+        from_later_blocks_minutes=plan.allocation.from_later_blocks if plan else 0,
+        logged_on=entry.created_at.astimezone(ZoneInfo(book.client.timezone)).date(),
     )
 
 
-def _entry_by_key_result(ctx: Context) -> Callable[[Session, str], LogResult | None]:
+def _same_request(stored: str | None, command: Command) -> None:
+    """A key seen before answers with the first result, but only for the same request (as Stripe does
+    with idempotency keys): the same key with other content is refused."""
+    if stored is not None and stored != fingerprint(command):
+        raise Refused(
+            "This request id was already used for a different request; nothing was recorded. "
+            "Send the new request with a new id."
+        )
+
+
+def _entry_by_key_result(ctx: Context, command: Command) -> Callable[[Session, str], LogResult | None]:
     def lookup(session: Session, key: str) -> LogResult | None:
         entry = session.scalar(select(Entry).where(Entry.idempotency_key == key))
         if entry is None:
             return None
+        _same_request(entry.request_fingerprint, command)
         client = session.get(Client, entry.client_id)
         assert client is not None
         return _log_result(ClientBook(session, ctx, client, Actor(entry.user_id)), entry, duplicate=True)
@@ -205,10 +224,8 @@ def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
         check_void_entry(ctx.role_of(session, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now())
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
-        before = book.balance()
-        _reverse_entry(book, entry, command.reason)
+        _take_back(book, entry, command.reason, command.reason[:200])
         book.settle_overage()
-        book.line("void", before, entry_id=entry.id, note=command.reason[:200])
         audit(
             session,
             ctx,
@@ -235,6 +252,22 @@ def _entry(session: Session, entry_id: int) -> Entry:
     return entry
 
 
+def _take_back(book: ClientBook, entry: Entry, reason: str, note: str) -> None:
+    """Void ``entry`` and record it: a "void" line giving back its billable minutes and, when part of
+    it was overage already billed on its own, an "overage_billed" line taking that part back, so a
+    statement's "used" and "overage billed" each show their own correction."""
+    before = book.figures()
+    billed = entry.billed_overage_minutes
+    billable = entry.billable_minutes
+    _reverse_entry(book, entry, reason)
+    if not billed:
+        book.line("void", before, entry_id=entry.id, note=note)
+        return
+    book.line("void", before, entry_id=entry.id, note=note, minutes=billable)
+    after_void = Figures(before.usable, before.account + billable)
+    book.line("overage_billed", after_void, entry_id=entry.id, note="billed overage taken back", alert=False)
+
+
 def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
     client = book.client
     book.reverse_draws(entry.draws)
@@ -250,7 +283,9 @@ def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
 
 
 def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: str | None = None) -> LogResult:
-    """Correct an entry: void it and record the corrected one, in one transaction."""
+    """Correct an entry: void it and record the corrected one, in one transaction. The correction
+    keeps every attribute the edit does not name: non-billable flag, work date, note, ticket, author,
+    source and the Slack message it came from."""
 
     def write(session: Session) -> LogResult:
         old = _entry(session, command.entry_id)
@@ -261,15 +296,16 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         check_void_entry(ctx.role_of(session, actor), actor.user_id, old.user_id, old.created_at, ctx.now())
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
-        before = book.balance()
-        _reverse_entry(book, old, f"edited by {actor.label}")
+        _take_back(book, old, f"edited by {actor.label}", "replaced by an edit")
         book.settle_overage()
-        book.line("void", before, entry_id=old.id, note="edit")
         note = old.note if command.note is None else command.note
-        when = command.when or old.work_date.isoformat()
-        corrected = LogTime(None, command.minutes, command.typed, when, note, command.non_billable)
-        ticket = find_ticket(note) if command.note is not None else old.ticket
-        entry = _add_entry(book, corrected, old.source, idempotency_key, ticket, actor, replaces=old)
+        non_billable = old.non_billable if command.non_billable is None else command.non_billable
+        corrected = LogTime(None, command.minutes, command.typed, command.when, note, non_billable)
+        ticket = (find_ticket(note) or old.ticket) if command.note is not None else old.ticket
+        work_date = None if command.when is not None else old.work_date
+        entry, plan = _add_entry(
+            book, corrected, old.source, idempotency_key, ticket, actor, replaces=old, work_date=work_date
+        )
         audit(
             session,
             ctx,
@@ -277,12 +313,18 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
             "edit_entry",
             f"entry:{old.id}",
             client.id,
-            {"minutes": old.minutes, "note": old.note, "work_date": old.work_date},
-            {"entry": entry.id, "minutes": entry.minutes, "note": entry.note, "work_date": entry.work_date},
+            {"minutes": old.minutes, "note": old.note, "work_date": old.work_date, "non_billable": old.non_billable},
+            {
+                "entry": entry.id,
+                "minutes": entry.minutes,
+                "note": entry.note,
+                "work_date": entry.work_date,
+                "non_billable": entry.non_billable,
+            },
         )
-        return _log_result(book, entry)
+        return _log_result(book, entry, plan)
 
-    return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx))
+    return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx, command))
 
 
 def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | None = None) -> TopUpResult:
@@ -293,7 +335,14 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
         book.expire_due()
         block, carried, billed = add_block(book, command, idempotency_key)
         audit(
-            session, ctx, actor, "topup", f"block:{block.id}", client.id, None, block_view(block, book.today).as_dict()
+            session,
+            ctx,
+            actor,
+            "topup",
+            f"block:{block.id}",
+            client.id,
+            None,
+            block_view(block, book.today, book.policy.grace_days).as_dict(),
         )
         return _topup_result(book, block, carried, billed)
 
@@ -301,6 +350,7 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
         block = session.scalar(select(Block).where(Block.idempotency_key == key))
         if block is None:
             return None
+        _same_request(block.request_fingerprint, command)
         client = session.get(Client, block.client_id)
         assert client is not None
         return _topup_result(ClientBook(session, ctx, client, actor), block, 0, 0, duplicate=True)
@@ -312,7 +362,7 @@ def add_block(
     book: ClientBook, command: TopUp, key: str | None, renewal_of: Block | None = None
 ) -> tuple[Block, int, int]:
     """Add a block and settle open overage by the client's policy; returns (block, carried, billed)."""
-    before = book.balance()
+    before = book.figures()
     start = command.starts_on or book.today
     block = Block(
         client_id=book.client.id,
@@ -329,15 +379,16 @@ def add_block(
         renew_months=command.renew_months,
         renewal_of_id=renewal_of.id if renewal_of else None,
         idempotency_key=key,
+        request_fingerprint=fingerprint(command) if key else None,
         created_at=book.now,
     )
     book.session.add(block)
     book.client.purchased_minutes += command.minutes
     book.session.flush()
     book.track(block)
-    carried, billed = book.settle_overage()
     note = f"{format_duration(command.minutes)} block" + (f" {command.reference}" if command.reference else "")
     book.line("renewal" if renewal_of else "topup", before, block_id=block.id, note=note)
+    carried, billed = book.settle_overage()
     return block, carried, billed
 
 
@@ -355,6 +406,7 @@ def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, dup
         billed_overage_minutes=billed,
         remaining_minutes=book.balance(),
         duplicate=duplicate,
+        renew_months=block.renew_months,
     )
 
 
@@ -373,8 +425,8 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
             raise Refused(f"Top-up {block.id} is already voided.")
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
-        before = book.balance()
-        snapshot = block_view(block, book.today).as_dict()
+        before = book.figures()
+        snapshot = block_view(block, book.today, book.policy.grace_days).as_dict()
         active = list(session.scalars(select(Draw).where(Draw.block_id == block.id, Draw.reversed_at.is_(None))))
         block.voided_at, block.voided_by = book.now, actor.user_id
         for draw in active:

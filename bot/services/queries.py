@@ -4,31 +4,37 @@ length of the history."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.allocation import BlockState
+from bot.domain.allocation import BlockState, closed_on, closing_day, in_grace
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import format_duration
 from bot.domain.forecast import burn_forecast, likely_forfeits
-from bot.services.book import current_balance, current_block_minutes
-from bot.services.context import Actor, Context, find_client
+from bot.domain.ledger import current_block_minutes, usable_balance
+from bot.services.context import Actor, Context, find_client, grace_days_of
 from bot.services.results import BalanceView, BlockView, EntryView
 from storage.models import Block, Client, Entry
 
 LAST_ENTRIES = 5
 
 
-def block_view(block: Block, today: date) -> BlockView:
+def block_view(block: Block, today: date, grace_days: int) -> BlockView:
+    """A block as the client's figures show it. A block past its closing day whose forfeit has not
+    been written yet (the expiry job runs at night) already shows its unused minutes as forfeited,
+    so the block table and the balance header always agree."""
+    closed = block.voided_at is None and closed_on(block.expires_on, today, grace_days)
+    pending = block.remaining_minutes if closed else 0
+    grace = block.voided_at is None and block.remaining_minutes > 0 and in_grace(block.expires_on, today, grace_days)
     return BlockView(
         id=block.id,
         minutes=block.minutes,
-        remaining_minutes=block.remaining_minutes,
-        forfeited_minutes=block.forfeited_minutes,
+        remaining_minutes=block.remaining_minutes - pending,
+        forfeited_minutes=block.forfeited_minutes + pending,
         drawn_minutes=block.drawn_minutes,
         start_on=block.start_on,
         expires_on=block.expires_on,
@@ -38,6 +44,8 @@ def block_view(block: Block, today: date) -> BlockView:
         renew_months=block.renew_months,
         voided=block.voided_at is not None,
         expired=block.expires_on is not None and today > block.expires_on,
+        closing_on=closing_day(block.expires_on, grace_days) if grace and block.expires_on else None,
+        renewal_of_id=block.renewal_of_id,
     )
 
 
@@ -58,6 +66,21 @@ def entry_view(entry: Entry, handle: str) -> EntryView:
         source=entry.source,
         created_at=entry.created_at,
         voided=entry.voided_at is not None,
+    )
+
+
+def movement_view(entry: Entry, handle: str, kind: str, recorded_on: date) -> EntryView:
+    """An entry as a statement line: logged (``entry``) or taken back (``void``, figures negated),
+    with the day it was recorded; work dated before that day is late."""
+    view = entry_view(entry, handle)
+    sign = -1 if kind == "void" else 1
+    return replace(
+        view,
+        minutes=sign * entry.minutes,
+        billable_minutes=sign * entry.billable_minutes,
+        overage_minutes=sign * view.overage_minutes if kind == "entry" else 0,
+        movement=kind,
+        recorded_on=recorded_on,
     )
 
 
@@ -98,20 +121,25 @@ def balance_view(
     last_entries: list[Entry] | None = None,
 ) -> BalanceView:
     today = ctx.today(client.timezone)
-    pending_forfeit = sum(b.remaining_minutes for b in open_blocks if b.expires_on and today > b.expires_on)
+    grace = grace_days_of(client, ctx.settings)
+    views = [block_view(b, today, grace) for b in sorted(open_blocks, key=lambda b: b.id)]
     return BalanceView(
         client=client.handle,
         display_name=client.display_name,
-        remaining_minutes=current_balance(open_blocks, client.open_overage_minutes, today),
+        remaining_minutes=usable_balance(open_blocks, client.open_overage_minutes, today),
         purchased_minutes=client.purchased_minutes,
         used_minutes=client.used_minutes,
-        forfeited_minutes=client.forfeited_minutes + pending_forfeit,
+        # plus what blocks past their closing day will forfeit at the next write (see block_view)
+        forfeited_minutes=client.forfeited_minutes
+        + sum(v.forfeited_minutes for v in views)
+        - sum(b.forfeited_minutes for b in open_blocks),
         overage_minutes=client.open_overage_minutes,
         billed_overage_minutes=client.billed_overage_minutes,
         current_block_minutes=current_block_minutes(open_blocks, today),
         used_this_month_minutes=used_this_month,
         archived=client.archived,
-        blocks=[block_view(b, today) for b in sorted(open_blocks, key=lambda b: b.id)],
+        in_grace_minutes=sum(v.remaining_minutes for v in views if v.closing_on is not None),
+        blocks=views,
         last_entries=[entry_view(e, client.handle) for e in last_entries or []],
     )
 
@@ -246,7 +274,8 @@ def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, li
         client = find_client(session, command.client)
         today = ctx.today(client.timezone)
         rows = session.scalars(select(Block).where(Block.client_id == client.id).order_by(Block.id.desc()))
-        return _one_balance(session, ctx, client), [block_view(b, today) for b in rows]
+        grace = grace_days_of(client, ctx.settings)
+        return _one_balance(session, ctx, client), [block_view(b, today, grace) for b in rows]
 
 
 def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, Period, list[EntryView]]:

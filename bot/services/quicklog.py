@@ -20,12 +20,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.domain.allocation import BlockState, allocate, within_overdraft
-from bot.domain.commands import LogTime
-from bot.domain.durations import billable_minutes
+from bot.domain.allocation import closed_on
+from bot.domain.commands import LogTime, fingerprint
+from bot.domain.ledger import Policy, account_balance, current_block_minutes, plan_entry
 from bot.domain.thresholds import crossing, percent_left
 from bot.services.alerts import thresholds_of
-from bot.services.book import current_balance, current_block_minutes
 from bot.services.context import Actor, Context
 from bot.services.results import LogResult
 from storage.quick import ClientRow, DrawRow, OpenBlock, QuickFailed
@@ -73,26 +72,29 @@ def _plain_entry(
     """The rows of a plain entry and its answer, or ``None`` when ClientBook must decide."""
     now = ctx.now()
     today = ctx.today(client.timezone)
-    if any(b.expires_on is not None and today > b.expires_on for b in blocks):
+    settings = ctx.settings
+    grace = settings.expiry_grace_days if client.expiry_grace_days is None else client.expiry_grace_days
+    if any(closed_on(b.expires_on, today, grace) for b in blocks):
         return None  # a block to forfeit first: ClientBook.expire_due
-    billable = billable_minutes(command.minutes, client.rounding_minutes, client.minimum_minutes, command.non_billable)
-    before = current_balance(blocks, client.open_overage_minutes, today)
-    after = before - billable
-    if not within_overdraft(after, client.overdraft_minutes):
-        return None  # refused, with the full message from the ClientBook path
-    states = [BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on) for b in blocks]
-    allocation = allocate(billable, states, today)
-    if allocation.overage:
-        return None
-    block_minutes_before = current_block_minutes(blocks, today)
+    work_date = command.work_date(today)
+    if (today - work_date).days > settings.backdate_days:
+        return None  # only managers may date work this far back: ClientBook checks the role
+    policy = Policy(client.rounding_minutes, client.minimum_minutes, client.overdraft_minutes, grace)
+    plan = plan_entry(
+        command.minutes, command.non_billable, work_date, today, policy, blocks, client.open_overage_minutes
+    )
+    if not plan.allowed or plan.overage or plan.allocation.from_later_blocks:
+        return None  # refused, overage or late work paid by today's blocks: ClientBook words the answer
     if _alerts(client, now) and crossing(
-        before,
-        after,
-        thresholds_of(client.thresholds, ctx.settings),
-        block_minutes_before,
-        ctx.settings.overdraft_alert_step_minutes,
+        plan.before,
+        plan.after,
+        thresholds_of(client.thresholds, settings),
+        plan.block_minutes_before,
+        settings.overdraft_alert_step_minutes,
     ):
         return None  # the alert goes into the outbox with its facts: ClientBook.line
+    billable = plan.billable
+    account_before = account_balance(blocks, client.open_overage_minutes)
     entry = {
         "client_id": client.id,
         "user_id": actor.user_id,
@@ -104,11 +106,12 @@ def _plain_entry(
         "billed_overage_minutes": 0,
         "non_billable": command.non_billable,
         "note": command.note,
-        "work_date": command.work_date(today),
+        "work_date": work_date,
         "ticket": ticket or command.ticket,
         "source": source,
         "source_ref": source_ref,
         "idempotency_key": key,
+        "request_fingerprint": fingerprint(command) if key else None,
         "replaces_id": None,
         "created_at": now,
     }
@@ -116,13 +119,13 @@ def _plain_entry(
         "client_id": client.id,
         "at": now,
         "kind": "entry",
-        "minutes": after - before,
-        "balance_after": after,
+        "minutes": -billable,
+        "balance_after": account_before - billable,
         "block_id": None,
         "actor": actor.user_id,
         "note": command.note[:200],
     }
-    taken = {d.block_id: d.minutes for d in allocation.draws}
+    taken = {d.block_id: d.minutes for d in plan.allocation.draws}
     left = [replace(b, remaining_minutes=b.remaining_minutes - taken.get(b.id, 0)) for b in blocks]
     answer = LogResult(
         entry_id=0,  # known once written
@@ -133,13 +136,14 @@ def _plain_entry(
         billable_minutes=billable,
         non_billable=command.non_billable,
         overage_minutes=0,
-        work_date=command.work_date(today),
+        work_date=work_date,
         note=command.note,
         ticket=ticket or command.ticket,
-        remaining_minutes=after,
-        percent_left=percent_left(after, current_block_minutes(left, today)),
+        remaining_minutes=plan.after,
+        percent_left=percent_left(plan.after, current_block_minutes(left, today)),
+        logged_on=today,
     )
-    return entry, [DrawRow(d.block_id, d.minutes) for d in allocation.draws], line, answer
+    return entry, [DrawRow(d.block_id, d.minutes) for d in plan.allocation.draws], line, answer
 
 
 def _alerts(client: ClientRow, now: datetime) -> bool:

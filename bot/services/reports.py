@@ -17,13 +17,13 @@ from bot.domain.allocation import BlockState, fifo_order
 from bot.domain.dates import Period, add_months
 from bot.domain.flatfee import FlatFee, suggest_flat_fee
 from bot.domain.forecast import burn_forecast, likely_forfeits
+from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
 from bot.services.alerts import used_since
-from bot.services.book import current_balance
 from bot.services.context import Actor, Context, find_client
-from bot.services.queries import entry_view
+from bot.services.queries import movement_view
 from bot.services.results import EntryView, Result
-from storage.models import Block, Client, Entry, LedgerLine
+from storage.models import Block, Client, Draw, Entry, LedgerLine
 
 
 def period_bounds(period: Period, timezone: str) -> tuple[datetime, datetime]:
@@ -33,49 +33,45 @@ def period_bounds(period: Period, timezone: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def balance_at(session: Session, client_id: int, moment: datetime) -> int:
-    """The balance after the last ledger line before ``moment`` (0 before any)."""
-    value = session.scalar(
-        select(LedgerLine.balance_after)
-        .where(LedgerLine.client_id == client_id, LedgerLine.at < moment)
-        .order_by(LedgerLine.id.desc())
-        .limit(1)
-    )
-    return int(value or 0)
+BOUGHT = ("topup", "renewal", "void_topup")
+USED = ("entry", "void")
 
 
 def statement_facts(session: Session, client: Client, period: Period) -> dict[str, Any]:
+    """An account statement: the ledger lines recorded in the period, added up by kind.
+
+    Movements count by the day they were recorded (the client's calendar), so late work shows in the
+    statement of the period it was logged in, listed with its own work date, and a statement of a
+    month that is over never changes. Opening is the sum of every line before the period, so each
+    period opens where the last one closed, and
+    opening + bought - used - forfeited + overage billed = closing, by construction."""
     start, end = period_bounds(period, client.timezone)
-    entries = list(
-        session.scalars(
-            select(Entry)
-            .where(
-                Entry.client_id == client.id,
-                Entry.work_date >= period.start,
-                Entry.work_date < period.end,
-                Entry.voided_at.is_(None),
-            )
-            .order_by(Entry.work_date, Entry.id)
-        )
+    totals: dict[str, int] = dict(
+        session.execute(
+            select(LedgerLine.kind, func.sum(LedgerLine.minutes))
+            .where(LedgerLine.client_id == client.id, LedgerLine.at >= start, LedgerLine.at < end)
+            .group_by(LedgerLine.kind)
+        ).all()
     )
+    opening = int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerLine.minutes), 0)).where(
+                LedgerLine.client_id == client.id, LedgerLine.at < start
+            )
+        )
+        or 0
+    )
+    movements = entry_movements(session, [client.id], period, {client.id: client.handle}, client.timezone)
     by_tech: Counter[str] = Counter()
     by_ticket: Counter[str] = Counter()
-    for e in entries:
-        by_tech[e.user_name] += e.billable_minutes
-        by_ticket[e.ticket or "(no ticket)"] += e.billable_minutes
-    bought = session.scalar(
-        select(func.coalesce(func.sum(Block.minutes), 0)).where(
-            Block.client_id == client.id,
-            Block.voided_at.is_(None),
-            Block.start_on >= period.start,
-            Block.start_on < period.end,
-        )
-    )
-    forfeited = session.scalar(
-        select(func.coalesce(func.sum(-LedgerLine.minutes), 0)).where(
-            LedgerLine.client_id == client.id, LedgerLine.kind == "forfeit", LedgerLine.at >= start, LedgerLine.at < end
-        )
-    )
+    for m in movements:
+        by_tech[m.user_name] += m.billable_minutes
+        by_ticket[m.ticket or "(no ticket)"] += m.billable_minutes
+    bought = sum(int(totals.get(k) or 0) for k in BOUGHT)
+    used = -sum(int(totals.get(k) or 0) for k in USED)
+    forfeited = -int(totals.get("forfeit") or 0)
+    billed = int(totals.get("overage_billed") or 0)
+    closing = opening + bought - used - forfeited + billed
     return {
         "client": client.handle,
         "display_name": client.display_name,
@@ -83,17 +79,59 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
         "period": period.label,
         "start": period.start.isoformat(),
         "end": period.end.isoformat(),
-        "bought_minutes": int(bought or 0),
-        "used_minutes": sum(e.billable_minutes for e in entries),
-        "non_billable_minutes": sum(e.minutes for e in entries if e.non_billable),
-        "forfeited_minutes": int(forfeited or 0),
-        "overage_minutes": sum(e.overage_minutes + e.billed_overage_minutes for e in entries),
-        "remaining_minutes": balance_at(session, client.id, end),
-        "opening_minutes": balance_at(session, client.id, start),
-        "by_technician": sorted(by_tech.items(), key=lambda kv: (-kv[1], kv[0])),
-        "by_ticket": sorted(by_ticket.items(), key=lambda kv: (-kv[1], kv[0])),
-        "entry_count": len(entries),
+        "opening_minutes": opening,
+        "bought_minutes": bought,
+        "used_minutes": used,
+        "forfeited_minutes": forfeited,
+        "overage_billed_minutes": billed,
+        "closing_minutes": closing,
+        "remaining_minutes": closing,  # the closing balance (kept under its first name for scripts)
+        "non_billable_minutes": sum(m.minutes for m in movements if m.non_billable),
+        "overage_minutes": sum(m.overage_minutes for m in movements),
+        "late_minutes": sum(m.billable_minutes for m in movements if m.late),
+        "by_technician": sorted(((n, v) for n, v in by_tech.items() if v), key=lambda kv: (-kv[1], kv[0])),
+        "by_ticket": sorted(((t, v) for t, v in by_ticket.items() if v), key=lambda kv: (-kv[1], kv[0])),
+        "entry_count": sum(1 for m in movements if m.movement == "entry"),
+        "correction_count": sum(1 for m in movements if m.movement == "void"),
+        "late": [
+            {
+                "entry_id": m.id,
+                "work_date": m.work_date.isoformat(),
+                "recorded_on": str(m.recorded_on),
+                "minutes": m.billable_minutes,
+            }
+            for m in movements
+            if m.late and m.movement == "entry"
+        ],
     }
+
+
+def entry_movements(
+    session: Session, client_ids: list[int], period: Period, handles: dict[int, str], timezone: str | None = None
+) -> list[EntryView]:
+    """The entries and voids recorded in the period (by their ledger lines), oldest first: an entry with
+    its figures, a void (an edit's too) with them negated, so that the rows add up to the statement."""
+    if not client_ids:
+        return []
+    zones = dict(session.execute(select(Client.id, Client.timezone).where(Client.id.in_(client_ids))).all())
+    found: list[EntryView] = []
+    for client_id in client_ids:
+        start, end = period_bounds(period, timezone or zones[client_id])
+        rows = session.execute(
+            select(LedgerLine.kind, LedgerLine.at, Entry)
+            .join(Entry, Entry.id == LedgerLine.entry_id)
+            .where(
+                LedgerLine.client_id == client_id,
+                LedgerLine.kind.in_(USED),
+                LedgerLine.at >= start,
+                LedgerLine.at < end,
+            )
+            .order_by(LedgerLine.id)
+        ).all()
+        zone = ZoneInfo(timezone or zones[client_id])
+        for kind, at, entry in rows:
+            found.append(movement_view(entry, handles[client_id], kind, at.astimezone(zone).date()))
+    return found
 
 
 def has_history_before(session: Session, client_id: int, moment: datetime) -> bool:
@@ -146,17 +184,17 @@ def report(ctx: Context, actor: Actor, handle: str, period: Period) -> ReportRes
         require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
         client = find_client(session, handle)
         facts = statement_facts(session, client, period)
-        rows = _period_entries(session, [client.id], period)
+        rows = entry_movements(session, [client.id], period, {client.id: client.handle}, client.timezone)
         history = balance_history(session, client.id)
         forecast = forecast_facts(session, ctx, client)
         fee = flat_fee_of(session, ctx, client)
-        currency = _currency(session, client.id, ctx.settings.currency)
+        currency = ctx.settings.currency
         return ReportResult(
             client=client.handle,
             display_name=client.display_name,
             currency=currency,
             statement=facts,
-            entries=[entry_view(e, client.handle) for e in rows],
+            entries=rows,
             history=history,
             forecast=forecast,
             flat_fee=None if fee is None else _fee_facts(fee),
@@ -169,24 +207,8 @@ def all_entries(ctx: Context, actor: Actor, period: Period) -> AllEntriesResult:
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
-        handles: dict[int, str] = dict(session.execute(select(Client.id, Client.handle)).all())
-        rows = _period_entries(session, list(handles), period)
-        return AllEntriesResult(period.label, [entry_view(e, handles[e.client_id]) for e in rows])
-
-
-def _period_entries(session: Session, client_ids: list[int], period: Period) -> list[Entry]:
-    return list(
-        session.scalars(
-            select(Entry)
-            .where(
-                Entry.client_id.in_(client_ids),
-                Entry.work_date >= period.start,
-                Entry.work_date < period.end,
-                Entry.voided_at.is_(None),
-            )
-            .order_by(Entry.client_id, Entry.work_date, Entry.id)
-        )
-    )
+        handles: dict[int, str] = dict(session.execute(select(Client.id, Client.handle).order_by(Client.id)).all())
+        return AllEntriesResult(period.label, entry_movements(session, list(handles), period, handles))
 
 
 def balance_history(session: Session, client_id: int, limit: int = 5000) -> list[BalancePoint]:
@@ -204,7 +226,7 @@ def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, 
             select(Block).where(Block.client_id == client.id, Block.voided_at.is_(None), Block.remaining_minutes > 0)
         )
     )
-    remaining = current_balance(blocks, client.open_overage_minutes, today)
+    remaining = usable_balance(blocks, client.open_overage_minutes, today)
     used_30 = used_since(session, client.id, today - timedelta(days=30))
     used_90 = used_since(session, client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
@@ -258,13 +280,36 @@ def flat_fee_of(session: Session, ctx: Context, client: Client) -> FlatFee | Non
     usage = monthly_usage(session, client, today)
     if not usage:
         return None
-    since = add_months(today.replace(day=1), -len(usage))
-    paid = session.scalar(
-        select(func.coalesce(func.sum(Block.price), 0)).where(
-            Block.client_id == client.id, Block.voided_at.is_(None), Block.start_on >= since
+    this_month = today.replace(day=1)
+    since = add_months(this_month, -len(usage))
+    return suggest_flat_fee(
+        usage,
+        cost_of_hours_used(session, client.id, since, this_month),
+        ctx.settings.hourly_rate,
+        ctx.settings.flat_fee_margin,
+    )
+
+
+def cost_of_hours_used(session: Session, client_id: int, start: date, end: date) -> Decimal:
+    """What the hours used on work dated in ``[start, end)`` cost at the prices of the blocks they were
+    drawn from (a block bought before the window still paid for work inside it)."""
+    rows = session.execute(
+        select(Draw.minutes, Block.price, Block.minutes)
+        .join(Entry, Entry.id == Draw.entry_id)
+        .join(Block, Block.id == Draw.block_id)
+        .where(
+            Entry.client_id == client_id,
+            Entry.work_date >= start,
+            Entry.work_date < end,
+            Draw.reversed_at.is_(None),
+            Block.price.is_not(None),
         )
     )
-    return suggest_flat_fee(usage, Decimal(paid or 0), ctx.settings.hourly_rate, ctx.settings.flat_fee_margin)
+    total = Decimal(0)
+    for drawn, price, size in rows:
+        if price is not None and size:
+            total += Decimal(drawn) * price / size
+    return total.quantize(Decimal("0.01"))
 
 
 def _fee_facts(fee: FlatFee) -> dict[str, Any]:
@@ -280,16 +325,6 @@ def _fee_facts(fee: FlatFee) -> dict[str, Any]:
         "steadiness": str(fee.steadiness),
         "score": str(fee.score),
     }
-
-
-def _currency(session: Session, client_id: int, default: str) -> str:
-    found = session.scalar(
-        select(Block.currency)
-        .where(Block.client_id == client_id, Block.currency.is_not(None))
-        .order_by(Block.id.desc())
-        .limit(1)
-    )
-    return found or default
 
 
 def insights(ctx: Context, actor: Actor, limit: int = 10) -> InsightsResult:
@@ -310,7 +345,7 @@ def insights(ctx: Context, actor: Actor, limit: int = 10) -> InsightsResult:
                     "client": c.handle,
                     "display_name": c.display_name,
                     **_fee_facts(f),
-                    "explanation": f.explanation(_currency(session, c.id, ctx.settings.currency)),
+                    "explanation": f.explanation(ctx.settings.currency),
                 }
                 for f, c in found[:limit]
             ],

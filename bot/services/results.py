@@ -43,6 +43,16 @@ class BlockView(Result):
     renew_months: int | None
     voided: bool
     expired: bool
+    closing_on: date | None = None  # expired, open for late work until this day, then forfeited
+    renewal_of_id: int | None = None
+
+
+def renewal_label(months: int | None) -> str | None:
+    """``12`` -> ``renews yearly``: the renewal rule as a reply or a table says it."""
+    if months is None:
+        return None
+    named = {1: "monthly", 3: "quarterly", 12: "yearly"}
+    return f"renews {named[months]}" if months in named else f"renews every {months} months"
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,13 @@ class EntryView(Result):
     source: str
     created_at: datetime
     voided: bool
+    movement: str = "entry"  # in statements: entry, or void (an entry taken back, figures negated)
+    recorded_on: date | None = None  # in statements: the day the movement was recorded
+
+    @property
+    def late(self) -> bool:
+        """Recorded after the day the work was done: shown as "work of 15 Oct, logged 30 Nov"."""
+        return self.recorded_on is not None and self.work_date < self.recorded_on
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,8 @@ class BalanceView(Result):
     current_block_minutes: int
     used_this_month_minutes: int
     archived: bool
+    # Expired hours still open for late work dated inside their block; forfeited after closing_on.
+    in_grace_minutes: int = 0
     blocks: list[BlockView] = field(default_factory=list)
     last_entries: list[EntryView] = field(default_factory=list)
 
@@ -113,6 +132,9 @@ class LogResult(Result):
     percent_left: int | None
     duplicate: bool = False
     replaces_entry_id: int | None = None
+    # Minutes today's blocks paid because the blocks valid on the work date had nothing left.
+    from_later_blocks_minutes: int = 0
+    logged_on: date | None = None  # the recorded date (client's calendar), which statement shows it
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,11 @@ class TopUpResult(Result):
     billed_overage_minutes: int
     remaining_minutes: int
     duplicate: bool = False
+    renew_months: int | None = None
+
+    @property
+    def renewal(self) -> str | None:
+        return renewal_label(self.renew_months)
 
 
 @dataclass(frozen=True)
@@ -158,6 +185,7 @@ class ClientView(Result):
     thresholds: str
     alert_email: str | None = None
     alert_webhook: str | None = None
+    expiry_grace_days: int = 7
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from bot.blockkit import (
     section_dict,
     to_dicts,
 )
-from bot.domain.durations import format_duration
-from bot.render import bar, forecast_lines, statement_lines
+from bot.domain.durations import as_recorded, format_duration
+from bot.render import bar, block_status, figures_line, forecast_lines, grace_lines, log_notes, statement_lines
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
@@ -35,6 +35,7 @@ from bot.services.results import (
     Result,
     TopUpResult,
     VoidResult,
+    renewal_label,
 )
 
 Rendered = tuple[str, list[dict[str, Any]]]
@@ -47,14 +48,14 @@ def render_log(result: LogResult, undo: bool = True) -> Rendered:
         billable += " after rounding"
     verb = "Already logged" if result.duplicate else "Logged"
     head = (
-        f":white_check_mark: {verb} *{escape(result.typed)}* for *{escape(result.display_name)}* on "
-        f"{result.work_date} ({billable}). Entry #{result.entry_id}."
+        f":white_check_mark: {verb} *{escape(as_recorded(result.typed, result.minutes))}* for "
+        f"*{escape(result.display_name)}* on {result.work_date} ({billable}). Entry #{result.entry_id}."
     )
     if result.note:
         head += f"\n> {escape(result.note)}"
     status = f"{escape(result.display_name)}: {balance_line(result.remaining_minutes, result.percent_left)}"
-    if result.overage_minutes:
-        status += f"\n:warning: {format_duration(result.overage_minutes)} of this entry is overage (no block left)."
+    for note in log_notes(result):
+        status += f"\n{escape(note)}"
     blocks = [section_dict(head), section_dict(status)]
     if undo and not result.duplicate:
         undo_button = {
@@ -73,9 +74,10 @@ def render_topup(result: TopUpResult) -> Rendered:
     expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
     price = f" · {result.price} {result.currency}" if result.price is not None else ""
     ref = f" · ref {escape(result.reference)}" if result.reference else ""
+    renews = f", {result.renewal}" if result.renewal else ""
     lines = [
         f":moneybag: Added *{format_duration(result.minutes)}* for *{escape(result.display_name)}* "
-        f"(block {result.block_id}, {expires}{price}{ref}).",
+        f"(block {result.block_id}, {expires}{renews}{price}{ref}).",
         f"Balance now *{format_duration(result.remaining_minutes)}*.",
     ]
     if result.carried_overage_minutes:
@@ -100,11 +102,7 @@ def balance_blocks(view: BalanceView) -> list[Block]:
         section(
             f"*{escape(view.display_name)}* (`{view.client}`): {balance_line(view.remaining_minutes, view.percent_left)}"
         ),
-        context(
-            f"Purchased {format_duration(view.purchased_minutes)} · used {format_duration(view.used_minutes)} · "
-            f"forfeited {format_duration(view.forfeited_minutes)} · overage {format_duration(view.overage_minutes)} · "
-            f"this month {format_duration(view.used_this_month_minutes)}"
-        ),
+        context(escape("\n".join([figures_line(view), *grace_lines(view)]))),
     ]
     block_lines = [
         f"Block {b.id}: {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left, "
@@ -160,13 +158,15 @@ def render_entries(result: EntriesResult) -> Rendered:
 def render_blocks(result: BlocksResult) -> Rendered:
     lines = []
     for b in result.blocks:
-        status = "voided" if b.voided else "expired" if b.expired else "used up" if b.remaining_minutes == 0 else "open"
+        status = block_status(b)
+        renews = f" · {renewal_label(b.renew_months)}" if b.renew_months else ""
         price = f" · {b.price} {b.currency}" if b.price is not None else ""
         lines.append(
             f"Block {b.id} ({status}): {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left · "
             f"drawn {format_duration(b.drawn_minutes)} · forfeited {format_duration(b.forfeited_minutes)} · "
             f"from {b.start_on} · "
             + (f"expires {b.expires_on}" if b.expires_on else "never expires")
+            + renews
             + price
             + (f" · ref {escape(b.reference)}" if b.reference else "")
         )

@@ -234,8 +234,12 @@ def test_every_outbox_kind_renders_a_valid_slack_message() -> None:
             "expiring": [],
         },
         "statement": {
+            "client": "acme",
             "display_name": "Acme",
             "period": "October 2026",
+            "opening_minutes": 0,
+            "closing_minutes": 510,
+            "by_ticket": [["#12", 90]],
             "bought_minutes": 600,
             "used_minutes": 90,
             "non_billable_minutes": 0,

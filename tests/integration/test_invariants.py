@@ -86,8 +86,16 @@ def check_invariants(ctx: Context, carry_only: bool) -> None:
         assert client.open_overage_minutes == sum(e.overage_minutes for e in live)
         assert client.billed_overage_minutes == sum(e.billed_overage_minutes for e in live)
     view = balance_of(ctx, "acme")
+    # the balance adds up as printed, under either overage policy
+    assert view.remaining_minutes == (
+        view.purchased_minutes
+        - view.used_minutes
+        - view.forfeited_minutes
+        - view.in_grace_minutes
+        + view.billed_overage_minutes
+    )
     if carry_only:
-        assert view.remaining_minutes == view.purchased_minutes - view.used_minutes - view.forfeited_minutes
+        assert view.billed_overage_minutes == 0
 
 
 def run_story(db: Database, story: list[tuple]) -> None:  # type: ignore[type-arg]

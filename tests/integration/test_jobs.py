@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.clock import FixedClock
 from bot.jobs.scheduler import run_job, triggers
 from bot.services import Actor, Context
-from storage.models import Block, OutboxMessage
+from storage.models import Block, LedgerLine, OutboxMessage
 from tests.helpers import balance_of, do
 
 
@@ -35,19 +35,26 @@ def outbox(ctx: Context, kind: str) -> list[dict]:  # type: ignore[type-arg]
         return [{**json.loads(r.payload), "target": r.target} for r in rows]
 
 
-def test_expiry_forfeits_on_the_day_after_the_expiry_date_and_posts_it_once(
+def test_expiry_forfeits_after_the_grace_period_dated_the_closing_day_and_posts_it_once(
     jobs_ctx: Context, clock: FixedClock, admin: Actor
 ) -> None:
     do(jobs_ctx, admin, "client add acme Acme")
     do(jobs_ctx, admin, "topup acme 2 expires 2026-11-30")
     do(jobs_ctx, admin, "logtime acme 30m a")
-    assert run_job(jobs_ctx, "expiry", at(clock, "2026-11-30")).summary.startswith("forfeited 0 min")
-    assert run_job(jobs_ctx, "expiry", at(clock, "2026-12-01")).summary == "forfeited 90 min across 1 clients"
-    again = run_job(jobs_ctx, "expiry", at(clock, "2026-12-01"))
+    # the default grace period is 7 days: the block closes on 2026-12-07 and is forfeited after it
+    assert run_job(jobs_ctx, "expiry", at(clock, "2026-12-01")).summary.startswith("forfeited 0 min")
+    assert balance_of(jobs_ctx, "acme").in_grace_minutes == 90
+    assert run_job(jobs_ctx, "expiry", at(clock, "2026-12-07")).summary.startswith("forfeited 0 min")
+    assert run_job(jobs_ctx, "expiry", at(clock, "2026-12-08")).summary == "forfeited 90 min across 1 client"
+    again = run_job(jobs_ctx, "expiry", at(clock, "2026-12-08"))
     assert not again.ran and "already finished" in again.summary
     notices = outbox(jobs_ctx, "expiry")
     assert len(notices) == 1 and notices[0]["forfeited_minutes"] == 90 and notices[0]["target"] == "CALERTS"
-    assert balance_of(jobs_ctx, "acme").forfeited_minutes == 90
+    view = balance_of(jobs_ctx, "acme")
+    assert (view.forfeited_minutes, view.in_grace_minutes) == (90, 0)
+    with jobs_ctx.db.unit_of_work(read_only=True) as uow:
+        line = uow.session.scalar(select(LedgerLine).where(LedgerLine.kind == "forfeit"))
+        assert line is not None and (line.minutes, line.at.date()) == (-90, date(2026, 12, 7))
 
 
 def test_renewal_adds_the_next_block_on_the_anniversary_only(

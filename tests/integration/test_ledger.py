@@ -133,7 +133,9 @@ def test_expiry_forfeits_unused_minutes_by_a_ledger_line(
 ) -> None:
     do(ctx, admin, "topup acme 2 expires 2026-11-30")
     do(ctx, admin, "logtime acme 30m a")
-    clock.advance(days=6)
+    clock.advance(days=12)  # 2026-12-07: the closing day (expiry + 7 days' grace)
+    assert expire_blocks(ctx, admin) == []
+    clock.advance(days=1)
     assert expire_blocks(ctx, admin) == [("acme", 90)]
     assert expire_blocks(ctx, admin) == []  # idempotent
     view = balance_of(ctx, "acme")
@@ -143,13 +145,19 @@ def test_expiry_forfeits_unused_minutes_by_a_ledger_line(
         assert line is not None and line.minutes == -90 and line.balance_after == 0
 
 
-def test_a_balance_read_counts_an_expired_block_as_forfeited_before_the_job_runs(
+def test_a_balance_read_shows_an_expired_block_in_grace_apart_then_as_forfeited_before_the_job_runs(
     ctx: Context, clock: FixedClock, admin: Actor, acme: str
 ) -> None:
     do(ctx, admin, "topup acme 2 expires 2026-11-30")
     clock.advance(days=6)
     view = balance_of(ctx, "acme")
-    assert (view.remaining_minutes, view.forfeited_minutes) == (0, 120)
+    assert (view.remaining_minutes, view.forfeited_minutes, view.in_grace_minutes) == (0, 0, 120)
+    assert view.blocks[0].closing_on == date(2026, 12, 7)
+    clock.advance(days=7)
+    view = balance_of(ctx, "acme")
+    assert (view.remaining_minutes, view.forfeited_minutes, view.in_grace_minutes) == (0, 120, 0)
+    # the header and the block's row agree
+    assert (view.blocks[0].remaining_minutes, view.blocks[0].forfeited_minutes) == (0, 120)
 
 
 def test_voiding_a_topup_redraws_its_minutes_elsewhere(ctx: Context, admin: Actor, acme: str) -> None:

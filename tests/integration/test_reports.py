@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -123,15 +122,20 @@ def test_the_flat_fee_needs_three_complete_months_then_spells_out_the_comparison
     result = report(history, admin, "acme", parse_period("", date(2026, 12, 2)))
     fee = result.flat_fee
     assert fee is not None
-    # Sep 90, Oct 240, Nov 60 billable minutes: average 130 (2.2 h), peak 240 (4.0 h); paid 600.00 since Sep
+    # Sep 90, Oct 240, Nov 60 billable minutes: average 130 (2.2 h), peak 240 (4.0 h). Their cost at the
+    # prices of the blocks they were drawn from (5h for 600.00 = 2.00 a minute, 10h for 1200.00 = 2.00):
+    # Sep 90 + Oct 210 from the 5h block, Oct 30 + Nov 60 from the 10h block = 390 min x 2.00 = 780.00,
+    # although the 10h block was bought before the window.
     assert (fee["months"], fee["average_hours"], fee["peak_hours"], fee["paid_for_blocks"]) == (
         3,
         "2.2",
         "4.0",
-        "600.00",
+        "780.00",
     )
-    assert fee["monthly_fee"] == str((Decimal(130) / 60 * Decimal(100) * Decimal("1.15")).quantize(Decimal("0.01")))
-    assert "a flat fee covering the average would be 249.17 USD a month" in (result.flat_fee_text or "")
+    # from the average as printed: 2.2 h x 100 x 1.15 = 253.00, and the printed formula says so
+    assert fee["monthly_fee"] == "253.00"
+    assert "(2.2 h × 100 × 1.15 = 253.00)" in (result.flat_fee_text or "")
+    assert "a flat fee covering the average would be 253.00 USD a month" in (result.flat_fee_text or "")
 
 
 def test_insights_rank_steady_clients_first(ctx: Context, clock: FixedClock, admin: Actor) -> None:

@@ -120,7 +120,7 @@ def test_entries_reads_periods() -> None:
 def test_void_and_edit() -> None:
     assert parse("void 42 wrong client") == c.VoidEntry(42, "wrong client")
     assert parse("void topup 7") == c.VoidTopUp(7, "")
-    assert parse("edit 42 45m yesterday setup") == c.EditEntry(42, 45, "45m", "yesterday", "setup", False)
+    assert parse("edit 42 45m yesterday setup") == c.EditEntry(42, 45, "45m", "yesterday", "setup", None)
     with pytest.raises(ParseError, match="not an entry number"):
         parse("void abc")
 

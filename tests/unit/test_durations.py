@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.domain.durations import billable_minutes, format_duration, parse_duration, take_duration
+from bot.domain.durations import as_recorded, billable_minutes, format_duration, parse_duration, take_duration
 from bot.domain.errors import ParseError
 
 
@@ -29,10 +29,19 @@ from bot.domain.errors import ParseError
         ("+30m", 30),
         ("24h", 1440),
         ("0.25h", 15),
+        ("0.33h", 20),  # decimal hours round to the nearest minute, as Harvest and ConnectWise take them
+        ("1.33h", 80),
+        ("0.5m", 1),
     ],
 )
 def test_it_reads_every_documented_form(typed: str, minutes: int) -> None:
     assert parse_duration(typed) == minutes
+
+
+def test_a_reply_shows_what_was_recorded_for_decimal_hours() -> None:
+    assert as_recorded("0.33h", 20) == "0.33h → 20m"
+    assert as_recorded("0.25h", 15) == "0.25h"
+    assert as_recorded("1h30m", 90) == "1h30m"
 
 
 def test_a_bare_number_asks_for_a_unit() -> None:
@@ -49,7 +58,7 @@ def test_a_bare_number_asks_for_a_unit() -> None:
         ("25h", "more than 24h"),
         ("banana", "not a duration"),
         ("1:75", "not a duration"),
-        ("1.33h", "whole number"),
+        ("0.001h", "zero"),
         ("", "missing"),
     ],
 )

@@ -1,0 +1,119 @@
+"""The rules that decide a charge, in one place: what an entry bills, which blocks pay for it, what
+overage it leaves, whether the client's overdraft allows it, and the balance figures before and after.
+
+Every writer (the ORM path in ``bot.services.book``, the plain-entry path in ``bot.services.quicklog``)
+asks ``plan_entry`` and only stores the plan it gets.
+
+Two balances, both in minutes:
+- the **usable** balance is what new work can draw today: minutes left in blocks that have not
+  expired, minus open overage. It is what "hours left", thresholds and the overdraft speak of;
+- the **account** balance is what the ledger holds: minutes left in every block not yet forfeited
+  (an expired block in its grace period included), minus open overage. Ledger lines move it, and
+  statements add it up: opening + bought - used - forfeited + overage billed = closing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from bot.domain.allocation import Allocation, BlockState, allocate, closed_on, within_overdraft
+from bot.domain.durations import billable_minutes
+
+
+class HeldBlock(Protocol):
+    """What the rules need of an open (not voided) block: an ORM row or a row read by the fast path."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def minutes(self) -> int: ...
+
+    @property
+    def remaining_minutes(self) -> int: ...
+
+    @property
+    def start_on(self) -> date: ...
+
+    @property
+    def expires_on(self) -> date | None: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A client's billing policy."""
+
+    rounding: int
+    minimum: int
+    overdraft: int | None  # None = unlimited
+    grace_days: int
+
+
+def is_current(block: HeldBlock, today: date) -> bool:
+    """Not expired today (a block that starts later counts: its hours are bought)."""
+    return block.expires_on is None or today <= block.expires_on
+
+
+def usable_balance(blocks: Iterable[HeldBlock], open_overage: int, today: date) -> int:
+    """Minutes new work can draw today, less open overage (may be negative)."""
+    return sum(b.remaining_minutes for b in blocks if is_current(b, today)) - open_overage
+
+
+def account_balance(blocks: Iterable[HeldBlock], open_overage: int) -> int:
+    """Minutes the client still holds (blocks in their grace period included), less open overage."""
+    return sum(b.remaining_minutes for b in blocks) - open_overage
+
+
+def current_block_minutes(blocks: Iterable[HeldBlock], today: date) -> int:
+    """The size of the client's current blocks (with minutes left, not expired): what percentage
+    thresholds are a share of."""
+    return sum(b.minutes for b in blocks if b.remaining_minutes > 0 and is_current(b, today))
+
+
+def states(blocks: Iterable[HeldBlock], today: date, grace_days: int) -> list[BlockState]:
+    """The blocks that can still pay for work: minutes left and not past their closing day."""
+    return [
+        BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on)
+        for b in blocks
+        if b.remaining_minutes > 0 and not closed_on(b.expires_on, today, grace_days)
+    ]
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    billable: int
+    allocation: Allocation
+    before: int  # usable balance before the entry
+    after: int  # usable balance after it
+    block_minutes_before: int
+    allowed: bool  # False: the overdraft does not allow the overage it would leave
+
+    @property
+    def overage(self) -> int:
+        return self.allocation.overage
+
+
+def plan_entry(
+    minutes: int,
+    non_billable: bool,
+    work_date: date,
+    today: date,
+    policy: Policy,
+    blocks: Sequence[HeldBlock],
+    open_overage: int,
+) -> EntryPlan:
+    """Decide an entry of ``minutes`` worked on ``work_date``:
+    1. billable minutes: rounded up to the increment, at least the minimum (0 when non-billable);
+    2. draws: blocks valid on the work date first, then today's blocks, then overage;
+    3. the usable balance after: minutes drawn from an expired block in its grace period were not
+       counted as usable, so they do not lower it;
+    4. allowed: an entry that leaves overage must stay within the overdraft."""
+    billable = billable_minutes(minutes, policy.rounding, policy.minimum, non_billable)
+    allocation = allocate(billable, states(blocks, today, policy.grace_days), today, work_date)
+    current = {b.id for b in blocks if is_current(b, today)}
+    before = usable_balance(blocks, open_overage, today)
+    after = before - sum(d.minutes for d in allocation.draws if d.block_id in current) - allocation.overage
+    allowed = allocation.overage == 0 or within_overdraft(after, policy.overdraft)
+    return EntryPlan(billable, allocation, before, after, current_block_minutes(blocks, today), allowed)
