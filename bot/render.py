@@ -50,7 +50,7 @@ class FitTable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = self._widths()
         fixed = sum(w for h, w in zip(self.headers, widths, strict=True) if h not in self.wrap)
-        wrapped = sum(min(w, 12) for h, w in zip(self.headers, widths, strict=True) if h in self.wrap)
+        wrapped = sum(min(w, 8) for h, w in zip(self.headers, widths, strict=True) if h in self.wrap)
         if fixed + wrapped + 3 * len(self.headers) + 1 <= options.max_width:
             yield self._table(widths)
             return
@@ -67,7 +67,7 @@ class FitTable:
         table = Table(title=Text(self.title), caption=Text(self.caption) if self.caption else None)
         for header, width in zip(self.headers, widths, strict=True):
             if header in self.wrap:
-                table.add_column(Text(header), overflow="fold", min_width=min(width, 12))
+                table.add_column(Text(header), overflow="fold", min_width=min(width, 8))
             else:
                 table.add_column(Text(header), no_wrap=True, min_width=width)
         for row in self.rows:
@@ -236,22 +236,12 @@ def _balance_detail(console: Console, view: BalanceView) -> None:
         console.print(table)
 
 
-def blocks_table(title: str, blocks: list[BlockView]) -> Table:
-    table = Table(title=title)
-    for name in (
-        "#",
-        "Size",
-        "Remaining",
-        "Drawn",
-        "Forfeited",
-        "Starts",
-        "Expires",
-        "Renews",
-        "Price",
-        "Ref",
-        "Status",
-    ):
-        table.add_column(name)
+def blocks_table(title: str, blocks: list[BlockView]) -> FitTable:
+    table = FitTable(
+        title,
+        ("#", "Size", "Remaining", "Drawn", "Forfeited", "Starts", "Expires", "Renews", "Price", "Ref", "Status"),
+        wrap={"Status"},
+    )
     for b in blocks:
         status = block_status(b)
         table.add_row(
