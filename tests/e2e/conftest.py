@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +12,15 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.services import Actor, Context
 from storage.db import Database
+from tests.e2e.processes import Cli
 from tests.e2e.slack_harness import SIGNING_SECRET, RunningApp, SlackDriver
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do
+
+
+@pytest.fixture
+def cli(database: Database, tmp_path: Path) -> Cli:
+    return Cli(database.url, tmp_path)
 
 
 @pytest.fixture

@@ -3,45 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from storage.db import Database
-
-SCRIPT = Path(sys.executable).with_name("blocktime")
-
-
-class Cli:
-    def __init__(self, url: str, cwd: Path) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BLOCKTIME_"))}
-        self.env.update(DATABASE_URL=url, BLOCKTIME_ADMINS="UADMIN", COLUMNS="200")
-        self.cwd = cwd
-
-    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(SCRIPT), *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            cwd=self.cwd,
-            input=stdin,
-            timeout=60,
-        )
-
-    def json(self, *args: str) -> Any:
-        done = self.run("--json", *args)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return json.loads(done.stdout)
-
-
-@pytest.fixture
-def cli(database: Database, tmp_path: Path) -> Cli:
-    return Cli(database.url, tmp_path)
+from tests.e2e.processes import SCRIPT, Cli
 
 
 def test_the_console_script_is_installed() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from bot.reports.chart import png_size
 from bot.services import Actor, Context
 from storage.db import Database
+from tests.e2e.processes import Cli
 from tests.e2e.slack_harness import SlackDriver, assert_valid_message
-from tests.e2e.test_cli import Cli
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do
 

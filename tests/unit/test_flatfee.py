@@ -29,3 +29,10 @@ def test_steady_usage_scores_higher_than_erratic_usage_of_the_same_average() -> 
     erratic = suggest_flat_fee([0, 0, 1800], Decimal(0), Decimal(100), Decimal(0))
     assert steady is not None and erratic is not None
     assert steady.score > erratic.score and steady.steadiness == Decimal("1.00")
+
+
+def test_the_printed_formula_equals_the_printed_fee() -> None:
+    # 444 min a month = 7.4 h as printed; 7.4 x 100 x 1.15 = 851.00 (not 849.08 from the unrounded average)
+    fee = suggest_flat_fee([444, 444, 444], Decimal("0"), Decimal("100"), Decimal("0.15"))
+    assert fee is not None and fee.monthly_fee == Decimal("851.00")
+    assert "(7.4 h × 100 × 1.15 = 851.00)" in fee.explanation("USD")
