@@ -85,27 +85,9 @@ def _table(model: type[Any]) -> Table:
 _CLIENTS, _BLOCKS, _ENTRIES, _DRAWS, _LINES = (_table(m) for m in (Client, Block, Entry, Draw, LedgerLine))
 _CLIENT_FIELDS = tuple(ClientRow.__dataclass_fields__)
 _BLOCK_FIELDS = ("id", "minutes", "remaining_minutes", "start_on", "expires_on")
-# What a new entry and its ledger line are given; the other columns (voided_at, ...) start NULL.
-ENTRY_FIELDS = (
-    "client_id",
-    "user_id",
-    "user_name",
-    "typed",
-    "minutes",
-    "billable_minutes",
-    "overage_minutes",
-    "billed_overage_minutes",
-    "non_billable",
-    "note",
-    "work_date",
-    "ticket",
-    "source",
-    "source_ref",
-    "idempotency_key",
-    "request_fingerprint",
-    "replaces_id",
-    "created_at",
-)
+# What a new entry is given (every column but the id and the void's, which start NULL): the writer's
+# values must name each, so a column added to the model cannot be forgotten here.
+ENTRY_FIELDS = tuple(c.name for c in _ENTRIES.columns if c.name not in ("id", "voided_at", "voided_by", "void_reason"))
 LINE_FIELDS = ("client_id", "at", "kind", "minutes", "balance_after", "block_id", "actor", "note")
 
 

@@ -9,6 +9,7 @@ after each change, a top-up or void that lifts the balance above a level re-arms
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.errors import ParseError
@@ -93,3 +94,18 @@ def crossing(
         return None
     lowest = min(crossed)
     return Crossing(levels[lowest], lowest, before, after)
+
+
+def alert_crossing(
+    before: int,
+    after: int,
+    thresholds: tuple[Threshold, ...],
+    block_minutes: int,
+    overdraft_step: int,
+    snoozed_until: datetime | None,
+    now: datetime,
+) -> Crossing | None:
+    """The crossing a change should alert about: none while the client's alerts are snoozed."""
+    if snoozed_until is not None and now < snoozed_until:
+        return None
+    return crossing(before, after, thresholds, block_minutes, overdraft_step)

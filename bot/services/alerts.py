@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.domain.forecast import burn_forecast
 from bot.domain.roles import Role, require
-from bot.domain.thresholds import Threshold, crossing, parse_thresholds, percent_left
+from bot.domain.thresholds import Threshold, alert_crossing, parse_thresholds, percent_left
 from bot.services.context import Actor, Context, audit, find_client
 from bot.services.results import Message
 from storage.models import Client, Entry, OutboxMessage
@@ -44,17 +44,15 @@ def _thresholds(text: str) -> tuple[Threshold, ...]:
 
 def on_balance_change(book: ClientBook, before: int, after: int, line_id: int) -> None:
     """Step 3 of every change: if the balance fell through a threshold, queue the alert."""
-    if after >= before:
-        return
     client, ctx = book.client, book.ctx
-    if client.alerts_snoozed_until is not None and book.now < client.alerts_snoozed_until:
-        return
-    found = crossing(
+    found = alert_crossing(
         before,
         after,
         thresholds_of(client.thresholds, ctx.settings),
         book.block_minutes_before,
         ctx.settings.overdraft_alert_step_minutes,
+        client.alerts_snoozed_until,
+        book.now,
     )
     if found is None:
         return

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
+from bot.domain.commands import LogTime, fingerprint
 from bot.domain.dates import month_start
 from bot.domain.ledger import (
     EntryPlan,
@@ -44,6 +46,44 @@ def policy_of(client: Client, settings: Settings) -> Policy:
     )
 
 
+def new_entry_values(
+    command: LogTime,
+    plan: EntryPlan,
+    *,
+    client_id: int,
+    author: tuple[str, str],
+    work_date: date,
+    ticket: str | None,
+    source: str,
+    source_ref: str | None,
+    key: str | None,
+    replaces_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new entry, for both writers (the ORM here, ``storage.quick`` for plain ones).
+    ``author`` is (user id, name); overage is known once the draws are stored."""
+    return {
+        "client_id": client_id,
+        "user_id": author[0],
+        "user_name": author[1],
+        "typed": command.typed,
+        "minutes": command.minutes,
+        "billable_minutes": plan.billable,
+        "overage_minutes": 0,
+        "billed_overage_minutes": 0,
+        "non_billable": command.non_billable,
+        "note": command.note,
+        "work_date": work_date,
+        "ticket": ticket or command.ticket,
+        "source": source,
+        "source_ref": source_ref,
+        "idempotency_key": key,
+        "request_fingerprint": fingerprint(command) if key else None,
+        "replaces_id": replaces_id,
+        "created_at": now,
+    }
+
+
 @dataclass(frozen=True)
 class Figures:
     """The two balances at one moment (see ``bot.domain.ledger``)."""
@@ -61,6 +101,7 @@ class ClientBook:
         self.now: datetime = ctx.now()
         self.today: date = ctx.today(client.timezone)
         self._blocks: dict[int, Block] | None = None
+        self._returned_to_closed: list[tuple[Block, int]] = []
         # Thresholds in percent are of the blocks current before the change (one that the change
         # used up still counts).
         self.block_minutes_before = current_block_minutes(self.open_blocks(), self.today)
@@ -167,8 +208,9 @@ class ClientBook:
         return self.store_draws(entry, allocate(minutes, usable, self.today, entry.work_date))
 
     def reverse_draws(self, draws: Iterable[Draw]) -> int:
-        """Give drawn minutes back to their blocks; minutes returned to a block past its closing day
-        are forfeited at once (never silently kept). Returns the minutes given back."""
+        """Give drawn minutes back to their blocks. Minutes given back to a block past its closing day
+        are never silently kept: ``forfeit_returned`` forfeits them, once the caller has recorded the
+        give-back itself. Returns the minutes given back."""
         returned = 0
         for draw in draws:
             if draw.reversed_at is not None:
@@ -179,10 +221,16 @@ class ClientBook:
             block.remaining_minutes += draw.minutes
             self.track(block)
             returned += draw.minutes
-            self.session.flush()
             if closed_on(block.expires_on, self.today, self.policy.grace_days):
-                self._forfeit(block, draw.minutes, "returned by a void after its closing day")
+                self._returned_to_closed.append((block, draw.minutes))
+        self.session.flush()
         return returned
+
+    def forfeit_returned(self) -> None:
+        """Forfeit what a void gave back to blocks past their closing day (each by its own line)."""
+        while self._returned_to_closed:
+            block, minutes = self._returned_to_closed.pop(0)
+            self._forfeit(block, minutes, "returned by a void after its closing day")
 
     def settle_overage(self) -> tuple[int, int]:
         """After hours were added back: under ``carry`` the blocks pay off open overage (oldest entry

@@ -21,7 +21,7 @@ from bot.domain.errors import NotFound, ParseError, Refused
 from bot.domain.ledger import EntryPlan, current_block_minutes
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
-from bot.services.book import ClientBook, Figures
+from bot.services.book import ClientBook, Figures, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
 from bot.services.queries import block_view
 from bot.services.quicklog import quick_log
@@ -102,26 +102,21 @@ def _add_entry(
     if not plan.allowed:
         raise Refused(_no_hours_message(client, plan.before, plan.billable))
     before = book.figures()
-    entry = Entry(
+    values = new_entry_values(
+        command,
+        plan,
         client_id=client.id,
-        user_id=replaces.user_id if replaces else author.user_id,
-        user_name=replaces.user_name if replaces else author.label,
-        typed=command.typed,
-        minutes=command.minutes,
-        billable_minutes=plan.billable,
-        non_billable=command.non_billable,
-        note=command.note,
+        # a correction stays the original author's entry
+        author=(replaces.user_id, replaces.user_name) if replaces else (author.user_id, author.label),
         work_date=day,
-        ticket=ticket or command.ticket,
+        ticket=ticket,
         source=source,
         source_ref=source_ref or (replaces.source_ref if replaces else None),
-        idempotency_key=key,
-        request_fingerprint=fingerprint(command) if key else None,
+        key=key,
         replaces_id=replaces.id if replaces else None,
-        created_at=book.now,
-        overage_minutes=0,
-        billed_overage_minutes=0,
+        now=book.now,
     )
+    entry = Entry(**values)
     book.session.add(entry)
     book.session.flush()
     entry.overage_minutes = book.store_draws(entry, plan.allocation)
@@ -255,17 +250,19 @@ def _entry(session: Session, entry_id: int) -> Entry:
 def _take_back(book: ClientBook, entry: Entry, reason: str, note: str) -> None:
     """Void ``entry`` and record it: a "void" line giving back its billable minutes and, when part of
     it was overage already billed on its own, an "overage_billed" line taking that part back, so a
-    statement's "used" and "overage billed" each show their own correction."""
+    statement's "used" and "overage billed" each show their own correction; then a "forfeit" line for
+    minutes given back to a block whose closing day has passed."""
     before = book.figures()
     billed = entry.billed_overage_minutes
     billable = entry.billable_minutes
     _reverse_entry(book, entry, reason)
     if not billed:
         book.line("void", before, entry_id=entry.id, note=note)
-        return
-    book.line("void", before, entry_id=entry.id, note=note, minutes=billable)
-    after_void = Figures(before.usable, before.account + billable)
-    book.line("overage_billed", after_void, entry_id=entry.id, note="billed overage taken back", alert=False)
+    else:
+        book.line("void", before, entry_id=entry.id, note=note, minutes=billable)
+        after_void = Figures(before.usable, before.account + billable)
+        book.line("overage_billed", after_void, entry_id=entry.id, note="billed overage taken back", alert=False)
+    book.forfeit_returned()
 
 
 def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:

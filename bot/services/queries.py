@@ -69,16 +69,17 @@ def entry_view(entry: Entry, handle: str) -> EntryView:
     )
 
 
-def movement_view(entry: Entry, handle: str, kind: str, recorded_on: date) -> EntryView:
+def movement_view(entry: Entry, handle: str, kind: str, recorded_on: date, overage: int) -> EntryView:
     """An entry as a statement line: logged (``entry``) or taken back (``void``, figures negated),
-    with the day it was recorded; work dated before that day is late."""
-    view = entry_view(entry, handle)
+    with the day it was recorded (work dated before it is late) and the figures it had then, so a
+    statement never changes: a later void is a movement of its own, not a flag on this one."""
     sign = -1 if kind == "void" else 1
     return replace(
-        view,
+        entry_view(entry, handle),
         minutes=sign * entry.minutes,
         billable_minutes=sign * entry.billable_minutes,
-        overage_minutes=sign * view.overage_minutes if kind == "entry" else 0,
+        overage_minutes=overage,
+        voided=False,
         movement=kind,
         recorded_on=recorded_on,
     )

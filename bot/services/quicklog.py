@@ -1,30 +1,31 @@
 """The everyday ``/logtime``, decided here and written by ``storage.quick`` on a bare connection.
 
-Most entries are plain: the client exists under its handle, no block is past its expiry, the blocks
-cover the minutes, and no alert threshold is crossed. ``quick_log`` reads the client's row (taking its
-lock) and open blocks, decides with the same domain functions the ``ClientBook`` path uses
-(``billable_minutes``, ``within_overdraft``, ``allocate``, ``crossing``), and writes the entry, its
-draws, the blocks' and client's running figures and the ledger line in one transaction of its own.
-Anything else (an alias, an archived client, a block to forfeit, a refusal, overage, an alert, a
-repeated idempotency key, a database error before the commit) returns ``None`` with nothing written,
-and the caller runs the ``ClientBook`` path, which handles and reports every such case.
+Most entries are plain: the client exists under its handle, no block is past its closing day, the
+blocks cover the minutes, and no alert threshold is crossed. ``quick_log`` reads the client's row
+(taking its lock) and open blocks, asks the same rules the ``ClientBook`` path asks
+(``bot.domain.ledger.plan_entry``, ``alert_crossing``), builds the entry's columns with the same
+``new_entry_values``, and writes the entry, its draws, the blocks' and client's running figures and the
+ledger line in one transaction of its own. Anything else (an alias, an archived client, a block to
+forfeit, a refusal, overage, late work paid by today's blocks, work dated past the technicians' limit,
+an alert, a repeated idempotency key, a database error before the commit) returns ``None`` with nothing
+written, and the caller runs the ``ClientBook`` path, which handles and reports every such case.
 
 Why: py-spy and cProfile showed the ORM's flushes, then the session and Core's statement bookkeeping,
 costing most of a /logtime's CPU (figures in ``storage.quick`` and ``bench/RESULTS.md``).
-``tests/integration/test_quicklog.py`` checks that random stories leave the same stored rows with and
-without this path, on both databases."""
+``tests/integration/test_quicklog.py`` checks that random stories get the same answers and leave the
+same stored rows with and without this path, on both databases."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from bot.domain.allocation import closed_on
-from bot.domain.commands import LogTime, fingerprint
+from bot.domain.commands import LogTime
 from bot.domain.ledger import Policy, account_balance, current_block_minutes, plan_entry
-from bot.domain.thresholds import crossing, percent_left
+from bot.domain.thresholds import alert_crossing, percent_left
 from bot.services.alerts import thresholds_of
+from bot.services.book import new_entry_values
 from bot.services.context import Actor, Context
 from bot.services.results import LogResult
 from storage.quick import ClientRow, DrawRow, OpenBlock, QuickFailed
@@ -85,36 +86,31 @@ def _plain_entry(
     )
     if not plan.allowed or plan.overage or plan.allocation.from_later_blocks:
         return None  # refused, overage or late work paid by today's blocks: ClientBook words the answer
-    if _alerts(client, now) and crossing(
+    if alert_crossing(
         plan.before,
         plan.after,
         thresholds_of(client.thresholds, settings),
         plan.block_minutes_before,
         settings.overdraft_alert_step_minutes,
+        client.alerts_snoozed_until,
+        now,
     ):
         return None  # the alert goes into the outbox with its facts: ClientBook.line
     billable = plan.billable
     account_before = account_balance(blocks, client.open_overage_minutes)
-    entry = {
-        "client_id": client.id,
-        "user_id": actor.user_id,
-        "user_name": actor.label,
-        "typed": command.typed,
-        "minutes": command.minutes,
-        "billable_minutes": billable,
-        "overage_minutes": 0,
-        "billed_overage_minutes": 0,
-        "non_billable": command.non_billable,
-        "note": command.note,
-        "work_date": work_date,
-        "ticket": ticket or command.ticket,
-        "source": source,
-        "source_ref": source_ref,
-        "idempotency_key": key,
-        "request_fingerprint": fingerprint(command) if key else None,
-        "replaces_id": None,
-        "created_at": now,
-    }
+    entry = new_entry_values(
+        command,
+        plan,
+        client_id=client.id,
+        author=(actor.user_id, actor.label),
+        work_date=work_date,
+        ticket=ticket,
+        source=source,
+        source_ref=source_ref,
+        key=key,
+        replaces_id=None,
+        now=now,
+    )
     line = {
         "client_id": client.id,
         "at": now,
@@ -144,7 +140,3 @@ def _plain_entry(
         logged_on=today,
     )
     return entry, [DrawRow(d.block_id, d.minutes) for d in plan.allocation.draws], line, answer
-
-
-def _alerts(client: ClientRow, now: datetime) -> bool:
-    return client.alerts_snoozed_until is None or now >= client.alerts_snoozed_until

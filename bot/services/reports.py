@@ -129,8 +129,25 @@ def entry_movements(
             .order_by(LedgerLine.id)
         ).all()
         zone = ZoneInfo(timezone or zones[client_id])
+        covered = _covered_when_recorded(session, [entry.id for kind, _, entry in rows if kind == "entry"])
         for kind, at, entry in rows:
-            found.append(movement_view(entry, handles[client_id], kind, at.astimezone(zone).date()))
+            overage = entry.billable_minutes - covered.get(entry.id, 0) if kind == "entry" else 0
+            found.append(movement_view(entry, handles[client_id], kind, at.astimezone(zone).date(), overage))
+    return found
+
+
+def _covered_when_recorded(session: Session, entry_ids: list[int]) -> dict[int, int]:
+    """Minutes the blocks covered of each entry when it was recorded (its draws made with it, not the
+    ones a later top-up added): a statement's overage never changes after the fact."""
+    found: dict[int, int] = {}
+    for chunk in (entry_ids[i : i + 500] for i in range(0, len(entry_ids), 500)):
+        rows = session.execute(
+            select(Draw.entry_id, func.sum(Draw.minutes))
+            .join(Entry, Entry.id == Draw.entry_id)
+            .where(Draw.entry_id.in_(chunk), Draw.created_at == Entry.created_at)
+            .group_by(Draw.entry_id)
+        )
+        found.update({entry_id: int(total) for entry_id, total in rows})
     return found
 
 

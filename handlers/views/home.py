@@ -61,9 +61,15 @@ def client_blocks(view: BalanceView) -> list[Block]:
     percent = percent_label(view)
     expiry = f" · next expiry {view.next_expiry}" if view.next_expiry else ""
     warn = ":red_circle: " if view.remaining_minutes <= 0 else ""
+    closing = [b.closing_on for b in view.blocks if b.closing_on is not None]
+    grace = (
+        f" · {format_duration(view.in_grace_minutes)} expired, closing on {min(closing)}"
+        if view.in_grace_minutes
+        else ""
+    )
     head = (
         f"{warn}*{escape(view.display_name)}* (`{view.client}`)\n`{bar(view.percent_left)}` {percent} · "
-        f"*{format_duration(view.remaining_minutes)}* left{expiry}"
+        f"*{format_duration(view.remaining_minutes)}* left{grace}{expiry}"
     )
     last = view.last_entries[0] if view.last_entries else None
     detail = (

@@ -1,9 +1,9 @@
 """The fast path for plain entries (``bot.services.quicklog``, ``storage.quick``) against the ClientBook path.
 
 1. It takes the plain case and declines (writing nothing) every case it leaves to ClientBook.
-2. Differential: random stories give row-for-row the same ledger with the fast path as without it,
-   compared as the driver returns the stored values (so a date or time stored in another format, which
-   the ORM would read back as the same value, is a difference)."""
+2. Differential: random stories give the same answers and row-for-row the same ledger with the fast
+   path as without it, compared as the driver returns the stored values (so a date or time stored in
+   another format, which the ORM would read back as the same value, is a difference)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,8 @@ def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _run(db: Database, story: list[tuple], quick: bool) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[type-arg]
+def _run(db: Database, story: list[tuple], quick: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]]]:  # type: ignore[type-arg]
+    """What each step answered, and the rows it left."""
     clock = FixedClock(NOW)
     ctx = Context(db, Settings(), clock)
     admin = Actor.local_admin()
@@ -111,9 +112,12 @@ def _run(db: Database, story: list[tuple], quick: bool) -> dict[str, list[tuple[
         do(ctx, admin, "client set acme overdraft 2h rounding 15m thresholds 50%,2h")
         entries: list[int] = []
         blocks: list[int] = []
-        for op in story:
-            apply(ctx, clock, admin, op, entries, blocks)
-    return _snapshot(db)
+        answers = [_plain(apply(ctx, clock, admin, op, entries, blocks)) for op in story]
+    return answers, _snapshot(db)
+
+
+def _plain(answer: Any) -> Any:
+    return answer.as_dict() if hasattr(answer, "as_dict") else answer
 
 
 class Fresh:
@@ -123,7 +127,7 @@ class Fresh:
     def __init__(self, backend: str, request: pytest.FixtureRequest, template: Path, folders: Any) -> None:
         self.backend, self.request, self.template, self.folders = backend, request, template, folders
 
-    def run(self, story: list[tuple], quick: bool) -> dict[str, list[tuple[Any, ...]]]:  # type: ignore[type-arg]
+    def run(self, story: list[tuple], quick: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]]]:  # type: ignore[type-arg]
         if self.backend == "postgres":
             from tests.conftest import _empty_pg
 
@@ -160,10 +164,10 @@ def test_the_differential_check_can_fail(
     """Guard for the test above: a story with entries does tell the two databases apart when one of
     them differs (here, an extra entry), so equality there is a real finding."""
     fresh = Fresh(backend, request, sqlite_template, tmp_path_factory)
-    story = [("topup", 2, None), ("log", 30, False)]
-    fast = fresh.run(story, quick=True)
-    slow = fresh.run([*story, ("log", 15, False)], quick=False)
-    assert fast != slow
+    story = [("topup", 2, None), ("log", 30, False, 0)]
+    fast_answers, fast = fresh.run(story, quick=True)
+    slow_answers, slow = fresh.run([*story, ("log", 15, False, 0)], quick=False)
+    assert fast != slow and fast_answers != slow_answers
     assert len(fast[Entry.__tablename__]) == 1
 
 

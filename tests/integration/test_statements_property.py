@@ -1,0 +1,407 @@
+"""Random histories against a small reference model written here, independently of the product's code
+(lists and sums): top-ups with and without expiry, renewing ones, entries with random work dates (late,
+back-dated, across month ends), voids, edits, expiries with grace, overage carried and billed.
+
+After every step the product's balance figures equal the model's; at the end, for every month, the
+statement reconciles (opening + bought - used - forfeited + overage billed = closing), opens where the
+last one closed, counts each entry and each correction exactly once, and a month's statement taken once
+the month was over is unchanged. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.domain.dates import parse_period
+from bot.domain.errors import DomainError
+from bot.jobs.tasks import renewal
+from bot.services import Actor, Context
+from bot.services.ledger import expire_blocks
+from bot.services.reports import entry_movements, statement_facts
+from storage.db import Database
+from storage.models import Client
+from tests.conftest import NOW, _empty_pg
+from tests.helpers import balance_of, do
+
+GRACE = 7
+ROUNDING = 15
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it has no such day."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    for candidate in range(day.day, 27, -1):
+        try:
+            return date(year, month + 1, candidate)
+        except ValueError:
+            continue
+    return date(year, month + 1, day.day)
+
+
+@dataclass
+class MBlock:
+    id: int
+    size: int
+    left: int
+    start: date
+    expires: date | None
+    renew: int | None = None
+    renewed: bool = False
+
+
+@dataclass
+class MEntry:
+    work_date: date
+    billable: int
+    non_billable: bool
+    draws: dict[int, int] = field(default_factory=dict)
+    open_over: int = 0
+    billed: int = 0
+    voided: bool = False
+
+
+class Refused(Exception):
+    pass
+
+
+@dataclass
+class Model:
+    """The rules of issue 13 as plainly as they can be written."""
+
+    today: date
+    policy: str = "carry"
+    overdraft: int | None = 120
+    blocks: list[MBlock] = field(default_factory=list)
+    entries: dict[int, MEntry] = field(default_factory=dict)
+    open_over: int = 0
+    forfeited: int = 0
+
+    def closed(self, b: MBlock) -> bool:
+        return b.expires is not None and self.today > b.expires + timedelta(days=GRACE)
+
+    def current(self, b: MBlock) -> bool:
+        return b.expires is None or self.today <= b.expires
+
+    def expire(self) -> None:
+        for b in self.blocks:
+            if self.closed(b) and b.left:
+                self.forfeited += b.left
+                b.left = 0
+
+    def usable(self) -> int:
+        return sum(b.left for b in self.blocks if self.current(b)) - self.open_over
+
+    def account(self) -> int:
+        return sum(b.left for b in self.blocks) - self.open_over
+
+    @staticmethod
+    def fifo(blocks: list[MBlock]) -> list[MBlock]:
+        return sorted(blocks, key=lambda b: (b.expires is None, b.expires or date.max, b.start, b.id))
+
+    def plan(self, minutes: int, work_date: date) -> tuple[dict[int, int], int]:
+        open_blocks = [b for b in self.blocks if b.left and not self.closed(b)]
+        valid = [b for b in open_blocks if b.start <= work_date and (b.expires is None or work_date <= b.expires)]
+        today = [b for b in open_blocks if b not in valid and b.start <= self.today and self.current(b)]
+        draws: dict[int, int] = {}
+        left = minutes
+        for b in self.fifo(valid) + self.fifo(today):
+            take = min(left, b.left)
+            if take:
+                draws[b.id] = draws.get(b.id, 0) + take
+                left -= take
+        return draws, left
+
+    def take(self, entry: MEntry, draws: dict[int, int]) -> None:
+        by_id = {b.id: b for b in self.blocks}
+        for block_id, minutes in draws.items():
+            by_id[block_id].left -= minutes
+            entry.draws[block_id] = entry.draws.get(block_id, 0) + minutes
+
+    def log(self, entry_id: int | None, minutes: int, work_date: date, non_billable: bool) -> MEntry:
+        billable = 0 if non_billable else -(-minutes // ROUNDING) * ROUNDING
+        draws, over = self.plan(billable, work_date)
+        current = {b.id for b in self.blocks if self.current(b)}
+        after = self.usable() - sum(m for i, m in draws.items() if i in current) - over
+        if over and self.overdraft is not None and after < -self.overdraft:
+            raise Refused
+        entry = MEntry(work_date, billable, non_billable, open_over=over)
+        self.take(entry, draws)
+        self.open_over += over
+        if entry_id is not None:
+            self.entries[entry_id] = entry
+        return entry
+
+    def void(self, entry_id: int) -> None:
+        entry = self.entries[entry_id]
+        by_id = {b.id: b for b in self.blocks}
+        for block_id, minutes in entry.draws.items():
+            block = by_id[block_id]
+            if self.closed(block):
+                self.forfeited += minutes
+            else:
+                block.left += minutes
+        self.open_over -= entry.open_over
+        entry.voided = True
+        self.settle()
+
+    def settle(self) -> None:
+        for entry in [e for _, e in sorted(self.entries.items()) if not e.voided and e.open_over]:
+            if self.policy == "bill":
+                entry.billed += entry.open_over
+                self.open_over -= entry.open_over
+                entry.open_over = 0
+                continue
+            draws, still = self.plan(entry.open_over, entry.work_date)
+            self.take(entry, draws)
+            self.open_over -= entry.open_over - still
+            entry.open_over = still
+            if still:
+                break
+
+    def top_up(self, block_id: int, size: int, start: date, expires: date | None, renew: int | None) -> None:
+        self.blocks.append(MBlock(block_id, size, size, start, expires, renew))
+        self.settle()
+
+    def renew_due(self, next_id: int) -> int:
+        """The renewal job: every renewing block gets its successor once its anniversary has come."""
+        made = 0
+        while True:
+            due = sorted(
+                (b for b in self.blocks if b.renew and not b.renewed and add_months(b.start, b.renew) <= self.today),
+                key=lambda b: (b.start, b.id),
+            )
+            if not due:
+                return made
+            old = due[0]
+            old.renewed = True
+            assert old.renew is not None
+            expires = add_months(old.expires, old.renew) if old.expires else None
+            self.top_up(next_id + made, old.size, add_months(old.start, old.renew), expires, old.renew)
+            made += 1
+
+
+topups = st.tuples(st.just("topup"), st.integers(1, 8), st.none() | st.integers(0, 40), st.booleans())
+logs = st.tuples(st.just("log"), st.integers(1, 300), st.integers(0, 40), st.booleans())
+voids = st.tuples(st.just("void"), st.integers(0, 30))
+edits = st.tuples(st.just("edit"), st.integers(0, 30), st.integers(1, 200))
+days = st.tuples(st.just("days"), st.integers(1, 25))
+policies = st.tuples(
+    st.just("policy"), st.sampled_from(["carry", "bill"]), st.sampled_from(["none", "2h", "unlimited"])
+)
+stories = st.lists(st.one_of(topups, logs, logs, logs, voids, edits, days, policies), max_size=28)
+OVERDRAFTS = {"none": 0, "2h": 120, "unlimited": None}
+
+
+class Story:
+    def __init__(self, db: Database) -> None:
+        self.clock = FixedClock(NOW)
+        self.ctx = Context(db, Settings(), self.clock)
+        self.admin = Actor.local_admin()
+        do(self.ctx, self.admin, "client add acme Acme")
+        do(self.ctx, self.admin, f"client set acme overdraft 2h rounding {ROUNDING}m grace {GRACE}d")
+        self.model = Model(NOW.date())
+        self.entry_ids: list[int] = []
+        self.block_count = 0
+        self.sent: dict[str, dict] = {}  # type: ignore[type-arg]
+
+    @property
+    def today(self) -> date:
+        return self.clock.now().date()
+
+    def step(self, op: tuple) -> None:  # type: ignore[type-arg]
+        model = self.model
+        before = copy.deepcopy(model)
+        model.expire()  # every write forfeits what is past its closing day first
+        try:
+            self._apply(op)
+        except (DomainError, Refused) as error:
+            self.model = before  # refused: nothing written on either side
+            if isinstance(error, Refused):  # the model refused: the product must have refused too
+                raise AssertionError(f"the model refused {op} but the product accepted it") from None
+            self._check_refusal_is_real(op)
+
+    def _apply(self, op: tuple) -> None:  # type: ignore[type-arg]
+        kind, model = op[0], self.model
+        if kind == "topup":
+            expires = None if op[2] is None else self.today + timedelta(days=op[2])
+            renew = " renew monthly" if op[3] else ""
+            if op[3] and expires is None:
+                expires = add_months(self.today, 1) - timedelta(days=1)
+            words = f"topup acme {op[1]}" + (f" expires {expires}" if expires else "") + renew
+            result = do(self.ctx, self.admin, words)
+            self.block_count += 1
+            model.top_up(result.block_id, op[1] * 60, self.today, expires, 1 if op[3] else None)
+        elif kind == "log":
+            work_date = self.today - timedelta(days=op[2])
+            result = do(self.ctx, self.admin, f"logtime acme {op[1]}m {work_date} {'--nb' if op[3] else ''} work")
+            model.log(result.entry_id, op[1], work_date, op[3])
+            self.entry_ids.append(result.entry_id)
+        elif kind == "void" and self.entry_ids:
+            entry_id = self.entry_ids[op[1] % len(self.entry_ids)]
+            if model.entries[entry_id].voided:
+                return
+            do(self.ctx, self.admin, f"void {entry_id}")
+            model.void(entry_id)
+        elif kind == "edit" and self.entry_ids:
+            entry_id = self.entry_ids[op[1] % len(self.entry_ids)]
+            old = model.entries[entry_id]
+            if old.voided:
+                return
+            result = do(self.ctx, self.admin, f"edit {entry_id} {op[2]}m")
+            model.void(entry_id)
+            model.log(result.entry_id, op[2], old.work_date, old.non_billable)
+            self.entry_ids.append(result.entry_id)
+        elif kind == "days":
+            month = self.today.replace(day=1)
+            self.clock.advance(days=op[1])
+            expire_blocks(self.ctx, self.admin)
+            self.model.today = self.today
+            self.model.expire()
+            made = renewal(self.ctx, self.today)
+            self.model.renew_due(self.block_count + 1)
+            self.block_count += int(made.split()[1])
+            if self.today.replace(day=1) != month:  # a month ended: its statement is sent
+                for period in self.periods()[:-1]:
+                    self.sent.setdefault(period, self.statement(period))
+        elif kind == "policy":
+            do(self.ctx, self.admin, f"client set acme overage {op[1]} overdraft {op[2]}")
+            model.policy, model.overdraft = op[1], OVERDRAFTS[op[2]]
+
+    def _check_refusal_is_real(self, op: tuple) -> None:  # type: ignore[type-arg]
+        """The product refused: the model must refuse the same step."""
+        probe = copy.deepcopy(self.model)
+        probe.expire()
+        kind = op[0]
+        if kind == "log":
+            with pytest.raises(Refused):
+                probe.log(None, op[1], self.today - timedelta(days=op[2]), op[3])
+        elif kind == "edit":
+            entry_id = self.entry_ids[op[1] % len(self.entry_ids)]
+            old = probe.entries[entry_id]
+            probe.void(entry_id)
+            with pytest.raises(Refused):
+                probe.log(None, op[2], old.work_date, old.non_billable)
+        else:
+            raise AssertionError(f"{op} was refused")
+
+    def periods(self) -> list[str]:
+        month, last, found = NOW.date().replace(day=1), self.today.replace(day=1), []
+        while month <= last:
+            found.append(f"{month:%Y-%m}")
+            month = add_months(month, 1)
+        return found
+
+    def statement(self, period: str) -> dict:  # type: ignore[type-arg]
+        with self.ctx.db.unit_of_work(read_only=True) as uow:
+            client = uow.session.scalar(select(Client))
+            assert client is not None
+            return statement_facts(uow.session, client, parse_period(period, self.today))
+
+    def check_balances(self) -> None:
+        view, model = balance_of(self.ctx, "acme"), self.model
+        live = [e for e in model.entries.values() if not e.voided]
+        in_grace = sum(b.left for b in model.blocks if not model.current(b) and not model.closed(b))
+        assert (
+            view.remaining_minutes,
+            view.purchased_minutes,
+            view.used_minutes,
+            view.forfeited_minutes,
+            view.in_grace_minutes,
+            view.billed_overage_minutes,
+            view.overage_minutes,
+        ) == (
+            model.usable(),
+            sum(b.size for b in model.blocks),
+            sum(e.billable for e in live),
+            model.forfeited,
+            in_grace,
+            sum(e.billed for e in live),
+            model.open_over,
+        )
+
+    def check_statements(self) -> None:
+        opening = 0
+        entries_seen: list[int] = []
+        voids_seen: list[int] = []
+        for period in self.periods():
+            facts = self.statement(period)
+            assert facts["opening_minutes"] == opening, period
+            moved = (
+                facts["bought_minutes"]
+                - facts["used_minutes"]
+                - facts["forfeited_minutes"]
+                + facts["overage_billed_minutes"]
+            )
+            assert facts["opening_minutes"] + moved == facts["closing_minutes"], period
+            opening = facts["closing_minutes"]
+            if period in self.sent:
+                assert facts == self.sent[period], f"the statement of {period} changed after it was sent"
+            with self.ctx.db.unit_of_work(read_only=True) as uow:
+                rows = entry_movements(uow.session, [1], parse_period(period, self.today), {1: "acme"}, "UTC")
+            assert sum(r.billable_minutes for r in rows) == facts["used_minutes"], period
+            entries_seen += [r.id for r in rows if r.movement == "entry"]
+            voids_seen += [r.id for r in rows if r.movement == "void"]
+        assert opening == self.model.account()
+        assert sorted(entries_seen) == sorted(self.model.entries)  # each entry counted in one statement
+        voided = [i for i, e in self.model.entries.items() if e.voided]
+        assert sorted(voids_seen) == sorted(voided)  # and each correction once
+
+
+def run_story(db: Database, ops: list[tuple]) -> None:  # type: ignore[type-arg]
+    story = Story(db)
+    for op in ops:
+        story.step(op)
+        story.check_balances()
+    story.check_statements()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_statements_reconcile_and_balances_match_the_reference_model(
+    backend: str,
+    request: pytest.FixtureRequest,
+    sqlite_template,  # type: ignore[no-untyped-def]
+    tmp_path_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    examples = 150 if backend == "sqlite" else 60
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(stories)
+    def story_holds(ops: list[tuple]) -> None:  # type: ignore[type-arg]
+        if backend == "sqlite":
+            path = tmp_path_factory.mktemp("story") / "ledger.db"
+            path.write_bytes(sqlite_template.read_bytes())
+            db = Database(f"sqlite:///{path}")
+            try:
+                run_story(db, ops)
+            finally:
+                db.dispose()
+        else:
+            db = request.getfixturevalue("pg_database")
+            _empty_pg(db)
+            run_story(db, ops)
+
+    story_holds()
+
+
+def test_the_model_and_the_product_agree_on_a_late_entry_in_grace(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A pinned history (the issue's case 3): it proves the property test can fail on a wrong rule."""
+    db = Database(f"sqlite:///{tmp_path}/x.db")
+    db.migrate()
+    try:
+        ops = [("topup", 5, 0, False), ("topup", 10, None, False), ("days", 1), ("log", 60, 1, False)]
+        story = Story(db)
+        for op in ops:
+            story.step(op)
+            story.check_balances()
+        assert story.model.blocks[0].left == 240  # drawn from the expired block, in its grace period
+        story.check_statements()
+    finally:
+        db.dispose()
