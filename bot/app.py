@@ -117,7 +117,7 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
     # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is
     # nice to have, the answer is not; People falls back to the Slack handle)
     names = client or make_web_client(settings, in_process_retries=False, timeout=NAME_LOOKUP_TIMEOUT)
-    register_all(app, Deps(ctx, web, People(names), after_ack))
+    register_all(app, Deps(ctx, web, People(names, ctx), after_ack))
     _AFTER_ACK[app] = after_ack
 
     @app.error

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TextIO
 
@@ -24,6 +24,7 @@ from bot.domain.errors import DomainError
 from bot.render import render
 from bot.services import Actor, Context, run
 from bot.services.context import LOCAL_ADMIN
+from bot.services.people import known_standing
 from bot.services.results import Result
 
 log = logging.getLogger("blocktime.cli")
@@ -95,7 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("cannot open the database")
         return _fail(out, invocation.json, DB_DOWN, EXIT_UNAVAILABLE)
     try:
+        given = invocation.actor
+        if given is not None and not given.local:  # --as: the user acts as what Slack last said they are
+            standing = known_standing(ctx, given.user_id)
+            if standing is not None:
+                invocation.actor = replace(given, standing=standing)
         return dispatch(ctx, invocation, out, sys.stdin)
+    except OperationalError:
+        return _fail(out, invocation.json, DB_DOWN, EXIT_UNAVAILABLE)
     finally:
         ctx.db.dispose()
 

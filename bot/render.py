@@ -18,6 +18,7 @@ from bot.services.results import (
     BalanceView,
     BlocksResult,
     BlockView,
+    ClientCard,
     ClientsResult,
     ClientView,
     EntriesResult,
@@ -116,6 +117,8 @@ def render(console: Console, result: Result) -> None:
             console.print(client_table([result]))
         case ClientsResult():
             console.print(client_table(result.clients))
+        case ClientCard():
+            say(console, "\n".join(card_lines(result)))
         case Message():
             say(console, result.message)
         case ReportResult() | AllEntriesResult() | InsightsResult():
@@ -187,6 +190,29 @@ def balances_table(views: list[BalanceView]) -> FitTable:
             str(view.next_expiry or "—"),
         )
     return table
+
+
+def card_lines(card: ClientCard) -> list[str]:
+    """The client-safe card, the same words in every interface."""
+    d = format_duration
+    left = d(card.remaining_minutes) if card.remaining_minutes >= 0 else "0m"
+    lines = [
+        f"{card.display_name}: {left} left {bar(card.percent_left)}"
+        + ("" if card.percent_left is None else f" {card.percent_left}%"),
+    ]
+    if card.remaining_minutes < 0:
+        lines.append(f"{d(-card.remaining_minutes)} of work went beyond your hours.")
+    for block in card.expiring:
+        lines.append(f"{d(block['minutes'])} expire on {block['expires_on']}.")
+    lines.append(f"Used this month: {d(card.used_this_month_minutes)}.")
+    if card.last_entries:
+        lines.append("Latest work:")
+        for e in card.last_entries:
+            charged = d(e.minutes) if e.minutes else "no charge"
+            ticket = f" · {e.ticket}" if e.ticket else ""
+            note = f" — {e.note}" if e.note else ""
+            lines.append(f"• {e.work_date} · {charged} · {e.first_name}{ticket}{note}")
+    return lines
 
 
 def figures_line(view: BalanceView) -> str:

@@ -6,6 +6,8 @@ command's ``trigger_id``, so a request that is sent again records once."""
 
 from __future__ import annotations
 
+import re
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -14,7 +16,7 @@ from bot.domain.commands import ClientList
 from bot.domain.roles import Role
 from bot.services import Actor, require_role, run_text
 from bot.services import clients as client_services
-from bot.services.results import BalancesResult, LogResult, Result, TopUpResult, VoidResult
+from bot.services.results import ClientCard, LogResult, Result, TopUpResult, VoidResult
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.reports import is_slow, run_report
@@ -28,6 +30,10 @@ def register(app: App, deps: Deps) -> None:
     def answer(ack: Ack, command: dict[str, Any], text: str) -> None:
         user_id = command["user_id"]
         actor = deps.people.actor(user_id, command.get("user_name", ""))
+        for channel in channels_to_check(text, command.get("channel_id")):
+            deps.people.check_channel(channel)  # the services refuse alerts to a shared channel
+            if text.split()[:1] == ["link"]:
+                deps.later("guests in channel", partial(_warn_of_guests, deps, channel, user_id))
         key = f"cmd:{command['trigger_id']}" if command.get("trigger_id") else None
         outcome = attempt(
             lambda: run_text(deps.ctx, actor, text, channel_id=command.get("channel_id"), idempotency_key=key),
@@ -39,7 +45,8 @@ def register(app: App, deps: Deps) -> None:
             return
         result: Result = outcome.result
         message, blocks = render(result)
-        public = isinstance(result, BalancesResult) and _wants_public(text)
+        # only the client-safe card is ever posted in the channel (`/balance public`)
+        public = isinstance(result, ClientCard) and _wants_public(text)
         ack(text=message, blocks=blocks, response_type="in_channel" if public else "ephemeral")
         if isinstance(result, CHANGES):
             deps.home_changed(user_id)
@@ -80,6 +87,31 @@ def register(app: App, deps: Deps) -> None:
             deps.later("report", lambda: run_report(deps, actor, text, command.get("channel_id", ""), respond))
             return
         answer(ack, command, text)
+
+
+_CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def channels_to_check(text: str, here: str | None) -> list[str]:
+    """Channels a command is about to make the client's: the one being linked, or one named as its
+    alert channel."""
+    words = text.split()
+    if words[:1] == ["link"] and here and len(words) > 1 and words[1].lower() not in ("none", "off"):
+        return [here]
+    if words[:2] == ["client", "set"] and "channel" in (w.lower() for w in words):
+        return _CHANNEL_MENTION.findall(text)
+    return []
+
+
+def _warn_of_guests(deps: Deps, channel: str, user_id: str) -> None:
+    reason = deps.people.guests_in(channel)
+    if reason:
+        deps.client.chat_postEphemeral(
+            channel=channel,
+            user=user_id,
+            text=f"Note: this is {reason}. Low-balance alerts and sales talk never go here; they go to "
+            "the internal alert channel (BLOCKTIME_ALERT_CHANNEL).",
+        )
 
 
 def _wants_public(text: str) -> bool:

@@ -10,9 +10,12 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.roles import Role
+from bot.services import require_role
 from bot.services.queries import dashboard
 from handlers.context import Deps
-from handlers.views.home import home_view
+from handlers.outcome import attempt
+from handlers.views.home import contact_home_view, home_view
 
 ROUND_GAP_SECONDS = 1.0  # a change shows on the Home tab within about this
 COOLDOWN_SECONDS = 5.0  # one views.publish per user per this, at most
@@ -20,7 +23,11 @@ log = logging.getLogger("blocktime.handlers")
 
 
 def publish_home(deps: Deps, user_id: str) -> None:
-    deps.client.views_publish(user_id=user_id, view=home_view(dashboard(deps.ctx)))
+    """Staff see every client; anyone else (a guest, another organisation's member) sees no client."""
+    actor = deps.people.actor(user_id)
+    refusal = attempt(lambda: require_role(deps.ctx, actor, Role.TECHNICIAN, "see the dashboard"), "home").error
+    view = contact_home_view(refusal) if refusal else home_view(dashboard(deps.ctx))
+    deps.client.views_publish(user_id=user_id, view=view)
 
 
 class HomeRefresher:
@@ -88,6 +95,19 @@ class HomeRefresher:
 
 
 def register(app: App, deps: Deps) -> None:
+    @app.event("user_change")
+    def user_changed(event: dict[str, Any]) -> None:
+        # Slack sends the user's new facts: a guest promoted, someone deactivated. Take them at once.
+        user = event.get("user") or {}
+        if user.get("id"):
+            deps.later("user change", lambda: deps.people.learn(user), request=True)
+
+    @app.event("team_join")
+    def team_joined(event: dict[str, Any]) -> None:
+        user = event.get("user") or {}
+        if user.get("id"):
+            deps.people.forget(str(user["id"]))
+
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":

@@ -51,6 +51,11 @@ def _from_a_person(message: dict[str, Any], bot_user: str | None) -> bool:
     )
 
 
+def _team_of(message: dict[str, Any]) -> str | None:
+    """The team a message's author belongs to, as the event says (Slack Connect: not ours)."""
+    return message.get("user_team") or message.get("source_team")
+
+
 def _permalink(deps: Deps, channel: str, thread_ts: str) -> str | None:
     try:
         return str(deps.client.chat_getPermalink(channel=channel, message_ts=thread_ts)["permalink"])
@@ -73,7 +78,7 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
             _tell(deps, channel, user, event["thread_ts"], link.error or "")
         return
     client_id = link.result[0]
-    actor = deps.people.actor(user)
+    actor = deps.people.actor(user, user_team=_team_of(event))
     outcome = attempt(
         lambda: log_thread_message(
             deps.ctx,
@@ -121,7 +126,7 @@ def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     client_id = link.result[0]
     edited_at = (message.get("edited") or {}).get("ts") or event.get("event_ts") or event.get("ts")
     key = f"msg:{channel}:{ts}:edit:{edited_at}"
-    actor = deps.people.actor(user)
+    actor = deps.people.actor(user, user_team=_team_of(message) or _team_of(event))
     outcome = attempt(
         lambda: thread_message_edited(
             deps.ctx,
@@ -159,7 +164,7 @@ def _deleted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     if not _is_thread_reply(previous) or not _from_a_person(previous, bot_user):
         return
     channel, ts, user = event["channel"], event.get("deleted_ts") or previous["ts"], previous["user"]
-    actor = deps.people.actor(user)
+    actor = deps.people.actor(user, user_team=_team_of(previous))
     outcome = attempt(lambda: thread_message_deleted(deps.ctx, actor, channel, ts), "thread delete")
     if outcome.error:
         _tell(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -93,6 +94,10 @@ class Client(Base):
     alert_webhook: Mapped[str | None] = mapped_column(String(500))
     alerts_snoozed_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+    # What the client's own people may see (guests, Slack Connect members in its linked channel).
+    client_notes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    client_view: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    statement_channel: Mapped[str | None] = mapped_column(String(32))  # client-safe monthly statement
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
 
@@ -224,6 +229,30 @@ class UserRole(Base):
     role: Mapped[str] = mapped_column(String(16))
     granted_by: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[datetime] = mapped_column()
+
+
+class SlackPerson(Base):
+    """What Slack said of a user when last asked (users.info): staff, guest or another organisation's.
+    The Slack edge keeps it fresh; the CLI's ``--as`` reads it."""
+
+    __tablename__ = "slack_people"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    standing: Mapped[str] = mapped_column(String(16))  # staff, guest, external
+    name: Mapped[str] = mapped_column(String(200))
+    checked_at: Mapped[datetime] = mapped_column()
+
+
+class SlackChannel(Base):
+    """What Slack said of a channel (conversations.info): shared with another organisation or guests."""
+
+    __tablename__ = "slack_channels"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shared: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(200))
+    checked_at: Mapped[datetime] = mapped_column()
 
 
 class ChannelLink(Base):

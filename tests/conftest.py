@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -74,6 +76,37 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Pa
         db = request.getfixturevalue("pg_database")
         _empty_pg(db)
         yield db
+
+
+class FreshDatabases:
+    """New empty databases on demand, one per example of a property test: a copy of the migrated
+    SQLite template, or the session's PostgreSQL schema emptied (identities restarted, so ids line up
+    between runs)."""
+
+    def __init__(self, backend: str, request: pytest.FixtureRequest, template: Path, folders: Any) -> None:
+        self.backend, self.request, self.template, self.folders = backend, request, template, folders
+
+    @contextmanager
+    def open(self) -> Iterator[Database]:
+        if self.backend == "postgres":
+            db = self.request.getfixturevalue("pg_database")
+            _empty_pg(db)
+            yield db
+            return
+        path = self.folders.mktemp("fresh") / "ledger.db"
+        path.write_bytes(self.template.read_bytes())
+        db = Database(f"sqlite:///{path}")
+        try:
+            yield db
+        finally:
+            db.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_databases(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> FreshDatabases:
+    return FreshDatabases(request.param, request, sqlite_template, tmp_path_factory)
 
 
 @pytest.fixture

@@ -224,6 +224,9 @@ USAGE = {
 CLIENT_SET_KEYS = (
     "name, rounding (15m|none), minimum (15m|none), overdraft (2h|none|unlimited), overage (carry|bill), "
     "grace (7d: days after expiry that late work may still draw from a block), "
+    "client-view (on|off: the client's people may see their card with /balance in their channel), "
+    "client-notes (on|off: notes shown on the client card), statement-to (#channel|none: the client-safe "
+    "monthly statement), "
     "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0), "
     "email (address|none), webhook (URL|none)"
 )
@@ -605,8 +608,20 @@ def parse_overage_policy(text: str) -> str:
     return text.lower()
 
 
+def parse_on_off(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("on", "yes", "true"):
+        return True
+    if word in ("off", "no", "false", "none"):
+        return False
+    raise ParseError(f"`{text}`: say on or off.", "client set acme client-view on")
+
+
 _SETTERS = {
     "overdraft": ("overdraft_minutes", parse_overdraft),
+    "client-notes": ("client_notes", parse_on_off),
+    "client-view": ("client_view", parse_on_off),
+    "statement-to": ("statement_channel", lambda v: None if v.lower() in ("none", "off") else parse_channel(v)),
     "grace": ("expiry_grace_days", parse_grace),
     "overage": ("overage_policy", parse_overage_policy),
     "manager": ("account_manager", lambda v: None if v.lower() == "none" else parse_user(v)),

@@ -43,6 +43,7 @@ def slack_message(facts: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         "renewal": _renewal_blocks,
         "digest": _digest_blocks,
         "statement": _statement_blocks,
+        "client_statement": _statement_blocks,  # its facts are already client-safe
     }[kind]
     text, blocks = builder(facts)
     return text, to_dicts(blocks)

@@ -12,13 +12,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain.commands import TopUp
 from bot.domain.dates import add_months, month_period
 from bot.domain.thresholds import Threshold
 from bot.services import Actor, Context
-from bot.services.alerts import enqueue, thresholds_of
+from bot.services.alerts import enqueue, internal_channel, thresholds_of
 from bot.services.book import ClientBook
 from bot.services.context import lock_client
 from bot.services.ledger import add_block, expire_blocks
@@ -172,14 +172,37 @@ def statement(ctx: Context, day: date) -> str:
                 client,
                 facts,
                 f"statement:{client.id}:{period.start:%Y-%m}",
-                only_slack=_statement_channel(ctx, client),
+                only_slack=_statement_channel(uow.session, ctx, client),
             )
+            if client.statement_channel:  # opt-in: the client-safe statement, in the client's own channel
+                posted += enqueue(
+                    uow.session,
+                    ctx,
+                    "client_statement",
+                    client,
+                    client_safe_statement(facts),
+                    f"client_statement:{client.id}:{period.start:%Y-%m}",
+                    only_slack=client.statement_channel,
+                )
             uow.commit()
     return f"{posted} statements for {period.label}"
 
 
-def _statement_channel(ctx: Context, client: Client) -> str | None:
-    return client.alert_channel or ctx.settings.alert_channel
+def client_safe_statement(facts: dict[str, Any]) -> dict[str, Any]:
+    """A statement the client may read: its figures, late work and tickets; technicians by first name;
+    no account manager."""
+    safe = {k: v for k, v in facts.items() if k != "account_manager"}
+    first_names: dict[str, int] = {}
+    for name, minutes in facts["by_technician"]:
+        first = (str(name).split() or ["—"])[0]
+        first_names[first] = first_names.get(first, 0) + minutes
+    safe["by_technician"] = sorted(first_names.items(), key=lambda kv: (-kv[1], kv[0]))
+    return safe
+
+
+def _statement_channel(session: Session, ctx: Context, client: Client) -> str | None:
+    """The internal statement (it speaks of the account manager and sales): never a shared channel."""
+    return internal_channel(session, client.alert_channel, ctx.settings)
 
 
 JOBS = {"expiry": expiry, "renewal": renewal, "digest": digest, "statement": statement}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
-from bot.domain.roles import Role, require
+from bot.domain.roles import Role, Standing, require
 from bot.services import alerts, channels, clients, ledger, queries, reports
 from bot.services.context import Actor, Context
 from bot.services.results import (
@@ -40,6 +40,11 @@ def run_text(
     return run(ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=link[0] if link else None)
 
 
+def _role(ctx: Context, actor: Actor) -> Role:
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        return ctx.role_of(uow.session, actor)
+
+
 def require_role(ctx: Context, actor: Actor, needed: Role, what: str) -> None:
     """Refuse early (before opening a modal) when the actor's role is too low."""
     with ctx.db.unit_of_work(read_only=True) as uow:
@@ -57,13 +62,18 @@ def run(
     ticket: str | None = None,
 ) -> Result:
     """Carry out ``command`` for ``actor``. ``client_id`` is the client of a linked channel, used when
-    a command names none."""
+    a command names none. Someone who is not staff may at most see a client card (``/balance``)."""
+    if actor.standing is not Standing.STAFF and not actor.local and not isinstance(command, c.Balance):
+        require_role(ctx, actor, Role.TECHNICIAN, "use blocktime")
     match command:
         case c.LogTime():
             return ledger.log_time(
                 ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=client_id, ticket=ticket
             )
         case c.Balance():
+            role = _role(ctx, actor) if command.public or actor.standing is not Standing.STAFF else Role.TECHNICIAN
+            if command.public or role is Role.CLIENT:
+                return queries.client_card(ctx, actor, command, client_id, role)
             return BalancesResult(queries.balance(ctx, actor, command, client_id))
         case c.TopUp():
             return ledger.top_up(ctx, actor, command, idempotency_key)

@@ -21,6 +21,7 @@ from bot.domain.forecast import burn_forecast
 from bot.domain.roles import Role, require
 from bot.domain.thresholds import Threshold, alert_crossing, parse_thresholds, percent_left
 from bot.services.context import Actor, Context, audit, find_client
+from bot.services.people import shared_channel
 from bot.services.results import Message
 from storage.models import Client, Entry, OutboxMessage
 
@@ -93,11 +94,13 @@ def used_since(session: Session, client_id: int, start: date) -> int:
     return int(total or 0)
 
 
-def destinations(client: Client | None, settings: Settings, slack_channel: str | None = None) -> list[tuple[str, str]]:
+def destinations(session: Session, client: Client | None, settings: Settings) -> list[tuple[str, str]]:
     """``(destination, target)`` pairs for a client's alerts: its channel (else the default), and
-    e-mail and webhook where configured for the client or globally."""
+    e-mail and webhook where configured for the client or globally. Alerts invite the team to sell
+    hours, so a channel the client can read (shared with its organisation, or with guests) never gets
+    them: they go to the default internal channel instead."""
     found: list[tuple[str, str]] = []
-    channel = slack_channel or (client.alert_channel if client else None) or settings.alert_channel
+    channel = internal_channel(session, client.alert_channel if client else None, settings)
     if channel:
         found.append(("slack", channel))
     email = (client.alert_email if client else None) or settings.alert_email_to
@@ -107,6 +110,15 @@ def destinations(client: Client | None, settings: Settings, slack_channel: str |
     if webhook:
         found.append(("webhook", webhook))
     return found
+
+
+def internal_channel(session: Session, wanted: str | None, settings: Settings) -> str | None:
+    """``wanted`` unless it is shared with people outside the MSP; else ``BLOCKTIME_ALERT_CHANNEL``
+    (unless that is shared too: then no channel at all)."""
+    for channel in (wanted, settings.alert_channel):
+        if channel and shared_channel(session, channel) is None:
+            return channel
+    return None
 
 
 def enqueue(
@@ -120,7 +132,7 @@ def enqueue(
 ) -> int:
     """Queue ``facts`` for every destination (or only the Slack channel ``only_slack``); returns rows added.
     The dedupe key makes a second enqueue of the same notice a no-op (idempotent jobs)."""
-    targets = [("slack", only_slack)] if only_slack else destinations(client, ctx.settings)
+    targets = [("slack", only_slack)] if only_slack else destinations(session, client, ctx.settings)
     now = ctx.now()
     added = 0
     for destination, target in targets:

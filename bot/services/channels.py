@@ -17,6 +17,7 @@ from bot.domain.roles import Role, require
 from bot.domain.threads import parse_thread_line
 from bot.services import ledger
 from bot.services.context import Actor, Context, audit, find_client
+from bot.services.people import shared_channel
 from bot.services.results import LogResult, Message, VoidResult
 from storage.models import ChannelLink, Client, Entry
 
@@ -44,13 +45,22 @@ def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> 
         else:
             row.client_id, row.linked_by, row.linked_at = client.id, actor.user_id, ctx.now()
         audit(session, ctx, actor, "link", f"channel:{channel_id}", client.id, before, {"client_id": client.id})
+        shared = shared_channel(session, channel_id)
         uow.commit()
         forget_links(ctx)
-        return Message(
+        text = (
             f"<#{channel_id}> is now linked to {client.display_name} (`{client.handle}`). Commands here may leave "
-            "the client out, and thread replies such as `+30m replaced toner` are logged against it.",
-            {"channel": channel_id, "client": client.handle},
+            "the client out, and thread replies such as `+30m replaced toner` are logged against it."
         )
+        if shared:
+            where = f"<#{ctx.settings.alert_channel}>" if ctx.settings.alert_channel else "the internal alert channel"
+            text += (
+                f"\n\nThis channel is {shared}: the client reads it. Low-balance alerts and statements for "
+                f"{client.display_name} go to {where} instead, never here; client contacts here only see the "
+                "client card (`/balance`, when `client set "
+                f"{client.handle} client-view on`)."
+            )
+        return Message(text, {"channel": channel_id, "client": client.handle, "shared": bool(shared)})
 
 
 _LINKS_TTL = 10.0  # seconds a process trusts its copy of the links; changes made here apply at once

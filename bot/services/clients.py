@@ -20,8 +20,9 @@ from bot.domain.commands import (
     SetRole,
 )
 from bot.domain.errors import Refused
-from bot.domain.roles import Role, require
+from bot.domain.roles import Role, Standing, require
 from bot.services.context import Actor, Context, audit, find_client, grace_days_of
+from bot.services.people import person_standing, shared_channel
 from bot.services.results import ClientView, Message
 from storage.models import Client, UserRole
 from storage.models import ClientAlias as AliasRow
@@ -36,6 +37,9 @@ POLICY_FIELDS = (
     "minimum_minutes",
     "overdraft_minutes",
     "expiry_grace_days",
+    "client_view",
+    "client_notes",
+    "statement_channel",
     "overage_policy",
     "thresholds",
     "alert_email",
@@ -61,6 +65,9 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         alert_email=client.alert_email,
         alert_webhook=client.alert_webhook,
         expiry_grace_days=grace_days_of(client, settings),
+        client_view=client.client_view,
+        client_notes=client.client_notes,
+        statement_channel=client.statement_channel,
     )
 
 
@@ -110,6 +117,7 @@ def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[
     with ctx.db.unit_of_work() as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.ADMIN, "change clients")
+        _refuse_a_shared_alert_channel(session, changes)
         client = find_client(session, handle, lock=True)
         before = _snapshot(client)
         for name, value in changes.items():
@@ -133,6 +141,17 @@ def set_client(ctx: Context, actor: Actor, command: ClientSet) -> ClientView:
     return _change(ctx, actor, command.handle, "client_set", dict(command.changes))
 
 
+def _refuse_a_shared_alert_channel(session: Session, changes: dict[str, Any]) -> None:
+    channel = changes.get("alert_channel")
+    why = shared_channel(session, channel) if isinstance(channel, str) else None
+    if why:
+        raise Refused(
+            f"<#{channel}> can't receive alerts: it is {why}, and alerts speak of selling hours. "
+            "Pick an internal channel (only the MSP's staff in it).",
+            "client set acme channel #acme-internal",
+        )
+
+
 def alias_client(ctx: Context, actor: Actor, command: ClientAlias) -> ClientView:
     with ctx.db.unit_of_work() as uow:
         session = uow.session
@@ -153,11 +172,13 @@ def alias_client(ctx: Context, actor: Actor, command: ClientAlias) -> ClientView
 
 def show_client(ctx: Context, actor: Actor, command: ClientShow) -> ClientView:
     with ctx.db.unit_of_work(read_only=True) as uow:
+        require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see clients")
         return client_view(find_client(uow.session, command.handle), ctx.settings)
 
 
 def list_clients(ctx: Context, actor: Actor, command: ClientList) -> list[ClientView]:
     with ctx.db.unit_of_work(read_only=True) as uow:
+        require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see clients")
         query = select(Client).order_by(Client.handle)
         if not command.include_archived:
             query = query.where(Client.archived.is_(False))
@@ -168,6 +189,12 @@ def set_role(ctx: Context, actor: Actor, command: SetRole) -> Message:
     with ctx.db.unit_of_work() as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.ADMIN, "assign roles")
+        if person_standing(session, command.user) is Standing.EXTERNAL:
+            raise Refused(
+                f"<@{command.user}> belongs to another organisation (a Slack Connect member, a bot or a "
+                "deactivated user): they stay a client contact and can't be given a role. Invite them as a "
+                "guest of this workspace if they work for you."
+            )
         row = session.get(UserRole, command.user, with_for_update=True)
         before = {"role": row.role if row else Role.TECHNICIAN.label}
         if row is None:

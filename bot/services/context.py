@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.errors import NotFound, Refused
-from bot.domain.roles import Role
+from bot.domain.roles import Role, Standing, role_for
 from storage.db import Database
 from storage.models import AuditLog, Client, ClientAlias, UserRole
 
@@ -25,11 +25,13 @@ LOCAL_ADMIN = "cli"
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asked. ``local`` is the CLI run without ``--as``: a local admin."""
+    """Who asked. ``local`` is the CLI run without ``--as``: a local admin. ``standing`` is what Slack
+    says of the user (staff, guest, another organisation's member, or not verifiable just now)."""
 
     user_id: str
     name: str = ""
     local: bool = False
+    standing: Standing = Standing.STAFF
 
     @classmethod
     def local_admin(cls) -> Actor:
@@ -56,10 +58,11 @@ class Context:
         return self.now().astimezone(ZoneInfo(timezone or self.settings.timezone)).date()
 
     def role_of(self, session: Session, actor: Actor) -> Role:
-        if actor.local or actor.user_id in self.settings.admins:
+        if actor.local:
             return Role.ADMIN
-        stored = session.get(UserRole, actor.user_id)
-        return Role[stored.role.upper()] if stored else Role.TECHNICIAN
+        admin = actor.user_id in self.settings.admins
+        stored = None if admin or actor.standing is Standing.EXTERNAL else session.get(UserRole, actor.user_id)
+        return role_for(actor.standing, Role[stored.role.upper()] if stored else None, admin)
 
 
 def grace_days_of(client: Client, settings: Settings) -> int:

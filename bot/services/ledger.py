@@ -97,7 +97,9 @@ def _add_entry(
     """Store the entry the rules plan (``bot.domain.ledger.plan_entry``): nothing is decided here."""
     client = book.client
     day = work_date or command.work_date(book.today)
-    check_work_date(book.ctx.role_of(book.session, author), day, book.today, book.ctx.settings.backdate_days)
+    role = book.ctx.role_of(book.session, author)
+    require(role, Role.TECHNICIAN, "log time")
+    check_work_date(role, day, book.today, book.ctx.settings.backdate_days)
     plan = book.plan(command.minutes, command.non_billable, day)
     if not plan.allowed:
         raise Refused(_no_hours_message(client, plan.before, plan.billable))

@@ -14,10 +14,12 @@ from bot.domain.allocation import BlockState, closed_on, closing_day, in_grace
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import format_duration
+from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import current_block_minutes, usable_balance
+from bot.domain.roles import Role
 from bot.services.context import Actor, Context, find_client, grace_days_of
-from bot.services.results import BalanceView, BlockView, EntryView
+from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
 from storage.models import Block, Client, Entry
 
 LAST_ENTRIES = 5
@@ -294,3 +296,52 @@ def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, Period, 
             .order_by(Entry.work_date, Entry.id)
         )
         return client.handle, command.period, [entry_view(e, client.handle) for e in rows]
+
+
+CARD_ENTRIES = 5
+
+
+def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: int | None, role: Role) -> ClientCard:
+    """The client-safe card. Staff post it with ``/balance public`` in the client's linked channel; a
+    client contact sees it with ``/balance`` there when the client allows it (``client-view on``).
+    Anywhere else, it is refused: a channel linked to one client never shows another."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        session = uow.session
+        client = session.get(Client, link_client_id) if link_client_id is not None else None
+        if role is Role.CLIENT and (client is None or not client.client_view):
+            raise PermissionDenied("For your hours, ask your account manager.")
+        if client is None:
+            raise Refused(
+                "The client card is posted in a channel linked to the client: run `/balance public` there "
+                "(an admin links it with `/blocktime link acme`)."
+            )
+        if command.client is not None and find_client(session, command.client).id != client.id:
+            if role is Role.CLIENT:
+                raise PermissionDenied("For your hours, ask your account manager.")
+            raise Refused(f"This channel is linked to {client.display_name}: its card is the only one posted here.")
+        view = _one_balance(session, ctx, client)
+        today = ctx.today(client.timezone)
+        expiring = [
+            {"minutes": b.remaining_minutes, "expires_on": b.expires_on}
+            for b in sorted(view.blocks, key=lambda b: (b.expires_on or date.max, b.id))
+            if b.expires_on is not None and b.remaining_minutes > 0 and b.expires_on >= today
+        ]
+        last = [
+            CardEntry(
+                work_date=e.work_date,
+                minutes=e.billable_minutes,
+                ticket=e.ticket,
+                first_name=(e.user_name.split() or ["—"])[0],
+                note=e.note if client.client_notes else None,
+            )
+            for e in view.last_entries[:CARD_ENTRIES]
+        ]
+        return ClientCard(
+            client=client.handle,
+            display_name=client.display_name,
+            remaining_minutes=view.remaining_minutes,
+            percent_left=view.percent_left,
+            expiring=expiring,
+            used_this_month_minutes=view.used_this_month_minutes,
+            last_entries=last,
+        )

@@ -23,6 +23,7 @@ from typing import Any
 from bot.domain.allocation import closed_on
 from bot.domain.commands import LogTime
 from bot.domain.ledger import Policy, account_balance, current_block_minutes, plan_entry
+from bot.domain.roles import Standing
 from bot.domain.thresholds import alert_crossing, percent_left
 from bot.services.alerts import thresholds_of
 from bot.services.book import new_entry_values
@@ -43,6 +44,8 @@ def quick_log(
     source_ref: str | None,
 ) -> LogResult | None:
     """Record a plain entry and return its result, or ``None`` (nothing written) for any other case."""
+    if actor.standing is not Standing.STAFF:
+        return None  # a guest with a role, or someone who is not staff: ClientBook checks the role
     try:
         with ctx.db.quick.transaction() as transaction:
             handle = command.client.lower().lstrip("@") if command.client is not None else None

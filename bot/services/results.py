@@ -186,6 +186,9 @@ class ClientView(Result):
     alert_email: str | None = None
     alert_webhook: str | None = None
     expiry_grace_days: int = 7
+    client_view: bool = False
+    client_notes: bool = False
+    statement_channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,3 +226,25 @@ class EntriesResult(Result):
 @dataclass(frozen=True)
 class ClientsResult(Result):
     clients: list[ClientView]
+
+
+@dataclass(frozen=True)
+class CardEntry(Result):
+    work_date: date
+    minutes: int  # what was deducted (0 for work not charged)
+    ticket: str | None
+    first_name: str
+    note: str | None  # only when the client's notes are shared (client set acme client-notes on)
+
+
+@dataclass(frozen=True)
+class ClientCard(Result):
+    """What a client may see of its own account: no prices, no policy, no other client, no sales talk."""
+
+    client: str
+    display_name: str
+    remaining_minutes: int
+    percent_left: int | None
+    expiring: list[dict[str, Any]]  # {"minutes", "expires_on"} of current blocks that expire
+    used_this_month_minutes: int
+    last_entries: list[CardEntry]

@@ -79,3 +79,15 @@ def client_blocks(view: BalanceView) -> list[Block]:
         else "No entries yet."
     )
     return [section(head), context(detail)]
+
+
+def contact_home_view(refusal: str) -> dict[str, Any]:
+    """The Home tab of someone who is not the MSP's staff: no client, no figure."""
+    blocks: list[Block] = [
+        HeaderBlock(text="blocktime"),
+        section(
+            "blocktime keeps track of the support hours your IT provider's team logs.\n"
+            + escape(refusal.replace(":warning: ", ""))
+        ),
+    ]
+    return View(type="home", blocks=blocks).to_dict()

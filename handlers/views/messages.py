@@ -21,12 +21,22 @@ from bot.blockkit import (
     to_dicts,
 )
 from bot.domain.durations import as_recorded, format_duration
-from bot.render import bar, block_status, figures_line, forecast_lines, grace_lines, log_notes, statement_lines
+from bot.render import (
+    bar,
+    block_status,
+    card_lines,
+    figures_line,
+    forecast_lines,
+    grace_lines,
+    log_notes,
+    statement_lines,
+)
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
     BalanceView,
     BlocksResult,
+    ClientCard,
     ClientsResult,
     ClientView,
     EntriesResult,
@@ -238,6 +248,10 @@ def render(result: Result) -> Rendered:
         case ClientsResult():
             lines = [render_client(c) for c in result.clients] or ["No clients yet."]
             return "Clients", to_dicts(lines_as_sections(lines))
+        case ClientCard():
+            lines = card_lines(result)
+            blocks: list[Block] = [section(f"*{escape(lines[0])}*"), section("\n".join(escape(x) for x in lines[1:]))]
+            return lines[0], to_dicts(blocks)
         case Message():
             return result.message, to_dicts(lines_as_sections(result.message.split("\n\n")))
     raise AssertionError(f"no Slack rendering for {type(result).__name__}")  # pragma: no cover

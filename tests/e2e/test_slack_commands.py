@@ -113,11 +113,20 @@ def test_an_undo_button_with_a_value_no_entry_can_have_is_ignored(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def test_balance_is_ephemeral_or_public_on_request(slack: SlackDriver, acme: str) -> None:
+def test_balance_is_ephemeral_or_a_public_client_card_in_the_linked_channel(
+    slack: SlackDriver, slack_ctx: Context, acme: str
+) -> None:
+    from bot.domain.commands import Link
+    from bot.services import Actor
+    from bot.services.channels import link_channel
+
     private = ack_of(slack.command("/balance", "acme"))
     assert private["response_type"] == "ephemeral" and "10h" in all_text(private)
+    unlinked = ack_of(slack.command("/balance", "acme public"))
+    assert unlinked["response_type"] == "ephemeral" and "linked to the client" in all_text(unlinked)
+    link_channel(slack_ctx, Actor("UADMIN"), "CGENERAL", Link("acme"))
     public = ack_of(slack.command("/balance", "acme public"))
-    assert public["response_type"] == "in_channel"
+    assert public["response_type"] == "in_channel" and "10h left" in all_text(public)
 
 
 def test_balance_alone_lists_every_client_lowest_first(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:

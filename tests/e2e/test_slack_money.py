@@ -65,3 +65,23 @@ def test_a_trigger_id_reused_with_other_content_is_refused(slack: SlackDriver, s
     other = ack_text(slack.command("/logtime", "acme 3h something else", trigger_id="trig.same"))
     assert "already used for a different request" in other
     assert entry_count(slack_ctx) == 1
+
+
+def test_billed_overage_is_its_own_figure_in_slack_too(slack: SlackDriver, slack_ctx: Context) -> None:
+    admin = Actor.local_admin()
+    do(slack_ctx, admin, "client add acme Acme Corp")
+    do(slack_ctx, admin, "client set acme overdraft unlimited overage bill")
+    do(slack_ctx, admin, "topup acme 2")
+    do(slack_ctx, admin, "logtime acme 4h big job")
+    do(slack_ctx, admin, "topup acme 10")
+    text = ack_text(slack.command("/balance", "acme"))
+    assert "Purchased 12h − used 4h + overage billed on its own 2h = 10h left" in text
+
+
+def test_a_renewing_top_up_from_slack_says_its_rule_and_gets_an_expiry(
+    slack: SlackDriver, slack_ctx: Context, acme: str
+) -> None:
+    text = ack_text(slack.command("/topup", "acme 20 renew yearly price 2000", user="UMGR"))
+    assert "renews yearly" in text and "expires 2027-11-24" in text
+    blocks = ack_text(slack.command("/blocktime", "blocks acme"))
+    assert "renews yearly" in blocks

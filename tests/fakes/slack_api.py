@@ -41,6 +41,11 @@ class FakeSlack:
         self.outage_until = 0.0  # while time.time() < this, chat.postMessage alternates 500 and 429
         self._outage_turn = 0
         self.names: dict[str, str] = {}
+        # users.info facts beyond the name, per user (is_restricted, team_id, deleted, ...), and
+        # conversations.info facts per channel (is_ext_shared, is_shared), with its members
+        self.user_facts: dict[str, dict[str, Any]] = {}
+        self.channel_facts: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, list[str]] = {}
         self.failures: dict[str, Failure] = {}
         self.held: dict[str, threading.Event] = {}
         self.socket_url = "ws://127.0.0.1:9/"
@@ -125,6 +130,9 @@ class FakeSlack:
         with self._lock:
             self.calls.clear()
             self.failures.clear()
+            self.user_facts.clear()
+            self.channel_facts.clear()
+            self.members.clear()
 
     # -- the API -----------------------------------------------------------------------------------
     def _handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict[str, str]]:
@@ -226,18 +234,32 @@ class FakeSlack:
             if isinstance(view, str):
                 view = json.loads(view)
             return {"ok": True, "view": {**view, "id": f"V{next(self._ids)}", "hash": "h"}}
-        if method == "users.info":
+        if method == "users.info":  # the shape of Slack's users.info (a member of team T0 unless told)
             user = params.get("user", "U0")
             name = self.names.get(user, f"User {user}")
+            facts = {
+                "id": user,
+                "team_id": "T0",
+                "name": name.lower().replace(" ", "."),
+                "deleted": False,
+                "real_name": name,
+                "is_bot": False,
+                "is_restricted": False,
+                "is_ultra_restricted": False,
+                "profile": {"real_name": name, "display_name": name, "team": "T0"},
+                **self.user_facts.get(user, {}),
+            }
+            if facts.get("is_stranger"):  # Slack's partial user of another organisation
+                facts = {k: facts[k] for k in ("id", "team_id", "name", "is_stranger", "profile") if k in facts}
+            return {"ok": True, "user": facts}
+        if method == "conversations.info":
+            facts = {"is_channel": True, "is_private": False, "is_shared": False, "is_ext_shared": False}
             return {
                 "ok": True,
-                "user": {
-                    "id": user,
-                    "name": name.lower().replace(" ", "."),
-                    "real_name": name,
-                    "profile": {"real_name": name, "display_name": name},
-                },
+                "channel": {"id": channel, "name": channel.lower(), **facts, **self.channel_facts.get(channel, {})},
             }
+        if method == "conversations.members":
+            return {"ok": True, "members": self.members.get(channel, []), "response_metadata": {"next_cursor": ""}}
         if method == "chat.getPermalink":
             message_ts = str(params.get("message_ts", "0")).replace(".", "")
             return {

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -21,7 +20,7 @@ from bot.services import Actor, Context
 from bot.services.ledger import expire_blocks
 from storage.db import Database
 from storage.models import Block, Client, Draw, Entry
-from tests.conftest import NOW
+from tests.conftest import NOW, FreshDatabases
 from tests.helpers import balance_of, do
 
 topups = st.tuples(st.just("topup"), st.integers(1, 8), st.none() | st.integers(0, 40))
@@ -124,31 +123,15 @@ def run_story(db: Database, story: list[tuple]) -> None:  # type: ignore[type-ar
         check_invariants(ctx, carry_only)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_ledger_invariants_hold_for_every_random_story(
-    backend: str,
-    request: pytest.FixtureRequest,
-    sqlite_template,
-    tmp_path_factory,  # type: ignore[no-untyped-def]
-) -> None:
-    from tests.conftest import _empty_pg
-
-    examples = 60 if backend == "sqlite" else 30
-
-    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_ledger_invariants_hold_for_every_random_story(fresh_databases: FreshDatabases) -> None:
+    @settings(
+        max_examples=60 if fresh_databases.backend == "sqlite" else 30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(operations)
     def story_holds(story: list[tuple]) -> None:  # type: ignore[type-arg]
-        if backend == "sqlite":
-            path = tmp_path_factory.mktemp("story") / "ledger.db"
-            path.write_bytes(sqlite_template.read_bytes())
-            db = Database(f"sqlite:///{path}")
-            try:
-                run_story(db, story)
-            finally:
-                db.dispose()
-        else:
-            db = request.getfixturevalue("pg_database")
-            _empty_pg(db)
+        with fresh_databases.open() as db:
             run_story(db, story)
 
     story_holds()

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from bot.services.quicklog import quick_log
 from handlers.outcome import attempt
 from storage.db import Database
 from storage.models import Base, Entry
-from tests.conftest import NOW
+from tests.conftest import NOW, FreshDatabases
 from tests.helpers import do, entry_count
 from tests.integration.test_invariants import apply, operations
 
@@ -120,53 +119,30 @@ def _plain(answer: Any) -> Any:
     return answer.as_dict() if hasattr(answer, "as_dict") else answer
 
 
-class Fresh:
-    """A new empty database per run: a copy of the migrated SQLite template, or the test session's
-    PostgreSQL schema emptied (identities restarted, so ids line up between runs)."""
-
-    def __init__(self, backend: str, request: pytest.FixtureRequest, template: Path, folders: Any) -> None:
-        self.backend, self.request, self.template, self.folders = backend, request, template, folders
-
-    def run(self, story: list[tuple], quick: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]]]:  # type: ignore[type-arg]
-        if self.backend == "postgres":
-            from tests.conftest import _empty_pg
-
-            db = self.request.getfixturevalue("pg_database")
-            _empty_pg(db)
-            return _run(db, story, quick)
-        path = self.folders.mktemp("diff") / "ledger.db"
-        path.write_bytes(self.template.read_bytes())
-        db = Database(f"sqlite:///{path}")
-        try:
-            return _run(db, story, quick)
-        finally:
-            db.dispose()
+def _both(fresh: FreshDatabases, story: list[tuple], quick: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]]]:  # type: ignore[type-arg]
+    with fresh.open() as db:
+        return _run(db, story, quick)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_random_stories_leave_the_same_rows_with_and_without_the_fast_path(
-    backend: str, request: pytest.FixtureRequest, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+def test_random_stories_give_the_same_answers_and_rows_with_and_without_the_fast_path(
+    fresh_databases: FreshDatabases,
 ) -> None:
-    fresh = Fresh(backend, request, sqlite_template, tmp_path_factory)
+    examples = 40 if fresh_databases.backend == "sqlite" else 25
 
-    @settings(max_examples=40 if backend == "sqlite" else 25, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
     @given(operations)
     def same(story: list[tuple]) -> None:  # type: ignore[type-arg]
-        assert fresh.run(story, quick=True) == fresh.run(story, quick=False)
+        assert _both(fresh_databases, story, quick=True) == _both(fresh_databases, story, quick=False)
 
     same()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_the_differential_check_can_fail(
-    backend: str, request: pytest.FixtureRequest, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_the_differential_check_can_fail(fresh_databases: FreshDatabases) -> None:
     """Guard for the test above: a story with entries does tell the two databases apart when one of
     them differs (here, an extra entry), so equality there is a real finding."""
-    fresh = Fresh(backend, request, sqlite_template, tmp_path_factory)
     story = [("topup", 2, None), ("log", 30, False, 0)]
-    fast_answers, fast = fresh.run(story, quick=True)
-    slow_answers, slow = fresh.run([*story, ("log", 15, False, 0)], quick=False)
+    fast_answers, fast = _both(fresh_databases, story, quick=True)
+    slow_answers, slow = _both(fresh_databases, [*story, ("log", 15, False, 0)], quick=False)
     assert fast != slow and fast_answers != slow_answers
     assert len(fast[Entry.__tablename__]) == 1
 

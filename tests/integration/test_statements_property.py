@@ -28,7 +28,7 @@ from bot.services.ledger import expire_blocks
 from bot.services.reports import entry_movements, statement_facts
 from storage.db import Database
 from storage.models import Client
-from tests.conftest import NOW, _empty_pg
+from tests.conftest import NOW, FreshDatabases
 from tests.helpers import balance_of, do
 
 GRACE = 7
@@ -363,29 +363,15 @@ def run_story(db: Database, ops: list[tuple]) -> None:  # type: ignore[type-arg]
     story.check_statements()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_statements_reconcile_and_balances_match_the_reference_model(
-    backend: str,
-    request: pytest.FixtureRequest,
-    sqlite_template,  # type: ignore[no-untyped-def]
-    tmp_path_factory,  # type: ignore[no-untyped-def]
-) -> None:
-    examples = 150 if backend == "sqlite" else 60
-
-    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_statements_reconcile_and_balances_match_the_reference_model(fresh_databases: FreshDatabases) -> None:
+    @settings(
+        max_examples=150 if fresh_databases.backend == "sqlite" else 60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(stories)
     def story_holds(ops: list[tuple]) -> None:  # type: ignore[type-arg]
-        if backend == "sqlite":
-            path = tmp_path_factory.mktemp("story") / "ledger.db"
-            path.write_bytes(sqlite_template.read_bytes())
-            db = Database(f"sqlite:///{path}")
-            try:
-                run_story(db, ops)
-            finally:
-                db.dispose()
-        else:
-            db = request.getfixturevalue("pg_database")
-            _empty_pg(db)
+        with fresh_databases.open() as db:
             run_story(db, ops)
 
     story_holds()
