@@ -91,6 +91,17 @@ def make_web_client(
     return client
 
 
+class _OurClientOnPurpose(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment and warns that it goes unused when a client is
+    given too: we give our own client on purpose (SLACK_API_URL, retry handlers), so that warning says
+    nothing on a normal start. Every other warning passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:
     """The Bolt app with every listener registered."""
     from handlers import register_all
@@ -106,13 +117,16 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
     # a larger pool of their own, where a slow or rate-limited Slack cannot hold up the next answer.
     listeners = WorkPool(settings.listener_threads, "blocktime-listener")
     after_ack = WorkPool(AFTER_ACK_THREADS, "blocktime-after-ack")
+    bolt_log = logging.getLogger("blocktime.bolt")
+    if not any(isinstance(f, _OurClientOnPurpose) for f in bolt_log.filters):
+        bolt_log.addFilter(_OurClientOnPurpose())
     app = App(
         client=web,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         listener_executor=listeners,
-        logger=logging.getLogger("blocktime.bolt"),
+        logger=bolt_log,
     )
     # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is
     # nice to have, the answer is not; People falls back to the Slack handle)

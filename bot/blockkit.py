@@ -50,15 +50,16 @@ def balance_line(remaining: int, percent: int | None) -> str:
     return f"*{format_duration(remaining)}* left `{bar(percent)}`{pct}"
 
 
-def lines_as_sections(lines: list[str], room: int = MESSAGE_BLOCKS) -> list[Block]:
-    """Pack lines into as few sections as the 3000-character limit allows, within ``room`` blocks."""
+def lines_as_sections(lines: list[str], room: int = MESSAGE_BLOCKS, line_limit: int = 500) -> list[Block]:
+    """Pack lines into as few sections as the 3000-character limit allows, within ``room`` blocks; a
+    list's line (an entry with a long note) is clipped at ``line_limit``."""
     blocks: list[Block] = []
     chunk: list[str] = []
     for line in lines:
         if chunk and len("\n".join([*chunk, line])) > SECTION_LIMIT:
             blocks.append(section("\n".join(chunk)))
             chunk = []
-        chunk.append(clip(line, 500))
+        chunk.append(clip(line, line_limit))
     if chunk:
         blocks.append(section("\n".join(chunk)))
     if len(blocks) > room:

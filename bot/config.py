@@ -44,6 +44,7 @@ class Settings:
     currency: str = "USD"
     thresholds: str = DEFAULT_THRESHOLDS
     overdraft_alert_step_minutes: int = 60
+    alert_rearm_hours: int = 24
     alert_channel: str | None = None
     managers_channel: str | None = None
     smtp_url: str | None = field(default=None, repr=False)
@@ -119,6 +120,7 @@ class Settings:
                 "BLOCKTIME_THRESHOLDS", lambda v: format_thresholds(parse_thresholds(v)), DEFAULT_THRESHOLDS
             ),
             overdraft_alert_step_minutes=convert("BLOCKTIME_OVERDRAFT_ALERT_STEP", parse_optional_minutes, 60),
+            alert_rearm_hours=convert("BLOCKTIME_ALERT_REARM_HOURS", _hours, 24),
             alert_channel=get("BLOCKTIME_ALERT_CHANNEL"),
             managers_channel=get("BLOCKTIME_MANAGERS_CHANNEL"),
             smtp_url=get("SMTP_URL"),
@@ -178,6 +180,14 @@ def _days(text: str) -> int:
     value = text.lower().removesuffix("d").removesuffix("days").strip()
     if not (value.isascii() and value.isdigit()) or int(value) > 3650:
         raise ValueError("use a whole number of days, e.g. 7")
+    return int(value)
+
+
+def _hours(text: str) -> int:
+    """``24`` or ``24h``: whole hours, 0 to 8760."""
+    value = text.lower().removesuffix("h").strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > 8760:
+        raise ValueError("use a whole number of hours, e.g. 24")
     return int(value)
 
 

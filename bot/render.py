@@ -419,7 +419,8 @@ def report_text(result: ReportResult | AllEntriesResult | InsightsResult) -> str
         return "\n".join(lines)
     if isinstance(result, AllEntriesResult):
         total = sum(e.billable_minutes for e in result.entries)
-        return f"{len(result.entries)} entries, {format_duration(total)} billable, {result.period}"
+        count = len(result.entries)
+        return f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}"
     lines = ["Clients for whom a flat fee makes most sense:"]
     lines += [f"{i}. {c['display_name']} ({c['client']}): {c['explanation']}" for i, c in enumerate(result.clients, 1)]
     return "\n".join(lines if result.clients else ["No client has 3 complete months of history yet."])

@@ -18,6 +18,7 @@ from bot.services.channels import linked_client, log_thread_message, thread_mess
 from bot.services.results import LogResult, VoidResult
 from handlers.context import Deps
 from handlers.outcome import attempt
+from handlers.views.messages import render_log
 
 log = logging.getLogger("blocktime.threads")
 IGNORED_SUBTYPES = {"bot_message", "channel_join", "channel_leave", "channel_topic", "channel_purpose", "me_message"}
@@ -98,7 +99,8 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     if result is None or result.duplicate:
         return
     deps.client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
-    deps.client.chat_postMessage(channel=channel, thread_ts=event["thread_ts"], text=_logged_reply(result))
+    text, blocks = render_log(result)  # with Undo; only the technician sees it (the client may be here)
+    deps.client.chat_postEphemeral(channel=channel, user=user, thread_ts=event["thread_ts"], text=text, blocks=blocks)
     deps.home_changed(user)
 
 
@@ -155,7 +157,7 @@ def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     else:
         deps.client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
         text = _logged_reply(result)
-    deps.client.chat_postMessage(channel=channel, thread_ts=message["thread_ts"], text=text)
+    _tell(deps, channel, user, message["thread_ts"], text)
     deps.home_changed(user)
 
 
@@ -177,10 +179,12 @@ def _deleted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
         return
     if outcome.result is None:
         return
-    deps.client.chat_postMessage(
-        channel=channel,
-        thread_ts=previous["thread_ts"],
-        text=f"Entry #{outcome.result.id} voided because its message was deleted. "
+    _tell(
+        deps,
+        channel,
+        user,
+        previous["thread_ts"],
+        f"Entry #{outcome.result.id} voided because its message was deleted. "
         f"{format_duration(outcome.result.remaining_minutes)} left.",
     )
     deps.home_changed(user)

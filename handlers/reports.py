@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.reports.chart import report_chart
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, run_text
+from bot.services.channels import client_facing
 from bot.services.reports import AllEntriesResult, ReportResult
 from handlers.context import Deps
 from handlers.outcome import attempt
@@ -36,7 +37,10 @@ def run_report(deps: Deps, actor: Actor, text: str, channel: str, respond: Respo
     result = outcome.result
     message, blocks = render(result)
     if isinstance(result, ReportResult):
-        where, ts = _post(deps, channel, actor.user_id, message, blocks)
+        # a statement speaks of sales (the flat-fee case): never into a channel the client reads
+        facing = client_facing(deps.ctx, channel)
+        where, ts = _post(deps, None if facing else channel, actor.user_id, message, blocks)
+        _where_it_went(respond, channel, where, f"this channel is {facing}" if facing else None)
         stem = f"blocktime-{result.client}-{result.statement['start'][:7]}"
         png = report_chart(result, deps.ctx.now())
         _upload(
@@ -53,7 +57,9 @@ def run_report(deps: Deps, actor: Actor, text: str, channel: str, respond: Respo
             ],
         )
     elif isinstance(result, AllEntriesResult):
-        where, ts = _post(deps, channel, actor.user_id, message, blocks)
+        # every client's entries: only the person who asked sees them
+        where, ts = _post(deps, None, actor.user_id, message, blocks)
+        _where_it_went(respond, channel, where, "it covers every client")
         _upload(
             deps,
             where,
@@ -67,7 +73,7 @@ def run_report(deps: Deps, actor: Actor, text: str, channel: str, respond: Respo
             ],
         )
     else:
-        respond(text=message, blocks=blocks, response_type="ephemeral")
+        respond(text=message, blocks=blocks, response_type="ephemeral", replace_original=True)
 
 
 def chart_into_thread(deps: Deps, actor: Actor, handle: str, channel: str, thread_ts: str | None) -> str | None:
@@ -86,9 +92,21 @@ def chart_into_thread(deps: Deps, actor: Actor, handle: str, channel: str, threa
     return None
 
 
-def _post(deps: Deps, channel: str, user_id: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str | None]:
-    """Post in the channel, or to the user directly when the bot is not a member there."""
-    for where in (channel, user_id):
+def _where_it_went(respond: Respond, channel: str, where: str, why_dm: str | None) -> None:
+    """Replace "Working on it…" with where the report went, and why when it went to a DM."""
+    if where == channel:
+        text = ":white_check_mark: Posted here, with the CSV and the chart in its thread."
+    else:
+        reason = why_dm or "I'm not a member of this channel (invite me with /invite @blocktime)"
+        text = f":envelope: Sent to you in a direct message: {reason}."
+    respond(text=text, response_type="ephemeral", replace_original=True)
+
+
+def _post(
+    deps: Deps, channel: str | None, user_id: str, text: str, blocks: list[dict[str, Any]]
+) -> tuple[str, str | None]:
+    """Post in the channel (when given), else or failing that to the user directly."""
+    for where in [c for c in (channel, user_id) if c]:
         try:
             response = deps.client.chat_postMessage(channel=where, text=text, blocks=blocks)
             return str(response["channel"]), str(response["ts"])

@@ -5,6 +5,7 @@ Nothing here touches the database; clients are named by handle and resolved by t
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
@@ -261,7 +262,14 @@ def parse_command(
         return parse_logtime(rest, today, max_minutes, client_required=False)
     parser = _PARSERS.get(verb)
     if parser is None:
-        raise ParseError(f"`{tokens[0]}` is not a command I know. Try `help`.", USAGE["logtime"].split("   e.g. ")[1])
+        close = difflib.get_close_matches(verb, list(_PARSERS), n=1, cutoff=0.7)
+        hint = f" Did you mean `{close[0]}`?" if close else " Try `help`."
+        example = (
+            USAGE[close[0]].split("   e.g. ")[-1]
+            if close and close[0] in USAGE
+            else USAGE["logtime"].split("   e.g. ")[1]
+        )
+        raise ParseError(f"`{tokens[0]}` is not a command I know.{hint}", example)
     return parser(rest, today, max_minutes)
 
 

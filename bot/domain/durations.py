@@ -19,6 +19,9 @@ _UNIT_FORM = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 _CLOCK_FORM = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$", re.ASCII)
+_HOURS_THEN_MINUTES = re.compile(
+    rf"^(?P<h>\d+)\s*(?:{_HOUR_UNITS})\s*(?P<m>\d{{1,2}})$", re.IGNORECASE | re.ASCII
+)  # 1h30
 _BARE_NUMBER = re.compile(rf"^[+-]?{_NUMBER}$", re.ASCII)
 _LOOKS_NEGATIVE = re.compile(r"^\s*-\s*\d", re.ASCII)
 
@@ -32,7 +35,7 @@ def parse_duration(text: str, max_minutes: int = DEFAULT_MAX_MINUTES) -> int:
     if _LOOKS_NEGATIVE.match(cleaned):
         raise ParseError(f"`{raw}` is negative; time logged must be more than zero.", "15m")
     if _BARE_NUMBER.match(cleaned):
-        raise ParseError(f"`{raw}` has no unit: add a unit: {_unit_hint(cleaned)}.", "90m or 1.5h")
+        raise ParseError(f"`{raw}` has no unit: add a unit: {_unit_hint(cleaned)}.", "logtime acme 90m laptop advice")
     minutes = _minutes_of(cleaned)
     if minutes is None:
         raise ParseError(f"`{raw}` is not a duration I understand.", EXAMPLE)
@@ -60,7 +63,7 @@ def _unit_hint(number: str) -> str:
 
 
 def _minutes_of(text: str) -> int | None:
-    clock = _CLOCK_FORM.match(text)
+    clock = _CLOCK_FORM.match(text) or _HOURS_THEN_MINUTES.match(text)
     if clock:
         mins = int(clock["m"])
         return None if mins >= 60 else int(clock["h"]) * 60 + mins

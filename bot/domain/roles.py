@@ -84,16 +84,18 @@ def _who(role: Role) -> str:
     return "admins" if role is Role.ADMIN else "account managers and admins"
 
 
-def check_void_entry(role: Role, actor_id: str, author_id: str, created_at: datetime, now: datetime) -> None:
-    """Managers void anyone's entries; a technician only their own, within 24 hours."""
+def check_void_entry(
+    role: Role, actor_id: str, author_id: str, created_at: datetime, now: datetime, what: str = "void"
+) -> None:
+    """Managers void or edit anyone's entries; a technician only their own, within 24 hours."""
     require(role, Role.TECHNICIAN, "change entries")
     if role >= Role.MANAGER:
         return
     if actor_id != author_id:
-        raise PermissionDenied("Only account managers and admins can void someone else's entry.")
+        raise PermissionDenied(f"Only account managers and admins can {what} someone else's entry.")
     if now - created_at > OWN_VOID_WINDOW:
         raise PermissionDenied(
-            "Your own entries can be voided for 24 hours; this one is older. Ask an account manager to void it."
+            f"Your own entries can be {what}ed for 24 hours; this one is older. Ask an account manager to {what} it."
         )
 
 

@@ -3,8 +3,9 @@
 A threshold is a percentage of the hours in the client's current blocks (``25%``) or an absolute
 amount (``2h``, ``0``). A balance change crosses a threshold when it moves the balance from above the
 level to at or below it; only the lowest level crossed by one change is reported, so a single large
-entry that falls through 50 % and 25 % alerts once. Because crossing compares the balance before and
-after each change, a top-up or void that lifts the balance above a level re-arms it by itself."""
+entry that falls through 50 % and 25 % alerts once. Whether a crossing still alerts (snoozed, or the
+same threshold alerted before and no hours were bought since) is decided with the alerts' history in
+``bot.services.alerts``."""
 
 from __future__ import annotations
 

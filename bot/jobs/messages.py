@@ -29,9 +29,26 @@ def _name(facts: dict[str, Any]) -> str:
 
 def threshold_text(facts: dict[str, Any]) -> str:
     remaining = int(facts["remaining_minutes"])
-    state = "is overdrawn" if remaining < 0 else "has used up its hours" if remaining == 0 else "is running low"
+    if remaining < 0:
+        return f"{facts.get('display_name')} is overdrawn by {format_duration(-remaining)}{_limit(facts)}."
+    state = "has used up its hours" if remaining == 0 else "is running low"
     pct = f" ({facts['percent_left']}%)" if facts.get("percent_left") is not None else ""
     return f"{facts.get('display_name')} {state}: {format_duration(remaining)} left{pct}."
+
+
+def _limit(facts: dict[str, Any]) -> str:
+    """`` (limit 2h)``: the client's overdraft, when the facts carry it (older alerts do not)."""
+    if "overdraft_minutes" not in facts:
+        return ""
+    limit = facts["overdraft_minutes"]
+    return " (no limit)" if limit is None else f" (limit {format_duration(int(limit))})"
+
+
+def _run_out(facts: dict[str, Any]) -> str:
+    """A projected run-out date means nothing to a client already out of hours."""
+    if int(facts["remaining_minutes"]) <= 0:
+        return "hours used up"
+    return str(facts.get("run_out_on") or "not at the current pace")
 
 
 def slack_message(facts: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -52,15 +69,18 @@ def slack_message(facts: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
 def _threshold_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
     remaining = int(facts["remaining_minutes"])
     icon = ":red_circle:" if remaining <= 0 else ":warning:"
-    head = (
-        f"{icon} *{_name(facts)}* crossed the *{facts['threshold']}* threshold: "
-        f"{balance_line(remaining, facts.get('percent_left'))}"
-    )
+    if remaining < 0:
+        head = f"{icon} *{_name(facts)}* is overdrawn by *{format_duration(-remaining)}*{_limit(facts)}"
+    else:
+        head = (
+            f"{icon} *{_name(facts)}* crossed the *{facts['threshold']}* threshold: "
+            f"{balance_line(remaining, facts.get('percent_left'))}"
+        )
     burn = facts.get("burn_per_day_minutes") or "0"
     lines = [
         f"Used in the last 30 days: *{format_duration(int(facts['used_30d_minutes']))}*",
         f"Burn rate: {format_hours(int(float(burn) * 7))} h/week",
-        f"Projected run-out: *{facts.get('run_out_on') or 'not at the current pace'}*",
+        f"Projected run-out: *{_run_out(facts)}*",
         f"Next block expiry: {facts.get('next_expiry') or 'none'}",
     ]
     blocks: list[Block] = [
@@ -139,7 +159,7 @@ def email_message(facts: dict[str, Any]) -> tuple[str, str]:
             threshold_text(facts),
             f"Threshold crossed: {facts['threshold']}",
             f"Used in the last 30 days: {format_duration(int(facts['used_30d_minutes']))}",
-            f"Projected run-out: {facts.get('run_out_on') or 'not at the current pace'}",
+            f"Projected run-out: {_run_out(facts)}",
             f"Next block expiry: {facts.get('next_expiry') or 'none'}",
             "",
             f"Top up in Slack: /topup {facts['client']} 10",

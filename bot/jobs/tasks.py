@@ -23,7 +23,7 @@ from bot.services.book import ClientBook
 from bot.services.context import lock_client
 from bot.services.ledger import add_block, expire_blocks
 from bot.services.queries import all_balances
-from bot.services.reports import has_history_before, period_bounds, statement_facts
+from bot.services.reports import statement_facts
 from storage.models import Block, Client
 
 SCHEDULER = Actor("blocktime", "scheduler")
@@ -162,9 +162,9 @@ def statement(ctx: Context, day: date) -> str:
         with ctx.db.unit_of_work() as uow:
             client = uow.session.get(Client, client_id)
             assert client is not None
-            if not has_history_before(uow.session, client.id, period_bounds(period, client.timezone)[1]):
-                continue
             facts = statement_facts(uow.session, client, period)
+            if not any(facts[k] for k in MOVEMENTS):  # an idle month: nothing to say
+                continue
             posted += enqueue(
                 uow.session,
                 ctx,
@@ -186,6 +186,16 @@ def statement(ctx: Context, day: date) -> str:
                 )
             uow.commit()
     return f"{posted} statements for {period.label}"
+
+
+MOVEMENTS = (
+    "bought_minutes",
+    "used_minutes",
+    "forfeited_minutes",
+    "overage_billed_minutes",
+    "entry_count",
+    "correction_count",
+)
 
 
 def client_safe_statement(facts: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from bot.domain.thresholds import Threshold, alert_crossing, parse_thresholds, p
 from bot.services.context import Actor, Context, audit, find_client
 from bot.services.people import shared_channel
 from bot.services.results import Message
-from storage.models import Client, Entry, OutboxMessage
+from storage.models import Client, Entry, LedgerLine, OutboxMessage
 
 if TYPE_CHECKING:
     from bot.services.book import ClientBook
@@ -55,13 +55,41 @@ def on_balance_change(book: ClientBook, before: int, after: int, line_id: int) -
         client.alerts_snoozed_until,
         book.now,
     )
-    if found is None:
+    if found is None or not _armed(book.session, ctx.settings, client.id, found.threshold.label, found.level, book.now):
         return
     facts = balance_facts(book.session, client, after, book.block_minutes_before, book.today, book.open_blocks())
     facts.update(
         threshold=found.threshold.label, level_minutes=found.level, before_minutes=before, at=book.now.isoformat()
     )
     enqueue(book.session, ctx, "threshold", client, facts, f"threshold:{client.id}:{line_id}")
+
+
+def _armed(session: Session, settings: Settings, client_id: int, label: str, level: int, now: datetime) -> bool:
+    """A threshold alerts again only once new hours were bought since its last alert (a top-up that
+    lifted the balance above it: a void or an edit does not re-arm it) and, even then, not within
+    ``BLOCKTIME_ALERT_REARM_HOURS`` of it: corrections never spam the account manager."""
+    recent = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.client_id == client_id, OutboxMessage.kind == "threshold")
+        .order_by(OutboxMessage.id.desc())
+        .limit(50)
+    )
+    last = next((row for row in recent if json.loads(row.payload).get("threshold") == label), None)
+    if last is None:
+        return True
+    if now - last.created_at < timedelta(hours=settings.alert_rearm_hours):
+        return False
+    bought = session.scalar(
+        select(LedgerLine.id)
+        .where(
+            LedgerLine.client_id == client_id,
+            LedgerLine.kind.in_(("topup", "renewal")),
+            LedgerLine.at > last.created_at,
+            LedgerLine.balance_after > level,
+        )
+        .limit(1)
+    )
+    return bought is not None
 
 
 def balance_facts(
@@ -76,6 +104,7 @@ def balance_facts(
         "display_name": client.display_name,
         "account_manager": client.account_manager,
         "remaining_minutes": remaining,
+        "overdraft_minutes": client.overdraft_minutes,
         "percent_left": percent_left(remaining, block_minutes),
         "block_minutes": block_minutes,
         "used_30d_minutes": used_30,

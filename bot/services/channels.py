@@ -63,6 +63,16 @@ def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> 
         return Message(text, {"channel": channel_id, "client": client.handle, "shared": bool(shared)})
 
 
+def client_facing(ctx: Context, channel_id: str | None) -> str | None:
+    """Why people outside the MSP may read ``channel_id`` (linked to a client, or shared), or None."""
+    if not channel_id:
+        return None
+    if linked_client(ctx, channel_id) is not None:
+        return "linked to a client"
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        return shared_channel(uow.session, channel_id)
+
+
 _LINKS_TTL = 10.0  # seconds a process trusts its copy of the links; changes made here apply at once
 
 

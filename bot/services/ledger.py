@@ -292,7 +292,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         session.refresh(old)
         if old.voided_at is not None:
             raise Refused(f"Entry {old.id} is already voided.")
-        check_void_entry(ctx.role_of(session, actor), actor.user_id, old.user_id, old.created_at, ctx.now())
+        check_void_entry(ctx.role_of(session, actor), actor.user_id, old.user_id, old.created_at, ctx.now(), "edit")
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
         _take_back(book, old, f"edited by {actor.label}", "replaced by an edit")

@@ -228,7 +228,11 @@ def dashboard(ctx: Context) -> Dashboard:
     for view in balances:
         used_30, used_90 = usage.get(view.client, (0, 0))
         forecast = burn_forecast(view.remaining_minutes, used_30, used_90, today)
-        if view.remaining_minutes < 0:
+        if view.purchased_minutes == 0:  # no run-out date to speak of
+            if view.remaining_minutes < 0:
+                overdrawn = f"No hours bought: overdrawn by {format_duration(-view.remaining_minutes)}"
+                attention.append(Attention(view.client, view.display_name, overdrawn))
+        elif view.remaining_minutes < 0:
             attention.append(
                 Attention(view.client, view.display_name, f"overdrawn by {format_duration(-view.remaining_minutes)}")
             )

@@ -44,7 +44,7 @@ def home_view(dashboard: Dashboard) -> dict[str, Any]:
                 ButtonElement(text="Top up", action_id=OPEN_TOPUP_ACTION),
             ]
         ),
-        section(f"*Balances, lowest first* ({len(balances)} clients)"),
+        section(f"*Balances, lowest first* ({len(balances)} client{'' if len(balances) == 1 else 's'})"),
         DividerBlock(),
     ]
     room = (HOME_BLOCKS - len(blocks) - 1) // 2

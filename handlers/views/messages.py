@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.blockkit import (
     MESSAGE_BLOCKS,
+    SECTION_LIMIT,
     balance_line,
     clip,
     context,
@@ -229,7 +230,10 @@ def render(result: Result) -> Rendered:
             return render_insights(result)
         case AllEntriesResult():
             total = sum(e.billable_minutes for e in result.entries)
-            text = f"{len(result.entries)} entries, {format_duration(total)} billable, {result.period}."
+            count = len(result.entries)
+            text = (
+                f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}."
+            )
             return text, to_dicts([section(escape(text))])
         case LogResult():
             return render_log(result)
@@ -253,7 +257,8 @@ def render(result: Result) -> Rendered:
             blocks: list[Block] = [section(f"*{escape(lines[0])}*"), section("\n".join(escape(x) for x in lines[1:]))]
             return lines[0], to_dicts(blocks)
         case Message():
-            return result.message, to_dicts(lines_as_sections(result.message.split("\n\n")))
+            # every line of it (help is long): a message's lines are never clipped
+            return result.message, to_dicts(lines_as_sections(result.message.split("\n"), line_limit=SECTION_LIMIT))
     raise AssertionError(f"no Slack rendering for {type(result).__name__}")  # pragma: no cover
 
 

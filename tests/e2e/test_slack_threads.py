@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -52,8 +53,11 @@ def test_a_time_line_in_a_thread_is_logged_with_the_thread_as_ticket(
     assert slack.event(reply("+30m replaced toner")).status == 200
     reaction = fake_slack.wait_for("reactions.add")[0].params
     assert reaction == {"channel": CHANNEL, "timestamp": "1700000100.000200", "name": "white_check_mark"}
-    answer = fake_slack.wait_for("chat.postMessage")[0].params
-    assert answer["thread_ts"] == THREAD and "9h 30m left" in answer["text"]
+    answer = fake_slack.wait_for("chat.postEphemeral")[0].params
+    # only the technician sees the confirmation, with Undo: the client may be in the thread
+    assert answer["thread_ts"] == THREAD and answer["user"] == "UTECH" and "9h 30m left" in answer["text"]
+    assert "undo_entry" in json.dumps(answer["blocks"])
+    assert fake_slack.of("chat.postMessage") == []
     entry = balance_of(slack_ctx, "acme").last_entries[0]
     assert (entry.minutes, entry.note, entry.source) == (30, "replaced toner", "thread")
     assert entry.ticket == f"https://fake.slack.com/archives/{CHANNEL}/p{THREAD.replace('.', '')}"
@@ -72,12 +76,12 @@ def test_a_retried_event_records_once_and_reacts_once(
 ) -> None:
     event = reply("+30m replaced toner")
     slack.event(event, event_id="Ev1")
-    fake_slack.wait_for("chat.postMessage")
+    fake_slack.wait_for("chat.postEphemeral")
     slack.event(event, event_id="Ev1", retry_num=1)
     slack.event(event, event_id="Ev1", retry_num=2)
     time.sleep(0.5)
     assert entry_count(slack_ctx) == 1
-    assert len(fake_slack.of("reactions.add")) == 1 and len(fake_slack.of("chat.postMessage")) == 1
+    assert len(fake_slack.of("reactions.add")) == 1 and len(fake_slack.of("chat.postEphemeral")) == 1
 
 
 def test_a_line_that_looks_like_time_but_is_not_gets_an_ephemeral_explanation(
@@ -119,7 +123,7 @@ def test_editing_the_message_corrects_the_entry(
 ) -> None:
     original = reply("+30m replaced toner")
     slack.event(original)
-    fake_slack.wait_for("chat.postMessage")
+    fake_slack.wait_for("chat.postEphemeral")
     edited = {**original, "text": "+45m replaced toner and drum", "edited": {"user": "UTECH", "ts": "1700000200.0"}}
     slack.event(
         {
@@ -133,10 +137,12 @@ def test_editing_the_message_corrects_the_entry(
             "previous_message": original,
         }
     )
-    answer = fake_slack.wait_for("chat.postMessage", 2)[-1].params
-    assert "Corrected" in answer["text"]
+    answer = fake_slack.wait_for("chat.postEphemeral", 2)[-1].params
+    assert "Corrected" in answer["text"] and answer["user"] == "UTECH"
     view = balance_of(slack_ctx, "acme")
     assert view.used_minutes == 45 and view.last_entries[0].note == "replaced toner and drum"
+    # the corrected entry keeps the thread as its ticket ("By ticket" keeps the time)
+    assert view.last_entries[0].ticket == f"https://fake.slack.com/archives/{CHANNEL}/p{THREAD.replace('.', '')}"
     assert entry_count(slack_ctx) == 2  # the first is voided, never deleted
 
 
@@ -145,7 +151,7 @@ def test_deleting_the_message_voids_the_entry(
 ) -> None:
     original = reply("+30m replaced toner")
     slack.event(original)
-    fake_slack.wait_for("chat.postMessage")
+    fake_slack.wait_for("chat.postEphemeral")
     slack.event(
         {
             "type": "message",
@@ -158,7 +164,7 @@ def test_deleting_the_message_voids_the_entry(
             "previous_message": original,
         }
     )
-    answer = fake_slack.wait_for("chat.postMessage", 2)[-1].params
+    answer = fake_slack.wait_for("chat.postEphemeral", 2)[-1].params
     assert "voided because its message was deleted" in answer["text"]
     assert balance_of(slack_ctx, "acme").used_minutes == 0
 
@@ -186,10 +192,10 @@ def test_thread_lines_work_in_a_channel_linked_later(
 def test_web_api_rate_limits_and_server_errors_are_retried(
     slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
 ) -> None:
-    fake_slack.fail("chat.postMessage", 429, times=1, retry_after=1)
+    fake_slack.fail("chat.postEphemeral", 429, times=1, retry_after=1)
     fake_slack.fail("reactions.add", 500, times=1)
     slack.event(reply("+30m replaced toner"))
-    posts = fake_slack.wait_for("chat.postMessage", 2, timeout=15)
+    posts = fake_slack.wait_for("chat.postEphemeral", 2, timeout=15)
     assert posts[0].params["_failed_with"] == 429 and "_failed_with" not in posts[1].params
     assert posts[1].at - posts[0].at >= 0.9  # Retry-After honoured
     reactions = fake_slack.wait_for("reactions.add", 2)
@@ -203,16 +209,16 @@ def test_a_slack_that_stops_answering_does_not_hold_up_the_next_answer(
     """Replies and reactions go out after the ack, on a pool of their own: with Slack's Web API stuck
     under more thread lines than there are listener threads, a /logtime is still answered at once."""
     lines = slack_ctx.settings.listener_threads * 2
-    fake_slack.hold("reactions.add", "chat.postMessage")
+    fake_slack.hold("reactions.add", "chat.postEphemeral")
     try:
         for n in range(lines):
             assert slack.event(reply(f"+15m printer visit {n}", ts=f"1700000100.{n:06d}")).status == 200
         fake_slack.wait_for("reactions.add:held", lines)  # every line is stuck on Slack, none answered
         answer = slack.command("/logtime", "acme 15m quick question")
         assert answer.status == 200 and "Logged" in answer.json["text"]
-        assert fake_slack.of("chat.postMessage") == []
+        assert fake_slack.of("chat.postEphemeral") == []
     finally:
         fake_slack.release()
-    assert len(fake_slack.wait_for("chat.postMessage", lines)) == lines
+    assert len(fake_slack.wait_for("chat.postEphemeral", lines)) == lines
     assert entry_count(slack_ctx) == lines + 1
     assert balance_of(slack_ctx, "acme").remaining_minutes == 10 * 60 - 15 * (lines + 1)

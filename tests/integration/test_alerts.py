@@ -56,18 +56,30 @@ def test_one_change_through_several_thresholds_alerts_once_for_the_lowest(
     assert [a["threshold"] for a in alerts(alerting)] == ["10%"]
 
 
-def test_a_topup_re_arms_thresholds(alerting: Context, admin: Actor, acme: str) -> None:
+def test_a_topup_re_arms_thresholds_but_not_within_a_day(
+    alerting: Context, admin: Actor, clock: FixedClock, acme: str
+) -> None:
     do(alerting, admin, "logtime acme 6h a")  # 240 left: crosses 50%
     do(alerting, admin, "topup acme 10")  # 840 of 1200: above 50% again
-    do(alerting, admin, "logtime acme 4h b")  # 600 = 50% of 1200
+    do(alerting, admin, "logtime acme 4h b")  # 600 = 50% of 1200, the same day: not again
+    assert [a["threshold"] for a in alerts(alerting)] == ["50%"]
+    clock.advance(days=1)
+    do(alerting, admin, "topup acme 5")  # 900 left, in current blocks of 10h + 5h (the first is used up)
+    do(alerting, admin, "logtime acme 8h c")  # 420 < 450: 50% again, a day later, after hours were bought
     assert [a["threshold"] for a in alerts(alerting)] == ["50%", "50%"]
 
 
-def test_a_void_that_raises_the_balance_re_arms_thresholds(alerting: Context, admin: Actor, acme: str) -> None:
+def test_voids_and_edits_never_re_send_an_alert(alerting: Context, admin: Actor, clock: FixedClock, acme: str) -> None:
     first = do(alerting, admin, "logtime acme 6h a")
     do(alerting, admin, f"void {first.entry_id}")
-    do(alerting, admin, "logtime acme 6h b")
-    assert [a["threshold"] for a in alerts(alerting)] == ["50%", "50%"]
+    second = do(alerting, admin, "logtime acme 6h b")
+    do(alerting, admin, f"edit {second.entry_id} 6h30m")
+    do(alerting, admin, "topup acme 0.5")  # a small top-up that does not lift it above 50%
+    clock.advance(days=2)
+    third = do(alerting, admin, "logtime acme 15m c")
+    do(alerting, admin, f"void {third.entry_id}")
+    do(alerting, admin, "logtime acme 15m d")
+    assert [a["threshold"] for a in alerts(alerting)] == ["50%"]
 
 
 def test_a_refused_change_writes_no_alert(alerting: Context, admin: Actor, acme: str) -> None:

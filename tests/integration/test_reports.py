@@ -175,8 +175,8 @@ def test_the_needs_attention_list_on_app_home(history: Context, clock: FixedCloc
     do(history, admin, "client set globex overdraft 2h")
     do(history, TESS, "logtime globex 1h oops")
     at(clock, "2026-11-25")
-    reasons = {(a.client, a.reason.split(" ")[0]) for a in dashboard(history).attention}
-    assert ("globex", "overdrawn") in reasons
+    reasons = {(a.client, a.reason) for a in dashboard(history).attention}
+    assert ("globex", "No hours bought: overdrawn by 1h") in reasons
     do(history, admin, "topup acme 10 expires 2026-12-05")
     assert any(a.client == "acme" and "likely forfeited" in a.reason for a in dashboard(history).attention)
 

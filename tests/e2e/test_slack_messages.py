@@ -1,0 +1,159 @@
+"""What each Slack message says and where it goes (issue 15), asserted on what the user would read."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.commands import Link
+from bot.jobs.messages import slack_message
+from bot.jobs.scheduler import run_job
+from bot.services import Actor, Context
+from bot.services.channels import link_channel
+from tests.e2e.slack_harness import SlackDriver, assert_valid_message
+from tests.fakes.slack_api import FakeSlack
+from tests.helpers import do
+
+
+def text_of(reply) -> str:  # type: ignore[no-untyped-def]
+    assert reply.status == 200, reply.body
+    body = reply.json
+    assert_valid_message(body.get("blocks", []), body.get("text"))
+    return body.get("text", "") + " " + json.dumps(body.get("blocks", []), ensure_ascii=False)
+
+
+def test_help_is_shown_whole(slack: SlackDriver, acme: str) -> None:
+    for text in ("help", ""):
+        shown = text_of(slack.command("/blocktime", text))
+        for word in (
+            "edit <entry-id>",
+            "client add",
+            "role <@user>",
+            "link <client>",
+            "snooze",
+            "insights",
+            "Durations:",
+        ):
+            assert word in shown, (text, word)
+        assert "…" not in shown
+
+
+def test_a_report_for_every_client_goes_only_to_the_person_who_asked(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    link_channel(slack_ctx, Actor("UADMIN"), "CACME", Link("acme"))
+    do(slack_ctx, Actor("UTECH", "Tess"), "logtime acme 1h printer")
+    slack.command("/blocktime", "report --all this month", user="UMGR", channel="CACME")
+    posted = fake_slack.wait_for("chat.postMessage")[0].params
+    assert posted["channel"] == "UMGR"
+    said = fake_slack.wait_for("response_url", 1)[-1].params
+    assert said["replace_original"] is True and "direct message" in said["text"] and "every client" in said["text"]
+    upload = fake_slack.wait_for("files.completeUploadExternal", timeout=15)[0].params
+    assert upload["channel_id"] == "UMGR"
+
+
+def test_a_clients_report_is_never_posted_in_a_channel_the_client_reads(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    link_channel(slack_ctx, Actor("UADMIN"), "CACME", Link("acme"))
+    slack.command("/blocktime", "report acme this month", user="UMGR", channel="CACME")
+    assert fake_slack.wait_for("chat.postMessage")[0].params["channel"] == "UMGR"
+    said = fake_slack.wait_for("response_url")[-1].params
+    assert "linked to a client" in said["text"] and said["replace_original"] is True
+
+
+def test_working_on_it_is_replaced_when_the_report_is_posted(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    slack.command("/blocktime", "report acme this month", user="UMGR", channel="CREPORTS")
+    assert fake_slack.wait_for("chat.postMessage")[0].params["channel"] == "CREPORTS"
+    said = fake_slack.wait_for("response_url")[-1].params
+    assert said["replace_original"] is True and "Posted here" in said["text"]
+
+
+@pytest.mark.parametrize(("typed", "minutes"), [("1h30 reinstalled", 90), ("2h15 cabling", 135)])
+def test_hours_then_bare_minutes_are_read_as_minutes(
+    slack: SlackDriver, slack_ctx: Context, acme: str, typed: str, minutes: int
+) -> None:
+    assert "Logged" in text_of(slack.command("/logtime", f"acme {typed}"))
+    from tests.helpers import balance_of
+
+    assert balance_of(slack_ctx, "acme").used_minutes == minutes
+
+
+def test_a_mistyped_command_gets_a_did_you_mean(slack: SlackDriver, acme: str) -> None:
+    assert "Did you mean `balance`" in text_of(slack.command("/blocktime", "balnce acme"))
+
+
+def test_editing_someone_elses_entry_says_edit(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+    entry = do(slack_ctx, Actor("UOTHER", "Otto"), "logtime acme 1h printer")
+    shown = text_of(slack.command("/blocktime", f"edit {entry.entry_id} 30m", user="UTECH"))
+    assert "can edit someone else's entry" in shown and "void" not in shown
+
+
+def test_an_overdrawn_alert_says_by_how_much_and_no_run_out_date() -> None:
+    facts = {
+        "kind": "threshold",
+        "client": "acme",
+        "display_name": "Acme",
+        "remaining_minutes": -45,
+        "overdraft_minutes": 120,
+        "percent_left": 0,
+        "threshold": "0m",
+        "used_30d_minutes": 600,
+        "burn_per_day_minutes": "20.0",
+        "run_out_on": "2026-11-30",
+        "next_expiry": None,
+    }
+    text, blocks = slack_message(facts)
+    shown = text + json.dumps(blocks, ensure_ascii=False)
+    assert "overdrawn by 45m (limit 2h)" in shown and "2026-11-30" not in shown and "-45m" not in shown
+    assert_valid_message(blocks, text)
+
+
+def test_the_statement_job_skips_idle_clients(slack_ctx: Context, clock) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from storage.models import OutboxMessage
+
+    ctx = Context(slack_ctx.db, replace(slack_ctx.settings, alert_channel="CINTERNAL"), slack_ctx.clock)
+    admin = Actor.local_admin()
+    for handle in ("busy", "idle"):
+        do(ctx, admin, f"client add {handle} {handle.title()}")
+        do(ctx, admin, f"topup {handle} 10")
+    clock.at = datetime(2026, 12, 2, 9, tzinfo=UTC)
+    do(ctx, admin, "logtime busy 1h work")
+    clock.at = datetime(2027, 1, 1, 8, tzinfo=UTC)
+    assert run_job(ctx, "statement", ctx.today()).summary == "1 statements for December 2026"
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        rows = list(uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "statement")))
+        assert [json.loads(r.payload)["client"] for r in rows] == ["busy"]
+
+
+def test_home_says_no_hours_bought_and_counts_clients_in_words(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack
+) -> None:
+    admin = Actor.local_admin()
+    do(slack_ctx, admin, "client add acme Acme Corp")
+    do(slack_ctx, admin, "client set acme overdraft unlimited")
+    do(slack_ctx, admin, "logtime acme 30m advice")
+    slack.event({"type": "app_home_opened", "user": "UTECH", "tab": "home", "channel": "D1"})
+    shown = json.dumps(fake_slack.wait_for("views.publish")[0].params["view"], ensure_ascii=False)
+    assert "No hours bought" in shown and "runs out around" not in shown and "(1 client)" in shown
+
+
+def test_building_the_app_prints_no_warning_on_a_normal_start(
+    slack_ctx: Context, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.app import create_app, drain
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    with caplog.at_level(logging.WARNING):
+        app = create_app(slack_ctx, socket_mode=True)
+    drain(app)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
