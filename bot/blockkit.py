@@ -3,6 +3,7 @@ respect Slack's limits, and escaping of user text in mrkdwn."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
@@ -43,6 +44,15 @@ def context_dict(text: str) -> dict[str, Any]:
 def escape(text: str) -> str:
     """User text shown in mrkdwn: Slack's three control characters escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_SAFE_LINK = re.compile(r"&lt;((?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|https?://[^\s|&]+)(?:\|[^<>&]*)?)&gt;")
+
+
+def note_text(text: str) -> str:
+    """A note in a reply only its author reads: escaped, but user mentions, channel links and web links
+    shown as Slack renders them. ``<!channel>``, ``<!here>`` and group pings stay plain text."""
+    return _SAFE_LINK.sub(lambda found: f"<{found[1]}>", escape(text))
 
 
 def balance_line(remaining: int, percent: int | None) -> str:

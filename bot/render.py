@@ -162,7 +162,7 @@ def topup_line(result: TopUpResult) -> str:
     ref = f", ref {result.reference}" if result.reference else ""
     renews = f", {result.renewal}" if result.renewal else ""
     text = (
-        f"Added block {result.block_id}: {format_duration(result.minutes)} for {result.display_name} "
+        f"{'Already added' if result.duplicate else 'Added'} block {result.block_id}: {format_duration(result.minutes)} for {result.display_name} "
         f"({expires}{renews}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
     )
     if result.carried_overage_minutes:

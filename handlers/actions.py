@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.commands import ClientList, parse_id
 from bot.domain.errors import ParseError
@@ -13,13 +15,23 @@ from bot.jobs.messages import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SN
 from bot.services import alerts, run_text
 from bot.services import clients as client_services
 from bot.services.channels import undo_entry
-from handlers.commands import open_topup_modal, topup_refusal
+from handlers.commands import form_or_apology, open_topup_modal, topup_refusal
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
 from handlers.views.home import OPEN_LOG_ACTION, OPEN_TOPUP_ACTION
 from handlers.views.messages import UNDO_ACTION, error_message, render, render_void
 from handlers.views.modals import log_modal
+
+log = logging.getLogger("blocktime.actions")
+
+
+def handled(respond: Respond, body: dict[str, Any], note: str) -> None:
+    """Replace an alert's buttons with who handled it and how."""
+    message = body.get("message") or {}
+    kept = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
+    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    respond(text=message.get("text") or note, blocks=kept, replace_original=True)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -66,12 +78,26 @@ def register(app: App, deps: Deps) -> None:
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
             return
         channel = (body.get("channel") or {}).get("id")
-        open_topup_modal(deps, actor, body["trigger_id"], channel, chosen=action.get("value"))
+        alert_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+        form_or_apology(
+            respond,
+            lambda: open_topup_modal(
+                deps, actor, body["trigger_id"], channel, chosen=action.get("value"), alert_ts=alert_ts
+            ),
+        )
 
     def alert_snooze(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
         outcome = attempt(lambda: alerts.snooze(deps.ctx, actor, str(action.get("value"))), "snooze")
-        text, blocks = render(outcome.result) if outcome.result else error_message(outcome.error or "")
+        if outcome.result is None:
+            text, blocks = error_message(outcome.error or "")
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+            return
+        if body.get("message"):  # the alert itself says it was handled, so colleagues don't act twice
+            until = str(outcome.result.data.get("until", ""))[:10]
+            handled(respond, body, f":zzz: Snoozed until {until} by <@{actor.user_id}>.")
+            return
+        text, blocks = render(outcome.result)
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     def alert_entries(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -84,7 +110,11 @@ def register(app: App, deps: Deps) -> None:
         actor = deps.people.actor(body["user"]["id"])
         channel = (body.get("channel") or {}).get("id") or actor.user_id
         thread = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
-        refusal = chart_into_thread(deps, actor, str(action.get("value")), channel, thread)
+        try:
+            refusal = chart_into_thread(deps, actor, str(action.get("value")), channel, thread)
+        except SlackApiError as error:
+            log.warning("chart upload failed: %s", error.response.get("error"))
+            refusal = "Couldn't upload the chart: Slack didn't take the file. Please try again."
         if refusal:
             text, blocks = error_message(refusal)
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)

@@ -6,11 +6,14 @@ command's ``trigger_id``, so a request that is sent again records once."""
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.commands import ClientList
 from bot.domain.roles import Role
@@ -24,6 +27,7 @@ from handlers.views.messages import error_message, render
 from handlers.views.modals import topup_modal
 
 CHANGES = (LogResult, TopUpResult, VoidResult)
+log = logging.getLogger("blocktime.commands")
 
 
 def register(app: App, deps: Deps) -> None:
@@ -60,7 +64,7 @@ def register(app: App, deps: Deps) -> None:
         answer(ack, command, "balance " + command.get("text", ""))
 
     @app.command("/topup")
-    def topup(ack: Ack, command: dict[str, Any]) -> None:
+    def topup(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         text = command.get("text", "").strip()
         if text:
             answer(ack, command, "topup " + text)
@@ -74,7 +78,9 @@ def register(app: App, deps: Deps) -> None:
         ack()
         deps.later(
             "topup modal",
-            lambda: open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id")),
+            lambda: form_or_apology(
+                respond, lambda: open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id"))
+            ),
             request=True,
         )
 
@@ -118,15 +124,39 @@ def _wants_public(text: str) -> bool:
     return "public" in text.lower().split()
 
 
+FORM_FAILED = (
+    ":warning: Couldn't open the form: Slack didn't answer in time. Please try again, or type the "
+    "command with its words (`/topup acme 10`)."
+)
+
+
+def form_or_apology(respond: Respond, open_form: Callable[[], None]) -> None:
+    """Open a modal; when Slack fails to (a 5xx after the retries, an expired trigger), say so
+    ephemerally instead of leaving the user with nothing."""
+    try:
+        open_form()
+    except SlackApiError as error:
+        log.warning("views.open failed: %s", error.response.get("error"))
+        respond(text=FORM_FAILED, response_type="ephemeral", replace_original=False)
+
+
 def topup_refusal(deps: Deps, actor: Actor) -> str | None:
     """Why ``actor`` may not top up (which role it needs), or None when they may."""
     return attempt(lambda: require_role(deps.ctx, actor, Role.MANAGER, "top up"), "topup modal").error
 
 
 def open_topup_modal(
-    deps: Deps, actor: Actor, trigger_id: str, channel_id: str | None, chosen: str | None = None
+    deps: Deps,
+    actor: Actor,
+    trigger_id: str,
+    channel_id: str | None,
+    chosen: str | None = None,
+    alert_ts: str | None = None,
 ) -> None:
+    """The top-up form; from an alert's Add hours button, ``alert_ts`` lets its confirmation go into
+    the alert's thread ("10h added by @sam") so colleagues don't sell twice."""
     listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "topup modal")
     if listed.result is not None:
-        view = topup_modal(listed.result, {"channel": channel_id or ""}, chosen)
+        metadata = {"channel": channel_id or "", **({"alert_ts": alert_ts} if alert_ts else {})}
+        view = topup_modal(listed.result, metadata, chosen)
         deps.client.views_open(trigger_id=trigger_id, view=view)

@@ -9,8 +9,10 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.domain.forms import FieldErrors, logtime_from_form, topup_from_form
+from bot.domain.durations import format_duration
+from bot.domain.forms import FieldErrors, field_error, logtime_from_form, topup_from_form
 from bot.services import ledger
+from bot.services.results import TopUpResult
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.views.messages import render_log, render_topup
@@ -67,12 +69,20 @@ def _finish(
         if isinstance(outcome.problem, FieldErrors):
             errors = outcome.problem.errors
         else:  # a rule refusal (no hours left, not allowed, database down) shows on the main field
-            errors = {main_field: (outcome.error or "").replace("*", "")[:150]}
+            said = outcome.problem.message if outcome.problem is not None else outcome.error or ""
+            errors = {main_field: field_error(said)}
         ack(response_action="errors", errors=errors)
         return
     ack()
     text, blocks = render(outcome.result)
-    channel = json.loads(view.get("private_metadata") or "{}").get("channel")
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    channel, alert_ts = metadata.get("channel"), metadata.get("alert_ts")
+    if alert_ts and channel and isinstance(outcome.result, TopUpResult) and not outcome.result.duplicate:
+        added = f":moneybag: {format_duration(outcome.result.minutes)} added by <@{user_id}>."
+        deps.later(
+            "alert thread note",
+            lambda: deps.client.chat_postMessage(channel=channel, thread_ts=alert_ts, text=added),
+        )
 
     def confirm() -> None:
         if channel:

@@ -353,7 +353,12 @@ def _balance(tokens: list[str], today: date, max_minutes: int) -> Command:
 def parse_hours(text: str) -> int:
     """Top-up size: ``10`` or ``7.5`` mean hours; a duration (``10h``, ``90m``) is read as typed."""
     if not _DECIMAL.match(text):
-        return parse_duration(text, max_minutes=_UNLIMITED_HOURS)
+        try:
+            return parse_duration(text, max_minutes=_UNLIMITED_HOURS)
+        except ParseError as error:  # speak of top-ups, not of time logged
+            if "zero" in error.message or "negative" in error.message:
+                raise ParseError(f"`{text}`: hours to add must be more than zero.", "topup acme 10") from None
+            raise ParseError(f"`{text}` is not a number of hours.", "topup acme 10 or topup acme 7.5") from None
     hours = Decimal(text)
     minutes = hours * 60
     if minutes > _UNLIMITED_HOURS:

@@ -3,6 +3,7 @@ field (``response_action: errors``). Values arrive as the strings Slack sends.""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from bot.domain.commands import LogTime, TopUp, clean_note, find_ticket, parse_hours, parse_price
@@ -16,11 +17,28 @@ class FieldErrors(DomainError):
         super().__init__("; ".join(errors.values()))
 
 
+FIELD_ERROR_LIMIT = 300
+
+
+def field_error(message: str, limit: int = FIELD_ERROR_LIMIT) -> str:
+    """A refusal as a form field shows it: whole sentences only (never cut mid-word), no markup, no
+    command-line example."""
+    text = " ".join(message.replace("*", "").replace(":warning:", "").split())
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        if len(kept) + len(sentence) + 1 > limit:
+            break
+        kept = f"{kept} {sentence}".strip()
+    return kept or text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def _check(errors: dict[str, str], name: str, parse):  # type: ignore[no-untyped-def]
     try:
         return parse()
     except ParseError as error:
-        errors[name] = str(error).replace("\n", " ")[:150]
+        errors[name] = field_error(error.message)
         return None
 
 

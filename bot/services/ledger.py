@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,7 +102,7 @@ def _add_entry(
     check_work_date(role, day, book.today, book.ctx.settings.backdate_days)
     plan = book.plan(command.minutes, command.non_billable, day)
     if not plan.allowed:
-        raise Refused(_no_hours_message(client, plan.before, plan.billable))
+        raise Refused(_no_hours_message(client, plan.before, plan.billable), f"topup {client.handle} 10")
     before = book.figures()
     values = new_entry_values(
         command,
@@ -135,10 +135,11 @@ def _no_hours_message(client: Client, balance: int, billable: int) -> str:
         limit = f"its overdraft limit of {format_duration(client.overdraft_minutes)}"
     else:
         limit = "no overdraft is allowed"
+    # words that fit every interface (a form has a Non-billable box, the CLI --nb); the example
+    # (shown by the CLI and in Slack replies, not in a form's field) is the top-up command
     return (
         f"Not recorded: {client.display_name} has {left} left and this entry needs "
-        f"{format_duration(billable)} ({limit}). Ask an account manager to top up "
-        f"(topup {client.handle} 10), or log it non-billable with --nb."
+        f"{format_duration(billable)} ({limit}). Ask an account manager to top up, or log it as non-billable."
     )
 
 
@@ -269,6 +270,12 @@ def _take_back(book: ClientBook, entry: Entry, reason: str, note: str) -> None:
 
 def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
     client = book.client
+    if client.last_entry_id == entry.id:  # dashboards show the latest entry that still counts
+        client.last_entry_id = book.session.scalar(
+            select(func.max(Entry.id)).where(
+                Entry.client_id == client.id, Entry.id != entry.id, Entry.voided_at.is_(None)
+            )
+        )
     book.reverse_draws(entry.draws)
     client.open_overage_minutes -= entry.overage_minutes
     client.billed_overage_minutes -= entry.billed_overage_minutes

@@ -17,6 +17,7 @@ from bot.blockkit import (
     context_dict,
     escape,
     lines_as_sections,
+    note_text,
     section,
     section_dict,
     to_dicts,
@@ -62,8 +63,8 @@ def render_log(result: LogResult, undo: bool = True) -> Rendered:
         f":white_check_mark: {verb} *{escape(as_recorded(result.typed, result.minutes))}* for "
         f"*{escape(result.display_name)}* on {result.work_date} ({billable}). Entry #{result.entry_id}."
     )
-    if result.note:
-        head += f"\n> {escape(result.note)}"
+    if result.note:  # every line quoted, mentions and links shown as Slack shows them
+        head += "\n" + "\n".join(f"> {note_text(line)}" for line in result.note.splitlines())
     status = f"{escape(result.display_name)}: {balance_line(result.remaining_minutes, result.percent_left)}"
     for note in log_notes(result):
         status += f"\n{escape(note)}"
@@ -86,8 +87,9 @@ def render_topup(result: TopUpResult) -> Rendered:
     price = f" · {result.price} {result.currency}" if result.price is not None else ""
     ref = f" · ref {escape(result.reference)}" if result.reference else ""
     renews = f", {result.renewal}" if result.renewal else ""
+    verb = "Already added" if result.duplicate else "Added"  # a repeated submission records once
     lines = [
-        f":moneybag: Added *{format_duration(result.minutes)}* for *{escape(result.display_name)}* "
+        f":moneybag: {verb} *{format_duration(result.minutes)}* for *{escape(result.display_name)}* "
         f"(block {result.block_id}, {expires}{renews}{price}{ref}).",
         f"Balance now *{format_duration(result.remaining_minutes)}*.",
     ]
@@ -95,7 +97,7 @@ def render_topup(result: TopUpResult) -> Rendered:
         lines.append(f"{format_duration(result.carried_overage_minutes)} of overage was paid off from the new block.")
     if result.billed_overage_minutes:
         lines.append(f"{format_duration(result.billed_overage_minutes)} of overage stays as its own billable line.")
-    text = f"Added {format_duration(result.minutes)} for {result.display_name}."
+    text = f"{verb} {format_duration(result.minutes)} for {result.display_name}."
     return text, to_dicts([section("\n".join(lines))])
 
 
@@ -158,7 +160,7 @@ def render_entries(result: EntriesResult) -> Rendered:
         f"#{e.id} {e.work_date} · {escape(e.user_name)} · {escape(e.typed)}"
         + (" (non-billable)" if e.non_billable else f" ({format_duration(e.billable_minutes)})")
         + (f" · {escape(e.ticket)}" if e.ticket else "")
-        + (f" — {escape(e.note)}" if e.note else "")
+        + (f" — {note_text(e.note)}" if e.note else "")
         + (" ~voided~" if e.voided else "")
         for e in result.entries
     ] or ["No entries in this period."]

@@ -24,8 +24,13 @@ SELECT_LIMIT = 100  # Slack's limit on options in a static select
 
 
 def _client_input(clients: list[ClientView], chosen: str | None) -> InputBlock:
-    if len(clients) > SELECT_LIMIT:
+    if not clients:  # a select with no options is not valid Block Kit: say why instead
         element: Any = PlainTextInputElement(
+            action_id="value", placeholder="No clients yet: an admin adds one with /blocktime client add acme Acme"
+        )
+        return InputBlock(block_id="client", label="Client (no clients yet)", element=element, hint="No clients yet.")
+    if len(clients) > SELECT_LIMIT:
+        element = PlainTextInputElement(
             action_id="value", placeholder="client handle, e.g. acme", initial_value=chosen or None
         )
     else:

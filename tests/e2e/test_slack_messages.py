@@ -157,3 +157,108 @@ def test_building_the_app_prints_no_warning_on_a_normal_start(
         app = create_app(slack_ctx, socket_mode=True)
     drain(app)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def _select(value: str) -> dict:  # type: ignore[type-arg]
+    return {"type": "static_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}
+
+
+def _text_input(value: str) -> dict:  # type: ignore[type-arg]
+    return {"type": "plain_text_input", "value": value}
+
+
+def test_modal_errors_are_whole_sentences_that_fit_the_form(slack: SlackDriver, acme: str) -> None:
+    values = {
+        "client": _select("acme"),
+        "duration": _text_input("11h"),
+        "work_date": {"type": "datepicker", "selected_date": "2026-11-24"},
+        "note": _text_input("migration"),
+        "non_billable": {"type": "checkboxes", "selected_options": []},
+    }
+    error = slack.submit("log_modal", values, user="UTECH").json["errors"]["duration"]
+    assert error.endswith(".") and "--nb" not in error and "Example" not in error and "non-billable" in error
+    topup = slack.submit("topup_modal", {"client": _select("acme"), "hours": _text_input("0m")}, user="UMGR")
+    assert "hours to add must be more than zero" in topup.json["errors"]["hours"]
+
+
+def test_a_form_slack_fails_to_open_is_apologised_for(slack: SlackDriver, fake_slack: FakeSlack, acme: str) -> None:
+    fake_slack.fail("views.open", 500, times=10)
+    slack.command("/topup", "", user="UMGR")
+    said = fake_slack.wait_for("response_url", timeout=20)[0].params
+    assert "Couldn't open the form" in said["text"] and said["response_type"] == "ephemeral"
+
+
+def test_an_empty_client_list_is_said_not_sent_as_an_empty_select(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack
+) -> None:
+    do(slack_ctx, Actor.local_admin(), "role <@UMGR> manager")
+    slack.command("/topup", "", user="UMGR")
+    view = fake_slack.wait_for("views.open")[0].params["view"]
+    from tests.e2e.slack_harness import assert_valid_view
+
+    assert_valid_view(view) and "No clients yet" in json.dumps(view)  # type: ignore[func-returns-value]
+
+
+def test_mentions_and_links_in_notes_show_as_slack_renders_them_but_never_pings(slack: SlackDriver, acme: str) -> None:
+    reply = slack.command(
+        "/logtime", "acme 15m called <@U0OTHER|other> about <!channel> see <https://x.example/t|ticket>"
+    )
+    shown = text_of(reply)
+    assert "<@U0OTHER|other>" in shown and "<https://x.example/t|ticket>" in shown
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+
+
+def test_snoozing_from_an_alert_updates_the_alert(slack: SlackDriver, fake_slack: FakeSlack, acme: str) -> None:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0"},
+        "user": {"id": "UMGR", "name": "umgr"},
+        "api_app_id": "A0",
+        "trigger_id": "trig.1",
+        "container": {"type": "message", "message_ts": "1700000000.000900"},
+        "channel": {"id": "CALERTS"},
+        "message": {
+            "ts": "1700000000.000900",
+            "text": "Acme Corp is running low",
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": "Acme Corp is running low"}},
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "alert_snooze",
+                            "text": {"type": "plain_text", "text": "Snooze"},
+                        }
+                    ],
+                },
+            ],
+        },
+        "response_url": fake_slack.response_url("action"),
+        "actions": [
+            {"type": "button", "action_id": "alert_snooze", "block_id": "b", "value": "acme", "action_ts": "1"}
+        ],
+    }
+    assert slack.interaction(payload).status == 200
+    updated = fake_slack.wait_for("response_url")[0].params
+    assert updated["replace_original"] is True and "Snoozed until" in json.dumps(updated["blocks"])
+    assert "<@UMGR>" in json.dumps(updated["blocks"]) and all(b["type"] != "actions" for b in updated["blocks"])
+
+
+def test_a_repeated_top_up_submission_says_already_added(slack: SlackDriver, fake_slack: FakeSlack, acme: str) -> None:
+    values = {"client": _select("acme"), "hours": _text_input("7.5")}
+    slack.submit("topup_modal", values, user="UMGR", view_id="V88")
+    slack.submit("topup_modal", values, user="UMGR", view_id="V88")
+    posts = fake_slack.wait_for("chat.postMessage", 2)
+    assert "Added 7h 30m" in posts[0].params["text"] and "Already added 7h 30m" in posts[1].params["text"]
+
+
+def test_home_never_shows_a_voided_entry_as_the_last_one(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    do(slack_ctx, Actor("UTECH", "Tess"), "logtime acme 30m first job")
+    second = do(slack_ctx, Actor("UTECH", "Tess"), "logtime acme 45m wrong client")
+    do(slack_ctx, Actor("UTECH", "Tess"), f"void {second.entry_id}")
+    slack.event({"type": "app_home_opened", "user": "UTECH", "tab": "home", "channel": "D1"})
+    shown = json.dumps(fake_slack.wait_for("views.publish")[0].params["view"], ensure_ascii=False)
+    assert "first job" in shown and "wrong client" not in shown
