@@ -39,6 +39,7 @@ class Settings:
     overdraft_minutes: int | None = 0
     overage_policy: str = "carry"
     max_entry_minutes: int = 24 * 60
+    max_topup_minutes: int = 1000 * 60
     expiry_grace_days: int = 7
     backdate_days: int = 90
     currency: str = "USD"
@@ -113,6 +114,7 @@ class Settings:
             overdraft_minutes=convert("BLOCKTIME_OVERDRAFT", parse_overdraft, 0),
             overage_policy=convert("BLOCKTIME_OVERAGE", parse_overage_policy, "carry"),
             max_entry_minutes=convert("BLOCKTIME_MAX_ENTRY", lambda v: parse_duration(v, max_minutes=10**6), 24 * 60),
+            max_topup_minutes=convert("BLOCKTIME_MAX_TOPUP", _topup_size, 1000 * 60),
             expiry_grace_days=convert("BLOCKTIME_EXPIRY_GRACE_DAYS", _days, 7),
             backdate_days=convert("BLOCKTIME_BACKDATE_DAYS", _days, 90),
             currency=(get("BLOCKTIME_CURRENCY") or "USD").upper(),
@@ -173,6 +175,12 @@ def _on_off(text: str) -> bool:
     if word not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
         raise ValueError("use on or off")
     return word in ("on", "true", "1", "yes")
+
+
+def _topup_size(text: str) -> int:
+    from bot.domain.commands import parse_hours
+
+    return parse_hours(text)
 
 
 def _days(text: str) -> int:

@@ -11,7 +11,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.roles import Role
-from bot.services import require_role
+from bot.services import require_role, role_of
 from bot.services.queries import dashboard
 from handlers.context import Deps
 from handlers.outcome import attempt
@@ -24,10 +24,22 @@ log = logging.getLogger("blocktime.handlers")
 
 def publish_home(deps: Deps, user_id: str) -> None:
     """Staff see every client; anyone else (a guest, another organisation's member) sees no client."""
-    actor = deps.people.actor(user_id)
-    refusal = attempt(lambda: require_role(deps.ctx, actor, Role.TECHNICIAN, "see the dashboard"), "home").error
-    view = contact_home_view(refusal) if refusal else home_view(dashboard(deps.ctx))
+    role = home_role(deps, user_id)
+    if isinstance(role, str):
+        view = contact_home_view(role)
+    else:
+        view = home_view(dashboard(deps.ctx), can_top_up=role >= Role.MANAGER)
     deps.client.views_publish(user_id=user_id, view=view)
+
+
+def home_role(deps: Deps, user_id: str) -> Role | str:
+    """The user's role, or why they see no dashboard."""
+    actor = deps.people.actor(user_id)
+    outcome = attempt(lambda: role_of(deps.ctx, actor), "home")
+    if outcome.result is None or outcome.result is Role.CLIENT:
+        refusal = attempt(lambda: require_role(deps.ctx, actor, Role.TECHNICIAN, "see the dashboard"), "home")
+        return refusal.error or outcome.error or "For your hours, ask your account manager."
+    return outcome.result
 
 
 class HomeRefresher:
@@ -77,8 +89,11 @@ class HomeRefresher:
             users, self.pending = sorted(self.pending), set()
             self.scheduled = False
             self.last_round = time.monotonic()
-        view = home_view(dashboard(self.deps.ctx))
+        board = dashboard(self.deps.ctx)  # once per round, whoever is waiting
+        views = {can: home_view(board, can_top_up=can) for can in (True, False)}
         for user_id in users:
+            role = home_role(self.deps, user_id)
+            view = contact_home_view(role) if isinstance(role, str) else views[role >= Role.MANAGER]
             try:
                 self.deps.client.views_publish(user_id=user_id, view=view)
             except SlackApiError as error:  # one user's failure does not skip the others

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.domain.durations import format_duration
+from bot.domain.errors import NeedsConfirmation
 from bot.domain.forms import FieldErrors, field_error, logtime_from_form, topup_from_form
 from bot.services import ledger
 from bot.services.results import TopUpResult
@@ -70,7 +71,8 @@ def _finish(
             errors = outcome.problem.errors
         else:  # a rule refusal (no hours left, not allowed, database down) shows on the main field
             said = outcome.problem.message if outcome.problem is not None else outcome.error or ""
-            errors = {main_field: field_error(said)}
+            field = "hours" if isinstance(outcome.problem, NeedsConfirmation) else main_field
+            errors = {field: field_error(said)}
         ack(response_action="errors", errors=errors)
         return
     ack()

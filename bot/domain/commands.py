@@ -67,6 +67,7 @@ class TopUp:
     reference: str | None = None
     renew_months: int | None = None
     note: str = ""
+    confirmed: bool = False  # ``confirm``: an amount above BLOCKTIME_MAX_TOPUP is meant
 
 
 @dataclass(frozen=True)
@@ -448,6 +449,10 @@ def _topup(tokens: list[str], today: date, max_minutes: int) -> Command:
             values["reference"] = _need(value, key, "ref INV-1001")[:100]
         elif key in ("renew", "renews", "every"):
             values["renew_months"] = parse_renewal(_need(value, key, "renew yearly"))
+        elif key == "confirm":
+            values["confirmed"] = True
+            i += 1
+            continue
         else:
             note.append(words[i])
             i += 1

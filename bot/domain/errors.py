@@ -27,3 +27,7 @@ class PermissionDenied(DomainError):
 
 class Refused(DomainError):
     """A well-formed request that the ledger's rules do not allow (no hours left, too late to void)."""
+
+
+class NeedsConfirmation(Refused):
+    """Allowed, but unusual enough to be said twice (a top-up above BLOCKTIME_MAX_TOPUP)."""

@@ -54,7 +54,10 @@ def topup_from_form(
     errors: dict[str, str] = {}
     if not client:
         errors["client"] = "Pick a client."
-    minutes = _check(errors, "hours", lambda: parse_hours((hours or "").strip() or "missing"))
+    words = (hours or "").split()
+    confirmed = bool(words) and words[-1].lower() == "confirm"  # "1500 confirm": a large top-up is meant
+    amount_text = " ".join(words[:-1] if confirmed else words)
+    minutes = _check(errors, "hours", lambda: parse_hours(amount_text or "missing"))
     expires_on = date.fromisoformat(expires) if expires else None
     if expires_on is not None and expires_on < today:
         errors["expires"] = f"{expires_on} is in the past; pick a later date or leave it empty (never expires)."
@@ -69,6 +72,7 @@ def topup_from_form(
         currency=amount[1] if amount else None,
         reference=(reference or "").strip()[:100] or None,
         note=clean_note(note or ""),
+        confirmed=confirmed,
     )
 
 

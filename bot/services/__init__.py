@@ -17,7 +17,7 @@ from bot.services.results import (
     Result,
 )
 
-__all__ = ["Actor", "Context", "run", "run_text", "require_role"]
+__all__ = ["Actor", "Context", "run", "run_text", "require_role", "role_of"]
 
 
 def run_text(
@@ -38,6 +38,11 @@ def run_text(
             raise ParseError("Run `link` in the channel you want to link.", "/blocktime link acme")
         return channels.link_channel(ctx, actor, channel_id, command)
     return run(ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=link[0] if link else None)
+
+
+def role_of(ctx: Context, actor: Actor) -> Role:
+    """The role ``actor`` acts with (for what the Slack edge shows them, never instead of a service's check)."""
+    return _role(ctx, actor)
 
 
 def _role(ctx: Context, actor: Actor) -> Role:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, find_ticket, fingerprint
 from bot.domain.durations import format_duration
-from bot.domain.errors import NotFound, ParseError, Refused
+from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.ledger import EntryPlan, current_block_minutes
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
@@ -336,6 +336,13 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
 def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | None = None) -> TopUpResult:
     def write(session: Session) -> TopUpResult:
         require(ctx.role_of(session, actor), Role.MANAGER, "top up")
+        limit = ctx.settings.max_topup_minutes
+        if command.minutes > limit and not command.confirmed:  # a typo here would be expensive
+            raise NeedsConfirmation(
+                f"That is {format_duration(command.minutes)}, more than {format_duration(limit)} in one top-up "
+                "(BLOCKTIME_MAX_TOPUP). If it is right, add the word confirm.",
+                f"topup {command.client} {command.minutes // 60} confirm",
+            )
         client = find_client(session, command.client, lock=True, allow_archived=False)
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()

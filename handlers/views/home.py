@@ -28,7 +28,8 @@ HOME_BLOCKS = 100
 ATTENTION_LIMIT = 10
 
 
-def home_view(dashboard: Dashboard) -> dict[str, Any]:
+def home_view(dashboard: Dashboard, can_top_up: bool = True) -> dict[str, Any]:
+    """The dashboard; the Top up button only for those who may top up (account managers, admins)."""
     balances = dashboard.balances
     blocks: list[Block] = [HeaderBlock(text="blocktime")]
     if dashboard.attention:
@@ -37,13 +38,11 @@ def home_view(dashboard: Dashboard) -> dict[str, Any]:
         if len(dashboard.attention) > len(shown):
             lines.append(f"…and {len(dashboard.attention) - len(shown)} more.")
         blocks += [section("*Needs attention*\n" + "\n".join(lines)), DividerBlock()]
+    buttons = [ButtonElement(text="Log time", action_id=OPEN_LOG_ACTION, style="primary")]
+    if can_top_up:
+        buttons.append(ButtonElement(text="Top up", action_id=OPEN_TOPUP_ACTION))
     blocks += [
-        ActionsBlock(
-            elements=[
-                ButtonElement(text="Log time", action_id=OPEN_LOG_ACTION, style="primary"),
-                ButtonElement(text="Top up", action_id=OPEN_TOPUP_ACTION),
-            ]
-        ),
+        ActionsBlock(elements=buttons),
         section(f"*Balances, lowest first* ({len(balances)} client{'' if len(balances) == 1 else 's'})"),
         DividerBlock(),
     ]

@@ -31,7 +31,7 @@ def test_opening_app_home_publishes_the_dashboard_lowest_first(
     assert text.index("Globex Ltd") < text.index("Acme Corp")
     assert "75%" in text and "2099-01-01" in text and "Tess Tech" in text and "patching" in text
     actions = [b for b in view["blocks"] if b["type"] == "actions"][0]["elements"]
-    assert {a["action_id"] for a in actions} == {"home_log_time", "home_top_up"}
+    assert {a["action_id"] for a in actions} == {"home_log_time"}  # a technician: no Top up button
 
 
 def test_the_home_tab_is_refreshed_after_a_change(slack: SlackDriver, fake_slack: FakeSlack, acme: str) -> None:

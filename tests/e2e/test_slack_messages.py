@@ -262,3 +262,27 @@ def test_home_never_shows_a_voided_entry_as_the_last_one(
     slack.event({"type": "app_home_opened", "user": "UTECH", "tab": "home", "channel": "D1"})
     shown = json.dumps(fake_slack.wait_for("views.publish")[0].params["view"], ensure_ascii=False)
     assert "first job" in shown and "wrong client" not in shown
+
+
+def test_a_top_up_above_the_limit_asks_for_confirmation(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+    from tests.helpers import balance_of
+
+    asked = text_of(slack.command("/topup", "acme 1500", user="UMGR"))
+    assert "more than 1000h" in asked and "confirm" in asked and balance_of(slack_ctx, "acme").purchased_minutes == 600
+    form = slack.submit("topup_modal", {"client": _select("acme"), "hours": _text_input("1500")}, user="UMGR")
+    assert "confirm" in form.json["errors"]["hours"]
+    assert "Added 1500h" in text_of(slack.command("/topup", "acme 1500 confirm", user="UMGR"))
+    confirmed = {"client": _select("acme"), "hours": _text_input("1200 confirm")}
+    assert slack.submit("topup_modal", confirmed, user="UMGR", view_id="V5").status == 200
+    assert balance_of(slack_ctx, "acme").purchased_minutes == (10 + 1500 + 1200) * 60
+
+
+def test_the_top_up_button_on_home_is_only_for_those_who_may_top_up(
+    slack: SlackDriver, fake_slack: FakeSlack, acme: str
+) -> None:
+    slack.event({"type": "app_home_opened", "user": "UTECH", "tab": "home", "channel": "D1"})
+    technician = json.dumps(fake_slack.wait_for("views.publish")[0].params["view"])
+    slack.event({"type": "app_home_opened", "user": "UMGR", "tab": "home", "channel": "D2"})
+    manager = json.dumps(fake_slack.wait_for("views.publish", 2)[-1].params["view"])
+    assert "home_top_up" not in technician and "home_log_time" in technician
+    assert "home_top_up" in manager
