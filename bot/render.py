@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from bot.domain.durations import as_recorded, format_duration
+from bot.domain.durations import as_recorded, format_duration, format_hours
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
@@ -401,7 +402,8 @@ def _day(iso: str) -> str:
 
 def forecast_lines(forecast: dict[str, Any]) -> list[str]:
     lines = [
-        f"Burn rate: {forecast['burn_per_day_30']} min/day over 30 days, {forecast['burn_per_day_90']} over 90 days;"
+        f"Burn rate: {per_week(forecast['burn_per_day_30'])} h/week over 30 days, "
+        f"{per_week(forecast['burn_per_day_90'])} h/week over 90 days;"
         f" projected run-out: {forecast['run_out_on'] or 'not at the current pace'}",
     ]
     for block in forecast["likely_forfeit"]:
@@ -410,6 +412,11 @@ def forecast_lines(forecast: dict[str, Any]) -> list[str]:
             f"{format_duration(block['minutes'])} likely to be forfeited at the current pace"
         )
     return lines
+
+
+def per_week(per_day_minutes: str) -> str:
+    """A burn rate in the one unit every message uses: hours per week (``12.0`` min/day -> ``1.4``)."""
+    return format_hours(round(Decimal(per_day_minutes) * 7))
 
 
 def report_text(result: ReportResult | AllEntriesResult | InsightsResult) -> str:

@@ -8,6 +8,7 @@ and a repeat (``duplicate``) adds no second reaction or reply."""
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from slack_bolt import App
@@ -52,6 +53,23 @@ def _from_a_person(message: dict[str, Any], bot_user: str | None) -> bool:
     )
 
 
+UNLINKED = (
+    "Not logged: this channel is not linked to a client, so I don't know whose hours `+30m` lines are. "
+    "An admin links it with `/blocktime link acme`; until then, use `/logtime acme 30m ...`."
+)
+_told: set[tuple[str, str]] = set()
+_told_lock = threading.Lock()
+
+
+def _first_time(channel: str, user: str) -> bool:
+    """Whether ``user`` has not been told about the unlinked ``channel`` yet (this process)."""
+    with _told_lock:
+        if (channel, user) in _told:
+            return False
+        _told.add((channel, user))
+        return True
+
+
 def _team_of(message: dict[str, Any]) -> str | None:
     """The team a message's author belongs to, as the event says (Slack Connect: not ours)."""
     return message.get("user_team") or message.get("source_team")
@@ -75,8 +93,11 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     channel, ts, user = event["channel"], event["ts"], event["user"]
     link = attempt(lambda: linked_client(deps.ctx, channel), "thread link")
     if link.result is None:
-        if link.unavailable and _looks_like_time(event.get("text", "")):
-            _tell(deps, channel, user, event["thread_ts"], link.error or "")
+        if _looks_like_time(event.get("text", "")):
+            if link.unavailable:
+                _tell(deps, channel, user, event["thread_ts"], link.error or "")
+            elif _first_time(channel, user):  # once, not on every line
+                _tell(deps, channel, user, event["thread_ts"], UNLINKED)
         return
     client_id = link.result[0]
     actor = deps.people.actor(user, user_team=_team_of(event))

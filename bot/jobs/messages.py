@@ -9,8 +9,8 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blockkit import balance_line, context, escape, lines_as_sections, section, to_dicts
-from bot.domain.durations import format_duration, format_hours
-from bot.render import statement_lines
+from bot.domain.durations import format_duration
+from bot.render import per_week, statement_lines
 
 ADD_HOURS_ACTION = "alert_add_hours"
 SNOOZE_ACTION = "alert_snooze"
@@ -79,7 +79,7 @@ def _threshold_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
     burn = facts.get("burn_per_day_minutes") or "0"
     lines = [
         f"Used in the last 30 days: *{format_duration(int(facts['used_30d_minutes']))}*",
-        f"Burn rate: {format_hours(int(float(burn) * 7))} h/week",
+        f"Burn rate: {per_week(str(burn))} h/week",
         f"Projected run-out: *{_run_out(facts)}*",
         f"Next block expiry: {facts.get('next_expiry') or 'none'}",
     ]

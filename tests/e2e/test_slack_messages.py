@@ -286,3 +286,46 @@ def test_the_top_up_button_on_home_is_only_for_those_who_may_top_up(
     manager = json.dumps(fake_slack.wait_for("views.publish", 2)[-1].params["view"])
     assert "home_top_up" not in technician and "home_log_time" in technician
     assert "home_top_up" in manager
+
+
+def test_a_time_line_in_an_unlinked_channel_is_explained_once(
+    slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    import uuid
+
+    from tests.e2e.slack_harness import RunningApp
+
+    channel = f"CNL{uuid.uuid4().hex[:8].upper()}"
+
+    def line(ts: str) -> dict:  # type: ignore[type-arg]
+        return {
+            "type": "message",
+            "channel": channel,
+            "channel_type": "channel",
+            "user": "UTECH",
+            "text": "+30m replaced toner",
+            "ts": ts,
+            "thread_ts": "1700000000.000100",
+            "event_ts": ts,
+        }
+
+    fake_slack.reset()
+    running = RunningApp(slack_ctx)
+    driver = SlackDriver(running.port, fake_slack)
+    try:
+        driver.event(line("1700000100.000001"))
+        told = fake_slack.wait_for("chat.postEphemeral")[0].params
+        assert told["user"] == "UTECH" and "/blocktime link acme" in told["text"]
+        driver.event(line("1700000100.000002"))
+    finally:
+        running.stop()  # waits for every piece of work the app started
+    assert len(fake_slack.of("chat.postEphemeral")) == 1
+
+
+def test_burn_rates_are_hours_a_week_everywhere(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
+    from bot.render import forecast_lines
+
+    lines = forecast_lines(
+        {"burn_per_day_30": "12.0", "burn_per_day_90": "6.0", "run_out_on": None, "likely_forfeit": []}
+    )
+    assert lines[0].startswith("Burn rate: 1.4 h/week over 30 days, 0.7 h/week over 90 days")
