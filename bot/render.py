@@ -299,7 +299,7 @@ def block_status(block: BlockView) -> str:
 
 def entries_table(result: EntriesResult) -> FitTable:
     table = FitTable(
-        f"{result.client}: {result.period}",
+        f"{result.display_name or result.client}: {result.period}",
         ("#", "Date", "Who", "Time", "Billable", "Ticket", "Note", ""),
         wrap={"Note", "Who"},
         caption=f"Billable: {format_duration(result.billable_minutes)}",

@@ -85,8 +85,8 @@ def run(
         case c.Blocks():
             return BlocksResult(*queries.blocks(ctx, actor, command))
         case c.Entries():
-            handle, period, rows = queries.entries(ctx, actor, command)
-            return EntriesResult(handle, period.label, period.start, period.end, rows)
+            handle, name, period, rows = queries.entries(ctx, actor, command)
+            return EntriesResult(handle, period.label, period.start, period.end, rows, name)
         case c.VoidEntry():
             return ledger.void_entry(ctx, actor, command)
         case c.VoidTopUp():

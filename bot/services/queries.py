@@ -285,7 +285,7 @@ def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, li
         return _one_balance(session, ctx, client), [block_view(b, today, grace) for b in rows]
 
 
-def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, Period, list[EntryView]]:
+def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, str, Period, list[EntryView]]:
     """A client's entries with a work date in the period, oldest first, voided ones flagged."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
@@ -299,7 +299,7 @@ def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, Period, 
             )
             .order_by(Entry.work_date, Entry.id)
         )
-        return client.handle, command.period, [entry_view(e, client.handle) for e in rows]
+        return client.handle, client.display_name, command.period, [entry_view(e, client.handle) for e in rows]
 
 
 CARD_ENTRIES = 5

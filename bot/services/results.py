@@ -217,6 +217,7 @@ class EntriesResult(Result):
     start: date
     end: date
     entries: list[EntryView]
+    display_name: str = ""
 
     @property
     def billable_minutes(self) -> int:

@@ -159,13 +159,21 @@ def render_entries(result: EntriesResult) -> Rendered:
     lines = [
         f"#{e.id} {e.work_date} · {escape(e.user_name)} · {escape(e.typed)}"
         + (" (non-billable)" if e.non_billable else f" ({format_duration(e.billable_minutes)})")
-        + (f" · {escape(e.ticket)}" if e.ticket else "")
+        + (f" · {ticket_link(e.ticket)}" if e.ticket else "")
         + (f" — {note_text(e.note)}" if e.note else "")
         + (" ~voided~" if e.voided else "")
         for e in result.entries
     ] or ["No entries in this period."]
-    head = f"*{result.client}: {result.period}* — billable {format_duration(result.billable_minutes)}"
-    return f"{result.client}: {result.period}", to_dicts([section(head), *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
+    name = result.display_name or result.client
+    head = f"*{escape(name)}: {result.period}* — billable {format_duration(result.billable_minutes)}"
+    return f"{name}: {result.period}", to_dicts([section(head), *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
+
+
+def ticket_link(ticket: str) -> str:
+    """A thread's permalink as a short "thread" link; a ``#1234`` as it is."""
+    if ticket.startswith(("https://", "http://")):
+        return f"<{ticket}|thread>"
+    return escape(ticket)
 
 
 def render_blocks(result: BlocksResult) -> Rendered:

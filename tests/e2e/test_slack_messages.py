@@ -329,3 +329,16 @@ def test_burn_rates_are_hours_a_week_everywhere(slack: SlackDriver, slack_ctx: C
         {"burn_per_day_30": "12.0", "burn_per_day_90": "6.0", "run_out_on": None, "likely_forfeit": []}
     )
     assert lines[0].startswith("Burn rate: 1.4 h/week over 30 days, 0.7 h/week over 90 days")
+
+
+def test_entries_are_headed_by_the_client_name_and_threads_are_short_links(
+    slack: SlackDriver, slack_ctx: Context, acme: str
+) -> None:
+    from bot.domain.commands import parse_command
+    from bot.services.ledger import log_time
+
+    command = parse_command("logtime acme 30m toner", slack_ctx.today())
+    log_time(slack_ctx, Actor("UTECH", "Tess"), command, ticket="https://fake.slack.com/archives/C1/p1700000000000100")
+    shown = text_of(slack.command("/blocktime", "entries acme"))
+    assert "*Acme Corp: November 2026*" in shown
+    assert "<https://fake.slack.com/archives/C1/p1700000000000100|thread>" in shown
