@@ -236,7 +236,7 @@ def figures_line(view: BalanceView) -> str:
 def grace_lines(view: BalanceView) -> list[str]:
     """Expired blocks that late work may still draw from: "expired 2026-11-29, 5h closing on 2026-12-06"."""
     return [
-        f"Block {b.id} expired {b.expires_on}, {format_duration(b.remaining_minutes)} closing on {b.closing_on}: "
+        f"{b.label} expired {b.expires_on}, {format_duration(b.remaining_minutes)} closing on {b.closing_on}: "
         f"late work dated up to {b.expires_on} still draws from it; the rest is forfeited after {b.closing_on}."
         for b in view.blocks
         if b.closing_on is not None
@@ -272,7 +272,7 @@ def blocks_table(title: str, blocks: list[BlockView]) -> FitTable:
     for b in blocks:
         status = block_status(b)
         table.add_row(
-            str(b.id),
+            str(b.number or b.id),
             format_duration(b.minutes),
             format_duration(b.remaining_minutes),
             format_duration(b.drawn_minutes),
@@ -408,7 +408,7 @@ def forecast_lines(forecast: dict[str, Any]) -> list[str]:
     ]
     for block in forecast["likely_forfeit"]:
         lines.append(
-            f"Block {block['block_id']} expiring {block['expires_on']}: about "
+            f"Block {block.get('block_number') or block['block_id']} expiring {block['expires_on']}: about "
             f"{format_duration(block['minutes'])} likely to be forfeited at the current pace"
         )
     return lines

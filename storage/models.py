@@ -117,6 +117,7 @@ class Block(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    number: Mapped[int | None] = mapped_column(Integer)  # per client: its first block is 1, the next 2...
     minutes: Mapped[int] = mapped_column(Integer)
     remaining_minutes: Mapped[int] = mapped_column(Integer)
     forfeited_minutes: Mapped[int] = mapped_column(Integer, default=0)

@@ -89,8 +89,9 @@ class VoidEntry:
 
 @dataclass(frozen=True)
 class VoidTopUp:
-    block_id: int
+    block_id: int  # the block's id; with ``client``, the client's own block number
     reason: str = ""
+    client: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ USAGE = {
     "   e.g. topup acme 10 expires 2027-06-30 price 1500 ref INV-1001",
     "blocks": "blocks <client>   e.g. blocks acme",
     "entries": "entries <client> [this month|last month|YYYY-MM]   e.g. entries acme last month",
-    "void": "void <entry-id> [reason...]  or  void topup <block-id>   e.g. void 42 wrong client",
+    "void": "void <entry-id> [reason...]  or  void topup <client> <block number>   e.g. void 42 wrong client",
     "edit": "edit <entry-id> <duration> [when] [note...]   e.g. edit 42 45m laptop setup",
     "client": "client add <handle> <name...> | client alias <handle> <alias> | client rename <handle> <name...>"
     " | client archive|unarchive <handle> | client set <handle> <key> <value> ... | client show <handle>"
@@ -501,7 +502,12 @@ def _void(tokens: list[str], today: date, max_minutes: int) -> Command:
         raise ParseError("Say which entry to void.", example)
     if tokens[0].lower() in ("topup", "block", "top-up"):
         if len(tokens) < 2:
-            raise ParseError("Say which top-up to void, by its block number (see `blocks acme`).", "void topup 7")
+            raise ParseError(
+                "Say which top-up to void: the client and its block number (see `blocks acme`).", "void topup acme 2"
+            )
+        if len(tokens) >= 3 and not tokens[1].lstrip("#").isdigit():  # void topup acme 2: the client's block 2
+            number = parse_id(tokens[2], "a block", "void topup acme 2")
+            return VoidTopUp(number, " ".join(tokens[3:]), client=tokens[1].lower())
         return VoidTopUp(parse_id(tokens[1], "a top-up", example), " ".join(tokens[2:]))
     if tokens[0].lower() == "entry" and len(tokens) >= 2:
         tokens = tokens[1:]

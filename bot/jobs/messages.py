@@ -102,7 +102,7 @@ def _threshold_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
 def _expiry_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
     text = (
         f"{facts.get('display_name')}: {format_duration(int(facts['forfeited_minutes']))} of block "
-        f"{facts['block_id']} forfeited (expired {facts['expires_on']})."
+        f"{facts.get('block_number') or facts['block_id']} forfeited (expired {facts['expires_on']})."
     )
     return text, [
         section(
@@ -119,7 +119,7 @@ def _renewal_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
     text = f"{facts.get('display_name')}: renewed with {format_duration(int(facts['minutes']))}{expires}."
     return text, [
         section(
-            f":repeat: *{_name(facts)}* renewed: new block {facts['block_id']} of "
+            f":repeat: *{_name(facts)}* renewed: new block {facts.get('block_number') or facts['block_id']} of "
             f"{format_duration(int(facts['minutes']))} from {facts['start_on']}{expires}. "
             f"Balance now {format_duration(int(facts['remaining_minutes']))}."
         )

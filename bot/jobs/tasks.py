@@ -89,6 +89,7 @@ def _renew(ctx: Context, block_id: int) -> None:
             "client": client.handle,
             "display_name": client.display_name,
             "block_id": new.id,
+            "block_number": new.number,
             "minutes": new.minutes,
             "start_on": str(new.start_on),
             "expires_on": str(new.expires_on) if new.expires_on else None,

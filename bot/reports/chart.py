@@ -29,6 +29,16 @@ def burndown_png(title: str, history: list[BalancePoint], now: datetime, run_out
         axes.step(times, hours, where="post", color="#1f6feb", linewidth=2.2, label="balance")
         axes.fill_between(times, hours, step="post", alpha=0.08, color="#1f6feb")
         axes.axhline(0, color="#444444", linewidth=1)
+        span = (times[-1] - times[0]).total_seconds() or 1.0
+        placed: dict[str, list[datetime]] = {"up": [], "down": []}
+
+        def lift(side: str, at: datetime) -> int:
+            """How many labels of this side stand too close before this one: each goes a line further out,
+            so labels never overlap."""
+            near = [x for x in placed[side] if abs((at - x).total_seconds()) < span / 12]
+            placed[side].append(at)
+            return len(near)
+
         for point in history:
             if point.kind in TOP_UPS:
                 axes.scatter([point.at], [point.balance_minutes / 60], marker="^", s=90, color="#2da44e", zorder=3)
@@ -36,7 +46,7 @@ def burndown_png(title: str, history: list[BalancePoint], now: datetime, run_out
                     f"+{_h(point.minutes)} h",
                     (point.at, point.balance_minutes / 60),
                     textcoords="offset points",
-                    xytext=(0, 9),
+                    xytext=(0, 9 + 13 * lift("up", point.at)),
                     ha="center",
                     color="#2da44e",
                     fontsize=10,
@@ -47,7 +57,7 @@ def burndown_png(title: str, history: list[BalancePoint], now: datetime, run_out
                     f"expired {_h(-point.minutes)} h",
                     (point.at, point.balance_minutes / 60),
                     textcoords="offset points",
-                    xytext=(0, -16),
+                    xytext=(0, -16 - 13 * lift("down", point.at)),
                     ha="center",
                     color="#cf222e",
                     fontsize=10,

@@ -176,13 +176,19 @@ class ClientBook:
         self.client.forfeited_minutes += minutes
         at = self.closing_moment(block) if why == "expired" else self.now
         line = self.line(
-            "forfeit", before, block_id=block.id, note=f"{minutes} min of block {block.id} {why}", at=at, alert=False
+            "forfeit",
+            before,
+            block_id=block.id,
+            note=f"{minutes} min of block {block.number or block.id} {why}",
+            at=at,
+            alert=False,
         )
         facts = {
             "client": self.client.handle,
             "display_name": self.client.display_name,
             "account_manager": self.client.account_manager,
             "block_id": block.id,
+            "block_number": block.number,
             "block_minutes": block.minutes,
             "forfeited_minutes": minutes,
             "expires_on": str(block.expires_on),

@@ -377,8 +377,11 @@ def add_block(
     """Add a block and settle open overage by the client's policy; returns (block, carried, billed)."""
     before = book.figures()
     start = command.starts_on or book.today
+    # numbered per client, under the client's row lock (a client's second block is its block 2)
+    last = book.session.scalar(select(func.max(Block.number)).where(Block.client_id == book.client.id))
     block = Block(
         client_id=book.client.id,
+        number=(last or 0) + 1,
         minutes=command.minutes,
         remaining_minutes=command.minutes,
         forfeited_minutes=0,
@@ -429,9 +432,15 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
     with ctx.db.unit_of_work() as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "void a top-up")
-        block = session.get(Block, command.block_id)
+        if command.client is not None:  # the client's own numbering
+            owner = find_client(session, command.client)
+            block = session.scalar(select(Block).where(Block.client_id == owner.id, Block.number == command.block_id))
+            what = f"{owner.display_name} has no block {command.block_id}."
+        else:
+            block = session.get(Block, command.block_id)
+            what = f"There is no top-up {command.block_id}."
         if block is None:
-            raise NotFound(f"There is no top-up {command.block_id}.", "blocks acme  (shows block numbers)")
+            raise NotFound(what, "blocks acme  (shows block numbers)")
         client = lock_client(session, block.client_id)
         session.refresh(block)
         if block.voided_at is not None:

@@ -48,6 +48,7 @@ def block_view(block: Block, today: date, grace_days: int) -> BlockView:
         expired=block.expires_on is not None and today > block.expires_on,
         closing_on=closing_day(block.expires_on, grace_days) if grace and block.expires_on else None,
         renewal_of_id=block.renewal_of_id,
+        number=block.number,
     )
 
 

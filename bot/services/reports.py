@@ -247,6 +247,7 @@ def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, 
     used_30 = used_since(session, client.id, today - timedelta(days=30))
     used_90 = used_since(session, client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
+    numbers = {b.id: b.number for b in blocks}
     usable = fifo_order(BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on) for b in blocks)
     forfeits = likely_forfeits(usable, forecast.per_day_30 or forecast.per_day_90, today)
     return {
@@ -258,7 +259,12 @@ def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, 
         "burn_per_day_90": str(forecast.per_day_90.quantize(Decimal("0.1"))),
         "run_out_on": forecast.run_out_on.isoformat() if forecast.run_out_on else None,
         "likely_forfeit": [
-            {"block_id": b.id, "expires_on": b.expires_on.isoformat(), "minutes": forfeits[b.id]}
+            {
+                "block_id": b.id,
+                "block_number": numbers[b.id],
+                "expires_on": b.expires_on.isoformat(),
+                "minutes": forfeits[b.id],
+            }
             for b in usable
             if b.id in forfeits and b.expires_on is not None
         ],

@@ -45,6 +45,11 @@ class BlockView(Result):
     expired: bool
     closing_on: date | None = None  # expired, open for late work until this day, then forfeited
     renewal_of_id: int | None = None
+    number: int | None = None  # the client's own numbering: its second block is block 2
+
+    @property
+    def label(self) -> str:
+        return f"Block {self.number or self.id}"
 
 
 def renewal_label(months: int | None) -> str | None:

@@ -118,7 +118,7 @@ def balance_blocks(view: BalanceView) -> list[Block]:
         context(escape("\n".join([figures_line(view), *grace_lines(view)]))),
     ]
     block_lines = [
-        f"Block {b.id}: {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left, "
+        f"{b.label}: {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left, "
         + (f"expires {b.expires_on}" if b.expires_on else "never expires")
         for b in view.blocks
     ]
@@ -183,7 +183,7 @@ def render_blocks(result: BlocksResult) -> Rendered:
         renews = f" · {renewal_label(b.renew_months)}" if b.renew_months else ""
         price = f" · {b.price} {b.currency}" if b.price is not None else ""
         lines.append(
-            f"Block {b.id} ({status}): {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left · "
+            f"{b.label} ({status}): {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left · "
             f"drawn {format_duration(b.drawn_minutes)} · forfeited {format_duration(b.forfeited_minutes)} · "
             f"from {b.start_on} · "
             + (f"expires {b.expires_on}" if b.expires_on else "never expires")

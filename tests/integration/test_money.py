@@ -417,3 +417,17 @@ def test_the_fast_path_and_the_full_path_answer_late_work_alike(
     command = parse_command("logtime acme 1h yesterday onsite", ctx.today())
     fast = log_time(ctx, tech, command)  # in grace, covered by its own block: the plain path writes it
     assert fast.remaining_minutes == 600 and fast.work_date == date(2026, 11, 29)
+
+
+def test_blocks_are_numbered_per_client_and_can_be_voided_by_that_number(ctx: Context, admin: Actor, acme: str) -> None:
+    do(ctx, admin, "client add globex Globex")
+    do(ctx, admin, "topup globex 1")
+    do(ctx, admin, "topup acme 5")
+    do(ctx, admin, "topup acme 10")
+    blocks = do(ctx, admin, "blocks acme").blocks
+    assert sorted((b.number, b.minutes) for b in blocks) == [(1, 300), (2, 600)]
+    assert [b.label for b in sorted(blocks, key=lambda b: b.number or 0)] == ["Block 1", "Block 2"]
+    do(ctx, admin, "void topup acme 2 typo")
+    assert balance_of(ctx, "acme").purchased_minutes == 300 and balance_of(ctx, "globex").purchased_minutes == 60
+    with pytest.raises(DomainError, match="Acme Corp has no block 9"):
+        do(ctx, admin, "void topup acme 9")

@@ -110,7 +110,9 @@ def test_forecast_gives_burn_rates_run_out_and_likely_forfeits(ctx: Context, clo
     do(ctx, admin, "topup acme 10 expires 2026-12-10")
     forecast = report(ctx, admin, "acme", parse_period("", date(2026, 11, 25))).forecast
     # the Dec 10 block is drawn first: 16 days x 12 = 192 of its 600 are used, 408 forfeited
-    assert forecast["likely_forfeit"] == [{"block_id": 2, "expires_on": "2026-12-10", "minutes": 408}]
+    assert forecast["likely_forfeit"] == [
+        {"block_id": 2, "block_number": 2, "expires_on": "2026-12-10", "minutes": 408}
+    ]
 
 
 def test_the_flat_fee_needs_three_complete_months_then_spells_out_the_comparison(
