@@ -206,6 +206,24 @@ class RunningApp:
         drain(self.app)
 
 
+def thread_message(
+    text: str, *, channel: str, thread_ts: str, user: str = "UTECH", ts: str = "1700000100.000200", **extra: Any
+) -> dict[str, Any]:
+    """A ``message`` event as Slack sends a reply in a thread (``thread_ts`` set, ``parent_user_id``)."""
+    return {
+        "type": "message",
+        "channel": channel,
+        "channel_type": "channel",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "parent_user_id": "UCLIENT",
+        "event_ts": ts,
+        **extra,
+    }
+
+
 def assert_valid_message(blocks: list[dict[str, Any]], text: str | None) -> None:
     """What Slack requires of a message: a text fallback and at most 50 valid blocks."""
     assert text, "every message needs a plain text fallback"

@@ -18,7 +18,7 @@ from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
 from storage.models import OutboxMessage
-from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view
+from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view, thread_message
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import balance_of, do, entry_count
 
@@ -53,18 +53,7 @@ def text_of(reply: Any) -> str:
 
 
 def thread_reply(text: str, user: str, ts: str = "1700000100.000200", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "channel": CHANNEL,
-        "channel_type": "channel",
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "thread_ts": THREAD,
-        "parent_user_id": "UTECH",
-        "event_ts": ts,
-        **extra,
-    }
+    return thread_message(text, channel=CHANNEL, thread_ts=THREAD, user=user, ts=ts, **extra)
 
 
 # -- writes are staff's only -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.services import Actor, Context
-from tests.e2e.slack_harness import SlackDriver
+from tests.e2e.slack_harness import SlackDriver, thread_message
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import balance_of, do, entry_count
 
@@ -26,18 +26,7 @@ def linked(slack_ctx: Context, acme: str, slack: SlackDriver) -> str:
 
 
 def reply(text: str, ts: str = "1700000100.000200", user: str = "UTECH", **extra: object) -> dict:  # type: ignore[type-arg]
-    return {
-        "type": "message",
-        "channel": CHANNEL,
-        "channel_type": "channel",
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "thread_ts": THREAD,
-        "parent_user_id": "UCLIENT",
-        "event_ts": ts,
-        **extra,
-    }
+    return thread_message(text, channel=CHANNEL, thread_ts=THREAD, user=user, ts=ts, **extra)
 
 
 def wait_until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
