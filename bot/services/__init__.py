@@ -42,10 +42,6 @@ def run_text(
 
 def role_of(ctx: Context, actor: Actor) -> Role:
     """The role ``actor`` acts with (for what the Slack edge shows them, never instead of a service's check)."""
-    return _role(ctx, actor)
-
-
-def _role(ctx: Context, actor: Actor) -> Role:
     with ctx.db.unit_of_work(read_only=True) as uow:
         return ctx.role_of(uow.session, actor)
 
@@ -76,7 +72,7 @@ def run(
                 ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=client_id, ticket=ticket
             )
         case c.Balance():
-            role = _role(ctx, actor) if command.public or actor.standing is not Standing.STAFF else Role.TECHNICIAN
+            role = role_of(ctx, actor) if command.public or actor.standing is not Standing.STAFF else Role.TECHNICIAN
             if command.public or role is Role.CLIENT:
                 return queries.client_card(ctx, actor, command, client_id, role)
             return BalancesResult(queries.balance(ctx, actor, command, client_id))

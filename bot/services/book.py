@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
-from bot.domain.commands import LogTime, fingerprint
+from bot.domain.commands import Command, LogTime, fingerprint
 from bot.domain.dates import month_start
 from bot.domain.ledger import (
     EntryPlan,
@@ -59,9 +59,11 @@ def new_entry_values(
     key: str | None,
     replaces_id: int | None,
     now: datetime,
+    request: Command | None = None,
 ) -> dict[str, Any]:
     """The columns of a new entry, for both writers (the ORM here, ``storage.quick`` for plain ones).
-    ``author`` is (user id, name); overage is known once the draws are stored."""
+    ``author`` is (user id, name); overage is known once the draws are stored. ``request`` is what the
+    keyed request asked for, when that is not ``command`` itself (an edit)."""
     return {
         "client_id": client_id,
         "user_id": author[0],
@@ -78,7 +80,7 @@ def new_entry_values(
         "source": source,
         "source_ref": source_ref,
         "idempotency_key": key,
-        "request_fingerprint": fingerprint(command) if key else None,
+        "request_fingerprint": fingerprint(request or command) if key else None,
         "replaces_id": replaces_id,
         "created_at": now,
     }

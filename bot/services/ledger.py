@@ -93,6 +93,7 @@ def _add_entry(
     replaces: Entry | None = None,
     source_ref: str | None = None,
     work_date: date | None = None,
+    request: Command | None = None,
 ) -> tuple[Entry, EntryPlan]:
     """Store the entry the rules plan (``bot.domain.ledger.plan_entry``): nothing is decided here."""
     client = book.client
@@ -117,6 +118,7 @@ def _add_entry(
         key=key,
         replaces_id=replaces.id if replaces else None,
         now=book.now,
+        request=request,
     )
     entry = Entry(**values)
     book.session.add(entry)
@@ -293,7 +295,13 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
     keeps every attribute the edit does not name: non-billable flag, work date, note, ticket, author,
     source and the Slack message it came from."""
 
+    seen_before = _entry_by_key_result(ctx, command)
+
     def write(session: Session) -> LogResult:
+        # a repeat (Slack's retry of a message edit) finds the entry voided by the first: answer it again
+        seen = seen_before(session, idempotency_key) if idempotency_key else None
+        if seen is not None:
+            return seen
         old = _entry(session, command.entry_id)
         client = lock_client(session, old.client_id)
         session.refresh(old)
@@ -310,7 +318,15 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         ticket = (find_ticket(note) or old.ticket) if command.note is not None else old.ticket
         work_date = None if command.when is not None else old.work_date
         entry, plan = _add_entry(
-            book, corrected, old.source, idempotency_key, ticket, actor, replaces=old, work_date=work_date
+            book,
+            corrected,
+            old.source,
+            idempotency_key,
+            ticket,
+            actor,
+            replaces=old,
+            work_date=work_date,
+            request=command,  # a repeat of this edit is recognised by the edit as asked
         )
         audit(
             session,
@@ -330,7 +346,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         )
         return _log_result(book, entry, plan)
 
-    return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx, command))
+    return _idempotent(ctx, idempotency_key, write, seen_before)
 
 
 def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | None = None) -> TopUpResult:

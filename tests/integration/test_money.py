@@ -431,3 +431,12 @@ def test_blocks_are_numbered_per_client_and_can_be_voided_by_that_number(ctx: Co
     assert balance_of(ctx, "acme").purchased_minutes == 300 and balance_of(ctx, "globex").purchased_minutes == 60
     with pytest.raises(DomainError, match="Acme Corp has no block 9"):
         do(ctx, admin, "void topup acme 9")
+
+
+def test_a_repeated_edit_with_its_request_id_answers_the_first_result(ctx: Context, admin: Actor, acme: str) -> None:
+    do(ctx, admin, "topup acme 10")
+    entry = do(ctx, admin, "logtime acme 30m toner")
+    first = do(ctx, admin, f"edit {entry.entry_id} 45m", idempotency_key="edit-1")
+    again = do(ctx, admin, f"edit {entry.entry_id} 45m", idempotency_key="edit-1")
+    assert again.duplicate and again.entry_id == first.entry_id
+    assert balance_of(ctx, "acme").used_minutes == 45
