@@ -15,7 +15,7 @@ from bot.jobs.messages import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SN
 from bot.services import alerts, run_text
 from bot.services import clients as client_services
 from bot.services.channels import undo_entry
-from handlers.commands import form_or_apology, open_topup_modal, topup_refusal
+from handlers.commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
@@ -61,6 +61,14 @@ def register(app: App, deps: Deps) -> None:
         respond(text=text, blocks=blocks, replace_original=True)
         deps.home_changed(user_id)
 
+    def from_home(user_id: str, open_form: Callable[[], object]) -> None:
+        """A Home button has no reply URL: when Slack fails to open its form, say so by DM."""
+        try:
+            open_form()
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+            deps.client.chat_postMessage(channel=user_id, text=FORM_FAILED)
+
     def home_topup(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
         refusal = topup_refusal(deps, actor)
@@ -68,7 +76,7 @@ def register(app: App, deps: Deps) -> None:
             text, blocks = error_message(refusal)
             deps.client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
             return
-        open_topup_modal(deps, actor, body["trigger_id"], None)
+        from_home(actor.user_id, lambda: open_topup_modal(deps, actor, body["trigger_id"], None))
 
     def alert_add_hours(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])
@@ -124,7 +132,7 @@ def register(app: App, deps: Deps) -> None:
         listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "log modal")
         if listed.result is not None:
             view = log_modal(listed.result, {"channel": ""}, deps.ctx.today())
-            deps.client.views_open(trigger_id=body["trigger_id"], view=view)
+            from_home(actor.user_id, lambda: deps.client.views_open(trigger_id=body["trigger_id"], view=view))
 
     on(UNDO_ACTION, undo)
     on(OPEN_TOPUP_ACTION, home_topup)

@@ -137,7 +137,8 @@ def _digest_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
     lines += ["*Below their lowest threshold*", *(low or ["none"])]
     lines += ["*Overdrawn*", *(over or ["none"])]
     lines += ["*Expiring within 30 days with unused hours* (use them or lose them)", *(expiring or ["none"])]
-    text = f"Daily digest: {len(low)} low, {len(over)} overdrawn, {len(expiring)} blocks expiring soon."
+    soon = f"{len(expiring)} block{'' if len(expiring) == 1 else 's'}"
+    text = f"Daily digest: {len(low)} low, {len(over)} overdrawn, {soon} expiring soon."
     return text, lines_as_sections(lines)
 
 

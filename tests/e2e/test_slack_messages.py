@@ -342,3 +342,12 @@ def test_entries_are_headed_by_the_client_name_and_threads_are_short_links(
     shown = text_of(slack.command("/blocktime", "entries acme"))
     assert "*Acme Corp: November 2026*" in shown
     assert "<https://fake.slack.com/archives/C1/p1700000000000100|thread>" in shown
+
+
+def test_a_form_slack_fails_to_open_from_home_is_apologised_for_by_dm(
+    slack: SlackDriver, fake_slack: FakeSlack, acme: str
+) -> None:
+    fake_slack.fail("views.open", 500, times=10)
+    slack.click("home_log_time", user="UTECH")
+    said = fake_slack.wait_for("chat.postMessage", timeout=20)[0].params
+    assert said["channel"] == "UTECH" and "Couldn't open the form" in said["text"]
