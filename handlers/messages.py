@@ -15,7 +15,13 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.durations import format_duration
-from bot.services.channels import linked_client, log_thread_message, thread_message_deleted, thread_message_edited
+from bot.services.channels import (
+    linked_client,
+    log_thread_message,
+    replies_in_public,
+    thread_message_deleted,
+    thread_message_edited,
+)
 from bot.services.results import LogResult, VoidResult
 from handlers.context import Deps
 from handlers.outcome import attempt
@@ -120,8 +126,13 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     if result is None or result.duplicate:
         return
     deps.client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
-    text, blocks = render_log(result)  # with Undo; only the technician sees it (the client may be here)
-    deps.client.chat_postEphemeral(channel=channel, user=user, thread_ts=event["thread_ts"], text=text, blocks=blocks)
+    if replies_in_public(deps.ctx, channel):  # an internal channel that asked for it
+        deps.client.chat_postMessage(channel=channel, thread_ts=event["thread_ts"], text=_logged_reply(result))
+    else:  # with Undo; only the technician sees it (the client may be here)
+        text, blocks = render_log(result)
+        deps.client.chat_postEphemeral(
+            channel=channel, user=user, thread_ts=event["thread_ts"], text=text, blocks=blocks
+        )
     deps.home_changed(user)
 
 

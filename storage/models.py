@@ -265,6 +265,8 @@ class ChannelLink(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     linked_by: Mapped[str] = mapped_column(String(64))
     linked_at: Mapped[datetime] = mapped_column()
+    # thread confirmations posted in the thread for all to read (an internal channel), not privately
+    public_replies: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OutboxMessage(Base):

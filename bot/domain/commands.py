@@ -157,6 +157,7 @@ class SetRole:
 @dataclass(frozen=True)
 class Link:
     client: str | None  # None = unlink
+    public_replies: bool | None = None  # ``replies public|private``; None = leave as it is
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ USAGE = {
     " | client archive|unarchive <handle> | client set <handle> <key> <value> ... | client show <handle>"
     " | clients",
     "role": "role <@user> admin|manager|technician   e.g. role @sam manager",
-    "link": "link <client>  (in a channel)  or  link none",
+    "link": "link <client> [replies public|private]  (in a channel)  or  link none",
     "snooze": "snooze <client> [days]   e.g. snooze acme 7  (low-balance alerts)",
     "report": "report <client>|--all [this month|last month|YYYY-MM|YYYY-MM..YYYY-MM]   e.g. report acme last month",
     "insights": "insights   (clients for whom a flat-fee agreement makes most sense)",
@@ -752,10 +753,15 @@ def _role(tokens: list[str], today: date, max_minutes: int) -> Command:
 
 
 def _link(tokens: list[str], today: date, max_minutes: int) -> Command:
-    if len(tokens) != 1:
-        raise ParseError("`link` takes one client (or `none` to unlink).", "link acme")
-    word = tokens[0].lower()
-    return Link(None if word in ("none", "off") else word)
+    words = [t.lower() for t in tokens]
+    if len(words) == 3 and words[1] == "replies" and words[2] in ("public", "private"):
+        return Link(words[0], words[2] == "public")
+    if len(words) != 1:
+        raise ParseError(
+            "`link` takes one client (or `none` to unlink), and optionally `replies public|private`.",
+            "link acme  or  link acme replies public",
+        )
+    return Link(None if words[0] in ("none", "off") else words[0])
 
 
 def _snooze(tokens: list[str], today: date, max_minutes: int) -> Command:

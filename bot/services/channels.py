@@ -38,12 +38,18 @@ def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> 
             forget_links(ctx)
             return Message(f"<#{channel_id}> is no longer linked to a client.", {"channel": channel_id})
         client = find_client(session, command.client, allow_archived=False)
-        if row is None:
-            session.add(
-                ChannelLink(channel_id=channel_id, client_id=client.id, linked_by=actor.user_id, linked_at=ctx.now())
+        shared_now = shared_channel(session, channel_id)
+        if command.public_replies and shared_now:
+            raise Refused(
+                f"This channel is {shared_now}: thread confirmations stay private here (the client reads it)."
             )
+        if row is None:
+            row = ChannelLink(channel_id=channel_id, client_id=client.id, linked_by=actor.user_id, linked_at=ctx.now())
+            session.add(row)
         else:
             row.client_id, row.linked_by, row.linked_at = client.id, actor.user_id, ctx.now()
+        if command.public_replies is not None:
+            row.public_replies = command.public_replies
         audit(session, ctx, actor, "link", f"channel:{channel_id}", client.id, before, {"client_id": client.id})
         shared = shared_channel(session, channel_id)
         uow.commit()
@@ -52,6 +58,12 @@ def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> 
             f"<#{channel_id}> is now linked to {client.display_name} (`{client.handle}`). Commands here may leave "
             "the client out, and thread replies such as `+30m replaced toner` are logged against it."
         )
+        if command.public_replies is not None:
+            text += (
+                " Confirmations of thread lines are posted in the thread for everyone here."
+                if command.public_replies
+                else " Confirmations of thread lines go only to the technician who logged."
+            )
         if shared:
             where = f"<#{ctx.settings.alert_channel}>" if ctx.settings.alert_channel else "the internal alert channel"
             text += (
@@ -81,6 +93,7 @@ class LinkCache:
 
     def __init__(self) -> None:
         self.links: dict[str, tuple[int, str]] = {}
+        self.public_replies: set[str] = set()
         self.loaded_at = -_LINKS_TTL
         self.lock = threading.Lock()
 
@@ -100,13 +113,20 @@ def linked_client(ctx: Context, channel_id: str | None) -> tuple[int, str] | Non
         if time.monotonic() - cache.loaded_at > _LINKS_TTL:
             with ctx.db.unit_of_work(read_only=True) as uow:
                 rows = uow.session.execute(
-                    select(ChannelLink.channel_id, Client.id, Client.handle).join(
+                    select(ChannelLink.channel_id, Client.id, Client.handle, ChannelLink.public_replies).join(
                         Client, ChannelLink.client_id == Client.id
                     )
-                )
-                cache.links = {channel: (client_id, handle) for channel, client_id, handle in rows}
+                ).all()
+                cache.links = {channel: (client_id, handle) for channel, client_id, handle, _ in rows}
+                cache.public_replies = {channel for channel, _, _, public in rows if public}
             cache.loaded_at = time.monotonic()
         return cache.links.get(channel_id)
+
+
+def replies_in_public(ctx: Context, channel_id: str) -> bool:
+    """Whether thread confirmations in ``channel_id`` are posted for all (``link acme replies public``)."""
+    linked_client(ctx, channel_id)  # loads the cache when it is stale
+    return channel_id in _cache(ctx).public_replies
 
 
 def forget_links(ctx: Context) -> None:

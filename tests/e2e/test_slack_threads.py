@@ -211,3 +211,16 @@ def test_a_slack_that_stops_answering_does_not_hold_up_the_next_answer(
     assert len(fake_slack.wait_for("chat.postEphemeral", lines)) == lines
     assert entry_count(slack_ctx) == lines + 1
     assert balance_of(slack_ctx, "acme").remaining_minutes == 10 * 60 - 15 * (lines + 1)
+
+
+def test_an_internal_channel_may_have_thread_confirmations_posted_in_public(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, linked: str
+) -> None:
+    answer = slack.command("/blocktime", "link acme replies public", user="UADMIN", channel=CHANNEL).json
+    assert "posted in the thread for everyone" in answer["text"]
+    slack.event(reply("+30m replaced toner"))
+    posted = fake_slack.wait_for("chat.postMessage")[0].params
+    assert posted["thread_ts"] == THREAD and "9h 30m left" in posted["text"]
+    fake_slack.channel_facts["CSHARED"] = {"is_ext_shared": True}
+    refused = slack.command("/blocktime", "link acme replies public", user="UADMIN", channel="CSHARED").json
+    assert "stay private" in refused["text"]
