@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.domain.durations import as_recorded, format_duration, format_hours
+from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
@@ -30,6 +31,7 @@ from bot.services.results import (
     VoidResult,
     renewal_label,
 )
+from bot.services.worktypes import WorkTypesResult
 
 
 class FitTable:
@@ -120,6 +122,8 @@ def render(console: Console, result: Result) -> None:
             console.print(client_table(result.clients))
         case ClientCard():
             say(console, "\n".join(card_lines(result)))
+        case WorkTypesResult():
+            say(console, "\n".join(work_type_lines(result)))
         case Message():
             say(console, result.message)
         case ReportResult() | AllEntriesResult() | InsightsResult():
@@ -142,6 +146,11 @@ def log_line(result: LogResult) -> str:
 def log_notes(result: LogResult) -> list[str]:
     """What an entry's reply says besides the figures, in every interface (CLI, console, Slack)."""
     notes = []
+    if result.work_type != STANDARD:
+        notes.append(
+            f"{result.typed} {result.work_type} {multiplier_label(result.multiplier)} → "
+            f"{format_duration(result.billable_minutes)} deducted."
+        )
     if result.replaces_entry_id:
         notes.append(f"#{result.entry_id} replaces #{result.replaces_entry_id}.")
     if result.from_later_blocks_minutes:
@@ -214,6 +223,13 @@ def card_lines(card: ClientCard) -> list[str]:
             note = f" — {e.note}" if e.note else ""
             lines.append(f"• {e.work_date} · {charged} · {e.first_name}{ticket}{note}")
     return lines
+
+
+def work_type_lines(result: WorkTypesResult) -> list[str]:
+    return ["Work types:"] + [
+        f"• {w.name} {multiplier_label(w.multiplier)}" + (" (archived)" if w.archived else "")
+        for w in result.work_types
+    ]
 
 
 def figures_line(view: BalanceView) -> str:
@@ -300,7 +316,7 @@ def block_status(block: BlockView) -> str:
 def entries_table(result: EntriesResult) -> FitTable:
     table = FitTable(
         f"{result.display_name or result.client}: {result.period}",
-        ("#", "Date", "Who", "Time", "Billable", "Ticket", "Note", ""),
+        ("#", "Date", "Who", "Time", "Type", "Billable", "Ticket", "Note", ""),
         wrap={"Note", "Who"},
         caption=f"Billable: {format_duration(result.billable_minutes)}",
     )
@@ -310,6 +326,7 @@ def entries_table(result: EntriesResult) -> FitTable:
             str(e.work_date),
             e.user_name,
             e.typed,
+            "" if e.work_type == STANDARD else f"{e.work_type} {multiplier_label(e.multiplier)}",
             "non-billable" if e.non_billable else format_duration(e.billable_minutes),
             e.ticket or "",
             e.note,
@@ -385,6 +402,8 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
             f"Late: work of {_day(late['work_date'])}, logged {_day(late['recorded_on'])}: "
             f"{d(late['minutes'])} (entry #{late['entry_id']})"
         )
+    if len(facts.get("by_work_type") or []) > 1:
+        lines.append("By work type (deducted): " + ", ".join(f"{t} {d(m)}" for t, m in facts["by_work_type"]))
     lines.append("By technician: " + (", ".join(f"{n} {d(m)}" for n, m in facts["by_technician"]) or "none"))
     lines.append("By ticket: " + (", ".join(f"{t} {d(m)}" for t, m in facts["by_ticket"]) or "none"))
     return lines

@@ -160,6 +160,10 @@ class Entry(Base):
     overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
     billed_overage_minutes: Mapped[int] = mapped_column(Integer, default=0)
     non_billable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # minutes is the time worked; billable_minutes what was deducted: worked x multiplier, then the
+    # client's rounding and minimum. An entry keeps the multiplier it was logged with.
+    work_type: Mapped[str] = mapped_column(String(32), default="standard", server_default="standard")
+    multiplier: Mapped[Decimal] = mapped_column(Numeric(8, 3), default=Decimal(1), server_default="1")
     note: Mapped[str] = mapped_column(Text, default="")
     work_date: Mapped[date] = mapped_column(Date)
     ticket: Mapped[str | None] = mapped_column(String(500))
@@ -208,6 +212,27 @@ class LedgerLine(Base):
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class WorkType(Base):
+    """A kind of work deducted at a multiple of the time worked (``standard`` is x1 and not stored)."""
+
+    __tablename__ = "work_types"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    multiplier: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class ClientWorkType(Base):
+    """A client's own rate for a work type (``client set acme worktype onsite 2``)."""
+
+    __tablename__ = "client_work_types"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    work_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    multiplier: Mapped[Decimal] = mapped_column(Numeric(8, 3))
 
 
 class AuditLog(Base):

@@ -24,6 +24,7 @@ from bot.domain.durations import (
 from bot.domain.errors import ParseError
 from bot.domain.roles import Role
 from bot.domain.thresholds import format_thresholds, parse_thresholds
+from bot.domain.worktypes import parse_multiplier, parse_work_type
 
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
 NON_BILLABLE_FLAGS = {"--nb", "non-billable", "nonbillable", "--non-billable"}
@@ -45,6 +46,7 @@ class LogTime:
     note: str
     non_billable: bool = False
     ticket: str | None = None
+    work_type: str | None = None  # ``as onsite``; None = standard
 
     def work_date(self, today: date) -> date:
         return resolve_when(self.when, today)
@@ -104,6 +106,7 @@ class EditEntry:
     when: str | None  # None = keep the entry's work date
     note: str | None
     non_billable: bool | None = None
+    work_type: str | None = None  # None = keep the entry's work type
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,22 @@ class Help:
     topic: str = ""
 
 
+@dataclass(frozen=True)
+class WorkTypeAdd:
+    name: str
+    multiplier: Decimal
+
+
+@dataclass(frozen=True)
+class WorkTypeList:
+    include_archived: bool = False
+
+
+@dataclass(frozen=True)
+class WorkTypeArchive:
+    name: str
+
+
 Command = (
     LogTime
     | Balance
@@ -204,6 +223,9 @@ Command = (
     | Report
     | Insights
     | Help
+    | WorkTypeAdd
+    | WorkTypeList
+    | WorkTypeArchive
 )
 
 USAGE = {
@@ -223,6 +245,8 @@ USAGE = {
     "snooze": "snooze <client> [days]   e.g. snooze acme 7  (low-balance alerts)",
     "report": "report <client>|--all [this month|last month|YYYY-MM|YYYY-MM..YYYY-MM]   e.g. report acme last month",
     "insights": "insights   (clients for whom a flat-fee agreement makes most sense)",
+    "worktype": "worktype add <name> <multiplier> | worktype list | worktype archive <name>"
+    "   e.g. worktype add onsite 1.5  (then: logtime acme 1h as onsite printer fix)",
     "help": "help [command]",
 }
 CLIENT_SET_KEYS = (
@@ -291,14 +315,20 @@ def parse_logtime(tokens: list[str], today: date, max_minutes: int, client_requi
         raise ParseError("Say which client the time is for, before the duration.", example)
     if not words:
         raise ParseError(f"Say how long you worked for {client}.", example)
-    minutes, typed, when, note = _duration_when_note(words, today, max_minutes)
-    return LogTime(client, minutes, typed, when, note, non_billable, find_ticket(note))
+    minutes, typed, when, note, work_type = _duration_when_note(words, today, max_minutes)
+    return LogTime(client, minutes, typed, when, note, non_billable, find_ticket(note), work_type)
 
 
-def _duration_when_note(words: list[str], today: date, max_minutes: int) -> tuple[int, str, str | None, str]:
+def _duration_when_note(
+    words: list[str], today: date, max_minutes: int
+) -> tuple[int, str, str | None, str, str | None]:
+    """``<duration> [when] [as <work type>] [note...]``."""
     minutes, typed, words = take_duration(words, max_minutes)
     _, when, words = take_work_date(words, today)
-    return minutes, typed, when, clean_note(" ".join(words))
+    work_type = None
+    if len(words) >= 2 and words[0].lower() == "as":
+        work_type, words = parse_work_type(words[1]), words[2:]
+    return minutes, typed, when, clean_note(" ".join(words)), work_type
 
 
 def resolve_when(when: str | None, today: date) -> date:
@@ -527,8 +557,8 @@ def _edit(tokens: list[str], today: date, max_minutes: int) -> Command:
     elif flags & BILLABLE_FLAGS:
         non_billable = False
     words = [t for t in tokens[1:] if t.lower() not in NON_BILLABLE_FLAGS | BILLABLE_FLAGS]
-    minutes, typed, when, note = _duration_when_note(words, today, max_minutes)
-    return EditEntry(entry_id, minutes, typed, when, note or None, non_billable)
+    minutes, typed, when, note, work_type = _duration_when_note(words, today, max_minutes)
+    return EditEntry(entry_id, minutes, typed, when, note or None, non_billable, work_type)
 
 
 def validate_handle(text: str) -> str:
@@ -725,6 +755,17 @@ def _client_settings(words: list[str], longest: int = DEFAULT_MAX_MINUTES) -> di
             if not changes["display_name"]:
                 raise ParseError("`name` needs a value.", "client set acme name Acme Corporation")
             break
+        if key == "worktype":  # two values: client set acme worktype onsite 2 (or none: the default rate)
+            if i + 2 >= len(words):
+                raise ParseError(
+                    "`worktype` needs a work type and its multiplier.", "client set acme worktype onsite 2"
+                )
+            rates = changes.setdefault("work_type_rates", {})
+            assert isinstance(rates, dict)
+            rate = None if words[i + 2].lower() in ("none", "default") else parse_multiplier(words[i + 2])
+            rates[parse_work_type(words[i + 1])] = rate
+            i += 3
+            continue
         if key not in _SETTERS and key not in _LIMITED_BY_LONGEST_ENTRY:
             raise ParseError(f"`{words[i]}` is not a client setting. Settings: {CLIENT_SET_KEYS}.", example)
         if i + 1 >= len(words):
@@ -785,6 +826,18 @@ def _insights(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Insights()
 
 
+def _worktype(tokens: list[str], today: date, max_minutes: int) -> Command:
+    example = "worktype add onsite 1.5"
+    words = [t.lower() for t in tokens]
+    if not words or words[0] == "list":
+        return WorkTypeList("all" in words or "--all" in words)
+    if words[0] == "add" and len(words) == 3:
+        return WorkTypeAdd(parse_work_type(words[1]), parse_multiplier(words[2]))
+    if words[0] == "archive" and len(words) == 2:
+        return WorkTypeArchive(parse_work_type(words[1]))
+    raise ParseError("`worktype` takes add <name> <multiplier>, list, or archive <name>.", example)
+
+
 def _help(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Help(tokens[0].lower() if tokens else "")
 
@@ -806,4 +859,6 @@ _PARSERS = {
     "report": _report,
     "insights": _insights,
     "help": _help,
+    "worktype": _worktype,
+    "worktypes": _worktype,
 }

@@ -4,7 +4,7 @@ rules that turn typed minutes into billable minutes. Minutes are always whole in
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bot.domain.errors import ParseError
 
@@ -146,9 +146,14 @@ def hours_column(minutes: list[int]) -> list[str]:
     return column
 
 
-def billable_minutes(minutes: int, rounding: int, minimum: int, non_billable: bool = False) -> int:
-    """Apply the client's billing policy: round up to the increment, then at least the minimum."""
+def billable_minutes(
+    minutes: int, rounding: int, minimum: int, non_billable: bool = False, multiplier: Decimal = Decimal(1)
+) -> int:
+    """Apply the work type and the client's billing policy: worked minutes x the work type's multiplier
+    (an exact decimal; a part of a minute counts as a minute), rounded up to the increment, then at
+    least the minimum."""
     if non_billable:
         return 0
-    rounded = minutes if rounding <= 1 else -(-minutes // rounding) * rounding
+    weighted = int((Decimal(minutes) * multiplier).to_integral_value(rounding=ROUND_CEILING))
+    rounded = weighted if rounding <= 1 else -(-weighted // rounding) * rounding
     return max(rounded, minimum)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Protocol
 
 from bot.domain.allocation import Allocation, BlockState, allocate, closed_on, within_overdraft
@@ -103,14 +104,16 @@ def plan_entry(
     policy: Policy,
     blocks: Sequence[HeldBlock],
     open_overage: int,
+    multiplier: Decimal = Decimal(1),
 ) -> EntryPlan:
     """Decide an entry of ``minutes`` worked on ``work_date``:
-    1. billable minutes: rounded up to the increment, at least the minimum (0 when non-billable);
+    1. deducted (billable) minutes: worked minutes x the work type's ``multiplier``, rounded up to the
+       increment, at least the minimum (0 when non-billable);
     2. draws: blocks valid on the work date first, then today's blocks, then overage;
     3. the usable balance after: minutes drawn from an expired block in its grace period were not
        counted as usable, so they do not lower it;
     4. allowed: an entry that leaves overage must stay within the overdraft."""
-    billable = billable_minutes(minutes, policy.rounding, policy.minimum, non_billable)
+    billable = billable_minutes(minutes, policy.rounding, policy.minimum, non_billable, multiplier)
     allocation = allocate(billable, states(blocks, today, policy.grace_days), today, work_date)
     current = {b.id for b in blocks if is_current(b, today)}
     before = usable_balance(blocks, open_overage, today)

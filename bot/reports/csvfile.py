@@ -8,6 +8,7 @@ import csv
 import io
 
 from bot.domain.durations import hours_column
+from bot.domain.worktypes import plain
 from bot.services.results import EntryView
 
 COLUMNS = [
@@ -29,6 +30,8 @@ COLUMNS = [
     "movement",
     "recorded_on",
     "late",
+    "work_type",
+    "multiplier",
 ]
 
 
@@ -58,6 +61,8 @@ def entries_csv(entries: list[EntryView]) -> bytes:
                 e.movement,
                 e.recorded_on.isoformat() if e.recorded_on else "",
                 "yes" if e.late else "no",
+                e.work_type,
+                format(plain(e.multiplier), "f"),
             ]
         )
     return out.getvalue().encode("utf-8")

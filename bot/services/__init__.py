@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
 from bot.domain.roles import Role, Standing, require
-from bot.services import alerts, channels, clients, ledger, queries, reports
+from bot.services import alerts, channels, clients, ledger, queries, reports, worktypes
 from bot.services.context import Actor, Context
 from bot.services.results import (
     BalancesResult,
@@ -113,6 +113,12 @@ def run(
             return reports.report(ctx, actor, command.client, command.period)
         case c.Insights():
             return reports.insights(ctx, actor)
+        case c.WorkTypeAdd():
+            return worktypes.add_work_type(ctx, actor, command)
+        case c.WorkTypeList():
+            return worktypes.list_work_types(ctx, actor, command)
+        case c.WorkTypeArchive():
+            return worktypes.archive_work_type(ctx, actor, command)
         case c.Help():
             return Message(c.help_text(command.topic))
         case c.Link():

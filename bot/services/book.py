@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ from bot.domain.ledger import (
     states,
     usable_balance,
 )
+from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, grace_days_of
 from storage.models import Block, Client, Draw, Entry, LedgerLine
@@ -60,6 +62,7 @@ def new_entry_values(
     replaces_id: int | None,
     now: datetime,
     request: Command | None = None,
+    multiplier: Decimal = Decimal(1),
 ) -> dict[str, Any]:
     """The columns of a new entry, for both writers (the ORM here, ``storage.quick`` for plain ones).
     ``author`` is (user id, name); overage is known once the draws are stored. ``request`` is what the
@@ -74,6 +77,8 @@ def new_entry_values(
         "overage_minutes": 0,
         "billed_overage_minutes": 0,
         "non_billable": command.non_billable,
+        "work_type": command.work_type or STANDARD,
+        "multiplier": multiplier,
         "note": command.note,
         "work_date": work_date,
         "ticket": ticket or command.ticket,
@@ -140,7 +145,7 @@ class ClientBook:
     def policy(self) -> Policy:
         return policy_of(self.client, self.ctx.settings)
 
-    def plan(self, minutes: int, non_billable: bool, work_date: date) -> EntryPlan:
+    def plan(self, minutes: int, non_billable: bool, work_date: date, multiplier: Decimal = Decimal(1)) -> EntryPlan:
         return plan_entry(
             minutes,
             non_billable,
@@ -149,6 +154,7 @@ class ClientBook:
             self.policy,
             self.open_blocks(),
             self.client.open_overage_minutes,
+            multiplier,
         )
 
     # -- steps -------------------------------------------------------------------------------------

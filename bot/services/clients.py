@@ -24,6 +24,7 @@ from bot.domain.roles import Role, Standing, require
 from bot.services.context import Actor, Context, audit, find_client, grace_days_of
 from bot.services.people import person_standing, shared_channel
 from bot.services.results import ClientView, Message
+from bot.services.worktypes import set_client_rates
 from storage.models import Client, UserRole
 from storage.models import ClientAlias as AliasRow
 
@@ -120,6 +121,9 @@ def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[
         _refuse_a_shared_alert_channel(session, changes)
         client = find_client(session, handle, lock=True)
         before = _snapshot(client)
+        rates = changes.pop("work_type_rates", None)
+        if rates:
+            set_client_rates(session, client.id, rates)
         for name, value in changes.items():
             setattr(client, name, value)
         session.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -21,11 +22,13 @@ from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.ledger import EntryPlan, current_block_minutes
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
+from bot.domain.worktypes import STANDARD, plain
 from bot.services.book import ClientBook, Figures, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
 from bot.services.queries import block_view
 from bot.services.quicklog import quick_log
 from bot.services.results import LogResult, TopUpResult, VoidResult
+from bot.services.worktypes import multiplier_for
 from storage.models import Block, Client, Draw, Entry
 
 T = TypeVar("T")
@@ -94,6 +97,7 @@ def _add_entry(
     source_ref: str | None = None,
     work_date: date | None = None,
     request: Command | None = None,
+    multiplier: Decimal | None = None,
 ) -> tuple[Entry, EntryPlan]:
     """Store the entry the rules plan (``bot.domain.ledger.plan_entry``): nothing is decided here."""
     client = book.client
@@ -101,7 +105,9 @@ def _add_entry(
     role = book.ctx.role_of(book.session, author)
     require(role, Role.TECHNICIAN, "log time")
     check_work_date(role, day, book.today, book.ctx.settings.backdate_days)
-    plan = book.plan(command.minutes, command.non_billable, day)
+    if multiplier is None:
+        multiplier = multiplier_for(book.session, client.id, command.work_type or STANDARD)
+    plan = book.plan(command.minutes, command.non_billable, day, multiplier)
     if not plan.allowed:
         raise Refused(_no_hours_message(client, plan.before, plan.billable), f"topup {client.handle} 10")
     before = book.figures()
@@ -119,6 +125,7 @@ def _add_entry(
         replaces_id=replaces.id if replaces else None,
         now=book.now,
         request=request,
+        multiplier=multiplier,
     )
     entry = Entry(**values)
     book.session.add(entry)
@@ -165,6 +172,8 @@ def _log_result(book: ClientBook, entry: Entry, plan: EntryPlan | None = None, d
         duplicate=duplicate,
         replaces_entry_id=entry.replaces_id,
         from_later_blocks_minutes=plan.allocation.from_later_blocks if plan else 0,
+        work_type=entry.work_type,
+        multiplier=plain(entry.multiplier),
         logged_on=entry.created_at.astimezone(ZoneInfo(book.client.timezone)).date(),
     )
 
@@ -314,7 +323,10 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         book.settle_overage()
         note = old.note if command.note is None else command.note
         non_billable = old.non_billable if command.non_billable is None else command.non_billable
-        corrected = LogTime(None, command.minutes, command.typed, command.when, note, non_billable)
+        work_type = old.work_type if command.work_type is None else command.work_type
+        # the same kind of work keeps the rate it was logged at; a new kind takes today's rate
+        rate = old.multiplier if work_type == old.work_type else None
+        corrected = LogTime(None, command.minutes, command.typed, command.when, note, non_billable, None, work_type)
         ticket = (find_ticket(note) or old.ticket) if command.note is not None else old.ticket
         work_date = None if command.when is not None else old.work_date
         entry, plan = _add_entry(
@@ -327,6 +339,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
             replaces=old,
             work_date=work_date,
             request=command,  # a repeat of this edit is recognised by the edit as asked
+            multiplier=rate,
         )
         audit(
             session,

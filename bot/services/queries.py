@@ -18,6 +18,7 @@ from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import current_block_minutes, usable_balance
 from bot.domain.roles import Role
+from bot.domain.worktypes import plain
 from bot.services.context import Actor, Context, find_client, grace_days_of
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
 from storage.models import Block, Client, Entry
@@ -69,6 +70,8 @@ def entry_view(entry: Entry, handle: str) -> EntryView:
         source=entry.source,
         created_at=entry.created_at,
         voided=entry.voided_at is not None,
+        work_type=entry.work_type,
+        multiplier=plain(entry.multiplier),
     )
 
 

@@ -25,6 +25,7 @@ from bot.domain.commands import LogTime
 from bot.domain.ledger import Policy, account_balance, current_block_minutes, plan_entry
 from bot.domain.roles import Standing
 from bot.domain.thresholds import alert_crossing, percent_left
+from bot.domain.worktypes import STANDARD
 from bot.services.alerts import thresholds_of
 from bot.services.book import new_entry_values
 from bot.services.context import Actor, Context
@@ -46,6 +47,8 @@ def quick_log(
     """Record a plain entry and return its result, or ``None`` (nothing written) for any other case."""
     if actor.standing is not Standing.STAFF:
         return None  # a guest with a role, or someone who is not staff: ClientBook checks the role
+    if command.work_type not in (None, STANDARD):
+        return None  # its multiplier (the client's own rate, else the work type's): ClientBook looks it up
     try:
         with ctx.db.quick.transaction() as transaction:
             handle = command.client.lower().lstrip("@") if command.client is not None else None

@@ -64,9 +64,11 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
     movements = entry_movements(session, [client.id], period, {client.id: client.handle}, client.timezone)
     by_tech: Counter[str] = Counter()
     by_ticket: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
     for m in movements:
         by_tech[m.user_name] += m.billable_minutes
         by_ticket[m.ticket or "(no ticket)"] += m.billable_minutes
+        by_type[m.work_type] += m.billable_minutes
     bought = sum(int(totals.get(k) or 0) for k in BOUGHT)
     used = -sum(int(totals.get(k) or 0) for k in USED)
     forfeited = -int(totals.get("forfeit") or 0)
@@ -91,6 +93,7 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
         "late_minutes": sum(m.billable_minutes for m in movements if m.late),
         "by_technician": sorted(((n, v) for n, v in by_tech.items() if v), key=lambda kv: (-kv[1], kv[0])),
         "by_ticket": sorted(((t, v) for t, v in by_ticket.items() if v), key=lambda kv: (-kv[1], kv[0])),
+        "by_work_type": sorted(((t, v) for t, v in by_type.items() if v), key=lambda kv: (-kv[1], kv[0])),
         "entry_count": sum(1 for m in movements if m.movement == "entry"),
         "correction_count": sum(1 for m in movements if m.movement == "void"),
         "late": [

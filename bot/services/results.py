@@ -77,7 +77,9 @@ class EntryView(Result):
     source: str
     created_at: datetime
     voided: bool
-    movement: str = "entry"  # in statements: entry, or void (an entry taken back, figures negated)
+    movement: str = "entry"
+    work_type: str = "standard"
+    multiplier: Decimal = Decimal(1)  # in statements: entry, or void (an entry taken back, figures negated)
     recorded_on: date | None = None  # in statements: the day the movement was recorded
 
     @property
@@ -139,6 +141,8 @@ class LogResult(Result):
     replaces_entry_id: int | None = None
     # Minutes today's blocks paid because the blocks valid on the work date had nothing left.
     from_later_blocks_minutes: int = 0
+    work_type: str = "standard"
+    multiplier: Decimal = Decimal(1)
     logged_on: date | None = None  # the recorded date (client's calendar), which statement shows it
 
 

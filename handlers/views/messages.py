@@ -23,6 +23,7 @@ from bot.blockkit import (
     to_dicts,
 )
 from bot.domain.durations import as_recorded, format_duration
+from bot.domain.worktypes import multiplier_label
 from bot.render import (
     bar,
     block_status,
@@ -32,6 +33,7 @@ from bot.render import (
     grace_lines,
     log_notes,
     statement_lines,
+    work_type_lines,
 )
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
@@ -49,6 +51,7 @@ from bot.services.results import (
     VoidResult,
     renewal_label,
 )
+from bot.services.worktypes import WorkTypesResult
 
 Rendered = tuple[str, list[dict[str, Any]]]
 UNDO_ACTION = "undo_entry"
@@ -158,6 +161,7 @@ def render_balances(result: BalancesResult) -> Rendered:
 def render_entries(result: EntriesResult) -> Rendered:
     lines = [
         f"#{e.id} {e.work_date} · {escape(e.user_name)} · {escape(e.typed)}"
+        + ("" if e.work_type == "standard" else f" {e.work_type} {multiplier_label(e.multiplier)}")
         + (" (non-billable)" if e.non_billable else f" ({format_duration(e.billable_minutes)})")
         + (f" · {ticket_link(e.ticket)}" if e.ticket else "")
         + (f" — {note_text(e.note)}" if e.note else "")
@@ -262,6 +266,9 @@ def render(result: Result) -> Rendered:
         case ClientsResult():
             lines = [render_client(c) for c in result.clients] or ["No clients yet."]
             return "Clients", to_dicts(lines_as_sections(lines))
+        case WorkTypesResult():
+            lines = work_type_lines(result)
+            return lines[0], to_dicts(lines_as_sections([escape(x) for x in lines]))
         case ClientCard():
             lines = card_lines(result)
             blocks: list[Block] = [section(f"*{escape(lines[0])}*"), section("\n".join(escape(x) for x in lines[1:]))]

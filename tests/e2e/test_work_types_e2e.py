@@ -1,0 +1,46 @@
+"""Work types through the installed CLI and through a Slack ticket thread."""
+
+from __future__ import annotations
+
+import json
+
+from bot.domain.commands import Link
+from bot.services import Actor, Context
+from bot.services.channels import link_channel
+from tests.e2e.processes import Cli
+from tests.e2e.slack_harness import SlackDriver, thread_message
+from tests.fakes.slack_api import FakeSlack
+from tests.helpers import balance_of, do
+
+
+def test_work_types_from_the_cli(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("topup", "acme", "10")
+    assert cli.run("worktype", "add", "onsite", "1.5").returncode == 0
+    logged = cli.json("logtime", "acme", "1h", "as", "onsite", "printer", "fix")
+    assert (logged["minutes"], logged["billable_minutes"], logged["work_type"], logged["multiplier"]) == (
+        60,
+        90,
+        "onsite",
+        "1.5",
+    )
+    entry = cli.json("entries", "acme")["entries"][0]
+    assert (entry["work_type"], entry["multiplier"], entry["minutes"], entry["billable_minutes"]) == (
+        "onsite",
+        "1.5",
+        60,
+        90,
+    )
+    assert "onsite ×1.5" in cli.run("worktype", "list").stdout
+
+
+def test_a_thread_line_may_name_its_work_type(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    do(slack_ctx, Actor.local_admin(), "worktype add onsite 1.5")
+    link_channel(slack_ctx, Actor("UADMIN"), "CACME", Link("acme"))
+    slack.event(thread_message("+1h as onsite replaced toner", channel="CACME", thread_ts="1700000000.000100"))
+    confirmation = fake_slack.wait_for("chat.postEphemeral")[0].params
+    assert "1h onsite ×1.5 → 1h 30m deducted" in json.dumps(confirmation["blocks"], ensure_ascii=False)
+    entry = balance_of(slack_ctx, "acme").last_entries[0]
+    assert (entry.minutes, entry.billable_minutes, entry.work_type, entry.note) == (60, 90, "onsite", "replaced toner")
