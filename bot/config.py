@@ -40,6 +40,7 @@ class Settings:
     overage_policy: str = "carry"
     max_entry_minutes: int = 24 * 60
     max_topup_minutes: int = 1000 * 60
+    timer_confirm_hours: int = 10
     expiry_grace_days: int = 7
     backdate_days: int = 90
     currency: str = "USD"
@@ -115,6 +116,7 @@ class Settings:
             overage_policy=convert("BLOCKTIME_OVERAGE", parse_overage_policy, "carry"),
             max_entry_minutes=convert("BLOCKTIME_MAX_ENTRY", lambda v: parse_duration(v, max_minutes=10**6), 24 * 60),
             max_topup_minutes=convert("BLOCKTIME_MAX_TOPUP", _topup_size, 1000 * 60),
+            timer_confirm_hours=convert("BLOCKTIME_TIMER_CONFIRM_HOURS", _positive_int, 10),
             expiry_grace_days=convert("BLOCKTIME_EXPIRY_GRACE_DAYS", _days, 7),
             backdate_days=convert("BLOCKTIME_BACKDATE_DAYS", _days, 90),
             currency=(get("BLOCKTIME_CURRENCY") or "USD").upper(),

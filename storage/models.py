@@ -166,6 +166,7 @@ class Entry(Base):
     multiplier: Mapped[Decimal] = mapped_column(Numeric(8, 3), default=Decimal(1), server_default="1")
     note: Mapped[str] = mapped_column(Text, default="")
     work_date: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime | None] = mapped_column()  # the timer's start, for an entry from a timer
     ticket: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(16))  # slack | thread | cli
     # The Slack message an entry came from ("channel:ts"), so editing or deleting it corrects the entry.
@@ -212,6 +213,19 @@ class LedgerLine(Base):
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Timer(Base):
+    """A running timer: one per person, in the database so it survives restarts and several processes."""
+
+    __tablename__ = "timers"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(200))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    work_type: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column()
 
 
 class WorkType(Base):

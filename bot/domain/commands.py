@@ -9,7 +9,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +47,7 @@ class LogTime:
     non_billable: bool = False
     ticket: str | None = None
     work_type: str | None = None  # ``as onsite``; None = standard
+    started_at: datetime | None = None  # a timer's start, kept on the entry it becomes
 
     def work_date(self, today: date) -> date:
         return resolve_when(self.when, today)
@@ -186,6 +187,30 @@ class Help:
 
 
 @dataclass(frozen=True)
+class TimerStart:
+    client: str | None  # None: the linked channel's client
+    note: str = ""
+    work_type: str | None = None
+
+
+@dataclass(frozen=True)
+class TimerStop:
+    note: str | None = None  # None: the note given at start
+    minutes: int | None = None  # the real duration, for a timer left running
+    keep: bool = False  # a long timer's time is right as it ran
+
+
+@dataclass(frozen=True)
+class TimerShow:
+    pass
+
+
+@dataclass(frozen=True)
+class TimerDiscard:
+    pass
+
+
+@dataclass(frozen=True)
 class WorkTypeAdd:
     name: str
     multiplier: Decimal
@@ -226,10 +251,15 @@ Command = (
     | WorkTypeAdd
     | WorkTypeList
     | WorkTypeArchive
+    | TimerStart
+    | TimerStop
+    | TimerShow
+    | TimerDiscard
 )
 
 USAGE = {
-    "logtime": "logtime <client> <duration> [when] [note...]   e.g. logtime acme 1h30m yesterday printer fix #1234",
+    "logtime": "logtime <client> <duration> [when] [as <type>] [note...]   e.g. logtime acme 1h30m yesterday printer fix #1234"
+    "  |  timers: logtime start <client> [note...], logtime stop [note...], logtime timer, logtime discard",
     "balance": "balance [client]   e.g. balance acme",
     "topup": "topup <client> <hours> [expires YYYY-MM-DD|never] [price 1500] [ref INV-1001] [note...]"
     "   e.g. topup acme 10 expires 2027-06-30 price 1500 ref INV-1001",
@@ -285,6 +315,10 @@ def parse_command(
         return Help()
     verb = tokens[0].lower().lstrip("/")
     rest = tokens[1:]
+    if verb in ("logtime", "log"):
+        timer = parse_timer(rest, client_known, max_minutes)
+        if timer is not None:
+            return timer
     if verb in ("logtime", "log") and client_known:
         return parse_logtime(rest, today, max_minutes, client_required=False)
     parser = _PARSERS.get(verb)
@@ -298,6 +332,40 @@ def parse_command(
         )
         raise ParseError(f"`{tokens[0]}` is not a command I know.{hint}", example)
     return parser(rest, today, max_minutes)
+
+
+TIMER_WORDS = ("start", "stop", "timer", "discard")
+
+
+def parse_timer(tokens: list[str], client_known: bool, max_minutes: int) -> Command | None:
+    """``logtime start [client] [as <type>] [note...]``, ``logtime stop [keep|<duration>] [note...]``,
+    ``logtime timer``, ``logtime discard``; None when the words are an ordinary entry (a client
+    called ``start`` followed by a duration)."""
+    if not tokens or tokens[0].lower() not in TIMER_WORDS:
+        return None
+    word, rest = tokens[0].lower(), tokens[1:]
+    if rest and looks_like_duration(rest[0]) and word == "start":
+        return None  # logtime start 15m: a client called "start"
+    if word == "timer":
+        return TimerShow()
+    if word == "discard":
+        return TimerDiscard()
+    if word == "stop":
+        if rest and rest[0].lower() == "keep":
+            return TimerStop(clean_note(" ".join(rest[1:])) or None, keep=True)
+        if rest and looks_like_duration(rest[0]):
+            minutes, _, rest = take_duration(rest, max_minutes)
+            return TimerStop(clean_note(" ".join(rest)) or None, minutes=minutes)
+        return TimerStop(clean_note(" ".join(rest)) or None)
+    client = None
+    if not client_known:
+        if not rest:
+            raise ParseError("Say which client the timer is for.", "logtime start acme printer fix")
+        client, rest = rest[0].lower(), rest[1:]
+    work_type = None
+    if len(rest) >= 2 and rest[0].lower() == "as":
+        work_type, rest = parse_work_type(rest[1]), rest[2:]
+    return TimerStart(client, clean_note(" ".join(rest)), work_type)
 
 
 def parse_logtime(tokens: list[str], today: date, max_minutes: int, client_required: bool = True) -> LogTime:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
 from bot.domain.roles import Role, Standing, require
-from bot.services import alerts, channels, clients, ledger, queries, reports, worktypes
+from bot.services import alerts, channels, clients, ledger, queries, reports, timers, worktypes
 from bot.services.context import Actor, Context
 from bot.services.results import (
     BalancesResult,
@@ -113,6 +113,14 @@ def run(
             return reports.report(ctx, actor, command.client, command.period)
         case c.Insights():
             return reports.insights(ctx, actor)
+        case c.TimerStart():
+            return timers.start_timer(ctx, actor, command, client_id)
+        case c.TimerStop():
+            return timers.stop_timer(ctx, actor, command)
+        case c.TimerShow():
+            return timers.show_timer(ctx, actor, command)
+        case c.TimerDiscard():
+            return timers.discard_timer(ctx, actor, command)
         case c.WorkTypeAdd():
             return worktypes.add_work_type(ctx, actor, command)
         case c.WorkTypeList():

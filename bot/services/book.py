@@ -81,6 +81,7 @@ def new_entry_values(
         "multiplier": multiplier,
         "note": command.note,
         "work_date": work_date,
+        "started_at": command.started_at,
         "ticket": ticket or command.ticket,
         "source": source,
         "source_ref": source_ref,

@@ -1,4 +1,4 @@
-"""Work types through the installed CLI and through a Slack ticket thread."""
+"""Work types and timers (issue 16) through the installed CLI and through Slack."""
 
 from __future__ import annotations
 
@@ -44,3 +44,13 @@ def test_a_thread_line_may_name_its_work_type(
     assert "1h onsite ×1.5 → 1h 30m deducted" in json.dumps(confirmation["blocks"], ensure_ascii=False)
     entry = balance_of(slack_ctx, "acme").last_entries[0]
     assert (entry.minutes, entry.billable_minutes, entry.work_type, entry.note) == (60, 90, "onsite", "replaced toner")
+
+
+def test_a_timer_from_slack(slack: SlackDriver, slack_ctx: Context, clock, acme: str) -> None:  # type: ignore[no-untyped-def]
+    started = slack.command("/logtime", "start acme printer fix").json
+    assert started["response_type"] == "ephemeral" and "Timer started for Acme Corp" in started["text"]
+    clock.advance(minutes=40)
+    assert "40m" in slack.command("/logtime", "timer").json["text"]
+    stopped = slack.command("/logtime", "stop").json
+    assert "Logged" in stopped["text"] and "undo_entry" in json.dumps(stopped["blocks"])
+    assert balance_of(slack_ctx, "acme").used_minutes == 40

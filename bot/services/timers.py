@@ -1,0 +1,138 @@
+"""Timers: ``/logtime start acme printer fix`` ... ``/logtime stop``. One runs per person, kept in the
+database so it survives restarts and several processes. Stopping logs the elapsed time through the
+same ``log_time`` as any entry (the client's policy, roles and rules apply), dated the day it started,
+with its start time kept on the entry. A timer that ran longer than ``BLOCKTIME_TIMER_CONFIRM_HOURS``
+is logged only once its owner confirms the time (``stop keep``) or gives the real one (``stop 2h``)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+
+from bot.domain.commands import LogTime, TimerDiscard, TimerShow, TimerStart, TimerStop
+from bot.domain.durations import format_duration
+from bot.domain.errors import NotFound, Refused
+from bot.domain.roles import Role, require
+from bot.services.context import Actor, Context, find_client
+from bot.services.ledger import log_time
+from bot.services.results import LogResult, Message
+from storage.models import Client, Timer
+
+
+def elapsed_minutes(started_at: datetime, now: datetime) -> int:
+    """Whole minutes a timer ran (a begun minute counts), at least one."""
+    return max(1, math.ceil((now - started_at).total_seconds() / 60))
+
+
+def start_timer(ctx: Context, actor: Actor, command: TimerStart, client_id: int | None) -> Message:
+    """Start a timer; one already running is stopped and logged first, and the answer says so."""
+    stopped = None
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "start timers")
+        running = uow.session.get(Timer, actor.user_id)
+        client: Client | None = None
+        if command.client is not None:
+            client = find_client(uow.session, command.client, allow_archived=False)
+        elif client_id is not None:
+            client = uow.session.get(Client, client_id)
+        if client is None:
+            raise Refused("Say which client the timer is for.", "logtime start acme printer fix")
+        target = (client.id, client.display_name)
+    if running is not None:
+        stopped = stop_timer(ctx, actor, TimerStop())
+    with ctx.db.unit_of_work() as uow:
+        uow.session.execute(delete(Timer).where(Timer.user_id == actor.user_id))
+        uow.session.add(
+            Timer(
+                user_id=actor.user_id,
+                user_name=actor.label,
+                client_id=target[0],
+                note=command.note,
+                work_type=command.work_type,
+                started_at=ctx.now(),
+            )
+        )
+        uow.commit()
+    text = f"Timer started for {target[1]}" + (f": {command.note}" if command.note else "") + "."
+    if stopped is not None:
+        text = f"Your running timer was stopped and logged: #{stopped.entry_id}, {stopped.typed}. " + text
+    return Message(text + " Stop it with `/logtime stop`.", {"client_id": target[0], "timer": "running"})
+
+
+def stop_timer(ctx: Context, actor: Actor, command: TimerStop) -> LogResult:
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        timer = uow.session.get(Timer, actor.user_id)
+        if timer is None:
+            raise NotFound("You have no timer running.", "logtime start acme printer fix")
+        client = uow.session.get(Client, timer.client_id)
+        assert client is not None
+        started, note, work_type, handle, zone = (
+            timer.started_at,
+            timer.note,
+            timer.work_type,
+            client.handle,
+            client.timezone,
+        )
+    ran = elapsed_minutes(started, ctx.now())
+    limit = ctx.settings.timer_confirm_hours * 60
+    if ran > limit and command.minutes is None and not command.keep:
+        raise Refused(
+            f"This timer ran {format_duration(ran)}, more than {format_duration(limit)}: was it left running? "
+            "Log it as it ran with `/logtime stop keep`, give the real time with `/logtime stop 2h`, or "
+            "throw it away with `/logtime discard`.",
+            "logtime stop 2h",
+        )
+    minutes = command.minutes or ran
+    longest = ctx.settings.max_entry_minutes
+    if minutes > longest:
+        raise Refused(
+            f"{format_duration(minutes)} is more than {format_duration(longest)} in one entry: give the real time "
+            "(`/logtime stop 8h`), or discard the timer and log the work in several entries.",
+            "logtime stop 8h",
+        )
+    entry = LogTime(
+        handle,
+        minutes,
+        format_duration(minutes),
+        started.astimezone(ZoneInfo(zone)).date().isoformat(),  # the day the work started
+        note if command.note is None else command.note,
+        work_type=work_type,
+        started_at=started,
+    )
+    # keyed by the timer: a stop that is repeated (or retried after a crash) logs it once
+    key = f"timer:{actor.user_id}:{started.isoformat()}"
+    result = log_time(ctx, actor, entry, source="slack", idempotency_key=key)
+    with ctx.db.unit_of_work() as uow:
+        uow.session.execute(delete(Timer).where(Timer.user_id == actor.user_id, Timer.started_at == started))
+        uow.commit()
+    return result
+
+
+def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        timer = uow.session.get(Timer, actor.user_id)
+        if timer is None:
+            return Message("No timer running. Start one with `/logtime start acme printer fix`.", {"timer": None})
+        client = uow.session.get(Client, timer.client_id)
+        assert client is not None
+        ran = elapsed_minutes(timer.started_at, ctx.now())
+        since = timer.started_at.astimezone(ZoneInfo(client.timezone))
+        return Message(
+            f"Timer for {client.display_name}: {format_duration(ran)} since {since:%H:%M}"
+            + (f" ({timer.note})" if timer.note else "")
+            + ". Stop it with `/logtime stop`.",
+            {"timer": "running", "client": client.handle, "minutes": ran, "started_at": timer.started_at.isoformat()},
+        )
+
+
+def discard_timer(ctx: Context, actor: Actor, command: TimerDiscard) -> Message:
+    with ctx.db.unit_of_work() as uow:
+        timer = uow.session.get(Timer, actor.user_id)
+        if timer is None:
+            raise NotFound("You have no timer running.", "logtime start acme printer fix")
+        uow.session.delete(timer)
+        uow.commit()
+    return Message("Timer discarded; nothing was logged.", {"timer": None})
