@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
 from bot.domain.commands import Command, LogTime, fingerprint
 from bot.domain.dates import month_start
@@ -38,14 +37,8 @@ from bot.domain.ledger import (
 )
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
-from bot.services.context import Actor, Context, grace_days_of
+from bot.services.context import Actor, Context, policy_of
 from storage.models import Block, Client, Draw, Entry, LedgerLine
-
-
-def policy_of(client: Client, settings: Settings) -> Policy:
-    return Policy(
-        client.rounding_minutes, client.minimum_minutes, client.overdraft_minutes, grace_days_of(client, settings)
-    )
 
 
 def new_entry_values(

@@ -7,7 +7,7 @@ import difflib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.errors import NotFound, Refused
+from bot.domain.ledger import Policy
 from bot.domain.roles import Role, Standing, role_for
 from storage.db import Database
 from storage.models import AuditLog, Client, ClientAlias, UserRole
@@ -65,9 +66,32 @@ class Context:
         return role_for(actor.standing, Role[stored.role.upper()] if stored else None, admin)
 
 
-def grace_days_of(client: Client, settings: Settings) -> int:
+class BillingPolicyRow(Protocol):
+    """What a client's billing policy is read from: the ORM ``Client`` or the fast path's row."""
+
+    @property
+    def rounding_minutes(self) -> int: ...
+
+    @property
+    def minimum_minutes(self) -> int: ...
+
+    @property
+    def overdraft_minutes(self) -> int | None: ...
+
+    @property
+    def expiry_grace_days(self) -> int | None: ...
+
+
+def grace_days_of(client: BillingPolicyRow, settings: Settings) -> int:
     """Days after a block's expiry that late work may still draw from it (the client's, else the default)."""
     return settings.expiry_grace_days if client.expiry_grace_days is None else client.expiry_grace_days
+
+
+def policy_of(client: BillingPolicyRow, settings: Settings) -> Policy:
+    """The client's billing policy, for ``bot.domain.ledger.plan_entry`` (both writers read it here)."""
+    return Policy(
+        client.rounding_minutes, client.minimum_minutes, client.overdraft_minutes, grace_days_of(client, settings)
+    )
 
 
 def find_client(session: Session, handle: str, lock: bool = False, allow_archived: bool = True) -> Client:

@@ -22,13 +22,13 @@ from typing import Any
 
 from bot.domain.allocation import closed_on
 from bot.domain.commands import LogTime
-from bot.domain.ledger import Policy, account_balance, current_block_minutes, plan_entry
+from bot.domain.ledger import account_balance, current_block_minutes, plan_entry
 from bot.domain.roles import Standing
 from bot.domain.thresholds import alert_crossing, percent_left
 from bot.domain.worktypes import STANDARD
 from bot.services.alerts import thresholds_of
 from bot.services.book import new_entry_values
-from bot.services.context import Actor, Context
+from bot.services.context import Actor, Context, policy_of
 from bot.services.results import LogResult
 from storage.quick import ClientRow, DrawRow, OpenBlock, QuickFailed
 
@@ -80,13 +80,12 @@ def _plain_entry(
     now = ctx.now()
     today = ctx.today(client.timezone)
     settings = ctx.settings
-    grace = settings.expiry_grace_days if client.expiry_grace_days is None else client.expiry_grace_days
-    if any(closed_on(b.expires_on, today, grace) for b in blocks):
+    policy = policy_of(client, settings)
+    if any(closed_on(b.expires_on, today, policy.grace_days) for b in blocks):
         return None  # a block to forfeit first: ClientBook.expire_due
     work_date = command.work_date(today)
     if (today - work_date).days > settings.backdate_days:
         return None  # only managers may date work this far back: ClientBook checks the role
-    policy = Policy(client.rounding_minutes, client.minimum_minutes, client.overdraft_minutes, grace)
     plan = plan_entry(
         command.minutes, command.non_billable, work_date, today, policy, blocks, client.open_overage_minutes
     )
