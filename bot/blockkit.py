@@ -23,8 +23,8 @@ def clip(text: str, limit: int = SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text)))
+def section(text: str, accessory: Any = None) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text)), accessory=accessory)
 
 
 def context(text: str) -> ContextBlock:

@@ -257,10 +257,11 @@ def _jobs(ctx: Context, invocation: Invocation, out: Console) -> int:
     from datetime import datetime
 
     from bot.jobs.dispatcher import Dispatcher, transports_for
-    from bot.jobs.scheduler import run_job, triggers
+    from bot.jobs.scheduler import TIMER_CHECK_MINUTES, run_job, triggers
     from bot.jobs.tasks import JOBS
+    from bot.services.timers import ask_about_long_timers
 
-    names = [*JOBS, "dispatch"]
+    names = [*JOBS, "dispatch", "timers"]
     parser = argparse.ArgumentParser(prog="blocktime jobs")
     parser.add_argument("action", choices=["run", "list"])
     parser.add_argument("name", nargs="?", choices=names)
@@ -273,9 +274,15 @@ def _jobs(ctx: Context, invocation: Invocation, out: Console) -> int:
         for name, trigger in triggers(ctx).items():
             out.print(f"{name}: {trigger}", highlight=False)
         out.print(f"dispatch: every {ctx.settings.dispatch_seconds} s")
+        out.print(f"timers: every {TIMER_CHECK_MINUTES} min (timers past {ctx.settings.timer_confirm_hours} h)")
         return EXIT_OK
     if options.name is None:
         return _fail(out, invocation.json, f"Say which job: {', '.join(names)}.", EXIT_USAGE)
+    if options.name == "timers":  # ask about timers left running (each owner once)
+        asked = ask_about_long_timers(ctx)
+        sent = Dispatcher(ctx, transports_for(ctx)).run_once(limit=500)
+        print(json.dumps({"job": "timers", "asked": asked}) if invocation.json else f"Asked {asked}, delivered {sent}.")
+        return EXIT_OK
     if options.name == "dispatch":
         sent = Dispatcher(ctx, transports_for(ctx)).run_once(limit=500)
         print(json.dumps({"job": "dispatch", "delivered": sent}) if invocation.json else f"Delivered {sent}.")

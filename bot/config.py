@@ -13,6 +13,7 @@ from bot.domain.commands import parse_optional_minutes, parse_overage_policy, pa
 from bot.domain.durations import parse_duration
 from bot.domain.errors import DomainError
 from bot.domain.thresholds import DEFAULT_THRESHOLDS, format_thresholds, parse_thresholds
+from bot.domain.worktypes import parse_work_type
 
 DEFAULT_DATABASE_URL = "sqlite:///blocktime.db"
 SLACK_API_URL = "https://slack.com/api/"
@@ -41,6 +42,9 @@ class Settings:
     max_entry_minutes: int = 24 * 60
     max_topup_minutes: int = 1000 * 60
     timer_confirm_hours: int = 10
+    after_hours_type: str | None = None  # the work type for work outside a client's hours
+    nudge_time: str = "16:30"
+    nudge_days: str = "mon-fri"
     expiry_grace_days: int = 7
     backdate_days: int = 90
     currency: str = "USD"
@@ -117,6 +121,9 @@ class Settings:
             max_entry_minutes=convert("BLOCKTIME_MAX_ENTRY", lambda v: parse_duration(v, max_minutes=10**6), 24 * 60),
             max_topup_minutes=convert("BLOCKTIME_MAX_TOPUP", _topup_size, 1000 * 60),
             timer_confirm_hours=convert("BLOCKTIME_TIMER_CONFIRM_HOURS", _positive_int, 10),
+            after_hours_type=convert("BLOCKTIME_AFTER_HOURS_TYPE", _work_type_name, None),
+            nudge_time=convert("BLOCKTIME_NUDGE_TIME", _clock_time, "16:30"),
+            nudge_days=convert("BLOCKTIME_NUDGE_DAYS", _weekdays, "mon-fri"),
             expiry_grace_days=convert("BLOCKTIME_EXPIRY_GRACE_DAYS", _days, 7),
             backdate_days=convert("BLOCKTIME_BACKDATE_DAYS", _days, 90),
             currency=(get("BLOCKTIME_CURRENCY") or "USD").upper(),
@@ -146,6 +153,12 @@ def _clock_time(text: str) -> str:
     if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
         raise ValueError("use HH:MM, e.g. 09:00")
     return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _work_type_name(text: str) -> str | None:
+    if text.strip().lower() in ("", "none", "off"):
+        return None
+    return parse_work_type(text)
 
 
 def _weekdays(text: str) -> str:

@@ -146,6 +146,8 @@ def log_line(result: LogResult) -> str:
 def log_notes(result: LogResult) -> list[str]:
     """What an entry's reply says besides the figures, in every interface (CLI, console, Slack)."""
     notes = []
+    if result.after_hours:
+        notes.append(f"Logged as {result.after_hours}.")
     if result.work_type != STANDARD:
         notes.append(
             f"{result.typed} {result.work_type} {multiplier_label(result.multiplier)} → "
@@ -351,6 +353,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             "Overage",
             "Thresholds",
             "Grace",
+            "Hours",
             "",
         ),
         wrap={"Name", "Aliases"},
@@ -370,6 +373,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             c.overage_policy,
             c.thresholds,
             f"{c.expiry_grace_days}d",
+            c.work_hours or "",
             "archived" if c.archived else "",
         )
     return table

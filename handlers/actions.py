@@ -1,4 +1,4 @@
-"""Buttons: Undo on a /logtime confirmation, and the App Home's Log time / Top up."""
+"""Buttons: Undo on a /logtime confirmation, the App Home's Top up, and the alerts' buttons."""
 
 from __future__ import annotations
 
@@ -9,19 +9,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.commands import ClientList, parse_id
+from bot.domain.commands import parse_id
 from bot.domain.errors import ParseError
 from bot.jobs.messages import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
 from bot.services import alerts, run_text
-from bot.services import clients as client_services
 from bot.services.channels import undo_entry
 from handlers.commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
-from handlers.views.home import OPEN_LOG_ACTION, OPEN_TOPUP_ACTION
+from handlers.views.home import OPEN_TOPUP_ACTION
 from handlers.views.messages import UNDO_ACTION, error_message, render, render_void
-from handlers.views.modals import log_modal
 
 log = logging.getLogger("blocktime.actions")
 
@@ -127,17 +125,9 @@ def register(app: App, deps: Deps) -> None:
             text, blocks = error_message(refusal)
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
-    def home_log(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "log modal")
-        if listed.result is not None:
-            view = log_modal(listed.result, {"channel": ""}, deps.ctx.today())
-            from_home(actor.user_id, lambda: deps.client.views_open(trigger_id=body["trigger_id"], view=view))
-
     on(UNDO_ACTION, undo)
     on(OPEN_TOPUP_ACTION, home_topup)
     on(ADD_HOURS_ACTION, alert_add_hours)
     on(SNOOZE_ACTION, alert_snooze)
     on(ENTRIES_ACTION, alert_entries)
     on(CHART_ACTION, alert_chart)
-    on(OPEN_LOG_ACTION, home_log)

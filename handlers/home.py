@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.roles import Role
 from bot.services import require_role, role_of
-from bot.services.queries import dashboard
+from bot.services.queries import dashboard, my_day
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.views.home import contact_home_view, home_view
@@ -28,7 +28,7 @@ def publish_home(deps: Deps, user_id: str) -> None:
     if isinstance(role, str):
         view = contact_home_view(role)
     else:
-        view = home_view(dashboard(deps.ctx), can_top_up=role >= Role.MANAGER)
+        view = home_view(dashboard(deps.ctx), can_top_up=role >= Role.MANAGER, mine=my_day(deps.ctx, user_id))
     deps.client.views_publish(user_id=user_id, view=view)
 
 
@@ -46,7 +46,8 @@ class HomeRefresher:
     """Refreshes Home tabs after changes, within ``ROUND_GAP_SECONDS``, in shared rounds.
 
     - A round computes the dashboard once (it is the same for everyone) and publishes it to every
-      user waiting, so a busy hour costs at most one dashboard a second, not one per entry or user.
+      user waiting, with each one's own timer and entries of the day, so a busy hour costs at most one
+      dashboard a second, not one per entry or user.
     - A user is published at most once per ``COOLDOWN_SECONDS`` (Slack rate-limits views.publish);
       changes during the cooldown give one more refresh at its end.
     - Changes are committed before ``changed`` is called, so the round that takes a user shows the
@@ -90,10 +91,12 @@ class HomeRefresher:
             self.scheduled = False
             self.last_round = time.monotonic()
         board = dashboard(self.deps.ctx)  # once per round, whoever is waiting
-        views = {can: home_view(board, can_top_up=can) for can in (True, False)}
         for user_id in users:
             role = home_role(self.deps, user_id)
-            view = contact_home_view(role) if isinstance(role, str) else views[role >= Role.MANAGER]
+            if isinstance(role, str):
+                view = contact_home_view(role)
+            else:  # the viewer's own part (timer, today's entries) is one small query
+                view = home_view(board, can_top_up=role >= Role.MANAGER, mine=my_day(self.deps.ctx, user_id))
             try:
                 self.deps.client.views_publish(user_id=user_id, view=view)
             except SlackApiError as error:  # one user's failure does not skip the others

@@ -22,6 +22,7 @@ from bot.services.channels import (
     thread_message_deleted,
     thread_message_edited,
 )
+from bot.services.nudges import note_reply
 from bot.services.results import LogResult, VoidResult
 from handlers.context import Deps
 from handlers.outcome import attempt
@@ -107,6 +108,8 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
         return
     client_id = link.result[0]
     actor = deps.people.actor(user, user_team=_team_of(event))
+    # who replied where and when (never what), for the day's nudge about threads without time
+    attempt(lambda: note_reply(deps.ctx, actor, channel, event["thread_ts"]), "thread activity")
     outcome = attempt(
         lambda: log_thread_message(
             deps.ctx,
@@ -116,6 +119,7 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
             ts,
             event.get("text", ""),
             _permalink(deps, channel, event["thread_ts"]),
+            event["thread_ts"],
         ),
         "thread time line",
     )
@@ -171,6 +175,7 @@ def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
             message.get("text", ""),
             key,
             _permalink(deps, channel, message["thread_ts"]),
+            message["thread_ts"],
         ),
         "thread edit",
     )

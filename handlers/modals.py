@@ -1,23 +1,32 @@
-"""Modal submissions: top up and log time. Field errors go back in the ack (``response_action:
+"""Modal submissions: top up, log time, edit an entry, the real time of a timer left running. Field errors go back in the ack (``response_action:
 errors``) so Slack shows them next to the fields; the modal's view id is the idempotency key, so a
 double submission records once."""
 
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk.errors import SlackApiError
 
-from bot.domain.durations import format_duration
-from bot.domain.errors import NeedsConfirmation
-from bot.domain.forms import FieldErrors, field_error, logtime_from_form, topup_from_form
+from bot.domain.commands import TimerStop
+from bot.domain.durations import format_duration, parse_duration
+from bot.domain.errors import NeedsConfirmation, ParseError
+from bot.domain.forms import FieldErrors, edit_from_form, field_error, logtime_from_form, topup_from_form
 from bot.services import ledger
+from bot.services.nudges import thread_ref
 from bot.services.results import TopUpResult
+from bot.services.timers import stop_timer
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.views.messages import render_log, render_topup
-from handlers.views.modals import LOG_CALLBACK, TOPUP_CALLBACK, field_values
+from handlers.views.modals import EDIT_CALLBACK, LOG_CALLBACK, TIMER_FIX_CALLBACK, TOPUP_CALLBACK, field_values
+
+log = logging.getLogger("blocktime.modals")
 
 
 def register(app: App, deps: Deps) -> None:
@@ -46,6 +55,8 @@ def register(app: App, deps: Deps) -> None:
         user_id = body["user"]["id"]
         actor = deps.people.actor(user_id)
         fields = field_values(view)
+        metadata = _metadata(view)
+        channel, thread_ts, moment = metadata.get("channel"), metadata.get("thread_ts"), metadata.get("moment")
 
         def submit() -> Any:
             command = logtime_from_form(
@@ -56,10 +67,70 @@ def register(app: App, deps: Deps) -> None:
                 "nb" in (fields.get("non_billable") or []),
                 deps.ctx.today(),
                 deps.ctx.settings.max_entry_minutes,
+                ticket=fields.get("ticket"),
+                work_type=fields.get("work_type"),
             )
-            return ledger.log_time(deps.ctx, actor, command, source="slack", idempotency_key=f"view:{view['id']}")
+            if moment and metadata.get("day") == command.when:  # a message's time is the work's, on its day
+                at = datetime.fromtimestamp(float(moment), UTC)
+                command = replace(command, moment=at)
+            return ledger.log_time(
+                deps.ctx,
+                actor,
+                command,
+                source="slack",
+                idempotency_key=f"view:{view['id']}",
+                thread_ref=thread_ref(str(channel), str(thread_ts)) if channel and thread_ts else None,
+            )
+
+        _finish(deps, ack, user_id, view, submit, render_log, "duration")
+
+    @app.view(EDIT_CALLBACK)
+    def edit_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        actor = deps.people.actor(user_id)
+        fields = field_values(view)
+        metadata = _metadata(view)
+
+        def submit() -> Any:
+            command = edit_from_form(
+                int(metadata["entry_id"]),
+                fields.get("duration"),
+                fields.get("work_date"),
+                metadata.get("work_date"),
+                fields.get("note"),
+                fields.get("work_type"),
+                deps.ctx.today(),
+                deps.ctx.settings.max_entry_minutes,
+            )
+            return ledger.edit_entry(deps.ctx, actor, command, idempotency_key=f"view:{view['id']}")
 
         _finish(deps, ack, user_id, view, submit, lambda r: render_log(r, undo=False), "duration")
+
+    @app.view(TIMER_FIX_CALLBACK)
+    def timer_fixed(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        actor = deps.people.actor(user_id)
+        fields = field_values(view)
+        started = datetime.fromisoformat(str(_metadata(view).get("started_at")))
+
+        def submit() -> Any:
+            text = (fields.get("duration") or "").strip()
+            try:
+                minutes = parse_duration(text, deps.ctx.settings.max_entry_minutes)
+            except ParseError as error:
+                raise FieldErrors({"duration": field_error(error.message)}) from None
+            note = fields.get("note") or None
+            return stop_timer(deps.ctx, actor, TimerStop(note, minutes=minutes, started_at=started))
+
+        _finish(deps, ack, user_id, view, submit, render_log, "duration")
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        found = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _finish(
@@ -77,8 +148,8 @@ def _finish(
         return
     ack()
     text, blocks = render(outcome.result)
-    metadata = json.loads(view.get("private_metadata") or "{}")
-    channel, alert_ts = metadata.get("channel"), metadata.get("alert_ts")
+    metadata = _metadata(view)
+    channel, alert_ts, thread_ts = metadata.get("channel"), metadata.get("alert_ts"), metadata.get("thread_ts")
     if alert_ts and channel and isinstance(outcome.result, TopUpResult) and not outcome.result.duplicate:
         added = f":moneybag: {format_duration(outcome.result.minutes)} added by <@{user_id}>."
         deps.later(
@@ -87,10 +158,17 @@ def _finish(
         )
 
     def confirm() -> None:
+        """Where the form was opened: the message's thread, the channel, else (App Home, a DM's
+        button, a channel the bot is not in) a DM."""
         if channel:
-            deps.client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
-        else:
-            deps.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            try:
+                deps.client.chat_postEphemeral(
+                    channel=channel, user=user_id, text=text, blocks=blocks, thread_ts=thread_ts or None
+                )
+                return
+            except SlackApiError as error:
+                log.info("confirmation by DM instead (%s)", error.response.get("error"))
+        deps.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
     deps.later("modal confirmation", confirm)
     deps.home_changed(user_id)

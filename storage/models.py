@@ -98,6 +98,7 @@ class Client(Base):
     client_notes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     client_view: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     statement_channel: Mapped[str | None] = mapped_column(String(32))  # client-safe monthly statement
+    work_hours: Mapped[str | None] = mapped_column(String(64))  # "mon-fri 08:00-18:00": outside is after hours
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
 
@@ -171,6 +172,9 @@ class Entry(Base):
     source: Mapped[str] = mapped_column(String(16))  # slack | thread | cli
     # The Slack message an entry came from ("channel:ts"), so editing or deleting it corrects the entry.
     source_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    # "<channel>:<thread ts>" of the ticket thread the time was logged on (a thread line, a message's
+    # shortcut, a nudge's button): the nudge asks only about threads without one
+    thread_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
@@ -226,6 +230,29 @@ class Timer(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     work_type: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column()
+
+
+class ThreadActivity(Base):
+    """Someone replied in a ticket thread of a linked channel: who, where and when, never what (the
+    nudge job asks about threads with no time logged, then forgets the rows)."""
+
+    __tablename__ = "thread_activity"
+    __table_args__ = (UniqueConstraint("user_id", "channel_id", "thread_ts"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class NudgeOptOut(Base):
+    """Someone who said ``/blocktime nudges off``."""
+
+    __tablename__ = "nudge_optouts"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column()
 
 
 class WorkType(Base):

@@ -9,7 +9,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +24,7 @@ from bot.domain.durations import (
 from bot.domain.errors import ParseError
 from bot.domain.roles import Role
 from bot.domain.thresholds import format_thresholds, parse_thresholds
+from bot.domain.workhours import parse_work_hours
 from bot.domain.worktypes import parse_multiplier, parse_work_type
 
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
@@ -48,6 +49,8 @@ class LogTime:
     ticket: str | None = None
     work_type: str | None = None  # ``as onsite``; None = standard
     started_at: datetime | None = None  # a timer's start, kept on the entry it becomes
+    at: time | None = None  # ``at 22:00``: the time of day the work was done (client's clock)
+    moment: datetime | None = None  # when the work happened, as Slack knows it (a message's timestamp)
 
     def work_date(self, today: date) -> date:
         return resolve_when(self.when, today)
@@ -198,6 +201,7 @@ class TimerStop:
     note: str | None = None  # None: the note given at start
     minutes: int | None = None  # the real duration, for a timer left running
     keep: bool = False  # a long timer's time is right as it ran
+    started_at: datetime | None = None  # from a button: only the timer that started then
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,12 @@ class TimerShow:
 
 @dataclass(frozen=True)
 class TimerDiscard:
-    pass
+    started_at: datetime | None = None  # from a button: only the timer that started then
+
+
+@dataclass(frozen=True)
+class NudgesSet:
+    on: bool  # /blocktime nudges on|off: DMs about ticket threads without time
 
 
 @dataclass(frozen=True)
@@ -255,10 +264,11 @@ Command = (
     | TimerStop
     | TimerShow
     | TimerDiscard
+    | NudgesSet
 )
 
 USAGE = {
-    "logtime": "logtime <client> <duration> [when] [as <type>] [note...]   e.g. logtime acme 1h30m yesterday printer fix #1234"
+    "logtime": "logtime <client> <duration> [when] [at HH:MM] [as <type>] [note...]   e.g. logtime acme 1h30m yesterday printer fix #1234"
     "  |  timers: logtime start <client> [note...], logtime stop [note...], logtime timer, logtime discard",
     "balance": "balance [client]   e.g. balance acme",
     "topup": "topup <client> <hours> [expires YYYY-MM-DD|never] [price 1500] [ref INV-1001] [note...]"
@@ -277,6 +287,7 @@ USAGE = {
     "insights": "insights   (clients for whom a flat-fee agreement makes most sense)",
     "worktype": "worktype add <name> <multiplier> | worktype list | worktype archive <name>"
     "   e.g. worktype add onsite 1.5  (then: logtime acme 1h as onsite printer fix)",
+    "nudges": "nudges off|on   (a DM on workdays about ticket threads you replied in without logging time)",
     "help": "help [command]",
 }
 CLIENT_SET_KEYS = (
@@ -286,7 +297,8 @@ CLIENT_SET_KEYS = (
     "client-notes (on|off: notes shown on the client card), statement-to (#channel|none: the client-safe "
     "monthly statement), "
     "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0), "
-    "email (address|none), webhook (URL|none)"
+    "email (address|none), webhook (URL|none), hours (mon-fri 08:00-18:00|none: working hours; work outside "
+    "them is billed as BLOCKTIME_AFTER_HOURS_TYPE), worktype (onsite 2|onsite none: this client's rate)"
 )
 
 
@@ -383,20 +395,51 @@ def parse_logtime(tokens: list[str], today: date, max_minutes: int, client_requi
         raise ParseError("Say which client the time is for, before the duration.", example)
     if not words:
         raise ParseError(f"Say how long you worked for {client}.", example)
-    minutes, typed, when, note, work_type = _duration_when_note(words, today, max_minutes)
-    return LogTime(client, minutes, typed, when, note, non_billable, find_ticket(note), work_type)
+    minutes, typed, when, note, work_type, at = _duration_when_note(words, today, max_minutes)
+    return LogTime(client, minutes, typed, when, note, non_billable, find_ticket(note), work_type, at=at)
 
 
 def _duration_when_note(
     words: list[str], today: date, max_minutes: int
-) -> tuple[int, str, str | None, str, str | None]:
-    """``<duration> [when] [as <work type>] [note...]``."""
+) -> tuple[int, str, str | None, str, str | None, time | None]:
+    """``<duration> [when] [at HH:MM] [as <work type>] [note...]`` (the three in any order)."""
     minutes, typed, words = take_duration(words, max_minutes)
-    _, when, words = take_work_date(words, today)
-    work_type = None
-    if len(words) >= 2 and words[0].lower() == "as":
-        work_type, words = parse_work_type(words[1]), words[2:]
-    return minutes, typed, when, clean_note(" ".join(words)), work_type
+    when: str | None = None
+    work_type: str | None = None
+    at: time | None = None
+    while words:
+        if when is None:
+            _, when, rest = take_work_date(words, today)
+            if rest is not words:
+                words = rest
+                continue
+        if at is None and len(words) >= 2 and words[0].lower() == "at" and parse_clock(words[1]) is not None:
+            at, words = parse_clock(words[1]), words[2:]
+            continue
+        if work_type is None and len(words) >= 2 and words[0].lower() == "as":
+            work_type, words = parse_work_type(words[1]), words[2:]
+            continue
+        break
+    return minutes, typed, when, clean_note(" ".join(words)), work_type, at
+
+
+_CLOCK_WORD = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.ASCII)
+
+
+def parse_clock(text: str) -> time | None:
+    """``22:00``, ``9:30``, ``10pm``, ``7:15am`` -> a time of day; None for anything else (a bare
+    number is not a time: ``at 5`` may be a note)."""
+    match = _CLOCK_WORD.match(text.strip().lower())
+    if match is None or (match.group(2) is None and match.group(3) is None):
+        return None
+    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    if half is not None:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
 
 
 def resolve_when(when: str | None, today: date) -> date:
@@ -625,7 +668,12 @@ def _edit(tokens: list[str], today: date, max_minutes: int) -> Command:
     elif flags & BILLABLE_FLAGS:
         non_billable = False
     words = [t for t in tokens[1:] if t.lower() not in NON_BILLABLE_FLAGS | BILLABLE_FLAGS]
-    minutes, typed, when, note, work_type = _duration_when_note(words, today, max_minutes)
+    minutes, typed, when, note, work_type, at = _duration_when_note(words, today, max_minutes)
+    if at is not None:
+        raise ParseError(
+            "`at` is for new entries; to bill an edited entry as after-hours work, name its type.",
+            f"edit {entry_id} {typed} as afterhours",
+        )
     return EditEntry(entry_id, minutes, typed, when, note or None, non_billable, work_type)
 
 
@@ -834,6 +882,17 @@ def _client_settings(words: list[str], longest: int = DEFAULT_MAX_MINUTES) -> di
             rates[parse_work_type(words[i + 1])] = rate
             i += 3
             continue
+        if key == "hours":  # client set acme hours mon-fri 08:00-18:00 (or none)
+            if i + 1 < len(words) and words[i + 1].lower() in ("none", "off"):
+                changes["work_hours"], i = None, i + 2
+                continue
+            if i + 2 >= len(words):
+                raise ParseError(
+                    "`hours` needs the days and the time range.", "client set acme hours mon-fri 08:00-18:00"
+                )
+            changes["work_hours"] = str(parse_work_hours(words[i + 1], words[i + 2]))
+            i += 3
+            continue
         if key not in _SETTERS and key not in _LIMITED_BY_LONGEST_ENTRY:
             raise ParseError(f"`{words[i]}` is not a client setting. Settings: {CLIENT_SET_KEYS}.", example)
         if i + 1 >= len(words):
@@ -906,6 +965,13 @@ def _worktype(tokens: list[str], today: date, max_minutes: int) -> Command:
     raise ParseError("`worktype` takes add <name> <multiplier>, list, or archive <name>.", example)
 
 
+def _nudges(tokens: list[str], today: date, max_minutes: int) -> Command:
+    words = [t.lower() for t in tokens]
+    if words in (["on"], ["off"]):
+        return NudgesSet(words[0] == "on")
+    raise ParseError("`nudges` takes on or off.", "nudges off")
+
+
 def _help(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Help(tokens[0].lower() if tokens else "")
 
@@ -929,4 +995,5 @@ _PARSERS = {
     "help": _help,
     "worktype": _worktype,
     "worktypes": _worktype,
+    "nudges": _nudges,
 }

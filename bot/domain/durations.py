@@ -3,7 +3,9 @@ rules that turn typed minutes into billable minutes. Minutes are always whole in
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bot.domain.errors import ParseError
@@ -157,3 +159,8 @@ def billable_minutes(
     weighted = int((Decimal(minutes) * multiplier).to_integral_value(rounding=ROUND_CEILING))
     rounded = weighted if rounding <= 1 else -(-weighted // rounding) * rounding
     return max(rounded, minimum)
+
+
+def elapsed_minutes(started_at: datetime, now: datetime) -> int:
+    """Whole minutes a timer ran (a begun minute counts), at least one."""
+    return max(1, math.ceil((now - started_at).total_seconds() / 60))

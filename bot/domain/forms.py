@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.domain.commands import LogTime, TopUp, clean_note, find_ticket, parse_hours, parse_price
+from bot.domain.commands import EditEntry, LogTime, TopUp, clean_note, find_ticket, parse_hours, parse_price
 from bot.domain.durations import parse_duration
 from bot.domain.errors import DomainError, ParseError
+from bot.domain.worktypes import parse_work_type
 
 
 class FieldErrors(DomainError):
@@ -18,6 +19,7 @@ class FieldErrors(DomainError):
 
 
 FIELD_ERROR_LIMIT = 300
+TICKET_LIMIT = 500  # the entries.ticket column
 
 
 def field_error(message: str, limit: int = FIELD_ERROR_LIMIT) -> str:
@@ -84,6 +86,8 @@ def logtime_from_form(
     non_billable: bool,
     today: date,
     max_minutes: int,
+    ticket: str | None = None,
+    work_type: str | None = None,
 ) -> LogTime:
     errors: dict[str, str] = {}
     if not client:
@@ -94,8 +98,44 @@ def logtime_from_form(
     if day > today:
         errors["work_date"] = "Time is logged for work already done; pick today or earlier."
     cleaned = _check(errors, "note", lambda: clean_note(note or ""))
+    kind = _check(errors, "work_type", lambda: parse_work_type(work_type)) if work_type else None
+    reference = " ".join((ticket or "").split())
+    if len(reference) > TICKET_LIMIT:
+        errors["ticket"] = f"A ticket is at most {TICKET_LIMIT} characters: a number (#1234) or a link."
     if errors:
         raise FieldErrors(errors)
     return LogTime(
-        str(client).lower(), int(minutes), text, day.isoformat(), cleaned, non_billable, find_ticket(cleaned)
+        str(client).lower(),
+        int(minutes),
+        text,
+        day.isoformat(),
+        cleaned,
+        non_billable,
+        reference or find_ticket(cleaned),
+        kind,
     )
+
+
+def edit_from_form(
+    entry_id: int,
+    duration: str | None,
+    work_date: str | None,
+    logged_on: str | None,
+    note: str | None,
+    work_type: str | None,
+    today: date,
+    max_minutes: int,
+) -> EditEntry:
+    """An entry's Edit form: what is unchanged is kept as it was (``None``)."""
+    errors: dict[str, str] = {}
+    text = (duration or "").strip()
+    minutes = _check(errors, "duration", lambda: parse_duration(text, max_minutes))
+    day = date.fromisoformat(work_date) if work_date else None
+    if day is not None and day > today:
+        errors["work_date"] = "Time is logged for work already done; pick today or earlier."
+    cleaned = _check(errors, "note", lambda: clean_note(note or ""))
+    kind = _check(errors, "work_type", lambda: parse_work_type(work_type)) if work_type else None
+    if errors:
+        raise FieldErrors(errors)
+    when = day.isoformat() if day is not None and day.isoformat() != logged_on else None
+    return EditEntry(entry_id, int(minutes), text, when, cleaned, None, kind)

@@ -12,10 +12,17 @@ from bot.blockkit import balance_line, context, escape, lines_as_sections, secti
 from bot.domain.durations import format_duration
 from bot.render import per_week, statement_lines
 
+THREADS_SHOWN = 20  # one section with a button per thread; a message holds 50 blocks
+
 ADD_HOURS_ACTION = "alert_add_hours"
 SNOOZE_ACTION = "alert_snooze"
 ENTRIES_ACTION = "alert_entries"
 CHART_ACTION = "alert_chart"
+NUDGE_LOG_ACTION = "nudge_log_time"  # value: {"channel", "thread_ts", "date"} of the thread
+TIMER_KEEP_ACTION = "timer_keep"  # value: the timer's start (ISO), so a newer timer is not the one logged
+TIMER_FIX_ACTION = "timer_fix"
+TIMER_STOP_ACTION = "timer_stop"
+TIMER_DISCARD_ACTION = "timer_discard"
 
 
 def _who(facts: dict[str, Any]) -> str:
@@ -61,6 +68,8 @@ def slack_message(facts: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         "digest": _digest_blocks,
         "statement": _statement_blocks,
         "client_statement": _statement_blocks,  # its facts are already client-safe
+        "nudge": _nudge_blocks,
+        "timer_check": _timer_check_blocks,
     }[kind]
     text, blocks = builder(facts)
     return text, to_dicts(blocks)
@@ -173,3 +182,48 @@ def webhook_body(facts: dict[str, Any], outbox_id: int) -> bytes:
     """The JSON a PSA or automation receives; ``id`` lets the receiver drop a repeated delivery."""
     event = {"threshold": "blocktime.threshold_crossed"}.get(facts["kind"], f"blocktime.{facts['kind']}")
     return json.dumps({"id": outbox_id, "event": event, "data": facts}, sort_keys=True).encode()
+
+
+def _nudge_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
+    """A staff member's DM about ticket threads they replied in without logging time: one Log time
+    button per thread, opening the form pre-filled for it."""
+    threads = facts["threads"]
+    count = int(facts["count"])
+    named = ", ".join(f"{t['client']}: thread of {t['started']}" for t in threads[:3])
+    more = "…" if count > 3 else ""
+    plural = "thread" if count == 1 else "threads"
+    text = f"You replied in {count} ticket {plural} today ({named}{more}) and logged no time."
+    blocks: list[Block] = [section(f":stopwatch: {escape(text)}")]
+    for thread in threads[:THREADS_SHOWN]:
+        value = json.dumps({"channel": thread["channel"], "thread_ts": thread["thread_ts"], "date": facts["date"]})
+        blocks.append(
+            section(
+                f"*{escape(thread['display_name'])}* (`{thread['client']}`): thread of {thread['started']} in "
+                f"<#{thread['channel']}>",
+                accessory=ButtonElement(text="Log time", action_id=NUDGE_LOG_ACTION, value=value),
+            )
+        )
+    if count > THREADS_SHOWN:
+        blocks.append(context(f"…and {count - THREADS_SHOWN} more threads."))
+    blocks.append(context("Not billable? Nothing to do. `/blocktime nudges off` stops these messages."))
+    return text, blocks
+
+
+def _timer_check_blocks(facts: dict[str, Any]) -> tuple[str, list[Block]]:
+    """A timer that ran past the limit asks its owner before it is logged."""
+    ran = format_duration(int(facts["minutes"]))
+    text = (
+        f"Your timer for {facts['display_name']} has been running {ran} (since {facts['since']}). Was it left running?"
+    )
+    start = str(facts["started_at"])
+    return text, [
+        section(f":alarm_clock: {escape(text)}"),
+        ActionsBlock(
+            elements=[
+                ButtonElement(text=f"Keep {ran}", action_id=TIMER_KEEP_ACTION, value=start),
+                ButtonElement(text="Enter the real time", action_id=TIMER_FIX_ACTION, value=start, style="primary"),
+                ButtonElement(text="Discard", action_id=TIMER_DISCARD_ACTION, value=start, style="danger"),
+            ]
+        ),
+        context("Nothing is logged until you choose."),
+    ]

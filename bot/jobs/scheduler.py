@@ -17,9 +17,12 @@ from bot.jobs.dispatcher import Dispatcher, worker_name
 from bot.jobs.runs import RunOutcome, run_once
 from bot.jobs.tasks import JOBS
 from bot.services import Context
+from bot.services.timers import ask_about_long_timers
 
 log = logging.getLogger("blocktime.scheduler")
 DISPATCH_JOB = "dispatch"
+TIMERS_JOB = "timers"
+TIMER_CHECK_MINUTES = 5  # how often timers that ran too long are looked for (each owner asked once)
 
 
 def triggers(ctx: Context) -> dict[str, Any]:
@@ -27,11 +30,13 @@ def triggers(ctx: Context) -> dict[str, Any]:
     settings = ctx.settings
     zone = settings.timezone
     hour, minute = (int(part) for part in settings.digest_time.split(":"))
+    nudge_hour, nudge_minute = (int(part) for part in settings.nudge_time.split(":"))
     return {
         "expiry": CronTrigger(hour=0, minute=5, timezone=zone),
         "renewal": CronTrigger(hour=0, minute=10, timezone=zone),
         "digest": CronTrigger(day_of_week=settings.digest_days, hour=hour, minute=minute, timezone=zone),
         "statement": CronTrigger(day=1, hour=8, minute=0, timezone=zone),
+        "nudge": CronTrigger(day_of_week=settings.nudge_days, hour=nudge_hour, minute=nudge_minute, timezone=zone),
     }
 
 
@@ -54,6 +59,13 @@ class Scheduler:
             coalesce=True,
             next_run_time=datetime.now(),
         )
+        self.scheduler.add_job(
+            self._timers,
+            IntervalTrigger(minutes=TIMER_CHECK_MINUTES),
+            id=TIMERS_JOB,
+            max_instances=1,
+            coalesce=True,
+        )
         for name, trigger in triggers(ctx).items():
             self.scheduler.add_job(
                 self._job(name), trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=3600
@@ -65,6 +77,12 @@ class Scheduler:
             self.dispatcher.run_once()
         except Exception:
             log.exception("dispatcher pass failed; the next pass retries")
+
+    def _timers(self) -> None:
+        try:
+            ask_about_long_timers(self.ctx)
+        except Exception:
+            log.exception("timer check failed; the next pass retries")
 
     def _job(self, name: str) -> Callable[[], None]:
         def run() -> None:

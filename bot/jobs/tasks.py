@@ -22,6 +22,7 @@ from bot.services.alerts import enqueue, internal_channel, thresholds_of
 from bot.services.book import ClientBook
 from bot.services.context import lock_client
 from bot.services.ledger import add_block, expire_blocks
+from bot.services.nudges import nudge
 from bot.services.queries import all_balances
 from bot.services.reports import statement_facts
 from storage.models import Block, Client
@@ -216,4 +217,4 @@ def _statement_channel(session: Session, ctx: Context, client: Client) -> str | 
     return internal_channel(session, client.alert_channel, ctx.settings)
 
 
-JOBS = {"expiry": expiry, "renewal": renewal, "digest": digest, "statement": statement}
+JOBS = {"expiry": expiry, "renewal": renewal, "digest": digest, "statement": statement, "nudge": nudge}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
 from bot.domain.roles import Role, Standing, require
-from bot.services import alerts, channels, clients, ledger, queries, reports, timers, worktypes
+from bot.services import alerts, channels, clients, ledger, nudges, queries, reports, timers, worktypes
 from bot.services.context import Actor, Context
 from bot.services.results import (
     BalancesResult,
@@ -121,6 +121,8 @@ def run(
             return timers.show_timer(ctx, actor, command)
         case c.TimerDiscard():
             return timers.discard_timer(ctx, actor, command)
+        case c.NudgesSet():
+            return nudges.set_nudges(ctx, actor, command)
         case c.WorkTypeAdd():
             return worktypes.add_work_type(ctx, actor, command)
         case c.WorkTypeList():

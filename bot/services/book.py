@@ -56,6 +56,7 @@ def new_entry_values(
     now: datetime,
     request: Command | None = None,
     multiplier: Decimal = Decimal(1),
+    thread_ref: str | None = None,
 ) -> dict[str, Any]:
     """The columns of a new entry, for both writers (the ORM here, ``storage.quick`` for plain ones).
     ``author`` is (user id, name); overage is known once the draws are stored. ``request`` is what the
@@ -78,6 +79,7 @@ def new_entry_values(
         "ticket": ticket or command.ticket,
         "source": source,
         "source_ref": source_ref,
+        "thread_ref": thread_ref,
         "idempotency_key": key,
         "request_fingerprint": fingerprint(request or command) if key else None,
         "replaces_id": replaces_id,

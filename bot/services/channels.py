@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -139,13 +140,20 @@ def message_ref(channel_id: str, ts: str) -> str:
 
 
 def log_thread_message(
-    ctx: Context, actor: Actor, client_id: int, channel_id: str, ts: str, text: str, ticket: str | None
+    ctx: Context,
+    actor: Actor,
+    client_id: int,
+    channel_id: str,
+    ts: str,
+    text: str,
+    ticket: str | None,
+    thread_ts: str | None = None,
 ) -> LogResult | None:
     """Log a thread reply that is a time line; ``None`` for ordinary chat."""
     parsed = parse_thread_line(text, ctx.today(), ctx.settings.max_entry_minutes)
     if parsed is None:
         return None
-    return _log_line(ctx, actor, parsed, f"msg:{channel_id}:{ts}", client_id, channel_id, ts, ticket)
+    return _log_line(ctx, actor, parsed, f"msg:{channel_id}:{ts}", client_id, channel_id, ts, ticket, thread_ts)
 
 
 def _log_line(
@@ -157,8 +165,13 @@ def _log_line(
     channel_id: str,
     ts: str,
     ticket: str | None,
+    thread_ts: str | None = None,
 ) -> LogResult:
-    """The entry of a thread message, pointing back at the message so edits and deletes find it."""
+    """The entry of a thread message, pointing back at the message so edits and deletes find it, and
+    at its thread (the nudge asks only about threads without time). The message's time is when the
+    work was done, unless the line names a day or a time of its own."""
+    if parsed.when is None and parsed.at is None:
+        parsed = replace(parsed, moment=datetime.fromtimestamp(float(ts), UTC))
     return ledger.log_time(
         ctx,
         actor,
@@ -168,6 +181,7 @@ def _log_line(
         client_id=client_id,
         ticket=ticket,
         source_ref=message_ref(channel_id, ts),
+        thread_ref=message_ref(channel_id, thread_ts) if thread_ts else None,
     )
 
 
@@ -190,6 +204,7 @@ def thread_message_edited(
     text: str,
     edit_key: str,
     ticket: str | None,
+    thread_ts: str | None = None,
 ) -> LogResult | VoidResult | None:
     """Correct the entry of an edited message: a new duration or note edits it (void + new entry),
     text that is no longer a time line voids it, a time line where there was none logs it."""
@@ -198,7 +213,7 @@ def thread_message_edited(
     if entry is None:
         if parsed is None:
             return None
-        return _log_line(ctx, actor, parsed, edit_key, client_id, channel_id, ts, ticket)
+        return _log_line(ctx, actor, parsed, edit_key, client_id, channel_id, ts, ticket, thread_ts)
     if parsed is None:
         return ledger.void_entry(ctx, actor, VoidEntry(entry.id, "thread message no longer logs time"))
     unchanged = (parsed.minutes, parsed.note, parsed.non_billable, parsed.when is None) == (

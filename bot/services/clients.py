@@ -45,6 +45,7 @@ POLICY_FIELDS = (
     "thresholds",
     "alert_email",
     "alert_webhook",
+    "work_hours",
 )
 
 
@@ -69,6 +70,7 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         client_view=client.client_view,
         client_notes=client.client_notes,
         statement_channel=client.statement_channel,
+        work_hours=client.work_hours,
     )
 
 

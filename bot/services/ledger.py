@@ -7,7 +7,8 @@ on the key settles a race between two processes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.ledger import EntryPlan, current_block_minutes
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
+from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
 from bot.services.book import ClientBook, Figures, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
@@ -45,6 +47,7 @@ def log_time(
     client_id: int | None = None,
     ticket: str | None = None,
     source_ref: str | None = None,
+    thread_ref: str | None = None,
 ) -> LogResult:
     """Record an entry. ``client_id`` names the client when the command has no handle (a channel
     linked to a client); ``ticket`` overrides the ``#1234`` found in the note (a thread link);
@@ -61,6 +64,7 @@ def log_time(
         client_id=client_id,
         ticket=ticket,
         source_ref=source_ref,
+        thread_ref=thread_ref,
     )
     if quick is not None:
         return quick
@@ -69,8 +73,10 @@ def log_time(
         client = _client_for(session, command.client, client_id)
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
-        entry, plan = _add_entry(book, command, source, idempotency_key, ticket, actor, source_ref=source_ref)
-        return _log_result(book, entry, plan)
+        entry, plan, after = _add_entry(
+            book, command, source, idempotency_key, ticket, actor, source_ref=source_ref, thread_ref=thread_ref
+        )
+        return _log_result(book, entry, plan, after_hours=after)
 
     return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx, command))
 
@@ -98,15 +104,19 @@ def _add_entry(
     work_date: date | None = None,
     request: Command | None = None,
     multiplier: Decimal | None = None,
-) -> tuple[Entry, EntryPlan]:
+    thread_ref: str | None = None,
+) -> tuple[Entry, EntryPlan, str | None]:
     """Store the entry the rules plan (``bot.domain.ledger.plan_entry``): nothing is decided here."""
     client = book.client
     day = work_date or command.work_date(book.today)
     role = book.ctx.role_of(book.session, author)
     require(role, Role.TECHNICIAN, "log time")
     check_work_date(role, day, book.today, book.ctx.settings.backdate_days)
+    request = request or command
+    after = None
     if multiplier is None:
-        multiplier = multiplier_for(book.session, client.id, command.work_type or STANDARD)
+        command, after = _after_hours(book, command, day)
+        multiplier = _multiplier(book, command, after)
     plan = book.plan(command.minutes, command.non_billable, day, multiplier)
     if not plan.allowed:
         raise Refused(_no_hours_message(client, plan.before, plan.billable), f"topup {client.handle} 10")
@@ -126,6 +136,7 @@ def _add_entry(
         now=book.now,
         request=request,
         multiplier=multiplier,
+        thread_ref=thread_ref or (replaces.thread_ref if replaces else None),
     )
     entry = Entry(**values)
     book.session.add(entry)
@@ -135,7 +146,42 @@ def _add_entry(
     client.open_overage_minutes += entry.overage_minutes
     client.last_entry_id = entry.id
     book.line("entry", before, entry_id=entry.id, note=command.note[:200])
-    return entry, plan
+    return entry, plan, after
+
+
+def _after_hours(book: ClientBook, command: LogTime, day: date) -> tuple[LogTime, str | None]:
+    """The command with the after-hours work type when its time of day is known, no type was named,
+    and it falls outside the client's working hours (in the client's zone); and why, for the reply."""
+    client, settings = book.client, book.ctx.settings
+    zone = ZoneInfo(client.timezone)
+    moment = command.started_at or command.moment
+    local = moment.astimezone(zone) if moment is not None else None
+    if local is None and command.at is not None:
+        local = datetime.combine(day, command.at, tzinfo=zone)
+        if local > book.now.astimezone(zone) + timedelta(minutes=1):  # a typed time, not Slack's
+            raise Refused(
+                f"{local:%Y-%m-%d %H:%M} is still to come; time is logged for work already done.",
+                "logtime acme 1h at 22:00 server patching",
+            )
+    hours = stored_work_hours(client.work_hours)
+    if command.work_type is not None or settings.after_hours_type is None or not after_hours(local, hours):
+        return command, None
+    assert local is not None
+    why = f"after hours ({local:%a %H:%M}, outside {hours})"
+    return replace(command, work_type=settings.after_hours_type), why
+
+
+def _multiplier(book: ClientBook, command: LogTime, after: str | None) -> Decimal:
+    try:
+        return multiplier_for(book.session, book.client.id, command.work_type or STANDARD)
+    except NotFound:
+        if after is None:
+            raise
+        raise Refused(
+            f"Not recorded: this is {after}, billed as `{command.work_type}` (BLOCKTIME_AFTER_HOURS_TYPE), but "
+            "there is no such work type. An admin adds it, or name the type with `as standard`.",
+            f"worktype add {command.work_type} 2",
+        ) from None
 
 
 def _no_hours_message(client: Client, balance: int, billable: int) -> str:
@@ -152,7 +198,13 @@ def _no_hours_message(client: Client, balance: int, billable: int) -> str:
     )
 
 
-def _log_result(book: ClientBook, entry: Entry, plan: EntryPlan | None = None, duplicate: bool = False) -> LogResult:
+def _log_result(
+    book: ClientBook,
+    entry: Entry,
+    plan: EntryPlan | None = None,
+    duplicate: bool = False,
+    after_hours: str | None = None,
+) -> LogResult:
     blocks = book.open_blocks()
     remaining = book.balance()
     return LogResult(
@@ -175,6 +227,7 @@ def _log_result(book: ClientBook, entry: Entry, plan: EntryPlan | None = None, d
         work_type=entry.work_type,
         multiplier=plain(entry.multiplier),
         logged_on=entry.created_at.astimezone(ZoneInfo(book.client.timezone)).date(),
+        after_hours=after_hours,
     )
 
 
@@ -326,10 +379,20 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         work_type = old.work_type if command.work_type is None else command.work_type
         # the same kind of work keeps the rate it was logged at; a new kind takes today's rate
         rate = old.multiplier if work_type == old.work_type else None
-        corrected = LogTime(None, command.minutes, command.typed, command.when, note, non_billable, None, work_type)
+        corrected = LogTime(
+            None,
+            command.minutes,
+            command.typed,
+            command.when,
+            note,
+            non_billable,
+            None,
+            work_type,
+            started_at=old.started_at,
+        )
         ticket = (find_ticket(note) or old.ticket) if command.note is not None else old.ticket
         work_date = None if command.when is not None else old.work_date
-        entry, plan = _add_entry(
+        entry, plan, _ = _add_entry(
             book,
             corrected,
             old.source,

@@ -5,7 +5,8 @@ length of the history."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.domain.allocation import BlockState, closed_on, closing_day, in_grace
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
-from bot.domain.durations import format_duration
+from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import current_block_minutes, usable_balance
@@ -21,7 +22,7 @@ from bot.domain.roles import Role
 from bot.domain.worktypes import plain
 from bot.services.context import Actor, Context, find_client, grace_days_of
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
-from storage.models import Block, Client, Entry
+from storage.models import Block, Client, Entry, Timer
 
 LAST_ENTRIES = 5
 
@@ -353,3 +354,80 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
             used_this_month_minutes=view.used_this_month_minutes,
             last_entries=last,
         )
+
+
+@dataclass(frozen=True)
+class RunningTimer:
+    client: str
+    display_name: str
+    note: str
+    started_at: datetime
+    since: str  # the start on the client's clock, "09:12"
+    minutes: int
+
+
+@dataclass(frozen=True)
+class MyDay:
+    """One person's part of the Home tab: their running timer, their entries logged today (workspace
+    calendar), and the clients they logged time for lately (first in the Log time form)."""
+
+    timer: RunningTimer | None
+    entries_today: list[EntryView]
+    recent_clients: list[str]
+
+
+RECENT_CLIENTS = 5
+TODAY_SHOWN = 10
+
+
+def my_day(ctx: Context, user_id: str) -> MyDay:
+    zone = ZoneInfo(ctx.settings.timezone)
+    start = datetime.combine(ctx.today(), datetime.min.time(), zone)
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        session = uow.session
+        running = session.execute(
+            select(Timer, Client).join(Client, Timer.client_id == Client.id).where(Timer.user_id == user_id)
+        ).first()
+        timer = None
+        if running is not None:
+            row, client = running
+            timer = RunningTimer(
+                client.handle,
+                client.display_name,
+                row.note,
+                row.started_at,
+                f"{row.started_at.astimezone(ZoneInfo(client.timezone)):%H:%M}",
+                elapsed_minutes(row.started_at, ctx.now()),
+            )
+        today = session.execute(
+            select(Entry, Client.handle)
+            .join(Client, Entry.client_id == Client.id)
+            .where(Entry.user_id == user_id, Entry.created_at >= start, Entry.voided_at.is_(None))
+            .order_by(Entry.id.desc())
+            .limit(TODAY_SHOWN)
+        ).all()
+        recent: list[str] = []
+        for handle in session.scalars(
+            select(Client.handle)
+            .join(Entry, Entry.client_id == Client.id)
+            .where(Entry.user_id == user_id, Client.archived.is_(False))
+            .order_by(Entry.id.desc())
+            .limit(50)
+        ):
+            if handle not in recent:
+                recent.append(handle)
+        return MyDay(timer, [entry_view(e, h) for e, h in today], recent[:RECENT_CLIENTS])
+
+
+def entry_of(ctx: Context, actor: Actor, entry_id: int) -> EntryView:
+    """One live entry, to edit: the author's own, or any for an account manager."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        session = uow.session
+        entry = session.get(Entry, entry_id)
+        if entry is None or entry.voided_at is not None:
+            raise Refused(f"Entry #{entry_id} is gone (voided or replaced); there is nothing to edit.")
+        if entry.user_id != actor.user_id and ctx.role_of(session, actor) < Role.MANAGER:
+            raise PermissionDenied("Only its author or an account manager can edit this entry.")
+        client = session.get(Client, entry.client_id)
+        assert client is not None
+        return entry_view(entry, client.handle)

@@ -43,19 +43,22 @@ def quick_log(
     client_id: int | None,
     ticket: str | None,
     source_ref: str | None,
+    thread_ref: str | None = None,
 ) -> LogResult | None:
     """Record a plain entry and return its result, or ``None`` (nothing written) for any other case."""
     if actor.standing is not Standing.STAFF:
         return None  # a guest with a role, or someone who is not staff: ClientBook checks the role
     if command.work_type not in (None, STANDARD):
         return None  # its multiplier (the client's own rate, else the work type's): ClientBook looks it up
+    if ctx.settings.after_hours_type and (command.at or command.moment or command.started_at):
+        return None  # the time of day may make it after-hours work: ClientBook decides
     try:
         with ctx.db.quick.transaction() as transaction:
             handle = command.client.lower().lstrip("@") if command.client is not None else None
             client, blocks = transaction.read(handle, client_id)
             if client is None or client.archived:
                 return None
-            result = _plain_entry(ctx, actor, command, client, blocks, source, key, ticket, source_ref)
+            result = _plain_entry(ctx, actor, command, client, blocks, source, key, ticket, source_ref, thread_ref)
             if result is None:
                 return None
             entry, draws, line, answer = result
@@ -75,6 +78,7 @@ def _plain_entry(
     key: str | None,
     ticket: str | None,
     source_ref: str | None,
+    thread_ref: str | None,
 ) -> tuple[dict[str, Any], list[DrawRow], dict[str, Any], LogResult] | None:
     """The rows of a plain entry and its answer, or ``None`` when ClientBook must decide."""
     now = ctx.now()
@@ -112,6 +116,7 @@ def _plain_entry(
         ticket=ticket,
         source=source,
         source_ref=source_ref,
+        thread_ref=thread_ref,
         key=key,
         replaces_id=None,
         now=now,

@@ -144,6 +144,7 @@ class LogResult(Result):
     work_type: str = "standard"
     multiplier: Decimal = Decimal(1)
     logged_on: date | None = None  # the recorded date (client's calendar), which statement shows it
+    after_hours: str | None = None  # why the after-hours work type was applied, when it was
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ class ClientView(Result):
     client_view: bool = False
     client_notes: bool = False
     statement_channel: str | None = None
+    work_hours: str | None = None  # "mon-fri 08:00-18:00"; None = no after-hours rule
 
 
 @dataclass(frozen=True)

@@ -6,25 +6,21 @@ is logged only once its owner confirms the time (``stop keep``) or gives the rea
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from bot.domain.commands import LogTime, TimerDiscard, TimerShow, TimerStart, TimerStop
-from bot.domain.durations import format_duration
+from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import NotFound, Refused
 from bot.domain.roles import Role, require
+from bot.services.alerts import enqueue
 from bot.services.context import Actor, Context, find_client
 from bot.services.ledger import log_time
 from bot.services.results import LogResult, Message
 from storage.models import Client, Timer
-
-
-def elapsed_minutes(started_at: datetime, now: datetime) -> int:
-    """Whole minutes a timer ran (a begun minute counts), at least one."""
-    return max(1, math.ceil((now - started_at).total_seconds() / 60))
 
 
 def start_timer(ctx: Context, actor: Actor, command: TimerStart, client_id: int | None) -> Message:
@@ -43,6 +39,7 @@ def start_timer(ctx: Context, actor: Actor, command: TimerStart, client_id: int 
         target = (client.id, client.display_name)
     if running is not None:
         stopped = stop_timer(ctx, actor, TimerStop())
+    started = ctx.now()
     with ctx.db.unit_of_work() as uow:
         uow.session.execute(delete(Timer).where(Timer.user_id == actor.user_id))
         uow.session.add(
@@ -52,21 +49,32 @@ def start_timer(ctx: Context, actor: Actor, command: TimerStart, client_id: int 
                 client_id=target[0],
                 note=command.note,
                 work_type=command.work_type,
-                started_at=ctx.now(),
+                started_at=started,
             )
         )
         uow.commit()
     text = f"Timer started for {target[1]}" + (f": {command.note}" if command.note else "") + "."
     if stopped is not None:
         text = f"Your running timer was stopped and logged: #{stopped.entry_id}, {stopped.typed}. " + text
-    return Message(text + " Stop it with `/logtime stop`.", {"client_id": target[0], "timer": "running"})
+    return Message(
+        text + " Stop it with `/logtime stop`.",
+        {"client_id": target[0], "timer": "running", "started_at": started.isoformat()},
+    )
+
+
+def _running(session: Session, actor: Actor, started_at: datetime | None) -> Timer:
+    """The actor's running timer; from a button, only the one that button was for."""
+    timer = session.get(Timer, actor.user_id)
+    if timer is None or (started_at is not None and timer.started_at != started_at):
+        if started_at is None:
+            raise NotFound("You have no timer running.", "logtime start acme printer fix")
+        raise NotFound("That timer is no longer running: it was stopped or discarded already.")
+    return timer
 
 
 def stop_timer(ctx: Context, actor: Actor, command: TimerStop) -> LogResult:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        timer = uow.session.get(Timer, actor.user_id)
-        if timer is None:
-            raise NotFound("You have no timer running.", "logtime start acme printer fix")
+        timer = _running(uow.session, actor, command.started_at)
         client = uow.session.get(Client, timer.client_id)
         assert client is not None
         started, note, work_type, handle, zone = (
@@ -130,9 +138,36 @@ def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:
 
 def discard_timer(ctx: Context, actor: Actor, command: TimerDiscard) -> Message:
     with ctx.db.unit_of_work() as uow:
-        timer = uow.session.get(Timer, actor.user_id)
-        if timer is None:
-            raise NotFound("You have no timer running.", "logtime start acme printer fix")
+        timer = _running(uow.session, actor, command.started_at)
         uow.session.delete(timer)
         uow.commit()
     return Message("Timer discarded; nothing was logged.", {"timer": None})
+
+
+def ask_about_long_timers(ctx: Context) -> int:
+    """DM the owner of each timer that ran past ``BLOCKTIME_TIMER_CONFIRM_HOURS``: keep it, give the real
+    time, or discard it. Once per timer, across processes (the outbox's key); returns DMs queued."""
+    limit = ctx.settings.timer_confirm_hours * 60
+    now = ctx.now()
+    asked = 0
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        rows = session.execute(
+            select(Timer, Client)
+            .join(Client, Timer.client_id == Client.id)
+            .where(Timer.started_at < now - timedelta(minutes=limit))
+        ).all()
+        for timer, client in rows:
+            since = timer.started_at.astimezone(ZoneInfo(client.timezone))
+            facts = {
+                "user": timer.user_id,
+                "client": client.handle,
+                "display_name": client.display_name,
+                "minutes": elapsed_minutes(timer.started_at, now),
+                "since": f"{since:%a %d %b %H:%M}",
+                "started_at": timer.started_at.isoformat(),
+            }
+            key = f"timer_check:{timer.user_id}:{timer.started_at.isoformat()}"
+            asked += enqueue(session, ctx, "timer_check", client, facts, key, only_slack=timer.user_id)
+        uow.commit()
+    return asked

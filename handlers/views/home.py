@@ -9,27 +9,33 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     DividerBlock,
     HeaderBlock,
 )
 from slack_sdk.models.views import View
 
 from bot.blockkit import context, escape, section
-from bot.domain.durations import format_duration
+from bot.domain.durations import as_recorded, format_duration
+from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.render import bar, percent_label
-from bot.services.queries import Dashboard
+from bot.services.queries import Dashboard, MyDay
 from bot.services.results import BalanceView
+from handlers.views.messages import timer_actions
 
 OPEN_LOG_ACTION = "home_log_time"
 OPEN_TOPUP_ACTION = "home_top_up"
+HOME_EDIT_ACTION = "home_edit_entry"  # value: the entry id
+HOME_VOID_ACTION = "home_void_entry"
 HOME_BLOCKS = 100
 
 
 ATTENTION_LIMIT = 10
 
 
-def home_view(dashboard: Dashboard, can_top_up: bool = True) -> dict[str, Any]:
-    """The dashboard; the Top up button only for those who may top up (account managers, admins)."""
+def home_view(dashboard: Dashboard, can_top_up: bool = True, mine: MyDay | None = None) -> dict[str, Any]:
+    """The dashboard; the Top up button only for those who may top up (account managers, admins);
+    ``mine``: the viewer's running timer and today's entries, with their buttons."""
     balances = dashboard.balances
     blocks: list[Block] = [HeaderBlock(text="blocktime")]
     if dashboard.attention:
@@ -41,8 +47,10 @@ def home_view(dashboard: Dashboard, can_top_up: bool = True) -> dict[str, Any]:
     buttons = [ButtonElement(text="Log time", action_id=OPEN_LOG_ACTION, style="primary")]
     if can_top_up:
         buttons.append(ButtonElement(text="Top up", action_id=OPEN_TOPUP_ACTION))
+    blocks.append(ActionsBlock(elements=buttons))
+    if mine is not None:
+        blocks += my_blocks(mine)
     blocks += [
-        ActionsBlock(elements=buttons),
         section(f"*Balances, lowest first* ({len(balances)} client{'' if len(balances) == 1 else 's'})"),
         DividerBlock(),
     ]
@@ -54,6 +62,57 @@ def home_view(dashboard: Dashboard, can_top_up: bool = True) -> dict[str, Any]:
     if not balances:
         blocks.append(section("No clients yet. An admin adds one with `/blocktime client add acme Acme Corp`."))
     return View(type="home", blocks=blocks).to_dict()
+
+
+def my_blocks(mine: MyDay) -> list[Block]:
+    """The viewer's running timer (Stop, Discard) and entries logged today (Edit, Void)."""
+    blocks: list[Block] = []
+    timer = mine.timer
+    if timer is not None:
+        note = f" — {escape(timer.note)}" if timer.note else ""
+        blocks.append(
+            section(
+                f":stopwatch: *Timer running* for *{escape(timer.display_name)}*: {format_duration(timer.minutes)} "
+                f"since {timer.since}{note}"
+            )
+        )
+        blocks.append(timer_actions(timer.started_at.isoformat()))
+    if mine.entries_today:
+        total = sum(e.billable_minutes for e in mine.entries_today)
+        blocks.append(section(f"*Your entries today* ({format_duration(total)} deducted)"))
+        for entry in mine.entries_today:
+            typed = as_recorded(entry.typed, entry.minutes)
+            kind = f" {entry.work_type} {multiplier_label(entry.multiplier)}" if entry.work_type != STANDARD else ""
+            note = f" — {escape(entry.note)}" if entry.note else ""
+            blocks.append(
+                section(
+                    f"#{entry.id} · `{entry.client}` · *{escape(typed)}*{kind} → "
+                    f"{format_duration(entry.billable_minutes)}{' (non-billable)' if entry.non_billable else ''}{note}"
+                )
+            )
+            blocks.append(
+                ActionsBlock(
+                    block_id=f"entry-{entry.id}",
+                    elements=[
+                        ButtonElement(text="Edit", action_id=HOME_EDIT_ACTION, value=str(entry.id)),
+                        ButtonElement(
+                            text="Void",
+                            action_id=HOME_VOID_ACTION,
+                            value=str(entry.id),
+                            style="danger",
+                            confirm=ConfirmObject(
+                                title="Void this entry?",
+                                text=f"Entry #{entry.id} ({typed} for {entry.client}) goes back to the block.",
+                                confirm="Void it",
+                                deny="Keep it",
+                            ),
+                        ),
+                    ],
+                )
+            )
+    if blocks:
+        blocks.append(DividerBlock())
+    return blocks
 
 
 def client_blocks(view: BalanceView) -> list[Block]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blockkit import (
     MESSAGE_BLOCKS,
@@ -24,6 +24,7 @@ from bot.blockkit import (
 )
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.worktypes import multiplier_label
+from bot.jobs.messages import TIMER_DISCARD_ACTION, TIMER_STOP_ACTION
 from bot.render import (
     bar,
     block_status,
@@ -210,6 +211,7 @@ def render_client(client: ClientView) -> str:
         f"overdraft {overdraft} · overage {client.overage_policy} · thresholds {client.thresholds} · "
         f"timezone {client.timezone} · manager {('<@' + client.account_manager + '>') if client.account_manager else 'none'}"
         f" · alerts {('<#' + client.alert_channel + '>') if client.alert_channel else 'default channel'}"
+        + (f" · working hours {client.work_hours}" if client.work_hours else "")
     )
 
 
@@ -275,10 +277,28 @@ def render(result: Result) -> Rendered:
             return lines[0], to_dicts(blocks)
         case Message():
             # every line of it (help is long): a message's lines are never clipped
-            return result.message, to_dicts(lines_as_sections(result.message.split("\n"), line_limit=SECTION_LIMIT))
+            sections = lines_as_sections(result.message.split("\n"), line_limit=SECTION_LIMIT)
+            return result.message, to_dicts(sections) + timer_buttons(result.data)
     raise AssertionError(f"no Slack rendering for {type(result).__name__}")  # pragma: no cover
 
 
 def error_message(text: str) -> Rendered:
     shown = text if text.startswith(":warning:") else f":no_entry: {escape(text)}"
     return text, to_dicts([section(shown)])
+
+
+def timer_buttons(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stop and Discard under a running timer's message (its start names the timer)."""
+    started = data.get("started_at")
+    if data.get("timer") != "running" or not started:
+        return []
+    return [timer_actions(str(started)).to_dict()]
+
+
+def timer_actions(started: str) -> ActionsBlock:
+    return ActionsBlock(
+        elements=[
+            ButtonElement(text="Stop and log", action_id=TIMER_STOP_ACTION, value=started, style="primary"),
+            ButtonElement(text="Discard", action_id=TIMER_DISCARD_ACTION, value=started),
+        ]
+    )

@@ -128,7 +128,20 @@ class SlackDriver:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, "application/x-www-form-urlencoded")
 
-    def click(self, action_id: str, value: str = "", user: str = "UTECH", channel: str = "CGENERAL") -> Reply:
+    def click(
+        self, action_id: str, value: str = "", user: str = "UTECH", channel: str = "CGENERAL", home: bool = False
+    ) -> Reply:
+        """A button click on a message (with its reply URL) or, ``home``, on the App Home tab (a view:
+        no channel and no reply URL)."""
+        where: dict[str, Any] = (
+            {"container": {"type": "view", "view_id": "VHOME"}, "view": {"id": "VHOME", "type": "home"}}
+            if home
+            else {
+                "container": {"type": "message"},
+                "channel": {"id": channel},
+                "response_url": self.fake.response_url("action"),
+            }
+        )
         return self.interaction(
             {
                 "type": "block_actions",
@@ -136,9 +149,7 @@ class SlackDriver:
                 "user": {"id": user, "name": user.lower()},
                 "api_app_id": "A0",
                 "trigger_id": f"trig.{uuid.uuid4().hex}",
-                "container": {"type": "message"},
-                "channel": {"id": channel},
-                "response_url": self.fake.response_url("action"),
+                **where,
                 "actions": [
                     {
                         "type": "button",
@@ -148,6 +159,54 @@ class SlackDriver:
                         "action_ts": f"{time.time():.6f}",
                     }
                 ],
+            }
+        )
+
+    def shortcut(self, callback_id: str, user: str = "UTECH") -> Reply:
+        """A global shortcut, as Slack sends it (no channel, no reply URL)."""
+        return self.interaction(
+            {
+                "type": "shortcut",
+                "token": "legacy",
+                "action_ts": f"{time.time():.6f}",
+                "team": {"id": "T0", "domain": "fake"},
+                "user": {"id": user, "username": user.lower(), "team_id": "T0"},
+                "callback_id": callback_id,
+                "trigger_id": f"trig.{uuid.uuid4().hex}",
+            }
+        )
+
+    def message_shortcut(self, callback_id: str, message: dict[str, Any], channel: str, user: str = "UTECH") -> Reply:
+        """A message shortcut on ``message`` in ``channel``, as Slack sends it."""
+        return self.interaction(
+            {
+                "type": "message_action",
+                "token": "legacy",
+                "action_ts": f"{time.time():.6f}",
+                "team": {"id": "T0", "domain": "fake"},
+                "user": {"id": user, "username": user.lower(), "team_id": "T0"},
+                "channel": {"id": channel, "name": channel.lower()},
+                "callback_id": callback_id,
+                "trigger_id": f"trig.{uuid.uuid4().hex}",
+                "message_ts": message["ts"],
+                "message": {"type": "message", **message},
+                "response_url": self.fake.response_url("shortcut"),
+            }
+        )
+
+    def options(self, action_id: str, value: str, user: str = "UTECH", block_id: str = "client") -> Reply:
+        """What an external select asks as the user types (``block_suggestion``)."""
+        return self.interaction(
+            {
+                "type": "block_suggestion",
+                "user": {"id": user, "username": user.lower(), "team_id": "T0"},
+                "team": {"id": "T0", "domain": "fake"},
+                "api_app_id": "A0",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "container": {"type": "view", "view_id": "V1"},
+                "view": {"id": "V1", "type": "modal", "callback_id": "log_modal"},
             }
         )
 
@@ -238,3 +297,23 @@ def assert_valid_view(view: dict[str, Any]) -> None:
     parsed = View(**view)
     parsed.validate_json()
     assert len(view["blocks"]) <= 100
+
+
+def static_select(value: str) -> dict[str, Any]:
+    """A static select's state in a view submission."""
+    return {"type": "static_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}
+
+
+def external_select(value: str) -> dict[str, Any]:
+    return {
+        "type": "external_select",
+        "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}},
+    }
+
+
+def text_state(value: str | None) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def date_state(value: str) -> dict[str, Any]:
+    return {"type": "datepicker", "selected_date": value}

@@ -348,6 +348,6 @@ def test_a_form_slack_fails_to_open_from_home_is_apologised_for_by_dm(
     slack: SlackDriver, fake_slack: FakeSlack, acme: str
 ) -> None:
     fake_slack.fail("views.open", 500, times=10)
-    slack.click("home_log_time", user="UTECH")
+    slack.click("home_log_time", user="UTECH", home=True)  # a Home tab has no reply URL
     said = fake_slack.wait_for("chat.postMessage", timeout=20)[0].params
     assert said["channel"] == "UTECH" and "Couldn't open the form" in said["text"]

@@ -54,3 +54,35 @@ def test_a_timer_from_slack(slack: SlackDriver, slack_ctx: Context, clock, acme:
     stopped = slack.command("/logtime", "stop").json
     assert "Logged" in stopped["text"] and "undo_entry" in json.dumps(stopped["blocks"])
     assert balance_of(slack_ctx, "acme").used_minutes == 40
+
+
+def test_a_timer_lives_in_the_database_across_processes_and_is_logged_once(cli: Cli) -> None:
+    """Started by one process, seen by another, stopped by two at once: one entry (on PostgreSQL in
+    the PostgreSQL run: each ``blocktime`` is a process of its own)."""
+    import subprocess
+
+    from tests.e2e.processes import SCRIPT
+
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("topup", "acme", "10")
+    started = cli.json("--as", "UTECH", "logtime", "start", "acme", "printer", "fix")
+    shown = cli.json("--as", "UTECH", "logtime", "timer")
+    assert shown["data"]["started_at"] == started["data"]["started_at"] and shown["data"]["client"] == "acme"
+    stops = [
+        subprocess.Popen(
+            [str(SCRIPT), "--json", "--as", "UTECH", "logtime", "stop"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli.env,
+            cwd=cli.cwd,
+        )
+        for _ in range(2)
+    ]
+    answers = [json.loads(p.communicate(timeout=60)[0]) for p in stops]
+    logged = [a for a in answers if "entry_id" in a]
+    assert logged and len({a["entry_id"] for a in logged}) == 1  # the same entry, however many stops
+    assert all("entry_id" in a or "no timer running" in a["error"] for a in answers)
+    entries = cli.json("entries", "acme")["entries"]
+    assert len(entries) == 1 and entries[0]["note"] == "printer fix"
+    assert "No timer running" in cli.json("--as", "UTECH", "logtime", "timer")["message"]

@@ -1,0 +1,347 @@
+"""Capturing time from anywhere in Slack: the "Log time" shortcuts (global, and on any message), the
+form's client search, the Log time buttons of App Home and of nudges, timers' buttons (Stop, Discard,
+and the questions about a timer left running) and App Home's Edit and Void of today's entries.
+
+Every form is the same Log time modal, pre-filled with what the place it was opened from knows; its
+submission (``handlers.modals``) logs exactly as ``/logtime`` does."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.commands import ClientList, TimerDiscard, TimerStop, VoidEntry, WorkTypeList, clean_note, find_ticket
+from bot.domain.durations import format_duration
+from bot.domain.errors import ParseError
+from bot.domain.roles import Role
+from bot.domain.worktypes import multiplier_label
+from bot.jobs.messages import (
+    NUDGE_LOG_ACTION,
+    TIMER_DISCARD_ACTION,
+    TIMER_FIX_ACTION,
+    TIMER_KEEP_ACTION,
+    TIMER_STOP_ACTION,
+)
+from bot.services import Actor, ledger, require_role
+from bot.services import clients as client_services
+from bot.services.channels import linked_client
+from bot.services.queries import entry_of, my_day
+from bot.services.results import ClientView, LogResult
+from bot.services.timers import discard_timer, stop_timer
+from bot.services.worktypes import list_work_types
+from handlers.commands import FORM_FAILED
+from handlers.context import Deps
+from handlers.outcome import attempt
+from handlers.views.home import HOME_EDIT_ACTION, HOME_VOID_ACTION, OPEN_LOG_ACTION
+from handlers.views.messages import error_message, render, render_log, render_void
+from handlers.views.modals import CLIENT_SEARCH_ACTION, NOTE_PREFILL, edit_modal, log_modal, timer_fix_modal
+
+log = logging.getLogger("blocktime.timecapture")
+GLOBAL_SHORTCUT = "log_time"
+MESSAGE_SHORTCUT = "log_time_on_message"
+OPTIONS_LIMIT = 100  # Slack's limit on options in an external select's answer
+
+
+def work_type_choices(deps: Deps, actor: Actor) -> list[tuple[str, str]]:
+    listed = attempt(lambda: list_work_types(deps.ctx, actor, WorkTypeList()), "work types")
+    if listed.result is None or len(listed.result.work_types) < 2:
+        return []  # only standard: no choice to offer
+    return [(w.name, f"{w.name} {multiplier_label(w.multiplier)}") for w in listed.result.work_types]
+
+
+def staff_refusal(deps: Deps, actor: Actor) -> str | None:
+    return attempt(lambda: require_role(deps.ctx, actor, Role.TECHNICIAN, "log time"), "log form").error
+
+
+def open_log_form(
+    deps: Deps,
+    actor: Actor,
+    trigger_id: str,
+    *,
+    search: bool,
+    channel: str = "",
+    thread_ts: str = "",
+    moment: str = "",
+    chosen: tuple[str, str] | None = None,
+    note: str = "",
+    ticket: str = "",
+    work_date: date | None = None,
+) -> None:
+    """Open the Log time form. ``search``: the client picker asks us as the user types (any number of
+    clients); otherwise it lists every client, the user's recent ones first. ``channel``/``thread_ts``:
+    where the confirmation goes (a linked channel's thread); ``moment``: the message's timestamp, the
+    time of day of the work when its date is kept."""
+    clients: list[ClientView] | None = None
+    recent: list[str] = []
+    if not search:
+        listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "log form")
+        if listed.result is None:
+            raise _Refused(listed.error or "")
+        clients = listed.result
+        mine = attempt(lambda: my_day(deps.ctx, actor.user_id), "log form")
+        recent = mine.result.recent_clients if mine.result else []
+    # the message's time of day counts only while its day is kept (``day``)
+    metadata = {"channel": channel, "thread_ts": thread_ts, "moment": moment}
+    if moment and work_date is not None:
+        metadata["day"] = work_date.isoformat()
+    view = log_modal(
+        {k: v for k, v in metadata.items() if v},
+        deps.ctx.today(),
+        clients=clients,
+        recent=recent,
+        chosen=chosen,
+        work_types=work_type_choices(deps, actor),
+        note=note,
+        ticket=ticket,
+        work_date=work_date,
+    )
+    deps.client.views_open(trigger_id=trigger_id, view=view)
+
+
+class _Refused(Exception):
+    """Why a form is not opened (said to the user where they clicked)."""
+
+
+def first_line(text: str) -> str:
+    """A message's first non-empty line, clipped, as a note."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    if len(line) > NOTE_PREFILL:
+        line = line[: NOTE_PREFILL - 1].rsplit(" ", 1)[0] + "…"
+    try:
+        return clean_note(line)
+    except ParseError:
+        return ""
+
+
+def _permalink(deps: Deps, channel: str, ts: str) -> str:
+    try:
+        return str(deps.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+    except SlackApiError as error:
+        log.warning("chat.getPermalink failed: %s", error.response.get("error"))
+        return ""
+
+
+def _local_date(deps: Deps, ts: str, zone: str | None) -> date:
+    return datetime.fromtimestamp(float(ts), ZoneInfo(zone or deps.ctx.settings.timezone)).date()
+
+
+def _linked(deps: Deps, channel: str) -> tuple[tuple[str, str] | None, str | None]:
+    """The linked client of ``channel`` as (handle, display name), and its time zone."""
+    link = attempt(lambda: linked_client(deps.ctx, channel), "log form")
+    if link.result is None:
+        return None, None
+    listed = attempt(lambda: client_services.list_clients(deps.ctx, Actor.local_admin(), ClientList()), "log form")
+    found = next((c for c in listed.result or [] if c.handle == link.result[1]), None)
+    return ((found.handle, found.display_name), found.timezone) if found else (None, None)
+
+
+def open_for_thread(
+    deps: Deps, actor: Actor, trigger_id: str, channel: str, thread_ts: str, message: dict[str, Any] | None = None
+) -> None:
+    """The form for a message (the shortcut) or a whole ticket thread (a nudge's button): the client of
+    the linked channel, the ticket (``#1234`` in the text, else the message's permalink), the note
+    (the message's first line) and the day of the message in the client's time zone."""
+    chosen, zone = _linked(deps, channel)
+    text = str((message or {}).get("text") or "")
+    ts = str((message or {}).get("ts") or thread_ts)
+    ticket = find_ticket(text) or _permalink(deps, channel, ts)
+    open_log_form(
+        deps,
+        actor,
+        trigger_id,
+        search=True,
+        channel=channel,
+        thread_ts=thread_ts if chosen else "",
+        moment=ts if message else "",
+        chosen=chosen,
+        note=first_line(text),
+        ticket=ticket,
+        work_date=_local_date(deps, ts, zone),
+    )
+
+
+def register(app: App, deps: Deps) -> None:
+    def tell(body: dict[str, Any], respond: Respond, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Answer a click where it was made: the message (its reply URL), or by DM from App Home."""
+        if body.get("response_url"):
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        else:
+            deps.client.chat_postMessage(channel=body["user"]["id"], text=text, blocks=blocks)
+
+    def refuse(body: dict[str, Any], respond: Respond, refusal: str) -> None:
+        text, blocks = error_message(refusal)
+        tell(body, respond, text, blocks)
+
+    def form(body: dict[str, Any], respond: Respond, open_it: Callable[[], object]) -> None:
+        try:
+            open_it()
+        except _Refused as refusal:
+            refuse(body, respond, str(refusal))
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+            tell(body, respond, FORM_FAILED)
+
+    def later(what: str, work: Callable[[dict[str, Any], Respond], None]) -> Callable[..., None]:
+        def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+            ack()
+            deps.later(what, lambda: work(body, respond), request=True)
+
+        return listener
+
+    def for_staff(work: Callable[[dict[str, Any], Respond, Actor], None]) -> Callable[[dict[str, Any], Respond], None]:
+        """Only staff get a Log time form (and with it, our clients' names)."""
+
+        def guarded(body: dict[str, Any], respond: Respond) -> None:
+            actor = deps.people.actor(body["user"]["id"])
+            refusal = staff_refusal(deps, actor)
+            if refusal:
+                refuse(body, respond, refusal)
+                return
+            work(body, respond, actor)
+
+        return guarded
+
+    @for_staff
+    def global_shortcut(body: dict[str, Any], respond: Respond, actor: Actor) -> None:
+        form(body, respond, lambda: open_log_form(deps, actor, body["trigger_id"], search=True))
+
+    @for_staff
+    def message_shortcut(body: dict[str, Any], respond: Respond, actor: Actor) -> None:
+        message = body.get("message") or {}
+        channel = str((body.get("channel") or {}).get("id") or "")
+        root = str(message.get("thread_ts") or message.get("ts") or body.get("message_ts") or "")
+        form(body, respond, lambda: open_for_thread(deps, actor, body["trigger_id"], channel, root, message))
+
+    @for_staff
+    def nudge_log(body: dict[str, Any], respond: Respond, actor: Actor) -> None:
+        try:
+            value = json.loads(body["actions"][0]["value"])
+            channel, thread_ts = str(value["channel"]), str(value["thread_ts"])
+        except (ValueError, KeyError, TypeError):
+            return  # not one of our buttons
+        form(body, respond, lambda: open_for_thread(deps, actor, body["trigger_id"], channel, thread_ts))
+
+    def home_log(body: dict[str, Any], respond: Respond) -> None:
+        actor = deps.people.actor(body["user"]["id"])
+        form(body, respond, lambda: open_log_form(deps, actor, body["trigger_id"], search=False))
+
+    app.shortcut({"callback_id": GLOBAL_SHORTCUT, "type": "shortcut"})(later("log time shortcut", global_shortcut))
+    app.shortcut({"callback_id": MESSAGE_SHORTCUT, "type": "message_action"})(
+        later("log time on a message", message_shortcut)
+    )
+    app.action(NUDGE_LOG_ACTION)(later("nudge log time", nudge_log))
+    app.action(OPEN_LOG_ACTION)(later("home log time", home_log))
+
+    @app.options(CLIENT_SEARCH_ACTION)
+    def client_search(ack: Ack, body: dict[str, Any]) -> None:
+        """Our active clients matching what the user typed (handle, name or alias); staff only."""
+        actor = deps.people.actor(body["user"]["id"])
+        listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "client search")
+        typed = str(body.get("value") or "").strip().lower()
+        found = [
+            c
+            for c in listed.result or []
+            if not typed
+            or typed in c.handle
+            or typed in c.display_name.lower()
+            or any(typed in alias for alias in c.aliases)
+        ]
+        mine = attempt(lambda: my_day(deps.ctx, actor.user_id), "client search") if found else None
+        recent = mine.result.recent_clients if mine is not None and mine.result else []
+        found.sort(key=lambda c: (c.handle not in recent, recent.index(c.handle) if c.handle in recent else 0))
+        options = [
+            {"text": {"type": "plain_text", "text": f"{c.display_name} ({c.handle})"[:75]}, "value": c.handle}
+            for c in found[:OPTIONS_LIMIT]
+        ]
+        ack(options=options)
+
+    # ----- timers -----
+    def timer_action(what: str, call: Callable[[Actor, datetime], Any]) -> Callable[[dict[str, Any], Respond], None]:
+        def work(body: dict[str, Any], respond: Respond) -> None:
+            actor = deps.people.actor(body["user"]["id"])
+            try:
+                started = datetime.fromisoformat(str(body["actions"][0]["value"]))
+            except (ValueError, KeyError, IndexError):
+                return  # not one of our buttons
+            outcome = attempt(lambda: call(actor, started), what)
+            if outcome.result is None:
+                refuse(body, respond, outcome.error or "")
+                return
+            result = outcome.result
+            text, blocks = render_log(result) if isinstance(result, LogResult) else render(result)
+            if body.get("response_url"):  # the message with the buttons becomes the answer
+                respond(text=text, blocks=blocks, replace_original=True)
+            else:
+                deps.client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
+            deps.home_changed(actor.user_id)
+
+        return work
+
+    app.action(TIMER_STOP_ACTION)(
+        later("timer stop", timer_action("timer stop", lambda a, s: stop_timer(deps.ctx, a, TimerStop(started_at=s))))
+    )
+    app.action(TIMER_KEEP_ACTION)(
+        later(
+            "timer keep",
+            timer_action("timer keep", lambda a, s: stop_timer(deps.ctx, a, TimerStop(keep=True, started_at=s))),
+        )
+    )
+    app.action(TIMER_DISCARD_ACTION)(
+        later(
+            "timer discard",
+            timer_action("timer discard", lambda a, s: discard_timer(deps.ctx, a, TimerDiscard(started_at=s))),
+        )
+    )
+
+    def timer_fix(body: dict[str, Any], respond: Respond) -> None:
+        actor = deps.people.actor(body["user"]["id"])
+        started = str(body["actions"][0].get("value") or "")
+        running = attempt(lambda: my_day(deps.ctx, actor.user_id).timer, "timer fix")
+        timer = running.result
+        if timer is None or timer.started_at.isoformat() != started:
+            refuse(body, respond, running.error or "That timer is no longer running: it was stopped or discarded.")
+            return
+        view = timer_fix_modal(timer.display_name, started, format_duration(timer.minutes))
+        form(body, respond, lambda: deps.client.views_open(trigger_id=body["trigger_id"], view=view))
+
+    app.action(TIMER_FIX_ACTION)(later("timer fix", timer_fix))
+
+    # ----- App Home: today's entries -----
+    def home_edit(body: dict[str, Any], respond: Respond) -> None:
+        actor = deps.people.actor(body["user"]["id"])
+        try:
+            entry_id = int(str(body["actions"][0]["value"]))
+        except (ValueError, KeyError, IndexError):
+            return
+        found = attempt(lambda: entry_of(deps.ctx, actor, entry_id), "edit form")
+        if found.result is None:
+            refuse(body, respond, found.error or "")
+            return
+        view = edit_modal(found.result, work_type_choices(deps, actor))
+        form(body, respond, lambda: deps.client.views_open(trigger_id=body["trigger_id"], view=view))
+
+    def home_void(body: dict[str, Any], respond: Respond) -> None:
+        actor = deps.people.actor(body["user"]["id"])
+        try:
+            entry_id = int(str(body["actions"][0]["value"]))
+        except (ValueError, KeyError, IndexError):
+            return
+        outcome = attempt(
+            lambda: ledger.void_entry(deps.ctx, actor, VoidEntry(entry_id, "voided from App Home")), "home void"
+        )
+        if outcome.result is None:
+            refuse(body, respond, outcome.error or "")
+            return
+        text, blocks = render_void(outcome.result)
+        tell(body, respond, text, blocks)
+        deps.home_changed(actor.user_id)
+
+    app.action(HOME_EDIT_ACTION)(later("home edit", home_edit))
+    app.action(HOME_VOID_ACTION)(later("home void", home_void))
