@@ -3,6 +3,7 @@
 python -m bench                 # everything (about 5 minutes on 2 cores)
 python -m bench throughput      # one part: throughput, ledger, scaleout, drills
 python -m bench workers         # extra: both apps with 2 server processes on PostgreSQL
+python -m bench writers         # extra: the fast writer against the ORM writer (bench/writers.json)
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ def main() -> None:
         if "workers" in wanted:  # not in the full run (time): both apps with 2 processes on PostgreSQL
             figures["throughput_workers"] = throughput.compare("postgres", api, 3, logs, workers=2)
             lap("workers")
+        if "writers" in wanted:  # not in the full run (time): its figures are kept in bench/writers.json
+            ab = {
+                "measured": figures["started"],
+                "rows": [throughput.writers(d, api, 3, logs) for d in ("sqlite", "postgres")],
+            }
+            (ROOT / "bench" / "writers.json").write_text(json.dumps(ab, indent=2))
+            lap("writers")
         if "drills" in wanted:
             # the Slack outage drill mostly waits for a minute: it runs beside the fuzz and ledger parts
             outage: dict = {}  # type: ignore[type-arg]

@@ -128,7 +128,9 @@ def load(
 def add_clients(env: dict[str, str], clients: str, hours: str) -> None:
     """Migrate, then add each client (comma-separated handles) with a block of ``hours``: one
     ``blocktime console`` process reading the commands, not two CLI starts per client."""
-    script = "".join(f"client add {handle} {handle.title()}\ntopup {handle} {hours}\n" for handle in clients.split(","))
+    script = "".join(
+        f"client add {handle} {handle.title()}\ntopup {handle} {hours} confirm\n" for handle in clients.split(",")
+    )
     done = subprocess.run(
         [SCRIPT, "console"], input=script, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -30,6 +31,8 @@ CONCURRENCY = (1, 8, 32)
 # is the median of the rounds' ratios.
 ROUNDS_AT_32 = 3
 CLIENTS = "acme,globex,initech,umbrella,hooli,wayne,stark,tyrell"
+APPS = ("blocktime", "bare", "bare_default")
+SERVER_THREADS = int(os.environ.get("BENCH_THREADS", "16"))  # waitress threads, the same for every app
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -50,7 +53,9 @@ def measured(pid: int, run: Callable[[], dict]) -> dict:  # type: ignore[type-ar
 
 
 def compare(database: str, slack_api: str, seconds: float, logs: Path, workers: int = 1) -> list[dict]:  # type: ignore[type-arg]
-    """Rows of figures for one database, both apps run with ``workers`` processes."""
+    """Rows of figures for one database, every app run with ``workers`` processes: blocktime, bare Bolt
+    in its fastest HTTP setting (the baseline: ``process_before_response=True``) and bare Bolt in its
+    default one (the listener in a pool, the request's thread polling for the ack every 10 ms)."""
     rows = []
     with ExitStack() as stack:
         if database == "postgres":
@@ -60,39 +65,91 @@ def compare(database: str, slack_api: str, seconds: float, logs: Path, workers: 
             url = f"sqlite:///{folder}/bench.db"
         env = base_env(url, slack_api)
         prepare(env)
-        port, bare_port = free_port(), free_port()
-        processes = ["--workers", str(workers)]
-        server = start([SCRIPT, "serve", "--port", str(port), *processes], env, logs / f"serve-{database}.log")
-        bare = start(
-            [PYTHON, "-m", "bench.bare", "--port", str(bare_port), *processes], env, logs / f"bare-{database}.log"
-        )
+        processes = ["--workers", str(workers), "--threads", str(SERVER_THREADS)]
+        ports = {name: free_port() for name in APPS}
+        servers = {
+            "blocktime": start(
+                [SCRIPT, "serve", "--port", str(ports["blocktime"]), *processes], env, logs / f"serve-{database}.log"
+            ),
+            **{
+                name: start(
+                    [PYTHON, "-m", "bench.bare", "--port", str(ports[name]), "--mode", mode, *processes],
+                    env,
+                    logs / f"{name}-{database}.log",
+                )
+                for name, mode in (("bare", "fast"), ("bare_default", "default"))
+            },
+        }
         try:
-            wait_port(port)
-            wait_port(bare_port, "/")
-            load(port, 50, 1, CLIENTS, "warmup")  # every bench user in the users.info cache; pools
-            load(bare_port, 50, 1, CLIENTS, "warmup")
+            for name, port in ports.items():
+                wait_port(port, "/healthz" if name == "blocktime" else "/")
+                load(port, 50, 1, CLIENTS, "warmup")  # every bench user in the users.info cache; pools
             for concurrency in CONCURRENCY:
                 rounds = []
                 for turn in range(ROUNDS_AT_32 if concurrency == 32 else 1):
                     tag = f"{database}-c{concurrency}-{turn}"
-                    ours = measured(server.pid, lambda c=concurrency, t=tag: load(port, c, seconds, CLIENTS, t))
-                    theirs = measured(bare.pid, lambda c=concurrency, t=tag: load(bare_port, c, seconds, CLIENTS, t))
-                    rounds.append((ours, theirs, ours["rps"] / theirs["rps"] if theirs["rps"] else 0.0))
-                ours, theirs, ratio = sorted(rounds, key=lambda r: r[2])[len(rounds) // 2]  # the median round
+                    figures = {
+                        name: measured(
+                            servers[name].pid,
+                            lambda p=ports[name], c=concurrency, t=tag: load(p, c, seconds, CLIENTS, t),
+                        )
+                        for name in APPS
+                    }
+                    ratio = figures["blocktime"]["rps"] / figures["bare"]["rps"] if figures["bare"]["rps"] else 0.0
+                    rounds.append((figures, ratio))
+                figures, ratio = sorted(rounds, key=lambda r: r[1])[len(rounds) // 2]  # the median round
                 rows.append(
                     {
                         "database": database,
                         "workers": workers,
                         "concurrency": concurrency,
-                        "blocktime": ours,
-                        "bare": theirs,
+                        **figures,
                         "ratio": round(ratio, 2),
-                        "round_ratios": [round(r[2], 2) for r in rounds],
+                        "round_ratios": [round(r[1], 2) for r in rounds],
                     }
                 )
-            serving = children(server.pid) or [server.pid]
+            serving = children(servers["blocktime"].pid) or [servers["blocktime"].pid]
             rows.append({"database": database, "workers": workers, "rss_mb": max(rss_mb(p) for p in serving)})
         finally:
-            stop(server)
-            stop(bare)
+            for server in servers.values():
+                stop(server)
     return rows
+
+
+WRITER_ROUNDS = 3
+
+
+def writers(database: str, slack_api: str, seconds: float, logs: Path, rounds: int = WRITER_ROUNDS) -> dict:  # type: ignore[type-arg]
+    """The fast writer (``storage/quick.py``) against the ORM writer (``BLOCKTIME_FAST_WRITER=off``):
+    two ``blocktime serve`` on databases of their own, taking turns at concurrency 32."""
+    results: dict = {"database": database, "fast": [], "orm": []}  # type: ignore[type-arg]
+    with ExitStack() as stack:
+        servers = {}
+        for name, switch in (("fast", "on"), ("orm", "off")):
+            if database == "postgres":
+                url = stack.enter_context(pg_schema())
+            else:
+                url = f"sqlite:///{stack.enter_context(tempfile.TemporaryDirectory())}/bench.db"
+            env = base_env(url, slack_api, BLOCKTIME_FAST_WRITER=switch)
+            prepare(env)
+            port = free_port()
+            servers[name] = (
+                start([SCRIPT, "serve", "--port", str(port)], env, logs / f"writer-{name}-{database}.log"),
+                port,
+            )
+        try:
+            for _server, port in servers.values():
+                wait_port(port)
+                load(port, 50, 1, CLIENTS, "warmup")
+            for turn in range(rounds):
+                for name, (server, port) in servers.items():
+                    tag = f"{database}-{name}-{turn}"
+                    figures = measured(server.pid, lambda p=port, t=tag: load(p, 32, seconds, CLIENTS, t))
+                    results[name].append(figures)
+        finally:
+            for server, _ in servers.values():
+                stop(server)
+    fast = sorted(f["rps"] for f in results["fast"])[rounds // 2]
+    orm = sorted(f["rps"] for f in results["orm"])[rounds // 2]
+    results["gain"] = round(fast / orm, 2) if orm else None
+    return results

@@ -124,13 +124,22 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
         client=web,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,
-        process_before_response=False,
+        process_before_response=True,
         listener_executor=listeners,
         logger=bolt_log,
     )
     # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is
     # nice to have, the answer is not; People falls back to the Slack handle)
     names = client or make_web_client(settings, in_process_retries=False, timeout=NAME_LOOKUP_TIMEOUT)
+    # Listeners answer from the request's own thread (no hand-off, no ack poll), but at most
+    # ``listener_threads`` at once: the rest wait without taking turns on the GIL (bench/RESULTS.md).
+    turns = threading.BoundedSemaphore(settings.listener_threads)
+
+    @app.middleware
+    def one_of_a_few(next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002 - Bolt's name
+        with turns:
+            return next()
+
     register_all(app, Deps(ctx, web, People(names, ctx), after_ack))
     _AFTER_ACK[app] = after_ack
 

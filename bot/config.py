@@ -42,6 +42,7 @@ class Settings:
     max_entry_minutes: int = 24 * 60
     max_topup_minutes: int = 1000 * 60
     timer_confirm_hours: int = 10
+    fast_writer: bool = True  # plain entries on a bare connection (storage/quick.py); off: all via the ORM
     after_hours_type: str | None = None  # the work type for work outside a client's hours
     nudge_time: str = "16:30"
     nudge_days: str = "mon-fri"
@@ -121,6 +122,7 @@ class Settings:
             max_entry_minutes=convert("BLOCKTIME_MAX_ENTRY", lambda v: parse_duration(v, max_minutes=10**6), 24 * 60),
             max_topup_minutes=convert("BLOCKTIME_MAX_TOPUP", _topup_size, 1000 * 60),
             timer_confirm_hours=convert("BLOCKTIME_TIMER_CONFIRM_HOURS", _positive_int, 10),
+            fast_writer=convert("BLOCKTIME_FAST_WRITER", _on_off, True),
             after_hours_type=convert("BLOCKTIME_AFTER_HOURS_TYPE", _work_type_name, None),
             nudge_time=convert("BLOCKTIME_NUDGE_TIME", _clock_time, "16:30"),
             nudge_days=convert("BLOCKTIME_NUDGE_DAYS", _weekdays, "mon-fri"),
