@@ -61,6 +61,18 @@ class WorkPool(ThreadPoolExecutor):
         with self._unfinished_lock:
             self._unfinished.discard(future)
 
+    def idle(self, timeout: float = DRAIN_SECONDS) -> bool:
+        """Wait until no work is left, work it starts included (at most ``timeout``); True when idle.
+        Unlike ``finish`` the pool keeps taking work (tests wait for the work a request started)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._unfinished_lock:
+                unfinished = list(self._unfinished)
+            left = deadline - time.monotonic()
+            if not unfinished or left <= 0:
+                return not unfinished
+            wait(unfinished, timeout=left)
+
     def finish(self, timeout: float = DRAIN_SECONDS) -> bool:
         """Take no more work, wait for the work taken (at most ``timeout``); True when all of it ended."""
         with self._unfinished_lock:
@@ -165,6 +177,13 @@ def drain(app: App) -> None:
     for pool in pools:
         if isinstance(pool, WorkPool) and not pool.finish():
             log.warning("shutting down with work still running after %d s", DRAIN_SECONDS)
+
+
+def settle(app: App, timeout: float = DRAIN_SECONDS) -> bool:
+    """Wait until the work the app's requests started after their answers has ended (tests: "nothing
+    happened" is then a fact, not a guess that the work was merely late)."""
+    pool = _AFTER_ACK.get(app)
+    return pool.idle(timeout) if pool is not None else True
 
 
 def dispatch_safely(app: App, request: BoltRequest) -> BoltResponse:

@@ -43,7 +43,7 @@ def slack(slack_ctx: Context, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     fake_slack.reset()
     fake_slack.names.update({"UTECH": "Tess Tech", "UADMIN": "Ada Admin", "UMGR": "Max Manager"})
     running = RunningApp(slack_ctx)
-    yield SlackDriver(running.port, fake_slack)
+    yield SlackDriver(running.port, fake_slack, running.app)
     running.stop()
 
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from slack_bolt import App
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from waitress.server import create_server
 
-from bot.app import create_app, create_wsgi_app, drain
+from bot.app import create_app, create_wsgi_app, drain, settle
 from bot.services import Context
 from tests.fakes.slack_api import FakeSlack
 
@@ -45,9 +46,15 @@ class Reply:
 class SlackDriver:
     """Sends Slack-shaped requests to a running blocktime HTTP server."""
 
-    def __init__(self, port: int, fake: FakeSlack) -> None:
+    def __init__(self, port: int, fake: FakeSlack, app: App | None = None) -> None:
         self.port = port
         self.fake = fake
+        self.app = app  # the app in this process, when it is: ``settle`` waits for its work
+
+    def settle(self) -> None:
+        """Wait until the work the requests sent so far started after their answers has ended."""
+        assert self.app is not None, "settle needs the app running in this process"
+        assert settle(self.app), "the app's work did not end"
 
     def post(
         self,

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot.services import Actor, Context
-from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view
+from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view, static_select, text_state
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import balance_of, do
 
@@ -75,26 +75,18 @@ def test_a_technician_is_told_instead_of_getting_the_modal(
     assert not fake_slack.of("views.open")
 
 
-def select(value: str) -> dict:  # type: ignore[type-arg]
-    return {"type": "static_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}
-
-
-def text_input(value: str | None) -> dict:  # type: ignore[type-arg]
-    return {"type": "plain_text_input", "value": value}
-
-
 def test_the_topup_modal_shows_field_errors_and_writes_nothing(
     slack: SlackDriver, slack_ctx: Context, acme: str
 ) -> None:
     reply = slack.submit(
         "topup_modal",
         {
-            "client": select("acme"),
-            "hours": text_input("ten"),
+            "client": static_select("acme"),
+            "hours": text_state("ten"),
             "expires": {"type": "datepicker", "selected_date": None},
-            "price": text_input("12.345"),
-            "reference": text_input(None),
-            "note": text_input(None),
+            "price": text_state("12.345"),
+            "reference": text_state(None),
+            "note": text_state(None),
         },
         user="UMGR",
     )
@@ -108,12 +100,12 @@ def test_the_topup_modal_records_the_block_once(
     slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
 ) -> None:
     values = {
-        "client": select("acme"),
-        "hours": text_input("5"),
+        "client": static_select("acme"),
+        "hours": text_state("5"),
         "expires": {"type": "datepicker", "selected_date": "2099-12-31"},
-        "price": text_input("750"),
-        "reference": text_input("INV-5"),
-        "note": text_input("renewal"),
+        "price": text_state("750"),
+        "reference": text_state("INV-5"),
+        "note": text_state("renewal"),
     }
     first = slack.submit("topup_modal", values, user="UMGR", view_id="V77", metadata='{"channel": "CGENERAL"}')
     again = slack.submit("topup_modal", values, user="UMGR", view_id="V77", metadata='{"channel": "CGENERAL"}')
@@ -128,7 +120,7 @@ def test_the_topup_modal_records_the_block_once(
 def test_a_forged_topup_submission_from_a_technician_is_refused(
     slack: SlackDriver, slack_ctx: Context, acme: str
 ) -> None:
-    body = slack.submit("topup_modal", {"client": select("acme"), "hours": text_input("50")}, user="UTECH").json
+    body = slack.submit("topup_modal", {"client": static_select("acme"), "hours": text_state("50")}, user="UTECH").json
     assert body["response_action"] == "errors" and "Only account managers" in body["errors"]["client"]
     assert balance_of(slack_ctx, "acme").purchased_minutes == 600
 
@@ -146,10 +138,10 @@ def test_home_buttons_open_the_modals(slack: SlackDriver, fake_slack: FakeSlack,
 
 def test_the_log_modal_logs_time(slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str) -> None:
     values = {
-        "client": select("acme"),
-        "duration": text_input("1h30m"),
+        "client": static_select("acme"),
+        "duration": text_state("1h30m"),
         "work_date": {"type": "datepicker", "selected_date": "2026-11-24"},
-        "note": text_input("onsite #55"),
+        "note": text_state("onsite #55"),
         "non_billable": {"type": "checkboxes", "selected_options": []},
     }
     assert slack.submit("log_modal", values, user="UTECH", view_id="V9").status == 200

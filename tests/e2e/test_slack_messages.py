@@ -13,7 +13,7 @@ from bot.jobs.messages import slack_message
 from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
-from tests.e2e.slack_harness import SlackDriver, assert_valid_message
+from tests.e2e.slack_harness import SlackDriver, assert_valid_message, static_select, text_state
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do
 
@@ -159,25 +159,17 @@ def test_building_the_app_prints_no_warning_on_a_normal_start(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
-def _select(value: str) -> dict:  # type: ignore[type-arg]
-    return {"type": "static_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}
-
-
-def _text_input(value: str) -> dict:  # type: ignore[type-arg]
-    return {"type": "plain_text_input", "value": value}
-
-
 def test_modal_errors_are_whole_sentences_that_fit_the_form(slack: SlackDriver, acme: str) -> None:
     values = {
-        "client": _select("acme"),
-        "duration": _text_input("11h"),
+        "client": static_select("acme"),
+        "duration": text_state("11h"),
         "work_date": {"type": "datepicker", "selected_date": "2026-11-24"},
-        "note": _text_input("migration"),
+        "note": text_state("migration"),
         "non_billable": {"type": "checkboxes", "selected_options": []},
     }
     error = slack.submit("log_modal", values, user="UTECH").json["errors"]["duration"]
     assert error.endswith(".") and "--nb" not in error and "Example" not in error and "non-billable" in error
-    topup = slack.submit("topup_modal", {"client": _select("acme"), "hours": _text_input("0m")}, user="UMGR")
+    topup = slack.submit("topup_modal", {"client": static_select("acme"), "hours": text_state("0m")}, user="UMGR")
     assert "hours to add must be more than zero" in topup.json["errors"]["hours"]
 
 
@@ -246,7 +238,7 @@ def test_snoozing_from_an_alert_updates_the_alert(slack: SlackDriver, fake_slack
 
 
 def test_a_repeated_top_up_submission_says_already_added(slack: SlackDriver, fake_slack: FakeSlack, acme: str) -> None:
-    values = {"client": _select("acme"), "hours": _text_input("7.5")}
+    values = {"client": static_select("acme"), "hours": text_state("7.5")}
     slack.submit("topup_modal", values, user="UMGR", view_id="V88")
     slack.submit("topup_modal", values, user="UMGR", view_id="V88")
     posts = fake_slack.wait_for("chat.postMessage", 2)
@@ -269,10 +261,10 @@ def test_a_top_up_above_the_limit_asks_for_confirmation(slack: SlackDriver, slac
 
     asked = text_of(slack.command("/topup", "acme 1500", user="UMGR"))
     assert "more than 1000h" in asked and "confirm" in asked and balance_of(slack_ctx, "acme").purchased_minutes == 600
-    form = slack.submit("topup_modal", {"client": _select("acme"), "hours": _text_input("1500")}, user="UMGR")
+    form = slack.submit("topup_modal", {"client": static_select("acme"), "hours": text_state("1500")}, user="UMGR")
     assert "confirm" in form.json["errors"]["hours"]
     assert "Added 1500h" in text_of(slack.command("/topup", "acme 1500 confirm", user="UMGR"))
-    confirmed = {"client": _select("acme"), "hours": _text_input("1200 confirm")}
+    confirmed = {"client": static_select("acme"), "hours": text_state("1200 confirm")}
     assert slack.submit("topup_modal", confirmed, user="UMGR", view_id="V5").status == 200
     assert balance_of(slack_ctx, "acme").purchased_minutes == (10 + 1500 + 1200) * 60
 

@@ -68,7 +68,7 @@ def test_a_retried_event_records_once_and_reacts_once(
     fake_slack.wait_for("chat.postEphemeral")
     slack.event(event, event_id="Ev1", retry_num=1)
     slack.event(event, event_id="Ev1", retry_num=2)
-    time.sleep(0.5)
+    slack.settle()
     assert entry_count(slack_ctx) == 1
     assert len(fake_slack.of("reactions.add")) == 1 and len(fake_slack.of("chat.postEphemeral")) == 1
 
@@ -101,7 +101,7 @@ def test_chat_bots_and_top_level_messages_are_ignored(
     event: dict,  # type: ignore[type-arg]
 ) -> None:
     slack.event({k: v for k, v in event.items() if v is not None})
-    time.sleep(0.4)
+    slack.settle()
     assert entry_count(slack_ctx) == 0
     assert not fake_slack.of("chat.postEphemeral") and not fake_slack.of("reactions.add")
     # (a time line in an unlinked channel is explained once: test_slack_messages)
@@ -170,7 +170,7 @@ def test_thread_lines_work_in_a_channel_linked_later(
     slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
 ) -> None:
     slack.event(reply("+30m before linking"))
-    time.sleep(0.3)
+    slack.settle()
     assert entry_count(slack_ctx) == 0
     do(slack_ctx, Actor("UADMIN"), "help")
     slack.command("/blocktime", "link acme", user="UADMIN", channel=CHANNEL)

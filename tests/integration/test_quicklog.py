@@ -23,7 +23,7 @@ from storage.db import Database
 from storage.models import Base, Entry
 from tests.conftest import NOW, FreshDatabases
 from tests.helpers import do, entry_count
-from tests.integration.test_invariants import apply, operations
+from tests.stories import apply, operations
 
 
 def _try_quick(ctx: Context, actor: Actor, line: str, client_id: int | None = None) -> Any:
