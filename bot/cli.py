@@ -9,28 +9,28 @@ import logging
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
 
 from bot import __version__
 from bot.bootstrap import build_context
 from bot.config import ConfigError, Settings
 from bot.domain.commands import Report, help_text, parse_command
 from bot.domain.errors import DomainError
+from bot.failures import Kind, failure_of
 from bot.render import render
-from bot.services import Actor, Context, run
+from bot.services import Actor, Context, run, writes
 from bot.services.context import LOCAL_ADMIN
 from bot.services.people import known_standing
 from bot.services.results import Result
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("blocktime.cli")
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_BUG = 0, 1, 2, 3, 70
-DB_DOWN = "The database is unavailable, so nothing was recorded. Try again in a moment."
 
 USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
 
@@ -92,9 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = build_context(settings)
     except ConfigError as error:
         return _fail(out, invocation.json, str(error), EXIT_USAGE)
-    except OperationalError:
-        log.exception("cannot open the database")
-        return _fail(out, invocation.json, DB_DOWN, EXIT_UNAVAILABLE)
+    except DatabaseUnavailable as error:
+        error.writing = _writes(words)
+        return _failed(out, invocation.json, error, "opening the database")
     try:
         given = invocation.actor
         if given is not None and not given.local:  # --as: the user acts as what Slack last said they are
@@ -102,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if standing is not None:
                 invocation.actor = replace(given, standing=standing)
         return dispatch(ctx, invocation, out, sys.stdin)
-    except OperationalError:
-        return _fail(out, invocation.json, DB_DOWN, EXIT_UNAVAILABLE)
+    except DatabaseUnavailable as error:
+        return _failed(out, invocation.json, error, " ".join(words[:1]))
     finally:
         ctx.db.dispose()
 
@@ -169,10 +169,8 @@ def _report(ctx: Context, actor: Actor, invocation: Invocation, out: Console) ->
     try:
         command = parse_command(" ".join(words), ctx.today(), ctx.settings.max_entry_minutes)
         result = run(ctx, actor, command, source="cli")
-    except DomainError as error:
-        return _fail(out, invocation.json, str(error), EXIT_REFUSED)
-    except OperationalError:
-        return _fail(out, invocation.json, DB_DOWN, EXIT_UNAVAILABLE)
+    except Exception as error:
+        return _failed(out, invocation.json, error, "report")
     assert isinstance(command, Report) and isinstance(result, ReportResult | AllEntriesResult)
     stem = "blocktime-" + (result.client if isinstance(result, ReportResult) else "all")
     last_month = command.period.end - timedelta(days=1)
@@ -318,14 +316,8 @@ def execute(ctx: Context, actor: Actor, line: str, out: Console, as_json: bool) 
     try:
         command = parse_command(line, ctx.today(), ctx.settings.max_entry_minutes)
         result = run(ctx, actor, command, source="cli")
-    except DomainError as error:
-        return _fail(out, as_json, str(error), EXIT_REFUSED)
-    except OperationalError:
-        log.exception("database error while running %r", line.split(" ")[0])
-        return _fail(out, as_json, DB_DOWN, EXIT_UNAVAILABLE)
-    except Exception:
-        log.exception("unexpected error while running %r", line.split(" ")[0])
-        return _fail(out, as_json, "Sorry, something went wrong on our side; nothing was recorded.", EXIT_BUG)
+    except Exception as error:
+        return _failed(out, as_json, error, line.split(" ")[0])
     if as_json:
         print(json.dumps(_json_shape(command, result), indent=2, sort_keys=True))
     else:
@@ -342,6 +334,23 @@ def _json_shape(command: object, result: Result) -> dict[str, object]:
     if isinstance(command, Balance) and command.client and isinstance(result, BalancesResult):
         return result.balances[0].as_dict()
     return result.as_dict()
+
+
+def _writes(words: list[str]) -> bool:
+    """Whether the command line means to change something (said when the database is out of reach)."""
+    try:
+        return writes(parse_command(" ".join(words), date.today()))
+    except DomainError:
+        return True  # not a ledger command (jobs, export...): say nothing was recorded
+
+
+EXIT_CODES = {Kind.REFUSED: EXIT_REFUSED, Kind.UNAVAILABLE: EXIT_UNAVAILABLE, Kind.BUG: EXIT_BUG}
+
+
+def _failed(out: Console, as_json: bool, error: BaseException, what: str) -> int:
+    """Say what went wrong (``bot.failures``, the words Slack uses too) and return its exit code."""
+    failure = failure_of(error, what)
+    return _fail(out, as_json, failure.message, EXIT_CODES[failure.kind])
 
 
 def _fail(out: Console, as_json: bool, message: str, code: int) -> int:

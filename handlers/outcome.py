@@ -1,25 +1,17 @@
-"""Turning a service call into what the user sees: a result, a friendly refusal, or, when the database
-is down, a clear "NOT recorded" (never a false success and never a stack trace)."""
+"""Turning a service call into what the Slack user sees: a result, a friendly refusal, or, when the
+database is down, a clear "Not recorded" (never a false success and never a stack trace). The words
+are ``bot.failures``'s, shared with the CLI."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-
 from bot.domain.errors import DomainError
+from bot.failures import Kind, failure_of
 
-log = logging.getLogger("blocktime.handlers")
 T = TypeVar("T")
-
-DB_DOWN = ":warning: *Not recorded.* The blocktime database is unavailable right now, so nothing was saved. Please try again in a minute."
-BUG = (
-    ":warning: Sorry, something went wrong on our side and nothing was recorded. The team has the details in the logs."
-)
 
 
 @dataclass(frozen=True)
@@ -30,14 +22,12 @@ class Outcome(Generic[T]):
     problem: DomainError | None = None  # the refusal itself, for callers that map it (modal fields)
 
 
-def attempt(call: Callable[[], T], what: str) -> Outcome[T]:
+def attempt(call: Callable[[], T], what: str, writing: bool = True) -> Outcome[T]:
+    """``call``'s result, or what the user is told instead (``bot.failures``, with Slack's markup)."""
     try:
         return Outcome(result=call())
-    except DomainError as error:
-        return Outcome(error=str(error), problem=error)
-    except (OperationalError, PoolTimeout, DBAPIError) as error:
-        log.error("database unavailable during %s: %s", what, str(error).splitlines()[0][:200])
-        return Outcome(error=DB_DOWN, unavailable=True)
-    except Exception:
-        log.exception("unexpected error during %s", what)
-        return Outcome(error=BUG)
+    except Exception as error:
+        failure = failure_of(error, what, writing)
+        if failure.kind is Kind.REFUSED:
+            return Outcome(error=failure.message, problem=failure.problem)
+        return Outcome(error=f":warning: {failure.message}", unavailable=failure.kind is Kind.UNAVAILABLE)

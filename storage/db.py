@@ -17,7 +17,10 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.errors import DatabaseUnavailable, unavailable
 from storage.quick import QuickStore
+
+__all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "unavailable"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _READ_ONLY = "blocktime_read_only"
@@ -88,7 +91,12 @@ class Database:
         """Bring the schema to the newest migration (idempotent; safe from several processes)."""
         with self._migrate_lock:
             if not self._migrated:
-                upgrade(self.engine)
+                try:
+                    upgrade(self.engine)
+                except Exception as error:
+                    if unavailable(error):
+                        raise DatabaseUnavailable(str(error).splitlines()[0][:200]) from error
+                    raise
                 self._migrated = True
 
     def dispose(self) -> None:
@@ -120,12 +128,17 @@ class UnitOfWork:
         try:
             self.session.rollback()
             self.session.close()
+        except Exception as cleanup:
+            if exc is None or not unavailable(cleanup):
+                raise
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
+        if exc is not None and unavailable(exc) and not isinstance(exc, DatabaseUnavailable):
+            raise DatabaseUnavailable(str(exc).splitlines()[0][:200]) from exc
 
     def commit(self) -> None:
-        self.session.commit()
+        self.session.commit()  # a failure here leaves by __exit__, which names it
         if self.session.info.pop("outbox_written", False):
             for listener in list(self._listeners):
                 listener()

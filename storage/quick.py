@@ -17,8 +17,8 @@ test_quicklog.py`` compares the stored values as the driver returns them).
 
 Errors: a driver error before the commit rolls back and raises ``QuickFailed``: nothing was written,
 and the caller carries on the ORM path, which reports or handles it (a repeated idempotency key, the
-database being down). An error in the commit itself is raised as SQLAlchemy's ``DBAPIError``: its
-outcome on the server is unknown, so it is never retried here."""
+database being down). An error in the commit itself is raised as ``DatabaseUnavailable``: its outcome
+on the server is unknown, so it is never retried here."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
+from storage.errors import DatabaseUnavailable
 from storage.models import Block, Client, Draw, Entry, LedgerLine
 
 Processor = Callable[[Any], Any] | None
@@ -292,9 +293,7 @@ class QuickTransaction:
             disconnected = self.store.disconnected(error, self.connection)
             if disconnected:
                 self.connection.invalidate(error)
-            raise DBAPIError.instance(
-                "COMMIT", None, error, self.store._dbapi_error, connection_invalidated=disconnected
-            ) from error
+            raise DatabaseUnavailable(f"COMMIT failed: {str(error).splitlines()[0][:200]}") from error
         self.committed = True
 
 

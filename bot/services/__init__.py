@@ -16,6 +16,7 @@ from bot.services.results import (
     Message,
     Result,
 )
+from storage.db import DatabaseUnavailable
 
 __all__ = ["Actor", "Context", "run", "run_text", "require_role", "role_of"]
 
@@ -31,13 +32,44 @@ def run_text(
 ) -> Result:
     """Parse and run a command typed in Slack. In a channel linked to a client, ``logtime`` and
     ``balance`` may leave the client out."""
-    link = channels.linked_client(ctx, channel_id)
+    try:
+        link = channels.linked_client(ctx, channel_id)
+    except DatabaseUnavailable as error:  # the reply says "not recorded" only of a change
+        error.writing = _writes_text(ctx, text)
+        raise
     command = c.parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=link is not None)
     if isinstance(command, c.Link):
         if not channel_id:
             raise ParseError("Run `link` in the channel you want to link.", "/blocktime link acme")
         return channels.link_channel(ctx, actor, channel_id, command)
     return run(ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=link[0] if link else None)
+
+
+# Commands that only read: when the database is out of reach, their reply says nothing could be shown
+# (a change's says nothing was recorded).
+READS = (
+    c.Balance,
+    c.Blocks,
+    c.Entries,
+    c.ClientShow,
+    c.ClientList,
+    c.Report,
+    c.Insights,
+    c.Help,
+    c.TimerShow,
+    c.WorkTypeList,
+)
+
+
+def writes(command: c.Command) -> bool:
+    return not isinstance(command, READS)
+
+
+def _writes_text(ctx: Context, text: str) -> bool:
+    try:
+        return writes(c.parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=True))
+    except ParseError:
+        return True
 
 
 def role_of(ctx: Context, actor: Actor) -> Role:
@@ -53,6 +85,27 @@ def require_role(ctx: Context, actor: Actor, needed: Role, what: str) -> None:
 
 
 def run(
+    ctx: Context,
+    actor: Actor,
+    command: c.Command,
+    *,
+    source: str = "cli",
+    idempotency_key: str | None = None,
+    client_id: int | None = None,
+    ticket: str | None = None,
+) -> Result:
+    """Carry out ``command`` for ``actor`` (see ``_dispatch``); when the database is out of reach, the
+    error says whether the command meant to change something."""
+    try:
+        return _dispatch(
+            ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=client_id, ticket=ticket
+        )
+    except DatabaseUnavailable as error:
+        error.writing = writes(command)
+        raise
+
+
+def _dispatch(
     ctx: Context,
     actor: Actor,
     command: c.Command,

@@ -139,8 +139,10 @@ def test_migrate_is_idempotent(cli: Cli) -> None:
 
 def test_a_database_that_cannot_be_reached_is_reported_not_crashed(tmp_path: Path) -> None:
     cli = Cli("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", tmp_path)
-    done = cli.run("--json", "balance")
-    assert done.returncode == 3 and "nothing was recorded" in json.loads(done.stdout)["error"]
+    done = cli.run("--json", "balance")  # a read is not "not recorded"
+    assert done.returncode == 3 and "can't be shown" in json.loads(done.stdout)["error"]
+    done = cli.run("--json", "logtime", "acme", "15m", "advice")
+    assert done.returncode == 3 and "nothing was saved" in json.loads(done.stdout)["error"]
 
 
 def test_the_console_can_seed_the_demo_and_run_is_friendly_to_people(cli: Cli) -> None:

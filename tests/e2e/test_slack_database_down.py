@@ -59,6 +59,8 @@ def test_an_outage_answers_not_recorded_and_the_bot_recovers_by_itself(
         during = slack.command("/logtime", "acme 15m during")
         assert during.status == 200
         assert "Not recorded" in str(during.json) and "Logged" not in str(during.json)
+        reading = str(slack.command("/balance", "acme").json)  # a read is not "not recorded"
+        assert "can't be shown" in reading and "Not recorded" not in reading
         assert slack.get("/healthz").status == 503
         proxy.restore()
         assert "Logged" in slack.command("/logtime", "acme 15m after").json["text"]
