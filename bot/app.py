@@ -1,188 +1,42 @@
-"""The Bolt app factory and the two ways to run it.
+"""The two ways to run the Bolt app that ``bot.bootstrap`` builds.
 
 - HTTP mode: ``create_wsgi_app`` serves ``POST /slack/events`` (Bolt checks every signature and
   timestamp) and ``GET /healthz``; ``serve`` runs it on waitress, a production WSGI server.
 - Socket Mode (``SLACK_APP_TOKEN`` set): ``start_socket_mode`` opens the WebSocket; no public URL.
 
-The Web API base URL is a setting (``SLACK_API_URL``: GovSlack, or the tests' fake), and the client
-retries rate limits (honouring ``Retry-After``), server errors and dropped connections."""
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
-import weakref
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import RetryHandler
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 from sqlalchemy import text
 
-from bot.config import Settings
+from bot.bootstrap import after_ack_pool, create_app, make_web_client, start_scheduler
+from bot.pools import DRAIN_SECONDS
 from bot.services import Context
 
+__all__ = ["create_app", "create_wsgi_app", "drain", "make_web_client", "serve", "settle", "start_socket_mode"]
 log = logging.getLogger("blocktime.app")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per dispatcher pass is noise
 MAX_BODY_BYTES = 512 * 1024  # Slack's requests are a few KB; anything far larger is refused (413)
-AFTER_ACK_THREADS = 16  # Web API calls after the answer (they wait on the network, not the CPU)
-NAME_LOOKUP_TIMEOUT = 2  # seconds for users.info before an answer; on failure the Slack handle is used
-DRAIN_SECONDS = 30  # graceful shutdown waits this long at most for work in flight
-
-
-class WorkPool(ThreadPoolExecutor):
-    """A thread pool that knows the work it has not finished, so a shutdown waits for that work, and
-    for at most ``DRAIN_SECONDS``: one job stuck on a dead connection must not hang the shutdown
-    (``ThreadPoolExecutor.shutdown(wait=True)`` would wait for it forever)."""
-
-    def __init__(self, threads: int, name: str) -> None:
-        super().__init__(max_workers=threads, thread_name_prefix=name)
-        self._unfinished: set[Future[Any]] = set()
-        self._unfinished_lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        with self._unfinished_lock:  # with ``finish``: work is either counted or refused, never lost
-            future = super().submit(fn, *args, **kwargs)
-            self._unfinished.add(future)
-        future.add_done_callback(self._finished)  # outside the lock: it runs at once if already done
-        return future
-
-    def _finished(self, future: Future[Any]) -> None:
-        with self._unfinished_lock:
-            self._unfinished.discard(future)
-
-    def idle(self, timeout: float = DRAIN_SECONDS) -> bool:
-        """Wait until no work is left, work it starts included (at most ``timeout``); True when idle.
-        Unlike ``finish`` the pool keeps taking work (tests wait for the work a request started)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._unfinished_lock:
-                unfinished = list(self._unfinished)
-            left = deadline - time.monotonic()
-            if not unfinished or left <= 0:
-                return not unfinished
-            wait(unfinished, timeout=left)
-
-    def finish(self, timeout: float = DRAIN_SECONDS) -> bool:
-        """Take no more work, wait for the work taken (at most ``timeout``); True when all of it ended."""
-        with self._unfinished_lock:
-            self.shutdown(wait=False)
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._unfinished_lock:
-                unfinished = list(self._unfinished)
-            left = deadline - time.monotonic()
-            if not unfinished or left <= 0:
-                return not unfinished
-            wait(unfinished, timeout=left)
-
-
-_AFTER_ACK: weakref.WeakKeyDictionary[App, WorkPool] = weakref.WeakKeyDictionary()
-
-
-def make_web_client(
-    settings: Settings, token: str | None = None, in_process_retries: bool = True, timeout: int = 10
-) -> WebClient:
-    """A Web API client on ``SLACK_API_URL``. Interactive paths retry 429/5xx in process; the outbox
-    dispatcher (``in_process_retries=False``) reschedules instead of sleeping."""
-    client = WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout)
-    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
-    if in_process_retries:
-        handlers += [RateLimitErrorRetryHandler(max_retry_count=3), ServerErrorRetryHandler(max_retry_count=2)]
-    client.retry_handlers = handlers
-    return client
-
-
-class _OurClientOnPurpose(logging.Filter):
-    """Bolt reads SLACK_BOT_TOKEN from the environment and warns that it goes unused when a client is
-    given too: we give our own client on purpose (SLACK_API_URL, retry handlers), so that warning says
-    nothing on a normal start. Every other warning passes."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
-
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
-
-
-def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:
-    """The Bolt app with every listener registered."""
-    from handlers import register_all
-    from handlers.context import MALFORMED, Deps
-    from handlers.people import People
-
-    settings = ctx.settings
-    web = client or make_web_client(settings)
-    # Two pools. Listeners (the work before each answer: parse, the ledger transaction, the reply)
-    # run on a few threads: Python runs one thread at a time, and with 32 threads taking turns each
-    # /logtime cost ~50 context switches and ~30% more CPU than with 4 (bench/RESULTS.md). Web API
-    # calls after the answer (replies, reactions, modals, App Home) wait on the network, so they get
-    # a larger pool of their own, where a slow or rate-limited Slack cannot hold up the next answer.
-    listeners = WorkPool(settings.listener_threads, "blocktime-listener")
-    after_ack = WorkPool(AFTER_ACK_THREADS, "blocktime-after-ack")
-    bolt_log = logging.getLogger("blocktime.bolt")
-    if not any(isinstance(f, _OurClientOnPurpose) for f in bolt_log.filters):
-        bolt_log.addFilter(_OurClientOnPurpose())
-    app = App(
-        client=web,
-        signing_secret=settings.slack_signing_secret,
-        request_verification_enabled=not socket_mode,
-        process_before_response=True,
-        listener_executor=listeners,
-        logger=bolt_log,
-    )
-    # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is
-    # nice to have, the answer is not; People falls back to the Slack handle)
-    names = client or make_web_client(settings, in_process_retries=False, timeout=NAME_LOOKUP_TIMEOUT)
-    # Listeners answer from the request's own thread (no hand-off, no ack poll), but at most
-    # ``listener_threads`` at once: the rest wait without taking turns on the GIL (bench/RESULTS.md).
-    turns = threading.BoundedSemaphore(settings.listener_threads)
-
-    @app.middleware
-    def one_of_a_few(next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002 - Bolt's name
-        with turns:
-            return next()
-
-    register_all(app, Deps(ctx, web, People(names, ctx), after_ack))
-    _AFTER_ACK[app] = after_ack
-
-    @app.error
-    def malformed(error: Exception, request: BoltRequest) -> BoltResponse | None:
-        """A signed request whose payload is not shaped as Slack sends it is the sender's error (400),
-        never a crash of ours (500); it is logged with its kind, never with its body or tokens."""
-        if isinstance(error, MALFORMED):
-            log.warning("malformed Slack request (%s: %s)", type(error).__name__, error)
-            return BoltResponse(status=400, body="malformed request")
-        if isinstance(error, SlackApiError):  # after the ack, Slack itself failed (an outage, a 429 storm)
-            log.warning("Slack Web API failed while handling a request: %s", error.response.get("error"))
-            return None
-        log.error("unexpected error handling a Slack request", exc_info=error)
-        return None
-
-    return app
 
 
 def drain(app: App) -> None:
-    """Wait for listeners, then the work they started after the ack (graceful shutdown, tests)."""
-    pools = [app.listener_runner.listener_executor, _AFTER_ACK.get(app)]
-    for pool in pools:
-        if isinstance(pool, WorkPool) and not pool.finish():
-            log.warning("shutting down with work still running after %d s", DRAIN_SECONDS)
+    """Wait for the work the requests started after their answers (graceful shutdown, tests)."""
+    pool = after_ack_pool(app)
+    if pool is not None and not pool.finish():
+        log.warning("shutting down with work still running after %d s", DRAIN_SECONDS)
 
 
 def settle(app: App, timeout: float = DRAIN_SECONDS) -> bool:
     """Wait until the work the app's requests started after their answers has ended (tests: "nothing
     happened" is then a fact, not a guess that the work was merely late)."""
-    pool = _AFTER_ACK.get(app)
+    pool = after_ack_pool(app)
     return pool.idle(timeout) if pool is not None else True
 
 
@@ -239,18 +93,6 @@ def database_ok(ctx: Context) -> bool:
     except Exception:
         log.warning("health check: database unavailable", exc_info=True)
         return False
-
-
-def start_scheduler(ctx: Context) -> Any:
-    """The outbox dispatcher and the scheduled jobs, in this process (each job still runs once
-    across processes)."""
-    from bot.jobs.dispatcher import Dispatcher, transports_for
-    from bot.jobs.scheduler import Scheduler
-
-    web = make_web_client(ctx.settings, in_process_retries=False)
-    scheduler = Scheduler(ctx, Dispatcher(ctx, transports_for(ctx, web)))
-    scheduler.start()
-    return scheduler
 
 
 def serve(ctx: Context, port: int, threads: int = 16, host: str = "0.0.0.0", workers: int = 1) -> int:  # noqa: S104

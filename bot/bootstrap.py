@@ -1,11 +1,37 @@
-"""The one place that wires settings, database and clock into a service context."""
+"""The one wiring place: settings, database and clock into a service context; the Slack Web API
+clients; the Bolt app with its listeners, people cache and pools; the outbox's transports, the
+dispatcher and the scheduler. ``bot.app`` serves what is built here (HTTP or Socket Mode)."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.jobs.transports import Transport
+from bot.pools import WorkPool
 from bot.services.context import Context
 from storage.db import Database
+
+log = logging.getLogger("blocktime.app")
+AFTER_ACK_THREADS = 16  # Web API calls after the answer (they wait on the network, not the CPU)
+NAME_LOOKUP_TIMEOUT = 2  # seconds for users.info before an answer; on failure the Slack handle is used
+_AFTER_ACK: weakref.WeakKeyDictionary[App, WorkPool] = weakref.WeakKeyDictionary()
+_LISTENER_LIMIT: weakref.WeakKeyDictionary[App, int] = weakref.WeakKeyDictionary()
 
 
 def build_context(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Context:
@@ -14,3 +40,118 @@ def build_context(settings: Settings, clock: Clock | None = None, migrate: bool 
     if migrate:
         db.migrate()
     return Context(db, settings, clock or SystemClock())
+
+
+def make_web_client(
+    settings: Settings, token: str | None = None, in_process_retries: bool = True, timeout: int = 10
+) -> WebClient:
+    """A Web API client on ``SLACK_API_URL``. Interactive paths retry 429/5xx in process; the outbox
+    dispatcher (``in_process_retries=False``) reschedules instead of sleeping."""
+    client = WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout)
+    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    if in_process_retries:
+        handlers += [RateLimitErrorRetryHandler(max_retry_count=3), ServerErrorRetryHandler(max_retry_count=2)]
+    client.retry_handlers = handlers
+    return client
+
+
+class _OurClientOnPurpose(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment and warns that it goes unused when a client is
+    given too: we give our own client on purpose (SLACK_API_URL, retry handlers), so that warning says
+    nothing on a normal start. Every other warning passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:
+    """The Bolt app with every listener registered."""
+    from handlers import register_all
+    from handlers.context import MALFORMED, Deps
+    from handlers.home import HomeRefresher
+    from handlers.people import People
+
+    settings = ctx.settings
+    web = client or make_web_client(settings)
+    # Web API calls after the answer (replies, reactions, modals, App Home) wait on the network: they
+    # get a pool of their own, where a slow or rate-limited Slack cannot hold up the next answer.
+    after_ack = WorkPool(AFTER_ACK_THREADS, "blocktime-after-ack")
+    bolt_log = logging.getLogger("blocktime.bolt")
+    if not any(isinstance(f, _OurClientOnPurpose) for f in bolt_log.filters):
+        bolt_log.addFilter(_OurClientOnPurpose())
+    app = App(
+        client=web,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=not socket_mode,
+        process_before_response=True,
+        logger=bolt_log,
+    )
+    # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is
+    # nice to have, the answer is not; People falls back to the Slack handle)
+    names = client or make_web_client(settings, in_process_retries=False, timeout=NAME_LOOKUP_TIMEOUT)
+    # Listeners answer from the request's own thread (no hand-off, no ack poll), but at most
+    # ``listener_threads`` at once: the rest wait without taking turns on the GIL (bench/RESULTS.md).
+    turns = threading.BoundedSemaphore(settings.listener_threads)
+
+    @app.middleware
+    def one_of_a_few(next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002 - Bolt's name
+        with turns:
+            return next()
+
+    deps = Deps(ctx, web, People(names, ctx), after_ack)
+    deps.home_refresher = HomeRefresher(deps)
+    register_all(app, deps)
+    _AFTER_ACK[app] = after_ack
+    _LISTENER_LIMIT[app] = settings.listener_threads
+
+    @app.error
+    def malformed(error: Exception, request: BoltRequest) -> BoltResponse | None:
+        """A signed request whose payload is not shaped as Slack sends it is the sender's error (400),
+        never a crash of ours (500); it is logged with its kind, never with its body or tokens."""
+        if isinstance(error, MALFORMED):
+            log.warning("malformed Slack request (%s: %s)", type(error).__name__, error)
+            return BoltResponse(status=400, body="malformed request")
+        if isinstance(error, SlackApiError):  # after the ack, Slack itself failed (an outage, a 429 storm)
+            log.warning("Slack Web API failed while handling a request: %s", error.response.get("error"))
+            return None
+        log.error("unexpected error handling a Slack request", exc_info=error)
+        return None
+
+    return app
+
+
+def after_ack_pool(app: App) -> WorkPool | None:
+    """The pool of the work ``app``'s requests start after their answers."""
+    return _AFTER_ACK.get(app)
+
+
+def listener_limit(app: App) -> int | None:
+    """How many listeners ``app`` runs at once (``BLOCKTIME_LISTENER_THREADS``)."""
+    return _LISTENER_LIMIT.get(app)
+
+
+def transports_for(ctx: Context, slack_client: WebClient | None = None) -> dict[str, Transport]:
+    """The transports the settings make possible (Slack needs a bot token, e-mail ``SMTP_URL``)."""
+    from bot.jobs.transports import EmailTransport, SlackTransport, WebhookTransport
+
+    settings = ctx.settings
+    found: dict[str, Transport] = {"webhook": WebhookTransport(settings.alert_webhook_secret)}
+    if settings.slack_bot_token or slack_client is not None:
+        found["slack"] = SlackTransport(slack_client or make_web_client(settings, in_process_retries=False))
+    if settings.smtp_url:
+        found["email"] = EmailTransport(settings.smtp_url, settings.alert_email_from)
+    return found
+
+
+def start_scheduler(ctx: Context) -> Any:
+    """The outbox dispatcher and the scheduled jobs, in this process (each job still runs once
+    across processes)."""
+    from bot.jobs.dispatcher import Dispatcher
+    from bot.jobs.scheduler import Scheduler
+
+    web = make_web_client(ctx.settings, in_process_retries=False)
+    scheduler = Scheduler(ctx, Dispatcher(ctx, transports_for(ctx, web)))
+    scheduler.start()
+    return scheduler

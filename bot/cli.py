@@ -241,7 +241,8 @@ def _backup(ctx: Context, invocation: Invocation, out: Console) -> int:
 def _deliver_now(ctx: Context) -> None:
     """Alerts caused by this command go out now where this process can reach the destination; the rest
     stay in the outbox for the bot's dispatcher."""
-    from bot.jobs.dispatcher import Dispatcher, transports_for
+    from bot.bootstrap import transports_for
+    from bot.jobs.dispatcher import Dispatcher
 
     try:
         Dispatcher(ctx, transports_for(ctx)).run_once()
@@ -254,7 +255,8 @@ def _jobs(ctx: Context, invocation: Invocation, out: Console) -> int:
     import argparse
     from datetime import datetime
 
-    from bot.jobs.dispatcher import Dispatcher, transports_for
+    from bot.bootstrap import transports_for
+    from bot.jobs.dispatcher import Dispatcher
     from bot.jobs.scheduler import TIMER_CHECK_MINUTES, run_job, triggers
     from bot.jobs.tasks import JOBS
     from bot.services.timers import ask_about_long_timers

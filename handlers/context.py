@@ -4,7 +4,6 @@ ack (App Home refreshes) without holding up Slack's 3-second window."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from handlers.people import People
 log = logging.getLogger("blocktime.handlers")
 # What a payload that is not shaped as Slack sends raises in our listeners (the sender's error, 400).
 MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
-_refresher_lock = threading.Lock()
 
 
 @dataclass
@@ -31,13 +29,10 @@ class Deps:
     home_refresher: Any = field(default=None, init=False)
 
     def home_changed(self, user_id: str) -> None:
-        """The user changed something: refresh their Home tab (coalesced)."""
-        from handlers.home import HomeRefresher
-
-        with _refresher_lock:
-            if self.home_refresher is None:
-                self.home_refresher = HomeRefresher(self)
-        self.home_refresher.changed(user_id)
+        """The user changed something: refresh their Home tab (coalesced by the refresher the app
+        factory gives, ``handlers.home.HomeRefresher``)."""
+        if self.home_refresher is not None:
+            self.home_refresher.changed(user_id)
 
     def later(self, what: str, work: Callable[[], object], request: bool = False) -> None:
         """Run ``work`` after the current request, logging (not raising) its failure. ``request``: the

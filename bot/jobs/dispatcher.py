@@ -143,18 +143,3 @@ class Dispatcher:
             row.last_error = reason[:500]
             uow.commit()
         log.warning("outbox %s not delivered (%s); next try in %.0f s", outbox_id, reason, delay)
-
-
-def transports_for(ctx: Context, slack_client: object | None = None) -> dict[str, Transport]:
-    """The transports the settings make possible (Slack needs a bot token, e-mail ``SMTP_URL``)."""
-    from bot.jobs.transports import EmailTransport, SlackTransport, WebhookTransport
-
-    settings = ctx.settings
-    found: dict[str, Transport] = {"webhook": WebhookTransport(settings.alert_webhook_secret)}
-    if settings.slack_bot_token or slack_client is not None:
-        from bot.app import make_web_client
-
-        found["slack"] = SlackTransport(slack_client or make_web_client(settings, in_process_retries=False))  # type: ignore[arg-type]
-    if settings.smtp_url:
-        found["email"] = EmailTransport(settings.smtp_url, settings.alert_email_from)
-    return found

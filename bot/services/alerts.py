@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,14 +19,11 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.domain.forecast import burn_forecast
 from bot.domain.roles import Role, require
-from bot.domain.thresholds import Threshold, alert_crossing, parse_thresholds, percent_left
+from bot.domain.thresholds import Threshold, parse_thresholds, percent_left
 from bot.services.context import Actor, Context, audit, find_client
 from bot.services.people import shared_channel
 from bot.services.results import Message
 from storage.models import Client, Entry, LedgerLine, OutboxMessage
-
-if TYPE_CHECKING:
-    from bot.services.book import ClientBook
 
 SNOOZE_DAYS = 7
 
@@ -43,28 +40,7 @@ def _thresholds(text: str) -> tuple[Threshold, ...]:
     return found if any(t.percent is None and t.minutes == 0 for t in found) else (*found, Threshold(minutes=0))
 
 
-def on_balance_change(book: ClientBook, before: int, after: int, line_id: int) -> None:
-    """Step 3 of every change: if the balance fell through a threshold, queue the alert."""
-    client, ctx = book.client, book.ctx
-    found = alert_crossing(
-        before,
-        after,
-        thresholds_of(client.thresholds, ctx.settings),
-        book.block_minutes_before,
-        ctx.settings.overdraft_alert_step_minutes,
-        client.alerts_snoozed_until,
-        book.now,
-    )
-    if found is None or not _armed(book.session, ctx.settings, client.id, found.threshold.label, found.level, book.now):
-        return
-    facts = balance_facts(book.session, client, after, book.block_minutes_before, book.today, book.open_blocks())
-    facts.update(
-        threshold=found.threshold.label, level_minutes=found.level, before_minutes=before, at=book.now.isoformat()
-    )
-    enqueue(book.session, ctx, "threshold", client, facts, f"threshold:{client.id}:{line_id}")
-
-
-def _armed(session: Session, settings: Settings, client_id: int, label: str, level: int, now: datetime) -> bool:
+def armed(session: Session, settings: Settings, client_id: int, label: str, level: int, now: datetime) -> bool:
     """A threshold alerts again only once new hours were bought since its last alert (a top-up that
     lifted the balance above it: a void or an edit does not re-arm it) and, even then, not within
     ``BLOCKTIME_ALERT_REARM_HOURS`` of it: corrections never spam the account manager."""

@@ -35,6 +35,7 @@ from bot.domain.ledger import (
     states,
     usable_balance,
 )
+from bot.domain.thresholds import alert_crossing
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, policy_of
@@ -302,5 +303,29 @@ class ClientBook:
         self.session.add(line)
         self.session.flush()
         if alert:
-            alerts.on_balance_change(self, before.usable, after.usable, line.id)
+            self._alert_if_crossed(before.usable, after.usable, line.id)
         return line
+
+    def _alert_if_crossed(self, before: int, after: int, line_id: int) -> None:
+        """Step 3 of every change: if the balance fell through a threshold, queue the alert."""
+        client, ctx = self.client, self.ctx
+        found = alert_crossing(
+            before,
+            after,
+            alerts.thresholds_of(client.thresholds, ctx.settings),
+            self.block_minutes_before,
+            ctx.settings.overdraft_alert_step_minutes,
+            client.alerts_snoozed_until,
+            self.now,
+        )
+        if found is None or not alerts.armed(
+            self.session, ctx.settings, client.id, found.threshold.label, found.level, self.now
+        ):
+            return
+        facts = alerts.balance_facts(
+            self.session, client, after, self.block_minutes_before, self.today, self.open_blocks()
+        )
+        facts.update(
+            threshold=found.threshold.label, level_minutes=found.level, before_minutes=before, at=self.now.isoformat()
+        )
+        alerts.enqueue(self.session, ctx, "threshold", client, facts, f"threshold:{client.id}:{line_id}")

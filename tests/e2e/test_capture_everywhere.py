@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import func, select
 
+from bot.bootstrap import transports_for
 from bot.clock import FixedClock
 from bot.domain.commands import Link
-from bot.jobs.dispatcher import Dispatcher, transports_for
+from bot.jobs.dispatcher import Dispatcher
 from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.channels import link_channel

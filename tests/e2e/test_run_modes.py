@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from bot.app import create_app
+from bot.bootstrap import listener_limit
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.services import Actor, Context
@@ -73,7 +74,7 @@ def test_the_listener_threads_setting_sizes_the_pool_and_refuses_nonsense(
         {"BLOCKTIME_LISTENER_THREADS": "2", "SLACK_API_URL": fake_slack.api_url, "SLACK_BOT_TOKEN": "xoxb-t"}
     )
     app = create_app(Context(database, settings, SystemClock()))
-    assert app.listener_runner.listener_executor._max_workers == 2  # type: ignore[attr-defined]
+    assert listener_limit(app) == 2
     env = environment(database, fake_slack, BLOCKTIME_LISTENER_THREADS="0")
     done = subprocess.run([str(SCRIPT), "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "BLOCKTIME_LISTENER_THREADS" in done.stderr

@@ -13,8 +13,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select, update
 
+from bot.bootstrap import transports_for
 from bot.clock import FixedClock
-from bot.jobs.dispatcher import Dispatcher, backoff, transports_for
+from bot.jobs.dispatcher import Dispatcher, backoff
 from bot.jobs.messages import slack_message
 from bot.services import Actor, Context
 from storage.models import OutboxMessage

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.app import WorkPool
+from bot.pools import WorkPool
 
 
 def test_finish_waits_for_the_work_taken_and_refuses_new_work() -> None:

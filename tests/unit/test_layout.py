@@ -1,0 +1,122 @@
+"""The layout's rules, checked on the source: dependencies point one way (handlers -> bot -> storage),
+the domain core imports neither Slack nor SQLAlchemy, SQL stays out of the Slack edge, and no two
+modules import each other (directly or round a loop), at module level or inside functions."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("bot", "handlers", "storage")
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module named by an import in ``path`` (``from a.b import c`` names ``a.b.c`` when that is
+    a module, else ``a.b``)."""
+    named: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                named.add(full if full in MODULES else node.module)
+        elif isinstance(node, ast.Import):
+            named.update(alias.name for alias in node.names)
+    return named
+
+
+GRAPH = {name: {m for m in _imports(path) if m in MODULES and m != name} for name, path in MODULES.items()}
+
+
+COMPOSITION_ROOT = "bot.bootstrap"  # the one place that wires the Slack edge's listeners into the app
+
+
+def test_dependencies_point_one_way() -> None:
+    wrong = []
+    for name, path in MODULES.items():
+        for imported in _imports(path):
+            top = imported.split(".")[0]
+            if name.startswith("storage") and top in ("bot", "handlers"):
+                wrong.append(f"{name} -> {imported}")
+            if name.startswith("bot") and top == "handlers" and name != COMPOSITION_ROOT:
+                wrong.append(f"{name} -> {imported}")
+    assert wrong == []
+
+
+def test_the_domain_core_is_pure() -> None:
+    impure = [
+        f"{name} -> {imported}"
+        for name, path in MODULES.items()
+        if name.startswith("bot.domain")
+        for imported in _imports(path)
+        if imported.split(".")[0] in ("slack_sdk", "slack_bolt", "sqlalchemy", "storage", "handlers")
+        or imported.startswith("bot.services")
+    ]
+    assert impure == []
+
+
+def test_the_slack_edge_has_no_sql() -> None:
+    sql = [
+        f"{name} -> {imported}"
+        for name, path in MODULES.items()
+        if name.startswith("handlers")
+        for imported in _imports(path)
+        if imported.split(".")[0] == "sqlalchemy" or imported.startswith("storage.models")
+    ]
+    assert sql == []
+
+
+def test_no_import_cycles() -> None:
+    """Tarjan's strongly connected components over the import graph: none larger than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(GRAPH[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(GRAPH):
+        if node not in index:
+            visit(node)
+    assert cycles == []
+
+
+def test_the_checks_see_a_cycle_when_there_is_one() -> None:
+    """The cycle check is not vacuous: the package ``bot.services`` imports its modules, and a module
+    importing the package back would close a loop the graph shows."""
+    assert "bot.services.ledger" in GRAPH["bot.services"]
+    assert any("bot.services.context" in GRAPH[m] for m in GRAPH if m.startswith("bot.services."))
