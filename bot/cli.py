@@ -131,7 +131,7 @@ def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) 
     if verb in ("export", "import"):
         return _backup(ctx, invocation, out)
     written: list[bool] = []
-    ctx.db.outbox_listeners.append(lambda: written.append(True))
+    ctx.db.outbox_subscribers.append(lambda: written.append(True))
     code = execute(ctx, actor, " ".join(invocation.words), out, invocation.json)
     if written:
         _deliver_now(ctx)

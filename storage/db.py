@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.errors import DatabaseUnavailable, unavailable
 from storage.quick import QuickStore
 
-__all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "unavailable"]
+__all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "unavailable", "unit_of_work_of"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _READ_ONLY = "blocktime_read_only"
@@ -71,8 +71,8 @@ class Database:
         self._reads = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
         self._migrated = False
         self._migrate_lock = threading.Lock()
-        # Called after a commit that wrote outbox rows (the dispatcher is kicked this way).
-        self.outbox_listeners: list[Callable[[], None]] = []
+        # Told after a commit that wrote outbox rows (the scheduler kicks its dispatcher this way).
+        self.outbox_subscribers: list[Callable[[], None]] = []
         # SQLite allows one writer at a time. Threads of this process queue on a lock instead of on
         # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and wrecks latency;
         # other processes still wait on the database lock (busy_timeout).
@@ -85,7 +85,12 @@ class Database:
 
     def unit_of_work(self, read_only: bool = False) -> UnitOfWork:
         lock = None if read_only else self._write_lock
-        return UnitOfWork((self._reads if read_only else self._writes)(), self.outbox_listeners, lock)
+        return UnitOfWork((self._reads if read_only else self._writes)(), lock)
+
+    def outbox_written(self) -> None:
+        """A commit wrote outbox rows: tell the subscribers (a unit of work's post-commit hook)."""
+        for subscriber in list(self.outbox_subscribers):
+            subscriber()
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent; safe from several processes)."""
@@ -103,19 +108,27 @@ class Database:
         self.engine.dispose()
 
 
+def unit_of_work_of(session: Session) -> UnitOfWork:
+    """The unit of work ``session`` belongs to (every session comes from ``Database.unit_of_work``)."""
+    found = session.info.get("unit_of_work")
+    assert isinstance(found, UnitOfWork), "a session outside a unit of work"
+    return found
+
+
 class UnitOfWork:
     """One command's transaction: ``with uow: ...; uow.commit()``. Leaving the block without a commit
     rolls everything back, so an error half-way writes nothing."""
 
-    def __init__(
-        self,
-        session: Session,
-        outbox_listeners: list[Callable[[], None]] | None = None,
-        write_lock: threading.RLock | None = None,
-    ) -> None:
+    def __init__(self, session: Session, write_lock: threading.RLock | None = None) -> None:
         self.session = session
-        self._listeners = outbox_listeners or []
         self._write_lock = write_lock
+        self._after_commit: list[Callable[[], None]] = []
+        session.info["unit_of_work"] = self  # so code holding only the session can add a hook
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once this unit of work has committed (never if it rolls back); once per hook."""
+        if hook not in self._after_commit:
+            self._after_commit.append(hook)
 
     def __enter__(self) -> UnitOfWork:
         if self._write_lock is not None:
@@ -139,9 +152,9 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()  # a failure here leaves by __exit__, which names it
-        if self.session.info.pop("outbox_written", False):
-            for listener in list(self._listeners):
-                listener()
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            hook()
 
     def rollback(self) -> None:
         self.session.rollback()

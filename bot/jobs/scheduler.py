@@ -70,7 +70,7 @@ class Scheduler:
             self.scheduler.add_job(
                 self._job(name), trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=3600
             )
-        ctx.db.outbox_listeners.append(self.kick)
+        ctx.db.outbox_subscribers.append(self.kick)
 
     def _dispatch(self) -> None:
         try:

@@ -23,6 +23,7 @@ from bot.domain.thresholds import Threshold, parse_thresholds, percent_left
 from bot.services.context import Actor, Context, audit, find_client
 from bot.services.people import shared_channel
 from bot.services.results import Message
+from storage.db import unit_of_work_of
 from storage.models import Client, Entry, LedgerLine, OutboxMessage
 
 SNOOZE_DAYS = 7
@@ -160,7 +161,7 @@ def enqueue(
         )
         added += 1
     if added:
-        session.info["outbox_written"] = True
+        unit_of_work_of(session).after_commit(ctx.db.outbox_written)
     return added
 
 
