@@ -4,8 +4,10 @@ and ``--as USER`` acts as a Slack user; both may stand before or after the comma
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -48,31 +50,53 @@ class Invocation:
     words: list[str]
     json: bool = False
     actor: Actor | None = None
+    out: str | None = None  # report, export: the file to write
+    chart: str | None = None  # report: the chart's file
+
+
+FILE_FLAGS = {"out": ("report", "export"), "chart": ("report",)}
+
+
+def _flags() -> argparse.ArgumentParser:
+    """The CLI's own flags, taken from anywhere among the words; the rest are the command's words (the
+    grammar shared with Slack), kept in order, their own flags (``--nb``, ``--all``) included."""
+    parser = argparse.ArgumentParser(prog="blocktime", add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--as", dest="user")
+    for name in FILE_FLAGS:
+        parser.add_argument(f"--{name}")
+    return parser
 
 
 def split_flags(argv: Sequence[str]) -> Invocation:
-    """Take ``--json`` and ``--as USER`` from anywhere in the arguments; the rest are command words."""
-    words: list[str] = []
-    found = Invocation(words)
-    args = list(argv)
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--json":
-            found.json = True
-        elif arg == "--as" or arg.startswith("--as="):
-            user = arg.partition("=")[2] if "=" in arg else (args[i + 1] if i + 1 < len(args) else "")
-            if not user:
-                raise DomainError("`--as` needs a user.", "blocktime --as U012ABC balance")
-            found.actor = Actor(user, user) if user != LOCAL_ADMIN else Actor.local_admin()
-            i += 0 if "=" in arg else 1
-        else:
-            words.append(arg)
-        i += 1
-    return found
+    """Take ``--json``, ``--as USER``, ``--out FILE`` and ``--chart FILE`` from anywhere in the
+    arguments; the rest are command words."""
+    try:
+        options, words = _flags().parse_known_args(list(argv))
+    except argparse.ArgumentError as error:
+        flag = error.argument_name or "that flag"
+        example = "blocktime --as U012ABC balance" if flag == "--as" else "blocktime report acme --out acme.csv"
+        raise DomainError(f"`{flag}` needs a value.", example) from None
+    if options.user is not None and not options.user:
+        raise DomainError("`--as` needs a user.", "blocktime --as U012ABC balance")
+    verb = words[0] if words else ""
+    for name, verbs in FILE_FLAGS.items():
+        if getattr(options, name) is not None and verb not in verbs:
+            raise DomainError(f"`--{name}` goes with {' or '.join(verbs)}.", f"blocktime {verbs[0]} acme --{name} file")
+    user = options.user
+    actor = None if user is None else (Actor.local_admin() if user == LOCAL_ADMIN else Actor(user, user))
+    return Invocation(words, options.json, actor, options.out, options.chart)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `blocktime entries acme | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     out = Console(soft_wrap=True)
@@ -138,24 +162,6 @@ def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) 
     return code
 
 
-def _take_option(words: list[str], name: str) -> tuple[list[str], str | None]:
-    """Remove ``--name VALUE`` (or ``--name=VALUE``) from ``words``."""
-    rest: list[str] = []
-    value: str | None = None
-    i = 0
-    while i < len(words):
-        if words[i] == name and i + 1 < len(words):
-            value = words[i + 1]
-            i += 2
-            continue
-        if words[i].startswith(name + "="):
-            value = words[i].split("=", 1)[1]
-        else:
-            rest.append(words[i])
-        i += 1
-    return rest, value
-
-
 def _report(ctx: Context, actor: Actor, invocation: Invocation, out: Console) -> int:
     """``blocktime report <client>|--all [period] [--out FILE.csv] [--chart FILE.png]``."""
     from pathlib import Path
@@ -164,8 +170,7 @@ def _report(ctx: Context, actor: Actor, invocation: Invocation, out: Console) ->
     from bot.reports.csvfile import entries_csv
     from bot.services.reports import AllEntriesResult, ReportResult
 
-    words, csv_path = _take_option(invocation.words, "--out")
-    words, chart_path = _take_option(words, "--chart")
+    words, csv_path, chart_path = invocation.words, invocation.out, invocation.chart
     try:
         command = parse_command(" ".join(words), ctx.today(), ctx.settings.max_entry_minutes)
         result = run(ctx, actor, command, source="cli")
@@ -215,7 +220,7 @@ def _backup(ctx: Context, invocation: Invocation, out: Console) -> int:
     from storage.backup import BackupError, export_data, import_data
 
     verb = invocation.words[0]
-    words, path = _take_option(invocation.words[1:], "--out")
+    words, path = invocation.words[1:], invocation.out
     if verb == "export":
         data = json.dumps(export_data(ctx.db), indent=1, sort_keys=True)
         if path:
@@ -252,7 +257,6 @@ def _deliver_now(ctx: Context) -> None:
 
 def _jobs(ctx: Context, invocation: Invocation, out: Console) -> int:
     """``blocktime jobs run <name> [--date YYYY-MM-DD]`` and ``blocktime jobs list``."""
-    import argparse
     from datetime import datetime
 
     from bot.bootstrap import transports_for
@@ -447,7 +451,6 @@ def _socket(ctx: Context, out: Console) -> int:
 
 def _serve(ctx: Context, args: list[str], out: Console) -> int:
     """``blocktime serve [--port N] [--threads N] [--workers N]``: HTTP mode on waitress."""
-    import argparse
 
     from bot.app import serve
 

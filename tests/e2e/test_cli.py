@@ -148,3 +148,25 @@ def test_a_database_that_cannot_be_reached_is_reported_not_crashed(tmp_path: Pat
 def test_the_console_can_seed_the_demo_and_run_is_friendly_to_people(cli: Cli) -> None:
     done = cli.run("run", stdin="demo\nbalance acme\nlogtime nobody 15m x\n")
     assert done.returncode == 0 and "Seeded 15 demo commands" in done.stdout and "Acme Corporation" in done.stdout
+
+
+def test_the_clis_own_flags_are_checked_and_a_closed_pipe_is_no_traceback(cli: Cli) -> None:
+    import subprocess
+
+    from tests.e2e.processes import SCRIPT
+
+    cli.run("client", "add", "acme", "Acme")
+    misplaced = cli.run("balance", "acme", "--out", "x.csv")
+    assert misplaced.returncode == 2 and "`--out` goes with report or export" in misplaced.stderr
+    assert cli.run("balance", "--as").returncode == 2
+    cli.run("console", stdin="logtime acme 1m --nb call\n" * 300)  # more output than a pipe holds (64 KB)
+    piped = subprocess.run(
+        f"'{SCRIPT}' --json entries acme | head -c 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=cli.env,
+        cwd=cli.cwd,
+        timeout=60,
+    )
+    assert piped.stdout == "{" and "Traceback" not in piped.stderr
