@@ -241,7 +241,7 @@ def _fuzz(slack_api: str, cases: int) -> dict:  # type: ignore[type-arg]
             admins=frozenset({"UADMIN"}),
         )
     )
-    from bot.domain.commands import parse_command
+    from bot.domain.grammar import parse_command
     from bot.services import run as run_command
 
     admin = Actor.local_admin()

@@ -20,8 +20,10 @@ from rich.text import Text
 from bot import __version__
 from bot.bootstrap import build_context
 from bot.config import ConfigError, Settings
-from bot.domain.commands import Report, help_text, parse_command
+from bot.domain.commands import Report
 from bot.domain.errors import DomainError
+from bot.domain.grammar import parse_command
+from bot.domain.helptext import help_text
 from bot.failures import Kind, failure_of
 from bot.render import render
 from bot.services import Actor, Context, run, writes

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain.commands import parse_optional_minutes, parse_overage_policy, parse_overdraft, parse_price
 from bot.domain.durations import parse_duration
 from bot.domain.errors import DomainError
+from bot.domain.fields import parse_optional_minutes, parse_overage_policy, parse_overdraft, parse_price
 from bot.domain.thresholds import DEFAULT_THRESHOLDS, format_thresholds, parse_thresholds
 from bot.domain.worktypes import parse_work_type
 
@@ -195,7 +195,7 @@ def _on_off(text: str) -> bool:
 
 
 def _topup_size(text: str) -> int:
-    from bot.domain.commands import parse_hours
+    from bot.domain.fields import parse_hours
 
     return parse_hours(text)
 

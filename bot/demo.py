@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain.commands import parse_command
 from bot.domain.errors import DomainError
+from bot.domain.grammar import parse_command
 from bot.services import Actor, Context, run
 
 DEMO_LINES = (

@@ -9,8 +9,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.commands import parse_id
 from bot.domain.errors import ParseError
+from bot.domain.fields import parse_id
 from bot.jobs.messages import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
 from bot.services import alerts, run_text
 from bot.services.channels import undo_entry

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.commands import ClientList, TimerDiscard, TimerStop, VoidEntry, WorkTypeList, clean_note, find_ticket
+from bot.domain.commands import ClientList, TimerDiscard, TimerStop, VoidEntry, WorkTypeList
 from bot.domain.durations import format_duration
 from bot.domain.errors import ParseError
+from bot.domain.fields import clean_note, find_ticket
 from bot.domain.roles import Role
 from bot.domain.worktypes import multiplier_label
 from bot.jobs.messages import (

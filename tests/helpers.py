@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.domain.commands import parse_command
+from bot.domain.grammar import parse_command
 from bot.services import Actor, Context, run
 from bot.services.results import BalanceView, Result
 from storage.models import Entry

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.domain.commands import EditEntry, LogTime, TopUp, clean_note, find_ticket, parse_hours, parse_price
+from bot.domain.commands import EditEntry, LogTime, TopUp
 from bot.domain.durations import parse_duration
 from bot.domain.errors import DomainError, ParseError
+from bot.domain.fields import clean_note, find_ticket, parse_hours, parse_price
 from bot.domain.worktypes import parse_work_type
 
 

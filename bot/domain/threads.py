@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.domain.commands import LogTime, parse_logtime
+from bot.domain.commands import LogTime
 from bot.domain.durations import DEFAULT_MAX_MINUTES
 from bot.domain.errors import ParseError
+from bot.domain.grammar import parse_logtime
 
 _PLUS = re.compile(r"^\+\s*(?=[\d.:])", re.ASCII)
 _TIME_PREFIX = re.compile(r"^time\s*:\s*", re.IGNORECASE)

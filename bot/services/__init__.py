@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
+from bot.domain.grammar import parse_command
+from bot.domain.helptext import help_text
 from bot.domain.roles import Role, Standing, require
 from bot.services import alerts, channels, clients, ledger, nudges, queries, reports, timers, worktypes
 from bot.services.context import Actor, Context
@@ -37,7 +39,7 @@ def run_text(
     except DatabaseUnavailable as error:  # the reply says "not recorded" only of a change
         error.writing = _writes_text(ctx, text)
         raise
-    command = c.parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=link is not None)
+    command = parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=link is not None)
     if isinstance(command, c.Link):
         if not channel_id:
             raise ParseError("Run `link` in the channel you want to link.", "/blocktime link acme")
@@ -67,7 +69,7 @@ def writes(command: c.Command) -> bool:
 
 def _writes_text(ctx: Context, text: str) -> bool:
     try:
-        return writes(c.parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=True))
+        return writes(parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=True))
     except ParseError:
         return True
 
@@ -183,7 +185,7 @@ def _dispatch(
         case c.WorkTypeArchive():
             return worktypes.archive_work_type(ctx, actor, command)
         case c.Help():
-            return Message(c.help_text(command.topic))
+            return Message(help_text(command.topic))
         case c.Link():
             return Message("Linking a channel works in Slack: run /blocktime link <client> in the channel.")
     raise AssertionError(f"no service for {command!r}")  # pragma: no cover

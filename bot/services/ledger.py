@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, find_ticket, fingerprint
+from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
 from bot.domain.durations import format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
+from bot.domain.fields import find_ticket
 from bot.domain.ledger import EntryPlan, current_block_minutes
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left

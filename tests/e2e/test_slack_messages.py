@@ -326,7 +326,7 @@ def test_burn_rates_are_hours_a_week_everywhere(slack: SlackDriver, slack_ctx: C
 def test_entries_are_headed_by_the_client_name_and_threads_are_short_links(
     slack: SlackDriver, slack_ctx: Context, acme: str
 ) -> None:
-    from bot.domain.commands import parse_command
+    from bot.domain.grammar import parse_command
     from bot.services.ledger import log_time
 
     command = parse_command("logtime acme 30m toner", slack_ctx.today())

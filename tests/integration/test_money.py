@@ -412,7 +412,7 @@ def test_archived_clients_are_listed_with_all(ctx: Context, admin: Actor, acme: 
 def test_the_fast_path_and_the_full_path_answer_late_work_alike(
     ctx: Context, clock: FixedClock, admin: Actor, tech: Actor, expired_block: None
 ) -> None:
-    from bot.domain.commands import parse_command
+    from bot.domain.grammar import parse_command
 
     command = parse_command("logtime acme 1h yesterday onsite", ctx.today())
     fast = log_time(ctx, tech, command)  # in grace, covered by its own block: the plain path writes it

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.domain.commands import LogTime, parse_command
+from bot.domain.commands import LogTime
+from bot.domain.grammar import parse_command
 from bot.services import Actor, Context
 from bot.services.quicklog import quick_log
 from handlers.outcome import attempt

@@ -12,13 +12,15 @@ from hypothesis import strategies as st
 from bot.domain import commands as c
 from bot.domain.dates import Period
 from bot.domain.errors import DomainError, ParseError
+from bot.domain.grammar import parse_command, parse_logtime
+from bot.domain.helptext import help_text
 from bot.domain.roles import Role
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 
 
 def parse(text: str) -> c.Command:
-    return c.parse_command(text, TODAY)
+    return parse_command(text, TODAY)
 
 
 def test_logtime_reads_client_duration_and_note() -> None:
@@ -76,7 +78,7 @@ def test_logtime_without_a_client_is_refused_with_an_example() -> None:
 
 
 def test_a_linked_channel_may_leave_the_client_out() -> None:
-    command = c.parse_logtime(["30m", "fixed", "VPN"], TODAY, 1440, client_required=False)
+    command = parse_logtime(["30m", "fixed", "VPN"], TODAY, 1440, client_required=False)
     assert command.client is None and command.minutes == 30 and command.note == "fixed VPN"
 
 
@@ -166,7 +168,7 @@ def test_client_mistakes_are_explained(text: str, why: str) -> None:
 
 def test_roles_and_help() -> None:
     assert parse("role <@U42|sam> manager") == c.SetRole("U42", Role.MANAGER)
-    assert isinstance(parse("help"), c.Help) and "logtime" in c.help_text()
+    assert isinstance(parse("help"), c.Help) and "logtime" in help_text()
     assert parse("") == c.Help()
     with pytest.raises(DomainError, match="not a role"):
         parse("role <@U42> boss")

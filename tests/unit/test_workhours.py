@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.commands import parse_clock, parse_command
 from bot.domain.errors import ParseError
+from bot.domain.fields import parse_clock
+from bot.domain.grammar import parse_command
 from bot.domain.workhours import after_hours, parse_work_hours, stored_work_hours
 
 OFFICE = parse_work_hours("mon-fri", "08:00-18:00")
