@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import singledispatch
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -95,41 +96,83 @@ def say(console: Console, text: str) -> None:
 
 
 def render(console: Console, result: Result) -> None:
-    match result:
-        case LogResult():
-            say(console, log_line(result))
-        case TopUpResult():
-            say(console, topup_line(result))
-        case VoidResult():
-            what = "Entry" if result.kind == "entry" else "Top-up"
-            say(
-                console,
-                f"{what} {result.id} voided ({format_duration(result.minutes)}). "
-                f"{result.display_name} now has {format_duration(result.remaining_minutes)} left.",
-            )
-        case BalancesResult():
-            if len(result.balances) == 1:
-                _balance_detail(console, result.balances[0])
-            else:
-                console.print(balances_table(result.balances))
-        case BlocksResult():
-            console.print(blocks_table(result.balance.display_name, result.blocks))
-        case EntriesResult():
-            console.print(entries_table(result))
-        case ClientView():
-            console.print(client_table([result]))
-        case ClientsResult():
-            console.print(client_table(result.clients))
-        case ClientCard():
-            say(console, "\n".join(card_lines(result)))
-        case WorkTypesResult():
-            say(console, "\n".join(work_type_lines(result)))
-        case Message():
-            say(console, result.message)
-        case ReportResult() | AllEntriesResult() | InsightsResult():
-            say(console, report_text(result))
-        case _:  # pragma: no cover
-            console.print(result.as_dict())
+    """Any service result on the console: one registered view per result type (``_view``)."""
+    _view(result, console)
+
+
+@singledispatch
+def _view(result: Result, console: Console) -> None:
+    console.print(result.as_dict())  # a result with no view of its own: its fields
+
+
+@_view.register
+def _(result: LogResult, console: Console) -> None:
+    say(console, log_line(result))
+
+
+@_view.register
+def _(result: TopUpResult, console: Console) -> None:
+    say(console, topup_line(result))
+
+
+@_view.register
+def _(result: VoidResult, console: Console) -> None:
+    what = "Entry" if result.kind == "entry" else "Top-up"
+    say(
+        console,
+        f"{what} {result.id} voided ({format_duration(result.minutes)}). "
+        f"{result.display_name} now has {format_duration(result.remaining_minutes)} left.",
+    )
+
+
+@_view.register
+def _(result: BalancesResult, console: Console) -> None:
+    if len(result.balances) == 1:
+        _balance_detail(console, result.balances[0])
+    else:
+        console.print(balances_table(result.balances))
+
+
+@_view.register
+def _(result: BlocksResult, console: Console) -> None:
+    console.print(blocks_table(result.balance.display_name, result.blocks))
+
+
+@_view.register
+def _(result: EntriesResult, console: Console) -> None:
+    console.print(entries_table(result))
+
+
+@_view.register
+def _(result: ClientView, console: Console) -> None:
+    console.print(client_table([result]))
+
+
+@_view.register
+def _(result: ClientsResult, console: Console) -> None:
+    console.print(client_table(result.clients))
+
+
+@_view.register
+def _(result: ClientCard, console: Console) -> None:
+    say(console, "\n".join(card_lines(result)))
+
+
+@_view.register
+def _(result: WorkTypesResult, console: Console) -> None:
+    say(console, "\n".join(work_type_lines(result)))
+
+
+@_view.register
+def _(result: Message, console: Console) -> None:
+    say(console, result.message)
+
+
+@_view.register(ReportResult)
+@_view.register(AllEntriesResult)
+@_view.register(InsightsResult)
+def _(result: ReportResult | AllEntriesResult | InsightsResult, console: Console) -> None:
+    say(console, report_text(result))
 
 
 def log_line(result: LogResult) -> str:

@@ -3,6 +3,9 @@ functions) and render the result. Every write is one unit of work; roles are che
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import singledispatch
+
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
 from bot.domain.grammar import parse_command
@@ -107,6 +110,18 @@ def run(
         raise
 
 
+@dataclass(frozen=True)
+class Call:
+    """Who asks, and from where: what every service is carried out with besides the command."""
+
+    ctx: Context
+    actor: Actor
+    source: str = "cli"
+    idempotency_key: str | None = None
+    client_id: int | None = None  # the client of a linked channel, for a command that names none
+    ticket: str | None = None
+
+
 def _dispatch(
     ctx: Context,
     actor: Actor,
@@ -117,75 +132,115 @@ def _dispatch(
     client_id: int | None = None,
     ticket: str | None = None,
 ) -> Result:
-    """Carry out ``command`` for ``actor``. ``client_id`` is the client of a linked channel, used when
-    a command names none. Someone who is not staff may at most see a client card (``/balance``)."""
+    """Carry out ``command`` for ``actor``: its service is the one registered for its type (below).
+    Someone who is not staff may at most see a client card (``/balance``)."""
     if actor.standing is not Standing.STAFF and not actor.local and not isinstance(command, c.Balance):
         require_role(ctx, actor, Role.TECHNICIAN, "use blocktime")
-    match command:
-        case c.LogTime():
-            return ledger.log_time(
-                ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=client_id, ticket=ticket
-            )
-        case c.Balance():
-            role = role_of(ctx, actor) if command.public or actor.standing is not Standing.STAFF else Role.TECHNICIAN
-            if command.public or role is Role.CLIENT:
-                return queries.client_card(ctx, actor, command, client_id, role)
-            return BalancesResult(queries.balance(ctx, actor, command, client_id))
-        case c.TopUp():
-            return ledger.top_up(ctx, actor, command, idempotency_key)
-        case c.Blocks():
-            return BlocksResult(*queries.blocks(ctx, actor, command))
-        case c.Entries():
-            handle, name, period, rows = queries.entries(ctx, actor, command)
-            return EntriesResult(handle, period.label, period.start, period.end, rows, name)
-        case c.VoidEntry():
-            return ledger.void_entry(ctx, actor, command)
-        case c.VoidTopUp():
-            return ledger.void_top_up(ctx, actor, command)
-        case c.EditEntry():
-            return ledger.edit_entry(ctx, actor, command, idempotency_key)
-        case c.ClientAdd():
-            return clients.add_client(ctx, actor, command)
-        case c.ClientAlias():
-            return clients.alias_client(ctx, actor, command)
-        case c.ClientRename():
-            return clients.rename_client(ctx, actor, command)
-        case c.ClientArchive():
-            return clients.archive_client(ctx, actor, command)
-        case c.ClientSet():
-            return clients.set_client(ctx, actor, command)
-        case c.ClientShow():
-            return clients.show_client(ctx, actor, command)
-        case c.ClientList():
-            return ClientsResult(clients.list_clients(ctx, actor, command))
-        case c.SetRole():
-            return clients.set_role(ctx, actor, command)
-        case c.Snooze():
-            return alerts.snooze(ctx, actor, command.client, command.days)
-        case c.Report():
-            if command.client is None:
-                return reports.all_entries(ctx, actor, command.period)
-            return reports.report(ctx, actor, command.client, command.period)
-        case c.Insights():
-            return reports.insights(ctx, actor)
-        case c.TimerStart():
-            return timers.start_timer(ctx, actor, command, client_id)
-        case c.TimerStop():
-            return timers.stop_timer(ctx, actor, command)
-        case c.TimerShow():
-            return timers.show_timer(ctx, actor, command)
-        case c.TimerDiscard():
-            return timers.discard_timer(ctx, actor, command)
-        case c.NudgesSet():
-            return nudges.set_nudges(ctx, actor, command)
-        case c.WorkTypeAdd():
-            return worktypes.add_work_type(ctx, actor, command)
-        case c.WorkTypeList():
-            return worktypes.list_work_types(ctx, actor, command)
-        case c.WorkTypeArchive():
-            return worktypes.archive_work_type(ctx, actor, command)
-        case c.Help():
-            return Message(help_text(command.topic))
-        case c.Link():
-            return Message("Linking a channel works in Slack: run /blocktime link <client> in the channel.")
+    return service(command, Call(ctx, actor, source, idempotency_key, client_id, ticket))
+
+
+@singledispatch
+def service(command: c.Command, call: Call) -> Result:
     raise AssertionError(f"no service for {command!r}")  # pragma: no cover
+
+
+@service.register
+def _(command: c.LogTime, call: Call) -> Result:
+    return ledger.log_time(
+        call.ctx,
+        call.actor,
+        command,
+        source=call.source,
+        idempotency_key=call.idempotency_key,
+        client_id=call.client_id,
+        ticket=call.ticket,
+    )
+
+
+@service.register
+def _(command: c.Balance, call: Call) -> Result:
+    ctx, actor = call.ctx, call.actor
+    role = role_of(ctx, actor) if command.public or actor.standing is not Standing.STAFF else Role.TECHNICIAN
+    if command.public or role is Role.CLIENT:
+        return queries.client_card(ctx, actor, command, call.client_id, role)
+    return BalancesResult(queries.balance(ctx, actor, command, call.client_id))
+
+
+@service.register
+def _(command: c.TopUp, call: Call) -> Result:
+    return ledger.top_up(call.ctx, call.actor, command, call.idempotency_key)
+
+
+@service.register
+def _(command: c.Blocks, call: Call) -> Result:
+    return BlocksResult(*queries.blocks(call.ctx, call.actor, command))
+
+
+@service.register
+def _(command: c.Entries, call: Call) -> Result:
+    handle, name, period, rows = queries.entries(call.ctx, call.actor, command)
+    return EntriesResult(handle, period.label, period.start, period.end, rows, name)
+
+
+@service.register
+def _(command: c.EditEntry, call: Call) -> Result:
+    return ledger.edit_entry(call.ctx, call.actor, command, call.idempotency_key)
+
+
+@service.register
+def _(command: c.ClientList, call: Call) -> Result:
+    return ClientsResult(clients.list_clients(call.ctx, call.actor, command))
+
+
+@service.register
+def _(command: c.Snooze, call: Call) -> Result:
+    return alerts.snooze(call.ctx, call.actor, command.client, command.days)
+
+
+@service.register
+def _(command: c.Report, call: Call) -> Result:
+    if command.client is None:
+        return reports.all_entries(call.ctx, call.actor, command.period)
+    return reports.report(call.ctx, call.actor, command.client, command.period)
+
+
+@service.register
+def _(command: c.Insights, call: Call) -> Result:
+    return reports.insights(call.ctx, call.actor)
+
+
+@service.register
+def _(command: c.TimerStart, call: Call) -> Result:
+    return timers.start_timer(call.ctx, call.actor, command, call.client_id)
+
+
+@service.register
+def _(command: c.Help, call: Call) -> Result:
+    return Message(help_text(command.topic))
+
+
+@service.register
+def _(command: c.Link, call: Call) -> Result:
+    return Message("Linking a channel works in Slack: run /blocktime link <client> in the channel.")
+
+
+# The services that take (ctx, actor, command) as they are.
+for _command, _service in (
+    (c.VoidEntry, ledger.void_entry),
+    (c.VoidTopUp, ledger.void_top_up),
+    (c.ClientAdd, clients.add_client),
+    (c.ClientAlias, clients.alias_client),
+    (c.ClientRename, clients.rename_client),
+    (c.ClientArchive, clients.archive_client),
+    (c.ClientSet, clients.set_client),
+    (c.ClientShow, clients.show_client),
+    (c.SetRole, clients.set_role),
+    (c.TimerStop, timers.stop_timer),
+    (c.TimerShow, timers.show_timer),
+    (c.TimerDiscard, timers.discard_timer),
+    (c.NudgesSet, nudges.set_nudges),
+    (c.WorkTypeAdd, worktypes.add_work_type),
+    (c.WorkTypeList, worktypes.list_work_types),
+    (c.WorkTypeArchive, worktypes.archive_work_type),
+):
+    service.register(_command, lambda command, call, run=_service: run(call.ctx, call.actor, command))

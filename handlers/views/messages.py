@@ -4,6 +4,7 @@ fallback Slack needs for notifications and screen readers, and blocks validated 
 
 from __future__ import annotations
 
+from functools import singledispatch
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
@@ -237,49 +238,68 @@ def render_insights(result: InsightsResult) -> Rendered:
     return "Flat-fee candidates", to_dicts([head, *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
 
 
+@singledispatch
 def render(result: Result) -> Rendered:
-    """Any service result as a Slack message."""
-    match result:
-        case ReportResult():
-            return render_report(result)
-        case InsightsResult():
-            return render_insights(result)
-        case AllEntriesResult():
-            total = sum(e.billable_minutes for e in result.entries)
-            count = len(result.entries)
-            text = (
-                f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}."
-            )
-            return text, to_dicts([section(escape(text))])
-        case LogResult():
-            return render_log(result)
-        case TopUpResult():
-            return render_topup(result)
-        case VoidResult():
-            return render_void(result)
-        case BalancesResult():
-            return render_balances(result)
-        case EntriesResult():
-            return render_entries(result)
-        case BlocksResult():
-            return render_blocks(result)
-        case ClientView():
-            return result.display_name, to_dicts([section(render_client(result))])
-        case ClientsResult():
-            lines = [render_client(c) for c in result.clients] or ["No clients yet."]
-            return "Clients", to_dicts(lines_as_sections(lines))
-        case WorkTypesResult():
-            lines = work_type_lines(result)
-            return lines[0], to_dicts(lines_as_sections([escape(x) for x in lines]))
-        case ClientCard():
-            lines = card_lines(result)
-            blocks: list[Block] = [section(f"*{escape(lines[0])}*"), section("\n".join(escape(x) for x in lines[1:]))]
-            return lines[0], to_dicts(blocks)
-        case Message():
-            # every line of it (help is long): a message's lines are never clipped
-            sections = lines_as_sections(result.message.split("\n"), line_limit=SECTION_LIMIT)
-            return result.message, to_dicts(sections) + timer_buttons(result.data)
+    """Any service result as a Slack message: one registered view per result type (below, and
+    ``render_log`` and its siblings above)."""
     raise AssertionError(f"no Slack rendering for {type(result).__name__}")  # pragma: no cover
+
+
+@render.register
+def _(result: ReportResult) -> Rendered:
+    return render_report(result)
+
+
+@render.register
+def _(result: InsightsResult) -> Rendered:
+    return render_insights(result)
+
+
+@render.register
+def _(result: AllEntriesResult) -> Rendered:
+    total = sum(e.billable_minutes for e in result.entries)
+    count = len(result.entries)
+    text = f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}."
+    return text, to_dicts([section(escape(text))])
+
+
+render.register(LogResult, lambda result: render_log(result))
+render.register(TopUpResult, render_topup)
+render.register(VoidResult, render_void)
+render.register(BalancesResult, render_balances)
+render.register(EntriesResult, render_entries)
+render.register(BlocksResult, render_blocks)
+
+
+@render.register
+def _(result: ClientView) -> Rendered:
+    return result.display_name, to_dicts([section(render_client(result))])
+
+
+@render.register
+def _(result: ClientsResult) -> Rendered:
+    lines = [render_client(c) for c in result.clients] or ["No clients yet."]
+    return "Clients", to_dicts(lines_as_sections(lines))
+
+
+@render.register
+def _(result: WorkTypesResult) -> Rendered:
+    lines = work_type_lines(result)
+    return lines[0], to_dicts(lines_as_sections([escape(x) for x in lines]))
+
+
+@render.register
+def _(result: ClientCard) -> Rendered:
+    lines = card_lines(result)
+    blocks: list[Block] = [section(f"*{escape(lines[0])}*"), section("\n".join(escape(x) for x in lines[1:]))]
+    return lines[0], to_dicts(blocks)
+
+
+@render.register
+def _(result: Message) -> Rendered:
+    # every line of it (help is long): a message's lines are never clipped
+    sections = lines_as_sections(result.message.split("\n"), line_limit=SECTION_LIMIT)
+    return result.message, to_dicts(sections) + timer_buttons(result.data)
 
 
 def error_message(text: str) -> Rendered:
