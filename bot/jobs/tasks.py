@@ -42,9 +42,18 @@ def renewal(ctx: Context, day: date) -> str:
     while True:
         due = _next_due_renewal(ctx, day)
         if due is None:
-            return f"renewed {renewed} blocks"
+            break
         _renew(ctx, due)
         renewed += 1
+    summary = f"renewed {renewed} blocks"
+    if renewed:
+        # A renewal caught up late may already be past its closing day: forfeit it now, as the expiry
+        # job would tomorrow, so balances and statements agree today (the expiry job's own rule; the
+        # blocks it renewed are forfeited with it when they are past theirs).
+        forfeited = expire_blocks(ctx, SCHEDULER)
+        if forfeited:
+            summary += f"; forfeited {sum(m for _, m in forfeited)} min of blocks past their closing day"
+    return summary
 
 
 def _next_due_renewal(ctx: Context, day: date) -> int | None:

@@ -267,6 +267,7 @@ class Story:
             self.model.expire()
             made = renewal(self.ctx, self.today)
             self.model.renew_due(self.block_count + 1)
+            self.model.expire()  # a renewal that is already past its closing day is forfeited as it comes
             self.block_count += int(made.split()[1])
             if self.today.replace(day=1) != month:  # a month ended: its statement is sent
                 for period in self.periods()[:-1]:
