@@ -13,9 +13,9 @@ from sqlalchemy import insert, text
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.jobs.tasks import digest_facts
 from bot.services import Actor, Context, run_text
 from bot.services.queries import dashboard
+from bot.services.scheduled import digest_facts
 from storage.db import Database
 from storage.models import Block, Client
 

@@ -23,11 +23,9 @@ import socket
 from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
-
 from bot.jobs.transports import Delivery, DeliveryFailed, Transport
 from bot.services import Context
-from storage.models import OutboxMessage
+from storage import outbox
 
 log = logging.getLogger("blocktime.dispatcher")
 CLAIM_SECONDS = 120
@@ -70,38 +68,15 @@ class Dispatcher:
         return delivered
 
     def _due(self, limit: int) -> list[int]:
-        now = self.ctx.now()
         with self.ctx.db.unit_of_work(read_only=True) as uow:
-            return list(
-                uow.session.scalars(
-                    select(OutboxMessage.id)
-                    .where(
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.next_attempt_at <= now,
-                        OutboxMessage.destination.in_(list(self.transports)),
-                        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                    )
-                    .order_by(OutboxMessage.id)
-                    .limit(limit)
-                )
-            )
+            return outbox.due_ids(uow.session, self.ctx.now(), self.transports, limit)
 
     def _claim(self, outbox_id: int) -> tuple[str, Delivery] | None:
         now = self.ctx.now()
         with self.ctx.db.unit_of_work() as uow:
-            changed = uow.session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == outbox_id,
-                    OutboxMessage.status == "pending",
-                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                )
-                .values(claimed_by=self.worker, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
-            ).rowcount  # type: ignore[attr-defined]
-            if changed != 1:
+            row = outbox.claim(uow.session, outbox_id, self.worker, now, now + timedelta(seconds=CLAIM_SECONDS))
+            if row is None:
                 return None
-            row = uow.session.get(OutboxMessage, outbox_id)
-            assert row is not None
             claimed = row.destination, Delivery(row.id, row.target or "", json.loads(row.payload))
             uow.commit()
         return claimed
@@ -117,24 +92,13 @@ class Dispatcher:
             self._retry_later(delivery.outbox_id, f"crash: {error!r}", None)
             return False
         with self.ctx.db.unit_of_work() as uow:
-            uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == delivery.outbox_id, OutboxMessage.claimed_by == self.worker)
-                .values(
-                    status="sent",
-                    sent_at=self.ctx.now(),
-                    claimed_until=None,
-                    delivery_ref=(ref or "")[:100],
-                    attempts=OutboxMessage.attempts + 1,
-                    last_error=None,
-                )
-            )
+            outbox.mark_sent(uow.session, delivery.outbox_id, self.worker, self.ctx.now(), ref or "")
             uow.commit()
         return True
 
     def _retry_later(self, outbox_id: int, reason: str, retry_after: float | None) -> None:
         with self.ctx.db.unit_of_work() as uow:
-            row = uow.session.get(OutboxMessage, outbox_id)
+            row = outbox.message(uow.session, outbox_id)
             assert row is not None
             row.attempts += 1
             delay = backoff(row.attempts, self.rng, retry_after)

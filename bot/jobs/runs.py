@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.services import Context
-from storage.models import JobRun
+from storage import jobruns
 
 log = logging.getLogger("blocktime.jobs")
 LEASE = timedelta(minutes=30)
@@ -33,17 +32,13 @@ class RunOutcome:
 def run_once(ctx: Context, job: str, due_key: str, owner: str, work: Callable[[], str]) -> RunOutcome:
     if not _acquire(ctx, job, due_key, owner):
         with ctx.db.unit_of_work(read_only=True) as uow:
-            row = uow.session.scalar(select(JobRun).where(JobRun.job == job, JobRun.due_key == due_key))
+            row = jobruns.run_of(uow.session, job, due_key)
             state = "finished" if row and row.finished_at else "running elsewhere"
             summary = (row.summary or "") if row else ""
         return RunOutcome(job, due_key, False, f"already {state}: {summary}".strip())
     summary = work()
     with ctx.db.unit_of_work() as uow:
-        uow.session.execute(
-            update(JobRun)
-            .where(JobRun.job == job, JobRun.due_key == due_key, JobRun.owner == owner)
-            .values(finished_at=ctx.now(), summary=summary[:2000])
-        )
+        jobruns.finish(uow.session, job, due_key, owner, ctx.now(), summary)
         uow.commit()
     log.info("job %s for %s: %s", job, due_key, summary)
     return RunOutcome(job, due_key, True, summary)
@@ -53,16 +48,12 @@ def _acquire(ctx: Context, job: str, due_key: str, owner: str) -> bool:
     now = ctx.now()
     try:
         with ctx.db.unit_of_work() as uow:
-            uow.session.add(JobRun(job=job, due_key=due_key, owner=owner, started_at=now, lease_until=now + LEASE))
+            jobruns.add_run(uow.session, job, due_key, owner, now, now + LEASE)
             uow.commit()
             return True
     except IntegrityError:
         pass
     with ctx.db.unit_of_work() as uow:
-        taken = uow.session.execute(
-            update(JobRun)
-            .where(JobRun.job == job, JobRun.due_key == due_key, JobRun.finished_at.is_(None), JobRun.lease_until < now)
-            .values(owner=owner, started_at=now, lease_until=now + LEASE)
-        ).rowcount  # type: ignore[attr-defined]
+        taken = jobruns.take_over(uow.session, job, due_key, owner, now, now + LEASE)
         uow.commit()
-    return bool(taken == 1)
+    return taken

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -23,8 +23,9 @@ from bot.domain.thresholds import Threshold, parse_thresholds, percent_left
 from bot.services.context import Actor, Context, audit, find_client
 from bot.services.people import shared_channel
 from bot.services.results import Message
+from storage import repositories
 from storage.db import unit_of_work_of
-from storage.models import Client, Entry, LedgerLine, OutboxMessage
+from storage.models import Client, LedgerLine, OutboxMessage
 
 SNOOZE_DAYS = 7
 
@@ -72,8 +73,8 @@ def armed(session: Session, settings: Settings, client_id: int, label: str, leve
 def balance_facts(
     session: Session, client: Client, remaining: int, block_minutes: int, today: date, open_blocks: list[Any]
 ) -> dict[str, Any]:
-    used_30 = used_since(session, client.id, today - timedelta(days=30))
-    used_90 = used_since(session, client.id, today - timedelta(days=90))
+    used_30 = repositories.billable_used_since(session, client.id, today - timedelta(days=30))
+    used_90 = repositories.billable_used_since(session, client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
     expiries = [b.expires_on for b in open_blocks if b.expires_on is not None and b.expires_on >= today]
     return {
@@ -89,15 +90,6 @@ def balance_facts(
         "run_out_on": forecast.run_out_on.isoformat() if forecast.run_out_on else None,
         "next_expiry": min(expiries).isoformat() if expiries else None,
     }
-
-
-def used_since(session: Session, client_id: int, start: date) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(Entry.billable_minutes), 0)).where(
-            Entry.client_id == client_id, Entry.work_date >= start, Entry.voided_at.is_(None)
-        )
-    )
-    return int(total or 0)
 
 
 def destinations(session: Session, client: Client | None, settings: Settings) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.domain.errors import NotFound, Refused
 from bot.domain.ledger import Policy
 from bot.domain.roles import Role, Standing, role_for
+from storage import repositories
 from storage.db import Database
 from storage.models import AuditLog, Client, ClientAlias, UserRole
 
@@ -97,10 +98,9 @@ def policy_of(client: BillingPolicyRow, settings: Settings) -> Policy:
 def find_client(session: Session, handle: str, lock: bool = False, allow_archived: bool = True) -> Client:
     """The client called ``handle`` (or one of its aliases); ``lock`` takes its row lock for a write."""
     word = handle.lower().lstrip("@")
-    query = select(Client).where(Client.handle == word).execution_options(populate_existing=True)
-    client = session.scalar(query.with_for_update() if lock else query)
+    client = repositories.client_by_handle(session, word, lock)
     if client is None:
-        client_id = session.scalar(select(ClientAlias.client_id).where(ClientAlias.alias == word))
+        client_id = repositories.client_id_by_alias(session, word)
         if client_id is None:
             raise NotFound(_unknown_client_message(session, word))
         client = lock_client(session, client_id) if lock else session.get(Client, client_id)
@@ -116,14 +116,14 @@ def find_client(session: Session, handle: str, lock: bool = False, allow_archive
 def lock_client(session: Session, client_id: int) -> Client:
     """Serialise writers per client: ``SELECT ... FOR UPDATE`` on PostgreSQL (SQLite already holds the
     database write lock from ``BEGIN IMMEDIATE``). Re-reads the row so running figures are current."""
-    client = session.get(Client, client_id, with_for_update=True, populate_existing=True)
+    client = repositories.locked_client(session, client_id)
     if client is None:  # pragma: no cover - ids come from a lookup in the same transaction
         raise NotFound(f"Client {client_id} no longer exists.")
     return client
 
 
 def _unknown_client_message(session: Session, word: str) -> str:
-    names = list(session.scalars(select(Client.handle).where(Client.archived.is_(False))))
+    names = repositories.active_handles(session)
     names += list(session.scalars(select(ClientAlias.alias)))
     close = difflib.get_close_matches(word, names, n=3, cutoff=0.5)
     close += [n for n in names if (n.startswith(word) or word.startswith(n)) and n not in close][:3]

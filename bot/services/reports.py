@@ -19,10 +19,10 @@ from bot.domain.flatfee import FlatFee, suggest_flat_fee
 from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
-from bot.services.alerts import used_since
 from bot.services.context import Actor, Context, find_client
 from bot.services.queries import movement_view
 from bot.services.results import EntryView, Result
+from storage import repositories
 from storage.models import Block, Client, Draw, Entry, LedgerLine
 
 
@@ -247,8 +247,8 @@ def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, 
         )
     )
     remaining = usable_balance(blocks, client.open_overage_minutes, today)
-    used_30 = used_since(session, client.id, today - timedelta(days=30))
-    used_90 = used_since(session, client.id, today - timedelta(days=90))
+    used_30 = repositories.billable_used_since(session, client.id, today - timedelta(days=30))
+    used_90 = repositories.billable_used_since(session, client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
     numbers = {b.id: b.number for b in blocks}
     usable = fifo_order(BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on) for b in blocks)

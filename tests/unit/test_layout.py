@@ -120,3 +120,16 @@ def test_the_checks_see_a_cycle_when_there_is_one() -> None:
     importing the package back would close a loop the graph shows."""
     assert "bot.services.ledger" in GRAPH["bot.services"]
     assert any("bot.services.context" in GRAPH[m] for m in GRAPH if m.startswith("bot.services."))
+
+
+def test_jobs_call_services_and_storage_without_sql_of_their_own() -> None:
+    """The scheduled jobs and the dispatcher hold no queries: those are storage's (``storage.outbox``,
+    ``storage.jobruns``, ``storage.repositories``); an exception type is all they take from SQLAlchemy."""
+    sql = [
+        f"{name} -> {imported}"
+        for name, path in MODULES.items()
+        if name.startswith("bot.jobs")
+        for imported in _imports(path)
+        if (imported.split(".")[0] == "sqlalchemy" and imported != "sqlalchemy.exc") or imported == "storage.models"
+    ]
+    assert sql == []

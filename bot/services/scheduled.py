@@ -1,0 +1,216 @@
+"""The use cases the scheduled jobs run (``bot.jobs.tasks`` names them, ``bot.jobs.scheduler`` times
+them). Each takes the day it is due for and returns a one-line summary; each is idempotent: running it
+twice for the same day changes nothing the second time.
+
+- expiry: forfeits the unused minutes of blocks past their closing day (each forfeit posts a notice);
+- renewal: blocks with a renewal rule get their next block on the anniversary;
+- digest: the managers' daily list of low, overdrawn and soon-expiring clients;
+- statement: on the 1st, last month's statement for each client."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.domain.commands import TopUp
+from bot.domain.dates import add_months, month_period
+from bot.domain.thresholds import Threshold
+from bot.services.alerts import enqueue, internal_channel, thresholds_of
+from bot.services.book import ClientBook
+from bot.services.context import Actor, Context, lock_client
+from bot.services.ledger import add_block, expire_blocks
+from bot.services.queries import all_balances
+from bot.services.reports import statement_facts
+from storage import repositories
+from storage.models import Block, Client
+
+SCHEDULER = Actor("blocktime", "scheduler")
+EXPIRING_WITHIN = timedelta(days=30)
+
+
+def expiry(ctx: Context, day: date) -> str:
+    forfeited = expire_blocks(ctx, SCHEDULER)
+    total = sum(m for _, m in forfeited)
+    return f"forfeited {total} min across {len(forfeited)} client{'' if len(forfeited) == 1 else 's'}"
+
+
+def renewal(ctx: Context, day: date) -> str:
+    renewed = 0
+    while True:
+        due = _next_due_renewal(ctx, day)
+        if due is None:
+            break
+        _renew(ctx, due)
+        renewed += 1
+    summary = f"renewed {renewed} blocks"
+    if renewed:
+        # A renewal caught up late may already be past its closing day: forfeit it now, as the expiry
+        # job would tomorrow, so balances and statements agree today (the expiry job's own rule; the
+        # blocks it renewed are forfeited with it when they are past theirs).
+        forfeited = expire_blocks(ctx, SCHEDULER)
+        if forfeited:
+            summary += f"; forfeited {sum(m for _, m in forfeited)} min of blocks past their closing day"
+    return summary
+
+
+def _next_due_renewal(ctx: Context, day: date) -> int | None:
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        candidates = repositories.unrenewed_blocks(uow.session)
+    return next((block_id for block_id, start, months in candidates if add_months(start, months) <= day), None)
+
+
+def _renew(ctx: Context, block_id: int) -> None:
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        block = session.get(Block, block_id)
+        assert block is not None and block.renew_months is not None
+        client = lock_client(session, block.client_id)
+        if repositories.renewal_of(session, block.id) is not None:
+            return  # another process renewed it meanwhile
+        start = add_months(block.start_on, block.renew_months)
+        expires = add_months(block.expires_on, block.renew_months) if block.expires_on else None
+        command = TopUp(
+            client.handle,
+            block.minutes,
+            expires,
+            start,
+            block.price,
+            block.currency,
+            None,  # the renewal is not invoiced yet: no reference of the block it renews
+            block.renew_months,
+            f"renewal of block {block.id}",
+        )
+        # No forfeit here: that is the expiry job's, which reports what it forfeited whichever job runs first.
+        book = ClientBook(session, ctx, client, SCHEDULER)
+        new, _, _ = add_block(book, command, None, renewal_of=block)
+        facts = {
+            "client": client.handle,
+            "display_name": client.display_name,
+            "block_id": new.id,
+            "block_number": new.number,
+            "minutes": new.minutes,
+            "start_on": str(new.start_on),
+            "expires_on": str(new.expires_on) if new.expires_on else None,
+            "remaining_minutes": book.balance(),
+            "account_manager": client.account_manager,
+        }
+        enqueue(session, ctx, "renewal", client, facts, f"renewal:{new.id}")
+        uow.commit()
+
+
+def digest(ctx: Context, day: date) -> str:
+    channel = ctx.settings.managers_channel or ctx.settings.alert_channel
+    if not channel:
+        return "no managers channel (BLOCKTIME_MANAGERS_CHANNEL) configured; nothing posted"
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        facts = digest_facts(ctx, session, day)
+        added = enqueue(session, ctx, "digest", None, facts, f"digest:{day.isoformat()}", only_slack=channel)
+        uow.commit()
+    return f"{len(facts['low'])} low, {len(facts['overdrawn'])} overdrawn, {len(facts['expiring'])} expiring" + (
+        "" if added else " (already posted)"
+    )
+
+
+def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
+    views = all_balances(session, ctx)
+    clients = {c.handle: c for c in repositories.active_clients(session)}
+    low: list[dict[str, Any]] = []
+    overdrawn: list[dict[str, Any]] = []
+    expiring: list[dict[str, Any]] = []
+    for view in views:
+        summary = {
+            "client": view.client,
+            "display_name": view.display_name,
+            "remaining_minutes": view.remaining_minutes,
+        }
+        if view.remaining_minutes < 0:
+            overdrawn.append(summary)
+        elif view.remaining_minutes <= _lowest_level(
+            thresholds_of(clients[view.client].thresholds, ctx.settings), view.current_block_minutes
+        ):
+            low.append(summary)
+        for block in view.blocks:
+            if block.expires_on and day <= block.expires_on <= day + EXPIRING_WITHIN and block.remaining_minutes > 0:
+                expiring.append(
+                    {
+                        **summary,
+                        "remaining_minutes": block.remaining_minutes,
+                        "expires_on": block.expires_on.isoformat(),
+                        "block_id": block.id,
+                    }
+                )
+    expiring.sort(key=lambda b: (b["expires_on"], b["client"]))
+    return {"date": day.isoformat(), "low": low, "overdrawn": overdrawn, "expiring": expiring}
+
+
+def _lowest_level(thresholds: tuple[Threshold, ...], block_minutes: int) -> int:
+    """The lowest threshold above zero, in minutes (a client at or under it is "low")."""
+    levels = [t.level(block_minutes) for t in thresholds if t.level(block_minutes) > 0]
+    return min(levels) if levels else 0
+
+
+def statement(ctx: Context, day: date) -> str:
+    """Last month's statement for every active client whose ledger had begun by the month's end."""
+    last = add_months(day.replace(day=1), -1)
+    period = month_period(last.year, last.month)
+    posted = 0
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        ids = repositories.active_client_ids(uow.session)
+    for client_id in ids:
+        with ctx.db.unit_of_work() as uow:
+            client = uow.session.get(Client, client_id)
+            assert client is not None
+            facts = statement_facts(uow.session, client, period)
+            if not any(facts[k] for k in MOVEMENTS):  # an idle month: nothing to say
+                continue
+            posted += enqueue(
+                uow.session,
+                ctx,
+                "statement",
+                client,
+                facts,
+                f"statement:{client.id}:{period.start:%Y-%m}",
+                only_slack=_statement_channel(uow.session, ctx, client),
+            )
+            if client.statement_channel:  # opt-in: the client-safe statement, in the client's own channel
+                posted += enqueue(
+                    uow.session,
+                    ctx,
+                    "client_statement",
+                    client,
+                    client_safe_statement(facts),
+                    f"client_statement:{client.id}:{period.start:%Y-%m}",
+                    only_slack=client.statement_channel,
+                )
+            uow.commit()
+    return f"{posted} statements for {period.label}"
+
+
+MOVEMENTS = (
+    "bought_minutes",
+    "used_minutes",
+    "forfeited_minutes",
+    "overage_billed_minutes",
+    "entry_count",
+    "correction_count",
+)
+
+
+def client_safe_statement(facts: dict[str, Any]) -> dict[str, Any]:
+    """A statement the client may read: its figures, late work and tickets; technicians by first name;
+    no account manager."""
+    safe = {k: v for k, v in facts.items() if k != "account_manager"}
+    first_names: dict[str, int] = {}
+    for name, minutes in facts["by_technician"]:
+        first = (str(name).split() or ["—"])[0]
+        first_names[first] = first_names.get(first, 0) + minutes
+    safe["by_technician"] = sorted(first_names.items(), key=lambda kv: (-kv[1], kv[0]))
+    return safe
+
+
+def _statement_channel(session: Session, ctx: Context, client: Client) -> str | None:
+    """The internal statement (it speaks of the account manager and sales): never a shared channel."""
+    return internal_channel(session, client.alert_channel, ctx.settings)
