@@ -135,11 +135,13 @@ def listener_limit(app: App) -> int | None:
 def transports_for(ctx: Context, slack_client: WebClient | None = None) -> dict[str, Transport]:
     """The transports the settings make possible (Slack needs a bot token, e-mail ``SMTP_URL``)."""
     from bot.jobs.transports import EmailTransport, SlackTransport, WebhookTransport
+    from handlers.views.outbox import slack_message
 
     settings = ctx.settings
     found: dict[str, Transport] = {"webhook": WebhookTransport(settings.alert_webhook_secret)}
     if settings.slack_bot_token or slack_client is not None:
-        found["slack"] = SlackTransport(slack_client or make_web_client(settings, in_process_retries=False))
+        client = slack_client or make_web_client(settings, in_process_retries=False)
+        found["slack"] = SlackTransport(client, slack_message)
     if settings.smtp_url:
         found["email"] = EmailTransport(settings.smtp_url, settings.alert_email_from)
     return found

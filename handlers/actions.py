@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import ParseError
 from bot.domain.fields import parse_id
-from bot.jobs.messages import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
 from bot.services import alerts, run_text
 from bot.services.channels import undo_entry
 from handlers.commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
@@ -20,6 +19,7 @@ from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
 from handlers.views.home import OPEN_TOPUP_ACTION
 from handlers.views.messages import UNDO_ACTION, error_message, render, render_void
+from handlers.views.outbox import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
 
 log = logging.getLogger("blocktime.actions")
 

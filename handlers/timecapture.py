@@ -23,13 +23,6 @@ from bot.domain.errors import ParseError
 from bot.domain.fields import clean_note, find_ticket
 from bot.domain.roles import Role
 from bot.domain.worktypes import multiplier_label
-from bot.jobs.messages import (
-    NUDGE_LOG_ACTION,
-    TIMER_DISCARD_ACTION,
-    TIMER_FIX_ACTION,
-    TIMER_KEEP_ACTION,
-    TIMER_STOP_ACTION,
-)
 from bot.services import Actor, ledger, require_role
 from bot.services import clients as client_services
 from bot.services.channels import linked_client
@@ -43,6 +36,13 @@ from handlers.outcome import attempt
 from handlers.views.home import HOME_EDIT_ACTION, HOME_VOID_ACTION, OPEN_LOG_ACTION
 from handlers.views.messages import error_message, render, render_log, render_void
 from handlers.views.modals import CLIENT_SEARCH_ACTION, NOTE_PREFILL, edit_modal, log_modal, timer_fix_modal
+from handlers.views.outbox import (
+    NUDGE_LOG_ACTION,
+    TIMER_DISCARD_ACTION,
+    TIMER_FIX_ACTION,
+    TIMER_KEEP_ACTION,
+    TIMER_STOP_ACTION,
+)
 
 log = logging.getLogger("blocktime.timecapture")
 GLOBAL_SHORTCUT = "log_time"

@@ -9,6 +9,7 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -17,7 +18,7 @@ from urllib.parse import unquote, urlparse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.jobs.messages import email_message, slack_message, webhook_body
+from bot.jobs.messages import email_message, webhook_body
 
 
 class DeliveryFailed(Exception):
@@ -37,12 +38,19 @@ class Transport(Protocol):
     def deliver(self, delivery: Delivery) -> str | None: ...
 
 
+SlackLayout = Callable[[dict[str, Any]], tuple[str, list[dict[str, Any]]]]
+
+
 class SlackTransport:
-    def __init__(self, client: WebClient) -> None:
+    """``chat.postMessage`` of each notice, laid out by ``layout`` (the Slack edge's
+    ``handlers.views.outbox.slack_message``, given by ``bot.bootstrap``)."""
+
+    def __init__(self, client: WebClient, layout: SlackLayout) -> None:
         self.client = client
+        self.layout = layout
 
     def deliver(self, delivery: Delivery) -> str | None:
-        text, blocks = slack_message(delivery.facts)
+        text, blocks = self.layout(delivery.facts)
         try:
             response = self.client.chat_postMessage(
                 channel=delivery.target, text=text, blocks=blocks, unfurl_links=False

@@ -15,12 +15,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blockkit import context, escape, section
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.render import bar, percent_label
 from bot.services.queries import Dashboard, MyDay
 from bot.services.results import BalanceView
+from handlers.views.blockkit import context, escape, section
 from handlers.views.messages import timer_actions
 
 OPEN_LOG_ACTION = "home_log_time"

@@ -9,23 +9,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.blockkit import (
-    MESSAGE_BLOCKS,
-    SECTION_LIMIT,
-    balance_line,
-    clip,
-    context,
-    context_dict,
-    escape,
-    lines_as_sections,
-    note_text,
-    section,
-    section_dict,
-    to_dicts,
-)
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.worktypes import multiplier_label
-from bot.jobs.messages import TIMER_DISCARD_ACTION, TIMER_STOP_ACTION
 from bot.render import (
     bar,
     block_status,
@@ -54,6 +39,21 @@ from bot.services.results import (
     renewal_label,
 )
 from bot.services.worktypes import WorkTypesResult
+from handlers.views.blockkit import (
+    MESSAGE_BLOCKS,
+    SECTION_LIMIT,
+    balance_line,
+    clip,
+    context,
+    context_dict,
+    escape,
+    lines_as_sections,
+    note_text,
+    section,
+    section_dict,
+    to_dicts,
+)
+from handlers.views.outbox import TIMER_DISCARD_ACTION, TIMER_STOP_ACTION
 
 Rendered = tuple[str, list[dict[str, Any]]]
 UNDO_ACTION = "undo_entry"

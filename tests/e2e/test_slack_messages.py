@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.commands import Link
-from bot.jobs.messages import slack_message
 from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
+from handlers.views.outbox import slack_message
 from tests.e2e.slack_harness import SlackDriver, assert_valid_message, static_select, text_state
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do

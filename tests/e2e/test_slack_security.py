@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.jobs.messages import SNOOZE_ACTION
 from bot.services import Context
+from handlers.views.outbox import SNOOZE_ACTION
 from tests.e2e.slack_harness import SlackDriver
 from tests.helpers import entry_count
 

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from bot.bootstrap import transports_for
 from bot.clock import FixedClock
 from bot.jobs.dispatcher import Dispatcher, backoff
-from bot.jobs.messages import slack_message
 from bot.services import Actor, Context
+from handlers.views.outbox import slack_message
 from storage.models import OutboxMessage
 from tests.e2e.slack_harness import assert_valid_message
 from tests.fakes.receivers import MailBox, WebhookReceiver

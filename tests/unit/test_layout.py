@@ -133,3 +133,16 @@ def test_jobs_call_services_and_storage_without_sql_of_their_own() -> None:
         if (imported.split(".")[0] == "sqlalchemy" and imported != "sqlalchemy.exc") or imported == "storage.models"
     ]
     assert sql == []
+
+
+def test_block_kit_lives_with_the_slack_views() -> None:
+    """Slack layouts (Block Kit models) are built in ``handlers.views`` only; ``bot`` says what happened
+    in plain words (``bot.jobs.messages.summary``) and is handed the Slack layout where it posts."""
+    built = [
+        f"{name} -> {imported}"
+        for name, path in MODULES.items()
+        if name.startswith(("bot", "storage"))
+        for imported in _imports(path)
+        if imported.startswith("slack_sdk.models")
+    ]
+    assert built == []
