@@ -3,12 +3,12 @@ the session (so it joins the caller's transaction) and returns models or plain v
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Block, Client, ClientAlias, Entry
+from storage.models import Block, Client, ClientAlias, Entry, Timer
 
 
 def client_by_handle(session: Session, handle: str, lock: bool = False) -> Client | None:
@@ -63,3 +63,133 @@ def unrenewed_blocks(session: Session) -> list[tuple[int, date, int]]:
 def renewal_of(session: Session, block_id: int) -> int | None:
     """The id of the block that renewed ``block_id``, if one did."""
     return session.scalar(select(Block.id).where(Block.renewal_of_id == block_id))
+
+
+def client(session: Session, client_id: int) -> Client | None:
+    return session.get(Client, client_id)
+
+
+def entry(session: Session, entry_id: int) -> Entry | None:
+    return session.get(Entry, entry_id)
+
+
+def clients(session: Session, include_archived: bool = False) -> list[Client]:
+    query = select(Client)
+    if not include_archived:
+        query = query.where(Client.archived.is_(False))
+    return list(session.scalars(query))
+
+
+def open_blocks(session: Session, client_ids: list[int]) -> dict[int, list[Block]]:
+    """Each client's live blocks with minutes left (a few per client: the balance's inputs)."""
+    found: dict[int, list[Block]] = {cid: [] for cid in client_ids}
+    if not client_ids:
+        return found
+    rows = session.scalars(
+        select(Block).where(Block.client_id.in_(client_ids), Block.voided_at.is_(None), Block.remaining_minutes > 0)
+    )
+    for block in rows:
+        found[block.client_id].append(block)
+    return found
+
+
+def blocks_of(session: Session, client_id: int) -> list[Block]:
+    """All of a client's blocks, newest first, voided and used-up ones included."""
+    return list(session.scalars(select(Block).where(Block.client_id == client_id).order_by(Block.id.desc())))
+
+
+def used_between(session: Session, client_ids: list[int], start: date, end: date) -> dict[int, int]:
+    """Billable minutes of live entries per client, work date in [start, end)."""
+    if not client_ids:
+        return {}
+    rows = session.execute(
+        select(Entry.client_id, func.coalesce(func.sum(Entry.billable_minutes), 0))
+        .where(
+            Entry.client_id.in_(client_ids),
+            Entry.work_date >= start,
+            Entry.work_date < end,
+            Entry.voided_at.is_(None),
+        )
+        .group_by(Entry.client_id)
+    )
+    return {client_id: int(total) for client_id, total in rows}
+
+
+def usage_by_handle(session: Session, today: date) -> dict[str, tuple[int, int]]:
+    """Billable minutes per client handle over the last 30 and 90 days, in one query."""
+    since_30 = today - timedelta(days=30)
+    rows = session.execute(
+        select(
+            Client.handle,
+            func.coalesce(func.sum(case((Entry.work_date >= since_30, Entry.billable_minutes), else_=0)), 0),
+            func.coalesce(func.sum(Entry.billable_minutes), 0),
+        )
+        .join(Client, Client.id == Entry.client_id)
+        .where(Entry.work_date >= today - timedelta(days=90), Entry.voided_at.is_(None))
+        .group_by(Client.handle)
+    )
+    return {handle: (int(a), int(b)) for handle, a, b in rows}
+
+
+def latest_entries(session: Session, client_id: int, limit: int) -> list[Entry]:
+    """A client's newest live entries."""
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.client_id == client_id, Entry.voided_at.is_(None))
+            .order_by(Entry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def entries_by_id(session: Session, ids: list[int]) -> list[Entry]:
+    found: list[Entry] = []
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        found += session.scalars(select(Entry).where(Entry.id.in_(chunk)))
+    return found
+
+
+def entries_in_period(session: Session, client_id: int, start: date, end: date) -> list[Entry]:
+    """A client's entries with a work date in [start, end), oldest first, voided ones included."""
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.client_id == client_id, Entry.work_date >= start, Entry.work_date < end)
+            .order_by(Entry.work_date, Entry.id)
+        )
+    )
+
+
+def running_timer(session: Session, user_id: str) -> tuple[Timer, Client] | None:
+    found = session.execute(
+        select(Timer, Client).join(Client, Timer.client_id == Client.id).where(Timer.user_id == user_id)
+    ).first()
+    return (found[0], found[1]) if found is not None else None
+
+
+def entries_logged_since(session: Session, user_id: str, start: datetime, limit: int) -> list[tuple[Entry, str]]:
+    """``(entry, client handle)`` of a person's live entries recorded since ``start``, newest first."""
+    rows = session.execute(
+        select(Entry, Client.handle)
+        .join(Client, Entry.client_id == Client.id)
+        .where(Entry.user_id == user_id, Entry.created_at >= start, Entry.voided_at.is_(None))
+        .order_by(Entry.id.desc())
+        .limit(limit)
+    ).all()
+    return [(e, h) for e, h in rows]
+
+
+def recent_client_handles(session: Session, user_id: str, limit: int) -> list[str]:
+    """The active clients a person logged time for lately, most recent first, each once."""
+    recent: list[str] = []
+    for handle in session.scalars(
+        select(Client.handle)
+        .join(Entry, Entry.client_id == Client.id)
+        .where(Entry.user_id == user_id, Client.archived.is_(False))
+        .order_by(Entry.id.desc())
+        .limit(50)
+    ):
+        if handle not in recent:
+            recent.append(handle)
+    return recent[:limit]

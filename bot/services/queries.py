@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.allocation import BlockState, closed_on, closing_day, in_grace
@@ -22,7 +21,8 @@ from bot.domain.roles import Role
 from bot.domain.worktypes import plain
 from bot.services.context import Actor, Context, find_client, grace_days_of
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
-from storage.models import Block, Client, Entry, Timer
+from storage import repositories
+from storage.models import Block, Client, Entry
 
 LAST_ENTRIES = 5
 
@@ -92,34 +92,6 @@ def movement_view(entry: Entry, handle: str, kind: str, recorded_on: date, overa
     )
 
 
-def _open_blocks(session: Session, client_ids: list[int]) -> dict[int, list[Block]]:
-    found: dict[int, list[Block]] = {cid: [] for cid in client_ids}
-    if not client_ids:
-        return found
-    rows = session.scalars(
-        select(Block).where(Block.client_id.in_(client_ids), Block.voided_at.is_(None), Block.remaining_minutes > 0)
-    )
-    for block in rows:
-        found[block.client_id].append(block)
-    return found
-
-
-def _used_between(session: Session, client_ids: list[int], start: date, end: date) -> dict[int, int]:
-    if not client_ids:
-        return {}
-    rows = session.execute(
-        select(Entry.client_id, func.coalesce(func.sum(Entry.billable_minutes), 0))
-        .where(
-            Entry.client_id.in_(client_ids),
-            Entry.work_date >= start,
-            Entry.work_date < end,
-            Entry.voided_at.is_(None),
-        )
-        .group_by(Entry.client_id)
-    )
-    return {client_id: int(total) for client_id, total in rows}
-
-
 def balance_view(
     session: Session,
     ctx: Context,
@@ -157,28 +129,22 @@ def balance(ctx: Context, actor: Actor, command: Balance, client_id: int | None 
     lowest first."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
-        if command.client is not None or client_id is not None:
-            client = (
-                find_client(session, command.client) if command.client is not None else session.get(Client, client_id)
-            )
-            assert client is not None
-            return [_one_balance(session, ctx, client)]
-        return all_balances(session, ctx)
+        if command.client is not None:
+            client: Client | None = find_client(session, command.client)
+        elif client_id is not None:
+            client = repositories.client(session, client_id)
+        else:
+            return all_balances(session, ctx)
+        assert client is not None
+        return [_one_balance(session, ctx, client)]
 
 
 def _one_balance(session: Session, ctx: Context, client: Client) -> BalanceView:
     today = ctx.today(client.timezone)
     start = month_start(today)
-    used = _used_between(session, [client.id], start, add_months(start, 1)).get(client.id, 0)
-    last = list(
-        session.scalars(
-            select(Entry)
-            .where(Entry.client_id == client.id, Entry.voided_at.is_(None))
-            .order_by(Entry.id.desc())
-            .limit(LAST_ENTRIES)
-        )
-    )
-    return balance_view(session, ctx, client, _open_blocks(session, [client.id])[client.id], used, last)
+    used = repositories.used_between(session, [client.id], start, add_months(start, 1)).get(client.id, 0)
+    last = repositories.latest_entries(session, client.id, LAST_ENTRIES)
+    return balance_view(session, ctx, client, repositories.open_blocks(session, [client.id])[client.id], used, last)
 
 
 def all_balances(
@@ -186,19 +152,15 @@ def all_balances(
 ) -> list[BalanceView]:
     """Every client's balance in a fixed number of queries whatever the number of clients, lowest
     first. ``with_last_entry`` adds each client's latest entry (the dashboard)."""
-    query = select(Client)
-    if not include_archived:
-        query = query.where(Client.archived.is_(False))
-    clients = list(session.scalars(query))
+    clients = repositories.clients(session, include_archived)
     ids = [c.id for c in clients]
-    blocks = _open_blocks(session, ids)
+    blocks = repositories.open_blocks(session, ids)
     start = month_start(ctx.today())
-    used = _used_between(session, ids, start, add_months(start, 1))
+    used = repositories.used_between(session, ids, start, add_months(start, 1))
     last: dict[int, Entry] = {}
     if with_last_entry:
         wanted = [c.last_entry_id for c in clients if c.last_entry_id is not None]
-        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
-            last.update({e.client_id: e for e in session.scalars(select(Entry).where(Entry.id.in_(chunk)))})
+        last = {e.client_id: e for e in repositories.entries_by_id(session, wanted)}
     views = [
         balance_view(session, ctx, c, blocks[c.id], used.get(c.id, 0), [last[c.id]] if c.id in last else None)
         for c in clients
@@ -228,7 +190,7 @@ def dashboard(ctx: Context) -> Dashboard:
     with ctx.db.unit_of_work(read_only=True) as uow:
         balances = all_balances(uow.session, ctx, with_last_entry=True)
         today = ctx.today()
-        usage = _recent_usage(uow.session, today)
+        usage = repositories.usage_by_handle(uow.session, today)
     attention: list[Attention] = []
     for view in balances:
         used_30, used_90 = usage.get(view.client, (0, 0))
@@ -263,29 +225,13 @@ def dashboard(ctx: Context) -> Dashboard:
     return Dashboard(balances, attention)
 
 
-def _recent_usage(session: Session, today: date) -> dict[str, tuple[int, int]]:
-    """Billable minutes per client handle over the last 30 and 90 days, in one query."""
-    since_30 = today - timedelta(days=30)
-    rows = session.execute(
-        select(
-            Client.handle,
-            func.coalesce(func.sum(case((Entry.work_date >= since_30, Entry.billable_minutes), else_=0)), 0),
-            func.coalesce(func.sum(Entry.billable_minutes), 0),
-        )
-        .join(Client, Client.id == Entry.client_id)
-        .where(Entry.work_date >= today - timedelta(days=90), Entry.voided_at.is_(None))
-        .group_by(Client.handle)
-    )
-    return {handle: (int(a), int(b)) for handle, a, b in rows}
-
-
 def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, list[BlockView]]:
     """All of a client's blocks, newest first, voided and used-up ones included."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         client = find_client(session, command.client)
         today = ctx.today(client.timezone)
-        rows = session.scalars(select(Block).where(Block.client_id == client.id).order_by(Block.id.desc()))
+        rows = repositories.blocks_of(session, client.id)
         grace = grace_days_of(client, ctx.settings)
         return _one_balance(session, ctx, client), [block_view(b, today, grace) for b in rows]
 
@@ -295,15 +241,7 @@ def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, str, Per
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         client = find_client(session, command.client)
-        rows = session.scalars(
-            select(Entry)
-            .where(
-                Entry.client_id == client.id,
-                Entry.work_date >= command.period.start,
-                Entry.work_date < command.period.end,
-            )
-            .order_by(Entry.work_date, Entry.id)
-        )
+        rows = repositories.entries_in_period(session, client.id, command.period.start, command.period.end)
         return client.handle, client.display_name, command.period, [entry_view(e, client.handle) for e in rows]
 
 
@@ -316,7 +254,7 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
     Anywhere else, it is refused: a channel linked to one client never shows another."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
-        client = session.get(Client, link_client_id) if link_client_id is not None else None
+        client = repositories.client(session, link_client_id) if link_client_id is not None else None
         if role is Role.CLIENT and (client is None or not client.client_view):
             raise PermissionDenied("For your hours, ask your account manager.")
         if client is None:
@@ -385,9 +323,7 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
     start = datetime.combine(ctx.today(), datetime.min.time(), zone)
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
-        running = session.execute(
-            select(Timer, Client).join(Client, Timer.client_id == Client.id).where(Timer.user_id == user_id)
-        ).first()
+        running = repositories.running_timer(session, user_id)
         timer = None
         if running is not None:
             row, client = running
@@ -399,35 +335,20 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
                 f"{row.started_at.astimezone(ZoneInfo(client.timezone)):%H:%M}",
                 elapsed_minutes(row.started_at, ctx.now()),
             )
-        today = session.execute(
-            select(Entry, Client.handle)
-            .join(Client, Entry.client_id == Client.id)
-            .where(Entry.user_id == user_id, Entry.created_at >= start, Entry.voided_at.is_(None))
-            .order_by(Entry.id.desc())
-            .limit(TODAY_SHOWN)
-        ).all()
-        recent: list[str] = []
-        for handle in session.scalars(
-            select(Client.handle)
-            .join(Entry, Entry.client_id == Client.id)
-            .where(Entry.user_id == user_id, Client.archived.is_(False))
-            .order_by(Entry.id.desc())
-            .limit(50)
-        ):
-            if handle not in recent:
-                recent.append(handle)
-        return MyDay(timer, [entry_view(e, h) for e, h in today], recent[:RECENT_CLIENTS])
+        today = repositories.entries_logged_since(session, user_id, start, TODAY_SHOWN)
+        recent = repositories.recent_client_handles(session, user_id, RECENT_CLIENTS)
+        return MyDay(timer, [entry_view(e, h) for e, h in today], recent)
 
 
 def entry_of(ctx: Context, actor: Actor, entry_id: int) -> EntryView:
     """One live entry, to edit: the author's own, or any for an account manager."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
-        entry = session.get(Entry, entry_id)
+        entry = repositories.entry(session, entry_id)
         if entry is None or entry.voided_at is not None:
             raise Refused(f"Entry #{entry_id} is gone (voided or replaced); there is nothing to edit.")
         if entry.user_id != actor.user_id and ctx.role_of(session, actor) < Role.MANAGER:
             raise PermissionDenied("Only its author or an account manager can edit this entry.")
-        client = session.get(Client, entry.client_id)
+        client = repositories.client(session, entry.client_id)
         assert client is not None
         return entry_view(entry, client.handle)
