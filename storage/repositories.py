@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Block, Client, ClientAlias, Entry, Timer
+from storage.models import Block, Client, ClientAlias, Entry, Timer, UserRole
 
 
 def client_by_handle(session: Session, handle: str, lock: bool = False) -> Client | None:
@@ -193,3 +193,13 @@ def recent_client_handles(session: Session, user_id: str, limit: int) -> list[st
         if handle not in recent:
             recent.append(handle)
     return recent[:limit]
+
+
+def aliases(session: Session) -> list[str]:
+    return list(session.scalars(select(ClientAlias.alias)))
+
+
+def stored_role(session: Session, user_id: str) -> str | None:
+    """The role an admin gave ``user_id`` (``admin``, ``manager``, ``technician``), if any."""
+    row = session.get(UserRole, user_id)
+    return row.role if row is not None else None

@@ -10,7 +10,6 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -20,7 +19,7 @@ from bot.domain.ledger import Policy
 from bot.domain.roles import Role, Standing, role_for
 from storage import repositories
 from storage.db import Database
-from storage.models import AuditLog, Client, ClientAlias, UserRole
+from storage.models import AuditLog, Client
 
 LOCAL_ADMIN = "cli"
 
@@ -63,8 +62,10 @@ class Context:
         if actor.local:
             return Role.ADMIN
         admin = actor.user_id in self.settings.admins
-        stored = None if admin or actor.standing is Standing.EXTERNAL else session.get(UserRole, actor.user_id)
-        return role_for(actor.standing, Role[stored.role.upper()] if stored else None, admin)
+        stored = (
+            None if admin or actor.standing is Standing.EXTERNAL else repositories.stored_role(session, actor.user_id)
+        )
+        return role_for(actor.standing, Role[stored.upper()] if stored else None, admin)
 
 
 class BillingPolicyRow(Protocol):
@@ -103,7 +104,7 @@ def find_client(session: Session, handle: str, lock: bool = False, allow_archive
         client_id = repositories.client_id_by_alias(session, word)
         if client_id is None:
             raise NotFound(_unknown_client_message(session, word))
-        client = lock_client(session, client_id) if lock else session.get(Client, client_id)
+        client = lock_client(session, client_id) if lock else repositories.client(session, client_id)
     assert client is not None
     if client.archived and not allow_archived:
         raise Refused(
@@ -124,7 +125,7 @@ def lock_client(session: Session, client_id: int) -> Client:
 
 def _unknown_client_message(session: Session, word: str) -> str:
     names = repositories.active_handles(session)
-    names += list(session.scalars(select(ClientAlias.alias)))
+    names += repositories.aliases(session)
     close = difflib.get_close_matches(word, names, n=3, cutoff=0.5)
     close += [n for n in names if (n.startswith(word) or word.startswith(n)) and n not in close][:3]
     if close:

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.allocation import BlockState, fifo_order
@@ -22,8 +21,8 @@ from bot.domain.roles import Role, require
 from bot.services.context import Actor, Context, find_client
 from bot.services.queries import movement_view
 from bot.services.results import EntryView, Result
-from storage import repositories
-from storage.models import Block, Client, Draw, Entry, LedgerLine
+from storage import ledger_queries, repositories
+from storage.models import Client
 
 
 def period_bounds(period: Period, timezone: str) -> tuple[datetime, datetime]:
@@ -46,21 +45,8 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
     period opens where the last one closed, and
     opening + bought - used - forfeited + overage billed = closing, by construction."""
     start, end = period_bounds(period, client.timezone)
-    totals: dict[str, int] = dict(
-        session.execute(
-            select(LedgerLine.kind, func.sum(LedgerLine.minutes))
-            .where(LedgerLine.client_id == client.id, LedgerLine.at >= start, LedgerLine.at < end)
-            .group_by(LedgerLine.kind)
-        ).all()
-    )
-    opening = int(
-        session.scalar(
-            select(func.coalesce(func.sum(LedgerLine.minutes), 0)).where(
-                LedgerLine.client_id == client.id, LedgerLine.at < start
-            )
-        )
-        or 0
-    )
+    totals = ledger_queries.totals_by_kind(session, client.id, start, end)
+    opening = ledger_queries.balance_before(session, client.id, start)
     movements = entry_movements(session, [client.id], period, {client.id: client.handle}, client.timezone)
     by_tech: Counter[str] = Counter()
     by_ticket: Counter[str] = Counter()
@@ -116,50 +102,24 @@ def entry_movements(
     its figures, a void (an edit's too) with them negated, so that the rows add up to the statement."""
     if not client_ids:
         return []
-    zones = dict(session.execute(select(Client.id, Client.timezone).where(Client.id.in_(client_ids))).all())
+    zones = ledger_queries.timezones(session, client_ids)
     found: list[EntryView] = []
     for client_id in client_ids:
         start, end = period_bounds(period, timezone or zones[client_id])
-        rows = session.execute(
-            select(LedgerLine.kind, LedgerLine.at, Entry)
-            .join(Entry, Entry.id == LedgerLine.entry_id)
-            .where(
-                LedgerLine.client_id == client_id,
-                LedgerLine.kind.in_(USED),
-                LedgerLine.at >= start,
-                LedgerLine.at < end,
-            )
-            .order_by(LedgerLine.id)
-        ).all()
+        rows = ledger_queries.entry_lines(session, client_id, USED, start, end)
         zone = ZoneInfo(timezone or zones[client_id])
-        covered = _covered_when_recorded(session, [entry.id for kind, _, entry in rows if kind == "entry"])
+        covered = ledger_queries.covered_when_recorded(
+            session, [entry.id for kind, _, entry in rows if kind == "entry"]
+        )
         for kind, at, entry in rows:
             overage = entry.billable_minutes - covered.get(entry.id, 0) if kind == "entry" else 0
             found.append(movement_view(entry, handles[client_id], kind, at.astimezone(zone).date(), overage))
     return found
 
 
-def _covered_when_recorded(session: Session, entry_ids: list[int]) -> dict[int, int]:
-    """Minutes the blocks covered of each entry when it was recorded (its draws made with it, not the
-    ones a later top-up added): a statement's overage never changes after the fact."""
-    found: dict[int, int] = {}
-    for chunk in (entry_ids[i : i + 500] for i in range(0, len(entry_ids), 500)):
-        rows = session.execute(
-            select(Draw.entry_id, func.sum(Draw.minutes))
-            .join(Entry, Entry.id == Draw.entry_id)
-            .where(Draw.entry_id.in_(chunk), Draw.created_at == Entry.created_at)
-            .group_by(Draw.entry_id)
-        )
-        found.update({entry_id: int(total) for entry_id, total in rows})
-    return found
-
-
 def has_history_before(session: Session, client_id: int, moment: datetime) -> bool:
     """A client gets statements once its ledger has begun."""
-    found = session.scalar(
-        select(LedgerLine.id).where(LedgerLine.client_id == client_id, LedgerLine.at < moment).limit(1)
-    )
-    return found is not None
+    return ledger_queries.has_lines_before(session, client_id, moment)
 
 
 # -- the report: statement, entries, balance history, forecast, flat-fee case -------------------------
@@ -227,25 +187,19 @@ def all_entries(ctx: Context, actor: Actor, period: Period) -> AllEntriesResult:
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
-        handles: dict[int, str] = dict(session.execute(select(Client.id, Client.handle).order_by(Client.id)).all())
+        handles = ledger_queries.handles(session)
         return AllEntriesResult(period.label, entry_movements(session, list(handles), period, handles))
 
 
 def balance_history(session: Session, client_id: int, limit: int = 5000) -> list[BalancePoint]:
     """The balance after each ledger line (the latest ``limit`` lines), oldest first."""
-    lines = session.scalars(
-        select(LedgerLine).where(LedgerLine.client_id == client_id).order_by(LedgerLine.id.desc()).limit(limit)
-    )
-    return [BalancePoint(x.at, x.balance_after, x.kind, x.minutes) for x in reversed(list(lines))]
+    lines = ledger_queries.latest_lines(session, client_id, limit)
+    return [BalancePoint(x.at, x.balance_after, x.kind, x.minutes) for x in lines]
 
 
 def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, Any]:
     today = ctx.today(client.timezone)
-    blocks = list(
-        session.scalars(
-            select(Block).where(Block.client_id == client.id, Block.voided_at.is_(None), Block.remaining_minutes > 0)
-        )
-    )
+    blocks = repositories.open_blocks(session, [client.id])[client.id]
     remaining = usable_balance(blocks, client.open_overage_minutes, today)
     used_30 = repositories.billable_used_since(session, client.id, today - timedelta(days=30))
     used_90 = repositories.billable_used_since(session, client.id, today - timedelta(days=90))
@@ -283,15 +237,7 @@ def monthly_usage(session: Session, client: Client, today: date, months: int = 1
     if begin >= this_month:
         return []
     totals: dict[date, int] = {}
-    rows = session.execute(
-        select(Entry.work_date, Entry.billable_minutes).where(
-            Entry.client_id == client.id,
-            Entry.work_date >= begin,
-            Entry.work_date < this_month,
-            Entry.voided_at.is_(None),
-        )
-    )
-    for work_date, minutes in rows:
+    for work_date, minutes in ledger_queries.billable_by_work_date(session, client.id, begin, this_month):
         key = work_date.replace(day=1)
         totals[key] = totals.get(key, 0) + minutes
     found, month = [], begin
@@ -319,21 +265,9 @@ def flat_fee_of(session: Session, ctx: Context, client: Client) -> FlatFee | Non
 def cost_of_hours_used(session: Session, client_id: int, start: date, end: date) -> Decimal:
     """What the hours used on work dated in ``[start, end)`` cost at the prices of the blocks they were
     drawn from (a block bought before the window still paid for work inside it)."""
-    rows = session.execute(
-        select(Draw.minutes, Block.price, Block.minutes)
-        .join(Entry, Entry.id == Draw.entry_id)
-        .join(Block, Block.id == Draw.block_id)
-        .where(
-            Entry.client_id == client_id,
-            Entry.work_date >= start,
-            Entry.work_date < end,
-            Draw.reversed_at.is_(None),
-            Block.price.is_not(None),
-        )
-    )
     total = Decimal(0)
-    for drawn, price, size in rows:
-        if price is not None and size:
+    for drawn, price, size in ledger_queries.priced_draws(session, client_id, start, end):
+        if size:
             total += Decimal(drawn) * price / size
     return total.quantize(Decimal("0.01"))
 
@@ -359,7 +293,7 @@ def insights(ctx: Context, actor: Actor, limit: int = 10) -> InsightsResult:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "see insights")
         found: list[tuple[FlatFee, Client]] = []
-        for client in session.scalars(select(Client).where(Client.archived.is_(False))):
+        for client in repositories.active_clients(session):
             fee = flat_fee_of(session, ctx, client)
             if fee is not None and fee.average_minutes > 0:
                 found.append((fee, client))

@@ -146,3 +146,18 @@ def test_block_kit_lives_with_the_slack_views() -> None:
         if imported.startswith("slack_sdk.models")
     ]
     assert built == []
+
+
+READ_SIDE = ("bot.services.queries", "bot.services.reports", "bot.services.scheduled", "bot.services.context")
+
+
+def test_the_read_side_and_the_jobs_use_cases_hold_no_queries() -> None:
+    """Their SQL is storage's (``storage.repositories``, ``storage.ledger_queries``); a session's type is
+    all they take from SQLAlchemy."""
+    sql = [
+        f"{name} -> {imported}"
+        for name in READ_SIDE
+        for imported in _imports(MODULES[name])
+        if imported.split(".")[0] == "sqlalchemy" and imported != "sqlalchemy.orm"
+    ]
+    assert sql == []

@@ -1,0 +1,121 @@
+"""The SQL of statements and reports: ledger lines summed by kind and by period, the entries and voids
+they record, the balance after each line, usage by work date, and what the hours used cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Block, Client, Draw, Entry, LedgerLine
+
+
+def totals_by_kind(session: Session, client_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """The client's ledger lines recorded in [start, end), summed by kind."""
+    rows = session.execute(
+        select(LedgerLine.kind, func.sum(LedgerLine.minutes))
+        .where(LedgerLine.client_id == client_id, LedgerLine.at >= start, LedgerLine.at < end)
+        .group_by(LedgerLine.kind)
+    ).all()
+    return {kind: int(total or 0) for kind, total in rows}
+
+
+def balance_before(session: Session, client_id: int, moment: datetime) -> int:
+    """The sum of every line recorded before ``moment``: a period's opening balance."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerLine.minutes), 0)).where(
+            LedgerLine.client_id == client_id, LedgerLine.at < moment
+        )
+    )
+    return int(total or 0)
+
+
+def has_lines_before(session: Session, client_id: int, moment: datetime) -> bool:
+    found = session.scalar(
+        select(LedgerLine.id).where(LedgerLine.client_id == client_id, LedgerLine.at < moment).limit(1)
+    )
+    return found is not None
+
+
+def timezones(session: Session, client_ids: Iterable[int]) -> dict[int, str]:
+    return dict(session.execute(select(Client.id, Client.timezone).where(Client.id.in_(list(client_ids)))).all())
+
+
+def handles(session: Session) -> dict[int, str]:
+    """Every client's handle by id, archived ones included."""
+    return dict(session.execute(select(Client.id, Client.handle).order_by(Client.id)).all())
+
+
+def entry_lines(
+    session: Session, client_id: int, kinds: Iterable[str], start: datetime, end: datetime
+) -> list[tuple[str, datetime, Entry]]:
+    """``(kind, recorded at, entry)`` of the client's entry and void lines in [start, end), in order."""
+    rows = session.execute(
+        select(LedgerLine.kind, LedgerLine.at, Entry)
+        .join(Entry, Entry.id == LedgerLine.entry_id)
+        .where(
+            LedgerLine.client_id == client_id,
+            LedgerLine.kind.in_(list(kinds)),
+            LedgerLine.at >= start,
+            LedgerLine.at < end,
+        )
+        .order_by(LedgerLine.id)
+    ).all()
+    return [(kind, at, entry) for kind, at, entry in rows]
+
+
+def covered_when_recorded(session: Session, entry_ids: list[int]) -> dict[int, int]:
+    """Minutes the blocks covered of each entry when it was recorded (its draws made with it, not the
+    ones a later top-up added)."""
+    found: dict[int, int] = {}
+    for chunk in (entry_ids[i : i + 500] for i in range(0, len(entry_ids), 500)):
+        rows = session.execute(
+            select(Draw.entry_id, func.sum(Draw.minutes))
+            .join(Entry, Entry.id == Draw.entry_id)
+            .where(Draw.entry_id.in_(chunk), Draw.created_at == Entry.created_at)
+            .group_by(Draw.entry_id)
+        )
+        found.update({entry_id: int(total) for entry_id, total in rows})
+    return found
+
+
+def latest_lines(session: Session, client_id: int, limit: int) -> list[LedgerLine]:
+    """The client's latest ``limit`` ledger lines, oldest first."""
+    lines = session.scalars(
+        select(LedgerLine).where(LedgerLine.client_id == client_id).order_by(LedgerLine.id.desc()).limit(limit)
+    )
+    return list(reversed(list(lines)))
+
+
+def billable_by_work_date(session: Session, client_id: int, start: date, end: date) -> list[tuple[date, int]]:
+    """``(work date, billable minutes)`` of the client's live entries dated in [start, end)."""
+    rows = session.execute(
+        select(Entry.work_date, Entry.billable_minutes).where(
+            Entry.client_id == client_id,
+            Entry.work_date >= start,
+            Entry.work_date < end,
+            Entry.voided_at.is_(None),
+        )
+    )
+    return [(work_date, int(minutes)) for work_date, minutes in rows]
+
+
+def priced_draws(session: Session, client_id: int, start: date, end: date) -> list[tuple[int, Decimal, int]]:
+    """``(minutes drawn, block price, block size)`` of live draws for work dated in [start, end) from
+    blocks with a price."""
+    rows = session.execute(
+        select(Draw.minutes, Block.price, Block.minutes)
+        .join(Entry, Entry.id == Draw.entry_id)
+        .join(Block, Block.id == Draw.block_id)
+        .where(
+            Entry.client_id == client_id,
+            Entry.work_date >= start,
+            Entry.work_date < end,
+            Draw.reversed_at.is_(None),
+            Block.price.is_not(None),
+        )
+    )
+    return [(int(drawn), price, int(size)) for drawn, price, size in rows if price is not None]
