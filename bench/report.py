@@ -112,9 +112,9 @@ def write_results(f: dict[str, Any], path: Path) -> None:
         "only acks. The baseline is bare Bolt in its fastest HTTP setting, `process_before_response=True`",
         "(the listener runs in the request's thread and the answer leaves when it returns); the second",
         "column is bare Bolt's default setting (the listener in Bolt's pool, the request's thread polling",
-        "for the ack every 10 ms). blocktime answers from the request's thread too. Each point runs 3 s",
-        "after a warm-up. At concurrency 32 the three apps take turns for 3 rounds and the row is the round",
-        "with the median ratio (every round's ratio is listed below the table).",
+        "for the ack every 10 ms; measured at concurrency 1 and in the first round at 32). blocktime answers",
+        "from the request's thread too. Each point runs 3 s after a warm-up. At concurrency 32 the apps take",
+        "turns for 3 rounds and the row is the round with the median ratio (each round's ratio is below).",
         "",
         _row(
             [

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
-from sqlalchemy import text
 
 from bot.bootstrap import after_ack_pool, create_app, make_web_client, start_scheduler
 from bot.pools import DRAIN_SECONDS
@@ -86,13 +85,7 @@ def create_wsgi_app(app: App, ctx: Context) -> Callable[..., Iterable[bytes]]:
 
 
 def database_ok(ctx: Context) -> bool:
-    try:
-        with ctx.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        log.warning("health check: database unavailable", exc_info=True)
-        return False
+    return ctx.db.reachable()
 
 
 def serve(ctx: Context, port: int, threads: int = 16, host: str = "0.0.0.0", workers: int = 1) -> int:  # noqa: S104

@@ -430,8 +430,7 @@ def _run(ctx: Context, actor: Actor, out: Console, stdin: TextIO) -> int:
     if settings.slack_bot_token and settings.slack_signing_secret:
         return _serve(ctx, [], out)
     out.print(
-        f"Offline console on {_safe_url(ctx.db.url)} (no Slack tokens set). Type help, demo for sample data, "
-        "quit to leave."
+        f"Offline console on {ctx.db.safe_url()} (no Slack tokens set). Type help, demo for sample data, quit to leave."
     )
     console(ctx, actor, out, stdin)
     return EXIT_OK  # for people; `blocktime console` keeps the failing-line exit code for scripts
@@ -478,12 +477,6 @@ def _serve(ctx: Context, args: list[str], out: Console) -> int:
         )
     logging.getLogger().setLevel(logging.INFO)
     return serve(ctx, options.port, options.threads, options.host, options.workers)
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _demo(ctx: Context, invocation: Invocation, out: Console) -> int:

@@ -6,6 +6,7 @@ lock the client's row (``SELECT ... FOR UPDATE``) at the start of every write.""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,6 +62,9 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+log = logging.getLogger("blocktime.storage")
+
+
 class Database:
     """An engine plus session factories for writes and reads."""
 
@@ -103,6 +107,20 @@ class Database:
                         raise DatabaseUnavailable(str(error).splitlines()[0][:200]) from error
                     raise
                 self._migrated = True
+
+    def reachable(self) -> bool:
+        """Whether the database answers a ``SELECT 1`` now (the health check)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            log.warning("health check: database unavailable", exc_info=True)
+            return False
+
+    def safe_url(self) -> str:
+        """The URL with its password hidden (for logs and output)."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def dispose(self) -> None:
         self.engine.dispose()

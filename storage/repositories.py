@@ -8,7 +8,19 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Block, Client, ClientAlias, Entry, Timer, UserRole
+from storage.models import (
+    Block,
+    ChannelLink,
+    Client,
+    ClientAlias,
+    Draw,
+    Entry,
+    LedgerLine,
+    OutboxMessage,
+    Timer,
+    UserRole,
+    WorkType,
+)
 
 
 def client_by_handle(session: Session, handle: str, lock: bool = False) -> Client | None:
@@ -203,3 +215,128 @@ def stored_role(session: Session, user_id: str) -> str | None:
     """The role an admin gave ``user_id`` (``admin``, ``manager``, ``technician``), if any."""
     row = session.get(UserRole, user_id)
     return row.role if row is not None else None
+
+
+def work_types(session: Session, include_archived: bool = False) -> list[WorkType]:
+    """The defined work types by name (``standard`` is not stored)."""
+    query = select(WorkType).order_by(WorkType.name)
+    if not include_archived:
+        query = query.where(WorkType.archived.is_(False))
+    return list(session.scalars(query))
+
+
+def recent_threshold_alerts(session: Session, client_id: int, limit: int = 50) -> list[OutboxMessage]:
+    """The client's latest threshold alerts in the outbox, newest first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.client_id == client_id, OutboxMessage.kind == "threshold")
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def bought_above_since(session: Session, client_id: int, since: datetime, level: int) -> bool:
+    """Whether hours were bought (a top-up or renewal line) after ``since`` that left the balance above ``level``."""
+    found = session.scalar(
+        select(LedgerLine.id)
+        .where(
+            LedgerLine.client_id == client_id,
+            LedgerLine.kind.in_(("topup", "renewal")),
+            LedgerLine.at > since,
+            LedgerLine.balance_after > level,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def outbox_key_taken(session: Session, dedupe_key: str) -> bool:
+    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None
+
+
+def open_overage_entries(session: Session, client_id: int) -> list[Entry]:
+    """The client's live entries with overage, oldest first (the next block pays them off in order)."""
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.client_id == client_id, Entry.overage_minutes > 0, Entry.voided_at.is_(None))
+            .order_by(Entry.id)
+        )
+    )
+
+
+def channel_links(session: Session) -> list[tuple[str, int, str, bool]]:
+    """``(channel, client id, client handle, public replies)`` of every linked channel."""
+    rows = session.execute(
+        select(ChannelLink.channel_id, Client.id, Client.handle, ChannelLink.public_replies).join(
+            Client, ChannelLink.client_id == Client.id
+        )
+    ).all()
+    return [(channel, client_id, handle, bool(public)) for channel, client_id, handle, public in rows]
+
+
+def live_entry_of_message(session: Session, source_ref: str) -> Entry | None:
+    """The live entry a Slack message logged (its latest, after corrections)."""
+    return session.scalar(
+        select(Entry).where(Entry.source_ref == source_ref, Entry.voided_at.is_(None)).order_by(Entry.id.desc())
+    )
+
+
+def name_taken(session: Session, name: str) -> bool:
+    """Whether ``name`` is a client's handle or alias already."""
+    return (
+        session.scalar(select(Client.id).where(Client.handle == name)) is not None
+        or session.scalar(select(ClientAlias.id).where(ClientAlias.alias == name)) is not None
+    )
+
+
+def clients_by_handle(session: Session, include_archived: bool) -> list[Client]:
+    query = select(Client).order_by(Client.handle)
+    if not include_archived:
+        query = query.where(Client.archived.is_(False))
+    return list(session.scalars(query))
+
+
+def entry_by_key(session: Session, key: str) -> Entry | None:
+    return session.scalar(select(Entry).where(Entry.idempotency_key == key))
+
+
+def block_by_key(session: Session, key: str) -> Block | None:
+    return session.scalar(select(Block).where(Block.idempotency_key == key))
+
+
+def last_block_number(session: Session, client_id: int) -> int | None:
+    return session.scalar(select(func.max(Block.number)).where(Block.client_id == client_id))
+
+
+def block_by_number(session: Session, client_id: int, number: int) -> Block | None:
+    return session.scalar(select(Block).where(Block.client_id == client_id, Block.number == number))
+
+
+def live_draws_of(session: Session, block_id: int) -> list[Draw]:
+    return list(session.scalars(select(Draw).where(Draw.block_id == block_id, Draw.reversed_at.is_(None))))
+
+
+def clients_with_blocks_expiring_by(session: Session, day: date) -> list[int]:
+    """Clients with a live, unused-in-part block whose expiry is on or before ``day``."""
+    return list(
+        session.scalars(
+            select(Block.client_id)
+            .where(
+                Block.voided_at.is_(None),
+                Block.remaining_minutes > 0,
+                Block.expires_on.is_not(None),
+                Block.expires_on <= day,
+            )
+            .distinct()
+        )
+    )
+
+
+def latest_live_entry_id(session: Session, client_id: int, besides: int) -> int | None:
+    """The client's newest live entry other than ``besides`` (what a dashboard shows once it is voided)."""
+    return session.scalar(
+        select(func.max(Entry.id)).where(Entry.client_id == client_id, Entry.id != besides, Entry.voided_at.is_(None))
+    )

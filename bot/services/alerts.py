@@ -13,7 +13,6 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -25,7 +24,7 @@ from bot.services.people import shared_channel
 from bot.services.results import Message
 from storage import repositories
 from storage.db import unit_of_work_of
-from storage.models import Client, LedgerLine, OutboxMessage
+from storage.models import Client, OutboxMessage
 
 SNOOZE_DAYS = 7
 
@@ -46,28 +45,13 @@ def armed(session: Session, settings: Settings, client_id: int, label: str, leve
     """A threshold alerts again only once new hours were bought since its last alert (a top-up that
     lifted the balance above it: a void or an edit does not re-arm it) and, even then, not within
     ``BLOCKTIME_ALERT_REARM_HOURS`` of it: corrections never spam the account manager."""
-    recent = session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.client_id == client_id, OutboxMessage.kind == "threshold")
-        .order_by(OutboxMessage.id.desc())
-        .limit(50)
-    )
+    recent = repositories.recent_threshold_alerts(session, client_id)
     last = next((row for row in recent if json.loads(row.payload).get("threshold") == label), None)
     if last is None:
         return True
     if now - last.created_at < timedelta(hours=settings.alert_rearm_hours):
         return False
-    bought = session.scalar(
-        select(LedgerLine.id)
-        .where(
-            LedgerLine.client_id == client_id,
-            LedgerLine.kind.in_(("topup", "renewal")),
-            LedgerLine.at > last.created_at,
-            LedgerLine.balance_after > level,
-        )
-        .limit(1)
-    )
-    return bought is not None
+    return repositories.bought_above_since(session, client_id, last.created_at, level)
 
 
 def balance_facts(
@@ -135,7 +119,7 @@ def enqueue(
     added = 0
     for destination, target in targets:
         dedupe = f"{key}:{destination}"
-        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe)) is not None:
+        if repositories.outbox_key_taken(session, dedupe):
             continue
         session.add(
             OutboxMessage(

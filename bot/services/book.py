@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
@@ -39,6 +38,7 @@ from bot.domain.thresholds import alert_crossing
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, policy_of
+from storage import repositories
 from storage.models import Block, Client, Draw, Entry, LedgerLine
 
 
@@ -115,11 +115,7 @@ class ClientBook:
         """Blocks with minutes left (few per client, whatever the history's length). Read once per
         transaction (the client's row lock keeps them ours), then tracked as they change."""
         if self._blocks is None:
-            rows = self.session.scalars(
-                select(Block).where(
-                    Block.client_id == self.client.id, Block.voided_at.is_(None), Block.remaining_minutes > 0
-                )
-            )
+            rows = repositories.open_blocks(self.session, [self.client.id])[self.client.id]
             self._blocks = {b.id: b for b in rows}
         return [b for b in self._blocks.values() if b.voided_at is None and b.remaining_minutes > 0]
 
@@ -249,11 +245,7 @@ class ClientBook:
         Returns (carried, billed)."""
         if self.client.open_overage_minutes <= 0:
             return 0, 0
-        entries = self.session.scalars(
-            select(Entry)
-            .where(Entry.client_id == self.client.id, Entry.overage_minutes > 0, Entry.voided_at.is_(None))
-            .order_by(Entry.id)
-        )
+        entries = repositories.open_overage_entries(self.session, self.client.id)
         before = self.figures()
         carried = billed = 0
         for entry in entries:

@@ -10,8 +10,6 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.domain.commands import EditEntry, Link, LogTime, VoidEntry
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.roles import Role, require
@@ -20,7 +18,8 @@ from bot.services import ledger
 from bot.services.context import Actor, Context, audit, find_client
 from bot.services.people import shared_channel
 from bot.services.results import LogResult, Message, VoidResult
-from storage.models import ChannelLink, Client, Entry
+from storage import repositories
+from storage.models import ChannelLink, Entry
 
 UNDO_WINDOW = timedelta(minutes=10)
 
@@ -113,11 +112,7 @@ def linked_client(ctx: Context, channel_id: str | None) -> tuple[int, str] | Non
     with cache.lock:
         if time.monotonic() - cache.loaded_at > _LINKS_TTL:
             with ctx.db.unit_of_work(read_only=True) as uow:
-                rows = uow.session.execute(
-                    select(ChannelLink.channel_id, Client.id, Client.handle, ChannelLink.public_replies).join(
-                        Client, ChannelLink.client_id == Client.id
-                    )
-                ).all()
+                rows = repositories.channel_links(uow.session)
                 cache.links = {channel: (client_id, handle) for channel, client_id, handle, _ in rows}
                 cache.public_replies = {channel for channel, _, _, public in rows if public}
             cache.loaded_at = time.monotonic()
@@ -187,9 +182,7 @@ def _log_line(
 
 def _live_entry(ctx: Context, ref: str) -> Entry | None:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        entry = uow.session.scalar(
-            select(Entry).where(Entry.source_ref == ref, Entry.voided_at.is_(None)).order_by(Entry.id.desc())
-        )
+        entry = repositories.live_entry_of_message(uow.session, ref)
         if entry is not None:
             uow.session.expunge(entry)
         return entry

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -25,6 +24,7 @@ from bot.services.context import Actor, Context, audit, find_client, grace_days_
 from bot.services.people import person_standing, shared_channel
 from bot.services.results import ClientView, Message
 from bot.services.worktypes import set_client_rates
+from storage import repositories
 from storage.models import Client, UserRole
 from storage.models import ClientAlias as AliasRow
 
@@ -79,10 +79,7 @@ def _snapshot(client: Client) -> dict[str, Any]:
 
 
 def _name_taken(session: Session, name: str) -> bool:
-    return (
-        session.scalar(select(Client.id).where(Client.handle == name)) is not None
-        or session.scalar(select(AliasRow.id).where(AliasRow.alias == name)) is not None
-    )
+    return repositories.name_taken(session, name)
 
 
 def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
@@ -185,10 +182,8 @@ def show_client(ctx: Context, actor: Actor, command: ClientShow) -> ClientView:
 def list_clients(ctx: Context, actor: Actor, command: ClientList) -> list[ClientView]:
     with ctx.db.unit_of_work(read_only=True) as uow:
         require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see clients")
-        query = select(Client).order_by(Client.handle)
-        if not command.include_archived:
-            query = query.where(Client.archived.is_(False))
-        return [client_view(c, ctx.settings) for c in uow.session.scalars(query)]
+        clients = repositories.clients_by_handle(uow.session, command.include_archived)
+        return [client_view(c, ctx.settings) for c in clients]
 
 
 def set_role(ctx: Context, actor: Actor, command: SetRole) -> Message:

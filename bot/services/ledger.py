@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +31,8 @@ from bot.services.queries import block_view
 from bot.services.quicklog import quick_log
 from bot.services.results import LogResult, TopUpResult, VoidResult
 from bot.services.worktypes import multiplier_for
-from storage.models import Block, Client, Draw, Entry
+from storage import repositories
+from storage.models import Block, Client, Entry
 
 T = TypeVar("T")
 SOURCES = ("slack", "thread", "cli")
@@ -244,7 +244,7 @@ def _same_request(stored: str | None, command: Command) -> None:
 
 def _entry_by_key_result(ctx: Context, command: Command) -> Callable[[Session, str], LogResult | None]:
     def lookup(session: Session, key: str) -> LogResult | None:
-        entry = session.scalar(select(Entry).where(Entry.idempotency_key == key))
+        entry = repositories.entry_by_key(session, key)
         if entry is None:
             return None
         _same_request(entry.request_fingerprint, command)
@@ -336,11 +336,7 @@ def _take_back(book: ClientBook, entry: Entry, reason: str, note: str) -> None:
 def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
     client = book.client
     if client.last_entry_id == entry.id:  # dashboards show the latest entry that still counts
-        client.last_entry_id = book.session.scalar(
-            select(func.max(Entry.id)).where(
-                Entry.client_id == client.id, Entry.id != entry.id, Entry.voided_at.is_(None)
-            )
-        )
+        client.last_entry_id = repositories.latest_live_entry_id(book.session, client.id, entry.id)
     book.reverse_draws(entry.draws)
     client.open_overage_minutes -= entry.overage_minutes
     client.billed_overage_minutes -= entry.billed_overage_minutes
@@ -453,7 +449,7 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
         return _topup_result(book, block, carried, billed)
 
     def lookup(session: Session, key: str) -> TopUpResult | None:
-        block = session.scalar(select(Block).where(Block.idempotency_key == key))
+        block = repositories.block_by_key(session, key)
         if block is None:
             return None
         _same_request(block.request_fingerprint, command)
@@ -471,7 +467,7 @@ def add_block(
     before = book.figures()
     start = command.starts_on or book.today
     # numbered per client, under the client's row lock (a client's second block is its block 2)
-    last = book.session.scalar(select(func.max(Block.number)).where(Block.client_id == book.client.id))
+    last = repositories.last_block_number(book.session, book.client.id)
     block = Block(
         client_id=book.client.id,
         number=(last or 0) + 1,
@@ -527,7 +523,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         require(ctx.role_of(session, actor), Role.MANAGER, "void a top-up")
         if command.client is not None:  # the client's own numbering
             owner = find_client(session, command.client)
-            block = session.scalar(select(Block).where(Block.client_id == owner.id, Block.number == command.block_id))
+            block = repositories.block_by_number(session, owner.id, command.block_id)
             what = f"{owner.display_name} has no block {command.block_id}."
         else:
             block = session.get(Block, command.block_id)
@@ -542,7 +538,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         book.expire_due()
         before = book.figures()
         snapshot = block_view(block, book.today, book.policy.grace_days).as_dict()
-        active = list(session.scalars(select(Draw).where(Draw.block_id == block.id, Draw.reversed_at.is_(None))))
+        active = repositories.live_draws_of(session, block.id)
         block.voided_at, block.voided_by = book.now, actor.user_id
         for draw in active:
             draw.reversed_at = book.now
@@ -575,18 +571,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
 def expire_blocks(ctx: Context, actor: Actor) -> list[tuple[str, int]]:
     """Forfeit every block past its expiry (the daily job). Returns ``(client handle, minutes)``."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        due = list(
-            uow.session.scalars(
-                select(Block.client_id)
-                .where(
-                    Block.voided_at.is_(None),
-                    Block.remaining_minutes > 0,
-                    Block.expires_on.is_not(None),
-                    Block.expires_on < ctx.today() + timedelta(days=1),
-                )
-                .distinct()
-            )
-        )
+        due = repositories.clients_with_blocks_expiring_by(uow.session, ctx.today())
     forfeited: list[tuple[str, int]] = []
     for client_id in due:
         with ctx.db.unit_of_work() as uow:

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.commands import NudgesSet
@@ -17,7 +16,8 @@ from bot.services.alerts import enqueue
 from bot.services.context import Actor, Context
 from bot.services.people import person_standing
 from bot.services.results import Message
-from storage.models import ChannelLink, Client, Entry, NudgeOptOut, ThreadActivity
+from storage import capture
+from storage.models import NudgeOptOut, ThreadActivity
 
 
 def thread_ref(channel_id: str, thread_ts: str) -> str:
@@ -32,13 +32,7 @@ def note_reply(ctx: Context, actor: Actor, channel_id: str, thread_ts: str) -> b
         session = uow.session
         if session.get(NudgeOptOut, actor.user_id) is not None or ctx.role_of(session, actor) < Role.TECHNICIAN:
             return False
-        row = session.scalar(
-            select(ThreadActivity).where(
-                ThreadActivity.user_id == actor.user_id,
-                ThreadActivity.channel_id == channel_id,
-                ThreadActivity.thread_ts == thread_ts,
-            )
-        )
+        row = capture.thread_activity(session, actor.user_id, channel_id, thread_ts)
         if row is None:
             session.add(ThreadActivity(user_id=actor.user_id, channel_id=channel_id, thread_ts=thread_ts, at=ctx.now()))
         else:
@@ -60,7 +54,7 @@ def set_nudges(ctx: Context, actor: Actor, command: NudgesSet) -> Message:
             if row is None:
                 session.add(NudgeOptOut(user_id=actor.user_id, at=ctx.now()))
             # and forget what was kept for today's nudge
-            session.execute(delete(ThreadActivity).where(ThreadActivity.user_id == actor.user_id))
+            capture.forget_activity(session, user_id=actor.user_id)
         uow.commit()
     if command.on:
         return Message(
@@ -80,34 +74,14 @@ def nudge(ctx: Context, day: date) -> str:
     people = threads = 0
     with ctx.db.unit_of_work() as uow:
         session = uow.session
-        rows = session.scalars(
-            select(ThreadActivity)
-            .where(ThreadActivity.at >= start, ThreadActivity.at < end)
-            .order_by(ThreadActivity.user_id, ThreadActivity.at)
-        ).all()
-        clients = {
-            channel: (handle, name)
-            for channel, handle, name in session.execute(
-                select(ChannelLink.channel_id, Client.handle, Client.display_name).join(
-                    Client, ChannelLink.client_id == Client.id
-                )
-            )
-        }
-        opted_out = set(session.scalars(select(NudgeOptOut.user_id)))
+        rows = capture.activity_between(session, start, end)
+        clients = capture.linked_clients(session)
+        opted_out = capture.nudges_off(session)
         waiting: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             if row.user_id in opted_out or row.channel_id not in clients:
                 continue
-            ref = thread_ref(row.channel_id, row.thread_ts)
-            logged = session.scalar(
-                select(Entry.id).where(
-                    Entry.thread_ref == ref,
-                    Entry.user_id == row.user_id,
-                    Entry.voided_at.is_(None),
-                    Entry.created_at >= start,
-                )
-            )
-            if logged is not None:
+            if capture.time_logged_on_thread(session, row.user_id, thread_ref(row.channel_id, row.thread_ts), start):
                 continue
             handle, name = clients[row.channel_id]
             started = datetime.fromtimestamp(float(row.thread_ts), zone)
@@ -130,6 +104,6 @@ def nudge(ctx: Context, day: date) -> str:
             )
             threads += len(open_threads)
         # what was kept served this nudge only (later days' rows, if the job runs late, stay)
-        session.execute(delete(ThreadActivity).where(ThreadActivity.at < end))
+        capture.forget_activity(session, before=end)
         uow.commit()
     return f"{people} people nudged about {threads} threads without time"

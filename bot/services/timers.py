@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.domain.commands import LogTime, TimerDiscard, TimerShow, TimerStart, TimerStop
@@ -20,6 +19,7 @@ from bot.services.alerts import enqueue
 from bot.services.context import Actor, Context, find_client
 from bot.services.ledger import log_time
 from bot.services.results import LogResult, Message
+from storage import capture
 from storage.models import Client, Timer
 
 
@@ -41,7 +41,7 @@ def start_timer(ctx: Context, actor: Actor, command: TimerStart, client_id: int 
         stopped = stop_timer(ctx, actor, TimerStop())
     started = ctx.now()
     with ctx.db.unit_of_work() as uow:
-        uow.session.execute(delete(Timer).where(Timer.user_id == actor.user_id))
+        capture.remove_timer(uow.session, actor.user_id)
         uow.session.add(
             Timer(
                 user_id=actor.user_id,
@@ -114,7 +114,7 @@ def stop_timer(ctx: Context, actor: Actor, command: TimerStop) -> LogResult:
     key = f"timer:{actor.user_id}:{started.isoformat()}"
     result = log_time(ctx, actor, entry, source="slack", idempotency_key=key)
     with ctx.db.unit_of_work() as uow:
-        uow.session.execute(delete(Timer).where(Timer.user_id == actor.user_id, Timer.started_at == started))
+        capture.remove_timer(uow.session, actor.user_id, started)
         uow.commit()
     return result
 
@@ -152,11 +152,7 @@ def ask_about_long_timers(ctx: Context) -> int:
     asked = 0
     with ctx.db.unit_of_work() as uow:
         session = uow.session
-        rows = session.execute(
-            select(Timer, Client)
-            .join(Client, Timer.client_id == Client.id)
-            .where(Timer.started_at < now - timedelta(minutes=limit))
-        ).all()
+        rows = capture.timers_started_before(session, now - timedelta(minutes=limit))
         for timer, client in rows:
             since = timer.started_at.astimezone(ZoneInfo(client.timezone))
             facts = {

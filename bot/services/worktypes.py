@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain.commands import WorkTypeAdd, WorkTypeArchive, WorkTypeList
@@ -15,6 +14,7 @@ from bot.domain.roles import Role, require
 from bot.domain.worktypes import STANDARD, multiplier_label, plain
 from bot.services.context import Actor, Context, audit
 from bot.services.results import Message, Result
+from storage import repositories
 from storage.models import ClientWorkType, WorkType
 
 
@@ -39,7 +39,7 @@ def multiplier_for(session: Session, client_id: int, name: str) -> Decimal:
         return own.multiplier
     found = session.get(WorkType, name)
     if found is None or found.archived:
-        known = ", ".join(sorted(session.scalars(select(WorkType.name).where(WorkType.archived.is_(False)))))
+        known = ", ".join(w.name for w in repositories.work_types(session))
         raise NotFound(
             f"There is no work type `{name}`. Work types: {known or 'none yet'} (and standard).",
             "logtime acme 1h as onsite printer fix",
@@ -87,10 +87,10 @@ def add_work_type(ctx: Context, actor: Actor, command: WorkTypeAdd) -> Message:
 def list_work_types(ctx: Context, actor: Actor, command: WorkTypeList) -> WorkTypesResult:
     with ctx.db.unit_of_work(read_only=True) as uow:
         require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see work types")
-        query = select(WorkType).order_by(WorkType.name)
-        if not command.include_archived:
-            query = query.where(WorkType.archived.is_(False))
-        rows = [WorkTypeView(w.name, plain(w.multiplier), w.archived) for w in uow.session.scalars(query)]
+        rows = [
+            WorkTypeView(w.name, plain(w.multiplier), w.archived)
+            for w in repositories.work_types(uow.session, command.include_archived)
+        ]
     return WorkTypesResult([WorkTypeView(STANDARD, Decimal(1), False), *rows])
 
 

@@ -148,16 +148,15 @@ def test_block_kit_lives_with_the_slack_views() -> None:
     assert built == []
 
 
-READ_SIDE = ("bot.services.queries", "bot.services.reports", "bot.services.scheduled", "bot.services.context")
-
-
-def test_the_read_side_and_the_jobs_use_cases_hold_no_queries() -> None:
-    """Their SQL is storage's (``storage.repositories``, ``storage.ledger_queries``); a session's type is
-    all they take from SQLAlchemy."""
+def test_sql_lives_in_storage_only() -> None:
+    """The application holds no queries: they are storage's (``storage.repositories``,
+    ``storage.ledger_queries``, ``storage.capture``, ``storage.outbox``, ``storage.jobruns``). A
+    session's type and an exception type are all ``bot`` takes from SQLAlchemy."""
     sql = [
         f"{name} -> {imported}"
-        for name in READ_SIDE
-        for imported in _imports(MODULES[name])
-        if imported.split(".")[0] == "sqlalchemy" and imported != "sqlalchemy.orm"
+        for name, path in MODULES.items()
+        if name.startswith("bot")
+        for imported in _imports(path)
+        if imported.split(".")[0] == "sqlalchemy" and imported not in ("sqlalchemy.orm", "sqlalchemy.exc")
     ]
     assert sql == []
