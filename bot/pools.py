@@ -49,11 +49,4 @@ class WorkPool(ThreadPoolExecutor):
         """Take no more work, wait for the work taken (at most ``timeout``); True when all of it ended."""
         with self._unfinished_lock:
             self.shutdown(wait=False)
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._unfinished_lock:
-                unfinished = list(self._unfinished)
-            left = deadline - time.monotonic()
-            if not unfinished or left <= 0:
-                return not unfinished
-            wait(unfinished, timeout=left)
+        return self.idle(timeout)

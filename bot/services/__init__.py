@@ -99,12 +99,14 @@ def run(
     client_id: int | None = None,
     ticket: str | None = None,
 ) -> Result:
-    """Carry out ``command`` for ``actor`` (see ``_dispatch``); when the database is out of reach, the
+    """Carry out ``command`` for ``actor``: its service is the one registered for its type (below).
+    ``client_id`` is the client of a linked channel, used when a command names none. Someone who is
+    not staff may at most see a client card (``/balance``). When the database is out of reach, the
     error says whether the command meant to change something."""
     try:
-        return _dispatch(
-            ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=client_id, ticket=ticket
-        )
+        if actor.standing is not Standing.STAFF and not actor.local and not isinstance(command, c.Balance):
+            require_role(ctx, actor, Role.TECHNICIAN, "use blocktime")
+        return service(command, Call(ctx, actor, source, idempotency_key, client_id, ticket))
     except DatabaseUnavailable as error:
         error.writing = writes(command)
         raise
@@ -120,23 +122,6 @@ class Call:
     idempotency_key: str | None = None
     client_id: int | None = None  # the client of a linked channel, for a command that names none
     ticket: str | None = None
-
-
-def _dispatch(
-    ctx: Context,
-    actor: Actor,
-    command: c.Command,
-    *,
-    source: str = "cli",
-    idempotency_key: str | None = None,
-    client_id: int | None = None,
-    ticket: str | None = None,
-) -> Result:
-    """Carry out ``command`` for ``actor``: its service is the one registered for its type (below).
-    Someone who is not staff may at most see a client card (``/balance``)."""
-    if actor.standing is not Standing.STAFF and not actor.local and not isinstance(command, c.Balance):
-        require_role(ctx, actor, Role.TECHNICIAN, "use blocktime")
-    return service(command, Call(ctx, actor, source, idempotency_key, client_id, ticket))
 
 
 @singledispatch
