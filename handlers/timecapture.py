@@ -144,11 +144,18 @@ def _linked(deps: Deps, channel: str) -> tuple[tuple[str, str] | None, str | Non
 
 
 def open_for_thread(
-    deps: Deps, actor: Actor, trigger_id: str, channel: str, thread_ts: str, message: dict[str, Any] | None = None
+    deps: Deps,
+    actor: Actor,
+    trigger_id: str,
+    channel: str,
+    thread_ts: str,
+    message: dict[str, Any] | None = None,
+    day: date | None = None,
 ) -> None:
     """The form for a message (the shortcut) or a whole ticket thread (a nudge's button): the client of
     the linked channel, the ticket (``#1234`` in the text, else the message's permalink), the note
-    (the message's first line) and the day of the message in the client's time zone."""
+    (the message's first line) and the day: the message's in the client's time zone, or ``day`` (the
+    day a nudge asked about)."""
     chosen, zone = _linked(deps, channel)
     text = str((message or {}).get("text") or "")
     ts = str((message or {}).get("ts") or thread_ts)
@@ -164,7 +171,7 @@ def open_for_thread(
         chosen=chosen,
         note=first_line(text),
         ticket=ticket,
-        work_date=_local_date(deps, ts, zone),
+        work_date=day or _local_date(deps, ts, zone),
     )
 
 
@@ -225,9 +232,12 @@ def register(app: App, deps: Deps) -> None:
         try:
             value = json.loads(body["actions"][0]["value"])
             channel, thread_ts = str(value["channel"]), str(value["thread_ts"])
-        except (ValueError, KeyError, TypeError):
+            day = date.fromisoformat(str(value["date"])) if value.get("date") else None
+        except (ValueError, KeyError, TypeError, AttributeError):
             return  # not one of our buttons
-        form(body, respond, lambda: open_for_thread(deps, actor, body["trigger_id"], channel, thread_ts))
+        if day is not None and day > deps.ctx.today():
+            day = None  # a forged date in the future: the form's own date rule would refuse it anyway
+        form(body, respond, lambda: open_for_thread(deps, actor, body["trigger_id"], channel, thread_ts, day=day))
 
     def home_log(body: dict[str, Any], respond: Respond) -> None:
         actor = deps.people.actor(body["user"]["id"])

@@ -304,7 +304,8 @@ def test_the_nudge_asks_once_about_threads_without_time_and_keeps_no_text(
     link_channel(slack_ctx, admin, "CACME", Link("acme"))
     link_channel(slack_ctx, admin, "CGLOBEX", Link("globex"))
     secret = "the admin password is hunter2"
-    printer, vpn, toner = "1795597200.000100", "1795600800.000100", "1795604400.000100"  # 25 Nov 09:00, 10:00, 11:00
+    # the printer and toner threads began on 25 Nov at 09:00 and 11:00, the VPN one two days before
+    printer, vpn, toner = "1795597200.000100", "1795428000.000100", "1795604400.000100"
     events = [
         thread_message(secret, channel="CACME", thread_ts=printer, ts="1795611600.000001"),
         thread_message("+30m replaced toner", channel="CACME", thread_ts=toner, ts="1795611660.000001"),
@@ -336,14 +337,15 @@ def test_the_nudge_asks_once_about_threads_without_time_and_keeps_no_text(
     if slack_ctx.db.url.startswith("sqlite"):  # not even in the database file's free pages
         assert secret.encode() not in Path(slack_ctx.db.url.split("///", 1)[1]).read_bytes()
 
-    # the button opens the form for that thread: its client and its permalink as the ticket
-    slack.click("nudge_log_time", json.dumps(buttons[0]), channel="DUTECH")
+    assert "globex: thread of 23 Nov 10:00" in dm["text"]
+    # the button opens the form for that thread: its client, its permalink as the ticket, the nudge's day
+    thread = next(b for b in buttons if b["channel"] == "CGLOBEX")
+    slack.click("nudge_log_time", json.dumps(thread), channel="DUTECH")
     form = _opened(fake_slack)
-    thread = buttons[0]
-    client = "acme" if thread["channel"] == "CACME" else "globex"
-    assert _block(form, "client")["element"]["initial_option"]["value"] == client
-    assert _block(form, "ticket")["element"]["initial_value"].endswith(thread["thread_ts"].replace(".", ""))
-    assert json.loads(form["private_metadata"])["thread_ts"] == thread["thread_ts"]
+    assert _block(form, "client")["element"]["initial_option"]["value"] == "globex"
+    assert _block(form, "ticket")["element"]["initial_value"].endswith(vpn.replace(".", ""))
+    assert json.loads(form["private_metadata"])["thread_ts"] == vpn
+    assert _block(form, "work_date")["element"]["initial_date"] == "2026-11-25"  # the day replied, not begun
 
 
 def test_after_hours_from_a_thread_messages_time(
