@@ -36,12 +36,11 @@ def thread_activity(session: Session, user_id: str, channel_id: str, thread_ts: 
     )
 
 
-def activity_between(session: Session, start: datetime, end: datetime) -> list[ThreadActivity]:
+def activity_before(session: Session, end: datetime) -> list[ThreadActivity]:
+    """What was kept of replies before ``end``, by person, oldest first."""
     return list(
         session.scalars(
-            select(ThreadActivity)
-            .where(ThreadActivity.at >= start, ThreadActivity.at < end)
-            .order_by(ThreadActivity.user_id, ThreadActivity.at)
+            select(ThreadActivity).where(ThreadActivity.at < end).order_by(ThreadActivity.user_id, ThreadActivity.at)
         )
     )
 

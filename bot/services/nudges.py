@@ -9,9 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.domain.commands import NudgesSet
-from bot.domain.roles import Role, Standing
+from bot.domain.errors import DomainError
+from bot.domain.roles import Role
 from bot.services.alerts import enqueue
 from bot.services.context import Actor, Context
 from bot.services.people import person_standing
@@ -65,23 +67,38 @@ def set_nudges(ctx: Context, actor: Actor, command: NudgesSet) -> Message:
     return Message("Nudges are off. `/blocktime nudges on` turns them back on.", {"nudges": "off"})
 
 
+def _still_staff(ctx: Context, session: Session, user_id: str) -> bool:
+    """As Slack last said (stored when the reply came in): a guest promoted away or a deactivated user is
+    not nudged, nor anyone Slack never confirmed."""
+    standing = person_standing(session, user_id)
+    if standing is None:
+        return False
+    try:
+        return ctx.role_of(session, Actor(user_id, standing=standing)) >= Role.TECHNICIAN
+    except DomainError:  # Slack could not confirm them
+        return False
+
+
 def nudge(ctx: Context, day: date) -> str:
     """Queue each staff member's DM about the threads of ``day`` (workspace calendar) they replied in
     without logging time on them, once per person and day; then forget that day's replies."""
     zone = ZoneInfo(ctx.settings.timezone)
-    start = datetime.combine(day, time(0), zone)
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
     people = threads = 0
     with ctx.db.unit_of_work() as uow:
         session = uow.session
-        rows = capture.activity_between(session, start, end)
+        # every reply not asked about yet: the day's, and an earlier day's after that day's nudge
+        rows = capture.activity_before(session, end)
         clients = capture.linked_clients(session)
         opted_out = capture.nudges_off(session)
         waiting: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             if row.user_id in opted_out or row.channel_id not in clients:
                 continue
-            if capture.time_logged_on_thread(session, row.user_id, thread_ref(row.channel_id, row.thread_ts), start):
+            replied_on = datetime.combine(row.at.astimezone(zone).date(), time(0), zone)
+            if capture.time_logged_on_thread(
+                session, row.user_id, thread_ref(row.channel_id, row.thread_ts), replied_on
+            ):
                 continue
             handle, name = clients[row.channel_id]
             started = datetime.fromtimestamp(float(row.thread_ts), zone)
@@ -95,9 +112,8 @@ def nudge(ctx: Context, day: date) -> str:
                 }
             )
         for user_id, open_threads in waiting.items():
-            standing = person_standing(session, user_id) or Standing.UNVERIFIED
-            if ctx.role_of(session, Actor(user_id, standing=standing)) < Role.TECHNICIAN:
-                continue  # no longer staff
+            if not _still_staff(ctx, session, user_id):
+                continue
             facts = {"user": user_id, "date": day.isoformat(), "count": len(open_threads), "threads": open_threads}
             people += enqueue(
                 session, ctx, "nudge", None, facts, f"nudge:{user_id}:{day.isoformat()}", only_slack=user_id
