@@ -8,24 +8,19 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
-
-from slack_bolt import App, BoltRequest, BoltResponse
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import RetryHandler
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.jobs.transports import Transport
 from bot.pools import WorkPool
 from bot.services.context import Context
 from storage.db import Database
+
+if TYPE_CHECKING:  # Slack's libraries load when the app is built, not for every CLI command
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+    from bot.jobs.transports import Transport
 
 log = logging.getLogger("blocktime.app")
 AFTER_ACK_THREADS = 16  # Web API calls after the answer (they wait on the network, not the CPU)
@@ -47,6 +42,14 @@ def make_web_client(
 ) -> WebClient:
     """A Web API client on ``SLACK_API_URL``. Interactive paths retry 429/5xx in process; the outbox
     dispatcher (``in_process_retries=False``) reschedules instead of sleeping."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry import RetryHandler
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
+
     client = WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout)
     handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
     if in_process_retries:
@@ -68,6 +71,9 @@ class _OurClientOnPurpose(logging.Filter):
 
 def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:
     """The Bolt app with every listener registered."""
+    from slack_bolt import App, BoltRequest, BoltResponse
+    from slack_sdk.errors import SlackApiError
+
     from handlers import register_all
     from handlers.context import MALFORMED, Deps
     from handlers.home import HomeRefresher
