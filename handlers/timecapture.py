@@ -325,12 +325,22 @@ def register(app: App, deps: Deps) -> None:
     app.action(TIMER_FIX_ACTION)(later("timer fix", timer_fix))
 
     # ----- App Home: today's entries -----
-    def home_edit(body: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        try:
-            entry_id = int(str(body["actions"][0]["value"]))
-        except (ValueError, KeyError, IndexError):
-            return
+    def on_entry(
+        work: Callable[[dict[str, Any], Respond, Actor, int], None],
+    ) -> Callable[[dict[str, Any], Respond], None]:
+        """A button whose value is one of our entry ids (anything else is not one of our buttons)."""
+
+        def read(body: dict[str, Any], respond: Respond) -> None:
+            try:
+                entry_id = int(str(body["actions"][0]["value"]))
+            except (ValueError, KeyError, IndexError):
+                return
+            work(body, respond, deps.people.actor(body["user"]["id"]), entry_id)
+
+        return read
+
+    @on_entry
+    def home_edit(body: dict[str, Any], respond: Respond, actor: Actor, entry_id: int) -> None:
         found = attempt(lambda: entry_of(deps.ctx, actor, entry_id), "edit form")
         if found.result is None:
             refuse(body, respond, found.error or "")
@@ -338,12 +348,8 @@ def register(app: App, deps: Deps) -> None:
         view = edit_modal(found.result, work_type_choices(deps, actor))
         form(body, respond, lambda: deps.client.views_open(trigger_id=body["trigger_id"], view=view))
 
-    def home_void(body: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        try:
-            entry_id = int(str(body["actions"][0]["value"]))
-        except (ValueError, KeyError, IndexError):
-            return
+    @on_entry
+    def home_void(body: dict[str, Any], respond: Respond, actor: Actor, entry_id: int) -> None:
         outcome = attempt(
             lambda: ledger.void_entry(deps.ctx, actor, VoidEntry(entry_id, "voided from App Home")), "home void"
         )
