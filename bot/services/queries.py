@@ -17,7 +17,7 @@ from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import current_block_minutes, usable_balance
-from bot.domain.roles import Role
+from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.context import Actor, Context, find_client, grace_days_of
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
@@ -341,14 +341,14 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
 
 
 def entry_of(ctx: Context, actor: Actor, entry_id: int) -> EntryView:
-    """One live entry, to edit: the author's own, or any for an account manager."""
+    """One live entry, to edit: whoever may edit it (``check_void_entry``, as ``ledger.edit_entry``)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         entry = repositories.entry(session, entry_id)
         if entry is None or entry.voided_at is not None:
             raise Refused(f"Entry #{entry_id} is gone (voided or replaced); there is nothing to edit.")
-        if entry.user_id != actor.user_id and ctx.role_of(session, actor) < Role.MANAGER:
-            raise PermissionDenied("Only its author or an account manager can edit this entry.")
+        # the same rule as the edit itself, so the form opens only for an edit that will be allowed
+        check_void_entry(ctx.role_of(session, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now(), "edit")
         client = repositories.client(session, entry.client_id)
         assert client is not None
         return entry_view(entry, client.handle)
