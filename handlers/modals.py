@@ -18,7 +18,7 @@ from bot.domain.durations import format_duration, parse_duration
 from bot.domain.errors import NeedsConfirmation, ParseError
 from bot.domain.forms import FieldErrors, edit_from_form, field_error, logtime_from_form, topup_from_form
 from bot.services import ledger
-from bot.services.nudges import thread_ref
+from bot.services.channels import message_ref
 from bot.services.results import TopUpResult
 from bot.services.timers import stop_timer
 from handlers.context import Deps
@@ -79,7 +79,7 @@ def register(app: App, deps: Deps) -> None:
                 command,
                 source="slack",
                 idempotency_key=f"view:{view['id']}",
-                thread_ref=thread_ref(str(channel), str(thread_ts)) if channel and thread_ts else None,
+                thread_ref=message_ref(str(channel), str(thread_ts)) if channel and thread_ts else None,
             )
 
         _finish(deps, ack, user_id, view, submit, render_log, "duration")

@@ -15,16 +15,12 @@ from bot.domain.commands import NudgesSet
 from bot.domain.errors import DomainError
 from bot.domain.roles import Role
 from bot.services.alerts import enqueue
+from bot.services.channels import message_ref
 from bot.services.context import Actor, Context
 from bot.services.people import person_standing
 from bot.services.results import Message
 from storage import capture
 from storage.models import NudgeOptOut, ThreadActivity
-
-
-def thread_ref(channel_id: str, thread_ts: str) -> str:
-    """How an entry names the ticket thread it was logged on."""
-    return f"{channel_id}:{thread_ts}"
 
 
 def note_reply(ctx: Context, actor: Actor, channel_id: str, thread_ts: str) -> bool:
@@ -97,7 +93,7 @@ def nudge(ctx: Context, day: date) -> str:
                 continue
             replied_on = datetime.combine(row.at.astimezone(zone).date(), time(0), zone)
             if capture.time_logged_on_thread(
-                session, row.user_id, thread_ref(row.channel_id, row.thread_ts), replied_on
+                session, row.user_id, message_ref(row.channel_id, row.thread_ts), replied_on
             ):
                 continue
             handle, name = clients[row.channel_id]
