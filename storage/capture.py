@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import ChannelLink, Client, Entry, NudgeOptOut, ThreadActivity, Timer
+from storage.models import Client, Entry, NudgeOptOut, ThreadActivity, Timer
 
 
 def timers_started_before(session: Session, moment: datetime) -> list[tuple[Timer, Client]]:
@@ -53,16 +53,6 @@ def forget_activity(session: Session, before: datetime | None = None, user_id: s
     if user_id is not None:
         query = query.where(ThreadActivity.user_id == user_id)
     session.execute(query)
-
-
-def linked_clients(session: Session) -> dict[str, tuple[str, str]]:
-    """``{channel: (client handle, display name)}`` of every linked channel."""
-    rows = session.execute(
-        select(ChannelLink.channel_id, Client.handle, Client.display_name).join(
-            Client, ChannelLink.client_id == Client.id
-        )
-    )
-    return {channel: (handle, name) for channel, handle, name in rows}
 
 
 def nudges_off(session: Session) -> set[str]:

@@ -267,14 +267,14 @@ def open_overage_entries(session: Session, client_id: int) -> list[Entry]:
     )
 
 
-def channel_links(session: Session) -> list[tuple[str, int, str, bool]]:
-    """``(channel, client id, client handle, public replies)`` of every linked channel."""
+def channel_links(session: Session) -> list[tuple[str, int, str, str, bool]]:
+    """``(channel, client id, handle, display name, public replies)`` of every linked channel."""
     rows = session.execute(
-        select(ChannelLink.channel_id, Client.id, Client.handle, ChannelLink.public_replies).join(
+        select(ChannelLink.channel_id, Client.id, Client.handle, Client.display_name, ChannelLink.public_replies).join(
             Client, ChannelLink.client_id == Client.id
         )
     ).all()
-    return [(channel, client_id, handle, bool(public)) for channel, client_id, handle, public in rows]
+    return [(channel, client_id, handle, name, bool(public)) for channel, client_id, handle, name, public in rows]
 
 
 def live_entry_of_message(session: Session, source_ref: str) -> Entry | None:

@@ -113,8 +113,8 @@ def linked_client(ctx: Context, channel_id: str | None) -> tuple[int, str] | Non
         if time.monotonic() - cache.loaded_at > _LINKS_TTL:
             with ctx.db.unit_of_work(read_only=True) as uow:
                 rows = repositories.channel_links(uow.session)
-                cache.links = {channel: (client_id, handle) for channel, client_id, handle, _ in rows}
-                cache.public_replies = {channel for channel, _, _, public in rows if public}
+                cache.links = {channel: (client_id, handle) for channel, client_id, handle, _, _ in rows}
+                cache.public_replies = {channel for channel, _, _, _, public in rows if public}
             cache.loaded_at = time.monotonic()
         return cache.links.get(channel_id)
 

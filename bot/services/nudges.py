@@ -19,7 +19,7 @@ from bot.services.channels import message_ref
 from bot.services.context import Actor, Context
 from bot.services.people import person_standing
 from bot.services.results import Message
-from storage import capture
+from storage import capture, repositories
 from storage.models import NudgeOptOut, ThreadActivity
 
 
@@ -85,7 +85,7 @@ def nudge(ctx: Context, day: date) -> str:
         session = uow.session
         # every reply not asked about yet: the day's, and an earlier day's after that day's nudge
         rows = capture.activity_before(session, end)
-        clients = capture.linked_clients(session)
+        clients = {channel: (handle, name) for channel, _, handle, name, _ in repositories.channel_links(session)}
         opted_out = capture.nudges_off(session)
         waiting: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
