@@ -42,10 +42,6 @@ def active_handles(session: Session) -> list[str]:
     return list(session.scalars(select(Client.handle).where(Client.archived.is_(False))))
 
 
-def active_clients(session: Session) -> list[Client]:
-    return list(session.scalars(select(Client).where(Client.archived.is_(False)).order_by(Client.id)))
-
-
 def active_client_ids(session: Session) -> list[int]:
     return list(session.scalars(select(Client.id).where(Client.archived.is_(False)).order_by(Client.id)))
 
@@ -86,7 +82,8 @@ def entry(session: Session, entry_id: int) -> Entry | None:
 
 
 def clients(session: Session, include_archived: bool = False) -> list[Client]:
-    query = select(Client)
+    """The clients by handle, archived ones only when asked for."""
+    query = select(Client).order_by(Client.handle)
     if not include_archived:
         query = query.where(Client.archived.is_(False))
     return list(session.scalars(query))
@@ -290,13 +287,6 @@ def name_taken(session: Session, name: str) -> bool:
         session.scalar(select(Client.id).where(Client.handle == name)) is not None
         or session.scalar(select(ClientAlias.id).where(ClientAlias.alias == name)) is not None
     )
-
-
-def clients_by_handle(session: Session, include_archived: bool) -> list[Client]:
-    query = select(Client).order_by(Client.handle)
-    if not include_archived:
-        query = query.where(Client.archived.is_(False))
-    return list(session.scalars(query))
 
 
 def entry_by_key(session: Session, key: str) -> Entry | None:

@@ -182,7 +182,7 @@ def show_client(ctx: Context, actor: Actor, command: ClientShow) -> ClientView:
 def list_clients(ctx: Context, actor: Actor, command: ClientList) -> list[ClientView]:
     with ctx.db.unit_of_work(read_only=True) as uow:
         require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see clients")
-        clients = repositories.clients_by_handle(uow.session, command.include_archived)
+        clients = repositories.clients(uow.session, command.include_archived)
         return [client_view(c, ctx.settings) for c in clients]
 
 

@@ -293,7 +293,7 @@ def insights(ctx: Context, actor: Actor, limit: int = 10) -> InsightsResult:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "see insights")
         found: list[tuple[FlatFee, Client]] = []
-        for client in repositories.active_clients(session):
+        for client in repositories.clients(session):
             fee = flat_fee_of(session, ctx, client)
             if fee is not None and fee.average_minutes > 0:
                 found.append((fee, client))

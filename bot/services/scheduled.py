@@ -116,7 +116,7 @@ def digest(ctx: Context, day: date) -> str:
 
 def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
     views = all_balances(session, ctx)
-    clients = {c.handle: c for c in repositories.active_clients(session)}
+    clients = {c.handle: c for c in repositories.clients(session)}
     low: list[dict[str, Any]] = []
     overdrawn: list[dict[str, Any]] = []
     expiring: list[dict[str, Any]] = []
