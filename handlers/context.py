@@ -34,6 +34,14 @@ class Deps:
         if self.home_refresher is not None:
             self.home_refresher.changed(user_id)
 
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """The message's permalink (a thread's or a message's ticket), or None when Slack can't say."""
+        try:
+            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+        except SlackApiError as error:
+            log.warning("chat.getPermalink failed: %s", error.response.get("error"))
+            return None
+
     def later(self, what: str, work: Callable[[], object], request: bool = False) -> None:
         """Run ``work`` after the current request, logging (not raising) its failure. ``request``: the
         work reads the Slack payload just acknowledged, so a payload not shaped as Slack sends it is

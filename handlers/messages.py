@@ -12,7 +12,6 @@ import threading
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
 
 from bot.domain.durations import format_duration
 from bot.services.channels import (
@@ -82,14 +81,6 @@ def _team_of(message: dict[str, Any]) -> str | None:
     return message.get("user_team") or message.get("source_team")
 
 
-def _permalink(deps: Deps, channel: str, thread_ts: str) -> str | None:
-    try:
-        return str(deps.client.chat_getPermalink(channel=channel, message_ts=thread_ts)["permalink"])
-    except SlackApiError as error:
-        log.warning("chat.getPermalink failed: %s", error)
-        return None
-
-
 def _tell(deps: Deps, channel: str, user: str, thread_ts: str, text: str) -> None:
     deps.client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
 
@@ -118,7 +109,7 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
             channel,
             ts,
             event.get("text", ""),
-            _permalink(deps, channel, event["thread_ts"]),
+            deps.permalink(channel, event["thread_ts"]),
             event["thread_ts"],
         ),
         "thread time line",
@@ -174,7 +165,7 @@ def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
             ts,
             message.get("text", ""),
             key,
-            _permalink(deps, channel, message["thread_ts"]),
+            deps.permalink(channel, message["thread_ts"]),
             message["thread_ts"],
         ),
         "thread edit",

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.commands import ClientList, TimerDiscard, TimerStop, VoidEntry, WorkTypeList
+from bot.domain.commands import ClientList, ClientShow, TimerDiscard, TimerStop, VoidEntry, WorkTypeList
 from bot.domain.durations import format_duration
 from bot.domain.errors import ParseError
 from bot.domain.fields import clean_note, find_ticket
@@ -121,25 +121,17 @@ def first_line(text: str) -> str:
         return ""
 
 
-def _permalink(deps: Deps, channel: str, ts: str) -> str:
-    try:
-        return str(deps.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-    except SlackApiError as error:
-        log.warning("chat.getPermalink failed: %s", error.response.get("error"))
-        return ""
-
-
 def _local_date(deps: Deps, ts: str, zone: str | None) -> date:
     return datetime.fromtimestamp(float(ts), ZoneInfo(zone or deps.ctx.settings.timezone)).date()
 
 
-def _linked(deps: Deps, channel: str) -> tuple[tuple[str, str] | None, str | None]:
+def _linked(deps: Deps, actor: Actor, channel: str) -> tuple[tuple[str, str] | None, str | None]:
     """The linked client of ``channel`` as (handle, display name), and its time zone."""
     link = attempt(lambda: linked_client(deps.ctx, channel), "log form")
     if link.result is None:
         return None, None
-    listed = attempt(lambda: client_services.list_clients(deps.ctx, Actor.local_admin(), ClientList()), "log form")
-    found = next((c for c in listed.result or [] if c.handle == link.result[1]), None)
+    handle = link.result[1]
+    found = attempt(lambda: client_services.show_client(deps.ctx, actor, ClientShow(handle)), "log form").result
     return ((found.handle, found.display_name), found.timezone) if found else (None, None)
 
 
@@ -156,10 +148,10 @@ def open_for_thread(
     the linked channel, the ticket (``#1234`` in the text, else the message's permalink), the note
     (the message's first line) and the day: the message's in the client's time zone, or ``day`` (the
     day a nudge asked about)."""
-    chosen, zone = _linked(deps, channel)
+    chosen, zone = _linked(deps, actor, channel)
     text = str((message or {}).get("text") or "")
     ts = str((message or {}).get("ts") or thread_ts)
-    ticket = find_ticket(text) or _permalink(deps, channel, ts)
+    ticket = find_ticket(text) or deps.permalink(channel, ts) or ""
     open_log_form(
         deps,
         actor,
