@@ -17,11 +17,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.commands import ClientList
 from bot.domain.roles import Role
-from bot.services import Actor, require_role, run_text
+from bot.services import Actor, run_text
 from bot.services import clients as client_services
 from bot.services.results import ClientCard, LogResult, Result, TopUpResult, VoidResult
 from handlers.context import Deps
-from handlers.outcome import attempt
+from handlers.outcome import attempt, role_refusal
 from handlers.reports import is_slow, run_report
 from handlers.views.messages import error_message, render
 from handlers.views.modals import topup_modal
@@ -142,7 +142,7 @@ def form_or_apology(respond: Respond, open_form: Callable[[], None]) -> None:
 
 def topup_refusal(deps: Deps, actor: Actor) -> str | None:
     """Why ``actor`` may not top up (which role it needs), or None when they may."""
-    return attempt(lambda: require_role(deps.ctx, actor, Role.MANAGER, "top up"), "topup modal").error
+    return role_refusal(deps.ctx, actor, Role.MANAGER, "top up")
 
 
 def open_topup_modal(

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from bot.domain.errors import DomainError
+from bot.domain.roles import Role
 from bot.failures import Kind, failure_of
+from bot.services import Actor, Context, require_role
 
 T = TypeVar("T")
 
@@ -31,3 +33,9 @@ def attempt(call: Callable[[], T], what: str, writing: bool = True) -> Outcome[T
         if failure.kind is Kind.REFUSED:
             return Outcome(error=failure.message, problem=failure.problem)
         return Outcome(error=f":warning: {failure.message}", unavailable=failure.kind is Kind.UNAVAILABLE)
+
+
+def role_refusal(ctx: Context, actor: Actor, needed: Role, what: str) -> str | None:
+    """Why ``actor`` may not ``what`` (the role it takes), or None when they may: asked before a form
+    opens; the service checks again when it is submitted."""
+    return attempt(lambda: require_role(ctx, actor, needed, what), what).error

@@ -23,16 +23,16 @@ from bot.domain.errors import ParseError
 from bot.domain.fields import clean_note, find_ticket
 from bot.domain.roles import Role
 from bot.domain.worktypes import multiplier_label
-from bot.services import Actor, ledger, require_role
+from bot.services import Actor, ledger
 from bot.services import clients as client_services
 from bot.services.channels import linked_client
-from bot.services.queries import entry_of, my_day
+from bot.services.queries import entry_of, my_day, recent_clients
 from bot.services.results import ClientView, LogResult
 from bot.services.timers import discard_timer, stop_timer
 from bot.services.worktypes import list_work_types
 from handlers.commands import FORM_FAILED
 from handlers.context import Deps
-from handlers.outcome import attempt
+from handlers.outcome import attempt, role_refusal
 from handlers.views.home import HOME_EDIT_ACTION, HOME_VOID_ACTION, OPEN_LOG_ACTION
 from handlers.views.messages import error_message, render, render_log, render_void
 from handlers.views.modals import CLIENT_SEARCH_ACTION, NOTE_PREFILL, edit_modal, log_modal, timer_fix_modal
@@ -58,7 +58,7 @@ def work_type_choices(deps: Deps, actor: Actor) -> list[tuple[str, str]]:
 
 
 def staff_refusal(deps: Deps, actor: Actor) -> str | None:
-    return attempt(lambda: require_role(deps.ctx, actor, Role.TECHNICIAN, "log time"), "log form").error
+    return role_refusal(deps.ctx, actor, Role.TECHNICIAN, "log time")
 
 
 def open_log_form(
@@ -86,8 +86,7 @@ def open_log_form(
         if listed.result is None:
             raise _Refused(listed.error or "")
         clients = listed.result
-        mine = attempt(lambda: my_day(deps.ctx, actor.user_id), "log form")
-        recent = mine.result.recent_clients if mine.result else []
+        recent = attempt(lambda: recent_clients(deps.ctx, actor.user_id), "log form").result or []
     # the message's time of day counts only while its day is kept (``day``)
     metadata = {"channel": channel, "thread_ts": thread_ts, "moment": moment}
     if moment and work_date is not None:
@@ -256,8 +255,9 @@ def register(app: App, deps: Deps) -> None:
             or typed in c.display_name.lower()
             or any(typed in alias for alias in c.aliases)
         ]
-        mine = attempt(lambda: my_day(deps.ctx, actor.user_id), "client search") if found else None
-        recent = mine.result.recent_clients if mine is not None and mine.result else []
+        recent = (
+            (attempt(lambda: recent_clients(deps.ctx, actor.user_id), "client search").result or []) if found else []
+        )
         found.sort(key=lambda c: (c.handle not in recent, recent.index(c.handle) if c.handle in recent else 0))
         options = [
             {"text": {"type": "plain_text", "text": f"{c.display_name} ({c.handle})"[:75]}, "value": c.handle}

@@ -340,6 +340,12 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
         return MyDay(timer, [entry_view(e, h) for e, h in today], recent)
 
 
+def recent_clients(ctx: Context, user_id: str) -> list[str]:
+    """The active clients ``user_id`` logged time for lately, most recent first (first in the forms)."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        return repositories.recent_client_handles(uow.session, user_id, RECENT_CLIENTS)
+
+
 def entry_of(ctx: Context, actor: Actor, entry_id: int) -> EntryView:
     """One live entry, to edit: whoever may edit it (``check_void_entry``, as ``ledger.edit_entry``)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
