@@ -52,8 +52,8 @@ def quick_log(
         return None  # a guest with a role, or someone who is not staff: ClientBook checks the role
     if command.work_type not in (None, STANDARD):
         return None  # its multiplier (the client's own rate, else the work type's): ClientBook looks it up
-    if ctx.settings.after_hours_type and (command.at or command.moment or command.started_at):
-        return None  # the time of day may make it after-hours work: ClientBook decides
+    if command.at is not None or (ctx.settings.after_hours_type and (command.moment or command.started_at)):
+        return None  # a typed time (never still to come) or after-hours work: ClientBook decides
     try:
         with ctx.db.quick.transaction() as transaction:
             handle = command.client.lower().lstrip("@") if command.client is not None else None

@@ -91,6 +91,8 @@ def test_an_after_hours_type_that_does_not_exist_refuses_rather_than_bills_stand
 def test_without_the_setting_the_time_of_day_changes_nothing(ctx: Context, tech: Actor, acme: str) -> None:
     ctx.settings = replace(ctx.settings, after_hours_type=None)
     assert do(ctx, tech, "logtime acme 1h yesterday at 22:00 patching").work_type == "standard"
+    with pytest.raises(Refused):  # a time still to come is refused whichever writer would store it
+        do(ctx, tech, "logtime acme 1h at 23:59 patching")
 
 
 def test_working_hours_are_a_client_setting(ctx: Context, admin: Actor, acme: str) -> None:
