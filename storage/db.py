@@ -7,6 +7,7 @@ lock the client's row (``SELECT ... FOR UPDATE``) at the start of every write.""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,7 @@ from storage.quick import QuickStore
 __all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "unavailable", "unit_of_work_of"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r"^revision: str = '([0-9]+)'$", re.MULTILINE)
 _READ_ONLY = "blocktime_read_only"
 _MIGRATE_LOCK_ID = 7_240_311  # PostgreSQL advisory lock: one process migrates at a time
 
@@ -101,7 +103,8 @@ class Database:
         with self._migrate_lock:
             if not self._migrated:
                 try:
-                    upgrade(self.engine)
+                    if stored_revision(self.engine) != newest_revision():  # else Alembic has nothing to do
+                        upgrade(self.engine)
                 except Exception as error:
                     if unavailable(error):
                         raise DatabaseUnavailable(str(error).splitlines()[0][:200]) from error
@@ -192,6 +195,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     with _migration_lock(engine):
         command.upgrade(alembic_config(engine), revision)
+
+
+def newest_revision() -> str:
+    """The head of our linear, zero-padded revisions (``0011``), read from the migration files
+    without loading Alembic (it costs a third of a CLI command's start); a test checks it is
+    Alembic's head."""
+    found = (_REVISION.search(path.read_text(encoding="utf-8")) for path in (MIGRATIONS / "versions").glob("*.py"))
+    return max(match.group(1) for match in found if match)
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None before the first migration."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def current_revision(engine: Engine) -> str | None:
