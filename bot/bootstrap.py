@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # Slack's libraries load when the app is built, not for every
     from slack_sdk import WebClient
 
     from bot.jobs.transports import Transport
+    from bot.psa import Psa
 
 log = logging.getLogger("blocktime.app")
 AFTER_ACK_THREADS = 16  # Web API calls after the answer (they wait on the network, not the CPU)
@@ -138,6 +139,16 @@ def listener_limit(app: App) -> int | None:
     return _LISTENER_LIMIT.get(app)
 
 
+def connect(settings: Settings, interactive: bool = False) -> Psa | None:
+    """The PSA the settings name (``PSA=connectwise``), or None. ``interactive``: a person waits (the
+    CLI), so a short 429 is waited out instead of failing."""
+    if settings.psa == "connectwise":
+        from bot.psa.connectwise import ConnectWise
+
+        return ConnectWise.from_settings(settings, interactive)
+    return None
+
+
 def transports_for(ctx: Context, slack_client: WebClient | None = None) -> dict[str, Transport]:
     """The transports the settings make possible (Slack needs a bot token, e-mail ``SMTP_URL``)."""
     from bot.jobs.transports import EmailTransport, SlackTransport, WebhookTransport
@@ -150,6 +161,11 @@ def transports_for(ctx: Context, slack_client: WebClient | None = None) -> dict[
         found["slack"] = SlackTransport(client, slack_message)
     if settings.smtp_url:
         found["email"] = EmailTransport(settings.smtp_url, settings.alert_email_from)
+    psa = connect(settings)
+    if psa is not None:
+        from bot.jobs.transports import PsaTransport
+
+        found["psa"] = PsaTransport(ctx, psa)
     return found
 
 

@@ -36,6 +36,13 @@ log = logging.getLogger("blocktime.cli")
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_BUG = 0, 1, 2, 3, 70
 
+PSA_USAGE = (
+    "blocktime psa check | link <client> [<company id> [<agreement id>]] | member <user> <member id|none> | "
+    "worktype <name> <work type id|none> [role <id>] | reconcile <client> [period] | "
+    "import-blocks <client> [confirm] | retry [client]"
+)
+
+
 USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
 
 {help_text()}
@@ -44,6 +51,7 @@ Also: blocktime migrate | console | run | serve [--port N] | socket | demo | ver
       blocktime jobs list | jobs run expiry|renewal|digest|statement|dispatch [--date YYYY-MM-DD]
       blocktime report <client>|--all [period] [--out FILE.csv] [--chart FILE.png]
       blocktime export [--out FILE.json] | import FILE.json
+      {PSA_USAGE}
 """
 
 
@@ -156,6 +164,8 @@ def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) 
         return _report(ctx, actor, invocation, out)
     if verb in ("export", "import"):
         return _backup(ctx, invocation, out)
+    if verb == "psa":
+        return _psa(ctx, actor, invocation, out)
     written: list[bool] = []
     ctx.db.outbox_subscribers.append(lambda: written.append(True))
     code = execute(ctx, actor, " ".join(invocation.words), out, invocation.json)
@@ -243,6 +253,63 @@ def _backup(ctx: Context, invocation: Invocation, out: Console) -> int:
     else:
         out.print("Imported " + ", ".join(f"{n} {table}" for table, n in counts.items() if n), highlight=False)
     return EXIT_OK
+
+
+def _psa(ctx: Context, actor: Actor, invocation: Invocation, out: Console) -> int:
+    """``blocktime psa ...``: connect the PSA, map clients, technicians and work types, compare, import."""
+    from bot.bootstrap import connect
+    from bot.domain.dates import parse_period
+    from bot.services import psa_admin
+
+    words, as_json = invocation.words[1:], invocation.json
+    sub, args = (words[0].lower(), words[1:]) if words else ("", [])
+    psa = connect(ctx.settings, interactive=True)
+    needs_psa = sub in ("check", "link", "reconcile", "import-blocks")
+    if needs_psa and psa is None:
+        return _fail(
+            out,
+            as_json,
+            "No PSA is connected: set PSA=connectwise and its CONNECTWISE_* settings in .env "
+            "(README: Connect your PSA).",
+            EXIT_USAGE,
+        )
+    code = EXIT_OK
+    try:
+        if sub == "check":
+            assert psa is not None
+            checked = psa_admin.check(ctx, actor, psa)
+            result: Result = checked.message
+            code = EXIT_OK if checked.complete else EXIT_REFUSED
+        elif sub == "link" and 1 <= len(args) <= 3:
+            assert psa is not None
+            company, agreement = (args[1:] + [None, None])[:2]
+            result = psa_admin.link(ctx, actor, psa, args[0], company, agreement)
+        elif sub == "member" and len(args) == 2:
+            member_id = None if args[1].lower() in ("none", "off") else args[1]
+            result = psa_admin.member(ctx, actor, psa, args[0], member_id)
+        elif sub == "worktype" and len(args) in (2, 4) and (len(args) == 2 or args[2].lower() == "role"):
+            type_id = None if args[1].lower() in ("none", "off") else args[1]
+            result = psa_admin.work_type(ctx, actor, args[0].lower(), type_id, args[3] if len(args) == 4 else None)
+        elif sub == "reconcile" and args:
+            assert psa is not None
+            period = parse_period(" ".join(args[1:]), ctx.today())
+            result = psa_admin.reconcile(ctx, actor, psa, args[0], period)
+        elif sub == "import-blocks" and 1 <= len(args) <= 2 and args[1:] in ([], ["confirm"]):
+            assert psa is not None
+            result = psa_admin.import_blocks(ctx, actor, psa, args[0], confirmed=bool(args[1:]))
+        elif sub == "retry" and len(args) <= 1:
+            result = psa_admin.retry(ctx, actor, args[0] if args else None)
+        else:
+            return _fail(out, as_json, f"Usage: {PSA_USAGE}", EXIT_USAGE)
+    except Exception as error:
+        return _failed(out, as_json, error, f"psa {sub}")
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2, sort_keys=True, default=str))
+    else:
+        render(out, result)
+    if sub in ("link", "retry"):
+        _deliver_now(ctx)  # what was queued again goes now, where this process reaches the PSA
+    return code
 
 
 def _deliver_now(ctx: Context) -> None:

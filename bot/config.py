@@ -65,6 +65,14 @@ class Settings:
     scheduler: bool = True
     hourly_rate: Decimal = Decimal("100")
     flat_fee_margin: Decimal = Decimal("0.15")
+    # The MSP's PSA: time logged here is written there (PSA=connectwise); None: no PSA
+    psa: str | None = None
+    psa_timeout_seconds: float = 15.0
+    connectwise_url: str | None = None  # https://na.myconnectwise.net/v4_6_release/apis/3.0
+    connectwise_company: str | None = None  # the company id you sign in with
+    connectwise_public_key: str | None = field(default=None, repr=False)
+    connectwise_private_key: str | None = field(default=None, repr=False)
+    connectwise_client_id: str | None = field(default=None, repr=False)
 
     @property
     def slack_configured(self) -> bool:
@@ -147,7 +155,44 @@ class Settings:
             scheduler=convert("BLOCKTIME_SCHEDULER", _on_off, True),
             hourly_rate=convert("BLOCKTIME_HOURLY_RATE", _money, Decimal("100")),
             flat_fee_margin=convert("BLOCKTIME_FLAT_FEE_MARGIN", _margin, Decimal("0.15")),
+            psa=_psa(get),
+            psa_timeout_seconds=convert("PSA_TIMEOUT", _seconds, 15.0),
+            connectwise_url=(get("CONNECTWISE_URL") or "").rstrip("/") or None,
+            connectwise_company=get("CONNECTWISE_COMPANY"),
+            connectwise_public_key=get("CONNECTWISE_PUBLIC_KEY"),
+            connectwise_private_key=get("CONNECTWISE_PRIVATE_KEY"),
+            connectwise_client_id=get("CONNECTWISE_CLIENT_ID"),
         )
+
+
+PSAS = {
+    "connectwise": (
+        "CONNECTWISE_URL",
+        "CONNECTWISE_COMPANY",
+        "CONNECTWISE_PUBLIC_KEY",
+        "CONNECTWISE_PRIVATE_KEY",
+        "CONNECTWISE_CLIENT_ID",
+    )
+}
+NOT_YET = ("halopsa", "autotask")
+
+
+def _psa(get) -> str | None:  # type: ignore[no-untyped-def]
+    """``PSA=connectwise`` with every one of its settings, or no PSA (unset, ``none``)."""
+    name = (get("PSA") or "none").lower()
+    if name in ("none", "off"):
+        return None
+    if name in NOT_YET:
+        raise ConfigError(
+            f"PSA={name!r}: {name} is not supported yet (blocktime writes to ConnectWise PSA today); "
+            "use PSA=connectwise or leave PSA unset."
+        )
+    if name not in PSAS:
+        raise ConfigError(f"PSA={name!r} is not a PSA blocktime knows; use PSA=connectwise or leave PSA unset.")
+    missing = [setting for setting in PSAS[name] if not get(setting)]
+    if missing:
+        raise ConfigError(f"PSA={name} needs {', '.join(missing)} in the environment (see .env.example).")
+    return name
 
 
 def _clock_time(text: str) -> str:
@@ -214,6 +259,13 @@ def _hours(text: str) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) > 8760:
         raise ValueError("use a whole number of hours, e.g. 24")
     return int(value)
+
+
+def _seconds(text: str) -> float:
+    value = float(text.lower().removesuffix("s"))
+    if not 0 < value <= 300:
+        raise ValueError("use seconds between 0 and 300, e.g. 15")
+    return value
 
 
 def _positive_int(text: str) -> int:

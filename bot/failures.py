@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.errors import DomainError
+from bot.psa import PsaError
 from storage.db import DatabaseUnavailable, unavailable
 
 log = logging.getLogger("blocktime")
@@ -16,7 +17,7 @@ log = logging.getLogger("blocktime")
 
 class Kind(enum.Enum):
     REFUSED = "refused"  # the request is wrong or not allowed: the message says why and how
-    UNAVAILABLE = "unavailable"  # the database is out of reach: nothing was written
+    UNAVAILABLE = "unavailable"  # the database (or the PSA) is out of reach: nothing was written
     BUG = "bug"  # ours: logged with its trace, the user gets an apology
 
 
@@ -39,6 +40,8 @@ def failure_of(error: BaseException, what: str, writing: bool = True) -> Failure
     ``DatabaseUnavailable`` raised by ``bot.services.run`` knows it better)."""
     if isinstance(error, DomainError):
         return Failure(Kind.REFUSED, str(error), error)
+    if isinstance(error, PsaError):  # the PSA's own words: refused as asked, or out of reach for now
+        return Failure(Kind.REFUSED if error.permanent else Kind.UNAVAILABLE, str(error))
     if unavailable(error):
         writing = error.writing if isinstance(error, DatabaseUnavailable) else writing
         log.error("database unavailable during %s: %s", what, str(error).splitlines()[0][:200] if str(error) else "")

@@ -205,6 +205,8 @@ def log_notes(result: LogResult) -> list[str]:
         )
     if result.overage_minutes:
         notes.append(f"{format_duration(result.overage_minutes)} of it is overage (no block left to draw from).")
+    if result.psa:
+        notes.append(f"{result.psa[0].upper()}{result.psa[1:]}.")
     logged = result.logged_on
     if logged is not None and (result.work_date.year, result.work_date.month) != (logged.year, logged.month):
         notes.append(f"Late work: logged {logged}, it shows in the statement of {logged:%B %Y}.")
@@ -359,10 +361,11 @@ def block_status(block: BlockView) -> str:
 
 
 def entries_table(result: EntriesResult) -> FitTable:
+    psa = any(e.psa for e in result.entries)  # a PSA is connected: where each entry stands there
     table = FitTable(
         f"{result.display_name or result.client}: {result.period}",
-        ("#", "Date", "Who", "Time", "Type", "Billable", "Ticket", "Note", ""),
-        wrap={"Note", "Who"},
+        ("#", "Date", "Who", "Time", "Type", "Billable", "Ticket", "Note", "", *(("PSA",) if psa else ())),
+        wrap={"Note", "Who", "PSA"},
         caption=f"Billable: {format_duration(result.billable_minutes)}",
     )
     for e in result.entries:
@@ -376,6 +379,7 @@ def entries_table(result: EntriesResult) -> FitTable:
             e.ticket or "",
             e.note,
             "voided" if e.voided else "",
+            *((e.psa or "",) if psa else ()),
         )
     return table
 
@@ -397,6 +401,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             "Thresholds",
             "Grace",
             "Hours",
+            "PSA",
             "",
         ),
         wrap={"Name", "Aliases"},
@@ -417,9 +422,17 @@ def client_table(clients: list[ClientView]) -> FitTable:
             c.thresholds,
             f"{c.expiry_grace_days}d",
             c.work_hours or "",
+            psa_link(c),
             "archived" if c.archived else "",
         )
     return table
+
+
+def psa_link(client: ClientView) -> str:
+    """The client's company and agreement in the PSA, or nothing when it is not linked."""
+    if not (client.psa_company_id or client.psa_agreement_id):
+        return ""
+    return f"company {client.psa_company_id or '?'}, agreement {client.psa_agreement_id or '?'}"
 
 
 def statement_lines(facts: dict[str, Any]) -> list[str]:

@@ -13,13 +13,15 @@ from bot.domain.errors import ParseError
 from bot.domain.fields import parse_id
 from bot.services import alerts, run_text
 from bot.services.channels import undo_entry
+from bot.services.psa import retry_failed
 from handlers.commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
+from handlers.views.blockkit import escape
 from handlers.views.home import OPEN_TOPUP_ACTION
 from handlers.views.messages import UNDO_ACTION, error_message, render, render_void
-from handlers.views.outbox import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, SNOOZE_ACTION
+from handlers.views.outbox import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, PSA_RETRY_ACTION, SNOOZE_ACTION
 
 log = logging.getLogger("blocktime.actions")
 
@@ -125,7 +127,22 @@ def register(app: App, deps: Deps) -> None:
             text, blocks = error_message(refusal)
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
+    def psa_retry(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """The digest's Retry: entries that did not reach the PSA go again (managers and admins)."""
+        actor = deps.people.actor(body["user"]["id"])
+        outcome = attempt(lambda: retry_failed(deps.ctx, actor), "psa retry")
+        if outcome.result is None:
+            text, blocks = error_message(outcome.error or "")
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+            return
+        if body.get("message") and outcome.result.data.get("requeued"):
+            handled(respond, body, f":repeat: {escape(outcome.result.message)} (<@{actor.user_id}>)")
+            return
+        text, blocks = render(outcome.result)
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
     on(UNDO_ACTION, undo)
+    on(PSA_RETRY_ACTION, psa_retry)
     on(OPEN_TOPUP_ACTION, home_topup)
     on(ADD_HOURS_ACTION, alert_add_hours)
     on(SNOOZE_ACTION, alert_snooze)

@@ -130,7 +130,8 @@ class People:
                 self._people.popitem(last=False)
         if self.ctx is not None:
             try:
-                remember_person(self.ctx, person.user_id, person.team_id, person.standing, person.name)
+                email = (user.get("profile") or {}).get("email")
+                remember_person(self.ctx, person.user_id, person.team_id, person.standing, person.name, email)
             except Exception as error:  # the cache still holds it; the database copy is for the CLI
                 log.warning("could not store what Slack said of %s: %s", person.user_id, error)
         return person

@@ -99,6 +99,9 @@ class Client(Base):
     client_view: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     statement_channel: Mapped[str | None] = mapped_column(String(32))  # client-safe monthly statement
     work_hours: Mapped[str | None] = mapped_column(String(64))  # "mon-fri 08:00-18:00": outside is after hours
+    # The client's company and block-time agreement in the MSP's PSA (PSA=connectwise): ids as the PSA says them
+    psa_company_id: Mapped[str | None] = mapped_column(String(32))
+    psa_agreement_id: Mapped[str | None] = mapped_column(String(32))
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
 
@@ -178,6 +181,10 @@ class Entry(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+    # The first entry of a chain of edits (None: this entry is the first). A chain is one record in the
+    # PSA: an edit updates it, a void removes it.
+    root_id: Mapped[int | None] = mapped_column(Integer)
+    psa_id: Mapped[str | None] = mapped_column(String(40))  # the PSA's id of this chain's time record
     created_at: Mapped[datetime] = mapped_column()
     voided_at: Mapped[datetime | None] = mapped_column()
     voided_by: Mapped[str | None] = mapped_column(String(64))
@@ -308,6 +315,7 @@ class SlackPerson(Base):
     team_id: Mapped[str | None] = mapped_column(String(32))
     standing: Mapped[str] = mapped_column(String(16))  # staff, guest, external
     name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))  # the profile's, when Slack shares it (PSA members)
     checked_at: Mapped[datetime] = mapped_column()
 
 
@@ -351,7 +359,7 @@ class OutboxMessage(Base):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[str] = mapped_column(Text)  # JSON facts; each transport renders its own format
-    status: Mapped[str] = mapped_column(String(12))  # pending, sent
+    status: Mapped[str] = mapped_column(String(12))  # pending, sent, failed (the other side refused: no retry)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()
     claimed_by: Mapped[str | None] = mapped_column(String(64))
@@ -360,6 +368,31 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
     delivery_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. the Slack message ts
+    # PSA sync (destination "psa"): one row per chain of entries (its first entry's id), queued again on
+    # every change; ``version`` counts those, so a delivery of an older version never marks a newer sent
+    entry_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PsaMember(Base):
+    """A technician's member in the PSA: set by hand (``psa member @sam 17``) or found by e-mail."""
+
+    __tablename__ = "psa_members"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(8))  # set | email
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class PsaWorkType(Base):
+    """A work type's counterpart in the PSA (``psa worktype onsite 5 role 3``); ``standard`` included."""
+
+    __tablename__ = "psa_work_types"
+
+    work_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    psa_work_type_id: Mapped[str | None] = mapped_column(String(32))
+    psa_work_role_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class JobRun(Base):

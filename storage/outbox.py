@@ -44,20 +44,93 @@ def claim(session: Session, outbox_id: int, worker: str, now: datetime, until: d
     return session.get(OutboxMessage, outbox_id) if changed == 1 else None
 
 
-def mark_sent(session: Session, outbox_id: int, worker: str, now: datetime, ref: str) -> None:
-    """Sent, if ``worker`` still holds the claim."""
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, OutboxMessage.claimed_by == worker)
-        .values(
-            status="sent",
-            sent_at=now,
-            claimed_until=None,
-            delivery_ref=ref[:100],
-            attempts=OutboxMessage.attempts + 1,
-            last_error=None,
-        )
+def mark_sent(session: Session, outbox_id: int, worker: str, now: datetime, ref: str, version: int = 0) -> bool:
+    """Sent, if ``worker`` still holds the claim and the row was not queued again meanwhile (a newer
+    ``version``: then the claim is released, and the row goes out again at once)."""
+    return _settle(
+        session,
+        outbox_id,
+        worker,
+        version,
+        status="sent",
+        sent_at=now,
+        claimed_until=None,
+        delivery_ref=ref[:100],
+        attempts=OutboxMessage.attempts + 1,
+        last_error=None,
     )
+
+
+def mark_failed(session: Session, outbox_id: int, worker: str, reason: str, version: int = 0) -> bool:
+    """Failed for good (the other side refused it as it stands): no more tries until queued again."""
+    return _settle(
+        session,
+        outbox_id,
+        worker,
+        version,
+        status="failed",
+        claimed_until=None,
+        attempts=OutboxMessage.attempts + 1,
+        last_error=reason[:500],
+    )
+
+
+def _settle(session: Session, outbox_id: int, worker: str, version: int, **values: object) -> bool:
+    held = (OutboxMessage.id == outbox_id, OutboxMessage.claimed_by == worker)
+    done = session.execute(update(OutboxMessage).where(*held, OutboxMessage.version == version).values(**values))
+    if done.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    session.execute(update(OutboxMessage).where(*held).values(claimed_until=None))
+    return False
+
+
+def requeue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    destination: str,
+    now: datetime,
+    payload: str,
+    client_id: int | None = None,
+    entry_id: int | None = None,
+) -> None:
+    """Queue the row named ``dedupe_key`` to go (again) now: a new row, or the existing one pending
+    again with a newer version (its payload kept). The caller holds the lock that orders such changes
+    (the client's row)."""
+    found = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
+    if found is None:
+        session.add(
+            OutboxMessage(
+                kind=kind,
+                destination=destination,
+                target="",
+                client_id=client_id,
+                entry_id=entry_id,
+                dedupe_key=dedupe_key,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                version=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        return
+    found.status, found.next_attempt_at, found.attempts, found.last_error = "pending", now, 0, None
+    found.version += 1
+
+
+def requeue_failed(session: Session, destination: str, now: datetime, entry_ids: Iterable[int] | None = None) -> int:
+    """Failed rows for ``destination`` (only those of ``entry_ids`` when given) pending again; how many."""
+    query = (
+        update(OutboxMessage)
+        .where(OutboxMessage.destination == destination, OutboxMessage.status == "failed")
+        .values(status="pending", next_attempt_at=now, attempts=0, last_error=None, version=OutboxMessage.version + 1)
+    )
+    if entry_ids is not None:
+        query = query.where(OutboxMessage.entry_id.in_(list(entry_ids)))
+    return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
 
 
 def message(session: Session, outbox_id: int) -> OutboxMessage | None:

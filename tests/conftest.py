@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.services import Actor, Context
 from storage.db import Database
 from storage.models import Base
+from tests.fakes.connectwise import FakeConnectWise
 from tests.fakes.slack_api import FakeSlack
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
@@ -139,3 +140,51 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(scope="session")
+def connectwise_server() -> Iterator[FakeConnectWise]:
+    fake = FakeConnectWise().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def connectwise(connectwise_server: FakeConnectWise) -> FakeConnectWise:
+    """The fake ConnectWise PSA with one MSP's records: Acme Corp (company 250) with its block-time
+    agreement 30 (20 prepaid hours) and ticket 1234; member 17 (Tess, tess@msp.example); work type 5."""
+    fake = connectwise_server.reset()
+    fake.add_company(250, "Acme Corp", "AcmeCorp")
+    fake.add_company(251, "Acme Logistics", "AcmeLog")
+    fake.add_company(300, "Globex", "Globex")
+    fake.add_agreement(
+        30,
+        250,
+        "Acme block time",
+        applicationUnits="Hours",
+        applicationLimit=20,
+        startDate="2026-11-01T00:00:00Z",
+        endDate="2027-10-31T00:00:00Z",
+        billAmount=2000,
+    )
+    fake.add_agreement(40, 300, "Globex block time")
+    fake.add_member(17, "tess", "tess@msp.example", "Tess", "Tech")
+    fake.add_member(18, "max", "max@msp.example", "Max", "Manager")
+    fake.add_ticket(1234, 250, "Laptop will not boot")
+    fake.add_ticket(4321, 300, "Globex printer")
+    fake.work_types[5] = {"id": 5, "name": "Onsite"}
+    return fake
+
+
+def psa_settings(fake: FakeConnectWise, **changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "admins": frozenset({"UADMIN"}),
+        "psa": "connectwise",
+        "connectwise_url": fake.url,
+        "connectwise_company": fake.company,
+        "connectwise_public_key": fake.public_key,
+        "connectwise_private_key": fake.private_key,
+        "connectwise_client_id": fake.client_id,
+        "psa_timeout_seconds": 2.0,
+    }
+    return Settings(**{**values, **changes})

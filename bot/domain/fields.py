@@ -264,3 +264,15 @@ def parse_url(text: str) -> str:
     if not re.fullmatch(r"https?://[^\s]+", url):
         raise ParseError(f"`{text}` is not an http(s) URL.", "client set acme webhook https://psa.example/hook")
     return url
+
+
+def parse_psa_id(text: str, key: str) -> str | None:
+    """A PSA record's id (a whole number, as ConnectWise's are), or ``none``."""
+    if text.lower() in ("none", "off"):
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 12):
+        raise ParseError(
+            f"`{key}` takes the PSA's id (a number) or none, not `{text}`.",
+            "client set acme psa-company 250 psa-agreement 30",
+        )
+    return text

@@ -66,6 +66,7 @@ from bot.domain.fields import (
     parse_overage_policy,
     parse_overdraft,
     parse_price,
+    parse_psa_id,
     parse_renewal,
     parse_timezone,
     parse_url,
@@ -345,6 +346,8 @@ _SETTERS = {
     "thresholds": ("thresholds", lambda v: format_thresholds(parse_thresholds(v))),
     "email": ("alert_email", lambda v: None if v.lower() == "none" else parse_email(v)),
     "webhook": ("alert_webhook", lambda v: None if v.lower() == "none" else parse_url(v)),
+    "psa-company": ("psa_company_id", lambda v: parse_psa_id(v, "psa-company")),
+    "psa-agreement": ("psa_agreement_id", lambda v: parse_psa_id(v, "psa-agreement")),
 }
 
 

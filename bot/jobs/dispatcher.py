@@ -77,7 +77,7 @@ class Dispatcher:
             row = outbox.claim(uow.session, outbox_id, self.worker, now, now + timedelta(seconds=CLAIM_SECONDS))
             if row is None:
                 return None
-            claimed = row.destination, Delivery(row.id, row.target or "", json.loads(row.payload))
+            claimed = row.destination, Delivery(row.id, row.target or "", json.loads(row.payload), row.version)
             uow.commit()
         return claimed
 
@@ -85,21 +85,37 @@ class Dispatcher:
         try:
             ref = self.transports[destination].deliver(delivery)
         except DeliveryFailed as failure:
-            self._retry_later(delivery.outbox_id, str(failure), failure.retry_after)
+            if failure.permanent:
+                self._failed(delivery, str(failure))
+            else:
+                self._retry_later(delivery, str(failure), failure.retry_after)
             return False
         except Exception as error:  # a bug in a builder must not stop the other messages
             log.exception("delivery of outbox %s crashed", delivery.outbox_id)
-            self._retry_later(delivery.outbox_id, f"crash: {error!r}", None)
+            self._retry_later(delivery, f"crash: {error!r}", None)
             return False
         with self.ctx.db.unit_of_work() as uow:
-            outbox.mark_sent(uow.session, delivery.outbox_id, self.worker, self.ctx.now(), ref or "")
+            sent = outbox.mark_sent(
+                uow.session, delivery.outbox_id, self.worker, self.ctx.now(), ref or "", delivery.version
+            )
             uow.commit()
-        return True
+        return sent
 
-    def _retry_later(self, outbox_id: int, reason: str, retry_after: float | None) -> None:
+    def _failed(self, delivery: Delivery, reason: str) -> None:
+        with self.ctx.db.unit_of_work() as uow:
+            outbox.mark_failed(uow.session, delivery.outbox_id, self.worker, reason, delivery.version)
+            uow.commit()
+        log.warning("outbox %s refused by its destination: %s", delivery.outbox_id, reason)
+
+    def _retry_later(self, delivery: Delivery, reason: str, retry_after: float | None) -> None:
+        outbox_id = delivery.outbox_id
         with self.ctx.db.unit_of_work() as uow:
             row = outbox.message(uow.session, outbox_id)
             assert row is not None
+            if row.version != delivery.version:  # queued again meanwhile: the newer version goes now
+                row.claimed_until = None
+                uow.commit()
+                return
             row.attempts += 1
             delay = backoff(row.attempts, self.rng, retry_after)
             row.next_attempt_at = self.ctx.now() + timedelta(seconds=delay)

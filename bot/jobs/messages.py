@@ -49,9 +49,11 @@ def _renewal_text(facts: dict[str, Any]) -> str:
 
 def _digest_text(facts: dict[str, Any]) -> str:
     soon = len(facts["expiring"])
+    failed = (facts.get("psa") or {}).get("failed_count", 0)
     return (
         f"Daily digest: {len(facts['low'])} low, {len(facts['overdrawn'])} overdrawn, "
-        f"{soon} block{'' if soon == 1 else 's'} expiring soon."
+        f"{soon} block{'' if soon == 1 else 's'} expiring soon"
+        + (f", {failed} {'entry' if failed == 1 else 'entries'} not in {facts['psa']['name']}." if failed else ".")
     )
 
 

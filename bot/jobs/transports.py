@@ -19,12 +19,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.jobs.messages import email_message, webhook_body
+from bot.psa import Psa, PsaError
+from bot.services.context import Context
 
 
 class DeliveryFailed(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    """Not delivered: tried again later (after ``retry_after`` when the other side said so), or never
+    again when ``permanent`` (the other side refused the message as it stands) until queued again."""
+
+    def __init__(self, reason: str, retry_after: float | None = None, permanent: bool = False) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Delivery:
     outbox_id: int
     target: str
     facts: dict[str, Any]
+    version: int = 0  # which queuing of the row this is (a PSA sync is queued again on every change)
 
 
 class Transport(Protocol):
@@ -124,3 +131,20 @@ class WebhookTransport:
             raise DeliveryFailed(f"webhook {error.code}", float(retry_after) if retry_after else None) from None
         except OSError as error:
             raise DeliveryFailed(f"webhook unreachable: {error}") from None
+
+
+class PsaTransport:
+    """The PSA (``PSA=connectwise``): each delivery makes the PSA's record match one chain of entries
+    (``bot.services.psa.sync_chain``). A refusal of the PSA is permanent: not retried until queued again."""
+
+    def __init__(self, ctx: Context, psa: Psa) -> None:
+        self.ctx = ctx
+        self.psa = psa
+
+    def deliver(self, delivery: Delivery) -> str | None:
+        from bot.services.psa import sync_chain
+
+        try:
+            return sync_chain(self.ctx, self.psa, int(delivery.facts["entry"]), str(delivery.facts["reference"]))
+        except PsaError as error:
+            raise DeliveryFailed(str(error), error.retry_after, error.permanent) from None

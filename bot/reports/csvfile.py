@@ -32,6 +32,8 @@ COLUMNS = [
     "late",
     "work_type",
     "multiplier",
+    "psa_status",  # where the entry stands in the PSA (empty when none is connected)
+    "psa_id",
 ]
 
 
@@ -63,6 +65,8 @@ def entries_csv(entries: list[EntryView]) -> bytes:
                 "yes" if e.late else "no",
                 e.work_type,
                 format(plain(e.multiplier), "f"),
+                e.psa or "",
+                e.psa_id or "",
             ]
         )
     return out.getvalue().encode("utf-8")

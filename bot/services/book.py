@@ -58,10 +58,12 @@ def new_entry_values(
     request: Command | None = None,
     multiplier: Decimal = Decimal(1),
     thread_ref: str | None = None,
+    chain: tuple[int | None, str | None] = (None, None),
 ) -> dict[str, Any]:
     """The columns of a new entry, for both writers (the ORM here, ``storage.quick`` for plain ones).
     ``author`` is (user id, name); overage is known once the draws are stored. ``request`` is what the
-    keyed request asked for, when that is not ``command`` itself (an edit)."""
+    keyed request asked for, when that is not ``command`` itself (an edit). ``chain`` is an edit's
+    (first entry of its chain, the PSA record's id)."""
     return {
         "client_id": client_id,
         "user_id": author[0],
@@ -84,6 +86,8 @@ def new_entry_values(
         "idempotency_key": key,
         "request_fingerprint": fingerprint(request or command) if key else None,
         "replaces_id": replaces_id,
+        "root_id": chain[0],
+        "psa_id": chain[1],
         "created_at": now,
     }
 

@@ -41,6 +41,8 @@ POLICY_FIELDS = (
     "client_view",
     "client_notes",
     "statement_channel",
+    "psa_company_id",
+    "psa_agreement_id",
     "overage_policy",
     "thresholds",
     "alert_email",
@@ -71,6 +73,8 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         client_notes=client.client_notes,
         statement_channel=client.statement_channel,
         work_hours=client.work_hours,
+        psa_company_id=client.psa_company_id,
+        psa_agreement_id=client.psa_agreement_id,
     )
 
 

@@ -25,8 +25,10 @@ from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
+from bot.psa import psa_label
 from bot.services.book import ClientBook, Figures, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
+from bot.services.psa import queue_sync
 from bot.services.queries import block_view
 from bot.services.quicklog import quick_log
 from bot.services.results import LogResult, TopUpResult, VoidResult
@@ -138,6 +140,8 @@ def _add_entry(
         request=request,
         multiplier=multiplier,
         thread_ref=thread_ref or (replaces.thread_ref if replaces else None),
+        # an edit continues its chain: one record in the PSA, updated
+        chain=(replaces.root_id or replaces.id, replaces.psa_id) if replaces else (None, None),
     )
     entry = Entry(**values)
     book.session.add(entry)
@@ -147,6 +151,7 @@ def _add_entry(
     client.open_overage_minutes += entry.overage_minutes
     client.last_entry_id = entry.id
     book.line("entry", before, entry_id=entry.id, note=command.note[:200])
+    queue_sync(book.session, book.ctx, entry)
     return entry, plan, after
 
 
@@ -229,6 +234,7 @@ def _log_result(
         multiplier=plain(entry.multiplier),
         logged_on=entry.created_at.astimezone(ZoneInfo(book.client.timezone)).date(),
         after_hours=after_hours,
+        psa=f"queued for {label}" if (label := psa_label(book.ctx.settings)) else None,
     )
 
 
@@ -347,6 +353,7 @@ def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
     entry.voided_by = book.actor.user_id
     entry.void_reason = reason
     book.session.flush()
+    queue_sync(book.session, book.ctx, entry)
 
 
 def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: str | None = None) -> LogResult:

@@ -12,15 +12,17 @@ from bot.services.context import Context
 from storage.models import SlackChannel, SlackPerson
 
 
-def remember_person(ctx: Context, user_id: str, team_id: str | None, standing: Standing, name: str) -> None:
+def remember_person(
+    ctx: Context, user_id: str, team_id: str | None, standing: Standing, name: str, email: str | None = None
+) -> None:
+    """What Slack said of a user; ``email`` (shared with the users:read.email scope) finds their PSA member."""
     with ctx.db.unit_of_work() as uow:
         row = uow.session.get(SlackPerson, user_id)
         if row is None:
-            uow.session.add(
-                SlackPerson(user_id=user_id, team_id=team_id, standing=standing.value, name=name, checked_at=ctx.now())
-            )
-        else:
-            row.team_id, row.standing, row.name, row.checked_at = team_id, standing.value, name, ctx.now()
+            row = SlackPerson(user_id=user_id)
+            uow.session.add(row)
+        row.team_id, row.standing, row.name, row.checked_at = team_id, standing.value, name, ctx.now()
+        row.email = email or row.email
         uow.commit()
 
 

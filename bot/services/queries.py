@@ -20,6 +20,7 @@ from bot.domain.ledger import current_block_minutes, usable_balance
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.context import Actor, Context, find_client, grace_days_of
+from bot.services.psa import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
 from storage import repositories
 from storage.models import Block, Client, Entry
@@ -242,7 +243,8 @@ def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, str, Per
         session = uow.session
         client = find_client(session, command.client)
         rows = repositories.entries_in_period(session, client.id, command.period.start, command.period.end)
-        return client.handle, client.display_name, command.period, [entry_view(e, client.handle) for e in rows]
+        views = with_sync(session, ctx, [entry_view(e, client.handle) for e in rows])
+        return client.handle, client.display_name, command.period, views
 
 
 CARD_ENTRIES = 5
@@ -337,7 +339,7 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
             )
         today = repositories.entries_logged_since(session, user_id, start, TODAY_SHOWN)
         recent = repositories.recent_client_handles(session, user_id, RECENT_CLIENTS)
-        return MyDay(timer, [entry_view(e, h) for e, h in today], recent)
+        return MyDay(timer, with_sync(session, ctx, [entry_view(e, h) for e, h in today]), recent)
 
 
 def recent_clients(ctx: Context, user_id: str) -> list[str]:

@@ -48,6 +48,8 @@ def quick_log(
     """Record a plain entry and return its result, or ``None`` (nothing written) for any other case."""
     if not ctx.settings.fast_writer:
         return None  # BLOCKTIME_FAST_WRITER=off: every entry through ClientBook (diagnosis, the A/B bench)
+    if ctx.settings.psa:
+        return None  # each entry also queues its PSA sync: ClientBook writes both in one transaction
     if actor.standing is not Standing.STAFF:
         return None  # a guest with a role, or someone who is not staff: ClientBook checks the role
     if command.work_type not in (None, STANDARD):

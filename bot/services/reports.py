@@ -19,6 +19,7 @@ from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
 from bot.services.context import Actor, Context, find_client
+from bot.services.psa import with_sync
 from bot.services.queries import movement_view
 from bot.services.results import EntryView, Result
 from storage import ledger_queries, repositories
@@ -174,7 +175,7 @@ def report(ctx: Context, actor: Actor, handle: str, period: Period) -> ReportRes
             display_name=client.display_name,
             currency=currency,
             statement=facts,
-            entries=rows,
+            entries=with_sync(session, ctx, rows),
             history=history,
             forecast=forecast,
             flat_fee=None if fee is None else _fee_facts(fee),
@@ -188,7 +189,8 @@ def all_entries(ctx: Context, actor: Actor, period: Period) -> AllEntriesResult:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
         handles = ledger_queries.handles(session)
-        return AllEntriesResult(period.label, entry_movements(session, list(handles), period, handles))
+        rows = entry_movements(session, list(handles), period, handles)
+        return AllEntriesResult(period.label, with_sync(session, ctx, rows))
 
 
 def balance_history(session: Session, client_id: int, limit: int = 5000) -> list[BalancePoint]:

@@ -81,6 +81,8 @@ class EntryView(Result):
     work_type: str = "standard"
     multiplier: Decimal = Decimal(1)  # in statements: entry, or void (an entry taken back, figures negated)
     recorded_on: date | None = None  # in statements: the day the movement was recorded
+    psa: str | None = None  # where it stands in the PSA (synced (#1001), queued, failed: why), when connected
+    psa_id: str | None = None  # the PSA's record
 
     @property
     def late(self) -> bool:
@@ -145,6 +147,7 @@ class LogResult(Result):
     multiplier: Decimal = Decimal(1)
     logged_on: date | None = None  # the recorded date (client's calendar), which statement shows it
     after_hours: str | None = None  # why the after-hours work type was applied, when it was
+    psa: str | None = None  # "queued for ConnectWise PSA" when a PSA is connected
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,8 @@ class ClientView(Result):
     client_notes: bool = False
     statement_channel: str | None = None
     work_hours: str | None = None  # "mon-fri 08:00-18:00"; None = no after-hours rule
+    psa_company_id: str | None = None  # the client's company and agreement in the PSA
+    psa_agreement_id: str | None = None
 
 
 @dataclass(frozen=True)

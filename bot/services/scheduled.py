@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 from bot.domain.commands import TopUp
 from bot.domain.dates import add_months, month_period
 from bot.domain.thresholds import Threshold
+from bot.psa import psa_label
 from bot.services.alerts import enqueue, internal_channel, thresholds_of
 from bot.services.book import ClientBook
 from bot.services.context import Actor, Context, lock_client
 from bot.services.ledger import add_block, expire_blocks
 from bot.services.queries import all_balances
 from bot.services.reports import statement_facts
+from storage import psa as psa_store
 from storage import repositories
 from storage.models import Block, Client
 
@@ -143,7 +145,26 @@ def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
                     }
                 )
     expiring.sort(key=lambda b: (b["expires_on"], b["client"]))
-    return {"date": day.isoformat(), "low": low, "overdrawn": overdrawn, "expiring": expiring}
+    facts: dict[str, Any] = {"date": day.isoformat(), "low": low, "overdrawn": overdrawn, "expiring": expiring}
+    label = psa_label(ctx.settings)
+    if label:  # entries the PSA refused (or that miss a mapping), each with the PSA's own words
+        failed, count = psa_store.failed_syncs(session)
+        facts["psa"] = {
+            "name": label,
+            "failed_count": count,
+            "failed": [
+                {
+                    "entry_id": f.entry_id,
+                    "client": f.client,
+                    "user_name": f.user_name,
+                    "minutes": f.minutes,
+                    "work_date": f.work_date.isoformat(),
+                    "error": f.error,
+                }
+                for f in failed
+            ],
+        }
+    return facts
 
 
 def _lowest_level(thresholds: tuple[Threshold, ...], block_minutes: int) -> int:

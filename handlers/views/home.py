@@ -84,10 +84,12 @@ def my_blocks(mine: MyDay) -> list[Block]:
             typed = as_recorded(entry.typed, entry.minutes)
             kind = f" {entry.work_type} {multiplier_label(entry.multiplier)}" if entry.work_type != STANDARD else ""
             note = f" — {escape(entry.note)}" if entry.note else ""
+            psa = f"\nPSA: {escape(entry.psa)}" if entry.psa else ""  # synced, queued, or why it failed
             blocks.append(
                 section(
                     f"#{entry.id} · `{entry.client}` · *{escape(typed)}*{kind} → "
-                    f"{format_duration(entry.billable_minutes)}{' (non-billable)' if entry.non_billable else ''}{note}"
+                    f"{format_duration(entry.billable_minutes)}{' (non-billable)' if entry.non_billable else ''}"
+                    f"{note}{psa}"
                 )
             )
             blocks.append(

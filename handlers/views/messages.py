@@ -19,6 +19,7 @@ from bot.render import (
     forecast_lines,
     grace_lines,
     log_notes,
+    psa_link,
     statement_lines,
     work_type_lines,
 )
@@ -168,6 +169,7 @@ def render_entries(result: EntriesResult) -> Rendered:
         + (f" · {ticket_link(e.ticket)}" if e.ticket else "")
         + (f" — {note_text(e.note)}" if e.note else "")
         + (" ~voided~" if e.voided else "")
+        + (f" · PSA: {escape(e.psa)}" if e.psa else "")
         for e in result.entries
     ] or ["No entries in this period."]
     name = result.display_name or result.client
@@ -213,6 +215,7 @@ def render_client(client: ClientView) -> str:
         f"timezone {client.timezone} · manager {('<@' + client.account_manager + '>') if client.account_manager else 'none'}"
         f" · alerts {('<#' + client.alert_channel + '>') if client.alert_channel else 'default channel'}"
         + (f" · working hours {client.work_hours}" if client.work_hours else "")
+        + (f" · PSA {psa_link(client)}" if psa_link(client) else "")
     )
 
 

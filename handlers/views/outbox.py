@@ -13,7 +13,15 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from bot.domain.durations import format_duration
 from bot.jobs.messages import limit_text, run_out, summary
 from bot.render import per_week, statement_lines
-from handlers.views.blockkit import balance_line, context, escape, lines_as_sections, section, to_dicts
+from handlers.views.blockkit import (
+    MESSAGE_BLOCKS,
+    balance_line,
+    context,
+    escape,
+    lines_as_sections,
+    section,
+    to_dicts,
+)
 
 THREADS_SHOWN = 20  # one section with a button per thread; a message holds 50 blocks
 
@@ -26,6 +34,7 @@ TIMER_KEEP_ACTION = "timer_keep"  # value: the timer's start (ISO), so a newer t
 TIMER_FIX_ACTION = "timer_fix"
 TIMER_STOP_ACTION = "timer_stop"
 TIMER_DISCARD_ACTION = "timer_discard"
+PSA_RETRY_ACTION = "psa_retry"  # the digest's Retry of entries that did not reach the PSA
 
 
 def _who(facts: dict[str, Any]) -> str:
@@ -107,7 +116,22 @@ def _digest(facts: dict[str, Any]) -> list[Block]:
     lines += ["*Below their lowest threshold*", *(low or ["none"])]
     lines += ["*Overdrawn*", *(over or ["none"])]
     lines += ["*Expiring within 30 days with unused hours* (use them or lose them)", *(expiring or ["none"])]
-    return lines_as_sections(lines)
+    psa = facts.get("psa")
+    if not psa or not psa["failed_count"]:
+        return lines_as_sections(lines)
+    lines.append(f"*Entries that did not reach {escape(psa['name'])}* ({psa['failed_count']})")
+    lines += [
+        f"• #{f['entry_id']} `{f['client']}` {escape(f['user_name'])}, {format_duration(f['minutes'])} on "
+        f"{f['work_date']}: {escape(f['error'])}"
+        for f in psa["failed"]
+    ]
+    if psa["failed_count"] > len(psa["failed"]):
+        lines.append(f"…and {psa['failed_count'] - len(psa['failed'])} more (`blocktime psa retry`).")
+    retry = ActionsBlock(
+        block_id="psa_retry",
+        elements=[ButtonElement(text="Retry", action_id=PSA_RETRY_ACTION, value="all", style="primary")],
+    )
+    return [*lines_as_sections(lines, MESSAGE_BLOCKS - 1), retry]
 
 
 def _statement(facts: dict[str, Any]) -> list[Block]:

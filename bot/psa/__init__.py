@@ -1,0 +1,77 @@
+"""The MSP's PSA, one module per vendor behind one interface (:class:`Psa`).
+
+A vendor module turns :class:`bot.domain.psa.PsaTime` into its API's records and back, and says every
+failure as :class:`PsaError`: ``permanent`` when the PSA refused the request as it stands (a missing
+mapping, a validation error: retrying the same would fail the same), else it may be retried, after
+``retry_after`` seconds when the PSA said so (HTTP 429)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.config import Settings
+from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime
+
+
+class PsaError(Exception):
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class PsaNotFound(PsaError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
+@dataclass(frozen=True)
+class Company:
+    id: str
+    identifier: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: str
+    name: str
+    company_id: str
+    kind: str  # the agreement's type, as the PSA names it
+    active: bool
+
+
+class Psa(Protocol):
+    name: str  # "ConnectWise PSA"
+
+    def whoami(self) -> str: ...  # reaches the API; its version, or raises PsaError
+
+    def companies(self, name: str) -> list[Company]: ...  # by name (prefix) or identifier
+
+    def company(self, company_id: str) -> Company: ...  # PsaNotFound
+
+    def agreements(self, company_id: str) -> list[Agreement]: ...
+
+    def agreement(self, agreement_id: str) -> Agreement: ...  # PsaNotFound
+
+    def member_by_email(self, email: str) -> str | None: ...
+
+    def member(self, member_id: str) -> str: ...  # its name; PsaNotFound
+
+    def find_time(self, reference: str) -> str | None: ...  # the record carrying our reference
+
+    def create_time(self, time: PsaTime) -> str: ...
+
+    def update_time(self, psa_id: str, time: PsaTime) -> None: ...  # PsaNotFound when it is gone
+
+    def delete_time(self, psa_id: str) -> None: ...  # gone already is fine
+
+    def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]: ...  # [start, end)
+
+    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]: ...
+
+
+def psa_label(settings: Settings) -> str | None:
+    return {"connectwise": "ConnectWise PSA"}.get(settings.psa or "")

@@ -1,0 +1,353 @@
+"""ConnectWise PSA (Manage) over its REST API, v3.0.
+
+- Base URL ``CONNECTWISE_URL``, e.g. ``https://na.myconnectwise.net/v4_6_release/apis/3.0``.
+- Basic auth ``{company}+{public key}:{private key}`` and a ``clientId`` header.
+- Lists take ``conditions``, ``page`` and ``pageSize`` (at most 1,000) and say the next page in a
+  ``Link`` header; errors come as ``{"code", "message", "errors": [{"code", "message", "field"}]}``.
+- Our reference rides in a time entry's ``mobileGuid``: before creating a record, a retry looks it up
+  there, so a create that timed out after ConnectWise stored it is never made twice.
+
+Numbers are read as Decimal (hours and prices are never floats here)."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import re
+import threading
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from bot.config import Settings
+from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
+from bot.psa import Agreement, Company, PsaError, PsaNotFound
+
+PAGE_SIZE = 1000
+ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
+NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
+WAIT_AT_MOST = 30.0  # an interactive call waits out a 429 this long at most
+HOUR_UNITS = ("hour", "hours", "hr", "hrs")
+
+
+class ConnectWise:
+    name = "ConnectWise PSA"
+
+    def __init__(
+        self,
+        base_url: str,
+        company: str,
+        public_key: str,
+        private_key: str,
+        client_id: str,
+        timeout: float = 15.0,
+        interactive: bool = False,
+    ) -> None:
+        self.http = _client(base_url.rstrip("/") + "/", f"{company}+{public_key}", private_key, client_id, timeout)
+        self.timeout = timeout
+        # the CLI waits out a short 429 and tries again; the dispatcher reschedules instead of sleeping
+        self.interactive = interactive
+
+    @classmethod
+    def from_settings(cls, settings: Settings, interactive: bool = False) -> ConnectWise:
+        assert settings.connectwise_url and settings.connectwise_company  # checked by Settings
+        return cls(
+            settings.connectwise_url,
+            settings.connectwise_company,
+            settings.connectwise_public_key or "",
+            settings.connectwise_private_key or "",
+            settings.connectwise_client_id or "",
+            settings.psa_timeout_seconds,
+            interactive,
+        )
+
+    # -- what the interface asks -------------------------------------------------------------------
+
+    def whoami(self) -> str:
+        info = self._get("system/info")
+        return str(info.get("version") or "unknown version")
+
+    def companies(self, name: str) -> list[Company]:
+        text = _quoted(name)
+        rows = self._list(
+            "company/companies",
+            f'name like "{text}%" or identifier like "{text}%"',
+            fields="id,identifier,name",
+            limit=25,
+        )
+        return [_company(row) for row in rows]
+
+    def company(self, company_id: str) -> Company:
+        return _company(self._get(f"company/companies/{_number(company_id, 'company')}"))
+
+    def agreements(self, company_id: str) -> list[Agreement]:
+        rows = self._list("finance/agreements", f"company/id={_number(company_id, 'company')}")
+        return [_agreement(row) for row in rows]
+
+    def agreement(self, agreement_id: str) -> Agreement:
+        return _agreement(self._get(f"finance/agreements/{_number(agreement_id, 'agreement')}"))
+
+    def member_by_email(self, email: str) -> str | None:
+        rows = self._list("system/members", f'primaryEmail="{_quoted(email)}"', fields="id,identifier", limit=2)
+        return str(rows[0]["id"]) if rows else None
+
+    def member(self, member_id: str) -> str:
+        row = self._get(f"system/members/{_number(member_id, 'member')}")
+        names = " ".join(str(row.get(k) or "") for k in ("firstName", "lastName")).strip()
+        return names or str(row.get("identifier") or member_id)
+
+    def find_time(self, reference: str) -> str | None:
+        rows = self._list("time/entries", f'mobileGuid="{_quoted(reference)}"', fields="id", limit=2)
+        return str(rows[0]["id"]) if rows else None
+
+    def create_time(self, time_: PsaTime) -> str:
+        body: dict[str, Any] = {
+            "company": {"id": int(time_.company_id)},
+            "mobileGuid": time_.reference,
+            **self._time_fields(time_),
+        }
+        if time_.ticket_id is not None:
+            body["chargeToType"], body["chargeToId"] = "ServiceTicket", int(time_.ticket_id)
+        created = self._call("POST", "time/entries", json_body=body)
+        return str(created["id"])
+
+    def update_time(self, psa_id: str, time_: PsaTime) -> None:
+        patch = [{"op": "replace", "path": path, "value": value} for path, value in self._time_fields(time_).items()]
+        self._call("PATCH", f"time/entries/{_number(psa_id, 'time entry')}", json_body=patch)
+
+    def delete_time(self, psa_id: str) -> None:
+        try:
+            self._call("DELETE", f"time/entries/{_number(psa_id, 'time entry')}")
+        except PsaNotFound:
+            pass  # removed already (by us before a timeout, or by someone in ConnectWise)
+
+    def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]:
+        conditions = (
+            f"agreement/id={_number(agreement_id, 'agreement')} "
+            f"and timeStart>=[{_stamp(start)}] and timeStart<[{_stamp(end)}]"
+        )
+        return [
+            TheirTime(
+                psa_id=str(row["id"]),
+                reference=row.get("mobileGuid"),
+                start=_parse_stamp(row["timeStart"]),
+                minutes=minutes_of_hours(row.get("actualHours") or 0),
+                member=str((row.get("member") or {}).get("identifier") or ""),
+                notes=str(row.get("notes") or ""),
+            )
+            for row in self._list("time/entries", conditions)
+        ]
+
+    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]:
+        number = _number(agreement_id, "agreement")
+        agreement = self._get(f"finance/agreements/{number}")
+        end = _day(agreement.get("endDate"))
+        found = []
+        limit = agreement.get("applicationLimit")
+        if agreement.get("applicationUnits") == "Hours" and limit and not agreement.get("applicationUnlimitedFlag"):
+            found.append(
+                PrepaidBlock(
+                    f"agreement:{number}",
+                    minutes_of_hours(limit),
+                    _day(agreement.get("startDate")),
+                    end,
+                    _money(agreement.get("billAmount")),
+                    str(agreement.get("name") or f"agreement {number}"),
+                )
+            )
+        for addition in self._list(f"finance/agreements/{number}/additions", None):
+            unit = str(addition.get("uom") or "").strip().lower()
+            if unit not in HOUR_UNITS or addition.get("cancelledDate") or not addition.get("quantity"):
+                continue
+            quantity = Decimal(str(addition["quantity"]))
+            price = addition.get("unitPrice")
+            found.append(
+                PrepaidBlock(
+                    f"addition:{addition['id']}",
+                    minutes_of_hours(quantity),
+                    _day(addition.get("effectiveDate")),
+                    end,
+                    _money(Decimal(str(price)) * quantity if price is not None else None),
+                    str(
+                        addition.get("description")
+                        or (addition.get("product") or {}).get("identifier")
+                        or f"addition {addition['id']}"
+                    ),
+                )
+            )
+        return found
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _time_fields(time_: PsaTime) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "member": {"id": int(time_.member_id)},
+            "agreement": {"id": int(time_.agreement_id)},
+            "timeStart": _stamp(time_.start),
+            "timeEnd": _stamp(time_.end),
+            "actualHours": float(round(Decimal(time_.minutes) / 60, 2)),  # JSON has no decimals; 2 places
+            "billableOption": "Billable" if time_.billable else "DoNotBill",
+            "notes": time_.notes,
+        }
+        if time_.work_type_id:
+            fields["workType"] = {"id": int(time_.work_type_id)}
+        if time_.work_role_id:
+            fields["workRole"] = {"id": int(time_.work_role_id)}
+        return fields
+
+    def _get(self, path: str) -> dict[str, Any]:
+        found = self._call("GET", path)
+        assert isinstance(found, dict)
+        return found
+
+    def _list(
+        self, path: str, conditions: str | None, fields: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every page (or the first ``limit`` rows) of a list."""
+        params: dict[str, Any] = {"page": 1, "pageSize": min(limit or PAGE_SIZE, PAGE_SIZE)}
+        if conditions:
+            params["conditions"] = conditions
+        if fields:
+            params["fields"] = fields
+        rows: list[dict[str, Any]] = []
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        while url:
+            page, response = self._call_raw("GET", url, params=query)
+            assert isinstance(page, list)
+            rows.extend(page)
+            if limit is not None and len(rows) >= limit:
+                return rows[:limit]
+            following = NEXT_LINK.search(response.headers.get("Link", ""))
+            # the next page's address carries its whole query (httpx would drop it for params={})
+            url, query = (following.group(1), None) if following and page else (None, None)
+        return rows
+
+    def _call(self, method: str, path: str, json_body: Any = None) -> Any:
+        return self._call_raw(method, path, json_body=json_body)[0]
+
+    def _call_raw(
+        self, method: str, url: str, params: dict[str, Any] | None = None, json_body: Any = None
+    ) -> tuple[Any, httpx.Response]:
+        for attempt in range(4):
+            try:
+                response = self.http.request(method, url, params=params, json=json_body)
+            except httpx.TimeoutException:
+                raise PsaError(f"ConnectWise did not answer within {self.timeout:g} s") from None
+            except httpx.HTTPError as error:
+                raise PsaError(f"ConnectWise is unreachable ({type(error).__name__})") from None
+            if response.status_code == 429:
+                wait = _retry_after(response)
+                if self.interactive and attempt < 3 and (wait or 1) <= WAIT_AT_MOST:
+                    time.sleep(wait or 1)
+                    continue
+                raise PsaError("ConnectWise is rate limiting requests (429)", retry_after=wait)
+            if response.status_code >= 400:
+                raise _failure(response)
+            if response.status_code == 204 or not response.content:
+                return None, response
+            return json.loads(response.text, parse_float=Decimal), response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+_CLIENTS: dict[tuple[str, ...], httpx.Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(base_url: str, user: str, key: str, client_id: str, timeout: float) -> httpx.Client:
+    """One pooled HTTP client per connection for the whole process (the dispatcher, the CLI and
+    every thread share it; httpx clients are thread-safe), closed when the process ends."""
+    name = (base_url, user, key, client_id, str(timeout))
+    with _CLIENTS_LOCK:
+        if name not in _CLIENTS:
+            if not _CLIENTS:
+                atexit.register(_close_all)
+            _CLIENTS[name] = httpx.Client(
+                base_url=base_url,
+                auth=httpx.BasicAuth(user, key),
+                headers={"clientId": client_id, "Accept": ACCEPT, "User-Agent": "blocktime"},
+                timeout=timeout,
+            )
+        return _CLIENTS[name]
+
+
+def _close_all() -> None:
+    with _CLIENTS_LOCK:
+        for client in _CLIENTS.values():
+            client.close()
+        _CLIENTS.clear()
+
+
+def _failure(response: httpx.Response) -> PsaError:
+    status = response.status_code
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = {}
+    message = str(body.get("message") or response.reason_phrase or "error") if isinstance(body, dict) else "error"
+    details = [
+        f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
+        for e in (body.get("errors") or [] if isinstance(body, dict) else [])
+        if isinstance(e, dict)
+    ]
+    text = f"ConnectWise {status}: {message}" + (f" ({'; '.join(details)})" if details else "")
+    if status == 404:
+        return PsaNotFound(text)
+    if status >= 500 or status == 408:
+        return PsaError(text)
+    return PsaError(text, permanent=True)  # 400, 401, 403, 409...: the same request fails the same way
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _quoted(text: str) -> str:
+    """A value inside a conditions string: no quotes or wildcards of its own."""
+    return re.sub(r'["%\\]', "", text).strip()
+
+
+def _number(value: str, what: str) -> int:
+    if not str(value).isdigit():
+        raise PsaError(f"A ConnectWise {what} id is a number, not {value!r}.", permanent=True)
+    return int(value)
+
+
+def _company(row: dict[str, Any]) -> Company:
+    return Company(str(row["id"]), str(row.get("identifier") or ""), str(row.get("name") or ""))
+
+
+def _agreement(row: dict[str, Any]) -> Agreement:
+    return Agreement(
+        id=str(row["id"]),
+        name=str(row.get("name") or ""),
+        company_id=str((row.get("company") or {}).get("id") or ""),
+        kind=str((row.get("type") or {}).get("name") or ""),
+        active=row.get("agreementStatus") in (None, "Active") and not row.get("cancelledFlag"),
+    )
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _day(text: object) -> date | None:
+    return _parse_stamp(str(text)).date() if text else None
+
+
+def _money(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(Decimal(str(value)).quantize(Decimal("0.01")))

@@ -1,0 +1,203 @@
+"""Time logged here lands in the MSP's PSA, through the outbox.
+
+- Every entry, edit and void queues its chain (an entry and the edits that replaced it: one record in
+  the PSA) in the same transaction (:func:`queue_sync`). One outbox row per chain, queued again on
+  each change, so the dispatcher syncs the chain's latest state: create, update or remove.
+- :func:`sync_chain` makes the PSA's record match the chain's latest entry; the dispatcher's
+  transport for ``psa`` (``bot.jobs.transports.PsaTransport``) calls it.
+- :func:`sync_states` says, for views, where each entry stands."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import Session
+
+from bot.domain.psa import PsaTime, SyncState, service_ticket, start_of, sync_state
+from bot.domain.roles import Role, require
+from bot.psa import Psa, PsaError, PsaNotFound, psa_label
+from bot.services.context import Actor, Context, find_client
+from bot.services.results import EntryView, Message
+from storage import outbox, repositories
+from storage import psa as store
+from storage.db import unit_of_work_of
+from storage.models import Client, Entry
+
+
+def queue_sync(session: Session, ctx: Context, entry: Entry) -> None:
+    """Queue ``entry``'s chain for the PSA, in the caller's transaction (no PSA: nothing)."""
+    if not ctx.settings.psa:
+        return
+    root = store.chain_root(entry)
+    outbox.requeue(
+        session,
+        dedupe_key=store.dedupe_key(root),
+        kind="psa_sync",
+        destination=store.DESTINATION,
+        now=ctx.now(),
+        payload=json.dumps({"kind": "psa_sync", "entry": root, "reference": str(uuid.uuid4())}),
+        client_id=entry.client_id,
+        entry_id=root,
+    )
+    unit_of_work_of(session).after_commit(ctx.db.outbox_written)
+
+
+def sync_states(session: Session, ctx: Context, entries: Iterable[Entry]) -> dict[int, SyncState]:
+    """Entry id -> where it stands in the PSA (empty when no PSA is connected)."""
+    if not ctx.settings.psa:
+        return {}
+    entries = list(entries)
+    rows = store.sync_rows(session, (store.chain_root(e) for e in entries))
+    states = {}
+    for entry in entries:
+        row = rows.get(store.chain_root(entry))
+        states[entry.id] = sync_state(
+            row.status if row else None, row.error if row else None, entry.voided_at is not None, entry.psa_id
+        )
+    return states
+
+
+def with_sync(session: Session, ctx: Context, views: list[EntryView]) -> list[EntryView]:
+    """``views`` with where each entry stands in the PSA (unchanged when no PSA is connected)."""
+    if not ctx.settings.psa or not views:
+        return views
+    states = sync_states(session, ctx, repositories.entries_by_id(session, sorted({v.id for v in views})))
+    return [
+        replace(view, psa=states[view.id].text, psa_id=states[view.id].psa_id) if view.id in states else view
+        for view in views
+    ]
+
+
+def retry_failed(ctx: Context, actor: Actor, handle: str | None = None, entry_ids: list[int] | None = None) -> Message:
+    """Failed syncs (of one client, or these chains) queued again: after a mapping is fixed."""
+    label = psa_label(ctx.settings)
+    if label is None:
+        return Message("No PSA is connected (PSA in the environment).", {"requeued": 0})
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.MANAGER, "retry PSA syncs")
+        wanted = entry_ids
+        if handle is not None:
+            wanted = store.root_ids_of_client(session, find_client(session, handle).id)
+        count = outbox.requeue_failed(session, store.DESTINATION, ctx.now(), wanted)
+        if count:
+            uow.after_commit(ctx.db.outbox_written)
+        uow.commit()
+    return Message(
+        f"{count} failed {'entry' if count == 1 else 'entries'} queued for {label} again."
+        if count
+        else "Nothing failed.",
+        {"requeued": count},
+    )
+
+
+def sync_chain(ctx: Context, psa: Psa, root_id: int, reference: str) -> str:
+    """Make ``psa``'s record match the chain's latest entry: create it (after looking for one a timed
+    out call may have stored: our ``reference`` rides in it), update it, or remove it (voided). Stores
+    the PSA's id on the entries; returns it (or what was removed). Raises ``PsaError``: permanent for a
+    missing mapping or a refusal of the PSA, else to be tried again."""
+    return _Sync(ctx, psa)._sync(root_id, reference)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    psa_id: str | None  # the chain's record, when we know it
+    user_id: str
+    user_name: str
+    member_id: str | None
+    email: str | None
+    time: PsaTime | None = None  # what the record should hold; None: the chain is voided, its record goes
+
+
+class _Sync:
+    """Makes the PSA's record match a chain's latest entry (``sync_chain``)."""
+
+    def __init__(self, ctx: Context, psa: Psa) -> None:
+        self.ctx = ctx
+        self.psa = psa
+
+    def _sync(self, root_id: int, reference: str) -> str:
+        with self.ctx.db.unit_of_work(read_only=True) as uow:
+            plan = self._plan(uow.session, root_id, reference)
+        psa_id = plan.psa_id
+        if plan.time is None:
+            psa_id = psa_id or self.psa.find_time(reference)
+            if psa_id:
+                self.psa.delete_time(psa_id)
+            return f"removed {psa_id}" if psa_id else "nothing to remove"
+        time = replace(plan.time, member_id=self._member(plan))
+        if psa_id:
+            try:
+                self.psa.update_time(psa_id, time)
+                return psa_id
+            except PsaNotFound:
+                psa_id = None  # deleted in the PSA meanwhile: the entry still counts here, so it goes back
+        psa_id = self.psa.find_time(reference)  # a create that timed out may have been stored
+        if psa_id:
+            self.psa.update_time(psa_id, time)
+        else:
+            psa_id = self.psa.create_time(time)
+        with self.ctx.db.unit_of_work() as uow:
+            store.set_psa_id(uow.session, root_id, psa_id)
+            uow.commit()
+        return psa_id
+
+    def _plan(self, session: Session, root_id: int, reference: str) -> _Plan:
+        entries = store.chain(session, root_id)
+        if not entries:
+            raise PsaError(f"entry {root_id} is not in this database", permanent=True)
+        latest = entries[-1]
+        psa_id = next((e.psa_id for e in reversed(entries) if e.psa_id), None)
+        member = store.member_of(session, latest.user_id)
+        plan = _Plan(
+            psa_id,
+            latest.user_id,
+            latest.user_name,
+            member.member_id if member else None,
+            store.email_of(session, latest.user_id),
+        )
+        if latest.voided_at is not None:
+            return plan
+        client = session.get(Client, latest.client_id)
+        assert client is not None
+        if not (client.psa_company_id and client.psa_agreement_id):
+            raise PsaError(
+                f"{client.display_name} has no {self.psa.name} company and agreement: "
+                f"run `blocktime psa link {client.handle}`",
+                permanent=True,
+            )
+        kind = store.work_type_map(session, latest.work_type)
+        time = PsaTime(
+            reference=reference,
+            company_id=client.psa_company_id,
+            agreement_id=client.psa_agreement_id,
+            member_id="",
+            ticket_id=service_ticket(latest.ticket, latest.note, store.thread_notes(session, latest.thread_ref)),
+            work_type_id=kind.psa_work_type_id if kind else None,
+            work_role_id=kind.psa_work_role_id if kind else None,
+            start=start_of(latest.work_date, latest.started_at, client.timezone),
+            minutes=latest.minutes,
+            billable=not latest.non_billable,
+            notes=latest.note or f"{latest.typed} ({latest.work_type})",
+        )
+        return replace(plan, time=time)
+
+    def _member(self, plan: _Plan) -> str:
+        """The technician's PSA member: set by hand, else found by their Slack e-mail (and kept)."""
+        if plan.member_id:
+            return plan.member_id
+        found = self.psa.member_by_email(plan.email) if plan.email else None
+        if found is None:
+            why = f"none has the e-mail {plan.email}" if plan.email else "Slack gave no e-mail for them"
+            raise PsaError(
+                f"no {self.psa.name} member for {plan.user_name} ({why}): "
+                f"run `blocktime psa member {plan.user_id} <member id>`",
+                permanent=True,
+            )
+        with self.ctx.db.unit_of_work() as uow:
+            store.set_member(uow.session, plan.user_id, found, "email", self.ctx.now())
+            uow.commit()
+        return found
