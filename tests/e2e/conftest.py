@@ -24,6 +24,12 @@ def cli(database: Database, tmp_path: Path) -> Cli:
 
 
 @pytest.fixture
+def cli_process(database: Database, tmp_path: Path) -> Cli:
+    """The installed script in processes of its own (start-up, exit status, pipes)."""
+    return Cli(database.url, tmp_path, process=True)
+
+
+@pytest.fixture
 def slack_settings(fake_slack: FakeSlack) -> Settings:
     return Settings(
         slack_bot_token="xoxb-test-token",

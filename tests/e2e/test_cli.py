@@ -12,7 +12,8 @@ def test_the_console_script_is_installed() -> None:
     assert SCRIPT.exists(), "run `make test` (it installs the package into .venv)"
 
 
-def test_a_first_session_from_client_to_balance(cli: Cli) -> None:
+def test_a_first_session_from_client_to_balance(cli_process: Cli) -> None:
+    cli = cli_process  # the installed script, each command a process of its own
     assert cli.run("client", "add", "acme", "Acme", "Corp").returncode == 0
     top = cli.json("topup", "acme", "10", "expires", "2099-06-30", "price", "1500", "ref", "INV-1001")
     assert top["minutes"] == 600 and top["price"] == "1500.00" and top["reference"] == "INV-1001"
@@ -132,13 +133,14 @@ def test_demo_seeds_clients_blocks_and_entries_once(cli: Cli) -> None:
     assert again.returncode == 1 and "already" in again.stderr
 
 
-def test_migrate_is_idempotent(cli: Cli) -> None:
+def test_migrate_is_idempotent(cli_process: Cli) -> None:
+    cli = cli_process
     assert cli.run("migrate").returncode == 0
     assert cli.run("migrate").returncode == 0
 
 
 def test_a_database_that_cannot_be_reached_is_reported_not_crashed(tmp_path: Path) -> None:
-    cli = Cli("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", tmp_path)
+    cli = Cli("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", tmp_path, process=True)
     done = cli.run("--json", "balance")  # a read is not "not recorded"
     assert done.returncode == 3 and "can't be shown" in json.loads(done.stdout)["error"]
     done = cli.run("--json", "logtime", "acme", "15m", "advice")
