@@ -148,6 +148,17 @@ def authors(session: Session, since: datetime) -> dict[str, str]:
     return dict(rows)
 
 
+def users_named(session: Session, name: str) -> set[str]:
+    """Slack user ids whose name (as Slack last said it, or as on their entries) is ``name``, or whose
+    first name is: ``sam`` finds Sam Smith."""
+    wanted = name.strip().lower()
+    named = [
+        *session.execute(select(SlackPerson.user_id, SlackPerson.name)),
+        *session.execute(select(Entry.user_id, Entry.user_name).distinct()),
+    ]
+    return {user for user, full in named if wanted in (full.lower(), (full.split() or [""])[0].lower())}
+
+
 def work_type_map(session: Session, work_type: str) -> PsaWorkType | None:
     return session.get(PsaWorkType, work_type)
 

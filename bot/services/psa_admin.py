@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -193,24 +193,17 @@ def member(ctx: Context, actor: Actor, psa: Psa | None, user: str, member_id: st
 
 
 def _user_id(ctx: Context, user: str) -> str:
-    """``<@U012ABC>``, ``U012ABC``, or ``@name`` as named on their entries."""
+    """``<@U012ABC>``, ``U012ABC``, or ``@sam`` (a name or first name Slack or their entries give)."""
     word = user.strip()
     if word.startswith("<@") and word.endswith(">"):
         return word[2:-1].split("|")[0]
     if not word.startswith("@"):
         return word
     with ctx.db.unit_of_work(read_only=True) as uow:
-        named = {
-            u
-            for u, n in store.authors(uow.session, datetime(1970, 1, 1, tzinfo=UTC)).items()
-            if n.lower() == word[1:].lower()
-        }
+        named = store.users_named(uow.session, word[1:])
     if len(named) != 1:
-        raise NotFound(
-            f"{'No one' if not named else 'More than one person'} named {word} logged time here; use their Slack "
-            "user id.",
-            "blocktime psa member U012ABC 17",
-        )
+        who = "No one" if not named else f"More than one person ({', '.join(sorted(named))})"
+        raise NotFound(f"{who} is named {word} here; use their Slack user id.", "blocktime psa member U012ABC 17")
     return named.pop()
 
 

@@ -72,6 +72,12 @@ def test_logtime_in_slack_lands_in_connectwise_and_says_where_it_stands(
     assert f"PSA: synced (#{record['id']})" in json.dumps(shown["blocks"])
     today = my_day(psa_ctx, "UTECH").entries_today
     assert today[0].psa == f"synced (#{record['id']})"
+    psa_slack.click("undo_entry", str(today[0].id))  # the reply's Undo: a void, so the record goes too
+    fake_slack.wait_for("response_url")
+    psa_slack.settle()
+    assert Dispatcher(psa_ctx, transports_for(psa_ctx)).run_once() == 1
+    assert connectwise.time_entries == {} and len(connectwise.calls("DELETE")) == 1
+    assert my_day(psa_ctx, "UTECH").entries_today == []
 
 
 def test_the_digest_lists_failed_entries_and_its_retry_button_sends_them_again(

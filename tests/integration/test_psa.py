@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 from bot.bootstrap import connect, transports_for
 from bot.clock import FixedClock
 from bot.domain.dates import parse_period
+from bot.domain.errors import NotFound
 from bot.domain.roles import Standing
 from bot.jobs.dispatcher import Dispatcher
 from bot.psa.connectwise import ConnectWise
@@ -407,3 +410,34 @@ def test_the_record_json_is_what_the_reference_names(pctx: Context, connectwise:
     reference = json.loads(row_of(pctx, logged.entry_id).payload)["reference"]
     assert posted["mobileGuid"] == reference
     assert all(c.status < 300 for c in connectwise.requests)
+
+
+def test_a_member_is_named_by_slack_id_mention_or_name(pctx: Context, connectwise: FakeConnectWise) -> None:
+    admin = Actor.local_admin()
+    remember_person(pctx, "USAM", "T0", Standing.STAFF, "Sam Smith")
+    assert psa_admin.member(pctx, admin, connect(pctx.settings), "@sam", "18").data["user"] == "USAM"
+    assert psa_admin.member(pctx, admin, None, "<@UZED|zed>", "17").data["user"] == "UZED"
+    with pytest.raises(NotFound, match="No one is named @nobody"):
+        psa_admin.member(pctx, admin, None, "@nobody", "17")
+    with pytest.raises(NotFound, match="There is no member 99"):
+        psa_admin.member(pctx, admin, connect(pctx.settings), "USAM", "99")
+    do(pctx, Actor("USAM", "Sam Smith"), "logtime acme 15m call")
+    deliver(pctx)
+    assert only_record(connectwise)["member"]["id"] == 18
+
+
+def test_two_dispatchers_at_once_write_one_record(pctx: Context, connectwise: FakeConnectWise) -> None:
+    """Two bot processes' dispatchers see the same queued entry: one claims it, the other passes."""
+    connectwise.faults.slow_create = 0.8  # the first is still waiting for ConnectWise's answer
+    do(pctx, TECH, "logtime acme 15m call")
+    first = Dispatcher(pctx, transports_for(pctx), worker="host-a:1")
+    second = Dispatcher(pctx, transports_for(pctx), worker="host-b:2")
+    results: list[int] = []
+    running = threading.Thread(target=lambda: results.append(first.run_once()))
+    running.start()
+    deadline = time.monotonic() + 5
+    while not connectwise.calls("POST") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert second.run_once() == 0  # claimed by the first
+    running.join(10)
+    assert results == [1] and len(connectwise.calls("POST")) == 1 and len(connectwise.time_entries) == 1
