@@ -60,6 +60,8 @@ class Psa(Protocol):
 
     def member(self, member_id: str) -> str: ...  # its name; PsaNotFound
 
+    def work_type_exists(self, work_type_id: str) -> bool: ...
+
     def find_time(self, reference: str) -> str | None: ...  # the record carrying our reference
 
     def create_time(self, time: PsaTime) -> str: ...

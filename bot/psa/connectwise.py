@@ -99,6 +99,13 @@ class ConnectWise:
         names = " ".join(str(row.get(k) or "") for k in ("firstName", "lastName")).strip()
         return names or str(row.get("identifier") or member_id)
 
+    def work_type_exists(self, work_type_id: str) -> bool:
+        try:
+            self._get(f"time/workTypes/{_number(work_type_id, 'work type')}")
+            return True
+        except PsaNotFound:
+            return False
+
     def find_time(self, reference: str) -> str | None:
         rows = self._list("time/entries", f'mobileGuid="{_quoted(reference)}"', fields="id", limit=2)
         return str(rows[0]["id"]) if rows else None

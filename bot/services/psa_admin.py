@@ -52,7 +52,7 @@ def check(ctx: Context, actor: Actor, psa: Psa) -> Checked:
         mapped = store.members(session)
         authors = store.authors(session, ctx.now() - timedelta(days=RECENT_AUTHORS_DAYS))
         emails = {user: store.email_of(session, user) for user in authors if user not in mapped}
-        kinds = store.work_type_maps(session)
+        kinds = {name: row.psa_work_type_id for name, row in store.work_type_maps(session).items()}
         names = [STANDARD, *(w.name for w in repositories.work_types(session) if not w.archived)]
     lines = [f"{psa.name} answers ({version})."]
     missing: dict[str, list[str]] = {"clients": [], "members": [], "work_types": []}
@@ -71,7 +71,10 @@ def check(ctx: Context, actor: Actor, psa: Psa) -> Checked:
         if email is None or psa.member_by_email(email) is None:
             why = f"no member has {email}" if email else "no e-mail from Slack"
             missing["members"].append(f"{name} ({user}): {why}")
-    unmapped_kinds = [name for name in names if name not in kinds]
+    unmapped_kinds = [name for name in names if not kinds.get(name)]
+    for name, type_id in sorted(kinds.items()):
+        if type_id and not psa.work_type_exists(type_id):
+            problems.append(f"work type {name}: {psa.name} has no work type {type_id}")
     missing["work_types"] = unmapped_kinds
     if missing["clients"]:
         lines.append(

@@ -318,6 +318,7 @@ def test_check_says_what_is_missing(pctx: Context, connectwise: FakeConnectWise)
     do(pctx, admin, "client set initech psa-company 300 psa-agreement 30")  # agreement of another company
     do(pctx, admin, "topup globex 1")
     do(pctx, Actor("UNEW", "Nina New"), "logtime globex 15m call")
+    psa_admin.work_type(pctx, admin, "standard", "77", None)  # no such work type in ConnectWise
     psa = connect(pctx.settings)
     assert psa is not None
     checked = psa_admin.check(pctx, admin, psa)
@@ -326,8 +327,11 @@ def test_check_says_what_is_missing(pctx: Context, connectwise: FakeConnectWise)
     assert data["reachable"] and data["version"] == "v2025.1.12345"
     assert data["missing"]["clients"] == ["globex"]
     assert data["missing"]["members"] == ["Nina New (UNEW): no e-mail from Slack"]
-    assert data["problems"] == ["initech: agreement 30 belongs to company 250, not 300"]
-    assert "standard" in data["missing"]["work_types"]
+    assert data["problems"] == [
+        "initech: agreement 30 belongs to company 250, not 300",
+        "work type standard: ConnectWise PSA has no work type 77",
+    ]
+    assert "standard" not in data["missing"]["work_types"]
 
 
 def test_link_lists_the_companies_named_like_the_client(pctx: Context, connectwise: FakeConnectWise) -> None:
