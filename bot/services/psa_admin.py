@@ -9,6 +9,8 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from bot.domain.commands import ClientSet, TopUp
 from bot.domain.dates import Period
 from bot.domain.errors import NotFound, ParseError, Refused
@@ -23,6 +25,7 @@ from bot.services.psa import retry_failed
 from bot.services.results import Message
 from storage import psa as store
 from storage import repositories
+from storage.models import Client
 
 RECENT_AUTHORS_DAYS = 90  # psa check looks at the technicians who logged time this recently
 
@@ -234,10 +237,7 @@ def reconcile(ctx: Context, actor: Actor, psa: Psa, handle: str, period: Period)
     """Our entries of ``period`` against the PSA's records on the client's agreement: every difference."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "reconcile with the PSA")
-        client = find_client(session, handle)
-        if not client.psa_agreement_id:
-            raise Refused(f"{client.display_name} has no PSA agreement.", f"blocktime psa link {client.handle}")
+        client, agreement = _linked_client(ctx, session, actor, handle, "reconcile with the PSA")
         entries = [
             e for e in repositories.entries_in_period(session, client.id, period.start, period.end) if not e.voided_at
         ]
@@ -254,7 +254,7 @@ def reconcile(ctx: Context, actor: Actor, psa: Psa, handle: str, period: Period)
             )
             for e in entries
         ]
-        zone, agreement, name = ZoneInfo(client.timezone), client.psa_agreement_id, client.display_name
+        zone, name = ZoneInfo(client.timezone), client.display_name
         handle = client.handle
     start = datetime.combine(period.start, time(0), tzinfo=zone)
     end = datetime.combine(period.end, time(0), tzinfo=zone)
@@ -277,6 +277,15 @@ def reconcile(ctx: Context, actor: Actor, psa: Psa, handle: str, period: Period)
     )
 
 
+def _linked_client(ctx: Context, session: Session, actor: Actor, handle: str, what: str) -> tuple[Client, str]:
+    """The client and its PSA agreement, for a manager; refused when it is not linked."""
+    require(ctx.role_of(session, actor), Role.MANAGER, what)
+    client = find_client(session, handle)
+    if not client.psa_agreement_id:
+        raise Refused(f"{client.display_name} has no PSA agreement.", f"blocktime psa link {client.handle}")
+    return client, client.psa_agreement_id
+
+
 def _reference(row: store.SyncRow | None) -> str | None:
     return str(json.loads(row.payload).get("reference")) if row else None
 
@@ -285,12 +294,8 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
     """The agreement's prepaid hours, offered as top-ups; with ``confirm``, each added once (a second
     import finds it by its key and adds nothing)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "import blocks from the PSA")
-        client = find_client(session, handle)
-        if not client.psa_agreement_id:
-            raise Refused(f"{client.display_name} has no PSA agreement.", f"blocktime psa link {client.handle}")
-        agreement, client_id, handle, name = client.psa_agreement_id, client.id, client.handle, client.display_name
+        client, agreement = _linked_client(ctx, uow.session, actor, handle, "import blocks from the PSA")
+        client_id, handle, name = client.id, client.handle, client.display_name
         today = ctx.today(client.timezone)
     offers = psa.prepaid_blocks(agreement)
     lines = [f"{psa.name} agreement {agreement} of {name} holds {len(offers) or 'no'} prepaid blocks of hours:"]
