@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 from storage.models import OutboxMessage
 
 
-def due_ids(session: Session, now: datetime, destinations: Iterable[str], limit: int) -> list[int]:
-    """Pending messages due by ``now`` for these destinations and not claimed by a live claim, oldest first."""
-    return list(
-        session.scalars(
-            select(OutboxMessage.id)
+def due(session: Session, now: datetime, destinations: Iterable[str], limit: int) -> list[tuple[int, str]]:
+    """(id, destination) of pending messages due by ``now`` for these destinations and not claimed by a
+    live claim, oldest first."""
+    return [
+        (int(row[0]), str(row[1]))
+        for row in session.execute(
+            select(OutboxMessage.id, OutboxMessage.destination)
             .where(
                 OutboxMessage.status == "pending",
                 OutboxMessage.next_attempt_at <= now,
@@ -26,7 +28,7 @@ def due_ids(session: Session, now: datetime, destinations: Iterable[str], limit:
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
-    )
+    ]
 
 
 def claim(session: Session, outbox_id: int, worker: str, now: datetime, until: datetime) -> OutboxMessage | None:

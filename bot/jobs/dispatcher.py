@@ -59,17 +59,27 @@ class Dispatcher:
         self.rng = rng or random.Random()
 
     def run_once(self, limit: int = 50) -> int:
-        """Deliver what is due now; returns how many were delivered."""
+        """Deliver what is due now; returns how many were delivered. A destination that fails for a
+        reason that may pass (down, slow, rate limiting) gets no more tries in this pass: its other
+        messages wait for the next one, and the others' (Slack's alerts while the PSA hangs) go now."""
         delivered = 0
-        for outbox_id in self._due(limit):
+        down: set[str] = set()
+        for outbox_id, destination in self._due(limit):
+            if destination in down:
+                continue
             claimed = self._claim(outbox_id)
-            if claimed is not None and self._deliver(*claimed):
+            if claimed is None:
+                continue
+            outcome = self._deliver(*claimed)
+            if outcome is True:
                 delivered += 1
+            elif outcome == "retry":
+                down.add(destination)
         return delivered
 
-    def _due(self, limit: int) -> list[int]:
+    def _due(self, limit: int) -> list[tuple[int, str]]:
         with self.ctx.db.unit_of_work(read_only=True) as uow:
-            return outbox.due_ids(uow.session, self.ctx.now(), self.transports, limit)
+            return outbox.due(uow.session, self.ctx.now(), self.transports, limit)
 
     def _claim(self, outbox_id: int) -> tuple[str, Delivery] | None:
         now = self.ctx.now()
@@ -81,15 +91,16 @@ class Dispatcher:
             uow.commit()
         return claimed
 
-    def _deliver(self, destination: str, delivery: Delivery) -> bool:
+    def _deliver(self, destination: str, delivery: Delivery) -> bool | str:
+        """True when delivered; "retry" when the destination may be back later; else False."""
         try:
             ref = self.transports[destination].deliver(delivery)
         except DeliveryFailed as failure:
             if failure.permanent:
                 self._failed(delivery, str(failure))
-            else:
-                self._retry_later(delivery, str(failure), failure.retry_after)
-            return False
+                return False
+            self._retry_later(delivery, str(failure), failure.retry_after)
+            return "retry"
         except Exception as error:  # a bug in a builder must not stop the other messages
             log.exception("delivery of outbox %s crashed", delivery.outbox_id)
             self._retry_later(delivery, f"crash: {error!r}", None)

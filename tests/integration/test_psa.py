@@ -133,6 +133,7 @@ def test_the_psa_down_for_a_minute_loses_nothing_and_doubles_nothing(
     first = do(pctx, TECH, "logtime acme 15m one")
     second = do(pctx, TECH, "logtime acme 15m two #1234")
     assert deliver(pctx) == 0
+    assert len(connectwise.requests) == 1  # once it failed, the pass left the PSA alone (alerts still go)
     state = entries_psa(pctx)[first.entry_id]
     assert state is not None and state.startswith("retrying: ConnectWise 503")
     clock.advance(seconds=30)
