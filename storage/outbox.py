@@ -86,40 +86,54 @@ def _settle(session: Session, outbox_id: int, worker: str, version: int, **value
     return False
 
 
-def requeue(
-    session: Session,
-    *,
-    dedupe_key: str,
-    kind: str,
-    destination: str,
-    now: datetime,
-    payload: str,
-    client_id: int | None = None,
-    entry_id: int | None = None,
-) -> None:
-    """Queue the row named ``dedupe_key`` to go (again) now: a new row, or the existing one pending
-    again with a newer version (its payload kept). The caller holds the lock that orders such changes
-    (the client's row)."""
-    found = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
+NEW_ROW_FIELDS = (
+    "kind",
+    "destination",
+    "target",
+    "client_id",
+    "dedupe_key",
+    "payload",
+    "status",
+    "attempts",
+    "version",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+def new_row(
+    *, kind: str, destination: str, now: datetime, payload: str, dedupe_key: str, client_id: int | None
+) -> dict[str, object]:
+    """A pending row's columns (``NEW_ROW_FIELDS``), but for ``entry_id``, which both entry writers
+    add: the ORM (:func:`requeue`) and ``storage.quick``, which inserts these values as they are."""
+    return {
+        "kind": kind,
+        "destination": destination,
+        "target": "",
+        "client_id": client_id,
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "version": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def requeue(session: Session, row: dict[str, object], entry_id: int) -> None:
+    """Queue ``entry_id``'s row for ``row``'s destination to go (again) now: ``row`` itself when there
+    is none yet, else the existing one, pending again with a newer version (its payload kept). The
+    caller holds the lock that orders such changes (the client's row)."""
+    found = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.destination == row["destination"], OutboxMessage.entry_id == entry_id)
+    ).first()
     if found is None:
-        session.add(
-            OutboxMessage(
-                kind=kind,
-                destination=destination,
-                target="",
-                client_id=client_id,
-                entry_id=entry_id,
-                dedupe_key=dedupe_key,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                version=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+        session.add(OutboxMessage(**row, entry_id=entry_id))
         return
-    found.status, found.next_attempt_at, found.attempts, found.last_error = "pending", now, 0, None
+    due = row["next_attempt_at"]
+    assert isinstance(due, datetime)
+    found.status, found.next_attempt_at, found.attempts, found.last_error = "pending", due, 0, None
     found.version += 1
 
 

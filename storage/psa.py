@@ -15,10 +15,6 @@ from storage.models import Client, Entry, OutboxMessage, PsaMember, PsaWorkType,
 DESTINATION = "psa"
 
 
-def dedupe_key(root_id: int) -> str:
-    return f"psa:entry:{root_id}"
-
-
 def chain_root(entry: Entry) -> int:
     return entry.root_id or entry.id
 

@@ -34,7 +34,8 @@ from sqlalchemy import Column, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
 from storage.errors import DatabaseUnavailable
-from storage.models import Block, Client, Draw, Entry, LedgerLine
+from storage.models import Block, Client, Draw, Entry, LedgerLine, OutboxMessage
+from storage.outbox import NEW_ROW_FIELDS
 
 Processor = Callable[[Any], Any] | None
 
@@ -83,7 +84,9 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-_CLIENTS, _BLOCKS, _ENTRIES, _DRAWS, _LINES = (_table(m) for m in (Client, Block, Entry, Draw, LedgerLine))
+_CLIENTS, _BLOCKS, _ENTRIES, _DRAWS, _LINES, _OUTBOX = (
+    _table(m) for m in (Client, Block, Entry, Draw, LedgerLine, OutboxMessage)
+)
 _CLIENT_FIELDS = tuple(ClientRow.__dataclass_fields__)
 _BLOCK_FIELDS = ("id", "minutes", "remaining_minutes", "start_on", "expires_on")
 # What a new entry is given (every column but the id and the void's, which start NULL): the writer's
@@ -113,6 +116,8 @@ _USE_CLIENT = (
     "UPDATE clients SET used_minutes = used_minutes + :billable, last_entry_id = :entry_id WHERE id = :client_id"
 )
 _ADD_LINE = _insert("ledger_lines", (*LINE_FIELDS, "entry_id"))
+# A new chain's PSA sync (``bot.services.psa.sync_row``), when a PSA is connected.
+_ADD_SYNC = _insert("outbox", (*NEW_ROW_FIELDS, "entry_id"))
 # PostgreSQL: the same five writes as one statement, one round trip.
 _AT_ONCE = f"""
 WITH e AS (
@@ -134,6 +139,15 @@ WITH e AS (
 )
 SELECT id FROM e
 """
+_AT_ONCE_WITH_SYNC = _AT_ONCE.replace(
+    "\nSELECT id FROM e",
+    f"""
+, new_sync AS (
+    INSERT INTO outbox ({", ".join(NEW_ROW_FIELDS)}, entry_id)
+    SELECT {", ".join(":sync_" + f for f in NEW_ROW_FIELDS)}, e.id FROM e
+)
+SELECT id FROM e""",
+)
 
 
 class QuickStore:
@@ -156,6 +170,7 @@ class QuickStore:
         self._block_out = [result(_BLOCKS.c[f]) for f in _BLOCK_FIELDS]
         self._entry_in = {f: bind(_ENTRIES.c[f]) for f in ENTRY_FIELDS}
         self._line_in = {f: bind(_LINES.c[f]) for f in LINE_FIELDS}
+        self._sync_in = {f: bind(_OUTBOX.c[f]) for f in NEW_ROW_FIELDS}
         self._moment_in = bind(_DRAWS.c.created_at)
         lock = " FOR UPDATE" if self.postgres else ""
         self._sql = {
@@ -169,7 +184,9 @@ class QuickStore:
                 "draw_block": _DRAW_BLOCK,
                 "use_client": _USE_CLIENT,
                 "add_line": _ADD_LINE,
+                "add_sync": _ADD_SYNC,
                 "at_once": _AT_ONCE,
+                "at_once_with_sync": _AT_ONCE_WITH_SYNC,
             }.items()
         }
 
@@ -252,21 +269,25 @@ class QuickTransaction:
         self._execute("open_blocks", {"client_id": client.id})
         return client, [OpenBlock(*_convert(r, self.store._block_out)) for r in self.cursor.fetchall()]
 
-    def write_and_commit(self, entry: dict[str, Any], draws: Sequence[DrawRow], line: dict[str, Any]) -> int:
+    def write_and_commit(
+        self, entry: dict[str, Any], draws: Sequence[DrawRow], line: dict[str, Any], sync: dict[str, Any] | None = None
+    ) -> int:
         """The entry (a repeated idempotency key fails here, on the unique index, and raises
-        ``QuickFailed``), its draws, the running figures and the ledger line; then the commit. Returns
-        the entry's id."""
+        ``QuickFailed``), its draws, the running figures, the ledger line and, with ``sync``, its
+        PSA sync's outbox row; then the commit. Returns the entry's id."""
         store = self.store
         values = {f: _bound(entry[f], store._entry_in[f]) for f in ENTRY_FIELDS}
         line_values = {f: _bound(line[f], store._line_in[f]) for f in LINE_FIELDS}
-        if store.postgres:  # one round trip: the five writes in one statement
+        sync_values = {f: _bound(sync[f], store._sync_in[f]) for f in NEW_ROW_FIELDS} if sync else None
+        if store.postgres:  # one round trip: the writes in one statement
             params = {
                 **values,
                 "block_ids": [d.block_id for d in draws],
                 "taken": [d.minutes for d in draws],
                 **{f"line_{f}": v for f, v in line_values.items()},
+                **{f"sync_{f}": v for f, v in (sync_values or {}).items()},
             }
-            self._execute("at_once", params)
+            self._execute("at_once_with_sync" if sync_values else "at_once", params)
             entry_id: int = self.cursor.fetchone()[0]
             self._commit()
             return entry_id
@@ -283,6 +304,8 @@ class QuickTransaction:
             "use_client", {"client_id": entry["client_id"], "billable": entry["billable_minutes"], "entry_id": entry_id}
         )
         self._execute("add_line", {**line_values, "entry_id": entry_id})
+        if sync_values:
+            self._execute("add_sync", {**sync_values, "entry_id": entry_id})
         self._commit()
         return entry_id
 

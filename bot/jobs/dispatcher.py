@@ -87,7 +87,10 @@ class Dispatcher:
             row = outbox.claim(uow.session, outbox_id, self.worker, now, now + timedelta(seconds=CLAIM_SECONDS))
             if row is None:
                 return None
-            claimed = row.destination, Delivery(row.id, row.target or "", json.loads(row.payload), row.version)
+            claimed = (
+                row.destination,
+                Delivery(row.id, row.target or "", json.loads(row.payload), row.version, row.entry_id),
+            )
             uow.commit()
         return claimed
 

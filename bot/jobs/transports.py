@@ -39,6 +39,7 @@ class Delivery:
     target: str
     facts: dict[str, Any]
     version: int = 0  # which queuing of the row this is (a PSA sync is queued again on every change)
+    entry_id: int | None = None  # a PSA sync's chain (its first entry)
 
 
 class Transport(Protocol):
@@ -145,6 +146,7 @@ class PsaTransport:
         from bot.services.psa import sync_chain
 
         try:
-            return sync_chain(self.ctx, self.psa, int(delivery.facts["entry"]), str(delivery.facts["reference"]))
+            assert delivery.entry_id is not None, "a PSA sync names its chain"
+            return sync_chain(self.ctx, self.psa, delivery.entry_id, str(delivery.facts["reference"]))
         except PsaError as error:
             raise DeliveryFailed(str(error), error.retry_after, error.permanent) from None

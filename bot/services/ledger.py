@@ -25,10 +25,9 @@ from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
-from bot.psa import psa_label
 from bot.services.book import ClientBook, Figures, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
-from bot.services.psa import queue_sync
+from bot.services.psa import queue_sync, queued_note
 from bot.services.queries import block_view
 from bot.services.quicklog import quick_log
 from bot.services.results import LogResult, TopUpResult, VoidResult
@@ -234,7 +233,7 @@ def _log_result(
         multiplier=plain(entry.multiplier),
         logged_on=entry.created_at.astimezone(ZoneInfo(book.client.timezone)).date(),
         after_hours=after_hours,
-        psa=f"queued for {label}" if (label := psa_label(book.ctx.settings)) else None,
+        psa=queued_note(book.ctx),
     )
 
 

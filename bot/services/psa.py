@@ -27,21 +27,34 @@ from storage.db import unit_of_work_of
 from storage.models import Client, Entry
 
 
-def queue_sync(session: Session, ctx: Context, entry: Entry) -> None:
-    """Queue ``entry``'s chain for the PSA, in the caller's transaction (no PSA: nothing)."""
+def sync_row(ctx: Context, client_id: int) -> dict[str, object] | None:
+    """The outbox row that queues a new chain for the PSA (no PSA: None), but for its ``entry_id``:
+    a fresh reference for the PSA's record, which a retry looks for before creating one."""
     if not ctx.settings.psa:
-        return
-    root = store.chain_root(entry)
-    outbox.requeue(
-        session,
-        dedupe_key=store.dedupe_key(root),
+        return None
+    reference = str(uuid.uuid4())
+    return outbox.new_row(
         kind="psa_sync",
         destination=store.DESTINATION,
         now=ctx.now(),
-        payload=json.dumps({"kind": "psa_sync", "entry": root, "reference": str(uuid.uuid4())}),
-        client_id=entry.client_id,
-        entry_id=root,
+        payload=json.dumps({"kind": "psa_sync", "reference": reference}),
+        dedupe_key=f"psa:{reference}",
+        client_id=client_id,
     )
+
+
+def queued_note(ctx: Context) -> str | None:
+    """What a new entry's reply says of the PSA (no PSA: nothing)."""
+    label = psa_label(ctx.settings)
+    return f"queued for {label}" if label else None
+
+
+def queue_sync(session: Session, ctx: Context, entry: Entry) -> None:
+    """Queue ``entry``'s chain for the PSA, in the caller's transaction (no PSA: nothing)."""
+    row = sync_row(ctx, entry.client_id)
+    if row is None:
+        return
+    outbox.requeue(session, row, store.chain_root(entry))
     unit_of_work_of(session).after_commit(ctx.db.outbox_written)
 
 

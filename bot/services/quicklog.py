@@ -29,6 +29,7 @@ from bot.domain.worktypes import STANDARD
 from bot.services.alerts import thresholds_of
 from bot.services.book import new_entry_values
 from bot.services.context import Actor, Context, policy_of
+from bot.services.psa import queued_note, sync_row
 from bot.services.results import LogResult
 from storage.quick import ClientRow, DrawRow, OpenBlock, QuickFailed
 
@@ -48,8 +49,6 @@ def quick_log(
     """Record a plain entry and return its result, or ``None`` (nothing written) for any other case."""
     if not ctx.settings.fast_writer:
         return None  # BLOCKTIME_FAST_WRITER=off: every entry through ClientBook (diagnosis, the A/B bench)
-    if ctx.settings.psa:
-        return None  # each entry also queues its PSA sync: ClientBook writes both in one transaction
     if actor.standing is not Standing.STAFF:
         return None  # a guest with a role, or someone who is not staff: ClientBook checks the role
     if command.work_type not in (None, STANDARD):
@@ -66,8 +65,11 @@ def quick_log(
             if result is None:
                 return None
             entry, draws, line, answer = result
-            entry_id = transaction.write_and_commit(entry, draws, line)
-            return replace(answer, entry_id=entry_id)
+            sync = sync_row(ctx, client.id)  # a PSA connected: the entry is queued for it, in this transaction
+            entry_id = transaction.write_and_commit(entry, draws, line, sync)
+        if sync is not None:
+            ctx.db.outbox_written()  # committed: the dispatcher delivers it now
+        return replace(answer, entry_id=entry_id, psa=queued_note(ctx))
     except QuickFailed:
         return None
 

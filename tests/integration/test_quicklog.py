@@ -86,24 +86,42 @@ def test_a_block_past_its_expiry_is_left_to_the_client_book(
     assert result.remaining_minutes == 105
 
 
+RANDOM_COLUMNS = {"outbox": ("dedupe_key", "payload")}  # a PSA sync's reference is a fresh UUID
+
+
 def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     with db.engine.connect() as connection:
         return {
             table.name: [
-                tuple(row)
+                {
+                    name: "(random)" if name in RANDOM_COLUMNS.get(table.name, ()) else value
+                    for name, value in row.items()
+                }
                 for row in connection.exec_driver_sql(
                     f"SELECT * FROM {table.name} ORDER BY {', '.join(c.name for c in table.primary_key)}"
-                )
+                ).mappings()
             ]
             for table in Base.metadata.sorted_tables
             if table.name not in ("alembic_version",)
         }
 
 
-def _run(db: Database, story: list[tuple], quick: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]]]:  # type: ignore[type-arg]
+PSA = Settings(
+    psa="connectwise",
+    connectwise_url="http://127.0.0.1:9/v4_6_release/apis/3.0",  # nothing is delivered in these tests
+    connectwise_company="msp",
+    connectwise_public_key="p",
+    connectwise_private_key="k",
+    connectwise_client_id="c",
+)
+
+
+def _run(
+    db: Database, story: list[tuple], quick: bool, settings_: Settings | None = None
+) -> tuple[list[Any], dict[str, list[dict[str, Any]]]]:  # type: ignore[type-arg]
     """What each step answered, and the rows it left."""
     clock = FixedClock(NOW)
-    ctx = Context(db, Settings(), clock)
+    ctx = Context(db, settings_ or Settings(), clock)
     admin = Actor.local_admin()
     with pytest.MonkeyPatch.context() as patch:
         if not quick:
@@ -120,9 +138,11 @@ def _plain(answer: Any) -> Any:
     return answer.as_dict() if hasattr(answer, "as_dict") else answer
 
 
-def _both(fresh: FreshDatabases, story: list[tuple], quick: bool) -> tuple[list[Any], dict[str, list[tuple[Any, ...]]]]:  # type: ignore[type-arg]
+def _both(
+    fresh: FreshDatabases, story: list[tuple], quick: bool, settings_: Settings | None = None
+) -> tuple[list[Any], dict[str, list[dict[str, Any]]]]:  # type: ignore[type-arg]
     with fresh.open() as db:
-        return _run(db, story, quick)
+        return _run(db, story, quick, settings_)
 
 
 def test_random_stories_give_the_same_answers_and_rows_with_and_without_the_fast_path(
@@ -136,6 +156,35 @@ def test_random_stories_give_the_same_answers_and_rows_with_and_without_the_fast
         assert _both(fresh_databases, story, quick=True) == _both(fresh_databases, story, quick=False)
 
     same()
+
+
+def test_with_a_psa_the_fast_path_queues_each_entry_as_the_client_book_does(
+    fresh_databases: FreshDatabases,
+) -> None:
+    """PSA=connectwise: every entry is queued for the PSA in its own transaction, on both paths alike."""
+    examples = 12 if fresh_databases.backend == "sqlite" else 8
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(operations)
+    def same(story: list[tuple]) -> None:  # type: ignore[type-arg]
+        fast = _both(fresh_databases, story, quick=True, settings_=PSA)
+        assert fast == _both(fresh_databases, story, quick=False, settings_=PSA)
+        chains = {row["id"] for row in fast[1]["entries"] if row["replaces_id"] is None}
+        queued = [row["entry_id"] for row in fast[1]["outbox"] if row["destination"] == "psa"]
+        assert sorted(queued) == sorted(chains)  # one row per chain (an entry and its edits)
+
+    same()
+
+
+def test_a_plain_entry_takes_the_fast_path_with_a_psa_too(ctx: Context, admin: Actor, tech: Actor) -> None:
+    psa_ctx = Context(ctx.db, PSA, ctx.clock)
+    do(psa_ctx, admin, "client add acme Acme")
+    do(psa_ctx, admin, "topup acme 2")
+    logged = _try_quick(psa_ctx, tech, "logtime acme 15m printer")
+    assert logged is not None and logged.psa == "queued for ConnectWise PSA"
+    with ctx.db.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT destination, entry_id, status, version FROM outbox").all()
+    assert [tuple(r) for r in rows] == [("psa", logged.entry_id, "pending", 0)]
 
 
 def test_the_differential_check_can_fail(fresh_databases: FreshDatabases) -> None:
