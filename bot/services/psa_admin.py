@@ -20,7 +20,7 @@ from bot.domain.worktypes import STANDARD
 from bot.psa import Company, Psa, PsaNotFound
 from bot.services import ledger
 from bot.services.clients import set_client
-from bot.services.context import Actor, Context, find_client
+from bot.services.context import Actor, Context, audit, find_client
 from bot.services.psa import retry_failed
 from bot.services.results import Message
 from storage import psa as store
@@ -188,7 +188,10 @@ def member(ctx: Context, actor: Actor, psa: Psa | None, user: str, member_id: st
             except PsaNotFound:
                 raise NotFound(f"There is no member {member_id} in {psa.name}.", "blocktime psa check") from None
     with ctx.db.unit_of_work() as uow:
+        before = store.member_of(uow.session, user_id)
+        was = {"member_id": before.member_id, "source": before.source} if before else None
         store.set_member(uow.session, user_id, member_id, "set", ctx.now())
+        audit(uow.session, ctx, actor, "psa_member", f"user:{user_id}", None, was, {"member_id": member_id})
         uow.commit()
     if member_id is None:
         return Message(f"{user_id} has no member set; their e-mail is used to find one.", {"user": user_id})
@@ -224,7 +227,10 @@ def work_type(ctx: Context, actor: Actor, name: str, type_id: str | None, role_i
         known = {STANDARD, *(w.name for w in repositories.work_types(session))}
         if name not in known:
             raise NotFound(f"There is no work type {name}.", "worktype list")
+        before = store.work_type_map(session, name)
+        was = {"type": before.psa_work_type_id, "role": before.psa_work_role_id} if before else None
         store.set_work_type(session, name, type_id, role_id)
+        audit(session, ctx, actor, "psa_work_type", f"work_type:{name}", None, was, {"type": type_id, "role": role_id})
         uow.commit()
     role = f", work role {role_id}" if role_id else ""
     return Message(

@@ -26,7 +26,7 @@ from bot.services import Actor, Context, psa_admin
 from bot.services.people import remember_person
 from storage import outbox
 from storage.db import Database
-from storage.models import Entry, OutboxMessage
+from storage.models import AuditLog, Entry, OutboxMessage
 from tests.conftest import psa_settings
 from tests.fakes.connectwise import FakeConnectWise
 from tests.helpers import balance_of, do
@@ -429,6 +429,9 @@ def test_a_member_is_named_by_slack_id_mention_or_name(pctx: Context, connectwis
     do(pctx, Actor("USAM", "Sam Smith"), "logtime acme 15m call")
     deliver(pctx)
     assert only_record(connectwise)["member"]["id"] == 18
+    with pctx.db.unit_of_work(read_only=True) as uow:  # who mapped whom, and when, is in the audit log
+        targets = [a.target for a in uow.session.query(AuditLog).filter_by(action="psa_member").order_by(AuditLog.id)]
+    assert targets == ["user:UTECH", "user:USAM", "user:UZED"]
 
 
 def test_two_dispatchers_at_once_write_one_record(pctx: Context, connectwise: FakeConnectWise) -> None:
