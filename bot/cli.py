@@ -39,7 +39,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_BUG = 0, 1, 2, 3, 70
 PSA_USAGE = (
     "blocktime psa check | link <client> [<company id> [<agreement id>]] | member <user> <member id|none> | "
     "worktype <name> <work type id|none> [role <id>] | reconcile <client> [period] | "
-    "import-blocks <client> [confirm] | retry [client]"
+    "import-blocks <client> [confirm] | sync <client> [period] | retry [client]"
 )
 
 
@@ -297,6 +297,9 @@ def _psa(ctx: Context, actor: Actor, invocation: Invocation, out: Console) -> in
         elif sub == "import-blocks" and 1 <= len(args) <= 2 and args[1:] in ([], ["confirm"]):
             assert psa is not None
             result = psa_admin.import_blocks(ctx, actor, psa, args[0], confirmed=bool(args[1:]))
+        elif sub == "sync" and args:
+            period = parse_period(" ".join(args[1:]), ctx.today())
+            result = psa_admin.backfill(ctx, actor, args[0], period)
         elif sub == "retry" and len(args) <= 1:
             result = psa_admin.retry(ctx, actor, args[0] if args else None)
         else:
@@ -307,7 +310,7 @@ def _psa(ctx: Context, actor: Actor, invocation: Invocation, out: Console) -> in
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True, default=str))
     else:
         render(out, result)
-    if sub in ("link", "retry"):
+    if sub in ("link", "sync", "retry"):
         _deliver_now(ctx)  # what was queued again goes now, where this process reaches the PSA
     return code
 

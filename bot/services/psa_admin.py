@@ -1,5 +1,5 @@
 """Connecting the PSA: ``blocktime psa check | link | member | worktype | reconcile | import-blocks |
-retry``. Each talks to the PSA outside any transaction and writes only what a person asked for."""
+sync | retry``. Each talks to the PSA outside any transaction and writes only what a person asked for."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from bot.domain.errors import NotFound, ParseError, Refused
 from bot.domain.psa import OurTime, compare
 from bot.domain.roles import Role, require
 from bot.domain.worktypes import STANDARD
-from bot.psa import Company, Psa, PsaNotFound
+from bot.psa import Company, Psa, PsaNotFound, psa_label
 from bot.services import ledger
 from bot.services.clients import set_client
-from bot.services.context import Actor, Context, audit, find_client
-from bot.services.psa import retry_failed
+from bot.services.context import Actor, Context, audit, find_client, lock_client
+from bot.services.psa import queue_sync, retry_failed
 from bot.services.results import Message
 from storage import psa as store
 from storage import repositories
@@ -348,8 +348,33 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
     return Message("\n".join(lines), {"client": handle, "blocks": data})
 
 
+def backfill(ctx: Context, actor: Actor, handle: str, period: Period) -> Message:
+    """``psa sync acme last month``: queue the client's entries of ``period`` that were never queued
+    (logged before the PSA was connected); entries already queued are left as they are."""
+    label = psa_label(ctx.settings)
+    if label is None:
+        raise Refused("No PSA is connected (PSA in the environment).", "PSA=connectwise")
+    with ctx.db.unit_of_work() as uow:
+        session = uow.session
+        require(ctx.role_of(session, actor), Role.MANAGER, "send entries to the PSA")
+        client = lock_client(session, find_client(session, handle).id)  # orders this with edits and voids
+        entries = [
+            e for e in repositories.entries_in_period(session, client.id, period.start, period.end) if not e.voided_at
+        ]
+        queued = store.sync_rows(session, (store.chain_root(e) for e in entries))
+        fresh = [e for e in entries if store.chain_root(e) not in queued]
+        for entry in fresh:
+            queue_sync(session, ctx, entry)
+        uow.commit()
+    return Message(
+        f"{len(fresh)} entries of {client.display_name} queued for {label}"
+        + (f"; {len(entries) - len(fresh)} were queued already." if len(entries) > len(fresh) else "."),
+        {"client": client.handle, "queued": len(fresh), "already": len(entries) - len(fresh)},
+    )
+
+
 def retry(ctx: Context, actor: Actor, handle: str | None) -> Message:
     return retry_failed(ctx, actor, handle=handle)
 
 
-__all__ = ["Checked", "check", "import_blocks", "link", "member", "reconcile", "retry", "work_type"]
+__all__ = ["Checked", "backfill", "check", "import_blocks", "link", "member", "reconcile", "retry", "work_type"]

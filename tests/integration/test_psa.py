@@ -17,6 +17,7 @@ import pytest
 
 from bot.bootstrap import connect, transports_for
 from bot.clock import FixedClock
+from bot.config import Settings
 from bot.domain.dates import parse_period
 from bot.domain.errors import NotFound
 from bot.domain.roles import Standing
@@ -449,3 +450,32 @@ def test_two_dispatchers_at_once_write_one_record(pctx: Context, connectwise: Fa
     assert second.run_once() == 0  # claimed by the first
     running.join(10)
     assert results == [1] and len(connectwise.calls("POST")) == 1 and len(connectwise.time_entries) == 1
+
+
+def test_entries_from_before_the_psa_are_sent_on_request_once(
+    database: Database, connectwise: FakeConnectWise, clock: FixedClock
+) -> None:
+    """The PSA is connected mid-month: reconcile shows the earlier entries missing; `psa sync` queues
+    them (not those queued already, not voided ones) and reconcile is then in step."""
+    before = Context(database, Settings(admins=frozenset({"UADMIN"})), clock)
+    admin = Actor.local_admin()
+    do(before, admin, "client add acme Acme Corp")
+    do(before, admin, "topup acme 10")
+    old = [do(before, TECH, f"logtime acme {m}m earlier work") for m in (15, 30)]
+    do(before, TECH, f"void {old[1].entry_id} wrong client")
+    ctx = Context(database, psa_settings(connectwise), clock)
+    do(ctx, admin, "client set acme psa-company 250 psa-agreement 30")
+    psa_admin.member(ctx, admin, None, "UTECH", "17")
+    new = do(ctx, TECH, "logtime acme 45m after the switch")
+    deliver(ctx)
+    psa = connect(ctx.settings)
+    assert psa is not None
+    month = parse_period("this month", ctx.today())
+    missing = psa_admin.reconcile(ctx, admin, psa, "acme", month).data["differences"]
+    assert [(d["kind"], d["entry_id"]) for d in missing] == [("missing", old[0].entry_id)]
+    sent = psa_admin.backfill(ctx, admin, "acme", month)
+    assert sent.data == {"client": "acme", "queued": 1, "already": 1}
+    assert deliver(ctx) == 1
+    assert psa_admin.reconcile(ctx, admin, psa, "acme", month).data["in_step"]
+    assert psa_admin.backfill(ctx, admin, "acme", month).data["queued"] == 0  # a second run sends nothing
+    assert len(connectwise.calls("POST")) == 2 and new.entry_id != old[0].entry_id
