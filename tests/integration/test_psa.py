@@ -151,13 +151,13 @@ def test_the_psa_down_for_a_minute_loses_nothing_and_doubles_nothing(
 def test_a_timeout_after_the_psa_stored_the_record_never_makes_a_second(
     database: Database, connectwise: FakeConnectWise, clock: FixedClock
 ) -> None:
-    ctx = Context(database, psa_settings(connectwise, psa_timeout_seconds=0.3), clock)
+    ctx = Context(database, psa_settings(connectwise, psa_timeout_seconds=1.0), clock)
     admin = Actor.local_admin()
     do(ctx, admin, "client add acme Acme Corp")
     do(ctx, admin, "topup acme 10")
     do(ctx, admin, "client set acme psa-company 250 psa-agreement 30")
     psa_admin.member(ctx, admin, None, "UTECH", "17")
-    connectwise.faults.slow_create = 1.0  # stored at once, answered after the client gave up
+    connectwise.faults.slow_create = 2.5  # stored at once, answered after the client gave up
     logged = do(ctx, TECH, "logtime acme 45m server patching")
     assert deliver(ctx) == 0
     assert len(connectwise.time_entries) == 1  # ConnectWise has it; we do not know its id
