@@ -9,7 +9,8 @@ It checks every request as ConnectWise does and records it:
   validated against the ``TimeEntry`` schema of ConnectWise's OpenAPI description (its Python models,
   generated from that description, in the ``pyconnectwise`` package), with unknown fields refused,
   then against ConnectWise's rules: the company, member, agreement (of that company), service ticket
-  (of that company) and work type exist; the end is after the start;
+  (of that company) and work type exist; the end is after the start; a billed entry is not changed
+  or deleted;
 - errors come in ConnectWise's shape: ``{"code", "message", "errors": [{"code", "message", "resource",
   "field"}]}``; 429 carries ``Retry-After``.
 
@@ -305,6 +306,16 @@ class FakeConnectWise:
             return 200, table[record_id], {}
         if parts[:2] != ["time", "entries"]:
             raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
+        if self.time_entries[record_id].get("status") in ("Billed", "BilledAgreement") and method in (
+            "DELETE",
+            "PATCH",
+        ):
+            raise ApiError(
+                400,
+                "InvalidObject",
+                "TimeEntry object is invalid",
+                [{"code": "InvalidField", "message": "A billed time entry cannot be changed", "field": "status"}],
+            )
         if method == "DELETE":
             del self.time_entries[record_id]
             return 204, None, {}

@@ -25,6 +25,7 @@ from bot.jobs.dispatcher import Dispatcher
 from bot.psa.connectwise import ConnectWise
 from bot.services import Actor, Context, psa_admin
 from bot.services.people import remember_person
+from bot.services.scheduled import digest_facts
 from storage import outbox
 from storage.db import Database
 from storage.models import AuditLog, Entry, OutboxMessage
@@ -479,3 +480,22 @@ def test_entries_from_before_the_psa_are_sent_on_request_once(
     assert psa_admin.reconcile(ctx, admin, psa, "acme", month).data["in_step"]
     assert psa_admin.backfill(ctx, admin, "acme", month).data["queued"] == 0  # a second run sends nothing
     assert len(connectwise.calls("POST")) == 2 and new.entry_id != old[0].entry_id
+
+
+def test_voiding_time_the_psa_already_billed_is_flagged_not_lost(pctx: Context, connectwise: FakeConnectWise) -> None:
+    """The entry was invoiced in ConnectWise, then voided here: the balance comes back here, and the
+    record that ConnectWise will not delete is shown as failed, in its words, and in the digest."""
+    logged = do(pctx, TECH, "logtime acme 1h server patching")
+    deliver(pctx)
+    record = only_record(connectwise)
+    record["status"] = "Billed"
+    do(pctx, TECH, f"void {logged.entry_id} wrong client")
+    assert deliver(pctx) == 0
+    assert balance_of(pctx, "acme").remaining_minutes == 600
+    assert entries_psa(pctx)[logged.entry_id] == (
+        "failed: ConnectWise 400: TimeEntry object is invalid (status: A billed time entry cannot be changed)"
+    )
+    assert only_record(connectwise)["id"] == record["id"]  # still there, still billed
+    with pctx.db.unit_of_work(read_only=True) as uow:
+        failed = digest_facts(pctx, uow.session, pctx.today())["psa"]
+    assert failed["failed_count"] == 1 and failed["failed"][0]["entry_id"] == logged.entry_id
