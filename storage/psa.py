@@ -137,10 +137,10 @@ def email_of(session: Session, user_id: str) -> str | None:
 
 
 def authors(session: Session, since: datetime) -> dict[str, str]:
-    """Everyone who logged time since ``since``: user id -> the name on their latest entry."""
-    rows = session.execute(
-        select(Entry.user_id, Entry.user_name).where(Entry.created_at >= since).order_by(Entry.id)
-    ).all()
+    """Everyone who logged time since ``since``: user id -> the name on their latest entry (one row
+    per person, not one per entry)."""
+    latest = select(func.max(Entry.id)).where(Entry.created_at >= since).group_by(Entry.user_id).scalar_subquery()
+    rows = session.execute(select(Entry.user_id, Entry.user_name).where(Entry.id.in_(latest))).all()
     return dict(rows)
 
 

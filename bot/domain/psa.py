@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from bot.domain.fields import find_ticket
@@ -124,8 +125,6 @@ def start_of(work_date: date, started_at: datetime | None, timezone: str) -> dat
 
 def minutes_of_hours(hours: object) -> int:
     """A PSA's decimal hours as whole minutes (0.25 -> 15; 0.17 -> 10: the PSA rounded 10 minutes)."""
-    from decimal import ROUND_HALF_UP, Decimal
-
     return int((Decimal(str(hours)) * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 

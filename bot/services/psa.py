@@ -73,11 +73,15 @@ def sync_states(session: Session, ctx: Context, entries: Iterable[Entry]) -> dic
     return states
 
 
-def with_sync(session: Session, ctx: Context, views: list[EntryView]) -> list[EntryView]:
-    """``views`` with where each entry stands in the PSA (unchanged when no PSA is connected)."""
+def with_sync(
+    session: Session, ctx: Context, views: list[EntryView], entries: Iterable[Entry] | None = None
+) -> list[EntryView]:
+    """``views`` with where each entry stands in the PSA (unchanged when no PSA is connected); the
+    views' ``entries`` when the caller has them read already, else they are read by id."""
     if not ctx.settings.psa or not views:
         return views
-    states = sync_states(session, ctx, repositories.entries_by_id(session, sorted({v.id for v in views})))
+    rows = entries if entries is not None else repositories.entries_by_id(session, sorted({v.id for v in views}))
+    states = sync_states(session, ctx, rows)
     return [
         replace(view, psa=states[view.id].text, psa_id=states[view.id].psa_id) if view.id in states else view
         for view in views

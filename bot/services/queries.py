@@ -243,7 +243,7 @@ def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, str, Per
         session = uow.session
         client = find_client(session, command.client)
         rows = repositories.entries_in_period(session, client.id, command.period.start, command.period.end)
-        views = with_sync(session, ctx, [entry_view(e, client.handle) for e in rows])
+        views = with_sync(session, ctx, [entry_view(e, client.handle) for e in rows], rows)
         return client.handle, client.display_name, command.period, views
 
 
@@ -339,7 +339,8 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
             )
         today = repositories.entries_logged_since(session, user_id, start, TODAY_SHOWN)
         recent = repositories.recent_client_handles(session, user_id, RECENT_CLIENTS)
-        return MyDay(timer, with_sync(session, ctx, [entry_view(e, h) for e, h in today]), recent)
+        views = with_sync(session, ctx, [entry_view(e, h) for e, h in today], [e for e, _ in today])
+        return MyDay(timer, views, recent)
 
 
 def recent_clients(ctx: Context, user_id: str) -> list[str]:
