@@ -65,7 +65,7 @@ class Settings:
     scheduler: bool = True
     hourly_rate: Decimal = Decimal("100")
     flat_fee_margin: Decimal = Decimal("0.15")
-    # The MSP's PSA: time logged here is written there (PSA=connectwise); None: no PSA
+    # The MSP's PSA: time logged here is written there (PSA=connectwise|halopsa|autotask); None: no PSA
     psa: str | None = None
     psa_timeout_seconds: float = 15.0
     connectwise_url: str | None = None  # https://na.myconnectwise.net/v4_6_release/apis/3.0
@@ -73,6 +73,15 @@ class Settings:
     connectwise_public_key: str | None = field(default=None, repr=False)
     connectwise_private_key: str | None = field(default=None, repr=False)
     connectwise_client_id: str | None = field(default=None, repr=False)
+    halopsa_url: str | None = None  # https://acme.halopsa.com (the API at /api, sign-in at /auth)
+    halopsa_auth_url: str | None = None  # when the authorisation server is elsewhere
+    halopsa_tenant: str | None = None  # hosted Halo instances name their tenant
+    halopsa_client_id: str | None = field(default=None, repr=False)
+    halopsa_client_secret: str | None = field(default=None, repr=False)
+    autotask_url: str | None = None  # https://webservices5.autotask.net/ATServicesRest/V1.0 (your zone's)
+    autotask_username: str | None = None  # the API user's user name
+    autotask_secret: str | None = field(default=None, repr=False)
+    autotask_integration_code: str | None = field(default=None, repr=False)
 
     @property
     def slack_configured(self) -> bool:
@@ -162,6 +171,15 @@ class Settings:
             connectwise_public_key=get("CONNECTWISE_PUBLIC_KEY"),
             connectwise_private_key=get("CONNECTWISE_PRIVATE_KEY"),
             connectwise_client_id=get("CONNECTWISE_CLIENT_ID"),
+            halopsa_url=(get("HALOPSA_URL") or "").rstrip("/") or None,
+            halopsa_auth_url=(get("HALOPSA_AUTH_URL") or "").rstrip("/") or None,
+            halopsa_tenant=get("HALOPSA_TENANT"),
+            halopsa_client_id=get("HALOPSA_CLIENT_ID"),
+            halopsa_client_secret=get("HALOPSA_CLIENT_SECRET"),
+            autotask_url=(get("AUTOTASK_URL") or "").rstrip("/") or None,
+            autotask_username=get("AUTOTASK_USERNAME"),
+            autotask_secret=get("AUTOTASK_SECRET"),
+            autotask_integration_code=get("AUTOTASK_INTEGRATION_CODE"),
         )
 
 
@@ -172,23 +190,22 @@ PSAS = {
         "CONNECTWISE_PUBLIC_KEY",
         "CONNECTWISE_PRIVATE_KEY",
         "CONNECTWISE_CLIENT_ID",
-    )
+    ),
+    "halopsa": ("HALOPSA_URL", "HALOPSA_CLIENT_ID", "HALOPSA_CLIENT_SECRET"),
+    "autotask": ("AUTOTASK_URL", "AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"),
 }
-NOT_YET = ("halopsa", "autotask")
 
 
 def _psa(get) -> str | None:  # type: ignore[no-untyped-def]
-    """``PSA=connectwise`` with every one of its settings, or no PSA (unset, ``none``)."""
+    """``PSA=connectwise|halopsa|autotask`` with every one of its settings, or no PSA (unset, ``none``)."""
     name = (get("PSA") or "none").lower()
     if name in ("none", "off"):
         return None
-    if name in NOT_YET:
-        raise ConfigError(
-            f"PSA={name!r}: {name} is not supported yet (blocktime writes to ConnectWise PSA today); "
-            "use PSA=connectwise or leave PSA unset."
-        )
     if name not in PSAS:
-        raise ConfigError(f"PSA={name!r} is not a PSA blocktime knows; use PSA=connectwise or leave PSA unset.")
+        raise ConfigError(
+            f"PSA={name!r} is not a PSA blocktime knows; use PSA=connectwise, halopsa or autotask, "
+            "or leave PSA unset."
+        )
     missing = [setting for setting in PSAS[name] if not get(setting)]
     if missing:
         raise ConfigError(f"PSA={name} needs {', '.join(missing)} in the environment (see .env.example).")

@@ -430,9 +430,10 @@ def client_table(clients: list[ClientView]) -> FitTable:
 
 def psa_link(client: ClientView) -> str:
     """The client's company and agreement in the PSA, or nothing when it is not linked."""
-    if not (client.psa_company_id or client.psa_agreement_id):
+    if not (client.psa_company_id or client.psa_agreement_id or client.psa_ticket_id):
         return ""
-    return f"company {client.psa_company_id or '?'}, agreement {client.psa_agreement_id or '?'}"
+    ticket = f", ticket #{client.psa_ticket_id} for other time" if client.psa_ticket_id else ""
+    return f"company {client.psa_company_id or '?'}, agreement {client.psa_agreement_id or '?'}{ticket}"
 
 
 def statement_lines(facts: dict[str, Any]) -> list[str]:

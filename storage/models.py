@@ -102,6 +102,8 @@ class Client(Base):
     # The client's company and block-time agreement in the MSP's PSA (PSA=connectwise): ids as the PSA says them
     psa_company_id: Mapped[str | None] = mapped_column(String(32))
     psa_agreement_id: Mapped[str | None] = mapped_column(String(32))
+    # the ticket for time that names none (HaloPSA and Autotask record time only on tickets)
+    psa_ticket_id: Mapped[str | None] = mapped_column(String(32))
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
 

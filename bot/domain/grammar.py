@@ -348,6 +348,7 @@ _SETTERS = {
     "webhook": ("alert_webhook", lambda v: None if v.lower() == "none" else parse_url(v)),
     "psa-company": ("psa_company_id", lambda v: parse_psa_id(v, "psa-company")),
     "psa-agreement": ("psa_agreement_id", lambda v: parse_psa_id(v, "psa-agreement")),
+    "psa-ticket": ("psa_ticket_id", lambda v: parse_psa_id(v.lstrip("#"), "psa-ticket")),
 }
 
 

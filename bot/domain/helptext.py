@@ -38,7 +38,8 @@ CLIENT_SET_KEYS = (
     "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0), "
     "email (address|none), webhook (URL|none), hours (mon-fri 08:00-18:00|none: working hours; work outside "
     "them is billed as BLOCKTIME_AFTER_HOURS_TYPE), worktype (onsite 2|onsite none: this client's rate), "
-    "psa-company (250|none) and psa-agreement (30|none): the client's company and agreement in the PSA"
+    "psa-company (250|none) and psa-agreement (30|none): the client's company and agreement in the PSA, "
+    "psa-ticket (5678|none): the PSA ticket for time that names no #ticket (HaloPSA and Autotask need one)"
 )
 
 

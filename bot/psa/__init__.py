@@ -45,6 +45,7 @@ class Agreement:
 
 class Psa(Protocol):
     name: str  # "ConnectWise PSA"
+    needs_ticket: bool  # records time only on tickets (HaloPSA, Autotask); else on the company too
 
     def whoami(self) -> str: ...  # reaches the API; its version, or raises PsaError
 
@@ -62,7 +63,7 @@ class Psa(Protocol):
 
     def work_type_exists(self, work_type_id: str) -> bool: ...
 
-    def find_time(self, reference: str) -> str | None: ...  # the record carrying our reference
+    def find_time(self, reference: str, ticket_id: str | None) -> str | None: ...  # the record carrying it
 
     def create_time(self, time: PsaTime) -> str: ...
 
@@ -75,5 +76,8 @@ class Psa(Protocol):
     def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]: ...
 
 
+LABELS = {"connectwise": "ConnectWise PSA", "halopsa": "HaloPSA", "autotask": "Autotask"}
+
+
 def psa_label(settings: Settings) -> str | None:
-    return {"connectwise": "ConnectWise PSA"}.get(settings.psa or "")
+    return LABELS.get(settings.psa or "")

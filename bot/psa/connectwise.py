@@ -11,11 +11,7 @@ Numbers are read as Decimal (hours and prices are never floats here)."""
 
 from __future__ import annotations
 
-import atexit
-import json
 import re
-import threading
-import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,17 +20,18 @@ import httpx
 
 from bot.config import Settings
 from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
-from bot.psa import Agreement, Company, PsaError, PsaNotFound
+from bot.psa import Agreement, Company, PsaNotFound
+from bot.psa.http import VendorHttp, money, number, pooled
 
 PAGE_SIZE = 1000
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
 NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
-WAIT_AT_MOST = 30.0  # an interactive call waits out a 429 this long at most
 HOUR_UNITS = ("hour", "hours", "hr", "hrs")
 
 
 class ConnectWise:
     name = "ConnectWise PSA"
+    needs_ticket = False
 
     def __init__(
         self,
@@ -46,10 +43,18 @@ class ConnectWise:
         timeout: float = 15.0,
         interactive: bool = False,
     ) -> None:
-        self.http = _client(base_url.rstrip("/") + "/", f"{company}+{public_key}", private_key, client_id, timeout)
-        self.timeout = timeout
-        # the CLI waits out a short 429 and tries again; the dispatcher reschedules instead of sleeping
-        self.interactive = interactive
+        base = base_url.rstrip("/") + "/"
+        user = f"{company}+{public_key}"
+        client = pooled(
+            ("connectwise", base, user, private_key, client_id, timeout),
+            lambda: httpx.Client(
+                base_url=base,
+                auth=httpx.BasicAuth(user, private_key),
+                headers={"clientId": client_id, "Accept": ACCEPT, "User-Agent": "blocktime"},
+                timeout=timeout,
+            ),
+        )
+        self.http = VendorHttp("ConnectWise", client, timeout, interactive, _words)
 
     @classmethod
     def from_settings(cls, settings: Settings, interactive: bool = False) -> ConnectWise:
@@ -106,7 +111,7 @@ class ConnectWise:
         except PsaNotFound:
             return False
 
-    def find_time(self, reference: str) -> str | None:
+    def find_time(self, reference: str, ticket_id: str | None = None) -> str | None:
         rows = self._list("time/entries", f'mobileGuid="{_quoted(reference)}"', fields="id", limit=2)
         return str(rows[0]["id"]) if rows else None
 
@@ -161,7 +166,7 @@ class ConnectWise:
                     minutes_of_hours(limit),
                     _day(agreement.get("startDate")),
                     end,
-                    _money(agreement.get("billAmount")),
+                    money(agreement.get("billAmount")),
                     str(agreement.get("name") or f"agreement {number}"),
                 )
             )
@@ -177,7 +182,7 @@ class ConnectWise:
                     minutes_of_hours(quantity),
                     _day(addition.get("effectiveDate")),
                     end,
-                    _money(Decimal(str(price)) * quantity if price is not None else None),
+                    money(Decimal(str(price)) * quantity if price is not None else None),
                     str(
                         addition.get("description")
                         or (addition.get("product") or {}).get("identifier")
@@ -235,86 +240,25 @@ class ConnectWise:
         return rows
 
     def _call(self, method: str, path: str, json_body: Any = None) -> Any:
-        return self._call_raw(method, path, json_body=json_body)[0]
+        return self.http.call(method, path, json_body=json_body)[0]
 
     def _call_raw(
         self, method: str, url: str, params: dict[str, Any] | None = None, json_body: Any = None
     ) -> tuple[Any, httpx.Response]:
-        for attempt in range(4):
-            try:
-                response = self.http.request(method, url, params=params, json=json_body)
-            except httpx.TimeoutException:
-                raise PsaError(f"ConnectWise did not answer within {self.timeout:g} s") from None
-            except httpx.HTTPError as error:
-                raise PsaError(f"ConnectWise is unreachable ({type(error).__name__})") from None
-            if response.status_code == 429:
-                wait = _retry_after(response)
-                if self.interactive and attempt < 3 and (wait or 1) <= WAIT_AT_MOST:
-                    time.sleep(wait or 1)
-                    continue
-                raise PsaError("ConnectWise is rate limiting requests (429)", retry_after=wait)
-            if response.status_code >= 400:
-                raise _failure(response)
-            if response.status_code == 204 or not response.content:
-                return None, response
-            return json.loads(response.text, parse_float=Decimal), response
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self.http.call(method, url, params=params, json_body=json_body)
 
 
-_CLIENTS: dict[tuple[str, ...], httpx.Client] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _client(base_url: str, user: str, key: str, client_id: str, timeout: float) -> httpx.Client:
-    """One pooled HTTP client per connection for the whole process (the dispatcher, the CLI and
-    every thread share it; httpx clients are thread-safe), closed when the process ends."""
-    name = (base_url, user, key, client_id, str(timeout))
-    with _CLIENTS_LOCK:
-        if name not in _CLIENTS:
-            if not _CLIENTS:
-                atexit.register(_close_all)
-            _CLIENTS[name] = httpx.Client(
-                base_url=base_url,
-                auth=httpx.BasicAuth(user, key),
-                headers={"clientId": client_id, "Accept": ACCEPT, "User-Agent": "blocktime"},
-                timeout=timeout,
-            )
-        return _CLIENTS[name]
-
-
-def _close_all() -> None:
-    with _CLIENTS_LOCK:
-        for client in _CLIENTS.values():
-            client.close()
-        _CLIENTS.clear()
-
-
-def _failure(response: httpx.Response) -> PsaError:
-    status = response.status_code
-    try:
-        body = json.loads(response.text)
-    except ValueError:
-        body = {}
-    message = str(body.get("message") or response.reason_phrase or "error") if isinstance(body, dict) else "error"
+def _words(body: Any) -> str | None:
+    """ConnectWise's error body: ``{"code", "message", "errors": [{"code", "message", "field"}]}``."""
+    if not isinstance(body, dict):
+        return None
+    message = str(body.get("message") or "error")
     details = [
         f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
-        for e in (body.get("errors") or [] if isinstance(body, dict) else [])
+        for e in body.get("errors") or []
         if isinstance(e, dict)
     ]
-    text = f"ConnectWise {status}: {message}" + (f" ({'; '.join(details)})" if details else "")
-    if status == 404:
-        return PsaNotFound(text)
-    if status >= 500 or status == 408:
-        return PsaError(text)
-    return PsaError(text, permanent=True)  # 400, 401, 403, 409...: the same request fails the same way
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
+    return message + (f" ({'; '.join(details)})" if details else "")
 
 
 def _quoted(text: str) -> str:
@@ -323,9 +267,7 @@ def _quoted(text: str) -> str:
 
 
 def _number(value: str, what: str) -> int:
-    if not str(value).isdigit():
-        raise PsaError(f"A ConnectWise {what} id is a number, not {value!r}.", permanent=True)
-    return int(value)
+    return number(value, "ConnectWise", what)
 
 
 def _company(row: dict[str, Any]) -> Company:
@@ -352,9 +294,3 @@ def _parse_stamp(text: str) -> datetime:
 
 def _day(text: object) -> date | None:
     return _parse_stamp(str(text)).date() if text else None
-
-
-def _money(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(Decimal(str(value)).quantize(Decimal("0.01")))

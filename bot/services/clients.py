@@ -43,6 +43,7 @@ POLICY_FIELDS = (
     "statement_channel",
     "psa_company_id",
     "psa_agreement_id",
+    "psa_ticket_id",
     "overage_policy",
     "thresholds",
     "alert_email",
@@ -75,6 +76,7 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         work_hours=client.work_hours,
         psa_company_id=client.psa_company_id,
         psa_agreement_id=client.psa_agreement_id,
+        psa_ticket_id=client.psa_ticket_id,
     )
 
 

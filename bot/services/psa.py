@@ -126,6 +126,7 @@ class _Plan:
     user_name: str
     member_id: str | None
     email: str | None
+    ticket_id: str | None  # the ticket the record is on (a voided chain: where to look for it)
     time: PsaTime | None = None  # what the record should hold; None: the chain is voided, its record goes
 
 
@@ -141,7 +142,7 @@ class _Sync:
             plan = self._plan(uow.session, root_id, reference)
         psa_id = plan.psa_id
         if plan.time is None:
-            psa_id = psa_id or self.psa.find_time(reference)
+            psa_id = psa_id or self.psa.find_time(reference, plan.ticket_id)
             if psa_id:
                 self.psa.delete_time(psa_id)
             return f"removed {psa_id}" if psa_id else "nothing to remove"
@@ -152,7 +153,7 @@ class _Sync:
                 return psa_id
             except PsaNotFound:
                 psa_id = None  # deleted in the PSA meanwhile: the entry still counts here, so it goes back
-        psa_id = self.psa.find_time(reference)  # a create that timed out may have been stored
+        psa_id = self.psa.find_time(reference, time.ticket_id)  # a create that timed out may be stored
         if psa_id:
             self.psa.update_time(psa_id, time)
         else:
@@ -169,21 +170,33 @@ class _Sync:
         latest = entries[-1]
         psa_id = next((e.psa_id for e in reversed(entries) if e.psa_id), None)
         member = store.member_of(session, latest.user_id)
+        client = session.get(Client, latest.client_id)
+        assert client is not None
+        ticket = (
+            service_ticket(latest.ticket, latest.note, store.thread_notes(session, latest.thread_ref))
+            or client.psa_ticket_id
+        )
         plan = _Plan(
             psa_id,
             latest.user_id,
             latest.user_name,
             member.member_id if member else None,
             store.email_of(session, latest.user_id),
+            ticket,
         )
         if latest.voided_at is not None:
             return plan
-        client = session.get(Client, latest.client_id)
-        assert client is not None
         if not (client.psa_company_id and client.psa_agreement_id):
             raise PsaError(
                 f"{client.display_name} has no {self.psa.name} company and agreement: "
                 f"run `blocktime psa link {client.handle}`",
+                permanent=True,
+            )
+        if ticket is None and self.psa.needs_ticket:
+            raise PsaError(
+                f"{self.psa.name} records time only on tickets and this entry names none: put #1234 in its "
+                f"note, or set {client.display_name}'s ticket for other time: "
+                f"`client set {client.handle} psa-ticket <ticket id>`",
                 permanent=True,
             )
         kind = store.work_type_map(session, latest.work_type)
@@ -192,7 +205,7 @@ class _Sync:
             company_id=client.psa_company_id,
             agreement_id=client.psa_agreement_id,
             member_id="",
-            ticket_id=service_ticket(latest.ticket, latest.note, store.thread_notes(session, latest.thread_ref)),
+            ticket_id=ticket,
             work_type_id=kind.psa_work_type_id if kind else None,
             work_role_id=kind.psa_work_role_id if kind else None,
             start=start_of(latest.work_date, latest.started_at, client.timezone),

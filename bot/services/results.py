@@ -205,6 +205,7 @@ class ClientView(Result):
     work_hours: str | None = None  # "mon-fri 08:00-18:00"; None = no after-hours rule
     psa_company_id: str | None = None  # the client's company and agreement in the PSA
     psa_agreement_id: str | None = None
+    psa_ticket_id: str | None = None  # the PSA ticket for time that names none
 
 
 @dataclass(frozen=True)

@@ -133,10 +133,15 @@ def test_the_psa_cli_checks_links_reconciles_and_imports(
     assert usage.returncode == 2 and "Usage: blocktime psa" in usage.stderr
 
 
-def test_a_psa_that_is_not_supported_yet_is_refused_at_start(cli: Cli) -> None:
-    cli.env.update(PSA="halopsa")
+def test_an_unknown_psa_or_missing_settings_are_refused_at_start(cli: Cli) -> None:
+    cli.env.update(PSA="kaseya")
     done = cli.run("balance")
-    assert done.returncode == 2 and "halopsa is not supported yet" in done.stderr
-    cli.env.update(PSA="connectwise")
-    done = cli.run("balance")
-    assert done.returncode == 2 and "CONNECTWISE_URL" in done.stderr
+    assert done.returncode == 2 and "use PSA=connectwise, halopsa or autotask" in done.stderr
+    for vendor, setting in (
+        ("connectwise", "CONNECTWISE_URL"),
+        ("halopsa", "HALOPSA_CLIENT_SECRET"),
+        ("autotask", "AUTOTASK_INTEGRATION_CODE"),
+    ):
+        cli.env.update(PSA=vendor)
+        done = cli.run("balance")
+        assert done.returncode == 2 and setting in done.stderr, done.stderr

@@ -1,0 +1,129 @@
+"""What every PSA's HTTP calls share: one pooled client per connection for the whole process, and one
+way of saying failures (``PsaError``): a timeout or an unreachable PSA may be retried; a 429 says how
+long to wait (``Retry-After``), and an interactive caller (the CLI) waits out a short one; 404 is
+``PsaNotFound``; 5xx and 408 may be retried; any other refusal is permanent. Each vendor module says
+how its error bodies read (``failure``)."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import threading
+import time
+from collections.abc import Callable, Hashable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from bot.psa import PsaError, PsaNotFound
+
+WAIT_AT_MOST = 30.0  # an interactive call waits out a 429 this long at most
+TRIES = 4
+
+
+class VendorHttp:
+    def __init__(
+        self,
+        vendor: str,
+        client: httpx.Client,
+        timeout: float,
+        interactive: bool,
+        message: Callable[[Any], str | None],
+    ) -> None:
+        self.vendor = vendor
+        self.client = client
+        self.timeout = timeout
+        # the CLI waits out a short 429 and tries again; the dispatcher reschedules instead of sleeping
+        self.interactive = interactive
+        self.message = message  # the vendor's words in an error body (parsed JSON, or None)
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> tuple[Any, httpx.Response]:
+        """The parsed JSON answer (numbers with a point as Decimal; None when empty) and the response."""
+        for attempt in range(TRIES):
+            try:
+                response = self.client.request(method, url, params=params, json=json_body)
+            except httpx.TimeoutException:
+                raise PsaError(f"{self.vendor} did not answer within {self.timeout:g} s") from None
+            except PsaError:
+                raise  # the sign-in (an auth flow) said why
+            except httpx.HTTPError as error:
+                raise PsaError(f"{self.vendor} is unreachable ({type(error).__name__})") from None
+            if response.status_code == 429:
+                wait = retry_after(response)
+                if self.interactive and attempt < TRIES - 1 and (wait or 1) <= WAIT_AT_MOST:
+                    time.sleep(wait or 1)
+                    continue
+                raise PsaError(f"{self.vendor} is rate limiting requests (429)", retry_after=wait)
+            if response.status_code >= 400:
+                raise self.failure(response)
+            if response.status_code == 204 or not response.content:
+                return None, response
+            return json.loads(response.text, parse_float=Decimal), response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def failure(self, response: httpx.Response) -> PsaError:
+        status = response.status_code
+        try:
+            body = json.loads(response.text)
+        except ValueError:
+            body = None
+        words = self.message(body) or response.reason_phrase or "error"
+        return failure_of(status, f"{self.vendor} {status}: {words}")
+
+
+def failure_of(status: int, text: str) -> PsaError:
+    if status == 404:
+        return PsaNotFound(text)
+    if status >= 500 or status == 408:
+        return PsaError(text)
+    return PsaError(text, permanent=True)  # 400, 401, 403, 409...: the same request fails the same way
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+_CLIENTS: dict[Hashable, httpx.Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def pooled(name: Hashable, make: Callable[[], httpx.Client]) -> httpx.Client:
+    """One HTTP client per connection (``name``: its URL and credentials) for the whole process: the
+    dispatcher, the CLI and every thread share it (httpx clients are thread-safe); closed at exit."""
+    with _CLIENTS_LOCK:
+        if name not in _CLIENTS:
+            if not _CLIENTS:
+                atexit.register(_close_all)
+            _CLIENTS[name] = make()
+        return _CLIENTS[name]
+
+
+def _close_all() -> None:
+    with _CLIENTS_LOCK:
+        for client in _CLIENTS.values():
+            client.close()
+        _CLIENTS.clear()
+
+
+def number(value: str, vendor: str, what: str) -> int:
+    """A record id the vendor numbers, or a permanent refusal naming it."""
+    if not str(value).isdigit():
+        raise PsaError(f"A {vendor} {what} id is a number, not {value!r}.", permanent=True)
+    return int(value)
+
+
+def money(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(Decimal(str(value)).quantize(Decimal("0.01")))
