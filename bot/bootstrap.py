@@ -140,12 +140,20 @@ def listener_limit(app: App) -> int | None:
 
 
 def connect(settings: Settings, interactive: bool = False) -> Psa | None:
-    """The PSA the settings name (``PSA=connectwise``), or None. ``interactive``: a person waits (the
+    """The PSA the settings name (``PSA=connectwise|halopsa|autotask``), or None. ``interactive``: a person waits (the
     CLI), so a short 429 is waited out instead of failing."""
     if settings.psa == "connectwise":
         from bot.psa.connectwise import ConnectWise
 
         return ConnectWise.from_settings(settings, interactive)
+    if settings.psa == "halopsa":
+        from bot.psa.halopsa import HaloPsa
+
+        return HaloPsa.from_settings(settings, interactive)
+    if settings.psa == "autotask":
+        from bot.psa.autotask import Autotask
+
+        return Autotask.from_settings(settings, interactive)
     return None
 
 

@@ -142,49 +142,51 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.stop()
 
 
+PSA_VENDORS = ("connectwise", "halopsa", "autotask")
+
+
 @pytest.fixture(scope="session")
-def connectwise_server() -> Iterator[FakeConnectWise]:
-    fake = FakeConnectWise().start()
-    yield fake
-    fake.stop()
+def psa_servers() -> Iterator[dict[str, Any]]:
+    """One local fake of each PSA's API for the whole session, started when first asked for."""
+    started: dict[str, Any] = {}
+    yield started
+    for fake in started.values():
+        fake.stop()
+
+
+def _server(servers: dict[str, Any], vendor: str) -> Any:
+    if vendor not in servers:
+        import importlib
+
+        module, kind = {
+            "connectwise": ("tests.fakes.connectwise", "FakeConnectWise"),
+            "halopsa": ("tests.fakes.halopsa", "FakeHalo"),
+            "autotask": ("tests.fakes.autotask", "FakeAutotask"),
+        }[vendor]
+        servers[vendor] = getattr(importlib.import_module(module), kind)().start()
+    return servers[vendor]
 
 
 @pytest.fixture
-def connectwise(connectwise_server: FakeConnectWise) -> FakeConnectWise:
-    """The fake ConnectWise PSA with one MSP's records: Acme Corp (company 250) with its block-time
-    agreement 30 (20 prepaid hours) and ticket 1234; member 17 (Tess, tess@msp.example); work type 5."""
-    fake = connectwise_server.reset()
-    fake.add_company(250, "Acme Corp", "AcmeCorp")
-    fake.add_company(251, "Acme Logistics", "AcmeLog")
-    fake.add_company(300, "Globex", "Globex")
-    fake.add_agreement(
-        30,
-        250,
-        "Acme block time",
-        applicationUnits="Hours",
-        applicationLimit=20,
-        startDate="2026-11-01T00:00:00Z",
-        endDate="2027-10-31T00:00:00Z",
-        billAmount=2000,
-    )
-    fake.add_agreement(40, 300, "Globex block time")
-    fake.add_member(17, "tess", "tess@msp.example", "Tess", "Tech")
-    fake.add_member(18, "max", "max@msp.example", "Max", "Manager")
-    fake.add_ticket(1234, 250, "Laptop will not boot")
-    fake.add_ticket(4321, 300, "Globex printer")
-    fake.work_types[5] = {"id": 5, "name": "Onsite"}
+def connectwise(psa_servers: dict[str, Any]) -> FakeConnectWise:
+    """The fake ConnectWise PSA with one MSP's records (``FakeConnectWise.seed``)."""
+    fake: FakeConnectWise = _server(psa_servers, "connectwise").seed()
     return fake
 
 
-def psa_settings(fake: FakeConnectWise, **changes: Any) -> Settings:
+@pytest.fixture(params=PSA_VENDORS)
+def psa_fake(request: pytest.FixtureRequest, psa_servers: dict[str, Any]) -> Any:
+    """Each PSA's fake in turn, with the same MSP's records under the same ids: Acme Corp (company
+    250, agreement 30 with 20 prepaid hours, tickets 1234 and 5000), Globex (300, agreement 40, tickets
+    4321 and 6000), Acme Logistics (251); technicians 17 (tess@msp.example) and 18 (max@msp.example);
+    work type 5."""
+    return _server(psa_servers, request.param).seed()
+
+
+def psa_settings(fake: Any, **changes: Any) -> Settings:
     values: dict[str, Any] = {
         "admins": frozenset({"UADMIN"}),
-        "psa": "connectwise",
-        "connectwise_url": fake.url,
-        "connectwise_company": fake.company,
-        "connectwise_public_key": fake.public_key,
-        "connectwise_private_key": fake.private_key,
-        "connectwise_client_id": fake.client_id,
+        **fake.settings_values(),
         "psa_timeout_seconds": 2.0,
     }
     return Settings(**{**values, **changes})

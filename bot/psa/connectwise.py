@@ -248,7 +248,7 @@ class ConnectWise:
         return self.http.call(method, url, params=params, json_body=json_body)
 
 
-def _words(body: Any) -> str | None:
+def _words(body: Any, text: str) -> str | None:
     """ConnectWise's error body: ``{"code", "message", "errors": [{"code", "message", "field"}]}``."""
     if not isinstance(body, dict):
         return None

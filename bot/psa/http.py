@@ -29,14 +29,14 @@ class VendorHttp:
         client: httpx.Client,
         timeout: float,
         interactive: bool,
-        message: Callable[[Any], str | None],
+        message: Callable[[Any, str], str | None],
     ) -> None:
         self.vendor = vendor
         self.client = client
         self.timeout = timeout
         # the CLI waits out a short 429 and tries again; the dispatcher reschedules instead of sleeping
         self.interactive = interactive
-        self.message = message  # the vendor's words in an error body (parsed JSON, or None)
+        self.message = message  # the vendor's words in an error body (its JSON or None, and its text)
 
     def call(
         self,
@@ -74,7 +74,7 @@ class VendorHttp:
             body = json.loads(response.text)
         except ValueError:
             body = None
-        words = self.message(body) or response.reason_phrase or "error"
+        words = self.message(body, response.text) or response.reason_phrase or "error"
         return failure_of(status, f"{self.vendor} {status}: {words}")
 
 

@@ -50,7 +50,9 @@ def check(ctx: Context, actor: Actor, psa: Psa) -> Checked:
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         clients = [
-            (c.handle, c.psa_company_id, c.psa_agreement_id) for c in repositories.clients(session) if not c.archived
+            (c.handle, c.psa_company_id, c.psa_agreement_id, c.psa_ticket_id)
+            for c in repositories.clients(session)
+            if not c.archived
         ]
         mapped = store.members(session)
         authors = store.authors(session, ctx.now() - timedelta(days=RECENT_AUTHORS_DAYS))
@@ -58,12 +60,14 @@ def check(ctx: Context, actor: Actor, psa: Psa) -> Checked:
         kinds = {name: row.psa_work_type_id for name, row in store.work_type_maps(session).items()}
         names = [STANDARD, *(w.name for w in repositories.work_types(session) if not w.archived)]
     lines = [f"{psa.name} answers ({version})."]
-    missing: dict[str, list[str]] = {"clients": [], "members": [], "work_types": []}
+    missing: dict[str, list[str]] = {"clients": [], "members": [], "work_types": [], "tickets": []}
     problems: list[str] = []
-    for handle, company_id, agreement_id in clients:
+    for handle, company_id, agreement_id, ticket_id in clients:
         if not (company_id and agreement_id):
             missing["clients"].append(handle)
             continue
+        if psa.needs_ticket and not ticket_id:
+            missing["tickets"].append(handle)
         problem = _agreement_problem(psa, company_id, agreement_id)
         if problem:
             problems.append(f"{handle}: {problem}")
@@ -86,6 +90,13 @@ def check(ctx: Context, actor: Actor, psa: Psa) -> Checked:
             + ". Link each: blocktime psa link <client>"
         )
     lines.extend(f"Wrong link: {p}" for p in problems)
+    if missing["tickets"]:
+        lines.append(
+            f"Clients without a ticket for other time ({psa.name} records time only on tickets, so their entries "
+            "without a #ticket fail to sync): "
+            + ", ".join(missing["tickets"])
+            + ". Set one: client set <client> psa-ticket <ticket id>"
+        )
     if missing["members"]:
         lines.append("Technicians without a member: " + "; ".join(missing["members"]))
         lines.append("Map each: blocktime psa member <slack user id> <member id>")

@@ -22,35 +22,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from tests.fakes.psa_base import Answer, FakeServer, Incoming, Record, Recorded, minutes_of, plain
 
 PREFIX = "/v4_6_release/apis/3.0/"
 QUERY_PARAMETERS = {"conditions", "page", "pageSize", "fields", "orderBy", "childConditions", "customFieldConditions"}
 CLAUSE = re.compile(r"^\s*([A-Za-z_][\w/]*)\s*(!=|<=|>=|=|<|>|\s+like\s+|\s+contains\s+)\s*(.+?)\s*$", re.IGNORECASE)
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str  # after the API prefix, e.g. "time/entries"
-    query: dict[str, str]
-    body: Any
-    status: int
-
-
-@dataclass
-class Faults:
-    down: bool = False
-    rate_limited: int = 0
-    retry_after: int = 1
-    slow_create: float = 0.0
 
 
 _STRICT: dict[str, Any] = {}
@@ -86,7 +68,11 @@ class ApiError(Exception):
 
 
 @dataclass
-class FakeConnectWise:
+class FakeConnectWise(FakeServer):
+    label: ClassVar[str] = "ConnectWise PSA"  # as blocktime names it
+    vendor: ClassVar[str] = "ConnectWise"  # as its errors begin
+    page_size: ClassVar[int] = 1000  # records read back per page
+    name: str = "connectwise"
     company: str = "msp"
     public_key: str = "pub-key"
     private_key: str = "priv-key"
@@ -98,13 +84,6 @@ class FakeConnectWise:
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     work_types: dict[int, dict[str, Any]] = field(default_factory=dict)
     time_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
-    requests: list[Recorded] = field(default_factory=list)
-    faults: Faults = field(default_factory=Faults)
-
-    def __post_init__(self) -> None:
-        self._ids = iter(range(1001, 10**9))
-        self._lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -120,49 +99,17 @@ class FakeConnectWise:
             self.time_entries,
         ):
             table.clear()
-        self.requests.clear()
-        self.faults = Faults()
+        self.reset_requests()
         return self
 
     def start(self) -> FakeConnectWise:
         _strict_time_entry()  # the schema loads once, before the first request
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-            def do_PATCH(self) -> None:
-                fake._handle(self, "PATCH")
-
-            def do_PUT(self) -> None:
-                fake._handle(self, "PUT")
-
-            def do_DELETE(self) -> None:
-                fake._handle(self, "DELETE")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().start()
         return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
 
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}{PREFIX.rstrip('/')}"
+        return self.origin + PREFIX.rstrip("/")
 
     def env(self, **extra: str) -> dict[str, str]:
         """The settings that point blocktime at this fake."""
@@ -174,6 +121,16 @@ class FakeConnectWise:
             "CONNECTWISE_PRIVATE_KEY": self.private_key,
             "CONNECTWISE_CLIENT_ID": self.client_id,
             **extra,
+        }
+
+    def settings_values(self) -> dict[str, Any]:
+        return {
+            "psa": "connectwise",
+            "connectwise_url": self.url,
+            "connectwise_company": self.company,
+            "connectwise_public_key": self.public_key,
+            "connectwise_private_key": self.private_key,
+            "connectwise_client_id": self.client_id,
         }
 
     def add_company(self, company_id: int, name: str, identifier: str | None = None) -> None:
@@ -209,69 +166,124 @@ class FakeConnectWise:
     def add_ticket(self, ticket_id: int, company_id: int, summary: str = "a ticket") -> None:
         self.tickets[ticket_id] = {"id": ticket_id, "summary": summary, "company": {"id": company_id}}
 
-    def rate_limit(self, count: int, retry_after: int = 1) -> None:
-        self.faults.rate_limited, self.faults.retry_after = count, retry_after
-
     def calls(self, method: str, path_start: str = "time/entries") -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_start)]
 
+    # -- what every PSA's fake offers the shared tests ------------------------------------------
+
+    def seed(self) -> FakeConnectWise:
+        """One MSP's records: Acme Corp (company 250) with its block-time agreement 30 (20 prepaid
+        hours) and ticket 1234; Globex (300) with agreement 40 and ticket 4321; Acme Logistics (251);
+        members 17 (Tess, tess@msp.example) and 18 (Max); work type 5."""
+        self.reset()
+        self.add_company(250, "Acme Corp", "AcmeCorp")
+        self.add_company(251, "Acme Logistics", "AcmeLog")
+        self.add_company(300, "Globex", "Globex")
+        self.add_agreement(
+            30,
+            250,
+            "Acme block time",
+            applicationUnits="Hours",
+            applicationLimit=20,
+            startDate="2026-11-01T00:00:00Z",
+            endDate="2027-10-31T00:00:00Z",
+            billAmount=2000,
+        )
+        self.add_agreement(40, 300, "Globex block time")
+        self.add_member(17, "tess", "tess@msp.example", "Tess", "Tech")
+        self.add_member(18, "max", "max@msp.example", "Max", "Manager")
+        self.add_ticket(1234, 250, "Laptop will not boot")
+        self.add_ticket(4321, 300, "Globex printer")
+        self.add_ticket(5000, 250, "Acme: general")
+        self.add_ticket(6000, 300, "Globex: general")
+        self.work_types[5] = {"id": 5, "name": "Onsite"}
+        return self
+
+    def records(self) -> list[Record]:
+        return [
+            Record(
+                id=row["id"],
+                company=row["company"]["id"],
+                agreement=(row.get("agreement") or {}).get("id"),
+                member=row["member"]["id"],
+                ticket=row.get("chargeToId") if row.get("chargeToType") == "ServiceTicket" else None,
+                work_type=(row.get("workType") or {}).get("id"),
+                start=row["timeStart"],
+                end=row.get("timeEnd"),
+                minutes=minutes_of(row.get("actualHours") or 0),
+                billable=row.get("billableOption") == "Billable",
+                notes=row.get("notes") or "",
+                reference=row.get("mobileGuid"),
+            )
+            for row in sorted(self.time_entries.values(), key=lambda r: r["id"])
+        ]
+
+    def count(self, operation: str) -> int:
+        """How many creates, updates or deletes of time records were answered."""
+        method = {"create": "POST", "update": "PATCH", "delete": "DELETE"}[operation]
+        return len(self.calls(method))
+
+    def tamper(self, record_id: int, minutes: int) -> None:
+        self.time_entries[record_id]["actualHours"] = Decimal(minutes) / 60
+
+    def remove(self, record_id: int) -> None:
+        del self.time_entries[record_id]
+
+    def plant(self, like: int, record_id: int, notes: str) -> None:
+        """A record typed in the PSA by hand, like ``like`` but not ours."""
+        self.time_entries[record_id] = dict(self.time_entries[like], id=record_id, mobileGuid=None, notes=notes)
+
+    def bill(self, record_id: int) -> None:
+        self.time_entries[record_id]["status"] = "Billed"
+
+    def fill(self, count: int, agreement: int, member: int) -> None:
+        """``count`` records on ``agreement`` in November 2026 (to read back page by page)."""
+        template = {
+            "company": {"id": self.agreements[agreement]["company"]["id"]},
+            "agreement": {"id": agreement},
+            "member": {"id": member, "identifier": self.members[member]["identifier"]},
+            "timeStart": "2026-11-10T09:00:00Z",
+            "actualHours": Decimal("0.25"),
+        }
+        for number in range(1, count + 1):
+            self.time_entries[number] = dict(template, id=number)
+
+    def time_calls(self) -> list[Recorded]:
+        """The requests that touched time records."""
+        return [r for r in self.requests if r.path.startswith("time/entries")]
+
     # -- requests ----------------------------------------------------------------------------------
 
-    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        parsed = urlparse(handler.path)
-        path = parsed.path[len(PREFIX) :] if parsed.path.startswith(PREFIX) else parsed.path
-        query = {k: v[-1] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()}
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
-        body: Any = None
-        status, payload, headers = 500, None, {}
+    def _answer(self, request: Incoming) -> tuple[int, Any, dict[str, str]]:
         try:
-            if not parsed.path.startswith(PREFIX):
-                raise ApiError(404, "NotFound", f"{parsed.path} is not an API path")
-            if raw:
-                if "application/json" not in (handler.headers.get("Content-Type") or ""):
-                    raise ApiError(415, "UnsupportedMediaType", "Content-Type must be application/json")
-                try:
-                    body = json.loads(raw, parse_float=Decimal)
-                except ValueError:
-                    raise ApiError(400, "InvalidObject", "The body is not JSON") from None
-            self._authorise(handler)
-            with self._lock:
-                if self.faults.down:
-                    raise ApiError(503, "ServiceUnavailable", "ConnectWise is down for maintenance")
-                if self.faults.rate_limited > 0:
-                    self.faults.rate_limited -= 1
-                    headers["Retry-After"] = str(self.faults.retry_after)
-                    raise ApiError(429, "TooManyRequests", "Too many requests; slow down")
-                unknown = set(query) - QUERY_PARAMETERS
-                if unknown:
-                    raise ApiError(400, "InvalidParameter", f"Unknown query parameter {sorted(unknown)[0]}")
-                status, payload, more = self._route(method, path, query, body)
-                headers.update(more)
+            if not request.path.startswith(PREFIX):
+                raise ApiError(404, "NotFound", f"{request.path} is not an API path")
+            body = self.json_body(request, lambda words: _error_body(400, "InvalidObject", words))
+            unknown = set(request.query) - QUERY_PARAMETERS
+            if unknown:
+                raise ApiError(400, "InvalidParameter", f"Unknown query parameter {sorted(unknown)[0]}")
+            return self._route(request.method, self._short(request.path), request.query, body)
         except ApiError as error:
-            status = error.status
-            payload = {"code": error.code, "message": error.message, "errors": error.errors or None}
-        self.requests.append(Recorded(method, path, query, body, status))
-        if method == "POST" and status == 201 and self.faults.slow_create:
-            time.sleep(self.faults.slow_create)  # stored, but the answer comes too late
-        data = b"" if payload is None else json.dumps(payload, default=_plain).encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json; charset=utf-8")
-            handler.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(data)
-        except OSError:
-            pass  # the client gave up waiting (a timeout drill)
+            raise Answer(error.status, _error_body(error.status, error.code, error.message, error.errors)) from None
 
-    def _authorise(self, handler: BaseHTTPRequestHandler) -> None:
+    def _short(self, path: str) -> str:
+        return path[len(PREFIX) :] if path.startswith(PREFIX) else path
+
+    def _down(self) -> Answer:
+        return Answer(503, _error_body(503, "ServiceUnavailable", "ConnectWise is down for maintenance"))
+
+    def _limited(self) -> Answer:
+        return Answer(429, _error_body(429, "TooManyRequests", "Too many requests; slow down"))
+
+    def _is_create(self, method: str, path: str, status: int) -> bool:
+        return method == "POST" and status == 201
+
+    def _authorise(self, request: Incoming) -> None:
         expected = base64.b64encode(f"{self.company}+{self.public_key}:{self.private_key}".encode()).decode()
-        if handler.headers.get("Authorization") != f"Basic {expected}":
-            raise ApiError(401, "Unauthorized", "The API member's keys are not valid")
-        if handler.headers.get("clientId") != self.client_id:
-            raise ApiError(400, "InvalidClientId", "A valid clientId header is required")
+        if request.headers.get("Authorization") != f"Basic {expected}":
+            raise Answer(401, _error_body(401, "Unauthorized", "The API member's keys are not valid"))
+        if request.headers.get("clientId") != self.client_id:
+            raise Answer(400, _error_body(400, "InvalidClientId", "A valid clientId header is required"))
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any, dict[str, str]]:
         parts = path.strip("/").split("/")
@@ -351,7 +363,7 @@ class FakeConnectWise:
         from pydantic import ValidationError
 
         try:
-            _strict_time_entry().model_validate(json.loads(json.dumps(record, default=_plain)))
+            _strict_time_entry().model_validate(json.loads(json.dumps(record, default=plain)))
         except ValidationError as error:
             raise ApiError(
                 400,
@@ -407,7 +419,7 @@ class FakeConnectWise:
         if "id" in body:
             raise ApiError(400, "InvalidObject", "id is assigned by ConnectWise")
         self._validate(body)
-        record = self._complete({**body, "id": next(self._ids)})
+        record = self._complete({**body, "id": self.next_id()})
         self.time_entries[record["id"]] = record
         return record
 
@@ -457,10 +469,8 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(type(value))
+def _error_body(status: int, code: str, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "errors": errors or None}
 
 
 def _matches(row: dict[str, Any], conditions: str) -> bool:
