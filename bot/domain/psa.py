@@ -33,6 +33,7 @@ class PsaTime:
     minutes: int
     billable: bool
     notes: str
+    work_date: date | None = None  # the day the work was done, on the client's clock
 
     @property
     def end(self) -> datetime:

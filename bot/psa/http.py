@@ -30,6 +30,7 @@ class VendorHttp:
         timeout: float,
         interactive: bool,
         message: Callable[[Any, str], str | None],
+        refused: Callable[[int, Any], bool] | None = None,
     ) -> None:
         self.vendor = vendor
         self.client = client
@@ -37,6 +38,8 @@ class VendorHttp:
         # the CLI waits out a short 429 and tries again; the dispatcher reschedules instead of sleeping
         self.interactive = interactive
         self.message = message  # the vendor's words in an error body (its JSON or None, and its text)
+        # the vendor's way of saying "refused as it stands" whatever the status (Autotask: 500 + errors)
+        self.refused = refused
 
     def call(
         self,
@@ -75,7 +78,10 @@ class VendorHttp:
         except ValueError:
             body = None
         words = self.message(body, response.text) or response.reason_phrase or "error"
-        return failure_of(status, f"{self.vendor} {status}: {words}")
+        text = f"{self.vendor} {status}: {words}"
+        if self.refused is not None and status != 404 and self.refused(status, body):
+            return PsaError(text, permanent=True)
+        return failure_of(status, text)
 
 
 def failure_of(status: int, text: str) -> PsaError:

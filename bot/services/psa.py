@@ -212,6 +212,7 @@ class _Sync:
             minutes=latest.minutes,
             billable=not latest.non_billable,
             notes=latest.note or f"{latest.typed} ({latest.work_type})",
+            work_date=latest.work_date,
         )
         return replace(plan, time=time)
 

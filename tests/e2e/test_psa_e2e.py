@@ -1,5 +1,6 @@
-"""ConnectWise PSA end to end: /logtime over signed HTTP to a time entry in the (fake) PSA, where the
-entry stands in `entries` and the App Home, the digest's Retry button, and the `blocktime psa` CLI."""
+"""Each PSA end to end (ConnectWise PSA, HaloPSA, Autotask, each a local fake of its API): /logtime over
+signed HTTP to a time record in the PSA, where the entry stands in `entries` and the App Home, the
+digest's Retry button, and the `blocktime psa` CLI."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -20,15 +22,14 @@ from storage.db import Database
 from tests.conftest import psa_settings
 from tests.e2e.processes import Cli
 from tests.e2e.slack_harness import RunningApp, SlackDriver, assert_valid_message
-from tests.fakes.connectwise import FakeConnectWise
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do
 
 
 @pytest.fixture
-def psa_ctx(database: Database, connectwise: FakeConnectWise, slack_ctx: Context, clock: FixedClock) -> Context:
+def psa_ctx(database: Database, psa_fake: Any, slack_ctx: Context, clock: FixedClock) -> Context:
     settings = replace(
-        psa_settings(connectwise),
+        psa_settings(psa_fake),
         slack_bot_token=slack_ctx.settings.slack_bot_token,
         slack_signing_secret=slack_ctx.settings.slack_signing_secret,
         slack_api_url=slack_ctx.settings.slack_api_url,
@@ -54,47 +55,48 @@ def psa_slack(psa_ctx: Context, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     running.stop()
 
 
-def test_logtime_in_slack_lands_in_connectwise_and_says_where_it_stands(
-    psa_slack: SlackDriver, psa_ctx: Context, connectwise: FakeConnectWise, fake_slack: FakeSlack
+def test_logtime_in_slack_lands_in_the_psa_and_says_where_it_stands(
+    psa_slack: SlackDriver, psa_ctx: Context, psa_fake: Any, fake_slack: FakeSlack
 ) -> None:
     do(psa_ctx, Actor.local_admin(), "client set acme psa-company 250 psa-agreement 30")
     reply = psa_slack.command("/logtime", "acme 15m laptop advice #1234")
     assert reply.status == 200
     answer = reply.json
     assert_valid_message(answer["blocks"], answer["text"])
-    assert "Queued for ConnectWise PSA." in json.dumps(answer["blocks"])
+    assert f"Queued for {psa_fake.label}." in json.dumps(answer["blocks"])
     psa_slack.settle()
     assert Dispatcher(psa_ctx, transports_for(psa_ctx)).run_once() == 1
-    record = next(iter(connectwise.time_entries.values()))
-    # the member came from the Slack profile's e-mail (users.info), matched to ConnectWise's member 17
-    assert record["member"]["id"] == 17 and record["chargeToId"] == 1234 and record["agreement"]["id"] == 30
+    [record] = psa_fake.records()
+    # the member came from the Slack profile's e-mail (users.info), matched to the PSA's member 17
+    assert (record.member, record.ticket, record.agreement, record.minutes) == (17, 1234, 30, 15)
     shown = psa_slack.command("/blocktime", "entries acme", user="UMGR").json
-    assert f"PSA: synced (#{record['id']})" in json.dumps(shown["blocks"])
+    assert f"PSA: synced (#{record.id})" in json.dumps(shown["blocks"])
     today = my_day(psa_ctx, "UTECH").entries_today
-    assert today[0].psa == f"synced (#{record['id']})"
+    assert today[0].psa == f"synced (#{record.id})"
     psa_slack.click("undo_entry", str(today[0].id))  # the reply's Undo: a void, so the record goes too
     fake_slack.wait_for("response_url")
     psa_slack.settle()
     assert Dispatcher(psa_ctx, transports_for(psa_ctx)).run_once() == 1
-    assert connectwise.time_entries == {} and len(connectwise.calls("DELETE")) == 1
+    assert psa_fake.records() == [] and psa_fake.count("delete") == 1
     assert my_day(psa_ctx, "UTECH").entries_today == []
 
 
 def test_the_digest_lists_failed_entries_and_its_retry_button_sends_them_again(
-    psa_slack: SlackDriver, psa_ctx: Context, connectwise: FakeConnectWise, fake_slack: FakeSlack
+    psa_slack: SlackDriver, psa_ctx: Context, psa_fake: Any, fake_slack: FakeSlack
 ) -> None:
-    psa_slack.command("/logtime", "acme 30m printer")  # acme is not linked to a company yet
+    label = psa_fake.label
+    psa_slack.command("/logtime", "acme 30m printer #1234")  # acme is not linked to a company yet
     psa_slack.settle()
     dispatch = Dispatcher(psa_ctx, transports_for(psa_ctx))
     dispatch.run_once()
-    assert connectwise.time_entries == {}
+    assert psa_fake.records() == []
     run_job(psa_ctx, "digest", date(2026, 11, 25))
     dispatch.run_once()
     digest = [c for c in fake_slack.of("chat.postMessage") if c.params.get("channel") == "CMANAGERS"][-1].params
     assert_valid_message(digest["blocks"], digest["text"])
     text = json.dumps(digest["blocks"])
-    assert "did not reach ConnectWise PSA" in text and "blocktime psa link acme" in text
-    assert "1 entry not in ConnectWise PSA" in digest["text"]
+    assert f"did not reach {label}" in text and "blocktime psa link acme" in text
+    assert f"1 entry not in {label}" in digest["text"]
     retry = next(b for b in digest["blocks"] if b.get("block_id") == "psa_retry")
     assert retry["elements"][0]["action_id"] == "psa_retry"
     psa_slack.click("psa_retry", "all", user="UTECH", channel="CMANAGERS")
@@ -102,31 +104,30 @@ def test_the_digest_lists_failed_entries_and_its_retry_button_sends_them_again(
     do(psa_ctx, Actor.local_admin(), "client set acme psa-company 250 psa-agreement 30")
     psa_slack.click("psa_retry", "all", user="UMGR", channel="CMANAGERS")
     handled = fake_slack.wait_for("response_url", 2)[-1].params
-    assert "1 failed entry queued for ConnectWise PSA again" in json.dumps(handled["blocks"])
-    assert dispatch.run_once() == 1 and len(connectwise.time_entries) == 1
+    assert f"1 failed entry queued for {label} again" in json.dumps(handled["blocks"])
+    assert dispatch.run_once() == 1 and len(psa_fake.records()) == 1
 
 
-def test_the_psa_cli_checks_links_reconciles_and_imports(
-    cli: Cli, connectwise: FakeConnectWise, database: Database
-) -> None:
-    cli.env.update(connectwise.env())
+def test_the_psa_cli_checks_links_reconciles_and_imports(cli: Cli, psa_fake: Any, database: Database) -> None:
+    cli.env.update(psa_fake.env())
     assert cli.run("client", "add", "acme", "Acme", "Corp").returncode == 0
     missing = cli.run("--json", "psa", "check")
     assert missing.returncode == 1, missing.stderr
     assert json.loads(missing.stdout)["data"]["missing"]["clients"] == ["acme"]
     listed = cli.run("psa", "link", "acme")
-    assert "250  Acme Corp (AcmeCorp)" in listed.stdout and "agreement 30" not in listed.stdout  # two candidates
+    assert "250  Acme Corp (" in listed.stdout and "agreement 30" not in listed.stdout  # two candidates
     linked = cli.run("psa", "link", "acme", "250")
     assert "linked to Acme Corp (company 250), agreement 30" in linked.stdout, linked.stdout + linked.stderr
+    assert cli.run("client", "set", "acme", "psa-ticket", "5000").returncode == 0  # for time with no #ticket
     assert cli.run("psa", "check").returncode == 0
     assert cli.run("psa", "member", "UADMIN", "17").returncode == 0
     imported = cli.run("--json", "psa", "import-blocks", "acme", "confirm")
     assert [b["status"] for b in json.loads(imported.stdout)["data"]["blocks"]] == ["imported"]
     logged = cli.run("--as", "UADMIN", "logtime", "acme", "1h", "server", "patching")
-    assert "Queued for ConnectWise PSA." in logged.stdout, logged.stdout + logged.stderr
-    assert len(connectwise.time_entries) == 1  # the CLI delivers what it queued before it exits
-    record = next(iter(connectwise.time_entries.values()))
-    record["actualHours"] = 2  # changed by hand in ConnectWise
+    assert f"Queued for {psa_fake.label}." in logged.stdout, logged.stdout + logged.stderr
+    [record] = psa_fake.records()  # the CLI delivers what it queued before it exits
+    assert record.ticket in (5000, None)  # the client's ticket for other time (ConnectWise: the company)
+    psa_fake.tamper(record.id, 120)  # changed by hand in the PSA
     found = json.loads(cli.run("--json", "psa", "reconcile", "acme", "this", "month").stdout)["data"]
     assert [(d["kind"], d["ours_minutes"], d["theirs_minutes"]) for d in found["differences"]] == [("hours", 60, 120)]
     usage = cli.run("psa", "import-blocks")

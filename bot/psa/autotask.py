@@ -1,0 +1,296 @@
+"""Autotask PSA (Datto/Kaseya) over its REST API, v1.0.
+
+- ``AUTOTASK_URL`` is your zone's API, e.g. ``https://webservices5.autotask.net/ATServicesRest/V1.0``;
+  every call carries an API user's ``UserName`` and ``Secret`` and the ``ApiIntegrationCode`` of the
+  integration.
+- Queries are ``POST /{Entity}/query`` with ``{"filter": [...], "MaxRecords": 500}``; an answer says
+  ``{"items": [...], "pageDetails": {"nextPageUrl": ...}}``; a record is ``GET /{Entity}/{id}`` ->
+  ``{"item": ...}`` (``null`` when there is none); a create or update answers ``{"itemId": ...}``.
+- Time is a ``TimeEntries`` record on a ticket, with the resource, their role, the contract that
+  pays, the billing code (our work type), start and end, hours and summary notes. Our reference
+  rides in ``internalNotes``: before creating a record, a retry looks for it there.
+- Autotask says a refusal (a business rule, a missing field) as HTTP 500 with ``{"errors": [...]}``:
+  that is a refusal, not an outage, and is not retried by itself.
+
+Numbers are read as Decimal (hours and prices are never floats here)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from bot.config import Settings
+from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
+from bot.psa import Agreement, Company, PsaError, PsaNotFound
+from bot.psa.http import VendorHttp, money, number, pooled
+
+PAGE_SIZE = 500
+REFERENCE = "blocktime:"  # internalNotes carries "blocktime:<our reference>"
+
+
+class Autotask:
+    name = "Autotask"
+    needs_ticket = True
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        secret: str,
+        integration_code: str,
+        timeout: float = 15.0,
+        interactive: bool = False,
+    ) -> None:
+        base = url.rstrip("/") + "/"
+        client = pooled(
+            ("autotask", base, username, secret, integration_code, timeout),
+            lambda: httpx.Client(
+                base_url=base,
+                headers={
+                    "ApiIntegrationCode": integration_code,
+                    "UserName": username,
+                    "Secret": secret,
+                    "User-Agent": "blocktime",
+                },
+                timeout=timeout,
+            ),
+        )
+        self.http = VendorHttp("Autotask", client, timeout, interactive, _words, _refused)
+        self._roles: dict[str, str] = {}  # a resource's default role, asked once per process
+        self._roles_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, interactive: bool = False) -> Autotask:
+        assert settings.autotask_url  # checked by Settings
+        return cls(
+            settings.autotask_url,
+            settings.autotask_username or "",
+            settings.autotask_secret or "",
+            settings.autotask_integration_code or "",
+            settings.psa_timeout_seconds,
+            interactive,
+        )
+
+    # -- what the interface asks -------------------------------------------------------------------
+
+    def whoami(self) -> str:
+        found = self.http.call("GET", "ThresholdInformation")[0] or {}
+        used, limit = found.get("currentTimeframeRequestCount"), found.get("externalRequestThreshold")
+        return f"{used} of {limit} requests this hour used" if limit else "reachable"
+
+    def companies(self, name: str) -> list[Company]:
+        rows = self._query("Companies", [_where("companyName", "beginsWith", name.strip())], limit=25)
+        return [_company(row) for row in rows]
+
+    def company(self, company_id: str) -> Company:
+        return _company(self._item("Companies", _number(company_id, "company")))
+
+    def agreements(self, company_id: str) -> list[Agreement]:
+        rows = self._query("Contracts", [_where("companyID", "eq", _number(company_id, "company"))])
+        return [_agreement(row) for row in rows]
+
+    def agreement(self, agreement_id: str) -> Agreement:
+        return _agreement(self._item("Contracts", _number(agreement_id, "contract")))
+
+    def member_by_email(self, email: str) -> str | None:
+        rows = self._query("Resources", [_where("email", "eq", email.strip()), _where("isActive", "eq", True)], limit=2)
+        return str(rows[0]["id"]) if rows else None
+
+    def member(self, member_id: str) -> str:
+        row = self._item("Resources", _number(member_id, "resource"))
+        names = " ".join(str(row.get(k) or "") for k in ("firstName", "lastName")).strip()
+        return names or str(row.get("userName") or member_id)
+
+    def work_type_exists(self, work_type_id: str) -> bool:
+        try:
+            self._item("BillingCodes", _number(work_type_id, "billing code"))
+            return True
+        except PsaNotFound:
+            return False
+
+    def find_time(self, reference: str, ticket_id: str | None = None) -> str | None:
+        rows = self._query("TimeEntries", [_where("internalNotes", "contains", REFERENCE + reference)], limit=2)
+        return str(rows[0]["id"]) if rows else None
+
+    def create_time(self, time_: PsaTime) -> str:
+        created = self.http.call("POST", "TimeEntries", json_body=self._fields(time_))[0]
+        return str(created["itemId"])
+
+    def update_time(self, psa_id: str, time_: PsaTime) -> None:
+        record = _number(psa_id, "time entry")
+        self._item("TimeEntries", record)  # PsaNotFound when someone deleted it in Autotask
+        self.http.call("PATCH", "TimeEntries", json_body={"id": record, **self._fields(time_)})
+
+    def delete_time(self, psa_id: str) -> None:
+        try:
+            self.http.call("DELETE", f"TimeEntries/{_number(psa_id, 'time entry')}")
+        except PsaNotFound:
+            pass  # removed already (by us before a timeout, or by someone in Autotask)
+
+    def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]:
+        rows = self._query(
+            "TimeEntries",
+            [
+                _where("contractID", "eq", _number(agreement_id, "contract")),
+                _where("startDateTime", "gte", _stamp(start)),
+                _where("startDateTime", "lt", _stamp(end)),
+            ],
+        )
+        return [
+            TheirTime(
+                psa_id=str(row["id"]),
+                reference=_reference(row.get("internalNotes")),
+                start=_parse_stamp(row.get("startDateTime") or row.get("dateWorked")),
+                minutes=minutes_of_hours(row.get("hoursWorked") or 0),
+                member=str(row.get("resourceID") or ""),
+                notes=str(row.get("summaryNotes") or ""),
+            )
+            for row in rows
+        ]
+
+    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]:
+        """The contract's blocks of hours (a Block Hours contract's ``ContractBlocks``)."""
+        rows = self._query("ContractBlocks", [_where("contractID", "eq", _number(agreement_id, "contract"))])
+        found = []
+        for row in rows:
+            hours = row.get("hours")
+            if not hours or row.get("status") == 0:
+                continue
+            rate = row.get("hourlyRate")
+            found.append(
+                PrepaidBlock(
+                    f"block:{row['id']}",
+                    minutes_of_hours(hours),
+                    _day(row.get("startDate")),
+                    _day(row.get("endDate")),
+                    money(Decimal(str(rate)) * Decimal(str(hours)) if rate is not None else None),
+                    f"{Decimal(str(hours)):g} h block {row['id']}",
+                )
+            )
+        return found
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def _fields(self, time_: PsaTime) -> dict[str, Any]:
+        assert time_.ticket_id is not None  # the service refuses ticketless time for Autotask
+        fields: dict[str, Any] = {
+            "ticketID": int(time_.ticket_id),
+            "resourceID": int(time_.member_id),
+            "roleID": int(time_.work_role_id or self._default_role(time_.member_id)),
+            "contractID": int(time_.agreement_id),
+            "dateWorked": f"{time_.work_date or time_.start.date()}T00:00:00",  # the day, as the client counts
+            "startDateTime": _stamp(time_.start),
+            "endDateTime": _stamp(time_.end),
+            "hoursWorked": float(round(Decimal(time_.minutes) / 60, 2)),  # JSON has no decimals; 2 places
+            "isNonBillable": not time_.billable,
+            "summaryNotes": time_.notes,
+            "internalNotes": REFERENCE + time_.reference,
+        }
+        if time_.work_type_id:
+            fields["billingCodeID"] = int(time_.work_type_id)
+        return fields
+
+    def _default_role(self, resource_id: str) -> str:
+        """The role a resource logs ticket time as, unless a work type says another."""
+        with self._roles_lock:
+            if resource_id in self._roles:
+                return self._roles[resource_id]
+        rows = self._query(
+            "ResourceServiceDeskRoles",
+            [
+                _where("resourceID", "eq", int(resource_id)),
+                _where("isDefault", "eq", True),
+                _where("isActive", "eq", True),
+            ],
+            limit=1,
+        )
+        if not rows:
+            raise PsaError(
+                f"Autotask resource {resource_id} has no default service desk role: give them one in Autotask, "
+                "or map the work type to a role: `blocktime psa worktype <name> <billing code> role <role id>`",
+                permanent=True,
+            )
+        role = str(rows[0]["roleID"])
+        with self._roles_lock:
+            self._roles[resource_id] = role
+        return role
+
+    def _item(self, entity: str, record_id: int) -> dict[str, Any]:
+        found = self.http.call("GET", f"{entity}/{record_id}")[0]
+        item = found.get("item") if isinstance(found, dict) else None
+        if not isinstance(item, dict):
+            raise PsaNotFound(f"Autotask has no {entity} {record_id}")
+        return item
+
+    def _query(self, entity: str, conditions: list[dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
+        """Every page (or the first ``limit`` rows) of a query; conditions are all required."""
+        body = {"filter": conditions, "MaxRecords": min(limit or PAGE_SIZE, PAGE_SIZE)}
+        page, _ = self.http.call("POST", f"{entity}/query", json_body=body)
+        rows: list[dict[str, Any]] = []
+        while True:
+            rows.extend(page.get("items") or [])
+            if limit is not None and len(rows) >= limit:
+                return rows[:limit]
+            following = (page.get("pageDetails") or {}).get("nextPageUrl")
+            if not following or not page.get("items"):
+                return rows
+            page, _ = self.http.call("GET", following)
+
+
+def _where(field: str, op: str, value: Any) -> dict[str, Any]:
+    return {"op": op, "field": field, "value": value}
+
+
+def _words(body: Any, text: str) -> str | None:
+    """Autotask's error body: ``{"errors": ["...", ...]}``."""
+    if isinstance(body, dict) and body.get("errors"):
+        return "; ".join(str(e) for e in body["errors"])
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return text.strip()[:300] or None
+
+
+def _refused(status: int, body: Any) -> bool:
+    """Autotask answers a broken business rule as 500 with its reasons: refused, not down."""
+    return status == 500 and isinstance(body, dict) and bool(body.get("errors"))
+
+
+def _reference(notes: object) -> str | None:
+    text = str(notes or "")
+    at = text.find(REFERENCE)
+    return text[at + len(REFERENCE) :].split()[0] if at >= 0 and text[at + len(REFERENCE) :].strip() else None
+
+
+def _number(value: str, what: str) -> int:
+    return number(value, "Autotask", what)
+
+
+def _company(row: dict[str, Any]) -> Company:
+    return Company(str(row["id"]), str(row.get("companyNumber") or row["id"]), str(row.get("companyName") or ""))
+
+
+def _agreement(row: dict[str, Any]) -> Agreement:
+    return Agreement(
+        id=str(row["id"]),
+        name=str(row.get("contractName") or ""),
+        company_id=str(row.get("companyID") or ""),
+        kind=f"contract type {row.get('contractType')}" if row.get("contractType") is not None else "",
+        active=row.get("status") in (None, 1),
+    )
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_stamp(text: object) -> datetime:
+    parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _day(text: object) -> date | None:
+    return _parse_stamp(text).date() if text else None
