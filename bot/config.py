@@ -203,8 +203,7 @@ def _psa(get) -> str | None:  # type: ignore[no-untyped-def]
         return None
     if name not in PSAS:
         raise ConfigError(
-            f"PSA={name!r} is not a PSA blocktime knows; use PSA=connectwise, halopsa or autotask, "
-            "or leave PSA unset."
+            f"PSA={name!r} is not a PSA blocktime knows; use PSA=connectwise, halopsa or autotask, or leave PSA unset."
         )
     missing = [setting for setting in PSAS[name] if not get(setting)]
     if missing:

@@ -337,6 +337,8 @@ class FakeAutotask(FakeServer):
         size = search.get("MaxRecords", PAGE)
         if not isinstance(size, int) or not 1 <= size <= PAGE:
             raise Answer(500, {"errors": ["MaxRecords is between 1 and 500"]})
+        for condition in search["filter"]:
+            self._check(entity, condition)
         rows = [
             r
             for r in sorted(self.tables[entity].values(), key=lambda r: r["id"])
@@ -354,6 +356,16 @@ class FakeAutotask(FakeServer):
             chunk = [{k: v for k, v in row.items() if k in fields or k == "id"} for row in chunk]
         details = {"count": len(chunk), "requestCount": size, "prevPageUrl": None, "nextPageUrl": following}
         return {"items": chunk, "pageDetails": details}
+
+    def _check(self, entity: str, condition: Any) -> None:
+        """A condition Autotask can read: a known operator on a field the entity has."""
+        if not isinstance(condition, dict) or condition.get("op") not in OPS | {"and", "or"}:
+            raise Answer(500, {"errors": [f"Cannot read the condition {condition!r}"]})
+        if condition["op"] in ("and", "or"):
+            for item in condition.get("items") or []:
+                self._check(entity, item)
+        elif condition.get("field") not in ENTITY_FIELDS[entity]:
+            raise Answer(500, {"errors": [f"{condition.get('field')} is not a field of {entity}"]})
 
     def _test(self, entity: str, row: dict[str, Any], condition: Any) -> bool:
         if not isinstance(condition, dict) or condition.get("op") not in OPS | {"and", "or"}:
