@@ -269,7 +269,7 @@ def _psa(ctx: Context, actor: Actor, invocation: Invocation, out: Console) -> in
         return _fail(
             out,
             as_json,
-            "No PSA is connected: set PSA=connectwise and its CONNECTWISE_* settings in .env "
+            "No PSA is connected: set PSA=connectwise, halopsa or autotask and its settings in .env "
             "(README: Connect your PSA).",
             EXIT_USAGE,
         )

@@ -99,7 +99,7 @@ class Client(Base):
     client_view: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     statement_channel: Mapped[str | None] = mapped_column(String(32))  # client-safe monthly statement
     work_hours: Mapped[str | None] = mapped_column(String(64))  # "mon-fri 08:00-18:00": outside is after hours
-    # The client's company and block-time agreement in the MSP's PSA (PSA=connectwise): ids as the PSA says them
+    # The client's company and block-time agreement in the MSP's PSA (PSA=connectwise|halopsa|autotask): ids as the PSA says them
     psa_company_id: Mapped[str | None] = mapped_column(String(32))
     psa_agreement_id: Mapped[str | None] = mapped_column(String(32))
     # the ticket for time that names none (HaloPSA and Autotask record time only on tickets)

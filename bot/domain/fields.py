@@ -267,7 +267,7 @@ def parse_url(text: str) -> str:
 
 
 def parse_psa_id(text: str, key: str) -> str | None:
-    """A PSA record's id (a whole number, as ConnectWise's are), or ``none``."""
+    """A PSA record's id (a whole number, as ConnectWise's, Halo's and Autotask's are), or ``none``."""
     if text.lower() in ("none", "off"):
         return None
     if not (text.isascii() and text.isdigit() and len(text) <= 12):

@@ -135,7 +135,7 @@ class WebhookTransport:
 
 
 class PsaTransport:
-    """The PSA (``PSA=connectwise``): each delivery makes the PSA's record match one chain of entries
+    """The PSA (``PSA=connectwise|halopsa|autotask``): each delivery makes the PSA's record match one chain of entries
     (``bot.services.psa.sync_chain``). A refusal of the PSA is permanent: not retried until queued again."""
 
     def __init__(self, ctx: Context, psa: Psa) -> None:
