@@ -17,7 +17,7 @@ Numbers are read as Decimal (hours and prices are never floats here)."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ import httpx
 from bot.config import Settings
 from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaError, PsaNotFound
-from bot.psa.http import VendorHttp, money, number, pooled
+from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 500
 REFERENCE = "blocktime:"  # internalNotes carries "blocktime:<our reference>"
@@ -136,15 +136,15 @@ class Autotask:
             "TimeEntries",
             [
                 _where("contractID", "eq", _number(agreement_id, "contract")),
-                _where("startDateTime", "gte", _stamp(start)),
-                _where("startDateTime", "lt", _stamp(end)),
+                _where("startDateTime", "gte", stamp(start)),
+                _where("startDateTime", "lt", stamp(end)),
             ],
         )
         return [
             TheirTime(
                 psa_id=str(row["id"]),
                 reference=_reference(row.get("internalNotes")),
-                start=_parse_stamp(row.get("startDateTime") or row.get("dateWorked")),
+                start=parse_stamp(row.get("startDateTime") or row.get("dateWorked")),
                 minutes=minutes_of_hours(row.get("hoursWorked") or 0),
                 member=str(row.get("resourceID") or ""),
                 notes=str(row.get("summaryNotes") or ""),
@@ -165,8 +165,8 @@ class Autotask:
                 PrepaidBlock(
                     f"block:{row['id']}",
                     minutes_of_hours(hours),
-                    _day(row.get("startDate")),
-                    _day(row.get("endDate")),
+                    day(row.get("startDate")),
+                    day(row.get("endDate")),
                     money(Decimal(str(rate)) * Decimal(str(hours)) if rate is not None else None),
                     f"{Decimal(str(hours)):g} h block {row['id']}",
                 )
@@ -183,8 +183,8 @@ class Autotask:
             "roleID": int(time_.work_role_id or self._default_role(time_.member_id)),
             "contractID": int(time_.agreement_id),
             "dateWorked": f"{time_.work_date or time_.start.date()}T00:00:00",  # the day, as the client counts
-            "startDateTime": _stamp(time_.start),
-            "endDateTime": _stamp(time_.end),
+            "startDateTime": stamp(time_.start),
+            "endDateTime": stamp(time_.end),
             "hoursWorked": float(round(Decimal(time_.minutes) / 60, 2)),  # JSON has no decimals; 2 places
             "isNonBillable": not time_.billable,
             "summaryNotes": time_.notes,
@@ -281,16 +281,3 @@ def _agreement(row: dict[str, Any]) -> Agreement:
         kind=f"contract type {row.get('contractType')}" if row.get("contractType") is not None else "",
         active=row.get("status") in (None, 1),
     )
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_stamp(text: object) -> datetime:
-    parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _day(text: object) -> date | None:
-    return _parse_stamp(text).date() if text else None

@@ -12,7 +12,7 @@ Numbers are read as Decimal (hours and prices are never floats here)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ import httpx
 from bot.config import Settings
 from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaNotFound
-from bot.psa.http import VendorHttp, money, number, pooled
+from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 1000
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
@@ -139,13 +139,13 @@ class ConnectWise:
     def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]:
         conditions = (
             f"agreement/id={_number(agreement_id, 'agreement')} "
-            f"and timeStart>=[{_stamp(start)}] and timeStart<[{_stamp(end)}]"
+            f"and timeStart>=[{stamp(start)}] and timeStart<[{stamp(end)}]"
         )
         return [
             TheirTime(
                 psa_id=str(row["id"]),
                 reference=row.get("mobileGuid"),
-                start=_parse_stamp(row["timeStart"]),
+                start=parse_stamp(row["timeStart"]),
                 minutes=minutes_of_hours(row.get("actualHours") or 0),
                 member=str((row.get("member") or {}).get("identifier") or ""),
                 notes=str(row.get("notes") or ""),
@@ -156,7 +156,7 @@ class ConnectWise:
     def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]:
         number = _number(agreement_id, "agreement")
         agreement = self._get(f"finance/agreements/{number}")
-        end = _day(agreement.get("endDate"))
+        end = day(agreement.get("endDate"))
         found = []
         limit = agreement.get("applicationLimit")
         if agreement.get("applicationUnits") == "Hours" and limit and not agreement.get("applicationUnlimitedFlag"):
@@ -164,7 +164,7 @@ class ConnectWise:
                 PrepaidBlock(
                     f"agreement:{number}",
                     minutes_of_hours(limit),
-                    _day(agreement.get("startDate")),
+                    day(agreement.get("startDate")),
                     end,
                     money(agreement.get("billAmount")),
                     str(agreement.get("name") or f"agreement {number}"),
@@ -180,7 +180,7 @@ class ConnectWise:
                 PrepaidBlock(
                     f"addition:{addition['id']}",
                     minutes_of_hours(quantity),
-                    _day(addition.get("effectiveDate")),
+                    day(addition.get("effectiveDate")),
                     end,
                     money(Decimal(str(price)) * quantity if price is not None else None),
                     str(
@@ -199,8 +199,8 @@ class ConnectWise:
         fields: dict[str, Any] = {
             "member": {"id": int(time_.member_id)},
             "agreement": {"id": int(time_.agreement_id)},
-            "timeStart": _stamp(time_.start),
-            "timeEnd": _stamp(time_.end),
+            "timeStart": stamp(time_.start),
+            "timeEnd": stamp(time_.end),
             "actualHours": float(round(Decimal(time_.minutes) / 60, 2)),  # JSON has no decimals; 2 places
             "billableOption": "Billable" if time_.billable else "DoNotBill",
             "notes": time_.notes,
@@ -282,15 +282,3 @@ def _agreement(row: dict[str, Any]) -> Agreement:
         kind=str((row.get("type") or {}).get("name") or ""),
         active=row.get("agreementStatus") in (None, "Active") and not row.get("cancelledFlag"),
     )
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_stamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _day(text: object) -> date | None:
-    return _parse_stamp(str(text)).date() if text else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,7 @@ import httpx
 from bot.config import Settings
 from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaError, PsaNotFound
-from bot.psa.http import VendorHttp, failure_of, money, number, pooled
+from bot.psa.http import VendorHttp, day, failure_of, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 100
 CHARGE_RATES = 17  # Halo's lookup of charge rates: the counterpart of our work types
@@ -140,7 +140,7 @@ class HaloPsa:
             for action in self._actions(str(ticket["id"])):
                 if str(action.get("actioncontractid") or "") != str(contract) or not action.get("timetaken"):
                     continue
-                began = _parse_stamp(action.get("actionarrivaldate") or action.get("datetime"))
+                began = parse_stamp(action.get("actionarrivaldate") or action.get("datetime"))
                 if start <= began < end:
                     found.append(
                         TheirTime(
@@ -164,8 +164,8 @@ class HaloPsa:
             PrepaidBlock(
                 f"contract:{contract['id']}",
                 minutes_of_hours(hours),
-                _day(contract.get("start_date")),
-                _day(contract.get("end_date")),
+                day(contract.get("start_date")),
+                day(contract.get("end_date")),
                 money(contract.get("periodchargeamount")),
                 str(contract.get("ref") or f"contract {contract['id']}"),
             )
@@ -185,8 +185,8 @@ class HaloPsa:
             "nonbilltime": 0 if time_.billable else hours,
             "actisbillable": time_.billable,
             "actioncontractid": int(time_.agreement_id),
-            "actionarrivaldate": _stamp(time_.start),
-            "actioncompletiondate": _stamp(time_.end),
+            "actionarrivaldate": stamp(time_.start),
+            "actioncompletiondate": stamp(time_.end),
             "hiddenfromuser": True,  # a technician's note is not shown to the client's users
             "actionuserdefineddata": time_.reference,
         }
@@ -212,7 +212,7 @@ class HaloPsa:
             params = {
                 "client_id": client,
                 "datesearch": "lastactiondate",
-                "startdate": _stamp(since),
+                "startdate": stamp(since),
                 "pageinate": "true",
                 "page_size": PAGE_SIZE,
                 "page_no": page,
@@ -312,16 +312,3 @@ def _agreement(row: dict[str, Any]) -> Agreement:
         kind=str(row.get("billingdescription") or "contract"),
         active=not row.get("expired") and row.get("started", True) is not False,
     )
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_stamp(text: object) -> datetime:
-    parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _day(text: object) -> date | None:
-    return _parse_stamp(text).date() if text else None

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Hashable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -133,3 +134,18 @@ def money(value: object) -> str | None:
     if value is None:
         return None
     return str(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as the PSAs write it: UTC, to the second, with a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_stamp(text: object) -> datetime:
+    """A PSA's moment, in UTC (one without a zone is UTC)."""
+    parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def day(text: object) -> date | None:
+    return parse_stamp(text).date() if text else None

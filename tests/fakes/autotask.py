@@ -110,16 +110,6 @@ class FakeAutotask(FakeServer):
     def url(self) -> str:
         return self.origin + PREFIX.rstrip("/")
 
-    def env(self, **extra: str) -> dict[str, str]:
-        return {
-            "PSA": "autotask",
-            "AUTOTASK_URL": self.url,
-            "AUTOTASK_USERNAME": self.username,
-            "AUTOTASK_SECRET": self.secret,
-            "AUTOTASK_INTEGRATION_CODE": self.integration_code,
-            **extra,
-        }
-
     def settings_values(self) -> dict[str, Any]:
         return {
             "psa": "autotask",

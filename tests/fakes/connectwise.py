@@ -111,18 +111,6 @@ class FakeConnectWise(FakeServer):
     def url(self) -> str:
         return self.origin + PREFIX.rstrip("/")
 
-    def env(self, **extra: str) -> dict[str, str]:
-        """The settings that point blocktime at this fake."""
-        return {
-            "PSA": "connectwise",
-            "CONNECTWISE_URL": self.url,
-            "CONNECTWISE_COMPANY": self.company,
-            "CONNECTWISE_PUBLIC_KEY": self.public_key,
-            "CONNECTWISE_PRIVATE_KEY": self.private_key,
-            "CONNECTWISE_CLIENT_ID": self.client_id,
-            **extra,
-        }
-
     def settings_values(self) -> dict[str, Any]:
         return {
             "psa": "connectwise",

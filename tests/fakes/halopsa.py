@@ -71,16 +71,6 @@ class FakeHalo(FakeServer):
     def url(self) -> str:
         return self.origin
 
-    def env(self, **extra: str) -> dict[str, str]:
-        return {
-            "PSA": "halopsa",
-            "HALOPSA_URL": self.url,
-            "HALOPSA_TENANT": self.tenant,
-            "HALOPSA_CLIENT_ID": self.client_id,
-            "HALOPSA_CLIENT_SECRET": self.client_secret,
-            **extra,
-        }
-
     def settings_values(self) -> dict[str, Any]:
         return {
             "psa": "halopsa",

@@ -118,6 +118,14 @@ class FakeServer:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def settings_values(self) -> dict[str, Any]:
+        """The settings that point blocktime at this fake, as ``Settings`` fields."""
+        raise NotImplementedError
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The same settings as environment variables (``PSA``, ``HALOPSA_URL``...)."""
+        return {**{name.upper(): str(value) for name, value in self.settings_values().items()}, **extra}
+
     def rate_limit(self, count: int, retry_after: int = 1) -> None:
         self.faults.rate_limited, self.faults.retry_after = count, retry_after
 

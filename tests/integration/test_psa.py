@@ -6,7 +6,6 @@ each validates every request it receives), on both databases; vendor-only behavi
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from datetime import UTC, datetime
@@ -15,14 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.bootstrap import connect, transports_for
+from bot.bootstrap import transports_for
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.domain.dates import parse_period
 from bot.domain.errors import NotFound
 from bot.domain.roles import Standing
 from bot.jobs.dispatcher import Dispatcher
-from bot.psa import Psa
 from bot.services import Actor, Context, psa_admin
 from bot.services.people import remember_person
 from bot.services.scheduled import digest_facts
@@ -33,33 +31,12 @@ from tests.conftest import psa_settings
 from tests.fakes.connectwise import FakeConnectWise
 from tests.fakes.psa_base import Record
 from tests.helpers import balance_of, do
-
-TECH = Actor("UTECH", "Tess Tech")
-
-
-def linked(ctx: Context) -> Context:
-    """Acme linked to company 250 and agreement 30, its other time on ticket 5000; Tess is member 17."""
-    admin = Actor.local_admin()
-    do(ctx, admin, "client add acme Acme Corp")
-    do(ctx, admin, "topup acme 10")
-    do(ctx, admin, "client set acme psa-company 250 psa-agreement 30 psa-ticket 5000")
-    psa_admin.member(ctx, admin, None, "UTECH", "17")
-    return ctx
+from tests.psa_helpers import TECH, deliver, linked, psa_of
 
 
 @pytest.fixture
 def pctx(database: Database, psa_fake: Any, clock: FixedClock) -> Context:
     return linked(Context(database, psa_settings(psa_fake), clock))
-
-
-def deliver(ctx: Context) -> int:
-    return Dispatcher(ctx, transports_for(ctx), rng=random.Random(0)).run_once()
-
-
-def psa_of(ctx: Context) -> Psa:
-    psa = connect(ctx.settings)
-    assert psa is not None
-    return psa
 
 
 def row_of(ctx: Context, entry_id: int) -> OutboxMessage:

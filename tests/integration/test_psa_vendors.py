@@ -5,24 +5,19 @@ refuses."""
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.bootstrap import connect, transports_for
 from bot.clock import FixedClock
-from bot.jobs.dispatcher import Dispatcher
-from bot.psa import Psa
 from bot.services import Actor, Context, psa_admin
 from storage.db import Database
 from tests.conftest import _server, psa_settings
 from tests.fakes.autotask import FakeAutotask
 from tests.fakes.halopsa import FakeHalo
 from tests.helpers import balance_of, do
-
-TECH = Actor("UTECH", "Tess Tech")
+from tests.psa_helpers import TECH, deliver, linked, psa_of
 
 
 @pytest.fixture
@@ -37,24 +32,8 @@ def autotask(psa_servers: dict[str, Any]) -> FakeAutotask:
     return fake
 
 
-def linked(database: Database, fake: Any, clock: FixedClock, **changes: Any) -> Context:
-    ctx = Context(database, psa_settings(fake, **changes), clock)
-    admin = Actor.local_admin()
-    do(ctx, admin, "client add acme Acme Corp")
-    do(ctx, admin, "topup acme 10")
-    do(ctx, admin, "client set acme psa-company 250 psa-agreement 30 psa-ticket 5000")
-    psa_admin.member(ctx, admin, None, "UTECH", "17")
-    return ctx
-
-
-def deliver(ctx: Context) -> int:
-    return Dispatcher(ctx, transports_for(ctx), rng=random.Random(0)).run_once()
-
-
-def psa_of(ctx: Context) -> Psa:
-    psa = connect(ctx.settings)
-    assert psa is not None
-    return psa
+def linked_to(database: Database, fake: Any, clock: FixedClock, **changes: Any) -> Context:
+    return linked(Context(database, psa_settings(fake, **changes), clock))
 
 
 def states(ctx: Context) -> list[str | None]:
@@ -83,7 +62,7 @@ def import_twice(ctx: Context, source: str, minutes: int, price: str) -> None:
 def test_halo_signs_in_once_and_again_when_its_token_is_dropped(
     database: Database, halo: FakeHalo, clock: FixedClock
 ) -> None:
-    ctx = linked(database, halo, clock)
+    ctx = linked_to(database, halo, clock)
     halo.requests.clear()
     do(ctx, TECH, "logtime acme 15m one")
     do(ctx, TECH, "logtime acme 15m two")
@@ -100,7 +79,7 @@ def test_halo_signs_in_once_and_again_when_its_token_is_dropped(
 def test_halo_refusing_the_sign_in_fails_the_sync_with_its_words_and_is_not_retried(
     database: Database, halo: FakeHalo, clock: FixedClock
 ) -> None:
-    ctx = linked(database, halo, clock, halopsa_client_secret="wrong")
+    ctx = linked_to(database, halo, clock, halopsa_client_secret="wrong")
     do(ctx, TECH, "logtime acme 15m call")
     assert deliver(ctx) == 0
     assert states(ctx) == ["failed: HaloPSA refused the sign-in (401: The client id or secret is wrong)"]
@@ -111,7 +90,7 @@ def test_halo_refusing_the_sign_in_fails_the_sync_with_its_words_and_is_not_retr
 def test_halo_actions_are_private_and_carry_the_contract_and_hours(
     database: Database, halo: FakeHalo, clock: FixedClock
 ) -> None:
-    ctx = linked(database, halo, clock)
+    ctx = linked_to(database, halo, clock)
     do(ctx, TECH, "logtime acme 1h15m --nb printer #1234")
     deliver(ctx)
     [action] = halo.actions.values()
@@ -123,7 +102,7 @@ def test_halo_actions_are_private_and_carry_the_contract_and_hours(
 def test_halo_import_blocks_offers_the_contracts_prepaid_hours(
     database: Database, halo: FakeHalo, clock: FixedClock
 ) -> None:
-    import_twice(linked(database, halo, clock), "contract:30", 1200, "2000.00")
+    import_twice(linked_to(database, halo, clock), "contract:30", 1200, "2000.00")
 
 
 def test_the_fake_refuses_what_halo_refuses(halo: FakeHalo) -> None:
@@ -151,7 +130,7 @@ def test_the_fake_refuses_what_halo_refuses(halo: FakeHalo) -> None:
 def test_autotask_uses_the_resources_default_role_or_the_work_types(
     database: Database, autotask: FakeAutotask, clock: FixedClock
 ) -> None:
-    ctx = linked(database, autotask, clock)
+    ctx = linked_to(database, autotask, clock)
     admin = Actor.local_admin()
     autotask.add("Roles", id=42, name="Onsite engineer", isActive=True)
     do(ctx, admin, "worktype add onsite 1.5")
@@ -166,7 +145,7 @@ def test_autotask_uses_the_resources_default_role_or_the_work_types(
 def test_autotask_without_a_default_role_fails_with_what_to_do(
     database: Database, autotask: FakeAutotask, clock: FixedClock
 ) -> None:
-    ctx = linked(database, autotask, clock)
+    ctx = linked_to(database, autotask, clock)
     psa_admin.member(ctx, Actor.local_admin(), None, "UTECH", "18")
     autotask.tables["ResourceServiceDeskRoles"][2]["isDefault"] = False
     do(ctx, TECH, "logtime acme 30m remote fix")
@@ -178,7 +157,7 @@ def test_autotask_without_a_default_role_fails_with_what_to_do(
 def test_autotask_refusals_said_as_500_are_not_retried_but_its_outages_are(
     database: Database, autotask: FakeAutotask, clock: FixedClock
 ) -> None:
-    ctx = linked(database, autotask, clock)
+    ctx = linked_to(database, autotask, clock)
     do(ctx, TECH, "logtime acme 30m globex printer #4321")  # a ticket of another company
     assert deliver(ctx) == 0
     [state] = states(ctx)
@@ -191,7 +170,7 @@ def test_autotask_refusals_said_as_500_are_not_retried_but_its_outages_are(
 def test_autotask_import_blocks_offers_the_contracts_blocks(
     database: Database, autotask: FakeAutotask, clock: FixedClock
 ) -> None:
-    import_twice(linked(database, autotask, clock), "block:7", 1200, "2000.00")
+    import_twice(linked_to(database, autotask, clock), "block:7", 1200, "2000.00")
 
 
 def test_the_fake_refuses_what_autotask_refuses(autotask: FakeAutotask) -> None:
