@@ -25,6 +25,8 @@ BILLABLE_FLAGS = {"--billable", "billable"}  # an edit that makes a non-billable
 
 
 _TICKET = re.compile(r"(?<![\w&])#(\d{1,10})\b", re.ASCII)
+# an Autotask ticket number, as its technicians quote it (T20261125.0042), with or without a #
+_TICKET_NUMBER = re.compile(r"(?<![\w&.])#?(T\d{8}\.\d{4})(?![\w.])", re.ASCII)
 
 
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -80,8 +82,12 @@ def clean_note(text: str) -> str:
 
 
 def find_ticket(note: str) -> str | None:
+    """The ticket a note names: ``#1234``, else an Autotask ticket number ``T20261125.0042``."""
     found = _TICKET.search(note)
-    return f"#{found[1]}" if found else None
+    if found:
+        return f"#{found[1]}"
+    number = _TICKET_NUMBER.search(note)
+    return number[1] if number else None
 
 
 def is_number(text: str) -> bool:

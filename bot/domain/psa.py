@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.fields import find_ticket
 
 DEFAULT_START = time(9, 0)  # an entry with no time of day starts at 09:00 on the client's clock
-_TICKET = re.compile(r"^#?(\d{1,10})$")
+_TICKET = re.compile(r"^#?(\d{1,10}|T\d{8}\.\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ class PrepaidBlock:
 
 
 def ticket_id(ticket: str | None) -> str | None:
-    """The service ticket a ``#1234`` (or ``1234``) names; a permalink or nothing names none."""
+    """The service ticket a ``#1234`` (or ``1234``, or an Autotask ticket number ``T20261125.0042``, which
+    the vendor module looks up) names; a permalink or nothing names none."""
     if not ticket:
         return None
     found = _TICKET.match(ticket.strip())

@@ -178,7 +178,7 @@ class Autotask:
     def _fields(self, time_: PsaTime) -> dict[str, Any]:
         assert time_.ticket_id is not None  # the service refuses ticketless time for Autotask
         fields: dict[str, Any] = {
-            "ticketID": int(time_.ticket_id),
+            "ticketID": self._ticket(time_.ticket_id),
             "resourceID": int(time_.member_id),
             "roleID": int(time_.work_role_id or self._default_role(time_.member_id)),
             "contractID": int(time_.agreement_id),
@@ -193,6 +193,15 @@ class Autotask:
         if time_.work_type_id:
             fields["billingCodeID"] = int(time_.work_type_id)
         return fields
+
+    def _ticket(self, reference: str) -> int:
+        """A ticket's id: as given, or looked up by its ticket number (T20261125.0042)."""
+        if reference.isdigit():
+            return int(reference)
+        rows = self._query("Tickets", [_where("ticketNumber", "eq", reference)], limit=1)
+        if not rows:
+            raise PsaError(f"Autotask has no ticket {reference}", permanent=True)
+        return int(rows[0]["id"])
 
     def _default_role(self, resource_id: str) -> str:
         """The role a resource logs ticket time as, unless a work type says another."""

@@ -122,7 +122,7 @@ class ConnectWise:
             **self._time_fields(time_),
         }
         if time_.ticket_id is not None:
-            body["chargeToType"], body["chargeToId"] = "ServiceTicket", int(time_.ticket_id)
+            body["chargeToType"], body["chargeToId"] = "ServiceTicket", _number(time_.ticket_id, "ticket")
         created = self._call("POST", "time/entries", json_body=body)
         return str(created["id"])
 

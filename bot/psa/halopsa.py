@@ -178,7 +178,7 @@ class HaloPsa:
         assert time_.ticket_id is not None  # the service refuses ticketless time for Halo
         hours = float(round(Decimal(time_.minutes) / 60, 2))  # JSON has no decimals; 2 places
         action: dict[str, Any] = {
-            "ticket_id": int(time_.ticket_id),
+            "ticket_id": _number(time_.ticket_id, "ticket"),
             "who_agentid": int(time_.member_id),
             "note": time_.notes,
             "timetaken": hours,

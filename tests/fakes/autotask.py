@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -86,6 +87,7 @@ ENTITY_FIELDS = {
     "Tickets": {"id", "companyID", "contractID", "ticketNumber", "title"},
     "TimeEntries": set(TIME_ENTRY_FIELDS),
 }
+MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 OPS = {"eq", "noteq", "gt", "gte", "lt", "lte", "beginsWith", "endsWith", "contains", "exist", "notExist", "in"}
 
 
@@ -380,7 +382,7 @@ class FakeAutotask(FakeServer):
             return {"beginsWith": text.startswith, "endsWith": text.endswith, "contains": text.__contains__}[op](part)
         if value is None:
             return op == "noteq"
-        if isinstance(value, str) and "T" in value and isinstance(wanted, str):
+        if isinstance(value, str) and MOMENT.match(value) and isinstance(wanted, str):
             value, wanted = _moment(value), _moment(wanted)
         elif isinstance(value, bool) or isinstance(wanted, bool):
             value, wanted = bool(value), wanted

@@ -167,6 +167,27 @@ def test_autotask_refusals_said_as_500_are_not_retried_but_its_outages_are(
     assert deliver(ctx) == 0 and len(autotask.requests) == sent  # refused: not tried again by itself
 
 
+def test_autotask_finds_a_ticket_by_its_ticket_number(
+    database: Database, autotask: FakeAutotask, clock: FixedClock
+) -> None:
+    ctx = linked_to(database, autotask, clock)
+    do(ctx, TECH, "logtime acme 30m reset password T20261101.1234")
+    do(ctx, TECH, "logtime acme 15m follow-up T20261101.9999")  # no such ticket
+    assert deliver(ctx) == 1
+    [record] = autotask.records()
+    assert record.ticket == 1234 and record.minutes == 30
+    assert sorted(s or "" for s in states(ctx))[0] == "failed: Autotask has no ticket T20261101.9999"
+
+
+def test_a_ticket_number_where_the_psa_numbers_tickets_fails_with_why(
+    database: Database, halo: FakeHalo, clock: FixedClock
+) -> None:
+    ctx = linked_to(database, halo, clock)
+    do(ctx, TECH, "logtime acme 30m reset password T20261101.1234")
+    assert deliver(ctx) == 0
+    assert states(ctx) == ["failed: A HaloPSA ticket id is a number, not 'T20261101.1234'."]
+
+
 def test_autotask_import_blocks_offers_the_contracts_blocks(
     database: Database, autotask: FakeAutotask, clock: FixedClock
 ) -> None:

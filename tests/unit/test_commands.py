@@ -42,6 +42,23 @@ def test_logtime_reads_a_work_date_and_a_ticket() -> None:
 
 
 @pytest.mark.parametrize(
+    ("note", "ticket"),
+    [
+        ("printer #1234", "#1234"),
+        ("reset password T20261125.0042", "T20261125.0042"),  # an Autotask ticket number
+        ("see #T20261125.0042 too", "T20261125.0042"),
+        ("#77 and T20261125.0042", "#77"),  # a #number first
+        ("version T20261125.00421 or xT20261125.0042", None),  # not a ticket number
+        ("R&D #5 is no ticket", "#5"),
+        ("&#8212; an entity", None),
+    ],
+)
+def test_a_note_names_its_ticket(note: str, ticket: str | None) -> None:
+    command = parse(f"logtime acme 15m {note}")
+    assert isinstance(command, c.LogTime) and command.ticket == ticket
+
+
+@pytest.mark.parametrize(
     ("word", "day"),
     [
         ("monday", date(2026, 11, 23)),
