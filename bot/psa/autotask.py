@@ -29,7 +29,8 @@ from bot.psa import Agreement, Company, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 500
-REFERENCE = "blocktime:"  # internalNotes carries "blocktime:<our reference>"
+REFERENCE = "blocktime:"
+NO_RECORD = "No matching records found"  # in the 500 Autotask answers for a record that is not there  # internalNotes carries "blocktime:<our reference>"
 
 
 class Autotask:
@@ -130,6 +131,9 @@ class Autotask:
             self.http.call("DELETE", f"TimeEntries/{_number(psa_id, 'time entry')}")
         except PsaNotFound:
             pass  # removed already (by us before a timeout, or by someone in Autotask)
+        except PsaError as error:
+            if NO_RECORD not in str(error):  # Autotask says "gone" as a 500 with these words
+                raise
 
     def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]:
         rows = self._query(

@@ -13,8 +13,9 @@ It checks every request as Autotask does and records it:
   required ones present, and hold Autotask's rules: the ticket, resource, role and billing code exist;
   the contract is the ticket's company's; the end is after the start; hours are more than 0 and at most
   24; an approved and posted entry is not changed or deleted;
-- errors come as Autotask's: ``{"errors": ["..."]}``, with HTTP 500 for a broken business rule; 429
-  carries ``Retry-After``."""
+- errors come as Autotask's: ``{"errors": ["..."]}``, with HTTP 500 for a broken business rule and
+  for a record to delete or update that does not exist ("No matching records found"); 429 carries
+  ``Retry-After``."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ TIME_ENTRY_FIELDS = frozenset(
         "contractServiceBundleID",
         "contractServiceID",
         "createDateTime",
-        "createdUserID",
+        "creatorUserID",
         "dateWorked",
         "endDateTime",
         "hoursToBill",
@@ -65,7 +66,7 @@ TIME_ENTRY_FIELDS = frozenset(
         "userDefinedFields",
     }
 )
-READ_ONLY = {"createDateTime", "createdUserID", "lastModifiedDateTime", "lastModifiedUserID", "billingApprovalDateTime"}
+READ_ONLY = {"createDateTime", "creatorUserID", "lastModifiedDateTime", "lastModifiedUserID", "billingApprovalDateTime"}
 ENTITY_FIELDS = {
     "Companies": {"id", "companyName", "companyNumber", "isActive"},
     "Contracts": {"id", "contractName", "companyID", "contractType", "status", "startDate", "endDate"},
@@ -87,6 +88,10 @@ ENTITY_FIELDS = {
     "Tickets": {"id", "companyID", "contractID", "ticketNumber", "title"},
     "TimeEntries": set(TIME_ENTRY_FIELDS),
 }
+NO_RECORD = (
+    "No message. No matching records found. The logged in Resource may not have the required permissions "
+    "to delete the data."
+)
 MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 OPS = {"eq", "noteq", "gt", "gte", "lt", "lte", "beginsWith", "endsWith", "contains", "exist", "notExist", "in"}
 
@@ -311,8 +316,8 @@ class FakeAutotask(FakeServer):
             return 200, {"itemId": self._update(body)}, {}
         if len(parts) == 2 and method == "DELETE":
             record_id = _id(parts[1])
-            if record_id not in self.time_entries:
-                raise Answer(404, {"errors": [f"TimeEntry {record_id} was not found"]})
+            if record_id not in self.time_entries:  # as Autotask says it: a 500, not a 404
+                raise Answer(500, {"errors": [NO_RECORD]})
             self._not_posted(self.time_entries[record_id])
             del self.time_entries[record_id]
             return 200, {"itemId": record_id}, {}
@@ -426,7 +431,7 @@ class FakeAutotask(FakeServer):
         self._fields(body)
         record_id = body["id"]
         if record_id not in self.time_entries:
-            raise Answer(404, {"errors": [f"TimeEntry {record_id} was not found"]})
+            raise Answer(500, {"errors": [NO_RECORD]})
         self._not_posted(self.time_entries[record_id])
         record = {**self.time_entries[record_id], **body, "lastModifiedDateTime": _now()}
         self._rules(record)

@@ -125,6 +125,22 @@ def test_an_edit_updates_the_same_record_and_a_void_removes_it(pctx: Context, ps
     assert entries_psa(pctx)[edited.entry_id] == "removed"
 
 
+def test_a_record_deleted_in_the_psa_comes_back_on_an_edit_and_a_void_of_it_passes(
+    pctx: Context, psa_fake: Any
+) -> None:
+    logged = do(pctx, TECH, "logtime acme 30m printer #1234")
+    deliver(pctx)
+    psa_fake.remove(only_record(psa_fake).id)  # someone deleted it in the PSA
+    edited = do(pctx, TECH, f"edit {logged.entry_id} 45m")
+    assert deliver(pctx) == 1
+    again = only_record(psa_fake)  # the entry still counts here, so its record goes back
+    assert again.minutes == 45 and entries_psa(pctx)[edited.entry_id] == f"synced (#{again.id})"
+    psa_fake.remove(again.id)
+    do(pctx, TECH, f"void {edited.entry_id} wrong client")
+    assert deliver(pctx) == 1  # gone already is what a void wants
+    assert entries_psa(pctx)[edited.entry_id] == "removed" and psa_fake.records() == []
+
+
 def test_an_edit_before_the_first_sync_creates_one_record_with_the_edit(pctx: Context, psa_fake: Any) -> None:
     logged = do(pctx, TECH, "logtime acme 30m printer")
     do(pctx, TECH, f"edit {logged.entry_id} 1h")
