@@ -31,7 +31,7 @@ from bot.psa import Agreement, Company, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, failure_of, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 100
-CHARGE_RATES = 17  # Halo's lookup of charge rates: the counterpart of our work types
+LOOKUP_TYPES = 11  # Halo's lookup of lookups: their ids and names
 EARLY = 60.0  # a token is fetched again this many seconds before it expires
 
 
@@ -107,7 +107,13 @@ class HaloPsa:
         return str(agent.get("name") or member_id)
 
     def work_type_exists(self, work_type_id: str) -> bool:
-        rates = self.http.call("GET", "Lookup", params={"lookupid": CHARGE_RATES})[0] or []
+        """Whether Halo has this charge rate (the counterpart of our work types): its lookup is found
+        by name among Halo's lookup types."""
+        kinds = self.http.call("GET", "Lookup", params={"lookupid": LOOKUP_TYPES})[0] or []
+        found = [k["id"] for k in kinds if "charge rate" in str(k.get("name") or "").lower()]
+        if not found:
+            raise PsaError("HaloPSA lists no charge rate lookup, so work types cannot be checked", permanent=True)
+        rates = self.http.call("GET", "Lookup", params={"lookupid": found[0]})[0] or []
         return any(str(rate.get("id")) == str(work_type_id) for rate in rates)
 
     def find_time(self, reference: str, ticket_id: str | None) -> str | None:

@@ -36,7 +36,12 @@ PARAMETERS = {
     "Actions": {"ticket_id", "excludesys", "count", "agentonly"},
     "Tickets": {"client_id", "contract_id", "datesearch", "startdate", "enddate", "pageinate", "page_size", "page_no"},
 }
-CHARGE_RATES = 17
+LOOKUP_TYPES, CHARGE_RATES = 11, 17
+LOOKUPS = {  # a few of Halo's lookup types (lookup 11 lists them)
+    1: {"id": 1, "name": "Ticket Types"},
+    CHARGE_RATES: {"id": CHARGE_RATES, "name": "Charge Rates"},
+    41: {"id": 41, "name": "Asset Status"},
+}
 
 
 @dataclass
@@ -217,9 +222,8 @@ class FakeHalo(FakeServer):
             "Tickets": (self.tickets, "tickets"),
         }
         if parts == ["Lookup"] and method == "GET":
-            if request.query.get("lookupid") != str(CHARGE_RATES):
-                return 200, [], {}
-            return 200, list(self.charge_rates.values()), {}
+            lookups = {LOOKUP_TYPES: list(LOOKUPS.values()), CHARGE_RATES: list(self.charge_rates.values())}
+            return 200, lookups.get(int(request.query.get("lookupid") or 0), []), {}
         if parts[0] not in tables or method != "GET" or len(parts) > 2:
             raise Answer(404, f"No endpoint {method} {request.path}")
         table, key = tables[parts[0]]
