@@ -7,6 +7,7 @@ mapping, a validation error: retrying the same would fail the same), else it may
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -63,7 +64,8 @@ class Psa(Protocol):
 
     def work_type_exists(self, work_type_id: str) -> bool: ...
 
-    def find_time(self, reference: str, ticket_id: str | None) -> str | None: ...  # the record carrying it
+    # the record carrying our reference; a PSA that keeps time on tickets looks on these
+    def find_time(self, reference: str, tickets: Sequence[str]) -> str | None: ...
 
     def create_time(self, time: PsaTime) -> str: ...
 

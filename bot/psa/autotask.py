@@ -17,6 +17,7 @@ Numbers are read as Decimal (hours and prices are never floats here)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -113,7 +114,7 @@ class Autotask:
         except PsaNotFound:
             return False
 
-    def find_time(self, reference: str, ticket_id: str | None = None) -> str | None:
+    def find_time(self, reference: str, tickets: Sequence[str] = ()) -> str | None:
         rows = self._query("TimeEntries", [_where("internalNotes", "contains", REFERENCE + reference)], limit=2)
         return str(rows[0]["id"]) if rows else None
 

@@ -12,6 +12,7 @@ Numbers are read as Decimal (hours and prices are never floats here)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -111,7 +112,7 @@ class ConnectWise:
         except PsaNotFound:
             return False
 
-    def find_time(self, reference: str, ticket_id: str | None = None) -> str | None:
+    def find_time(self, reference: str, tickets: Sequence[str] = ()) -> str | None:
         rows = self._list("time/entries", f'mobileGuid="{_quoted(reference)}"', fields="id", limit=2)
         return str(rows[0]["id"]) if rows else None
 
@@ -121,12 +122,12 @@ class ConnectWise:
             "mobileGuid": time_.reference,
             **self._time_fields(time_),
         }
-        if time_.ticket_id is not None:
-            body["chargeToType"], body["chargeToId"] = "ServiceTicket", _number(time_.ticket_id, "ticket")
         created = self._call("POST", "time/entries", json_body=body)
         return str(created["id"])
 
     def update_time(self, psa_id: str, time_: PsaTime) -> None:
+        """Every field again; an edit onto another ticket moves the entry there (one that drops its
+        ticket stays where it is: ConnectWise keeps a charged entry's charge)."""
         patch = [{"op": "replace", "path": path, "value": value} for path, value in self._time_fields(time_).items()]
         self._call("PATCH", f"time/entries/{_number(psa_id, 'time entry')}", json_body=patch)
 
@@ -205,6 +206,8 @@ class ConnectWise:
             "billableOption": "Billable" if time_.billable else "DoNotBill",
             "notes": time_.notes,
         }
+        if time_.ticket_id is not None:
+            fields["chargeToType"], fields["chargeToId"] = "ServiceTicket", _number(time_.ticket_id, "ticket")
         if time_.work_type_id:
             fields["workType"] = {"id": int(time_.work_type_id)}
         if time_.work_role_id:

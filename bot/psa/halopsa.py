@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -116,12 +116,14 @@ class HaloPsa:
         rates = self.http.call("GET", "Lookup", params={"lookupid": found[0]})[0] or []
         return any(str(rate.get("id")) == str(work_type_id) for rate in rates)
 
-    def find_time(self, reference: str, ticket_id: str | None) -> str | None:
-        if ticket_id is None:
-            return None
-        for action in self._actions(ticket_id):
-            if action.get("actionuserdefineddata") == reference:
-                return str(action["id"])
+    def find_time(self, reference: str, tickets: Sequence[str] = ()) -> str | None:
+        """Our action among the actions of the tickets the chain named (an edit may have moved it)."""
+        for ticket in tickets:
+            if not ticket.isdigit():
+                continue  # not a Halo ticket id: nothing was stored there
+            for action in self._actions(ticket):
+                if action.get("actionuserdefineddata") == reference:
+                    return str(action["id"])
         return None
 
     def create_time(self, time_: PsaTime) -> str:

@@ -126,7 +126,7 @@ class _Plan:
     user_name: str
     member_id: str | None
     email: str | None
-    ticket_id: str | None  # the ticket the record is on (a voided chain: where to look for it)
+    tickets: tuple[str, ...]  # where the chain's record may be: its latest ticket first, then earlier ones
     time: PsaTime | None = None  # what the record should hold; None: the chain is voided, its record goes
 
 
@@ -142,7 +142,7 @@ class _Sync:
             plan = self._plan(uow.session, root_id, reference)
         psa_id = plan.psa_id
         if plan.time is None:
-            psa_id = psa_id or self.psa.find_time(reference, plan.ticket_id)
+            psa_id = psa_id or self.psa.find_time(reference, plan.tickets)
             if psa_id:
                 self.psa.delete_time(psa_id)
             return f"removed {psa_id}" if psa_id else "nothing to remove"
@@ -153,7 +153,7 @@ class _Sync:
                 return psa_id
             except PsaNotFound:
                 psa_id = None  # deleted in the PSA meanwhile: the entry still counts here, so it goes back
-        psa_id = self.psa.find_time(reference, time.ticket_id)  # a create that timed out may be stored
+        psa_id = self.psa.find_time(reference, plan.tickets)  # a create that timed out may be stored
         if psa_id:
             self.psa.update_time(psa_id, time)
         else:
@@ -172,17 +172,16 @@ class _Sync:
         member = store.member_of(session, latest.user_id)
         client = session.get(Client, latest.client_id)
         assert client is not None
-        ticket = (
-            service_ticket(latest.ticket, latest.note, store.thread_notes(session, latest.thread_ref))
-            or client.psa_ticket_id
-        )
+        thread = store.thread_notes(session, latest.thread_ref)
+        named = [service_ticket(e.ticket, e.note, thread) or client.psa_ticket_id for e in reversed(entries)]
+        ticket = named[0]
         plan = _Plan(
             psa_id,
             latest.user_id,
             latest.user_name,
             member.member_id if member else None,
             store.email_of(session, latest.user_id),
-            ticket,
+            tuple(dict.fromkeys(t for t in named if t)),
         )
         if latest.voided_at is not None:
             return plan

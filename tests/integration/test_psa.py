@@ -187,6 +187,24 @@ def test_a_timeout_after_the_psa_stored_the_record_never_makes_a_second(
     assert entries_psa(ctx)[logged.entry_id] == f"synced (#{record.id})"
 
 
+def test_a_timeout_then_an_edit_to_another_ticket_still_makes_one_record(
+    database: Database, psa_fake: Any, clock: FixedClock
+) -> None:
+    """The PSA stored the record but its answer came too late; before the retry, the entry was edited
+    onto another ticket. The retry finds the record (on the ticket it was on) and moves it."""
+    ctx = linked(Context(database, psa_settings(psa_fake, psa_timeout_seconds=1.0), clock))
+    psa_fake.faults.slow_create = 2.5
+    logged = do(ctx, TECH, "logtime acme 45m server patching #1234")
+    assert deliver(ctx) == 0 and len(psa_fake.records()) == 1
+    psa_fake.faults.slow_create = 0
+    edited = do(ctx, TECH, f"edit {logged.entry_id} 1h server patching #5000")
+    clock.advance(minutes=2)
+    assert deliver(ctx) == 1
+    record = only_record(psa_fake)
+    assert (record.ticket, record.minutes) == (5000, 60) and psa_fake.count("create") == 1
+    assert entries_psa(ctx)[edited.entry_id] == f"synced (#{record.id})"
+
+
 def test_a_rate_limit_waits_as_long_as_the_psa_says(pctx: Context, psa_fake: Any, clock: FixedClock) -> None:
     logged = do(pctx, TECH, "logtime acme 15m quick question")
     psa_fake.rate_limit(1, retry_after=40)
