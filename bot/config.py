@@ -78,7 +78,8 @@ class Settings:
     halopsa_tenant: str | None = None  # hosted Halo instances name their tenant
     halopsa_client_id: str | None = field(default=None, repr=False)
     halopsa_client_secret: str | None = field(default=None, repr=False)
-    autotask_url: str | None = None  # https://webservices5.autotask.net/ATServicesRest/V1.0 (your zone's)
+    autotask_url: str | None = None  # https://webservices5.autotask.net/ATServicesRest/V1.0; None: asked of
+    autotask_zone_url: str = "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation"  # that
     autotask_username: str | None = None  # the API user's user name
     autotask_secret: str | None = field(default=None, repr=False)
     autotask_integration_code: str | None = field(default=None, repr=False)
@@ -177,6 +178,8 @@ class Settings:
             halopsa_client_id=get("HALOPSA_CLIENT_ID"),
             halopsa_client_secret=get("HALOPSA_CLIENT_SECRET"),
             autotask_url=(get("AUTOTASK_URL") or "").rstrip("/") or None,
+            autotask_zone_url=get("AUTOTASK_ZONE_URL")
+            or "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation",
             autotask_username=get("AUTOTASK_USERNAME"),
             autotask_secret=get("AUTOTASK_SECRET"),
             autotask_integration_code=get("AUTOTASK_INTEGRATION_CODE"),
@@ -192,7 +195,7 @@ PSAS = {
         "CONNECTWISE_CLIENT_ID",
     ),
     "halopsa": ("HALOPSA_URL", "HALOPSA_CLIENT_ID", "HALOPSA_CLIENT_SECRET"),
-    "autotask": ("AUTOTASK_URL", "AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"),
+    "autotask": ("AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"),  # the URL: its zone's
 }
 
 

@@ -1,7 +1,8 @@
 """Autotask PSA (Datto/Kaseya) over its REST API, v1.0.
 
 - ``AUTOTASK_URL`` is your zone's API, e.g. ``https://webservices5.autotask.net/ATServicesRest/V1.0``;
-  every call carries an API user's ``UserName`` and ``Secret`` and the ``ApiIntegrationCode`` of the
+  without it, Autotask's zone lookup (``AUTOTASK_ZONE_URL``, ``zoneInformation?user=``) says it, once
+  per process. Every call carries an API user's ``UserName`` and ``Secret`` and the ``ApiIntegrationCode`` of the
   integration.
 - Queries are ``POST /{Entity}/query`` with ``{"filter": [...], "MaxRecords": 500}``; an answer says
   ``{"items": [...], "pageDetails": {"nextPageUrl": ...}}``; a record is ``GET /{Entity}/{id}`` ->
@@ -30,6 +31,7 @@ from bot.psa import Agreement, Company, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 500
+ZONE_URL = "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation"
 REFERENCE = "blocktime:"
 NO_RECORD = "No matching records found"  # in the 500 Autotask answers for a record that is not there  # internalNotes carries "blocktime:<our reference>"
 
@@ -40,18 +42,19 @@ class Autotask:
 
     def __init__(
         self,
-        url: str,
+        url: str | None,
         username: str,
         secret: str,
         integration_code: str,
         timeout: float = 15.0,
         interactive: bool = False,
+        zone_url: str = ZONE_URL,
     ) -> None:
-        base = url.rstrip("/") + "/"
+        self.url = url.rstrip("/") + "/" if url else None
+        self.username, self.zone_url = username, zone_url
         client = pooled(
-            ("autotask", base, username, secret, integration_code, timeout),
+            ("autotask", username, secret, integration_code, timeout),
             lambda: httpx.Client(
-                base_url=base,
                 headers={
                     "ApiIntegrationCode": integration_code,
                     "UserName": username,
@@ -67,7 +70,6 @@ class Autotask:
 
     @classmethod
     def from_settings(cls, settings: Settings, interactive: bool = False) -> Autotask:
-        assert settings.autotask_url  # checked by Settings
         return cls(
             settings.autotask_url,
             settings.autotask_username or "",
@@ -75,12 +77,13 @@ class Autotask:
             settings.autotask_integration_code or "",
             settings.psa_timeout_seconds,
             interactive,
+            settings.autotask_zone_url,
         )
 
     # -- what the interface asks -------------------------------------------------------------------
 
     def whoami(self) -> str:
-        found = self.http.call("GET", "ThresholdInformation")[0] or {}
+        found = self._call("GET", "ThresholdInformation")[0] or {}
         used, limit = found.get("currentTimeframeRequestCount"), found.get("externalRequestThreshold")
         return f"{used} of {limit} requests this hour used" if limit else "reachable"
 
@@ -119,17 +122,17 @@ class Autotask:
         return str(rows[0]["id"]) if rows else None
 
     def create_time(self, time_: PsaTime) -> str:
-        created = self.http.call("POST", "TimeEntries", json_body=self._fields(time_))[0]
+        created = self._call("POST", "TimeEntries", json_body=self._fields(time_))[0]
         return str(created["itemId"])
 
     def update_time(self, psa_id: str, time_: PsaTime) -> None:
         record = _number(psa_id, "time entry")
         self._item("TimeEntries", record)  # PsaNotFound when someone deleted it in Autotask
-        self.http.call("PATCH", "TimeEntries", json_body={"id": record, **self._fields(time_)})
+        self._call("PATCH", "TimeEntries", json_body={"id": record, **self._fields(time_)})
 
     def delete_time(self, psa_id: str) -> None:
         try:
-            self.http.call("DELETE", f"TimeEntries/{_number(psa_id, 'time entry')}")
+            self._call("DELETE", f"TimeEntries/{_number(psa_id, 'time entry')}")
         except PsaNotFound:
             pass  # removed already (by us before a timeout, or by someone in Autotask)
         except PsaError as error:
@@ -233,8 +236,32 @@ class Autotask:
             self._roles[resource_id] = role
         return role
 
+    def _call(self, method: str, path: str, json_body: Any = None) -> tuple[Any, httpx.Response]:
+        return self.http.call(method, self._api() + path, json_body=json_body)
+
+    def _api(self) -> str:
+        """The zone's API URL: as set, else as Autotask's zone lookup says for this API user (asked
+        once per process)."""
+        if self.url:
+            return self.url
+        name = (self.zone_url, self.username)
+        with _ZONES_LOCK:
+            if name not in _ZONES:
+                try:
+                    zone = self.http.call("GET", self.zone_url, params={"user": self.username})[0] or {}
+                except PsaError as error:
+                    raise PsaError(
+                        f"Autotask's zone lookup for {self.username} failed ({error}); set AUTOTASK_URL",
+                        permanent=error.permanent,
+                        retry_after=error.retry_after,
+                    ) from None
+                if not zone.get("url"):
+                    raise PsaError(f"Autotask knows no zone for {self.username}; set AUTOTASK_URL", permanent=True)
+                _ZONES[name] = str(zone["url"]).rstrip("/") + "/V1.0/"
+            return _ZONES[name]
+
     def _item(self, entity: str, record_id: int) -> dict[str, Any]:
-        found = self.http.call("GET", f"{entity}/{record_id}")[0]
+        found = self._call("GET", f"{entity}/{record_id}")[0]
         item = found.get("item") if isinstance(found, dict) else None
         if not isinstance(item, dict):
             raise PsaNotFound(f"Autotask has no {entity} {record_id}")
@@ -243,7 +270,7 @@ class Autotask:
     def _query(self, entity: str, conditions: list[dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
         """Every page (or the first ``limit`` rows) of a query; conditions are all required."""
         body = {"filter": conditions, "MaxRecords": min(limit or PAGE_SIZE, PAGE_SIZE)}
-        page, _ = self.http.call("POST", f"{entity}/query", json_body=body)
+        page, _ = self._call("POST", f"{entity}/query", json_body=body)
         rows: list[dict[str, Any]] = []
         while True:
             rows.extend(page.get("items") or [])
@@ -253,6 +280,10 @@ class Autotask:
             if not following or not page.get("items"):
                 return rows
             page, _ = self.http.call("GET", following)
+
+
+_ZONES: dict[tuple[str, str], str] = {}  # (zone lookup, user) -> the zone's API URL
+_ZONES_LOCK = threading.Lock()
 
 
 def _where(field: str, op: str, value: Any) -> dict[str, Any]:

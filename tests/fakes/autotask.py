@@ -8,6 +8,7 @@ It checks every request as Autotask does and records it:
   ``beginsWith``, ``endsWith``, ``contains``, ``exist``, ``notExist``, ``in``) and groups
   ``{"op": "and"|"or", "items": [...]}``, on fields the entity has; the answer's ``pageDetails`` names
   the next page, fetched with ``GET``;
+- ``GET /zoneInformation?user=`` (no sign-in) answers the zone's API URL for that API user;
 - ``GET /{Entity}/{id}`` answers ``{"item": ...}``, ``null`` when there is none;
 - ``POST /TimeEntries`` and ``PATCH /TimeEntries`` take only fields of the TimeEntries entity, the
   required ones present, and hold Autotask's rules: the ticket, resource, role and billing code exist;
@@ -269,6 +270,8 @@ class FakeAutotask(FakeServer):
         return method == "POST" and self._short(path) == "TimeEntries" and status == 200
 
     def _authorise(self, request: Incoming) -> None:
+        if request.path == PREFIX + "zoneInformation":
+            return  # asked before signing in
         headers = request.headers
         if (
             headers.get("ApiIntegrationCode") != self.integration_code
@@ -282,6 +285,11 @@ class FakeAutotask(FakeServer):
             raise Answer(404, {"errors": [f"{request.path} is not an API path"]})
         parts = self._short(request.path).strip("/").split("/")
         method = request.method
+        if parts == ["zoneInformation"] and method == "GET":
+            if request.query.get("user", "").lower() != self.username.lower():
+                raise Answer(500, {"errors": ["Invalid user name or no zone found for this user"]})
+            zone = {"zoneName": "Local", "url": self.origin + "/ATServicesRest/", "webUrl": self.origin, "ci": 0}
+            return 200, zone, {}
         if parts == ["ThresholdInformation"] and method == "GET":
             return (
                 200,

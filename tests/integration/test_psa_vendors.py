@@ -188,6 +188,27 @@ def test_a_ticket_number_where_the_psa_numbers_tickets_fails_with_why(
     assert states(ctx) == ["failed: A HaloPSA ticket id is a number, not 'T20261101.1234'."]
 
 
+def test_autotask_without_a_url_asks_its_zone_lookup_once(
+    database: Database, autotask: FakeAutotask, clock: FixedClock
+) -> None:
+    zone = autotask.url + "/zoneInformation"
+    ctx = linked_to(database, autotask, clock, autotask_url=None, autotask_zone_url=zone)
+    do(ctx, TECH, "logtime acme 15m one")
+    do(ctx, TECH, "logtime acme 15m two")
+    assert deliver(ctx) == 2 and len(autotask.records()) == 2
+    asked = [r for r in autotask.requests if r.path == "zoneInformation"]
+    assert len(asked) <= 1 and all(r.query == {"user": autotask.username} for r in asked)
+    lost = Context(
+        database, psa_settings(autotask, autotask_url=None, autotask_zone_url=zone, autotask_username="x@y.z"), clock
+    )
+    do(lost, TECH, "logtime acme 15m three")
+    assert deliver(lost) == 0
+    assert states(lost)[-1] == (
+        "failed: Autotask's zone lookup for x@y.z failed "
+        "(Autotask 500: Invalid user name or no zone found for this user); set AUTOTASK_URL"
+    )
+
+
 def test_autotask_import_blocks_offers_the_contracts_blocks(
     database: Database, autotask: FakeAutotask, clock: FixedClock
 ) -> None:
