@@ -6,6 +6,7 @@ each validates every request it receives), on both databases; vendor-only behavi
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -425,6 +426,31 @@ def test_voiding_time_the_psa_already_billed_is_flagged_not_lost(pctx: Context, 
     with pctx.db.unit_of_work(read_only=True) as uow:
         failed = digest_facts(pctx, uow.session, pctx.today())["psa"]
     assert failed["failed_count"] == 1 and failed["failed"][0]["entry_id"] == logged.entry_id
+
+
+def test_no_secret_reaches_a_log_a_state_or_the_settings_repr(
+    pctx: Context, psa_fake: Any, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logged = do(pctx, TECH, "logtime acme 15m call")
+    psa_fake.faults.down = True
+    assert deliver(pctx) == 0
+    psa_fake.faults.down = False
+    clock.advance(minutes=5)
+    assert deliver(pctx) == 1
+    do(pctx, TECH, "logtime acme 15m globex printer #4321")  # refused, in the PSA's words
+    deliver(pctx)
+    secret_words = ("secret", "key", "client_id", "integration")
+    secrets = [str(v) for k, v in psa_fake.settings_values().items() if any(w in k for w in secret_words)]
+    secrets += list(getattr(psa_fake, "tokens", {}))  # HaloPSA's bearer tokens
+    assert secrets
+    seen = (
+        caplog.text
+        + repr(pctx.settings)
+        + json.dumps(entries_psa(pctx))
+        + str(row_of(pctx, logged.entry_id).last_error)
+    )
+    assert [s for s in secrets if s in seen] == []
 
 
 def test_a_newer_change_while_a_sync_is_in_flight_is_not_marked_sent(cwctx: Context) -> None:
