@@ -73,7 +73,15 @@ def test_logtime_in_slack_lands_in_the_psa_and_says_where_it_stands(
     assert f"PSA: synced (#{record.id})" in json.dumps(shown["blocks"])
     today = my_day(psa_ctx, "UTECH").entries_today
     assert today[0].psa == f"synced (#{record.id})"
-    psa_slack.click("undo_entry", str(today[0].id))  # the reply's Undo: a void, so the record goes too
+    edited = psa_slack.command("/blocktime", f"edit {today[0].id} 30m laptop advice #1234")
+    assert edited.status == 200 and "queued" in json.dumps(edited.json).lower(), edited.json
+    psa_slack.settle()
+    assert Dispatcher(psa_ctx, transports_for(psa_ctx)).run_once() == 1
+    [moved] = psa_fake.records()  # the same record, now 30 minutes
+    assert (moved.id, moved.minutes) == (record.id, 30) and psa_fake.count("update") == 1
+    today = my_day(psa_ctx, "UTECH").entries_today
+    assert [e.psa for e in today] == [f"synced (#{record.id})"]
+    psa_slack.click("undo_entry", str(today[0].id))  # Undo: a void, so the record goes too
     fake_slack.wait_for("response_url")
     psa_slack.settle()
     assert Dispatcher(psa_ctx, transports_for(psa_ctx)).run_once() == 1
