@@ -4,6 +4,7 @@ python -m bench                 # everything (about 5 minutes on 2 cores)
 python -m bench throughput      # one part: throughput, ledger, scaleout, drills
 python -m bench workers         # extra: both apps with 2 server processes on PostgreSQL
 python -m bench writers         # extra: the fast writer against the ORM writer (bench/writers.json)
+python -m bench psa             # extra: time into each PSA's fake: drain rate, requests, an outage
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def main() -> None:
             }
             (ROOT / "bench" / "writers.json").write_text(json.dumps(ab, indent=2))
             lap("writers")
+        if "psa" in wanted:  # not in the full run: its figures are kept in bench/psa.json
+            from bench import psa
+
+            figures["psa"] = psa.run()
+            psa.write(figures["psa"], ROOT)
+            lap("psa")
         if "drills" in wanted:
             # the Slack outage drill mostly waits for a minute: it runs beside the fuzz and ledger parts
             outage: dict = {}  # type: ignore[type-arg]

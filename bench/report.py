@@ -54,6 +54,69 @@ WHERE_THE_TIME_GOES = [
 ]
 
 
+def _psa() -> list[str]:
+    """Time into the PSA (``python -m bench psa``, kept in ``bench/psa.json``)."""
+    import json
+
+    found = Path(__file__).with_name("psa.json")
+    if not found.exists():
+        return ["## Time into the PSA", "", "No figures yet: run `python -m bench psa`."]
+    f = json.loads(found.read_text())
+    lines = [
+        "## Time into the PSA",
+        "",
+        f"Measured {f['measured']} with `python -m bench psa` ({f.get('machine', 'this machine')}), against",
+        "the local fake of each PSA's API (every request validated), SQLite, one dispatcher. Drain: entries",
+        "queued, then delivered. Outage: the PSA answers 503 while entries are logged (a dispatcher pass",
+        "after every 10), then comes back. A sync is two requests: the lookup of our reference that makes a",
+        "retry after a timeout safe, and the write.",
+        "",
+        _row(
+            [
+                "PSA",
+                "drained",
+                "entries/s",
+                "requests/entry",
+                "outage entries",
+                "synced",
+                "doubled",
+                "failed attempts",
+                "passes after",
+            ]
+        ),
+        _row(["---"] * 9),
+    ]
+    for r in f["rows"]:
+        lines.append(
+            _row(
+                [
+                    r["vendor"],
+                    r["drain_entries"],
+                    r["entries_per_s"],
+                    r["requests_per_entry"],
+                    r["outage_entries"],
+                    r["outage_synced"],
+                    r["outage_doubled"],
+                    r["outage_failed_attempts"],
+                    r["outage_passes_after"],
+                ]
+            )
+        )
+    return lines
+
+
+def refresh_psa(results: Path) -> None:
+    """Rewrite only the PSA section of ``results`` (the other figures stay as measured)."""
+    text = results.read_text()
+    section = "\n".join(_psa()) + "\n\n"
+    start = text.find("## Time into the PSA")
+    if start < 0:
+        start = end = text.find("## Ledger size")
+    else:
+        end = text.find("\n## ", start + 1) + 1
+    results.write_text(text[:start] + section + text[end:])
+
+
 def _writers() -> list[str]:
     """The fast writer's A/B (``python -m bench writers``, kept in ``bench/writers.json``)."""
     import json
@@ -189,6 +252,8 @@ def write_results(f: dict[str, Any], path: Path) -> None:
         *WHERE_THE_TIME_GOES,
         "",
         *_writers(),
+        "",
+        *_psa(),
         "",
         "## Ledger size",
         "",
