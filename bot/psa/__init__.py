@@ -69,7 +69,9 @@ class Psa(Protocol):
 
     def create_time(self, time: PsaTime) -> str: ...
 
-    def update_time(self, psa_id: str, time: PsaTime) -> None: ...  # PsaNotFound when it is gone
+    # the id of the record that now holds the time (a PSA that saves by upsert may make a new one);
+    # PsaNotFound when it is gone
+    def update_time(self, psa_id: str, time: PsaTime) -> str: ...
 
     def delete_time(self, psa_id: str) -> None: ...  # gone already is fine
 

@@ -125,10 +125,11 @@ class Autotask:
         created = self._call("POST", "TimeEntries", json_body=self._fields(time_))[0]
         return str(created["itemId"])
 
-    def update_time(self, psa_id: str, time_: PsaTime) -> None:
+    def update_time(self, psa_id: str, time_: PsaTime) -> str:
         record = _number(psa_id, "time entry")
         self._item("TimeEntries", record)  # PsaNotFound when someone deleted it in Autotask
         self._call("PATCH", "TimeEntries", json_body={"id": record, **self._fields(time_)})
+        return psa_id
 
     def delete_time(self, psa_id: str) -> None:
         try:

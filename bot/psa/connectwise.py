@@ -125,11 +125,12 @@ class ConnectWise:
         created = self._call("POST", "time/entries", json_body=body)
         return str(created["id"])
 
-    def update_time(self, psa_id: str, time_: PsaTime) -> None:
+    def update_time(self, psa_id: str, time_: PsaTime) -> str:
         """Every field again; an edit onto another ticket moves the entry there (one that drops its
         ticket stays where it is: ConnectWise keeps a charged entry's charge)."""
         patch = [{"op": "replace", "path": path, "value": value} for path, value in self._time_fields(time_).items()]
         self._call("PATCH", f"time/entries/{_number(psa_id, 'time entry')}", json_body=patch)
+        return psa_id
 
     def delete_time(self, psa_id: str) -> None:
         try:

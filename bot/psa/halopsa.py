@@ -130,8 +130,11 @@ class HaloPsa:
         created = self.http.call("POST", "Actions", json_body=[self._action(time_)])[0]
         return str(_one(created)["id"])
 
-    def update_time(self, psa_id: str, time_: PsaTime) -> None:
-        self.http.call("POST", "Actions", json_body=[{"id": _number(psa_id, "action"), **self._action(time_)}])
+    def update_time(self, psa_id: str, time_: PsaTime) -> str:
+        """Halo saves by upsert: an action posted with the id of one deleted meanwhile may come back
+        as a new action; its id is what the answer says."""
+        saved = self.http.call("POST", "Actions", json_body=[{"id": _number(psa_id, "action"), **self._action(time_)}])
+        return str(_one(saved[0])["id"])
 
     def delete_time(self, psa_id: str) -> None:
         try:

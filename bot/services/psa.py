@@ -149,15 +149,15 @@ class _Sync:
         time = replace(plan.time, member_id=self._member(plan))
         if psa_id:
             try:
-                self.psa.update_time(psa_id, time)
-                return psa_id
+                saved = self.psa.update_time(psa_id, time)
+                if saved == psa_id:
+                    return psa_id
+                psa_id = saved  # the PSA made it anew (an upsert of a record deleted there)
             except PsaNotFound:
                 psa_id = None  # deleted in the PSA meanwhile: the entry still counts here, so it goes back
-        psa_id = self.psa.find_time(reference, plan.tickets)  # a create that timed out may be stored
-        if psa_id:
-            self.psa.update_time(psa_id, time)
-        else:
-            psa_id = self.psa.create_time(time)
+        if psa_id is None:
+            psa_id = self.psa.find_time(reference, plan.tickets)  # a create that timed out may be stored
+            psa_id = self.psa.update_time(psa_id, time) if psa_id else self.psa.create_time(time)
         with self.ctx.db.unit_of_work() as uow:
             store.set_psa_id(uow.session, root_id, psa_id)
             uow.commit()

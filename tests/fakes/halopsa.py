@@ -54,6 +54,7 @@ class FakeHalo(FakeServer):
     client_secret: str = "halo-secret"
     tenant: str = "msp"
     token_lifetime: int = 3600
+    upsert: bool = False  # a Halo that saves an action posted with an unknown id as a new one
     clients: dict[int, dict[str, Any]] = field(default_factory=dict)
     contracts: dict[int, dict[str, Any]] = field(default_factory=dict)
     agents: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -70,6 +71,7 @@ class FakeHalo(FakeServer):
             table.clear()
         self.tokens.clear()
         self.reset_requests()
+        self.upsert = False
         return self
 
     @property
@@ -315,6 +317,8 @@ class FakeHalo(FakeServer):
         if unknown:
             raise Answer(400, f"{unknown[0]} is not a field of an action")
         action_id = action.get("id")
+        if action_id is not None and action_id not in self.actions and self.upsert:
+            action, action_id = {k: v for k, v in action.items() if k != "id"}, None
         if action_id is not None:
             if action_id not in self.actions:
                 raise Answer(404, f"Action {action_id} not found")

@@ -99,6 +99,27 @@ def test_halo_actions_are_private_and_carry_the_contract_and_hours(
     assert (action["timetaken"], action["nonbilltime"], action["actisbillable"]) == (1.25, 1.25, False)
 
 
+def test_halo_saving_by_upsert_a_deleted_action_keeps_the_new_one(
+    database: Database, halo: FakeHalo, clock: FixedClock
+) -> None:
+    """Posted with the id of an action deleted in Halo, the action may come back under a new id: that
+    id is kept, so the next edit updates it instead of making a third."""
+    halo.upsert = True
+    ctx = linked_to(database, halo, clock)
+    logged = do(ctx, TECH, "logtime acme 30m printer #1234")
+    deliver(ctx)
+    [first] = halo.records()
+    halo.remove(first.id)
+    edited = do(ctx, TECH, f"edit {logged.entry_id} 45m")
+    assert deliver(ctx) == 1
+    [again] = halo.records()
+    assert again.id != first.id and states(ctx)[-1] == f"synced (#{again.id})"
+    do(ctx, TECH, f"edit {edited.entry_id} 1h")
+    assert deliver(ctx) == 1
+    [last] = halo.records()
+    assert (last.id, last.minutes) == (again.id, 60)
+
+
 def test_halo_import_blocks_offers_the_contracts_prepaid_hours(
     database: Database, halo: FakeHalo, clock: FixedClock
 ) -> None:
