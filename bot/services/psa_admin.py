@@ -108,7 +108,9 @@ def check(ctx: Context, actor: Actor, psa: Psa) -> Checked:
         )
     complete = not (missing["clients"] or missing["members"] or problems)
     if complete:
-        lines.append(f"Every client and technician is mapped ({len(clients)} clients).")
+        lines.append(
+            f"Every client and technician is mapped ({len(clients)} {'client' if len(clients) == 1 else 'clients'})."
+        )
     data = {"psa": psa.name, "reachable": True, "version": version, "missing": missing, "problems": problems}
     return Checked(Message("\n".join(lines), {**data, "complete": complete}), complete)
 
@@ -315,7 +317,8 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
         client_id, handle, name = client.id, client.handle, client.display_name
         today = ctx.today(client.timezone)
     offers = psa.prepaid_blocks(agreement)
-    lines = [f"{psa.name} agreement {agreement} of {name} holds {len(offers) or 'no'} prepaid blocks of hours:"]
+    blocks = "prepaid block" if len(offers) == 1 else "prepaid blocks"
+    lines = [f"{psa.name} agreement {agreement} of {name} holds {len(offers) or 'no'} {blocks} of hours:"]
     data: list[dict[str, object]] = []
     for offer in offers:
         key = f"psa-import:{client_id}:{offer.source}"
