@@ -73,7 +73,7 @@ class Psa(Protocol):
     # PsaNotFound when it is gone
     def update_time(self, psa_id: str, time: PsaTime) -> str: ...
 
-    def delete_time(self, psa_id: str) -> None: ...  # gone already is fine
+    def delete_time(self, psa_id: str) -> None: ...  # PsaNotFound when it is gone already
 
     def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]: ...  # [start, end)
 

@@ -64,7 +64,7 @@ class Autotask:
                 timeout=timeout,
             ),
         )
-        self.http = VendorHttp("Autotask", client, timeout, interactive, _words, _refused)
+        self.http = VendorHttp("Autotask", client, timeout, interactive, _words, _refused, _missing)
         self._roles: dict[str, str] = {}  # a resource's default role, asked once per process
         self._roles_lock = threading.Lock()
 
@@ -132,13 +132,7 @@ class Autotask:
         return psa_id
 
     def delete_time(self, psa_id: str) -> None:
-        try:
-            self._call("DELETE", f"TimeEntries/{_number(psa_id, 'time entry')}")
-        except PsaNotFound:
-            pass  # removed already (by us before a timeout, or by someone in Autotask)
-        except PsaError as error:
-            if NO_RECORD not in str(error):  # Autotask says "gone" as a 500 with these words
-                raise
+        self._call("DELETE", f"TimeEntries/{_number(psa_id, 'time entry')}")
 
     def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]:
         rows = self._query(
@@ -303,6 +297,11 @@ def _words(body: Any, text: str) -> str | None:
 def _refused(status: int, body: Any) -> bool:
     """Autotask answers a broken business rule as 500 with its reasons: refused, not down."""
     return status == 500 and isinstance(body, dict) and bool(body.get("errors"))
+
+
+def _missing(status: int, body: Any) -> bool:
+    """Autotask says a record to delete is not there as a 500 with these words, not a 404."""
+    return status == 500 and isinstance(body, dict) and any(NO_RECORD in str(e) for e in body.get("errors") or [])
 
 
 def _reference(notes: object) -> str | None:

@@ -133,10 +133,7 @@ class ConnectWise:
         return psa_id
 
     def delete_time(self, psa_id: str) -> None:
-        try:
-            self._call("DELETE", f"time/entries/{_number(psa_id, 'time entry')}")
-        except PsaNotFound:
-            pass  # removed already (by us before a timeout, or by someone in ConnectWise)
+        self._call("DELETE", f"time/entries/{_number(psa_id, 'time entry')}")
 
     def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]:
         conditions = (

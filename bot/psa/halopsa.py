@@ -137,10 +137,7 @@ class HaloPsa:
         return str(_one(saved[0])["id"])
 
     def delete_time(self, psa_id: str) -> None:
-        try:
-            self.http.call("DELETE", f"Actions/{_number(psa_id, 'action')}")
-        except PsaNotFound:
-            pass  # removed already (by us before a timeout, or by someone in Halo)
+        self.http.call("DELETE", f"Actions/{_number(psa_id, 'action')}")
 
     def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]:
         """The contract's client's tickets with an action since ``start``; their actions on the contract."""

@@ -32,6 +32,7 @@ class VendorHttp:
         interactive: bool,
         message: Callable[[Any, str], str | None],
         refused: Callable[[int, Any], bool] | None = None,
+        missing: Callable[[int, Any], bool] | None = None,
     ) -> None:
         self.vendor = vendor
         self.client = client
@@ -41,6 +42,8 @@ class VendorHttp:
         self.message = message  # the vendor's words in an error body (its JSON or None, and its text)
         # the vendor's way of saying "refused as it stands" whatever the status (Autotask: 500 + errors)
         self.refused = refused
+        # ... and of saying "no such record" whatever the status (Autotask: 500, "No matching records")
+        self.missing = missing
 
     def call(
         self,
@@ -80,6 +83,8 @@ class VendorHttp:
             body = None
         words = self.message(body, response.text) or response.reason_phrase or "error"
         text = f"{self.vendor} {status}: {words}"
+        if self.missing is not None and self.missing(status, body):
+            return PsaNotFound(text)
         if self.refused is not None and status != 404 and self.refused(status, body):
             return PsaError(text, permanent=True)
         return failure_of(status, text)

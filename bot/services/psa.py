@@ -144,7 +144,10 @@ class _Sync:
         if plan.time is None:
             psa_id = psa_id or self.psa.find_time(reference, plan.tickets)
             if psa_id:
-                self.psa.delete_time(psa_id)
+                try:
+                    self.psa.delete_time(psa_id)
+                except PsaNotFound:
+                    pass  # gone already (deleted by us before a timeout, or by someone in the PSA)
             return f"removed {psa_id}" if psa_id else "nothing to remove"
         time = replace(plan.time, member_id=self._member(plan))
         if psa_id:
