@@ -26,11 +26,10 @@ from bot.config import Settings
 from bot.jobs.dispatcher import Dispatcher
 from bot.services import Actor, Context
 from storage.db import Database
-from tests.conftest import _server
+from tests.fakes.psa_base import FAKES, started
 from tests.helpers import do
 from tests.psa_helpers import TECH, linked
 
-VENDORS = ("connectwise", "halopsa", "autotask")
 DRAIN, OUTAGE = 200, 100
 
 
@@ -38,8 +37,8 @@ def run() -> dict[str, Any]:
     servers: dict[str, Any] = {}
     rows = []
     try:
-        for vendor in VENDORS:
-            fake = _server(servers, vendor)
+        for vendor in FAKES:
+            fake = started(servers, vendor)
             rows.append({"vendor": fake.label, **_drain(fake), **_outage(fake)})
     finally:
         for fake in servers.values():

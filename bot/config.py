@@ -17,6 +17,7 @@ from bot.domain.worktypes import parse_work_type
 
 DEFAULT_DATABASE_URL = "sqlite:///blocktime.db"
 SLACK_API_URL = "https://slack.com/api/"
+AUTOTASK_ZONE_URL = "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation"
 
 
 class ConfigError(Exception):
@@ -79,7 +80,7 @@ class Settings:
     halopsa_client_id: str | None = field(default=None, repr=False)
     halopsa_client_secret: str | None = field(default=None, repr=False)
     autotask_url: str | None = None  # https://webservices5.autotask.net/ATServicesRest/V1.0; None: asked of
-    autotask_zone_url: str = "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation"  # that
+    autotask_zone_url: str = AUTOTASK_ZONE_URL  # that
     autotask_username: str | None = None  # the API user's user name
     autotask_secret: str | None = field(default=None, repr=False)
     autotask_integration_code: str | None = field(default=None, repr=False)
@@ -178,8 +179,7 @@ class Settings:
             halopsa_client_id=get("HALOPSA_CLIENT_ID"),
             halopsa_client_secret=get("HALOPSA_CLIENT_SECRET"),
             autotask_url=(get("AUTOTASK_URL") or "").rstrip("/") or None,
-            autotask_zone_url=get("AUTOTASK_ZONE_URL")
-            or "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation",
+            autotask_zone_url=get("AUTOTASK_ZONE_URL") or AUTOTASK_ZONE_URL,
             autotask_username=get("AUTOTASK_USERNAME"),
             autotask_secret=get("AUTOTASK_SECRET"),
             autotask_integration_code=get("AUTOTASK_INTEGRATION_CODE"),

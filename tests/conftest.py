@@ -20,6 +20,7 @@ from bot.services import Actor, Context
 from storage.db import Database
 from storage.models import Base
 from tests.fakes.connectwise import FakeConnectWise
+from tests.fakes.psa_base import FAKES, started
 from tests.fakes.slack_api import FakeSlack
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
@@ -142,7 +143,7 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.stop()
 
 
-PSA_VENDORS = ("connectwise", "halopsa", "autotask")
+PSA_VENDORS = tuple(FAKES)
 
 
 @pytest.fixture(scope="session")
@@ -154,23 +155,10 @@ def psa_servers() -> Iterator[dict[str, Any]]:
         fake.stop()
 
 
-def _server(servers: dict[str, Any], vendor: str) -> Any:
-    if vendor not in servers:
-        import importlib
-
-        module, kind = {
-            "connectwise": ("tests.fakes.connectwise", "FakeConnectWise"),
-            "halopsa": ("tests.fakes.halopsa", "FakeHalo"),
-            "autotask": ("tests.fakes.autotask", "FakeAutotask"),
-        }[vendor]
-        servers[vendor] = getattr(importlib.import_module(module), kind)().start()
-    return servers[vendor]
-
-
 @pytest.fixture
 def connectwise(psa_servers: dict[str, Any]) -> FakeConnectWise:
     """The fake ConnectWise PSA with one MSP's records (``FakeConnectWise.seed``)."""
-    fake: FakeConnectWise = _server(psa_servers, "connectwise").seed()
+    fake: FakeConnectWise = started(psa_servers, "connectwise").seed()
     return fake
 
 
@@ -180,7 +168,7 @@ def psa_fake(request: pytest.FixtureRequest, psa_servers: dict[str, Any]) -> Any
     250, agreement 30 with 20 prepaid hours, tickets 1234 and 5000), Globex (300, agreement 40, tickets
     4321 and 6000), Acme Logistics (251); technicians 17 (tess@msp.example) and 18 (max@msp.example);
     work type 5."""
-    return _server(psa_servers, request.param).seed()
+    return started(psa_servers, request.param).seed()
 
 
 def psa_settings(fake: Any, **changes: Any) -> Settings:

@@ -25,13 +25,12 @@ from typing import Any
 
 import httpx
 
-from bot.config import Settings
+from bot.config import AUTOTASK_ZONE_URL, Settings
 from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 500
-ZONE_URL = "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation"
 REFERENCE = "blocktime:"
 NO_RECORD = "No matching records found"  # in the 500 Autotask answers for a record that is not there  # internalNotes carries "blocktime:<our reference>"
 
@@ -48,7 +47,7 @@ class Autotask:
         integration_code: str,
         timeout: float = 15.0,
         interactive: bool = False,
-        zone_url: str = ZONE_URL,
+        zone_url: str = AUTOTASK_ZONE_URL,
     ) -> None:
         self.url = url.rstrip("/") + "/" if url else None
         self.username, self.zone_url = username, zone_url

@@ -52,11 +52,13 @@ class HaloPsa:
         base = url.rstrip("/")
         api = base if base.endswith("/api") else base + "/api"
         token_url = (auth_url or api[: -len("/api")] + "/auth").rstrip("/") + "/token"
-        sign_in = _ClientCredentials(token_url, tenant, client_id, client_secret, timeout)
-        client = pooled(
+        client = pooled(  # its sign-in (and token) shared by the whole process, like the client
             ("halopsa", api, token_url, tenant, client_id, client_secret, timeout),
             lambda: httpx.Client(
-                base_url=api + "/", auth=sign_in, headers={"User-Agent": "blocktime"}, timeout=timeout
+                base_url=api + "/",
+                auth=_ClientCredentials(token_url, tenant, client_id, client_secret, timeout),
+                headers={"User-Agent": "blocktime"},
+                timeout=timeout,
             ),
         )
         self.http = VendorHttp("HaloPSA", client, timeout, interactive, _words)

@@ -102,6 +102,7 @@ class FakeAutotask(FakeServer):
     label: ClassVar[str] = "Autotask"  # as blocktime names it
     vendor: ClassVar[str] = "Autotask"  # as its errors begin
     page_size: ClassVar[int] = 500  # records read back per page
+    prefix: ClassVar[str] = PREFIX
     name: str = "autotask"
     username: str = "api@msp.example"
     secret: str = "at-secret"
@@ -113,10 +114,6 @@ class FakeAutotask(FakeServer):
             table.clear()
         self.reset_requests()
         return self
-
-    @property
-    def url(self) -> str:
-        return self.origin + PREFIX.rstrip("/")
 
     def settings_values(self) -> dict[str, Any]:
         return {
@@ -256,9 +253,6 @@ class FakeAutotask(FakeServer):
         return [r for r in self.requests if r.path.startswith("TimeEntries")]
 
     # -- requests ----------------------------------------------------------------------------------
-
-    def _short(self, path: str) -> str:
-        return path[len(PREFIX) :] if path.startswith(PREFIX) else path
 
     def _down(self) -> Answer:
         return Answer(503, {"errors": ["The service is temporarily unavailable"]})

@@ -72,6 +72,7 @@ class FakeConnectWise(FakeServer):
     label: ClassVar[str] = "ConnectWise PSA"  # as blocktime names it
     vendor: ClassVar[str] = "ConnectWise"  # as its errors begin
     page_size: ClassVar[int] = 1000  # records read back per page
+    prefix: ClassVar[str] = PREFIX
     name: str = "connectwise"
     company: str = "msp"
     public_key: str = "pub-key"
@@ -106,10 +107,6 @@ class FakeConnectWise(FakeServer):
         _strict_time_entry()  # the schema loads once, before the first request
         super().start()
         return self
-
-    @property
-    def url(self) -> str:
-        return self.origin + PREFIX.rstrip("/")
 
     def settings_values(self) -> dict[str, Any]:
         return {
@@ -253,9 +250,6 @@ class FakeConnectWise(FakeServer):
             return self._route(request.method, self._short(request.path), request.query, body)
         except ApiError as error:
             raise Answer(error.status, _error_body(error.status, error.code, error.message, error.errors)) from None
-
-    def _short(self, path: str) -> str:
-        return path[len(PREFIX) :] if path.startswith(PREFIX) else path
 
     def _down(self) -> Answer:
         return Answer(503, _error_body(503, "ServiceUnavailable", "ConnectWise is down for maintenance"))

@@ -49,6 +49,7 @@ class FakeHalo(FakeServer):
     label: ClassVar[str] = "HaloPSA"  # as blocktime names it
     vendor: ClassVar[str] = "HaloPSA"  # as its errors begin
     page_size: ClassVar[int] = 100  # records read back per page
+    prefix: ClassVar[str] = "/api/"
     name: str = "halopsa"
     client_id: str = "halo-client-id"
     client_secret: str = "halo-secret"
@@ -76,6 +77,7 @@ class FakeHalo(FakeServer):
 
     @property
     def url(self) -> str:
+        """The instance, as HALOPSA_URL names it: the API is at /api, the sign-in at /auth."""
         return self.origin
 
     def settings_values(self) -> dict[str, Any]:
@@ -180,9 +182,6 @@ class FakeHalo(FakeServer):
         return [r for r in self.requests if r.path.startswith("Actions")]
 
     # -- requests ----------------------------------------------------------------------------------
-
-    def _short(self, path: str) -> str:
-        return path[len("/api/") :] if path.startswith("/api/") else path
 
     def _down(self) -> Answer:
         return Answer(503, "The service is unavailable")

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 
@@ -73,6 +73,7 @@ class FakeServer:
 
     requests: list[Recorded] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    prefix: ClassVar[str] = "/"  # where the vendor's API starts, e.g. "/v4_6_release/apis/3.0/"
 
     def __post_init__(self) -> None:
         self._ids = iter(range(1001, 10**9))
@@ -119,6 +120,11 @@ class FakeServer:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    @property
+    def url(self) -> str:
+        """The API's base URL, as blocktime's settings take it."""
+        return self.origin + self.prefix.rstrip("/")
+
     def settings_values(self) -> dict[str, Any]:
         """The settings that point blocktime at this fake, as ``Settings`` fields."""
         raise NotImplementedError
@@ -149,7 +155,8 @@ class FakeServer:
         return False
 
     def _short(self, path: str) -> str:
-        return path
+        """A path as the tests name it: after the API's prefix."""
+        return path[len(self.prefix) :] if path.startswith(self.prefix) else path
 
     def _authorise(self, request: Incoming) -> None:
         pass
@@ -211,6 +218,23 @@ class FakeServer:
 
     def next_id(self) -> int:
         return next(self._ids)
+
+
+FAKES = {  # each PSA's fake: its module and class
+    "connectwise": ("tests.fakes.connectwise", "FakeConnectWise"),
+    "halopsa": ("tests.fakes.halopsa", "FakeHalo"),
+    "autotask": ("tests.fakes.autotask", "FakeAutotask"),
+}
+
+
+def started(servers: dict[str, Any], vendor: str) -> Any:
+    """``vendor``'s fake from ``servers``, started there when first asked for (one per test session)."""
+    if vendor not in servers:
+        import importlib
+
+        module, kind = FAKES[vendor]
+        servers[vendor] = getattr(importlib.import_module(module), kind)().start()
+    return servers[vendor]
 
 
 def plain(value: Any) -> Any:

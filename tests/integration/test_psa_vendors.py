@@ -13,22 +13,23 @@ import pytest
 from bot.clock import FixedClock
 from bot.services import Actor, Context, psa_admin
 from storage.db import Database
-from tests.conftest import _server, psa_settings
+from tests.conftest import psa_settings
 from tests.fakes.autotask import FakeAutotask
 from tests.fakes.halopsa import FakeHalo
+from tests.fakes.psa_base import started
 from tests.helpers import balance_of, do
 from tests.psa_helpers import TECH, deliver, linked, psa_of
 
 
 @pytest.fixture
 def halo(psa_servers: dict[str, Any]) -> FakeHalo:
-    fake: FakeHalo = _server(psa_servers, "halopsa").seed()
+    fake: FakeHalo = started(psa_servers, "halopsa").seed()
     return fake
 
 
 @pytest.fixture
 def autotask(psa_servers: dict[str, Any]) -> FakeAutotask:
-    fake: FakeAutotask = _server(psa_servers, "autotask").seed()
+    fake: FakeAutotask = started(psa_servers, "autotask").seed()
     return fake
 
 
