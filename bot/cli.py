@@ -19,6 +19,7 @@ from rich.text import Text
 
 from bot import __version__
 from bot.bootstrap import build_context
+from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.domain.commands import Report
 from bot.domain.errors import DomainError
@@ -98,15 +99,17 @@ def split_flags(argv: Sequence[str]) -> Invocation:
     return Invocation(words, options.json, actor, options.out, options.chart)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
+    """The ``blocktime`` command. ``clock`` is the time it acts at (the system's by default), injected
+    the way ``create_app`` and ``build_context`` take it, so a test's data and its CLI agree on today."""
     try:
-        return _main(argv)
+        return _main(argv, clock)
     except BrokenPipeError:  # `blocktime entries acme | head`: the reader left, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return EXIT_OK
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
+def _main(argv: Sequence[str] | None, clock: Clock | None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     out = Console(soft_wrap=True)
@@ -123,11 +126,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     try:
         settings = Settings.from_env()
-        ctx = build_context(settings)
+        ctx = build_context(settings, clock)
     except ConfigError as error:
         return _fail(out, invocation.json, str(error), EXIT_USAGE)
     except DatabaseUnavailable as error:
-        error.writing = _writes(words)
+        error.writing = _writes(words, (clock or SystemClock()).now().date())
         return _failed(out, invocation.json, error, "opening the database")
     try:
         given = invocation.actor
@@ -414,10 +417,10 @@ def _json_shape(command: object, result: Result) -> dict[str, object]:
     return result.as_dict()
 
 
-def _writes(words: list[str]) -> bool:
+def _writes(words: list[str], today: date) -> bool:
     """Whether the command line means to change something (said when the database is out of reach)."""
     try:
-        return writes(parse_command(" ".join(words), date.today()))
+        return writes(parse_command(" ".join(words), today))
     except DomainError:
         return True  # not a ledger command (jobs, export...): say nothing was recorded
 

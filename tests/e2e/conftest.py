@@ -19,8 +19,9 @@ from tests.helpers import do
 
 
 @pytest.fixture
-def cli(database: Database, tmp_path: Path) -> Cli:
-    return Cli(database.url, tmp_path)
+def cli(database: Database, tmp_path: Path, clock: FixedClock) -> Cli:
+    """The CLI in-process, at the test's clock (the one ``ctx`` seeds data with)."""
+    return Cli(database.url, tmp_path, clock=clock)
 
 
 @pytest.fixture

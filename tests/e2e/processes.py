@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.clock import Clock
 from storage.db import Database
 from tests.e2e.slack_harness import SIGNING_SECRET, SlackDriver
 from tests.fakes.slack_api import FakeSlack
@@ -25,13 +26,17 @@ class Cli:
     environment, working directory, standard input and output (``process=False``, the default: the same
     code without a Python start-up per command, which costs about a second here), or the installed
     script in a process of its own (``process=True``: start-up, exit status and pipes as the shell
-    sees them)."""
+    sees them). ``clock`` is the time the in-process CLI acts at (``main``'s own clock argument), so a
+    test's seeded data and its CLI agree on today; a process of its own keeps the system clock."""
 
-    def __init__(self, url: str, cwd: Path, process: bool = False) -> None:
+    def __init__(self, url: str, cwd: Path, process: bool = False, clock: Clock | None = None) -> None:
+        if process and clock is not None:
+            raise ValueError("a CLI process of its own reads the system clock: give a clock only in-process")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BLOCKTIME_"))}
         self.env.update(DATABASE_URL=url, BLOCKTIME_ADMINS="UADMIN", COLUMNS="200")
         self.cwd = cwd
         self.process = process
+        self.clock = clock
 
     def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         if not self.process:
@@ -58,7 +63,7 @@ class Cli:
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
-                    code = main(args)
+                    code = main(args, self.clock)
                 except SystemExit as exit_:
                     code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         finally:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.clock import FixedClock
+from storage.db import Database
 from tests.e2e.processes import SCRIPT, Cli
 
 
@@ -172,3 +175,16 @@ def test_the_clis_own_flags_are_checked_and_a_closed_pipe_is_no_traceback(cli: C
         timeout=60,
     )
     assert piped.stdout == "{" and "Traceback" not in piped.stderr
+
+
+def test_the_cli_acts_at_the_clock_it_is_given(database: Database, tmp_path: Path) -> None:
+    """``main`` takes a clock as the app does: "today", periods and file names follow it, not the wall."""
+    leap_day = FixedClock(datetime(2028, 2, 29, 23, 30, tzinfo=UTC))
+    cli = Cli(database.url, tmp_path, clock=leap_day)
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("topup", "acme", "2")
+    logged = cli.json("logtime", "acme", "15m", "yesterday", "patching")
+    entries = cli.json("entries", "acme", "this", "month")["entries"]
+    assert [e["work_date"] for e in entries if e["id"] == logged["entry_id"]] == ["2028-02-28"]
+    assert cli.run("report", "--all", "this", "month").returncode == 0
+    assert (tmp_path / "blocktime-all-2028-02.csv").exists()

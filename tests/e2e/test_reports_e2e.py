@@ -26,7 +26,7 @@ def seed(ctx: Context) -> None:
 
 def test_the_cli_report_writes_the_csv_and_the_chart(database: Database, ctx: Context, tmp_path: Path) -> None:
     seed(ctx)
-    cli = Cli(database.url, tmp_path)
+    cli = Cli(database.url, tmp_path, clock=ctx.clock)
     done = cli.run("--json", "report", "acme", "this", "month", "--out", "acme.csv", "--chart", "acme.png")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
@@ -35,16 +35,16 @@ def test_the_cli_report_writes_the_csv_and_the_chart(database: Database, ctx: Co
     assert [(r["technician"], r["billable_minutes"]) for r in rows] == [("Tess", "90"), ("Raj", "45")]
     assert png_size((tmp_path / "acme.png").read_bytes()) == (1200, 600)
     every = cli.run("report", "--all", "this", "month")
-    assert every.returncode == 0 and (tmp_path / "blocktime-all-2026-11.csv").exists()
+    assert every.returncode == 0 and (tmp_path / f"blocktime-all-{ctx.today():%Y-%m}.csv").exists()
     refused = cli.run("--as", "UTECH", "report", "acme")
     assert refused.returncode == 1 and "reports" in refused.stderr
 
 
 def test_export_and_import_round_trip_through_the_cli(database: Database, ctx: Context, tmp_path: Path) -> None:
     seed(ctx)
-    cli = Cli(database.url, tmp_path)
+    cli = Cli(database.url, tmp_path, clock=ctx.clock)
     assert cli.run("export", "--out", "backup.json").returncode == 0
-    restored = Cli(f"sqlite:///{tmp_path}/restored.db", tmp_path)
+    restored = Cli(f"sqlite:///{tmp_path}/restored.db", tmp_path, clock=ctx.clock)
     done = restored.run("--json", "import", "backup.json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["imported"]["entries"] == 2
