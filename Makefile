@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-dates lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "blocktime needs Python 3.11 or newer")'
@@ -26,6 +26,20 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The suite at three awkward moments (a first of the month just after midnight UTC, New Year's Eve at
+# 23:58, a leap day) under libfaketime. A relative offset (-f "+Ns"), not an absolute date: every process
+# the tests start inherits the same offset, so a child's clock never runs behind its parent's. Monotonic
+# clocks stay real: they are no date, and a faked one hangs every timed wait (threading.Condition.wait).
+TEST_DATES ?= 2027-03-01T00:02:00Z 2026-12-31T23:58:00Z 2028-02-29T12:00:00Z
+test-dates: lint
+	@command -v faketime >/dev/null || { echo "make test-dates needs libfaketime: apt-get install faketime" >&2; exit 2; }
+	@for at in $(TEST_DATES); do \
+	  offset=$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) )); \
+	  case $$offset in -*) shift="$${offset}s";; *) shift="+$${offset}s";; esac; \
+	  echo "== the suite at $$at (faketime -f $$shift)"; \
+	  FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$$shift" $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
+	done
 
 format: $(STAMP)
 	$(BIN)/ruff format bot handlers storage tests bench
