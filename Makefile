@@ -30,7 +30,8 @@ test: lint
 # The suite at three awkward moments (a first of the month just after midnight UTC, New Year's Eve at
 # 23:58, a leap day) under libfaketime. A relative offset (-f "+Ns"), not an absolute date: every process
 # the tests start inherits the same offset, so a child's clock never runs behind its parent's. Monotonic
-# clocks stay real: they are no date, and a faked one hangs every timed wait (threading.Condition.wait).
+# clocks stay real: they are no date, and a faked one hangs every timed wait (threading.Condition.wait);
+# tests/dates/sitecustomize.py makes time.sleep a timed wait, which libfaketime would otherwise break.
 TEST_DATES ?= 2027-03-01T00:02:00Z 2026-12-31T23:58:00Z 2028-02-29T12:00:00Z
 test-dates: lint
 	@command -v faketime >/dev/null || { echo "make test-dates needs libfaketime: apt-get install faketime" >&2; exit 2; }
@@ -38,7 +39,7 @@ test-dates: lint
 	  offset=$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) )); \
 	  case $$offset in -*) shift="$${offset}s";; *) shift="+$${offset}s";; esac; \
 	  echo "== the suite at $$at (faketime -f $$shift)"; \
-	  FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$$shift" $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
+	  FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=tests/dates faketime -f "$$shift" $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
 	done
 
 format: $(STAMP)
