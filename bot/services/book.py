@@ -3,7 +3,8 @@
 Every change follows the same steps:
 1. the caller locks the client's row (``lock_client``) so concurrent writers queue;
 2. blocks past their closing day (expiry + grace period) are forfeited first, each by its own ledger
-   line dated the closing day;
+   line dated the closing day; under ``carry``, open overage left while the next block was still
+   waiting to start is paid off by it once it has started (``catch_up``);
 3. the change stores what the domain's rules decided (``bot.domain.ledger.plan_entry`` for an entry):
    draws, overage and the client's running figures;
 4. one ledger line records the change: its minutes are the move of the account balance and
@@ -30,6 +31,7 @@ from bot.domain.ledger import (
     Policy,
     account_balance,
     current_block_minutes,
+    is_current,
     plan_entry,
     states,
     usable_balance,
@@ -163,6 +165,22 @@ class ClientBook:
             if closed_on(block.expires_on, self.today, grace):
                 total += self._forfeit(block, block.remaining_minutes, "expired")
         return total
+
+    def catch_up(self) -> None:
+        """Step 2 of every change: what is due before it, as of today."""
+        self.expire_due()
+        self.carry_to_started()
+
+    def carry_to_started(self) -> int:
+        """Under ``carry`` the next block pays off open overage as it is added; a block bought to start
+        later cannot (it is not usable yet), so it does at the first change once it has started, before
+        it can expire with the overage still open. Returns the minutes carried."""
+        if self.client.overage_policy != "carry" or self.client.open_overage_minutes <= 0:
+            return 0
+        if not any(is_current(b, self.today) for b in self.open_blocks()):
+            return 0
+        carried, _ = self.settle_overage()
+        return carried
 
     def closing_moment(self, block: Block) -> datetime:
         """When a forfeit of ``block`` is dated: the end of its closing day in the client's time zone,
