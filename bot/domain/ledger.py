@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from bot.domain.allocation import Allocation, BlockState, allocate, closed_on, within_overdraft
+from bot.domain.allocation import Allocation, BlockState, Draw, allocate, closed_on, within_overdraft
 from bot.domain.dates import long_day
 from bot.domain.durations import billable_minutes, format_duration
 
@@ -143,16 +143,18 @@ def plan_entry(
     blocks: Sequence[HeldBlock],
     open_overage: int,
     multiplier: Decimal = Decimal(1),
+    kept: Sequence[Draw] = (),
 ) -> EntryPlan:
     """Decide an entry of ``minutes`` worked on ``work_date``:
     1. deducted (billable) minutes: worked minutes x the work type's ``multiplier``, rounded up to the
        increment, at least the minimum (0 when non-billable);
-    2. draws: blocks valid on the work date first, then today's blocks, then overage;
+    2. draws: for a correction, the corrected entry's draws from blocks closed since (``kept``) first;
+       then blocks valid on the work date, then today's blocks, then overage;
     3. the usable balance after: minutes drawn from an expired block in its grace period were not
        counted as usable, so they do not lower it;
     4. allowed: an entry that leaves overage must stay within the overdraft."""
     billable = billable_minutes(minutes, policy.rounding, policy.minimum, non_billable, multiplier)
-    allocation = allocate(billable, states(blocks, today, policy.grace_days), today, work_date)
+    allocation = allocate(billable, states(blocks, today, policy.grace_days), today, work_date, kept)
     current = {b.id for b in blocks if is_current(b, today)}
     before = usable_balance(blocks, open_overage, today)
     after = before - sum(d.minutes for d in allocation.draws if d.block_id in current) - allocation.overage

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
+from bot.domain.allocation import Draw as DrawPart
 from bot.domain.commands import Command, LogTime, fingerprint
 from bot.domain.dates import month_start
 from bot.domain.ledger import (
@@ -144,7 +145,16 @@ class ClientBook:
     def policy(self) -> Policy:
         return policy_of(self.client, self.ctx.settings)
 
-    def plan(self, minutes: int, non_billable: bool, work_date: date, multiplier: Decimal = Decimal(1)) -> EntryPlan:
+    def plan(
+        self,
+        minutes: int,
+        non_billable: bool,
+        work_date: date,
+        multiplier: Decimal = Decimal(1),
+        correction: bool = False,
+    ) -> EntryPlan:
+        """``correction``: the entry replaces one just taken back, and keeps what that one drew from
+        blocks closed since (``kept_draws``) before anything else."""
         return plan_entry(
             minutes,
             non_billable,
@@ -154,7 +164,17 @@ class ClientBook:
             self.open_blocks(),
             self.client.open_overage_minutes,
             multiplier,
+            self.kept_draws() if correction else (),
         )
+
+    def kept_draws(self) -> list[DrawPart]:
+        """What the entry just taken back had drawn from blocks past their closing day, block by block
+        in the order it drew them: a correction keeps these first, so it never costs the client more
+        than the entry it corrects."""
+        kept: dict[int, int] = {}
+        for block, minutes in self._returned_to_closed:
+            kept[block.id] = kept.get(block.id, 0) + minutes
+        return [DrawPart(block_id, minutes) for block_id, minutes in kept.items()]
 
     # -- steps -------------------------------------------------------------------------------------
     def expire_due(self) -> int:
@@ -256,10 +276,17 @@ class ClientBook:
         return returned
 
     def forfeit_returned(self) -> None:
-        """Forfeit what a void gave back to blocks past their closing day (each by its own line)."""
-        while self._returned_to_closed:
-            block, minutes = self._returned_to_closed.pop(0)
-            self._forfeit(block, minutes, "returned by a void after its closing day")
+        """Forfeit what a void gave back to blocks past their closing day and a correction did not
+        draw again (one line per block). Those blocks had nothing left before the change (``expire_due``
+        runs first), so what they hold now is exactly that."""
+        returned: dict[Block, int] = {}
+        for block, minutes in self._returned_to_closed:
+            returned[block] = returned.get(block, 0) + minutes
+        self._returned_to_closed.clear()
+        for block, minutes in returned.items():
+            left = min(minutes, block.remaining_minutes)
+            if left > 0:
+                self._forfeit(block, left, "returned by a void after its closing day")
 
     def settle_overage(self) -> tuple[int, int]:
         """After hours were added back: under ``carry`` the blocks pay off open overage (oldest entry

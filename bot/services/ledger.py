@@ -119,7 +119,7 @@ def _add_entry(
     if multiplier is None:
         command, after = _after_hours(book, command, day)
         multiplier = _multiplier(book, command, after)
-    plan = book.plan(command.minutes, command.non_billable, day, multiplier)
+    plan = book.plan(command.minutes, command.non_billable, day, multiplier, correction=replaces is not None)
     if not plan.allowed:
         raise Refused(
             _no_hours_message(client, plan.before, plan.billable, waiting(book.open_blocks(), book.today)),
@@ -329,11 +329,12 @@ def _entry(session: Session, entry_id: int) -> Entry:
     return entry
 
 
-def _take_back(book: ClientBook, entry: Entry, reason: str, note: str) -> None:
+def _take_back(book: ClientBook, entry: Entry, reason: str, note: str, correction: bool = False) -> None:
     """Void ``entry`` and record it: a "void" line giving back its billable minutes and, when part of
     it was overage already billed on its own, an "overage_billed" line taking that part back, so a
     statement's "used" and "overage billed" each show their own correction; then a "forfeit" line for
-    minutes given back to a block whose closing day has passed."""
+    minutes given back to a block whose closing day has passed. For a ``correction`` that forfeit
+    waits for the corrected entry, which draws on those minutes first (``ClientBook.kept_draws``)."""
     before = book.figures()
     billed = entry.billed_overage_minutes
     billable = entry.billable_minutes
@@ -344,7 +345,8 @@ def _take_back(book: ClientBook, entry: Entry, reason: str, note: str) -> None:
         book.line("void", before, entry_id=entry.id, note=note, minutes=billable)
         after_void = Figures(before.usable, before.account + billable)
         book.line("overage_billed", after_void, entry_id=entry.id, note="billed overage taken back", alert=False)
-    book.forfeit_returned()
+    if not correction:
+        book.forfeit_returned()
 
 
 def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
@@ -367,7 +369,9 @@ def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
 def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: str | None = None) -> LogResult:
     """Correct an entry: void it and record the corrected one, in one transaction. The correction
     keeps every attribute the edit does not name: non-billable flag, work date, note, ticket, author,
-    source and the Slack message it came from."""
+    source and the Slack message it came from. It never costs the client more than the entry it
+    corrects: what a block closed since paid for the original keeps paying for the corrected entry,
+    and only what is no longer needed is given back (and forfeited, that block being closed)."""
 
     seen_before = _entry_by_key_result(ctx, command)
 
@@ -384,7 +388,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         check_void_entry(ctx.role_of(session, actor), actor.user_id, old.user_id, old.created_at, ctx.now(), "edit")
         book = ClientBook(session, ctx, client, actor)
         book.catch_up()
-        _take_back(book, old, f"edited by {actor.label}", "replaced by an edit")
+        _take_back(book, old, f"edited by {actor.label}", "replaced by an edit", correction=True)
         book.settle_overage()
         note = old.note if command.note is None else command.note
         non_billable = old.non_billable if command.non_billable is None else command.non_billable
@@ -416,6 +420,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
             request=command,  # a repeat of this edit is recognised by the edit as asked
             multiplier=rate,
         )
+        book.forfeit_returned()  # what the corrected entry did not draw again of a closed block's minutes
         audit(
             session,
             ctx,
