@@ -13,6 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from bot.domain.dates import long_day
 from bot.domain.durations import as_recorded, format_duration, format_hours
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
@@ -205,6 +206,8 @@ def log_notes(result: LogResult) -> list[str]:
         )
     if result.overage_minutes:
         notes.append(f"{format_duration(result.overage_minutes)} of it is overage (no block left to draw from).")
+    if result.waiting:
+        notes.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: not usable before then.")
     if result.psa:
         notes.append(f"{result.psa[0].upper()}{result.psa[1:]}.")
     logged = result.logged_on
@@ -215,6 +218,8 @@ def log_notes(result: LogResult) -> list[str]:
 
 def topup_line(result: TopUpResult) -> str:
     expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
+    if result.starts_on:
+        expires = f"starts {result.starts_on}, {expires}"
     price = f", {result.price} {result.currency}" if result.price is not None else ""
     ref = f", ref {result.reference}" if result.reference else ""
     renews = f", {result.renewal}" if result.renewal else ""
@@ -222,6 +227,8 @@ def topup_line(result: TopUpResult) -> str:
         f"{'Already added' if result.duplicate else 'Added'} block {result.block_id}: {format_duration(result.minutes)} for {result.display_name} "
         f"({expires}{renews}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
     )
+    if result.waiting:
+        text += f"\n{result.waiting[0].upper()}{result.waiting[1:]}: new work draws from it from that day."
     if result.carried_overage_minutes:
         text += f"\n{format_duration(result.carried_overage_minutes)} of overage was paid off from it."
     if result.billed_overage_minutes:
@@ -281,13 +288,15 @@ def work_type_lines(result: WorkTypesResult) -> list[str]:
 
 def figures_line(view: BalanceView) -> str:
     """The balance as a sum that adds up as printed:
-    purchased - used - forfeited - expired (in grace) + overage billed on its own = left."""
+    purchased - used - forfeited - expired (in grace) - waiting to start + overage billed on its own = left."""
     d = format_duration
     text = f"Purchased {d(view.purchased_minutes)} − used {d(view.used_minutes)}"
     if view.forfeited_minutes:
         text += f" − forfeited {d(view.forfeited_minutes)}"
     if view.in_grace_minutes:
         text += f" − expired, closing soon {d(view.in_grace_minutes)}"
+    if view.waiting_minutes:
+        text += f" − waiting to start {d(view.waiting_minutes)}"
     if view.billed_overage_minutes:
         text += f" + overage billed on its own {d(view.billed_overage_minutes)}"
     text += f" = {d(view.remaining_minutes)} left"
@@ -306,6 +315,16 @@ def grace_lines(view: BalanceView) -> list[str]:
     ]
 
 
+def waiting_lines(view: BalanceView) -> list[str]:
+    """Blocks bought to start later: "Block 2: 10h waiting to start on 15 Dec 2026"."""
+    return [
+        f"{b.label}: {format_duration(b.remaining_minutes)} waiting to start on {long_day(b.start_on)}; "
+        "new work draws from it from that day."
+        for b in view.blocks
+        if b.waiting
+    ]
+
+
 def _balance_detail(console: Console, view: BalanceView) -> None:
     say(
         console,
@@ -313,7 +332,7 @@ def _balance_detail(console: Console, view: BalanceView) -> None:
         f"{bar(view.percent_left)} {percent_label(view)}",
     )
     say(console, figures_line(view))
-    for line in grace_lines(view):
+    for line in [*grace_lines(view), *waiting_lines(view)]:
         say(console, line)
     if view.blocks:
         console.print(blocks_table("Open blocks", view.blocks))
@@ -357,6 +376,8 @@ def block_status(block: BlockView) -> str:
         return f"expired, closing on {block.closing_on}"
     if block.expired:
         return "expired"
+    if block.waiting:
+        return f"starts on {block.start_on}"
     return "used up" if block.remaining_minutes == 0 else "open"
 
 
@@ -476,8 +497,7 @@ def plural(count: int, word: str) -> str:
 
 def _day(iso: str) -> str:
     """``2026-10-15`` -> ``15 Oct 2026``."""
-    day = date.fromisoformat(iso)
-    return f"{day.day} {day:%b %Y}"
+    return long_day(date.fromisoformat(iso))
 
 
 def forecast_lines(forecast: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ period); after that its unused minutes are forfeited."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -65,9 +65,18 @@ def fifo_order(blocks: Iterable[BlockState]) -> list[BlockState]:
     return sorted(blocks, key=lambda b: (b.expires_on is None, b.expires_on or date.max, b.start_on, b.id))
 
 
-def allocate(minutes: int, blocks: Iterable[BlockState], today: date, work_date: date | None = None) -> Allocation:
+def allocate(
+    minutes: int,
+    blocks: Iterable[BlockState],
+    today: date,
+    work_date: date | None = None,
+    kept: Sequence[Draw] = (),
+) -> Allocation:
     """Split ``minutes`` of work done on ``work_date`` (default today) into draws plus the overage.
 
+    0. a correction first keeps ``kept``, the corrected entry's draws from blocks closed since, in
+       their order, as far as its minutes go: a correction never costs more than the entry it
+       corrects (given back to a closed block, those minutes would be forfeited and drawn again);
     1. the blocks valid on the work date, FIFO;
     2. then the blocks valid today that step 1 did not use, FIFO (late work no block covered);
     3. what is left is overage."""
@@ -80,6 +89,11 @@ def allocate(minutes: int, blocks: Iterable[BlockState], today: date, work_date:
     then = fifo_order(b for b in candidates if b.id not in taken and b.usable_on(today))
     left = minutes
     draws: list[Draw] = []
+    for old in kept:
+        take = min(left, old.minutes)
+        if take:
+            draws.append(Draw(old.block_id, take))
+            left -= take
     later = 0
     for block in first + then:
         if left == 0:

@@ -183,6 +183,11 @@ class Period:
     label: str
 
 
+def long_day(day: date) -> str:
+    """``2026-12-15`` -> ``15 Dec 2026``: a date in a sentence."""
+    return f"{day.day} {day:%b %Y}"
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
 

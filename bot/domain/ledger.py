@@ -5,10 +5,11 @@ Every writer (the ORM path in ``bot.services.book``, the plain-entry path in ``b
 asks ``plan_entry`` and only stores the plan it gets.
 
 Two balances, both in minutes:
-- the **usable** balance is what new work can draw today: minutes left in blocks that have not
-  expired, minus open overage. It is what "hours left", thresholds and the overdraft speak of;
+- the **usable** balance is what new work can draw today: minutes left in blocks that have started
+  and not expired, minus open overage. It is what "hours left", thresholds and the overdraft speak of;
+  a block that starts later is bought but not usable balance: its hours are **waiting** to start;
 - the **account** balance is what the ledger holds: minutes left in every block not yet forfeited
-  (an expired block in its grace period included), minus open overage. Ledger lines move it, and
+  (an expired block in its grace period and a block waiting to start included), minus open overage. Ledger lines move it, and
   statements add it up: opening + bought - used - forfeited + overage billed = closing."""
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from bot.domain.allocation import Allocation, BlockState, allocate, closed_on, within_overdraft
-from bot.domain.durations import billable_minutes
+from bot.domain.allocation import Allocation, BlockState, Draw, allocate, closed_on, within_overdraft
+from bot.domain.dates import long_day
+from bot.domain.durations import billable_minutes, format_duration
 
 
 class HeldBlock(Protocol):
@@ -53,8 +55,44 @@ class Policy:
 
 
 def is_current(block: HeldBlock, today: date) -> bool:
-    """Not expired today (a block that starts later counts: its hours are bought)."""
-    return block.expires_on is None or today <= block.expires_on
+    """Started and not expired today: new work can draw from it. A block that starts later is not
+    current: its hours are bought (the account holds them) but waiting to start."""
+    return block.start_on <= today and (block.expires_on is None or today <= block.expires_on)
+
+
+def is_waiting(block: HeldBlock, today: date) -> bool:
+    """Bought, with minutes left, but its start date is still to come."""
+    return block.remaining_minutes > 0 and today < block.start_on
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Hours bought in blocks that have not started yet: ``minutes`` by start date, earliest first."""
+
+    by_start: tuple[tuple[date, int], ...] = ()
+
+    @property
+    def minutes(self) -> int:
+        return sum(m for _, m in self.by_start)
+
+    @property
+    def starts_on(self) -> date | None:
+        return self.by_start[0][0] if self.by_start else None
+
+    def words(self) -> str | None:
+        """``10h waiting to start on 15 Dec 2026`` (and ``, 5h on 1 Jan 2027`` for each later start)."""
+        if not self.by_start:
+            return None
+        parts = [f"{format_duration(m)} on {long_day(d)}" for d, m in self.by_start]
+        return f"{parts[0].replace(' on ', ' waiting to start on ', 1)}" + "".join(f", {p}" for p in parts[1:])
+
+
+def waiting(blocks: Iterable[HeldBlock], today: date) -> Waiting:
+    found: dict[date, int] = {}
+    for b in blocks:
+        if is_waiting(b, today):
+            found[b.start_on] = found.get(b.start_on, 0) + b.remaining_minutes
+    return Waiting(tuple(sorted(found.items())))
 
 
 def usable_balance(blocks: Iterable[HeldBlock], open_overage: int, today: date) -> int:
@@ -105,16 +143,18 @@ def plan_entry(
     blocks: Sequence[HeldBlock],
     open_overage: int,
     multiplier: Decimal = Decimal(1),
+    kept: Sequence[Draw] = (),
 ) -> EntryPlan:
     """Decide an entry of ``minutes`` worked on ``work_date``:
     1. deducted (billable) minutes: worked minutes x the work type's ``multiplier``, rounded up to the
        increment, at least the minimum (0 when non-billable);
-    2. draws: blocks valid on the work date first, then today's blocks, then overage;
+    2. draws: for a correction, the corrected entry's draws from blocks closed since (``kept``) first;
+       then blocks valid on the work date, then today's blocks, then overage;
     3. the usable balance after: minutes drawn from an expired block in its grace period were not
        counted as usable, so they do not lower it;
     4. allowed: an entry that leaves overage must stay within the overdraft."""
     billable = billable_minutes(minutes, policy.rounding, policy.minimum, non_billable, multiplier)
-    allocation = allocate(billable, states(blocks, today, policy.grace_days), today, work_date)
+    allocation = allocate(billable, states(blocks, today, policy.grace_days), today, work_date, kept)
     current = {b.id for b in blocks if is_current(b, today)}
     before = usable_balance(blocks, open_overage, today)
     after = before - sum(d.minutes for d in allocation.draws if d.block_id in current) - allocation.overage

@@ -3,7 +3,8 @@
 Every change follows the same steps:
 1. the caller locks the client's row (``lock_client``) so concurrent writers queue;
 2. blocks past their closing day (expiry + grace period) are forfeited first, each by its own ledger
-   line dated the closing day;
+   line dated the closing day; under ``carry``, open overage left while the next block was still
+   waiting to start is paid off by it once it has started (``catch_up``);
 3. the change stores what the domain's rules decided (``bot.domain.ledger.plan_entry`` for an entry):
    draws, overage and the client's running figures;
 4. one ledger line records the change: its minutes are the move of the account balance and
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
+from bot.domain.allocation import Draw as DrawPart
 from bot.domain.commands import Command, LogTime, fingerprint
 from bot.domain.dates import month_start
 from bot.domain.ledger import (
@@ -30,6 +32,7 @@ from bot.domain.ledger import (
     Policy,
     account_balance,
     current_block_minutes,
+    is_current,
     plan_entry,
     states,
     usable_balance,
@@ -142,7 +145,16 @@ class ClientBook:
     def policy(self) -> Policy:
         return policy_of(self.client, self.ctx.settings)
 
-    def plan(self, minutes: int, non_billable: bool, work_date: date, multiplier: Decimal = Decimal(1)) -> EntryPlan:
+    def plan(
+        self,
+        minutes: int,
+        non_billable: bool,
+        work_date: date,
+        multiplier: Decimal = Decimal(1),
+        correction: bool = False,
+    ) -> EntryPlan:
+        """``correction``: the entry replaces one just taken back, and keeps what that one drew from
+        blocks closed since (``kept_draws``) before anything else."""
         return plan_entry(
             minutes,
             non_billable,
@@ -152,7 +164,17 @@ class ClientBook:
             self.open_blocks(),
             self.client.open_overage_minutes,
             multiplier,
+            self.kept_draws() if correction else (),
         )
+
+    def kept_draws(self) -> list[DrawPart]:
+        """What the entry just taken back had drawn from blocks past their closing day, block by block
+        in the order it drew them: a correction keeps these first, so it never costs the client more
+        than the entry it corrects."""
+        kept: dict[int, int] = {}
+        for block, minutes in self._returned_to_closed:
+            kept[block.id] = kept.get(block.id, 0) + minutes
+        return [DrawPart(block_id, minutes) for block_id, minutes in kept.items()]
 
     # -- steps -------------------------------------------------------------------------------------
     def expire_due(self) -> int:
@@ -163,6 +185,22 @@ class ClientBook:
             if closed_on(block.expires_on, self.today, grace):
                 total += self._forfeit(block, block.remaining_minutes, "expired")
         return total
+
+    def catch_up(self) -> None:
+        """Step 2 of every change: what is due before it, as of today."""
+        self.expire_due()
+        self.carry_to_started()
+
+    def carry_to_started(self) -> int:
+        """Under ``carry`` the next block pays off open overage as it is added; a block bought to start
+        later cannot (it is not usable yet), so it does at the first change once it has started, before
+        it can expire with the overage still open. Returns the minutes carried."""
+        if self.client.overage_policy != "carry" or self.client.open_overage_minutes <= 0:
+            return 0
+        if not any(is_current(b, self.today) for b in self.open_blocks()):
+            return 0
+        carried, _ = self.settle_overage()
+        return carried
 
     def closing_moment(self, block: Block) -> datetime:
         """When a forfeit of ``block`` is dated: the end of its closing day in the client's time zone,
@@ -238,10 +276,17 @@ class ClientBook:
         return returned
 
     def forfeit_returned(self) -> None:
-        """Forfeit what a void gave back to blocks past their closing day (each by its own line)."""
-        while self._returned_to_closed:
-            block, minutes = self._returned_to_closed.pop(0)
-            self._forfeit(block, minutes, "returned by a void after its closing day")
+        """Forfeit what a void gave back to blocks past their closing day and a correction did not
+        draw again (one line per block). Those blocks had nothing left before the change (``expire_due``
+        runs first), so what they hold now is exactly that."""
+        returned: dict[Block, int] = {}
+        for block, minutes in self._returned_to_closed:
+            returned[block] = returned.get(block, 0) + minutes
+        self._returned_to_closed.clear()
+        for block, minutes in returned.items():
+            left = min(minutes, block.remaining_minutes)
+            if left > 0:
+                self._forfeit(block, left, "returned by a void after its closing day")
 
     def settle_overage(self) -> tuple[int, int]:
         """After hours were added back: under ``carry`` the blocks pay off open overage (oldest entry

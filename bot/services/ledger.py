@@ -20,7 +20,7 @@ from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, V
 from bot.domain.durations import format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
-from bot.domain.ledger import EntryPlan, current_block_minutes
+from bot.domain.ledger import EntryPlan, Waiting, current_block_minutes, waiting
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
@@ -74,7 +74,7 @@ def log_time(
     def write(session: Session) -> LogResult:
         client = _client_for(session, command.client, client_id)
         book = ClientBook(session, ctx, client, actor)
-        book.expire_due()
+        book.catch_up()
         entry, plan, after = _add_entry(
             book, command, source, idempotency_key, ticket, actor, source_ref=source_ref, thread_ref=thread_ref
         )
@@ -119,9 +119,12 @@ def _add_entry(
     if multiplier is None:
         command, after = _after_hours(book, command, day)
         multiplier = _multiplier(book, command, after)
-    plan = book.plan(command.minutes, command.non_billable, day, multiplier)
+    plan = book.plan(command.minutes, command.non_billable, day, multiplier, correction=replaces is not None)
     if not plan.allowed:
-        raise Refused(_no_hours_message(client, plan.before, plan.billable), f"topup {client.handle} 10")
+        raise Refused(
+            _no_hours_message(client, plan.before, plan.billable, waiting(book.open_blocks(), book.today)),
+            f"topup {client.handle} 10",
+        )
     before = book.figures()
     values = new_entry_values(
         command,
@@ -189,7 +192,7 @@ def _multiplier(book: ClientBook, command: LogTime, after: str | None) -> Decima
         ) from None
 
 
-def _no_hours_message(client: Client, balance: int, billable: int) -> str:
+def _no_hours_message(client: Client, balance: int, billable: int, later: Waiting) -> str:
     left = format_duration(balance) if balance > 0 else "no hours"
     if client.overdraft_minutes:
         limit = f"its overdraft limit of {format_duration(client.overdraft_minutes)}"
@@ -197,8 +200,11 @@ def _no_hours_message(client: Client, balance: int, billable: int) -> str:
         limit = "no overdraft is allowed"
     # words that fit every interface (a form has a Non-billable box, the CLI --nb); the example
     # (shown by the CLI and in Slack replies, not in a form's field) is the top-up command
+    # hours bought in a block that starts later cannot pay for work done today: say so, or the
+    # refusal reads as if the top-up were lost
+    waits = f" ({later.words()}: not usable before then)" if later.minutes else ""
     return (
-        f"Not recorded: {client.display_name} has {left} left and this entry needs "
+        f"Not recorded: {client.display_name} has {left} left{waits} and this entry needs "
         f"{format_duration(billable)} ({limit}). Ask an account manager to top up, or log it as non-billable."
     )
 
@@ -212,6 +218,7 @@ def _log_result(
 ) -> LogResult:
     blocks = book.open_blocks()
     remaining = book.balance()
+    later = waiting(blocks, book.today)
     return LogResult(
         entry_id=entry.id,
         client=book.client.handle,
@@ -234,6 +241,8 @@ def _log_result(
         logged_on=entry.created_at.astimezone(ZoneInfo(book.client.timezone)).date(),
         after_hours=after_hours,
         psa=queued_note(book.ctx),
+        waiting_minutes=later.minutes,
+        waiting=later.words(),
     )
 
 
@@ -291,7 +300,7 @@ def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
         session.refresh(entry)
         check_void_entry(ctx.role_of(session, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now())
         book = ClientBook(session, ctx, client, actor)
-        book.expire_due()
+        book.catch_up()
         _take_back(book, entry, command.reason, command.reason[:200])
         book.settle_overage()
         audit(
@@ -320,11 +329,12 @@ def _entry(session: Session, entry_id: int) -> Entry:
     return entry
 
 
-def _take_back(book: ClientBook, entry: Entry, reason: str, note: str) -> None:
+def _take_back(book: ClientBook, entry: Entry, reason: str, note: str, correction: bool = False) -> None:
     """Void ``entry`` and record it: a "void" line giving back its billable minutes and, when part of
     it was overage already billed on its own, an "overage_billed" line taking that part back, so a
     statement's "used" and "overage billed" each show their own correction; then a "forfeit" line for
-    minutes given back to a block whose closing day has passed."""
+    minutes given back to a block whose closing day has passed. For a ``correction`` that forfeit
+    waits for the corrected entry, which draws on those minutes first (``ClientBook.kept_draws``)."""
     before = book.figures()
     billed = entry.billed_overage_minutes
     billable = entry.billable_minutes
@@ -335,7 +345,8 @@ def _take_back(book: ClientBook, entry: Entry, reason: str, note: str) -> None:
         book.line("void", before, entry_id=entry.id, note=note, minutes=billable)
         after_void = Figures(before.usable, before.account + billable)
         book.line("overage_billed", after_void, entry_id=entry.id, note="billed overage taken back", alert=False)
-    book.forfeit_returned()
+    if not correction:
+        book.forfeit_returned()
 
 
 def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
@@ -358,7 +369,9 @@ def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
 def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: str | None = None) -> LogResult:
     """Correct an entry: void it and record the corrected one, in one transaction. The correction
     keeps every attribute the edit does not name: non-billable flag, work date, note, ticket, author,
-    source and the Slack message it came from."""
+    source and the Slack message it came from. It never costs the client more than the entry it
+    corrects: what a block closed since paid for the original keeps paying for the corrected entry,
+    and only what is no longer needed is given back (and forfeited, that block being closed)."""
 
     seen_before = _entry_by_key_result(ctx, command)
 
@@ -374,8 +387,8 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
             raise Refused(f"Entry {old.id} is already voided.")
         check_void_entry(ctx.role_of(session, actor), actor.user_id, old.user_id, old.created_at, ctx.now(), "edit")
         book = ClientBook(session, ctx, client, actor)
-        book.expire_due()
-        _take_back(book, old, f"edited by {actor.label}", "replaced by an edit")
+        book.catch_up()
+        _take_back(book, old, f"edited by {actor.label}", "replaced by an edit", correction=True)
         book.settle_overage()
         note = old.note if command.note is None else command.note
         non_billable = old.non_billable if command.non_billable is None else command.non_billable
@@ -407,6 +420,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
             request=command,  # a repeat of this edit is recognised by the edit as asked
             multiplier=rate,
         )
+        book.forfeit_returned()  # what the corrected entry did not draw again of a closed block's minutes
         audit(
             session,
             ctx,
@@ -440,7 +454,7 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
             )
         client = find_client(session, command.client, lock=True, allow_archived=False)
         book = ClientBook(session, ctx, client, actor)
-        book.expire_due()
+        book.catch_up()
         block, carried, billed = add_block(book, command, idempotency_key)
         audit(
             session,
@@ -504,6 +518,7 @@ def add_block(
 
 
 def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, duplicate: bool = False) -> TopUpResult:
+    later = waiting(book.open_blocks(), book.today)
     return TopUpResult(
         block_id=block.id,
         client=book.client.handle,
@@ -518,6 +533,9 @@ def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, dup
         remaining_minutes=book.balance(),
         duplicate=duplicate,
         renew_months=block.renew_months,
+        starts_on=block.start_on if block.start_on > book.today else None,
+        waiting_minutes=later.minutes,
+        waiting=later.words(),
     )
 
 
@@ -541,7 +559,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         if block.voided_at is not None:
             raise Refused(f"Top-up {block.id} is already voided.")
         book = ClientBook(session, ctx, client, actor)
-        book.expire_due()
+        book.catch_up()
         before = book.figures()
         snapshot = block_view(block, book.today, book.policy.grace_days).as_dict()
         active = repositories.live_draws_of(session, block.id)

@@ -16,7 +16,7 @@ from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
-from bot.domain.ledger import current_block_minutes, usable_balance
+from bot.domain.ledger import current_block_minutes, is_waiting, usable_balance, waiting
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.context import Actor, Context, find_client, grace_days_of
@@ -52,6 +52,7 @@ def block_view(block: Block, today: date, grace_days: int) -> BlockView:
         closing_on=closing_day(block.expires_on, grace_days) if grace and block.expires_on else None,
         renewal_of_id=block.renewal_of_id,
         number=block.number,
+        waiting=block.voided_at is None and is_waiting(block, today),
     )
 
 
@@ -104,6 +105,7 @@ def balance_view(
     today = ctx.today(client.timezone)
     grace = grace_days_of(client, ctx.settings)
     views = [block_view(b, today, grace) for b in sorted(open_blocks, key=lambda b: b.id)]
+    later = waiting(open_blocks, today)
     return BalanceView(
         client=client.handle,
         display_name=client.display_name,
@@ -120,6 +122,8 @@ def balance_view(
         used_this_month_minutes=used_this_month,
         archived=client.archived,
         in_grace_minutes=sum(v.remaining_minutes for v in views if v.closing_on is not None),
+        waiting_minutes=later.minutes,
+        waiting_starts_on=later.starts_on,
         blocks=views,
         last_entries=[entry_view(e, client.handle) for e in last_entries or []],
     )

@@ -6,9 +6,10 @@ blocks cover the minutes, and no alert threshold is crossed. ``quick_log`` reads
 (``bot.domain.ledger.plan_entry``, ``alert_crossing``), builds the entry's columns with the same
 ``new_entry_values``, and writes the entry, its draws, the blocks' and client's running figures and the
 ledger line in one transaction of its own. Anything else (an alias, an archived client, a block to
-forfeit, a refusal, overage, late work paid by today's blocks, work dated past the technicians' limit,
-an alert, a repeated idempotency key, a database error before the commit) returns ``None`` with nothing
-written, and the caller runs the ``ClientBook`` path, which handles and reports every such case.
+forfeit, open overage a block that has started since may pay off, a refusal, overage, late work paid
+by today's blocks, work dated past the technicians' limit, an alert, a repeated idempotency key, a
+database error before the commit) returns ``None`` with nothing written, and the caller runs the
+``ClientBook`` path, which handles and reports every such case.
 
 Why: py-spy and cProfile showed the ORM's flushes, then the session and Core's statement bookkeeping,
 costing most of a /logtime's CPU (figures in ``storage.quick`` and ``bench/RESULTS.md``).
@@ -22,7 +23,7 @@ from typing import Any
 
 from bot.domain.allocation import closed_on
 from bot.domain.commands import LogTime
-from bot.domain.ledger import account_balance, current_block_minutes, plan_entry
+from bot.domain.ledger import account_balance, current_block_minutes, is_current, plan_entry, waiting
 from bot.domain.roles import Standing
 from bot.domain.thresholds import alert_crossing, percent_left
 from bot.domain.worktypes import STANDARD
@@ -93,6 +94,8 @@ def _plain_entry(
     policy = policy_of(client, settings)
     if any(closed_on(b.expires_on, today, policy.grace_days) for b in blocks):
         return None  # a block to forfeit first: ClientBook.expire_due
+    if client.open_overage_minutes > 0 and any(is_current(b, today) for b in blocks):
+        return None  # a block started since overage was left: under carry it pays that off first (ClientBook)
     work_date = command.work_date(today)
     if (today - work_date).days > settings.backdate_days:
         return None  # only managers may date work this far back: ClientBook checks the role
@@ -139,6 +142,7 @@ def _plain_entry(
     }
     taken = {d.block_id: d.minutes for d in plan.allocation.draws}
     left = [replace(b, remaining_minutes=b.remaining_minutes - taken.get(b.id, 0)) for b in blocks]
+    later = waiting(left, today)
     answer = LogResult(
         entry_id=0,  # known once written
         client=client.handle,
@@ -154,5 +158,7 @@ def _plain_entry(
         remaining_minutes=plan.after,
         percent_left=percent_left(plan.after, current_block_minutes(left, today)),
         logged_on=today,
+        waiting_minutes=later.minutes,
+        waiting=later.words(),
     )
     return entry, [DrawRow(d.block_id, d.minutes) for d in plan.allocation.draws], line, answer

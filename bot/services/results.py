@@ -46,6 +46,7 @@ class BlockView(Result):
     closing_on: date | None = None  # expired, open for late work until this day, then forfeited
     renewal_of_id: int | None = None
     number: int | None = None  # the client's own numbering: its second block is block 2
+    waiting: bool = False  # bought, but starts later: not usable before start_on
 
     @property
     def label(self) -> str:
@@ -105,6 +106,9 @@ class BalanceView(Result):
     archived: bool
     # Expired hours still open for late work dated inside their block; forfeited after closing_on.
     in_grace_minutes: int = 0
+    # Bought in blocks that start later: held by the account, not usable before the first start date.
+    waiting_minutes: int = 0
+    waiting_starts_on: date | None = None
     blocks: list[BlockView] = field(default_factory=list)
     last_entries: list[EntryView] = field(default_factory=list)
 
@@ -148,6 +152,8 @@ class LogResult(Result):
     logged_on: date | None = None  # the recorded date (client's calendar), which statement shows it
     after_hours: str | None = None  # why the after-hours work type was applied, when it was
     psa: str | None = None  # "queued for ConnectWise PSA" when a PSA is connected
+    waiting_minutes: int = 0  # bought in blocks that start later (not in remaining_minutes)
+    waiting: str | None = None  # "10h waiting to start on 15 Dec 2026"
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,9 @@ class TopUpResult(Result):
     remaining_minutes: int
     duplicate: bool = False
     renew_months: int | None = None
+    starts_on: date | None = None
+    waiting_minutes: int = 0  # bought in blocks that start later (not in remaining_minutes)
+    waiting: str | None = None  # "10h waiting to start on 15 Dec 2026"
 
     @property
     def renewal(self) -> str | None:

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.dates import long_day
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.render import bar, percent_label
@@ -127,9 +128,14 @@ def client_blocks(view: BalanceView) -> list[Block]:
         if view.in_grace_minutes
         else ""
     )
+    waits = (
+        f" · {format_duration(view.waiting_minutes)} waiting to start on {long_day(view.waiting_starts_on)}"
+        if view.waiting_minutes and view.waiting_starts_on
+        else ""
+    )
     head = (
         f"{warn}*{escape(view.display_name)}* (`{view.client}`)\n`{bar(view.percent_left)}` {percent} · "
-        f"*{format_duration(view.remaining_minutes)}* left{grace}{expiry}"
+        f"*{format_duration(view.remaining_minutes)}* left{grace}{waits}{expiry}"
     )
     last = view.last_entries[0] if view.last_entries else None
     detail = (

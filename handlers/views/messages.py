@@ -21,6 +21,7 @@ from bot.render import (
     log_notes,
     psa_link,
     statement_lines,
+    waiting_lines,
     work_type_lines,
 )
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
@@ -90,6 +91,8 @@ def render_log(result: LogResult, undo: bool = True) -> Rendered:
 
 def render_topup(result: TopUpResult) -> Rendered:
     expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
+    if result.starts_on:
+        expires = f"starts {result.starts_on}, {expires}"
     price = f" · {result.price} {result.currency}" if result.price is not None else ""
     ref = f" · ref {escape(result.reference)}" if result.reference else ""
     renews = f", {result.renewal}" if result.renewal else ""
@@ -99,6 +102,8 @@ def render_topup(result: TopUpResult) -> Rendered:
         f"(block {result.block_id}, {expires}{renews}{price}{ref}).",
         f"Balance now *{format_duration(result.remaining_minutes)}*.",
     ]
+    if result.waiting:
+        lines.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: new work draws from it from that day.")
     if result.carried_overage_minutes:
         lines.append(f"{format_duration(result.carried_overage_minutes)} of overage was paid off from the new block.")
     if result.billed_overage_minutes:
@@ -121,10 +126,11 @@ def balance_blocks(view: BalanceView) -> list[Block]:
         section(
             f"*{escape(view.display_name)}* (`{view.client}`): {balance_line(view.remaining_minutes, view.percent_left)}"
         ),
-        context(escape("\n".join([figures_line(view), *grace_lines(view)]))),
+        context(escape("\n".join([figures_line(view), *grace_lines(view), *waiting_lines(view)]))),
     ]
     block_lines = [
         f"{b.label}: {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left, "
+        + (f"starts {b.start_on}, " if b.waiting else "")
         + (f"expires {b.expires_on}" if b.expires_on else "never expires")
         for b in view.blocks
     ]

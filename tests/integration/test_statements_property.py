@@ -125,14 +125,26 @@ class Model:
             by_id[block_id].left -= minutes
             entry.draws[block_id] = entry.draws.get(block_id, 0) + minutes
 
-    def log(self, entry_id: int | None, minutes: int, work_date: date, non_billable: bool) -> MEntry:
+    def log(
+        self,
+        entry_id: int | None,
+        minutes: int,
+        work_date: date,
+        non_billable: bool,
+        kept: dict[int, int] | None = None,
+    ) -> MEntry:
         billable = 0 if non_billable else -(-minutes // ROUNDING) * ROUNDING
-        draws, over = self.plan(billable, work_date)
+        first: dict[int, int] = {}
+        for block_id, had in (kept or {}).items():  # a correction keeps what closed blocks paid first
+            first[block_id] = min(had, billable - sum(first.values()))
+        draws, over = self.plan(billable - sum(first.values()), work_date)
         current = {b.id for b in self.blocks if self.current(b)}
         after = self.usable() - sum(m for i, m in draws.items() if i in current) - over
         if over and self.overdraft is not None and after < -self.overdraft:
             raise Refused
         entry = MEntry(work_date, billable, non_billable, open_over=over)
+        self.forfeited -= sum(first.values())  # the void forfeited them; drawn again, they are not
+        entry.draws.update({i: m for i, m in first.items() if m})
         self.take(entry, draws)
         self.open_over += over
         if entry_id is not None:
@@ -151,6 +163,15 @@ class Model:
         self.open_over -= entry.open_over
         entry.voided = True
         self.settle()
+
+    def edit(self, entry_id: int, new_id: int | None, minutes: int) -> MEntry:
+        """Void and log again, the corrected entry keeping first what blocks closed since paid for the
+        original: a correction never costs more than the entry it corrects."""
+        old = self.entries[entry_id]
+        by_id = {b.id: b for b in self.blocks}
+        kept = {i: m for i, m in old.draws.items() if self.closed(by_id[i])}
+        self.void(entry_id)
+        return self.log(new_id, minutes, old.work_date, old.non_billable, kept)
 
     def settle(self) -> None:
         for entry in [e for _, e in sorted(self.entries.items()) if not e.voided and e.open_over]:
@@ -256,8 +277,7 @@ class Story:
             if old.voided:
                 return
             result = do(self.ctx, self.admin, f"edit {entry_id} {op[2]}m")
-            model.void(entry_id)
-            model.log(result.entry_id, op[2], old.work_date, old.non_billable)
+            model.edit(entry_id, result.entry_id, op[2])
             self.entry_ids.append(result.entry_id)
         elif kind == "days":
             month = self.today.replace(day=1)
@@ -286,10 +306,8 @@ class Story:
                 probe.log(None, op[1], self.today - timedelta(days=op[2]), op[3])
         elif kind == "edit":
             entry_id = self.entry_ids[op[1] % len(self.entry_ids)]
-            old = probe.entries[entry_id]
-            probe.void(entry_id)
             with pytest.raises(Refused):
-                probe.log(None, op[2], old.work_date, old.non_billable)
+                probe.edit(entry_id, None, op[2])
         else:
             raise AssertionError(f"{op} was refused")
 

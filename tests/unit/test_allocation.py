@@ -61,3 +61,11 @@ def test_allocation_accounts_for_every_minute_and_overdraws_no_block(
         assert 0 < draw.minutes <= by_id[draw.block_id].remaining and by_id[draw.block_id].usable_on(TODAY)
     usable = sum(b.remaining for b in blocks if b.usable_on(TODAY))
     assert result.overage == max(0, minutes - usable)
+
+
+def test_a_correction_keeps_what_the_corrected_entry_drew_from_closed_blocks_first() -> None:
+    today_block = block(2, 120)
+    down = allocate(90, [today_block], TODAY, kept=(Draw(1, 120),))
+    assert (down.draws, down.overage, down.from_later_blocks) == ((Draw(1, 90),), 0, 0)
+    up = allocate(150, [today_block], TODAY, kept=(Draw(1, 120),))
+    assert (up.draws, up.overage) == ((Draw(1, 120), Draw(2, 30)), 0)
