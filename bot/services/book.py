@@ -285,9 +285,12 @@ class ClientBook:
         self.session.flush()
         after = self.figures()
         moved = after.account - before.account if minutes is None else minutes
+        moment = at or self.now
         line = LedgerLine(
             client_id=self.client.id,
-            at=at or self.now,
+            at=moment,
+            # the statement that shows the line, fixed now: a later time zone never moves it
+            recorded_on=moment.astimezone(ZoneInfo(self.client.timezone)).date(),
             kind=kind,
             minutes=moved,
             balance_after=before.account + moved,
