@@ -25,7 +25,7 @@ from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
-from bot.services.book import ClientBook, Figures, new_entry_values
+from bot.services.book import ClientBook, Figures, forfeit_due, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
 from bot.services.psa import queue_sync, queued_note
 from bot.services.queries import block_view
@@ -575,15 +575,5 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
 
 
 def expire_blocks(ctx: Context, actor: Actor) -> list[tuple[str, int]]:
-    """Forfeit every block past its expiry (the daily job). Returns ``(client handle, minutes)``."""
-    with ctx.db.unit_of_work(read_only=True) as uow:
-        due = repositories.clients_with_blocks_expiring_by(uow.session, ctx.today())
-    forfeited: list[tuple[str, int]] = []
-    for client_id in due:
-        with ctx.db.unit_of_work() as uow:
-            client = lock_client(uow.session, client_id)
-            minutes = ClientBook(uow.session, ctx, client, actor).expire_due()
-            uow.commit()
-            if minutes:
-                forfeited.append((client.handle, minutes))
-    return forfeited
+    """Forfeit every block past its closing day (the daily job). Returns ``(client handle, minutes)``."""
+    return forfeit_due(ctx, actor)

@@ -18,6 +18,7 @@ from bot.domain.flatfee import FlatFee, suggest_flat_fee
 from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
+from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, find_client
 from bot.services.psa import with_sync
 from bot.services.queries import movement_view
@@ -149,6 +150,7 @@ class InsightsResult(Result):
 
 
 def report(ctx: Context, actor: Actor, handle: str, period: Period) -> ReportResult:
+    forfeit_due(ctx)  # the statement and the balance agree on what is forfeited
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "run reports")

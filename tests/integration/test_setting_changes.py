@@ -4,6 +4,7 @@ PostgreSQL, with the clock moved across month ends."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +46,7 @@ def forfeit_lines(ctx: Context) -> list[tuple[int, datetime]]:
 def agree(ctx: Context, handle: str, since: str) -> None:
     """The balance's running figures are the statements' since the client began, added up."""
     view = balance_of(ctx, handle)
-    facts = statement(ctx, f"{since}..{ctx.today():%Y-%m}", handle)
+    facts = statement(ctx, f"{since}..2027-12", handle)  # to the end of any client's calendar
     assert facts["opening_minutes"] == 0
     assert (view.purchased_minutes, view.used_minutes, view.forfeited_minutes) == (
         facts["bought_minutes"],
@@ -53,6 +54,59 @@ def agree(ctx: Context, handle: str, since: str) -> None:
         facts["forfeited_minutes"],
     )
     assert facts["closing_minutes"] == sum(b.remaining_minutes for b in view.blocks) - view.overage_minutes
+
+
+# -- a shorter grace period ------------------------------------------------------------------------------
+
+
+def test_shortening_the_grace_period_forfeits_at_once_by_a_line_dated_now(
+    ctx: Context, clock: FixedClock, admin: Actor, acme: str
+) -> None:
+    at(clock, "2026-11-01")
+    do(ctx, admin, "topup acme 5 expires 2026-11-20")
+    at(clock, "2026-11-25", hour=15)  # in its 7-day grace period until 2026-11-27
+    assert balance_of(ctx, "acme").in_grace_minutes == 300
+    do(ctx, admin, "client set acme grace 2d")  # closed on 2026-11-22
+    assert forfeit_lines(ctx) == [(-300, clock.now())]
+    assert balance_of(ctx, "acme").forfeited_minutes == 300
+    assert statement(ctx, "2026-11")["forfeited_minutes"] == 300
+    assert run_job(ctx, "expiry", ctx.today()).summary == "forfeited 0 min across 0 clients"
+    agree(ctx, "acme", "2026-11")
+
+
+def test_a_grace_default_shortened_between_restarts_is_forfeited_and_reported_by_the_expiry_job(
+    ctx: Context, clock: FixedClock, admin: Actor, acme: str
+) -> None:
+    at(clock, "2026-11-01")
+    do(ctx, admin, "topup acme 5 expires 2026-11-20")
+    at(clock, "2026-11-25", hour=0, minute=5)
+    assert run_job(ctx, "expiry", ctx.today()).summary == "forfeited 0 min across 0 clients"
+    at(clock, "2026-11-25", hour=15)
+    restarted = Context(ctx.db, replace(ctx.settings, expiry_grace_days=2), clock)  # closed on 2026-11-22
+    outcome = run_job(restarted, "expiry", restarted.today(), repeat=True)
+    assert (outcome.ran, outcome.summary) == (True, "forfeited 300 min across 1 client")
+    ((minutes, moment),) = forfeit_lines(ctx)
+    assert minutes == -300 and datetime(2026, 11, 1, tzinfo=UTC) <= moment <= clock.now()
+    assert balance_of(restarted, "acme").forfeited_minutes == 300
+    agree(restarted, "acme", "2026-11")
+
+
+def test_a_balance_never_shows_a_forfeit_that_no_ledger_line_records(
+    ctx: Context, clock: FixedClock, admin: Actor, acme: str
+) -> None:
+    at(clock, "2026-10-01")
+    do(ctx, admin, "topup acme 5 expires 2026-10-27")  # closes 2026-11-03, or 2026-10-29 at 2 days
+    at(clock, "2026-10-31", hour=20)
+    october = statement(ctx, "2026-10")
+    clock.advance(hours=6)  # 2026-11-01 02:00: the closing day was in October, and nothing ran since
+    restarted = Context(ctx.db, replace(ctx.settings, expiry_grace_days=2), clock)
+    view = balance_of(restarted, "acme")
+    assert view.forfeited_minutes == 300
+    ((minutes, moment),) = forfeit_lines(ctx)  # read, and recorded in the month that is not over
+    assert minutes == -300 and datetime(2026, 11, 1, tzinfo=UTC) <= moment <= clock.now()
+    assert statement(ctx, "2026-10") == october
+    assert statement(ctx, "2026-11")["forfeited_minutes"] == 300
+    agree(restarted, "acme", "2026-10")
 
 
 # -- a new time zone ------------------------------------------------------------------------------------
@@ -76,4 +130,18 @@ def test_changing_the_time_zone_never_changes_a_month_that_is_over(
     assert statement(ctx, "2026-11") == november
     assert statement(ctx, "2026-12") == december
     assert (december["forfeited_minutes"], december["used_minutes"], december["closing_minutes"]) == (300, 60, 540)
+    agree(ctx, "acme", "2026-11")
+
+
+def test_a_time_zone_that_closes_a_block_forfeits_it_at_once_in_the_month_not_over(
+    ctx: Context, clock: FixedClock, admin: Actor, acme: str
+) -> None:
+    do(ctx, admin, "client set acme grace 0d")
+    at(clock, "2026-11-20")
+    do(ctx, admin, "topup acme 5 expires 2026-11-30")
+    at(clock, "2026-11-30", hour=20)  # still 30 November in UTC; 1 December in Auckland (UTC+13)
+    do(ctx, admin, "client set acme timezone Pacific/Auckland")
+    assert forfeit_lines(ctx) == [(-300, clock.now())]
+    assert statement(ctx, "2026-12")["forfeited_minutes"] == 300  # Auckland's December: not over
+    assert statement(ctx, "2026-11")["forfeited_minutes"] == 0
     agree(ctx, "acme", "2026-11")
