@@ -558,7 +558,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
             uncovered = book.draw(entry, draw.minutes)
             entry.overage_minutes += uncovered
             client.open_overage_minutes += uncovered
-        book.line("void_topup", before, block_id=block.id, note=command.reason[:200])
+        _record_void_of_block(book, block, before, command.reason[:200])
         audit(
             session,
             ctx,
@@ -572,6 +572,25 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         result = VoidResult("topup", block.id, client.handle, client.display_name, block.minutes, book.balance())
         uow.commit()
         return result
+
+
+def _record_void_of_block(book: ClientBook, block: Block, before: Figures, note: str) -> None:
+    """A void takes back what was bought ("void_topup", the block's whole size) and, in a line of its
+    own, what of it was forfeited (a "forfeit" line giving those minutes back), both dated now: the
+    running figures and the statements of the current period then agree on bought and forfeited,
+    and a statement of a month that is over keeps the forfeit it showed."""
+    if not block.forfeited_minutes:
+        book.line("void_topup", before, block_id=block.id, note=note)
+        return
+    book.line("void_topup", before, block_id=block.id, note=note, minutes=-block.minutes)
+    taken_back = Figures(before.usable, before.account - block.minutes)
+    book.line(
+        "forfeit",
+        taken_back,
+        block_id=block.id,
+        note=f"{block.forfeited_minutes} min forfeited of block {block.number or block.id} taken back by its void",
+        alert=False,
+    )
 
 
 def expire_blocks(ctx: Context, actor: Actor) -> list[tuple[str, int]]:

@@ -145,3 +145,53 @@ def test_a_time_zone_that_closes_a_block_forfeits_it_at_once_in_the_month_not_ov
     assert statement(ctx, "2026-12")["forfeited_minutes"] == 300  # Auckland's December: not over
     assert statement(ctx, "2026-11")["forfeited_minutes"] == 0
     agree(ctx, "acme", "2026-11")
+
+
+# -- voiding a block that was forfeited --------------------------------------------------------------------
+
+
+@pytest.fixture
+def stark(ctx: Context, clock: FixedClock, admin: Actor, tech: Actor) -> None:
+    """Block 1, 5h until 2026-11-10, 1h used and 4h forfeited; block 2, 2h."""
+    do(ctx, admin, "client add stark Stark Industries")
+    at(clock, "2026-11-01")
+    do(ctx, admin, "topup stark 5 expires 2026-11-10")
+    do(ctx, tech, "logtime stark 1h audit")
+    do(ctx, admin, "topup stark 2")
+    at(clock, "2026-11-20")
+    assert run_job(ctx, "expiry", ctx.today()).summary == "forfeited 240 min across 1 client"
+
+
+def test_voiding_a_forfeited_block_takes_back_what_was_bought_and_what_was_forfeited(
+    ctx: Context, clock: FixedClock, admin: Actor, stark: None
+) -> None:
+    do(ctx, admin, "void topup stark 1 entered by mistake")
+    view = balance_of(ctx, "stark")
+    assert (view.purchased_minutes, view.used_minutes, view.forfeited_minutes, view.remaining_minutes) == (
+        120,
+        60,
+        0,
+        60,
+    )
+    november = statement(ctx, "2026-11", "stark")
+    assert (november["bought_minutes"], november["used_minutes"], november["forfeited_minutes"]) == (120, 60, 0)
+    assert november["closing_minutes"] == 60
+    agree(ctx, "stark", "2026-11")
+
+
+def test_voiding_a_forfeited_block_in_a_later_month_leaves_the_month_over_as_it_was(
+    ctx: Context, clock: FixedClock, admin: Actor, stark: None
+) -> None:
+    at(clock, "2026-12-01", hour=8)
+    november = statement(ctx, "2026-11", "stark")
+    clock.advance(days=2)
+    do(ctx, admin, "void topup stark 1 entered by mistake")
+    assert statement(ctx, "2026-11", "stark") == november
+    december = statement(ctx, "2026-12", "stark")
+    assert (december["opening_minutes"], december["bought_minutes"], december["forfeited_minutes"]) == (
+        120,
+        -300,
+        -240,
+    )
+    assert december["closing_minutes"] == 60 == balance_of(ctx, "stark").remaining_minutes
+    agree(ctx, "stark", "2026-11")
