@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.domain.allocation import closed_on, closing_day
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
+from bot.domain.dates import add_months
 from bot.domain.durations import format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
@@ -440,6 +442,7 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
             )
         client = find_client(session, command.client, lock=True, allow_archived=False)
         book = ClientBook(session, ctx, client, actor)
+        _refuse_a_closed_block(book, command)
         book.expire_due()
         block, carried, billed = add_block(book, command, idempotency_key)
         audit(
@@ -464,6 +467,22 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
         return _topup_result(ClientBook(session, ctx, client, actor), block, 0, 0, duplicate=True)
 
     return _idempotent(ctx, idempotency_key, write, lookup)
+
+
+def _refuse_a_closed_block(book: ClientBook, command: TopUp) -> None:
+    """A block past its closing day could pay for nothing: all of it would be forfeited at once. It is
+    refused rather than recorded (a block in its grace period is accepted: late work dated inside it
+    still draws from it). History of blocks used up long ago is the PSA's, not a top-up's."""
+    expires, grace = command.expires_on, book.policy.grace_days
+    if not closed_on(expires, book.today, grace):
+        return
+    assert expires is not None
+    raise Refused(
+        f"Not recorded: a block expiring on {expires} closed on {closing_day(expires, grace)} (its expiry plus "
+        f"the {grace}-day grace period), so all of its hours would be forfeited at once. Give an expiry date "
+        f"from {book.today - timedelta(days=grace)} on, or none.",
+        f"topup {book.client.handle} {command.minutes / 60:g} expires {add_months(book.today, 12)}",
+    )
 
 
 def add_block(

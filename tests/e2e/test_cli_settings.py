@@ -26,3 +26,12 @@ def test_a_grace_default_shortened_between_runs_is_forfeited_by_jobs_run_expiry_
     report = cli.json("report", "acme", "this", "month")["statement"]
     assert balance["forfeited_minutes"] == report["forfeited_minutes"] == 300
     assert report["closing_minutes"] == 0
+
+
+def test_a_top_up_that_closed_before_it_was_bought_is_refused_with_an_example(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")  # today is 2026-11-25; the grace period 7 days
+    done = cli.run("topup", "acme", "5", "starts", "2026-10-01", "expires", "2026-11-10")
+    assert done.returncode != 0
+    said = " ".join((done.stdout + done.stderr).split())
+    assert "closed on 2026-11-17" in said and "topup acme 5 expires 2027-11-25" in said, said
+    assert cli.json("balance", "acme")["purchased_minutes"] == 0

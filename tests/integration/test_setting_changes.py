@@ -5,7 +5,7 @@ PostgreSQL, with the clock moved across month ends."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.domain.dates import parse_period
+from bot.domain.errors import Refused
 from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.reports import statement_facts
-from storage.models import Client, LedgerLine
+from storage.models import Block, Client, LedgerLine
 from tests.helpers import balance_of, do
 
 
@@ -195,3 +196,23 @@ def test_voiding_a_forfeited_block_in_a_later_month_leaves_the_month_over_as_it_
     )
     assert december["closing_minutes"] == 60 == balance_of(ctx, "stark").remaining_minutes
     agree(ctx, "stark", "2026-11")
+
+
+# -- a top-up closed before it is bought -------------------------------------------------------------------
+
+
+def test_a_top_up_whose_closing_day_has_passed_is_refused_with_an_example(
+    ctx: Context, clock: FixedClock, admin: Actor, acme: str
+) -> None:
+    # today is 2026-11-25; the default grace period is 7 days
+    with pytest.raises(Refused) as refused:
+        do(ctx, admin, "topup acme 5 starts 2026-10-01 expires 2026-11-10")  # closed on 2026-11-17
+    assert "2026-11-17" in refused.value.message and "forfeited" in refused.value.message
+    assert refused.value.example == "topup acme 5 expires 2027-11-25"
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        assert uow.session.scalar(select(Block)) is None
+        assert uow.session.scalar(select(LedgerLine)) is None
+    with pytest.raises(Refused, match="2025-11-30"):
+        do(ctx, admin, "topup acme 5 starts 2025-11-01 renew monthly")  # its first month closed long ago
+    # in its grace period it still pays for late work: accepted
+    assert do(ctx, admin, "topup acme 5 starts 2026-10-01 expires 2026-11-20").expires_on == date(2026, 11, 20)
