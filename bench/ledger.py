@@ -87,8 +87,8 @@ _SEED = [
     INSERT INTO draws (id, entry_id, block_id, minutes, created_at)
     SELECT i + 1, i + 1, i / :per + 1, 15, {_DAY} || ' 00:00:00.000000' FROM n""",
     f"""{_NUMBERS}
-    INSERT INTO ledger_lines (id, client_id, at, kind, minutes, balance_after, entry_id, actor, note)
-    SELECT i + 1, i / :per + 1, {_DAY} || ' 00:00:00.000000', 'entry', -15,
+    INSERT INTO ledger_lines (id, client_id, at, recorded_on, kind, minutes, balance_after, entry_id, actor, note)
+    SELECT i + 1, i / :per + 1, {_DAY} || ' 00:00:00.000000', {_DAY}, 'entry', -15,
         :block - (i % :per + 1) * 15, i + 1, 'UB', '' FROM n""",
 ]
 

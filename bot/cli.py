@@ -382,7 +382,7 @@ def _jobs(ctx: Context, invocation: Invocation, out: Console) -> int:
             )
     # The clock stays the real one: a job run for a past day (one the scheduler missed) records its
     # ledger lines when they are really written, so statements already sent never change.
-    outcome = run_job(ctx, options.name, day)
+    outcome = run_job(ctx, options.name, day, repeat=True)
     Dispatcher(ctx, transports_for(ctx)).run_once(limit=500)
     if invocation.json:
         print(json.dumps({"job": outcome.job, "date": outcome.due_key, "ran": outcome.ran, "summary": outcome.summary}))

@@ -4,7 +4,7 @@ they record, the balance after each line, usage by work date, and what the hours
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -13,35 +13,31 @@ from sqlalchemy.orm import Session
 from storage.models import Block, Client, Draw, Entry, LedgerLine
 
 
-def totals_by_kind(session: Session, client_id: int, start: datetime, end: datetime) -> dict[str, int]:
-    """The client's ledger lines recorded in [start, end), summed by kind."""
+def totals_by_kind(session: Session, client_id: int, start: date, end: date) -> dict[str, int]:
+    """The client's ledger lines recorded on days in [start, end), summed by kind."""
     rows = session.execute(
         select(LedgerLine.kind, func.sum(LedgerLine.minutes))
-        .where(LedgerLine.client_id == client_id, LedgerLine.at >= start, LedgerLine.at < end)
+        .where(LedgerLine.client_id == client_id, LedgerLine.recorded_on >= start, LedgerLine.recorded_on < end)
         .group_by(LedgerLine.kind)
     ).all()
     return {kind: int(total or 0) for kind, total in rows}
 
 
-def balance_before(session: Session, client_id: int, moment: datetime) -> int:
-    """The sum of every line recorded before ``moment``: a period's opening balance."""
+def balance_before(session: Session, client_id: int, day: date) -> int:
+    """The sum of every line recorded before ``day``: a period's opening balance."""
     total = session.scalar(
         select(func.coalesce(func.sum(LedgerLine.minutes), 0)).where(
-            LedgerLine.client_id == client_id, LedgerLine.at < moment
+            LedgerLine.client_id == client_id, LedgerLine.recorded_on < day
         )
     )
     return int(total or 0)
 
 
-def has_lines_before(session: Session, client_id: int, moment: datetime) -> bool:
+def has_lines_before(session: Session, client_id: int, day: date) -> bool:
     found = session.scalar(
-        select(LedgerLine.id).where(LedgerLine.client_id == client_id, LedgerLine.at < moment).limit(1)
+        select(LedgerLine.id).where(LedgerLine.client_id == client_id, LedgerLine.recorded_on < day).limit(1)
     )
     return found is not None
-
-
-def timezones(session: Session, client_ids: Iterable[int]) -> dict[int, str]:
-    return dict(session.execute(select(Client.id, Client.timezone).where(Client.id.in_(list(client_ids)))).all())
 
 
 def handles(session: Session) -> dict[int, str]:
@@ -50,21 +46,22 @@ def handles(session: Session) -> dict[int, str]:
 
 
 def entry_lines(
-    session: Session, client_id: int, kinds: Iterable[str], start: datetime, end: datetime
-) -> list[tuple[str, datetime, Entry]]:
-    """``(kind, recorded at, entry)`` of the client's entry and void lines in [start, end), in order."""
+    session: Session, client_id: int, kinds: Iterable[str], start: date, end: date
+) -> list[tuple[str, date, Entry]]:
+    """``(kind, recorded on, entry)`` of the client's entry and void lines recorded on days in
+    [start, end), in order."""
     rows = session.execute(
-        select(LedgerLine.kind, LedgerLine.at, Entry)
+        select(LedgerLine.kind, LedgerLine.recorded_on, Entry)
         .join(Entry, Entry.id == LedgerLine.entry_id)
         .where(
             LedgerLine.client_id == client_id,
             LedgerLine.kind.in_(list(kinds)),
-            LedgerLine.at >= start,
-            LedgerLine.at < end,
+            LedgerLine.recorded_on >= start,
+            LedgerLine.recorded_on < end,
         )
         .order_by(LedgerLine.id)
     ).all()
-    return [(kind, at, entry) for kind, at, entry in rows]
+    return [(kind, day, entry) for kind, day, entry in rows]
 
 
 def covered_when_recorded(session: Session, entry_ids: list[int]) -> dict[int, int]:

@@ -214,11 +214,17 @@ class LedgerLine(Base):
     """Every change to a client's balance, with the balance after it (charts and alerts read these)."""
 
     __tablename__ = "ledger_lines"
-    __table_args__ = (Index("ix_ledger_lines_client_id_id", "client_id", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_lines_client_id_id", "client_id", "id"),
+        Index("ix_ledger_lines_client_id_recorded_on", "client_id", "recorded_on"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     at: Mapped[datetime] = mapped_column()
+    # The day ``at`` was in the client's calendar when the line was written: it decides which statement
+    # shows the line, whatever time zone the client has later.
+    recorded_on: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(24))  # entry, void, topup, void_topup, forfeit, overage_billed
     minutes: Mapped[int] = mapped_column(Integer)  # change to the balance
     balance_after: Mapped[int] = mapped_column(Integer)

@@ -92,7 +92,7 @@ _BLOCK_FIELDS = ("id", "minutes", "remaining_minutes", "start_on", "expires_on")
 # What a new entry is given (every column but the id and the void's, which start NULL): the writer's
 # values must name each, so a column added to the model cannot be forgotten here.
 ENTRY_FIELDS = tuple(c.name for c in _ENTRIES.columns if c.name not in ("id", "voided_at", "voided_by", "void_reason"))
-LINE_FIELDS = ("client_id", "at", "kind", "minutes", "balance_after", "block_id", "actor", "note")
+LINE_FIELDS = ("client_id", "at", "recorded_on", "kind", "minutes", "balance_after", "block_id", "actor", "note")
 
 
 def _select_client(key: str, lock: str) -> str:

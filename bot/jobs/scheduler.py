@@ -15,7 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.jobs.dispatcher import Dispatcher, worker_name
 from bot.jobs.runs import RunOutcome, run_once
-from bot.jobs.tasks import JOBS
+from bot.jobs.tasks import JOBS, REPEATABLE
 from bot.services import Context
 from bot.services.timers import ask_about_long_timers
 
@@ -40,10 +40,14 @@ def triggers(ctx: Context) -> dict[str, Any]:
     }
 
 
-def run_job(ctx: Context, name: str, day: date, owner: str | None = None) -> RunOutcome:
-    """Run job ``name`` for ``day`` unless it already ran (here or in another process)."""
+def run_job(ctx: Context, name: str, day: date, owner: str | None = None, repeat: bool = False) -> RunOutcome:
+    """Run job ``name`` for ``day`` unless it already ran (here or in another process); with
+    ``repeat`` (a person asked), a job in ``REPEATABLE`` runs again and answers what it did now."""
     work = JOBS[name]
-    return run_once(ctx, name, day.isoformat(), owner or worker_name(), lambda: work(ctx, day))
+    outcome = run_once(ctx, name, day.isoformat(), owner or worker_name(), lambda: work(ctx, day))
+    if outcome.ran or not repeat or name not in REPEATABLE:
+        return outcome
+    return RunOutcome(name, day.isoformat(), True, work(ctx, day))
 
 
 class Scheduler:

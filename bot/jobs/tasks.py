@@ -6,6 +6,9 @@ from __future__ import annotations
 from bot.services.nudges import nudge
 from bot.services.scheduled import SCHEDULER, digest, expiry, renewal, statement
 
-__all__ = ["JOBS", "SCHEDULER", "digest", "expiry", "renewal", "statement"]
+__all__ = ["JOBS", "REPEATABLE", "SCHEDULER", "digest", "expiry", "renewal", "statement"]
 
 JOBS = {"expiry": expiry, "renewal": renewal, "digest": digest, "statement": statement, "nudge": nudge}
+# Jobs that act on the ledger's state alone (expiry forfeits what is due, each client under its lock),
+# so a person may run them again the same day: after a setting changed, the answer says what it did.
+REPEATABLE = frozenset({"expiry"})

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +40,7 @@ from bot.domain.ledger import (
 from bot.domain.thresholds import alert_crossing
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
-from bot.services.context import Actor, Context, policy_of
+from bot.services.context import Actor, Context, lock_client, policy_of
 from storage import repositories
 from storage.models import Block, Client, Draw, Entry, LedgerLine
 
@@ -101,6 +101,39 @@ class Figures:
 
     usable: int
     account: int
+
+
+SYSTEM = Actor("blocktime", "scheduler")  # who forfeits what time closed (the expiry job, a read)
+
+
+def forfeit_due(ctx: Context, actor: Actor = SYSTEM) -> list[tuple[str, int]]:
+    """Forfeit every block past its closing day that still holds minutes, each client in a transaction
+    of its own; returns ``(client handle, minutes)``. The expiry job runs it, and so does every read
+    of balances before it reads: a forfeit a balance shows is always one the ledger records.
+    1. one query finds the clients with an expired block holding minutes (a client's day may be up to
+       two days ahead of the workspace's);
+    2. only those whose block is past its closing day, by their own grace period and calendar, are
+       locked and forfeited (most expired blocks are in their grace period: nothing to write)."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        session = uow.session
+        candidates = repositories.clients_with_blocks_expiring_by(session, ctx.today() + timedelta(days=2))
+        blocks = repositories.open_blocks(session, candidates)
+        due = []
+        for client_id in candidates:
+            client = repositories.client(session, client_id)
+            assert client is not None
+            today, grace = ctx.today(client.timezone), policy_of(client, ctx.settings).grace_days
+            if any(closed_on(b.expires_on, today, grace) for b in blocks[client_id]):
+                due.append(client_id)
+    forfeited: list[tuple[str, int]] = []
+    for client_id in due:
+        with ctx.db.unit_of_work() as uow:
+            client = lock_client(uow.session, client_id)
+            minutes = ClientBook(uow.session, ctx, client, actor).expire_due()
+            uow.commit()
+            if minutes:
+                forfeited.append((client.handle, minutes))
+    return forfeited
 
 
 class ClientBook:
@@ -177,13 +210,15 @@ class ClientBook:
         return [DrawPart(block_id, minutes) for block_id, minutes in kept.items()]
 
     # -- steps -------------------------------------------------------------------------------------
-    def expire_due(self) -> int:
-        """Forfeit the unused minutes of every block past its closing day; returns minutes forfeited."""
+    def expire_due(self, cause: str | None = None) -> int:
+        """Forfeit the unused minutes of every block past its closing day; returns minutes forfeited.
+        Each line is dated its block's closing day (``closing_moment``), or now when a setting change
+        (``cause``, in words) is what closed the block."""
         grace = self.policy.grace_days
         total = 0
         for block in self.open_blocks():
             if closed_on(block.expires_on, self.today, grace):
-                total += self._forfeit(block, block.remaining_minutes, "expired")
+                total += self._forfeit(block, block.remaining_minutes, cause or "expired")
         return total
 
     def catch_up(self) -> None:
@@ -330,9 +365,12 @@ class ClientBook:
         self.session.flush()
         after = self.figures()
         moved = after.account - before.account if minutes is None else minutes
+        moment = at or self.now
         line = LedgerLine(
             client_id=self.client.id,
-            at=at or self.now,
+            at=moment,
+            # the statement that shows the line, fixed now: a later time zone never moves it
+            recorded_on=moment.astimezone(ZoneInfo(self.client.timezone)).date(),
             kind=kind,
             minutes=moved,
             balance_after=before.account + moved,

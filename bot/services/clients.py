@@ -20,6 +20,7 @@ from bot.domain.commands import (
 )
 from bot.domain.errors import Refused
 from bot.domain.roles import Role, Standing, require
+from bot.services.book import ClientBook
 from bot.services.context import Actor, Context, audit, find_client, grace_days_of
 from bot.services.people import person_standing, shared_channel
 from bot.services.results import ClientView, Message
@@ -129,13 +130,29 @@ def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[
         rates = changes.pop("work_type_rates", None)
         if rates:
             set_client_rates(session, client.id, rates)
+        ClientBook(session, ctx, client, actor).expire_due()  # what had closed already, as the job would
         for name, value in changes.items():
             setattr(client, name, value)
         session.flush()
+        _forfeit_what_the_change_closed(session, ctx, actor, client, before)
         audit(session, ctx, actor, action, f"client:{client.id}", client.id, before, _snapshot(client))
         view = client_view(client, ctx.settings)
         uow.commit()
         return view
+
+
+CLOSING_SETTINGS = {"expiry_grace_days": "a shorter grace period", "timezone": "a new time zone"}
+
+
+def _forfeit_what_the_change_closed(
+    session: Session, ctx: Context, actor: Actor, client: Client, before: dict[str, Any]
+) -> None:
+    """A shorter grace period, or a time zone whose day is later, can close a block: its unused
+    minutes are forfeited in this transaction, dated now, so the balance never shows a forfeit the
+    ledger does not record, and no line lands in a month that is over."""
+    changed = [why for name, why in CLOSING_SETTINGS.items() if before[name] != getattr(client, name)]
+    if changed:
+        ClientBook(session, ctx, client, actor).expire_due(cause=f"closed by {' and '.join(changed)}")
 
 
 def rename_client(ctx: Context, actor: Actor, command: ClientRename) -> ClientView:

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.domain.allocation import closed_on, closing_day
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
+from bot.domain.dates import add_months
 from bot.domain.durations import format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
@@ -25,7 +27,7 @@ from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
-from bot.services.book import ClientBook, Figures, new_entry_values
+from bot.services.book import ClientBook, Figures, forfeit_due, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
 from bot.services.psa import queue_sync, queued_note
 from bot.services.queries import block_view
@@ -454,6 +456,7 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
             )
         client = find_client(session, command.client, lock=True, allow_archived=False)
         book = ClientBook(session, ctx, client, actor)
+        _refuse_a_closed_block(book, command)
         book.catch_up()
         block, carried, billed = add_block(book, command, idempotency_key)
         audit(
@@ -478,6 +481,22 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
         return _topup_result(ClientBook(session, ctx, client, actor), block, 0, 0, duplicate=True)
 
     return _idempotent(ctx, idempotency_key, write, lookup)
+
+
+def _refuse_a_closed_block(book: ClientBook, command: TopUp) -> None:
+    """A block past its closing day could pay for nothing: all of it would be forfeited at once. It is
+    refused rather than recorded (a block in its grace period is accepted: late work dated inside it
+    still draws from it). History of blocks used up long ago is the PSA's, not a top-up's."""
+    expires, grace = command.expires_on, book.policy.grace_days
+    if not closed_on(expires, book.today, grace):
+        return
+    assert expires is not None
+    raise Refused(
+        f"Not recorded: a block expiring on {expires} closed on {closing_day(expires, grace)} (its expiry plus "
+        f"the {grace}-day grace period), so all of its hours would be forfeited at once. Give an expiry date "
+        f"from {book.today - timedelta(days=grace)} on, or none.",
+        f"topup {book.client.handle} {command.minutes / 60:g} expires {add_months(book.today, 12)}",
+    )
 
 
 def add_block(
@@ -576,7 +595,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
             uncovered = book.draw(entry, draw.minutes)
             entry.overage_minutes += uncovered
             client.open_overage_minutes += uncovered
-        book.line("void_topup", before, block_id=block.id, note=command.reason[:200])
+        _record_void_of_block(book, block, before, command.reason[:200])
         audit(
             session,
             ctx,
@@ -592,16 +611,25 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         return result
 
 
+def _record_void_of_block(book: ClientBook, block: Block, before: Figures, note: str) -> None:
+    """A void takes back what was bought ("void_topup", the block's whole size) and, in a line of its
+    own, what of it was forfeited (a "forfeit" line giving those minutes back), both dated now: the
+    running figures and the statements of the current period then agree on bought and forfeited,
+    and a statement of a month that is over keeps the forfeit it showed."""
+    if not block.forfeited_minutes:
+        book.line("void_topup", before, block_id=block.id, note=note)
+        return
+    book.line("void_topup", before, block_id=block.id, note=note, minutes=-block.minutes)
+    taken_back = Figures(before.usable, before.account - block.minutes)
+    book.line(
+        "forfeit",
+        taken_back,
+        block_id=block.id,
+        note=f"{block.forfeited_minutes} min forfeited of block {block.number or block.id} taken back by its void",
+        alert=False,
+    )
+
+
 def expire_blocks(ctx: Context, actor: Actor) -> list[tuple[str, int]]:
-    """Forfeit every block past its expiry (the daily job). Returns ``(client handle, minutes)``."""
-    with ctx.db.unit_of_work(read_only=True) as uow:
-        due = repositories.clients_with_blocks_expiring_by(uow.session, ctx.today())
-    forfeited: list[tuple[str, int]] = []
-    for client_id in due:
-        with ctx.db.unit_of_work() as uow:
-            client = lock_client(uow.session, client_id)
-            minutes = ClientBook(uow.session, ctx, client, actor).expire_due()
-            uow.commit()
-            if minutes:
-                forfeited.append((client.handle, minutes))
-    return forfeited
+    """Forfeit every block past its closing day (the daily job). Returns ``(client handle, minutes)``."""
+    return forfeit_due(ctx, actor)

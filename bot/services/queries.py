@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.domain.allocation import BlockState, closed_on, closing_day, in_grace
+from bot.domain.allocation import BlockState, closing_day, in_grace
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import elapsed_minutes, format_duration
@@ -19,6 +19,7 @@ from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import current_block_minutes, is_waiting, usable_balance, waiting
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
+from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, find_client, grace_days_of
 from bot.services.psa import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
@@ -29,17 +30,14 @@ LAST_ENTRIES = 5
 
 
 def block_view(block: Block, today: date, grace_days: int) -> BlockView:
-    """A block as the client's figures show it. A block past its closing day whose forfeit has not
-    been written yet (the expiry job runs at night) already shows its unused minutes as forfeited,
-    so the block table and the balance header always agree."""
-    closed = block.voided_at is None and closed_on(block.expires_on, today, grace_days)
-    pending = block.remaining_minutes if closed else 0
+    """A block as the ledger holds it. A forfeit is shown once it is recorded: the reads record what
+    is due first (``bot.services.book.forfeit_due``)."""
     grace = block.voided_at is None and block.remaining_minutes > 0 and in_grace(block.expires_on, today, grace_days)
     return BlockView(
         id=block.id,
         minutes=block.minutes,
-        remaining_minutes=block.remaining_minutes - pending,
-        forfeited_minutes=block.forfeited_minutes + pending,
+        remaining_minutes=block.remaining_minutes,
+        forfeited_minutes=block.forfeited_minutes,
         drawn_minutes=block.drawn_minutes,
         start_on=block.start_on,
         expires_on=block.expires_on,
@@ -112,10 +110,7 @@ def balance_view(
         remaining_minutes=usable_balance(open_blocks, client.open_overage_minutes, today),
         purchased_minutes=client.purchased_minutes,
         used_minutes=client.used_minutes,
-        # plus what blocks past their closing day will forfeit at the next write (see block_view)
-        forfeited_minutes=client.forfeited_minutes
-        + sum(v.forfeited_minutes for v in views)
-        - sum(b.forfeited_minutes for b in open_blocks),
+        forfeited_minutes=client.forfeited_minutes,
         overage_minutes=client.open_overage_minutes,
         billed_overage_minutes=client.billed_overage_minutes,
         current_block_minutes=current_block_minutes(open_blocks, today),
@@ -132,6 +127,7 @@ def balance_view(
 def balance(ctx: Context, actor: Actor, command: Balance, client_id: int | None = None) -> list[BalanceView]:
     """One client's balance (by handle, or by id for a linked channel), or every active client's,
     lowest first."""
+    forfeit_due(ctx)
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         if command.client is not None:
@@ -192,6 +188,7 @@ ATTENTION_DAYS = 14
 def dashboard(ctx: Context) -> Dashboard:
     """The App Home: every active client, lowest first, each with its latest entry; and the clients
     that need attention (overdrawn, running out within 14 days, hours about to be forfeited)."""
+    forfeit_due(ctx)
     with ctx.db.unit_of_work(read_only=True) as uow:
         balances = all_balances(uow.session, ctx, with_last_entry=True)
         today = ctx.today()
@@ -232,6 +229,7 @@ def dashboard(ctx: Context) -> Dashboard:
 
 def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, list[BlockView]]:
     """All of a client's blocks, newest first, voided and used-up ones included."""
+    forfeit_due(ctx)
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         client = find_client(session, command.client)
@@ -258,6 +256,7 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
     """The client-safe card. Staff post it with ``/balance public`` in the client's linked channel; a
     client contact sees it with ``/balance`` there when the client allows it (``client-view on``).
     Anywhere else, it is refused: a channel linked to one client never shows another."""
+    forfeit_due(ctx)
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         client = repositories.client(session, link_client_id) if link_client_id is not None else None

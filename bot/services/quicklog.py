@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.allocation import closed_on
 from bot.domain.commands import LogTime
@@ -133,6 +134,7 @@ def _plain_entry(
     line = {
         "client_id": client.id,
         "at": now,
+        "recorded_on": now.astimezone(ZoneInfo(client.timezone)).date(),
         "kind": "entry",
         "minutes": -billable,
         "balance_after": account_before - billable,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,20 +18,13 @@ from bot.domain.flatfee import FlatFee, suggest_flat_fee
 from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
+from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, find_client
 from bot.services.psa import with_sync
 from bot.services.queries import movement_view
 from bot.services.results import EntryView, Result
 from storage import ledger_queries, repositories
 from storage.models import Client
-
-
-def period_bounds(period: Period, timezone: str) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(period.start, time.min, zone).astimezone(UTC)
-    end = datetime.combine(period.end, time.min, zone).astimezone(UTC)
-    return start, end
-
 
 BOUGHT = ("topup", "renewal", "void_topup")
 USED = ("entry", "void")
@@ -40,15 +33,15 @@ USED = ("entry", "void")
 def statement_facts(session: Session, client: Client, period: Period) -> dict[str, Any]:
     """An account statement: the ledger lines recorded in the period, added up by kind.
 
-    Movements count by the day they were recorded (the client's calendar), so late work shows in the
-    statement of the period it was logged in, listed with its own work date, and a statement of a
-    month that is over never changes. Opening is the sum of every line before the period, so each
+    Movements count by the day they were recorded (the client's calendar when they were written, kept
+    on each line), so late work shows in the statement of the period it was logged in, listed with
+    its own work date, and a statement of a month that is over never changes, even when the client's
+    time zone does. Opening is the sum of every line before the period, so each
     period opens where the last one closed, and
     opening + bought - used - forfeited + overage billed = closing, by construction."""
-    start, end = period_bounds(period, client.timezone)
-    totals = ledger_queries.totals_by_kind(session, client.id, start, end)
-    opening = ledger_queries.balance_before(session, client.id, start)
-    movements = entry_movements(session, [client.id], period, {client.id: client.handle}, client.timezone)
+    totals = ledger_queries.totals_by_kind(session, client.id, period.start, period.end)
+    opening = ledger_queries.balance_before(session, client.id, period.start)
+    movements = entry_movements(session, [client.id], period, {client.id: client.handle})
     by_tech: Counter[str] = Counter()
     by_ticket: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
@@ -97,30 +90,27 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
 
 
 def entry_movements(
-    session: Session, client_ids: list[int], period: Period, handles: dict[int, str], timezone: str | None = None
+    session: Session, client_ids: list[int], period: Period, handles: dict[int, str]
 ) -> list[EntryView]:
     """The entries and voids recorded in the period (by their ledger lines), oldest first: an entry with
     its figures, a void (an edit's too) with them negated, so that the rows add up to the statement."""
     if not client_ids:
         return []
-    zones = ledger_queries.timezones(session, client_ids)
     found: list[EntryView] = []
     for client_id in client_ids:
-        start, end = period_bounds(period, timezone or zones[client_id])
-        rows = ledger_queries.entry_lines(session, client_id, USED, start, end)
-        zone = ZoneInfo(timezone or zones[client_id])
+        rows = ledger_queries.entry_lines(session, client_id, USED, period.start, period.end)
         covered = ledger_queries.covered_when_recorded(
             session, [entry.id for kind, _, entry in rows if kind == "entry"]
         )
-        for kind, at, entry in rows:
+        for kind, recorded_on, entry in rows:
             overage = entry.billable_minutes - covered.get(entry.id, 0) if kind == "entry" else 0
-            found.append(movement_view(entry, handles[client_id], kind, at.astimezone(zone).date(), overage))
+            found.append(movement_view(entry, handles[client_id], kind, recorded_on, overage))
     return found
 
 
-def has_history_before(session: Session, client_id: int, moment: datetime) -> bool:
+def has_history_before(session: Session, client_id: int, day: date) -> bool:
     """A client gets statements once its ledger has begun."""
-    return ledger_queries.has_lines_before(session, client_id, moment)
+    return ledger_queries.has_lines_before(session, client_id, day)
 
 
 # -- the report: statement, entries, balance history, forecast, flat-fee case -------------------------
@@ -160,12 +150,13 @@ class InsightsResult(Result):
 
 
 def report(ctx: Context, actor: Actor, handle: str, period: Period) -> ReportResult:
+    forfeit_due(ctx)  # the statement and the balance agree on what is forfeited
     with ctx.db.unit_of_work(read_only=True) as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
         client = find_client(session, handle)
         facts = statement_facts(session, client, period)
-        rows = entry_movements(session, [client.id], period, {client.id: client.handle}, client.timezone)
+        rows = entry_movements(session, [client.id], period, {client.id: client.handle})
         history = balance_history(session, client.id)
         forecast = forecast_facts(session, ctx, client)
         fee = flat_fee_of(session, ctx, client)

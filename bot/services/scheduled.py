@@ -19,8 +19,8 @@ from bot.domain.dates import add_months, month_period
 from bot.domain.thresholds import Threshold
 from bot.psa import psa_label
 from bot.services.alerts import enqueue, internal_channel, thresholds_of
-from bot.services.book import ClientBook
-from bot.services.context import Actor, Context, lock_client
+from bot.services.book import SYSTEM, ClientBook
+from bot.services.context import Context, lock_client
 from bot.services.ledger import add_block, expire_blocks
 from bot.services.queries import all_balances
 from bot.services.reports import statement_facts
@@ -28,7 +28,7 @@ from storage import psa as psa_store
 from storage import repositories
 from storage.models import Block, Client
 
-SCHEDULER = Actor("blocktime", "scheduler")
+SCHEDULER = SYSTEM
 EXPIRING_WITHIN = timedelta(days=30)
 
 
@@ -106,6 +106,7 @@ def digest(ctx: Context, day: date) -> str:
     channel = ctx.settings.managers_channel or ctx.settings.alert_channel
     if not channel:
         return "no managers channel (BLOCKTIME_MANAGERS_CHANNEL) configured; nothing posted"
+    expire_blocks(ctx, SCHEDULER)  # the digest's balances show only forfeits the ledger records
     with ctx.db.unit_of_work() as uow:
         session = uow.session
         facts = digest_facts(ctx, session, day)

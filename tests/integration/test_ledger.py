@@ -145,7 +145,7 @@ def test_expiry_forfeits_unused_minutes_by_a_ledger_line(
         assert line is not None and line.minutes == -90 and line.balance_after == 0
 
 
-def test_a_balance_read_shows_an_expired_block_in_grace_apart_then_as_forfeited_before_the_job_runs(
+def test_a_balance_read_shows_an_expired_block_in_grace_apart_then_records_its_forfeit_before_the_job_runs(
     ctx: Context, clock: FixedClock, admin: Actor, acme: str
 ) -> None:
     do(ctx, admin, "topup acme 2 expires 2026-11-30")
@@ -156,8 +156,12 @@ def test_a_balance_read_shows_an_expired_block_in_grace_apart_then_as_forfeited_
     clock.advance(days=7)
     view = balance_of(ctx, "acme")
     assert (view.remaining_minutes, view.forfeited_minutes, view.in_grace_minutes) == (0, 120, 0)
-    # the header and the block's row agree
-    assert (view.blocks[0].remaining_minutes, view.blocks[0].forfeited_minutes) == (0, 120)
+    # a forfeit the balance shows is one the ledger records; the header and the block's row agree
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        line = uow.session.scalar(select(LedgerLine).where(LedgerLine.kind == "forfeit"))
+        assert line is not None and line.minutes == -120
+    (row,) = do(ctx, admin, "blocks acme").blocks
+    assert (row.remaining_minutes, row.forfeited_minutes) == (0, 120)
 
 
 def test_voiding_a_topup_redraws_its_minutes_elsewhere(ctx: Context, admin: Actor, acme: str) -> None:

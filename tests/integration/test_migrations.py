@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, text
 
 from storage.db import Database, current_revision, head_revision, newest_revision, stored_revision, upgrade
 from storage.models import Base
+from tests.conftest import BACKENDS, PG_URL, pg_schema_url
 
 
 def test_models_and_migrations_agree(database: Database) -> None:
@@ -45,3 +52,51 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: i
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database with no schema yet, to migrate step by step."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path}/steps.db")
+        yield db
+        db.dispose()
+        return
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    schema = f"bt_steps_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(pg_schema_url(schema))
+    yield db
+    db.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_ledger_lines_written_before_0013_keep_the_day_their_statements_showed_them_on(
+    empty_database: Database,
+) -> None:
+    upgrade(empty_database.engine, "0012")
+    with empty_database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO clients (id, handle, display_name, timezone, archived, rounding_minutes, "
+                "minimum_minutes, overage_policy, purchased_minutes, used_minutes, forfeited_minutes, "
+                "open_overage_minutes, billed_overage_minutes, created_at, client_view, client_notes) VALUES "
+                "(1, 'acme', 'Acme', 'America/Chicago', false, 1, 0, 'carry', 600, 0, 0, 0, 0, :at, false, false)"
+            ),
+            {"at": datetime(2026, 11, 1, tzinfo=UTC)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO ledger_lines (client_id, at, kind, minutes, balance_after, actor, note) "
+                "VALUES (1, :at, 'topup', 600, 600, 'cli', '')"
+            ),
+            {"at": datetime(2026, 12, 1, 3, 0, tzinfo=UTC)},  # 30 November, 21:00 in Chicago
+        )
+    upgrade(empty_database.engine)
+    with empty_database.engine.connect() as conn:
+        assert conn.execute(text("SELECT recorded_on FROM ledger_lines")).scalar() in (date(2026, 11, 30), "2026-11-30")

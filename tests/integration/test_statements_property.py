@@ -364,7 +364,7 @@ class Story:
             if period in self.sent:
                 assert facts == self.sent[period], f"the statement of {period} changed after it was sent"
             with self.ctx.db.unit_of_work(read_only=True) as uow:
-                rows = entry_movements(uow.session, [1], parse_period(period, self.today), {1: "acme"}, "UTC")
+                rows = entry_movements(uow.session, [1], parse_period(period, self.today), {1: "acme"})
             assert sum(r.billable_minutes for r in rows) == facts["used_minutes"], period
             entries_seen += [r.id for r in rows if r.movement == "entry"]
             voids_seen += [r.id for r in rows if r.movement == "void"]

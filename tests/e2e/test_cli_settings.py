@@ -1,0 +1,37 @@
+"""Issue 24 through the ``blocktime`` command: a grace period changed between runs, and a top-up that
+closed before it was bought. In-process, at the test's clock, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.clock import FixedClock
+from tests.e2e.processes import Cli
+
+
+def test_a_grace_default_shortened_between_runs_is_forfeited_by_jobs_run_expiry_which_says_so(
+    cli: Cli, clock: FixedClock
+) -> None:
+    cli.env["BLOCKTIME_EXPIRY_GRACE_DAYS"] = "7"
+    clock.at = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("topup", "acme", "5", "expires", "2026-11-20")
+    clock.at = datetime(2026, 11, 25, 0, 5, tzinfo=UTC)
+    assert "forfeited 0 min" in cli.run("jobs", "run", "expiry").stdout  # in its grace period until the 27th
+    clock.advance(hours=9)
+    cli.env["BLOCKTIME_EXPIRY_GRACE_DAYS"] = "2"  # closed on the 22nd
+    done = cli.run("jobs", "run", "expiry")
+    assert done.returncode == 0 and "forfeited 300 min across 1 client" in done.stdout, done.stdout
+    balance = cli.json("balance", "acme")
+    report = cli.json("report", "acme", "this", "month")["statement"]
+    assert balance["forfeited_minutes"] == report["forfeited_minutes"] == 300
+    assert report["closing_minutes"] == 0
+
+
+def test_a_top_up_that_closed_before_it_was_bought_is_refused_with_an_example(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")  # today is 2026-11-25; the grace period 7 days
+    done = cli.run("topup", "acme", "5", "starts", "2026-10-01", "expires", "2026-11-10")
+    assert done.returncode != 0
+    said = " ".join((done.stdout + done.stderr).split())
+    assert "closed on 2026-11-17" in said and "topup acme 5 expires 2027-11-25" in said, said
+    assert cli.json("balance", "acme")["purchased_minutes"] == 0
