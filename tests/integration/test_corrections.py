@@ -94,7 +94,9 @@ def test_an_edit_up_keeps_the_original_draws_and_draws_the_extra_by_the_normal_r
     assert edited.remaining_minutes == 90
     view = balance_of(ctx, "acme")
     assert (view.remaining_minutes, view.used_minutes, view.forfeited_minutes) == (90, 150, 180)
-    assert lines_since(ctx, mark) == [("forfeit", -180), ("void", 120), ("entry", -150)]
+    # block 1's unused 3h were forfeited by a line when the balance showed them forfeited (the fixture's
+    # read); the edit adds only its own lines
+    assert lines_since(ctx, mark) == [("void", 120), ("entry", -150)]
     december = statement(ctx, "2026-12")
     assert (december["used_minutes"], december["forfeited_minutes"], december["closing_minutes"]) == (30, 180, 90)
 
