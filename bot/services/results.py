@@ -83,6 +83,7 @@ class EntryView(Result):
     recorded_on: date | None = None  # in statements: the day the movement was recorded
     psa: str | None = None  # where it stands in the PSA (synced (#1001), queued, failed: why), when connected
     psa_id: str | None = None  # the PSA's record
+    started_at: datetime | None = None  # the timer's start, for an entry logged from a timer
 
     @property
     def late(self) -> bool:
@@ -148,6 +149,7 @@ class LogResult(Result):
     logged_on: date | None = None  # the recorded date (client's calendar), which statement shows it
     after_hours: str | None = None  # why the after-hours work type was applied, when it was
     psa: str | None = None  # "queued for ConnectWise PSA" when a PSA is connected
+    timer_minutes: int | None = None  # a timer's own time, when its owner logged another (stop 2h)
 
 
 @dataclass(frozen=True)
