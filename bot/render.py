@@ -190,6 +190,11 @@ def log_line(result: LogResult) -> str:
 def log_notes(result: LogResult) -> list[str]:
     """What an entry's reply says besides the figures, in every interface (CLI, console, Slack)."""
     notes = []
+    if result.timer_minutes is not None:
+        notes.append(
+            f"{format_duration(result.minutes)} logged as you gave it, not the timer's "
+            f"{format_duration(result.timer_minutes)}."
+        )
     if result.after_hours:
         notes.append(f"Logged as {result.after_hours}.")
     if result.work_type != STANDARD:

@@ -52,21 +52,49 @@ _DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?,?$", re.ASCII)
 _AGO = re.compile(r"^(\d{1,3}|a|an|one)$", re.ASCII)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 WHEN_EXAMPLE = "yesterday, last friday, mon, 27 nov, 3 days ago or 2026-11-27"
+# Weekday abbreviations that are English words too ("sat with the user"), and numeric ranges ("ports
+# 1-24"): dates where a date is expected (before any note word), note text after note words.
+_WORD_WEEKDAYS = ("sat", "sun")
+_RANGE = re.compile(r"^\d{1,2}-\d{1,2}$", re.ASCII)
+_PERIOD_UNITS = ("week", "month", "year")
+_PUNCTUATION = "(),;:!?"
 
 
-def take_work_date(words: list[str], today: date) -> tuple[date | None, str | None, list[str]]:
-    """Read a work date from the front of ``words`` (one to three words: ``last friday``, ``27 nov``,
-    ``3 days ago``) and return ``(date, words as typed, the rest)``; ``(None, None, words)`` when the
-    front is not a date at all. Words that look like a date but name none are refused, never taken
-    as note text."""
+@dataclass(frozen=True)
+class DatePhrase:
+    """A work date found among a command's words: the day, the words as ``parse_work_date`` reads them
+    again (``when``), and how many words it took (a leading ``on`` included)."""
+
+    day: date
+    typed: str
+    width: int
+
+
+def date_phrase_at(words: list[str], today: date, after_note: bool = False) -> DatePhrase | None:
+    """The work date that starts at the front of ``words`` (``yesterday``, ``on friday``, ``27 nov``,
+    ``3 days ago``, ``2026-11-27``), or None. ``after_note``: note words come before it, where ``sat``,
+    ``sun`` and ``1-24`` are words, not dates (``sat`` as the last word is refused: it reads both ways).
+    A phrase that names no day, lies ahead or reads two ways is refused wherever it stands."""
+    cleaned = [w.strip(_PUNCTUATION).rstrip(".").lower() for w in words]
+    on = 1 if len(cleaned) > 1 and cleaned[0] == "on" else 0
+    if after_note and not on and cleaned and (cleaned[0] in _WORD_WEEKDAYS or _RANGE.match(cleaned[0])):
+        if cleaned[0] in _WORD_WEEKDAYS and len(cleaned) == 1:
+            weekday = WEEKDAYS[cleaned[0]]
+            full = next(name for name, index in WEEKDAYS.items() if index == weekday)
+            raise ParseError(
+                f"`{words[0]}` at the end could be {full.title()} or a word of the note: for the day, write "
+                f"`{full}` or `on {cleaned[0]}`; for the word, put it inside the note.",
+                f"logtime acme 1h {full} printer fix",
+            )
+        return None
     for width in (3, 2, 1):
-        if len(words) < width:
+        if len(cleaned) - on < width:
             continue
-        typed = " ".join(words[:width])
+        typed = " ".join(cleaned[on : on + width])
         day = parse_work_date(typed, today)
         if day is not None:
-            return day, typed.lower(), words[width:]
-    return None, None, words
+            return DatePhrase(day, typed, on + width)
+    return None
 
 
 def parse_work_date(text: str, today: date) -> date | None:
@@ -87,6 +115,12 @@ def _date_of(words: list[str], today: date) -> date | None:
         return _one_word(words[0], today)
     if len(words) == 2:
         first, second = words
+        if first in ("last", "this", "next") and second in _PERIOD_UNITS:
+            raise ParseError(f"`{first} {second}` names no single day: give the day the work was done.", WHEN_EXAMPLE)
+        if first == "next" and second in WEEKDAYS:
+            raise ParseError(
+                f"`{first} {second}` is in the future; time is logged for work already done.", WHEN_EXAMPLE
+            )
         if first == "last" and second in WEEKDAYS:
             return today - timedelta(days=(today.weekday() - WEEKDAYS[second] - 1) % 7 + 1)
         if first in MONTHS and _DAY.match(second):
@@ -121,13 +155,17 @@ def _one_word(word: str, today: date) -> date | None:
     return None
 
 
-def _numeric_date(word: str, found: re.Match[str], today: date) -> date:
-    """``11/29``, ``30/11/2026``, ``30.11.26``: accepted when only one reading is a real date."""
+def _numeric_date(word: str, found: re.Match[str], today: date) -> date | None:
+    """``11/29``, ``30/11/2026``, ``30.11.26``: accepted when only one reading is a real date. Numbers
+    that cannot be a day and a month either way (``50/50``, ``0/1``) are no date at all."""
     first, second, year_text = found[1], found[3], found[4]
     if len(first) == 4:  # 2026/11/29, 2026.11.29
         if year_text is None:
             raise ParseError(f"`{word}` is not a date I understand.", WHEN_EXAMPLE)
         return _real_date(int(first), int(second), int(year_text), word)
+    low, high = sorted((int(first), int(second)))
+    if low < 1 or low > 12 or high > 31:
+        return None
     year = today.year if year_text is None else int(year_text) + (2000 if len(year_text) == 2 else 0)
     readings = set()
     for month, day_of_month in ((int(first), int(second)), (int(second), int(first))):

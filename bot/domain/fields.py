@@ -192,9 +192,12 @@ def parse_timezone(text: str) -> str:
 _OFF = ("none", "0", "off", "no")
 
 
-def _setting_duration(key: str, text: str, example: str, longest: int = _UNLIMITED_HOURS) -> int:
+def _setting_duration(
+    key: str, text: str, example: str, longest: int = _UNLIMITED_HOURS, no_limit: str | None = None
+) -> int:
     """A duration setting, by one rule for all of them: a unit is required (``15m``, ``2h``), and
-    errors speak of the setting, with an example of it."""
+    errors speak of the setting, with an example of it. ``no_limit``: the word for no limit at all
+    (``unlimited``), offered for a value above the largest one taken."""
     word = text.strip().lower()
     if is_number(word):
         raise ParseError(f"`{key} {text}` has no unit: write {word}m or {word}h.", example)
@@ -203,6 +206,12 @@ def _setting_duration(key: str, text: str, example: str, longest: int = _UNLIMIT
     try:
         minutes = parse_duration(word, max_minutes=_UNLIMITED_HOURS)
     except ParseError:
+        if _too_large(word):
+            raise ParseError(
+                f"`{key} {text}` is more than the largest {key}, {format_duration(_UNLIMITED_HOURS)}"
+                + (f"; for no limit at all, write `{key} {no_limit}`." if no_limit else "."),
+                f"{key} {no_limit}" if no_limit else example,
+            ) from None
         if looks_like_duration(word):  # 0m, 0h
             raise ParseError(f"`{key} {text}`: for no {key}, write `{key} none`.", f"{key} none") from None
         raise ParseError(f"`{text}` is not a {key} I understand.", example) from None
@@ -213,6 +222,13 @@ def _setting_duration(key: str, text: str, example: str, longest: int = _UNLIMIT
             example,
         )
     return minutes
+
+
+def _too_large(word: str) -> bool:
+    try:
+        return parse_duration(word, max_minutes=10**18) > _UNLIMITED_HOURS
+    except ParseError:  # zero, or no duration at all
+        return False
 
 
 def parse_optional_minutes(text: str, key: str = "rounding", longest: int = _UNLIMITED_HOURS) -> int:
@@ -229,7 +245,9 @@ def parse_overdraft(text: str) -> int | None:
         return None
     if word in _OFF:
         return 0
-    return _setting_duration("overdraft", text, "overdraft 2h, overdraft none or overdraft unlimited")
+    return _setting_duration(
+        "overdraft", text, "overdraft 2h, overdraft none or overdraft unlimited", no_limit="unlimited"
+    )
 
 
 def parse_grace(text: str) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 
 from bot.domain.commands import (
@@ -42,11 +42,12 @@ from bot.domain.commands import (
     WorkTypeArchive,
     WorkTypeList,
 )
-from bot.domain.dates import add_months, parse_iso_date, parse_period, take_work_date
+from bot.domain.dates import DatePhrase, add_months, date_phrase_at, parse_iso_date, parse_period
 from bot.domain.durations import (
     DEFAULT_MAX_MINUTES,
+    format_duration,
     looks_like_duration,
-    take_duration,
+    parse_duration,
 )
 from bot.domain.errors import ParseError
 from bot.domain.fields import (
@@ -93,7 +94,7 @@ def parse_command(
     verb = tokens[0].lower().lstrip("/")
     rest = tokens[1:]
     if verb in ("logtime", "log"):
-        timer = parse_timer(rest, client_known, max_minutes)
+        timer = parse_timer(rest, today, client_known, max_minutes)
         if timer is not None:
             return timer
     if verb in ("logtime", "log") and client_known:
@@ -114,78 +115,202 @@ def parse_command(
 TIMER_WORDS = ("start", "stop", "timer", "discard")
 
 
-def parse_timer(tokens: list[str], client_known: bool, max_minutes: int) -> Command | None:
+def parse_timer(tokens: list[str], today: date, client_known: bool, max_minutes: int) -> Command | None:
     """``logtime start [client] [as <type>] [note...]``, ``logtime stop [keep|<duration>] [note...]``,
-    ``logtime timer``, ``logtime discard``; None when the words are an ordinary entry (a client
-    called ``start`` followed by a duration)."""
+    ``logtime timer``, ``logtime discard``; None when the words are an ordinary entry (``logtime start
+    15m``: a client called ``start``; where there is none, the services say how a timer is started)."""
     if not tokens or tokens[0].lower() not in TIMER_WORDS:
         return None
     word, rest = tokens[0].lower(), tokens[1:]
     if rest and looks_like_duration(rest[0]) and word == "start":
-        return None  # logtime start 15m: a client called "start"
+        return None
     if word == "timer":
         return TimerShow()
     if word == "discard":
         return TimerDiscard()
+    # A timer is dated by its start: a date or a time of day among its words is refused, never kept as note.
     if word == "stop":
-        if rest and rest[0].lower() == "keep":
-            return TimerStop(clean_note(" ".join(rest[1:])) or None, keep=True)
-        if rest and looks_like_duration(rest[0]):
-            minutes, _, rest = take_duration(rest, max_minutes)
-            return TimerStop(clean_note(" ".join(rest)) or None, minutes=minutes)
-        return TimerStop(clean_note(" ".join(rest)) or None)
+        keep = bool(rest) and rest[0].lower() == "keep"
+        parts = read_entry_words(rest[1:] if keep else rest, today, max_minutes, "logtime stop 2h printer fix")
+        _no_date_for_a_timer(parts, "stop")
+        if parts.work_type is not None:
+            raise ParseError(
+                "A timer's work type is named when it starts; to change it afterwards, edit the entry.",
+                "logtime start acme as onsite printer fix",
+            )
+        if keep and parts.minutes is not None:
+            raise ParseError(
+                "`keep` logs the time as the timer ran: give either `keep` or the real time.", "logtime stop 2h"
+            )
+        return TimerStop(parts.note or None, minutes=parts.minutes, keep=keep)
     client = None
     if not client_known:
         if not rest:
             raise ParseError("Say which client the timer is for.", "logtime start acme printer fix")
         client, rest = rest[0].lower(), rest[1:]
-    work_type = None
-    if len(rest) >= 2 and rest[0].lower() == "as":
-        work_type, rest = parse_work_type(rest[1]), rest[2:]
-    return TimerStart(client, clean_note(" ".join(rest)), work_type)
+    parts = read_entry_words(rest, today, max_minutes, f"logtime start {client or 'acme'} as onsite printer fix")
+    if parts.typed is not None:
+        raise timer_takes_no_duration(parts.typed, client)
+    _no_date_for_a_timer(parts, "start")
+    return TimerStart(client, parts.note, parts.work_type)
+
+
+def timer_takes_no_duration(typed: str, client: str | None) -> ParseError:
+    """``logtime start 2h acme``: a timer runs until it is stopped; time already worked is an entry."""
+    handle = client or "acme"
+    return ParseError(
+        f"A timer takes no duration: `logtime start {handle}` runs until `logtime stop`. To log {typed} "
+        "already worked, give the client, then the duration.",
+        f"logtime {handle} {typed} printer fix  or  logtime start {handle} printer fix",
+    )
+
+
+def timer_misread(command: LogTime) -> ParseError | None:
+    """``logtime start 2h acme`` reads as an entry for a client called ``start``; where there is no such
+    client, this is the error to give instead of "I don't know a client called start"."""
+    if command.client != "start":
+        return None
+    words = command.note.split()
+    return timer_takes_no_duration(command.typed, words[0].lower() if words else None)
+
+
+def _no_date_for_a_timer(parts: EntryWords, verb: str) -> None:
+    if parts.when is not None or parts.at is not None:
+        said = parts.when if parts.when is not None else f"at {parts.at:%H:%M}"
+        raise ParseError(
+            f"A timer is dated by its start, so `{said}` can't go with `logtime {verb}`. To log past work, "
+            "give its duration and date.",
+            "logtime acme 1h yesterday printer fix",
+        )
 
 
 def parse_logtime(tokens: list[str], today: date, max_minutes: int, client_required: bool = True) -> LogTime:
-    """``<client> <duration> [when] [note...]``; the client may be left out where the caller knows it
-    (a channel linked to a client), in which case the first word is the duration."""
+    """``<client> <duration> [when] [at HH:MM] [as <type>] [note...]``: after the client, the duration,
+    the date, the time of day and the work type may stand anywhere among the note words. The client may
+    be left out where the caller knows it (a channel linked to a client)."""
     example = "logtime acme 15m laptop advice"
     non_billable = any(t.lower() in NON_BILLABLE_FLAGS for t in tokens)
     words = [t for t in tokens if t.lower() not in NON_BILLABLE_FLAGS]
     if not words:
         raise ParseError("Say which client and how long.", example)
     client: str | None = None
-    if not looks_like_duration(words[0]) and not is_number(words[0]):
+    if not (looks_like_duration(words[0]) or is_number(words[0]) or _names_no_client(words, today)):
         client, words = words[0].lower(), words[1:]
     elif client_required:
         raise ParseError("Say which client the time is for, before the duration.", example)
     if not words:
         raise ParseError(f"Say how long you worked for {client}.", example)
-    minutes, typed, when, note, work_type, at = _duration_when_note(words, today, max_minutes)
-    return LogTime(client, minutes, typed, when, note, non_billable, find_ticket(note), work_type, at=at)
+    parts = read_entry_words(words, today, max_minutes, f"logtime {client or 'acme'} 1h yesterday printer fix")
+    minutes, typed = _duration_of(parts, words, max_minutes)
+    note = parts.note
+    return LogTime(
+        client, minutes, typed, parts.when, note, non_billable, find_ticket(note), parts.work_type, at=parts.at
+    )
 
 
-def _duration_when_note(
-    words: list[str], today: date, max_minutes: int
-) -> tuple[int, str, str | None, str, str | None, time | None]:
-    """``<duration> [when] [at HH:MM] [as <work type>] [note...]`` (the three in any order)."""
-    minutes, typed, words = take_duration(words, max_minutes)
-    when: str | None = None
-    work_type: str | None = None
+def _names_no_client(words: list[str], today: date) -> bool:
+    """The first word is a key (``as``, ``at``, ``on``), a negative duration or a date: no client."""
+    first = words[0].lower()
+    return (
+        first in ("as", "at", "on")
+        or looks_like_duration(first.removeprefix("-"))
+        or date_phrase_at(words, today) is not None
+    )
+
+
+def _duration_of(parts: EntryWords, words: list[str], max_minutes: int) -> tuple[int, str]:
+    """The entry's duration; without one, what is wrong with the words where it was expected."""
+    if parts.minutes is None or parts.typed is None:
+        first = words[0]
+        if is_number(first):
+            parse_duration(first, max_minutes)  # says what is wrong: no unit, negative
+        raise ParseError(
+            f"There is no duration in `{' '.join(words)}`: say how long you worked.",
+            "logtime acme 1h30m yesterday printer fix #1234",
+        )
+    return parts.minutes, parts.typed
+
+
+@dataclass(frozen=True)
+class EntryWords:
+    """What the words after the client say: each key at most once; the other words are the note."""
+
+    minutes: int | None
+    typed: str | None
+    when: str | None  # a date as ``parse_work_date`` reads it again (the client's today decides)
+    at: time | None
+    work_type: str | None
+    note: str
+
+
+def read_entry_words(words: list[str], today: date, max_minutes: int, example: str) -> EntryWords:
+    """Read a duration, a date (``yesterday``, ``on friday``, ``2026-11-27``), ``at <time>`` and ``as
+    <type>`` wherever they stand among ``words``; the other words, in their order, are the note.
+
+    Each is given at most once: a second one with another value is refused, and so is a second duration
+    ("two durations: 1h and 30m") or a negative one, so nothing is billed but what was meant. A date
+    that lies ahead or reads two ways is refused wherever it stands (``dates.date_phrase_at``)."""
+    minutes: int | None = None
+    typed: str | None = None
+    when: DatePhrase | None = None
     at: time | None = None
-    while words:
-        if when is None:
-            _, when, rest = take_work_date(words, today)
-            if rest is not words:
-                words = rest
-                continue
-        if at is None and len(words) >= 2 and words[0].lower() == "at" and parse_clock(words[1]) is not None:
-            at, words = parse_clock(words[1]), words[2:]
+    work_type: str | None = None
+    note: list[str] = []
+    i = 0
+    while i < len(words):
+        word, following = words[i].lower(), (words[i + 1] if i + 1 < len(words) else None)
+        clock = parse_clock(following) if word == "at" and following is not None else None
+        if clock is not None:
+            if at is not None and clock != at:
+                raise ParseError(f"Two times of day: `at {at:%H:%M}` and `at {following}`; give one.", example)
+            at, i = clock, i + 2
             continue
-        if work_type is None and len(words) >= 2 and words[0].lower() == "as":
-            work_type, words = parse_work_type(words[1]), words[2:]
+        if word == "as" and following is not None:
+            kind = parse_work_type(following)
+            if work_type is not None and kind != work_type:
+                raise ParseError(f"Two work types: `as {work_type}` and `as {kind}`; give one.", example)
+            work_type, i = kind, i + 2
             continue
-        break
-    return minutes, typed, when, clean_note(" ".join(words)), work_type, at
+        phrase = date_phrase_at(words[i:], today, after_note=bool(note))
+        if phrase is not None:
+            if when is not None and phrase.day != when.day:
+                raise ParseError(f"Two dates: `{when.typed}` and `{phrase.typed}`; give one.", example)
+            when, i = when or phrase, i + phrase.width
+            continue
+        width = _duration_width(words, i)
+        if width:
+            text = " ".join(words[i : i + width])
+            if text.startswith("-"):
+                raise ParseError(
+                    f"`{text}`: an entry has one duration, more than zero. To correct an entry, edit it.",
+                    "edit 42 30m",
+                )
+            if typed is not None:
+                raise _two_durations(typed, text, example)
+            minutes, typed, i = parse_duration(text, max_minutes), text, i + width
+            continue
+        note.append(words[i])
+        i += 1
+    return EntryWords(minutes, typed, when.typed if when else None, at, work_type, clean_note(" ".join(note)))
+
+
+def _duration_width(words: list[str], i: int) -> int:
+    """How many words from ``i`` make one duration (``1 hr 15 mins`` is four; ``-30m`` counts), else 0."""
+    for width in range(min(4, len(words) - i), 0, -1):
+        if looks_like_duration(" ".join(words[i : i + width]).removeprefix("-")):
+            return width
+    return 0
+
+
+def _two_durations(first: str, second: str, example: str) -> ParseError:
+    try:
+        total = format_duration(parse_duration(first, 10**7) + parse_duration(second, 10**7)).replace(" ", "")
+    except ParseError:  # one of them is no duration at all (0m): no sum to offer
+        total = "1h30m"
+    return ParseError(
+        f"Two durations: {first} and {second}. Write the time worked once ({total} if both are meant).",
+        example.replace(" 1h ", f" {total} ", 1),
+    )
 
 
 def _logtime(tokens: list[str], today: date, max_minutes: int) -> Command:
@@ -322,7 +447,9 @@ def _edit(tokens: list[str], today: date, max_minutes: int) -> Command:
     elif flags & BILLABLE_FLAGS:
         non_billable = False
     words = [t for t in tokens[1:] if t.lower() not in NON_BILLABLE_FLAGS | BILLABLE_FLAGS]
-    minutes, typed, when, note, work_type, at = _duration_when_note(words, today, max_minutes)
+    parts = read_entry_words(words, today, max_minutes, f"edit {entry_id} 45m yesterday laptop setup")
+    minutes, typed = _duration_of(parts, words, max_minutes)
+    when, note, work_type, at = parts.when, parts.note, parts.work_type, parts.at
     if at is not None:
         raise ParseError(
             "`at` is for new entries; to bill an edited entry as after-hours work, name its type.",

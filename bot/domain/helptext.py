@@ -6,9 +6,12 @@ from bot.domain.errors import ParseError
 
 USAGE = {
     "logtime": "logtime <client> <duration> [when] [at HH:MM] [as <type>] [note...]   e.g. logtime acme 1h30m yesterday printer fix #1234"
-    "  |  timers: logtime start <client> [note...], logtime stop [note...], logtime timer, logtime discard",
+    "  (after the client, the date, `at`, `as` and --nb may stand anywhere, each once)"
+    "  |  timers: logtime start <client> [as <type>] [note...], logtime stop [keep|<duration>] [note...],"
+    " logtime timer, logtime discard",
     "balance": "balance [client]   e.g. balance acme",
-    "topup": "topup <client> <hours> [expires YYYY-MM-DD|never] [price 1500] [ref INV-1001] [note...]"
+    "topup": "topup <client> <hours> [expires YYYY-MM-DD|never] [starts YYYY-MM-DD] [price 1500] [ref INV-1001]"
+    " [renew monthly|quarterly|yearly|6months] [note...]"
     "   e.g. topup acme 10 expires 2027-06-30 price 1500 ref INV-1001",
     "blocks": "blocks <client>   e.g. blocks acme",
     "entries": "entries <client> [this month|last month|YYYY-MM]   e.g. entries acme last month",

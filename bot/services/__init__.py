@@ -196,7 +196,12 @@ def _(command: c.Insights, call: Call) -> Result:
 
 @service.register
 def _(command: c.TimerStart, call: Call) -> Result:
-    return timers.start_timer(call.ctx, call.actor, command, call.client_id)
+    return timers.start_timer(call.ctx, call.actor, command, call.client_id, call.source)
+
+
+@service.register
+def _(command: c.TimerStop, call: Call) -> Result:
+    return timers.stop_timer(call.ctx, call.actor, command, call.source)
 
 
 @service.register
@@ -220,7 +225,6 @@ for _command, _service in (
     (c.ClientSet, clients.set_client),
     (c.ClientShow, clients.show_client),
     (c.SetRole, clients.set_role),
-    (c.TimerStop, timers.stop_timer),
     (c.TimerShow, timers.show_timer),
     (c.TimerDiscard, timers.discard_timer),
     (c.NudgesSet, nudges.set_nudges),

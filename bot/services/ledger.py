@@ -22,6 +22,7 @@ from bot.domain.dates import add_months
 from bot.domain.durations import format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
+from bot.domain.grammar import timer_misread
 from bot.domain.ledger import EntryPlan, Waiting, current_block_minutes, waiting
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
@@ -74,7 +75,7 @@ def log_time(
         return quick
 
     def write(session: Session) -> LogResult:
-        client = _client_for(session, command.client, client_id)
+        client = _client_for(session, command, client_id)
         book = ClientBook(session, ctx, client, actor)
         book.catch_up()
         entry, plan, after = _add_entry(
@@ -85,9 +86,15 @@ def log_time(
     return _idempotent(ctx, idempotency_key, write, _entry_by_key_result(ctx, command))
 
 
-def _client_for(session: Session, handle: str | None, client_id: int | None) -> Client:
-    if handle is not None:
-        return find_client(session, handle, lock=True, allow_archived=False)
+def _client_for(session: Session, command: LogTime, client_id: int | None) -> Client:
+    if command.client is not None:
+        try:
+            return find_client(session, command.client, lock=True, allow_archived=False)
+        except NotFound:
+            misread = timer_misread(command)  # logtime start 2h acme: a timer, not a client called start
+            if misread is not None:
+                raise misread from None
+            raise
     if client_id is None:
         raise ParseError("Say which client the time is for.", "logtime acme 15m laptop advice")
     client = lock_client(session, client_id)

@@ -73,6 +73,7 @@ def entry_view(entry: Entry, handle: str) -> EntryView:
         voided=entry.voided_at is not None,
         work_type=entry.work_type,
         multiplier=plain(entry.multiplier),
+        started_at=entry.started_at,
     )
 
 

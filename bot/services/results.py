@@ -84,6 +84,7 @@ class EntryView(Result):
     recorded_on: date | None = None  # in statements: the day the movement was recorded
     psa: str | None = None  # where it stands in the PSA (synced (#1001), queued, failed: why), when connected
     psa_id: str | None = None  # the PSA's record
+    started_at: datetime | None = None  # the timer's start, for an entry logged from a timer
 
     @property
     def late(self) -> bool:
@@ -154,6 +155,7 @@ class LogResult(Result):
     psa: str | None = None  # "queued for ConnectWise PSA" when a PSA is connected
     waiting_minutes: int = 0  # bought in blocks that start later (not in remaining_minutes)
     waiting: str | None = None  # "10h waiting to start on 15 Dec 2026"
+    timer_minutes: int | None = None  # a timer's own time, when its owner logged another (stop 2h)
 
 
 @dataclass(frozen=True)

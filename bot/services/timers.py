@@ -6,6 +6,7 @@ is logged only once its owner confirms the time (``stop keep``) or gives the rea
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,9 @@ from storage import capture
 from storage.models import Client, Timer
 
 
-def start_timer(ctx: Context, actor: Actor, command: TimerStart, client_id: int | None) -> Message:
+def start_timer(
+    ctx: Context, actor: Actor, command: TimerStart, client_id: int | None, source: str = "slack"
+) -> Message:
     """Start a timer; one already running is stopped and logged first, and the answer says so."""
     stopped = None
     with ctx.db.unit_of_work(read_only=True) as uow:
@@ -38,7 +41,7 @@ def start_timer(ctx: Context, actor: Actor, command: TimerStart, client_id: int 
             raise Refused("Say which client the timer is for.", "logtime start acme printer fix")
         target = (client.id, client.display_name)
     if running is not None:
-        stopped = stop_timer(ctx, actor, TimerStop())
+        stopped = stop_timer(ctx, actor, TimerStop(), source)
     started = ctx.now()
     with ctx.db.unit_of_work() as uow:
         capture.remove_timer(uow.session, actor.user_id)
@@ -72,7 +75,9 @@ def _running(session: Session, actor: Actor, started_at: datetime | None) -> Tim
     return timer
 
 
-def stop_timer(ctx: Context, actor: Actor, command: TimerStop) -> LogResult:
+def stop_timer(ctx: Context, actor: Actor, command: TimerStop, source: str = "slack") -> LogResult:
+    """Log the running timer's time: as it ran, or the real time given (``stop 2h``), which the reply
+    then sets beside the timer's own (a short timer's override is taken, and said, never silent)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         timer = _running(uow.session, actor, command.started_at)
         client = uow.session.get(Client, timer.client_id)
@@ -112,11 +117,11 @@ def stop_timer(ctx: Context, actor: Actor, command: TimerStop) -> LogResult:
     )
     # keyed by the timer: a stop that is repeated (or retried after a crash) logs it once
     key = f"timer:{actor.user_id}:{started.isoformat()}"
-    result = log_time(ctx, actor, entry, source="slack", idempotency_key=key)
+    result = log_time(ctx, actor, entry, source=source, idempotency_key=key)
     with ctx.db.unit_of_work() as uow:
         capture.remove_timer(uow.session, actor.user_id, started)
         uow.commit()
-    return result
+    return result if minutes == ran else replace(result, timer_minutes=ran)
 
 
 def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:

@@ -41,7 +41,8 @@ def multiplier_for(session: Session, client_id: int, name: str) -> Decimal:
     if found is None or found.archived:
         known = ", ".join(w.name for w in repositories.work_types(session))
         raise NotFound(
-            f"There is no work type `{name}`. Work types: {known or 'none yet'} (and standard).",
+            f"There is no work type `{name}` (`as <word>` names a work type, wherever it stands). "
+            f"Work types: {known or 'none yet'} (and standard).",
             "logtime acme 1h as onsite printer fix",
         )
     return found.multiplier

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.domain.errors import NotFound, PermissionDenied, Refused
+from bot.domain.errors import NotFound, ParseError, PermissionDenied, Refused
 from bot.domain.roles import Standing
+from bot.render import log_line
 from bot.services import Actor, Context
 from storage.models import Entry
 from tests.helpers import balance_of, do
@@ -104,3 +105,53 @@ def test_a_client_called_start_still_logs_time(ctx: Context, admin: Actor) -> No
     do(ctx, admin, "client add start Start Ltd")
     do(ctx, admin, "topup start 5")
     assert do(ctx, admin, "logtime start 15m advice").minutes == 15
+
+
+def test_start_with_a_duration_says_how_a_timer_is_started(ctx: Context, tech: Actor, acme: str) -> None:
+    with pytest.raises(ParseError, match="A timer takes no duration") as caught:
+        do(ctx, tech, "logtime start 2h acme")
+    assert caught.value.example == "logtime acme 2h printer fix  or  logtime start acme printer fix"
+    assert balance_of(ctx, "acme").used_minutes == 0
+
+
+def test_a_timer_keeps_its_type_named_after_the_note(
+    ctx: Context, clock: FixedClock, tech: Actor, admin: Actor, acme: str
+) -> None:
+    do(ctx, admin, "worktype add onsite 2")
+    do(ctx, tech, "logtime start acme short as onsite")
+    clock.advance(minutes=10)
+    result = do(ctx, tech, "logtime stop")
+    assert (result.work_type, result.note, result.billable_minutes) == ("onsite", "short", 20)
+
+
+def test_a_short_timer_stopped_with_a_time_logs_it_and_says_so(
+    ctx: Context, clock: FixedClock, tech: Actor, acme: str
+) -> None:
+    do(ctx, tech, "logtime start acme printer")
+    clock.advance(seconds=20)
+    result = do(ctx, tech, "logtime stop 2h")
+    assert (result.minutes, result.timer_minutes) == (120, 1)
+    assert "2h logged as you gave it, not the timer's 1m." in log_line(result)
+    do(ctx, tech, "logtime start acme toner")
+    clock.advance(minutes=5)
+    assert do(ctx, tech, "logtime stop").timer_minutes is None  # as it ran: nothing to say
+
+
+def test_a_timer_stopped_from_the_cli_is_stored_as_cli(ctx: Context, clock: FixedClock, tech: Actor, acme: str) -> None:
+    do(ctx, tech, "logtime start acme printer")
+    clock.advance(minutes=5)
+    result = do(ctx, tech, "logtime stop")  # run() as the CLI and the console call it
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        entry = uow.session.get(Entry, result.entry_id)
+        assert entry is not None and entry.source == "cli"
+
+
+def test_entries_show_a_timer_entrys_start(ctx: Context, clock: FixedClock, tech: Actor, acme: str) -> None:
+    started = clock.now()
+    do(ctx, tech, "logtime start acme printer")
+    clock.advance(minutes=5)
+    do(ctx, tech, "logtime stop")
+    do(ctx, tech, "logtime acme 10m typed")
+    views = do(ctx, tech, "entries acme").entries
+    shown = [v.as_dict()["started_at"] for v in views]
+    assert shown[1] is None and datetime.fromisoformat(shown[0]) == started

@@ -204,3 +204,16 @@ def test_random_command_text_never_crashes(text: str) -> None:
             parse(prefix + text)
         except DomainError as error:
             assert str(error)
+
+
+def test_an_overdraft_above_the_largest_suggests_unlimited_not_none() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse("client set acme overdraft 99999999h")
+    assert "overdraft unlimited" in caught.value.message and caught.value.example == "overdraft unlimited"
+    assert "none" not in str(caught.value)
+    with pytest.raises(ParseError, match="overdraft none"):  # zero still means none
+        parse("client set acme overdraft 0h")
+
+
+def test_help_shows_the_topup_start_and_renewal() -> None:
+    assert "[starts YYYY-MM-DD]" in help_text("topup") and "[renew monthly|quarterly|yearly" in help_text()
