@@ -117,12 +117,7 @@ def _(result: TopUpResult, console: Console) -> None:
 
 @_view.register
 def _(result: VoidResult, console: Console) -> None:
-    what = "Entry" if result.kind == "entry" else "Top-up"
-    say(
-        console,
-        f"{what} {result.id} voided ({format_duration(result.minutes)}). "
-        f"{result.display_name} now has {format_duration(result.remaining_minutes)} left.",
-    )
+    say(console, void_line(result))
 
 
 @_view.register
@@ -213,13 +208,21 @@ def log_notes(result: LogResult) -> list[str]:
     return notes
 
 
+def void_line(result: VoidResult) -> str:
+    """``Block 2 voided (5h). …``: a top-up named by the client's own block number, as ``blocks`` shows it."""
+    return (
+        f"{result.label} voided ({format_duration(result.minutes)}). "
+        f"{result.display_name} now has {format_duration(result.remaining_minutes)} left."
+    )
+
+
 def topup_line(result: TopUpResult) -> str:
     expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
     price = f", {result.price} {result.currency}" if result.price is not None else ""
     ref = f", ref {result.reference}" if result.reference else ""
     renews = f", {result.renewal}" if result.renewal else ""
     text = (
-        f"{'Already added' if result.duplicate else 'Added'} block {result.block_id}: {format_duration(result.minutes)} for {result.display_name} "
+        f"{'Already added' if result.duplicate else 'Added'} {result.label}: {format_duration(result.minutes)} for {result.display_name} "
         f"({expires}{renews}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
     )
     if result.carried_overage_minutes:

@@ -518,6 +518,7 @@ def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, dup
         remaining_minutes=book.balance(),
         duplicate=duplicate,
         renew_months=block.renew_months,
+        block_number=block.number,
     )
 
 
@@ -539,7 +540,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         client = lock_client(session, block.client_id)
         session.refresh(block)
         if block.voided_at is not None:
-            raise Refused(f"Top-up {block.id} is already voided.")
+            raise Refused(f"Block {block.number or block.id} of {client.display_name} is already voided.")
         book = ClientBook(session, ctx, client, actor)
         book.expire_due()
         before = book.figures()
@@ -569,7 +570,9 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
             snapshot,
             {"voided": True, "reason": command.reason},
         )
-        result = VoidResult("topup", block.id, client.handle, client.display_name, block.minutes, book.balance())
+        result = VoidResult(
+            "topup", block.id, client.handle, client.display_name, block.minutes, book.balance(), number=block.number
+        )
         uow.commit()
         return result
 

@@ -220,7 +220,7 @@ def dashboard(ctx: Context) -> Dashboard:
                         view.client,
                         view.display_name,
                         f"{format_duration(forfeits[block.id])} likely forfeited when block "
-                        f"{block.id} expires on {block.expires_on}",
+                        f"{block.number or block.id} expires on {block.expires_on}",
                     )
                 )
     return Dashboard(balances, attention)

@@ -165,20 +165,32 @@ class TopUpResult(Result):
     remaining_minutes: int
     duplicate: bool = False
     renew_months: int | None = None
+    block_number: int | None = None  # the client's own numbering (``void topup acme 2``); block_id is global
 
     @property
     def renewal(self) -> str | None:
         return renewal_label(self.renew_months)
 
+    @property
+    def label(self) -> str:
+        """``block 2``: the block as the client's own numbering names it."""
+        return f"block {self.block_number or self.block_id}"
+
 
 @dataclass(frozen=True)
 class VoidResult(Result):
     kind: str  # entry | topup
-    id: int
+    id: int  # the entry's id, or the block's global id
     client: str
     display_name: str
     minutes: int
     remaining_minutes: int
+    number: int | None = None  # a top-up's block number, the client's own numbering (``void topup acme 2``)
+
+    @property
+    def label(self) -> str:
+        """``Entry #42`` or ``Block 2``: what was voided, as the user names it."""
+        return f"Entry #{self.id}" if self.kind == "entry" else f"Block {self.number or self.id}"
 
 
 @dataclass(frozen=True)

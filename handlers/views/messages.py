@@ -21,6 +21,7 @@ from bot.render import (
     log_notes,
     psa_link,
     statement_lines,
+    void_line,
     work_type_lines,
 )
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
@@ -96,7 +97,7 @@ def render_topup(result: TopUpResult) -> Rendered:
     verb = "Already added" if result.duplicate else "Added"  # a repeated submission records once
     lines = [
         f":moneybag: {verb} *{format_duration(result.minutes)}* for *{escape(result.display_name)}* "
-        f"(block {result.block_id}, {expires}{renews}{price}{ref}).",
+        f"({result.label}, {expires}{renews}{price}{ref}).",
         f"Balance now *{format_duration(result.remaining_minutes)}*.",
     ]
     if result.carried_overage_minutes:
@@ -108,11 +109,7 @@ def render_topup(result: TopUpResult) -> Rendered:
 
 
 def render_void(result: VoidResult) -> Rendered:
-    what = "Entry" if result.kind == "entry" else "Top-up"
-    text = (
-        f"{what} #{result.id} voided ({format_duration(result.minutes)}). {result.display_name} now has "
-        f"{format_duration(result.remaining_minutes)} left."
-    )
+    text = void_line(result)
     return text, to_dicts([section(f":leftwards_arrow_with_hook: {escape(text)}")])
 
 

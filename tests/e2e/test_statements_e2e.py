@@ -1,0 +1,43 @@
+"""Issue 24's findings where a user meets them: the CLI (in-process, at the test's clock) and Slack
+over signed HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from bot.services import Actor, Context
+from tests.e2e.processes import Cli
+from tests.e2e.slack_harness import SlackDriver, assert_valid_message
+from tests.helpers import do
+
+
+def reply_text(reply) -> str:  # type: ignore[no-untyped-def]
+    assert reply.status == 200, reply.body
+    body = reply.json
+    assert_valid_message(body.get("blocks", []), body.get("text"))
+    return body.get("text", "") + " " + " ".join(str(b) for b in body.get("blocks", []))
+
+
+def test_the_cli_names_a_clients_block_by_the_number_void_topup_takes(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("client", "add", "initech", "Initech")
+    for _ in range(5):
+        cli.run("topup", "acme", "1")
+    added = cli.run("topup", "initech", "5")
+    assert added.returncode == 0 and "Added block 1: 5h for Initech" in added.stdout
+    second = cli.json("topup", "initech", "2")
+    assert (second["block_id"], second["block_number"]) == (7, 2)
+    voided = cli.run("void", "topup", "initech", "2", "typo")
+    assert voided.returncode == 0 and "Block 2 voided (2h). Initech now has 5h left." in voided.stdout
+    again = cli.run("--json", "void", "topup", "initech", "2")
+    assert again.returncode != 0 and "Block 2 of Initech is already voided" in again.stdout + again.stderr
+
+
+def test_slack_names_a_clients_block_by_the_number_void_topup_takes(slack: SlackDriver, slack_ctx: Context) -> None:
+    admin = Actor.local_admin()
+    do(slack_ctx, admin, "client add acme Acme Corp")
+    do(slack_ctx, admin, "client add initech Initech")
+    do(slack_ctx, admin, "topup acme 10")
+    do(slack_ctx, admin, "role <@UMGR> manager")
+    added = reply_text(slack.command("/topup", "initech 5", user="UMGR"))
+    assert "block 1," in added and "block 2" not in added
+    voided = reply_text(slack.command("/blocktime", "void topup initech 1 typo", user="UMGR"))
+    assert "Block 1 voided (5h)" in voided
