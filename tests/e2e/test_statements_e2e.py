@@ -3,6 +3,10 @@ over signed HTTP, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+from decimal import Decimal
+from pathlib import Path
+
 from bot.services import Actor, Context
 from tests.e2e.processes import Cli
 from tests.e2e.slack_harness import SlackDriver, assert_valid_message
@@ -41,3 +45,19 @@ def test_slack_names_a_clients_block_by_the_number_void_topup_takes(slack: Slack
     assert "block 1," in added and "block 2" not in added
     voided = reply_text(slack.command("/blocktime", "void topup initech 1 typo", user="UMGR"))
     assert "Block 1 voided (5h)" in voided
+
+
+def test_a_clients_hours_sum_the_same_in_its_own_csv_and_in_report_all(cli: Cli, tmp_path: Path) -> None:
+    for handle in ("globex", "acme"):
+        cli.run("client", "add", handle, handle.title())
+        cli.run("client", "set", handle, "rounding", "none", "minimum", "none")
+        cli.run("topup", handle, "10")
+    cli.run("logtime", "globex", "7m", "dns")
+    for minutes in ("7m", "13m", "29m"):
+        cli.run("logtime", "acme", minutes, "printer")
+    assert cli.run("report", "acme", "--out", "acme.csv", "--chart", "acme.png").returncode == 0
+    assert cli.run("report", "--all", "--out", "all.csv").returncode == 0
+    own = list(csv.DictReader((tmp_path / "acme.csv").read_text().splitlines()))
+    every = [r for r in csv.DictReader((tmp_path / "all.csv").read_text().splitlines()) if r["client"] == "acme"]
+    assert sum(Decimal(r["billable_hours"]) for r in own) == Decimal("0.82")  # 49 min
+    assert sum(Decimal(r["billable_hours"]) for r in every) == Decimal("0.82")
