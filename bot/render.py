@@ -454,7 +454,10 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
     if facts["non_billable_minutes"]:
         extras.append(f"non-billable work {d(facts['non_billable_minutes'])} (not deducted)")
     if facts["overage_minutes"]:
-        extras.append(f"of the time used, {d(facts['overage_minutes'])} was overage (no block covered it)")
+        extras.append(
+            f"of the time used, {d(facts['overage_minutes'])} is overage still open or billed on its own "
+            "(overage a block paid off or a void took back in the period is not counted)"
+        )
     if facts.get("correction_count"):
         extras.append(
             f"{facts['correction_count']} {plural(facts['correction_count'], 'correction')} (voids and edits) included"
@@ -464,13 +467,26 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
     for late in facts.get("late", []):
         lines.append(
             f"Late: work of {_day(late['work_date'])}, logged {_day(late['recorded_on'])}: "
-            f"{d(late['minutes'])} (entry #{late['entry_id']})"
+            f"{d(late['minutes'])} ({late_entry_label(late)})"
         )
     if len(facts.get("by_work_type") or []) > 1:
         lines.append("By work type (deducted): " + ", ".join(f"{t} {d(m)}" for t, m in facts["by_work_type"]))
     lines.append("By technician: " + (", ".join(f"{n} {d(m)}" for n, m in facts["by_technician"]) or "none"))
     lines.append("By ticket: " + (", ".join(f"{t} {d(m)}" for t, m in facts["by_ticket"]) or "none"))
     return lines
+
+
+def late_entry_label(late: dict[str, Any]) -> str:
+    """``entry #5, replaced by #7``: what became of a late entry, so a replaced one is not read as
+    late work that still counts."""
+    label = f"entry #{late['entry_id']}"
+    if late.get("replaces"):
+        label += f", replaces #{late['replaces']}"
+    if late.get("replaced_by"):
+        label += f", replaced by #{late['replaced_by']}"
+    elif late.get("voided"):
+        label += ", since voided"
+    return label
 
 
 def plural(count: int, word: str) -> str:

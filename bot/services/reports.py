@@ -23,7 +23,7 @@ from bot.services.psa import with_sync
 from bot.services.queries import movement_view
 from bot.services.results import EntryView, Result
 from storage import ledger_queries, repositories
-from storage.models import Client
+from storage.models import Client, Entry
 
 
 def period_bounds(period: Period, timezone: str) -> tuple[datetime, datetime]:
@@ -76,6 +76,8 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
         "closing_minutes": closing,
         "remaining_minutes": closing,  # the closing balance (kept under its first name for scripts)
         "non_billable_minutes": sum(m.minutes for m in movements if m.non_billable),
+        # of the period's entries, overage still open or billed on its own at the period's end: what
+        # a block paid off, or a void took back, by then is not overage
         "overage_minutes": sum(m.overage_minutes for m in movements),
         "late_minutes": sum(m.billable_minutes for m in movements if m.late),
         "by_technician": sorted(((n, v) for n, v in by_tech.items() if v), key=lambda kv: (-kv[1], kv[0])),
@@ -83,17 +85,32 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
         "by_work_type": sorted(((t, v) for t, v in by_type.items() if v), key=lambda kv: (-kv[1], kv[0])),
         "entry_count": sum(1 for m in movements if m.movement == "entry"),
         "correction_count": sum(1 for m in movements if m.movement == "void"),
-        "late": [
+        "late": late_facts(session, movements, end),
+    }
+
+
+def late_facts(session: Session, movements: list[EntryView], end: datetime) -> list[dict[str, Any]]:
+    """Late entries of the period, each with what became of it by the period's end, so an entry an
+    edit replaced (or a void took back) in the period is never read as late work that still counts:
+    ``replaced_by`` (the correcting entry), ``voided``, ``replaces`` (it is itself a correction).
+    A correction made after the period is a movement of its own period, and says so there."""
+    late = [m for m in movements if m.late and m.movement == "entry"]
+    fates = ledger_queries.corrections_of(session, [m.id for m in late], end)
+    found = []
+    for m in late:
+        voided, replaced_by = fates.get(m.id, (False, None))
+        found.append(
             {
                 "entry_id": m.id,
                 "work_date": m.work_date.isoformat(),
                 "recorded_on": str(m.recorded_on),
                 "minutes": m.billable_minutes,
+                "voided": voided,
+                "replaced_by": replaced_by,
+                "replaces": m.replaces_id,
             }
-            for m in movements
-            if m.late and m.movement == "entry"
-        ],
-    }
+        )
+    return found
 
 
 def entry_movements(
@@ -109,13 +126,19 @@ def entry_movements(
         start, end = period_bounds(period, timezone or zones[client_id])
         rows = ledger_queries.entry_lines(session, client_id, USED, start, end)
         zone = ZoneInfo(timezone or zones[client_id])
-        covered = ledger_queries.covered_when_recorded(
-            session, [entry.id for kind, _, entry in rows if kind == "entry"]
-        )
+        covered = ledger_queries.covered_at(session, [entry.id for kind, _, entry in rows if kind == "entry"], end)
         for kind, at, entry in rows:
-            overage = entry.billable_minutes - covered.get(entry.id, 0) if kind == "entry" else 0
+            overage = overage_at(entry, covered.get(entry.id, 0), end) if kind == "entry" else 0
             found.append(movement_view(entry, handles[client_id], kind, at.astimezone(zone).date(), overage))
     return found
+
+
+def overage_at(entry: Entry, covered: int, moment: datetime) -> int:
+    """What of ``entry`` was overage at ``moment`` (a period's end): still open, or billed on its own.
+    Overage a block paid off before then (a carry draws from it), or that a void took back, is not."""
+    if entry.voided_at is not None and entry.voided_at < moment:
+        return 0
+    return entry.billable_minutes - covered
 
 
 def has_history_before(session: Session, client_id: int, moment: datetime) -> bool:

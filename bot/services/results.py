@@ -83,6 +83,7 @@ class EntryView(Result):
     recorded_on: date | None = None  # in statements: the day the movement was recorded
     psa: str | None = None  # where it stands in the PSA (synced (#1001), queued, failed: why), when connected
     psa_id: str | None = None  # the PSA's record
+    replaces_id: int | None = None  # an edit's entry: the entry it corrected
 
     @property
     def late(self) -> bool:

@@ -4,9 +4,11 @@ over signed HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from bot.clock import FixedClock
 from bot.services import Actor, Context
 from tests.e2e.processes import Cli
 from tests.e2e.slack_harness import SlackDriver, assert_valid_message
@@ -61,3 +63,21 @@ def test_a_clients_hours_sum_the_same_in_its_own_csv_and_in_report_all(cli: Cli,
     every = [r for r in csv.DictReader((tmp_path / "all.csv").read_text().splitlines()) if r["client"] == "acme"]
     assert sum(Decimal(r["billable_hours"]) for r in own) == Decimal("0.82")  # 49 min
     assert sum(Decimal(r["billable_hours"]) for r in every) == Decimal("0.82")
+
+
+def test_the_cli_statement_counts_only_overage_still_open_or_billed_and_marks_replaced_late_work(
+    cli: Cli, clock: FixedClock
+) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("client", "set", "acme", "overdraft", "unlimited")
+    cli.run("topup", "acme", "1")
+    first = cli.json("logtime", "acme", "3h", "2026-11-02", "migration")
+    edited = cli.json("edit", str(first["entry_id"]), "2h30m")
+    open_ = cli.json("report", "acme", "--out", "a.csv", "--chart", "a.png")["statement"]
+    assert open_["overage_minutes"] == 90
+    clock.at += timedelta(hours=1)
+    cli.run("topup", "acme", "10")  # pays the 1h 30m of overage off
+    text = cli.run("report", "acme", "--out", "b.csv", "--chart", "b.png").stdout
+    assert "overage" not in text.split("Late:")[0].split("\n", 2)[2]
+    assert f"(entry #{first['entry_id']}, replaced by #{edited['entry_id']})" in text
+    assert f"(entry #{edited['entry_id']}, replaces #{first['entry_id']})" in text

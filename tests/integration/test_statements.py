@@ -15,7 +15,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.domain.commands import Report
 from bot.domain.dates import parse_period
-from bot.render import topup_line, void_line
+from bot.render import statement_lines, topup_line, void_line
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, Context, run
 from bot.services.reports import report
@@ -84,3 +84,85 @@ def test_a_clients_hours_sum_the_same_in_its_own_csv_and_in_the_csv_of_every_cli
     assert [r["billable_hours"] for r in every] == [r["billable_hours"] for r in own]
     assert sum(Decimal(r["billable_hours"]) for r in every) == Decimal("0.82")  # 49 min
     assert sum(int(r["billable_minutes"]) for r in every) == 49
+
+
+# -- 3. statements: overage still open or billed, late corrections said as such ----------------------------
+
+
+def statement_of(ctx: Context, admin: Actor) -> tuple[dict, str]:  # type: ignore[type-arg]
+    facts = report(ctx, admin, "acme", parse_period("this month", ctx.today())).statement
+    return facts, "\n".join(statement_lines(facts))
+
+
+@pytest.fixture
+def overdrawn(ctx: Context, admin: Actor, tech: Actor) -> int:
+    """Acme, overdraft unlimited: a 1h block and a 3h entry, 2h of it overage; the entry's id."""
+    do(ctx, admin, "client add acme Acme Corp")
+    do(ctx, admin, "client set acme overdraft unlimited")
+    do(ctx, admin, "topup acme 1")
+    return int(do(ctx, tech, "logtime acme 3h migration").entry_id)
+
+
+def test_open_overage_is_stated_as_still_open_or_billed(ctx: Context, admin: Actor, overdrawn: int) -> None:
+    facts, text = statement_of(ctx, admin)
+    assert facts["overage_minutes"] == 120
+    assert "Of the time used, 2h is overage still open or billed on its own" in text
+
+
+def test_overage_a_later_block_paid_off_is_not_counted_as_overage(
+    ctx: Context, clock: FixedClock, admin: Actor, overdrawn: int
+) -> None:
+    at(clock, "2026-11-26")
+    assert do(ctx, admin, "topup acme 10").carried_overage_minutes == 120
+    facts, text = statement_of(ctx, admin)
+    assert (facts["used_minutes"], facts["overage_minutes"]) == (180, 0)
+    assert "overage" not in text.split("\n", 2)[2]
+    rows = csv_rows(report(ctx, admin, "acme", parse_period("this month", ctx.today())))
+    assert sum(int(r["overage_minutes"]) for r in rows) == 0  # the CSV's column adds up to the statement
+
+
+def test_overage_a_void_took_back_is_not_counted_as_overage(ctx: Context, admin: Actor, overdrawn: int) -> None:
+    do(ctx, admin, f"void {overdrawn} wrong client")
+    facts, text = statement_of(ctx, admin)
+    assert (facts["used_minutes"], facts["overage_minutes"]) == (0, 0) and "overage" not in text
+
+
+def test_overage_billed_on_its_own_is_still_counted(ctx: Context, admin: Actor, overdrawn: int) -> None:
+    do(ctx, admin, "client set acme overage bill")
+    do(ctx, admin, "topup acme 10")
+    facts, text = statement_of(ctx, admin)
+    assert (facts["overage_minutes"], facts["overage_billed_minutes"]) == (120, 120)
+    assert "Of the time used, 2h is overage still open or billed on its own" in text
+
+
+def test_overage_paid_off_after_the_period_stays_in_its_statement(
+    ctx: Context, clock: FixedClock, admin: Actor, overdrawn: int
+) -> None:
+    """A statement already sent never changes: the carry of December is December's."""
+    at(clock, "2026-12-02")
+    do(ctx, admin, "topup acme 10")
+    november = report(ctx, admin, "acme", parse_period("2026-11", ctx.today())).statement
+    assert november["overage_minutes"] == 120
+
+
+def test_the_late_list_says_which_entry_an_edit_replaced_and_which_a_void_took_back(
+    ctx: Context, admin: Actor, tech: Actor
+) -> None:
+    do(ctx, admin, "client add acme Acme Corp")
+    do(ctx, admin, "topup acme 10")
+    first = do(ctx, tech, "logtime acme 1h 2026-11-02 server")
+    edited = do(ctx, tech, f"edit {first.entry_id} 30m")
+    dropped = do(ctx, tech, "logtime acme 15m 2026-11-03 printer")
+    do(ctx, tech, f"void {dropped.entry_id} duplicate")
+    facts, text = statement_of(ctx, admin)
+    assert [(x["entry_id"], x["replaced_by"], x["replaces"], x["voided"]) for x in facts["late"]] == [
+        (first.entry_id, edited.entry_id, None, True),
+        (edited.entry_id, None, first.entry_id, False),
+        (dropped.entry_id, None, None, True),
+    ]
+    assert (
+        f"Late: work of 2 Nov 2026, logged 25 Nov 2026: 1h (entry #{first.entry_id}, replaced by #{edited.entry_id})"
+        in text
+    )
+    assert f"30m (entry #{edited.entry_id}, replaces #{first.entry_id})" in text
+    assert f"15m (entry #{dropped.entry_id}, since voided)" in text
