@@ -15,6 +15,7 @@ from rich.text import Text
 
 from bot.domain.durations import as_recorded, format_duration, format_hours
 from bot.domain.worktypes import STANDARD, multiplier_label
+from bot.jobs.messages import used_label
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
@@ -235,7 +236,7 @@ def topup_line(result: TopUpResult) -> str:
 def balances_table(views: list[BalanceView]) -> FitTable:
     table = FitTable(
         "Balances (lowest first)",
-        ("Client", "Name", "Remaining", "Left", "", "Used this month", "Next expiry"),
+        ("Client", "Name", "Remaining", "Left", "", "Used this month (by work date)", "Next expiry"),
         wrap={"Name"},
         caption=None if views else "No clients yet: blocktime client add acme Acme Corp",
     )
@@ -264,7 +265,7 @@ def card_lines(card: ClientCard) -> list[str]:
         lines.append(f"{d(-card.remaining_minutes)} of work went beyond your hours.")
     for block in card.expiring:
         lines.append(f"{d(block['minutes'])} expire on {block['expires_on']}.")
-    lines.append(f"Used this month: {d(card.used_this_month_minutes)}.")
+    lines.append(f"Used this month (by work date): {d(card.used_this_month_minutes)}.")
     if card.last_entries:
         lines.append("Latest work:")
         for e in card.last_entries:
@@ -296,7 +297,7 @@ def figures_line(view: BalanceView) -> str:
     text += f" = {d(view.remaining_minutes)} left"
     if view.overage_minutes:
         text += f" (of the time used, {d(view.overage_minutes)} is overage the next block pays off)"
-    return text + f" · used this month {d(view.used_this_month_minutes)}"
+    return text + f" · used this month (by work date) {d(view.used_this_month_minutes)}"
 
 
 def grace_lines(view: BalanceView) -> list[str]:
@@ -443,7 +444,8 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
     """A statement that adds up as printed: opening + bought - used - forfeited + overage billed = closing."""
     d = format_duration
     sums = (
-        f"Opening {d(facts['opening_minutes'])} + bought {d(facts['bought_minutes'])} − used {d(facts['used_minutes'])}"
+        f"Opening {d(facts['opening_minutes'])} + bought {d(facts['bought_minutes'])} − {used_label(facts)} "
+        f"{d(facts['used_minutes'])}"
     )
     sums += f" − forfeited {d(facts['forfeited_minutes'])}"
     if facts.get("overage_billed_minutes"):
@@ -468,6 +470,12 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
         lines.append(
             f"Late: work of {_day(late['work_date'])}, logged {_day(late['recorded_on'])}: "
             f"{d(late['minutes'])} ({late_entry_label(late)})"
+        )
+    for block in facts.get("in_grace", []):
+        lines.append(
+            f"On {block['as_of']}, {d(block['minutes'])} of block {block['block_number'] or block['block_id']} "
+            f"(expired {block['expires_on']}) are in their grace period: late work dated up to "
+            f"{block['expires_on']} may still draw from them until {block['closing_on']}, then they are forfeited."
         )
     if len(facts.get("by_work_type") or []) > 1:
         lines.append("By work type (deducted): " + ", ".join(f"{t} {d(m)}" for t, m in facts["by_work_type"]))

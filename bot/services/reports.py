@@ -18,9 +18,9 @@ from bot.domain.flatfee import FlatFee, suggest_flat_fee
 from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
-from bot.services.context import Actor, Context, find_client
+from bot.services.context import Actor, Context, find_client, grace_days_of
 from bot.services.psa import with_sync
-from bot.services.queries import movement_view
+from bot.services.queries import block_view, movement_view
 from bot.services.results import EntryView, Result
 from storage import ledger_queries, repositories
 from storage.models import Client, Entry
@@ -37,14 +37,15 @@ BOUGHT = ("topup", "renewal", "void_topup")
 USED = ("entry", "void")
 
 
-def statement_facts(session: Session, client: Client, period: Period) -> dict[str, Any]:
+def statement_facts(session: Session, client: Client, period: Period, ctx: Context | None = None) -> dict[str, Any]:
     """An account statement: the ledger lines recorded in the period, added up by kind.
 
     Movements count by the day they were recorded (the client's calendar), so late work shows in the
     statement of the period it was logged in, listed with its own work date, and a statement of a
     month that is over never changes. Opening is the sum of every line before the period, so each
     period opens where the last one closed, and
-    opening + bought - used - forfeited + overage billed = closing, by construction."""
+    opening + bought - used - forfeited + overage billed = closing, by construction. With ``ctx``,
+    the hours of the closing balance that are in an expired block's grace period today (``in_grace``)."""
     start, end = period_bounds(period, client.timezone)
     totals = ledger_queries.totals_by_kind(session, client.id, start, end)
     opening = ledger_queries.balance_before(session, client.id, start)
@@ -86,7 +87,28 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
         "entry_count": sum(1 for m in movements if m.movement == "entry"),
         "correction_count": sum(1 for m in movements if m.movement == "void"),
         "late": late_facts(session, movements, end),
+        "in_grace": [] if ctx is None else in_grace_facts(session, ctx, client, period),
     }
+
+
+def in_grace_facts(session: Session, ctx: Context, client: Client, period: Period) -> list[dict[str, Any]]:
+    """Blocks expired by the period's end whose hours are, today, still in their grace period: late
+    work dated inside the block may draw from them until the closing day, then they are forfeited."""
+    today = ctx.today(client.timezone)
+    grace = grace_days_of(client, ctx.settings)
+    views = [block_view(b, today, grace) for b in repositories.open_blocks(session, [client.id])[client.id]]
+    return [
+        {
+            "as_of": today.isoformat(),
+            "block_id": v.id,
+            "block_number": v.number,
+            "minutes": v.remaining_minutes,
+            "expires_on": v.expires_on.isoformat(),
+            "closing_on": v.closing_on.isoformat(),
+        }
+        for v in sorted(views, key=lambda v: v.id)
+        if v.closing_on is not None and v.expires_on is not None and v.expires_on < period.end
+    ]
 
 
 def late_facts(session: Session, movements: list[EntryView], end: datetime) -> list[dict[str, Any]]:
@@ -187,7 +209,7 @@ def report(ctx: Context, actor: Actor, handle: str, period: Period) -> ReportRes
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
         client = find_client(session, handle)
-        facts = statement_facts(session, client, period)
+        facts = statement_facts(session, client, period, ctx)
         rows = entry_movements(session, [client.id], period, {client.id: client.handle}, client.timezone)
         history = balance_history(session, client.id)
         forecast = forecast_facts(session, ctx, client)

@@ -185,7 +185,7 @@ def statement(ctx: Context, day: date) -> str:
         with ctx.db.unit_of_work() as uow:
             client = uow.session.get(Client, client_id)
             assert client is not None
-            facts = statement_facts(uow.session, client, period)
+            facts = statement_facts(uow.session, client, period, ctx)
             if not any(facts[k] for k in MOVEMENTS):  # an idle month: nothing to say
                 continue
             posted += enqueue(

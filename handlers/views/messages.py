@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.worktypes import multiplier_label
+from bot.jobs.messages import used_label
 from bot.render import (
     bar,
     block_status,
@@ -224,7 +225,8 @@ def render_report(result: ReportResult) -> Rendered:
         section("\n".join(escape(x) for x in forecast_lines(result.forecast))),
     ]
     blocks.append(context(escape(result.flat_fee_text or "Flat-fee suggestion: needs 3 complete months of history.")))
-    text = f"Statement for {result.display_name}, {facts['period']}: used {format_duration(facts['used_minutes'])}"
+    used = f"{used_label(facts)} {format_duration(facts['used_minutes'])}"
+    text = f"Statement for {result.display_name}, {facts['period']}: {used}"
     return text, to_dicts(blocks)
 
 

@@ -81,3 +81,18 @@ def test_the_cli_statement_counts_only_overage_still_open_or_billed_and_marks_re
     assert "overage" not in text.split("Late:")[0].split("\n", 2)[2]
     assert f"(entry #{first['entry_id']}, replaced by #{edited['entry_id']})" in text
     assert f"(entry #{edited['entry_id']}, replaces #{first['entry_id']})" in text
+
+
+def test_the_cli_labels_used_by_its_date_and_names_hours_in_grace(cli: Cli, clock: FixedClock) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("client", "add", "globex", "Globex")
+    clock.at -= timedelta(days=10)
+    cli.run("topup", "acme", "5", "expires", "2026-11-24")  # expired yesterday: in grace until 1 Dec
+    clock.at += timedelta(days=10)
+    cli.run("topup", "acme", "10")
+    assert "used this month (by work date) 0m" in cli.run("balance", "acme").stdout
+    assert "Used this month (by work date)" in cli.run("balance").stdout
+    text = cli.run("report", "acme", "--out", "a.csv", "--chart", "a.png").stdout
+    assert "− used (recorded this month) 0m" in text
+    assert "On 2026-11-25, 5h of block 1 (expired 2026-11-24) are in their grace period" in text
+    assert "until 2026-12-01, then they are forfeited" in text

@@ -15,11 +15,11 @@ import pytest
 from bot.clock import FixedClock
 from bot.domain.commands import Report
 from bot.domain.dates import parse_period
-from bot.render import statement_lines, topup_line, void_line
+from bot.render import figures_line, statement_lines, topup_line, void_line
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, Context, run
 from bot.services.reports import report
-from tests.helpers import do
+from tests.helpers import balance_of, do
 
 
 def at(clock: FixedClock, day: str, hour: int = 12) -> None:
@@ -166,3 +166,48 @@ def test_the_late_list_says_which_entry_an_edit_replaced_and_which_a_void_took_b
     )
     assert f"30m (entry #{edited.entry_id}, replaces #{first.entry_id})" in text
     assert f"15m (entry #{dropped.entry_id}, since voided)" in text
+
+
+# -- 4. figures say which date they go by; hours in grace are mentioned ------------------------------------
+
+
+def test_balance_and_statement_say_which_date_their_used_goes_by(
+    ctx: Context, clock: FixedClock, admin: Actor, tech: Actor
+) -> None:
+    do(ctx, admin, "client add acme Acme Corp")
+    do(ctx, admin, "topup acme 10")
+    do(ctx, tech, "logtime acme 1h 2026-10-30 late")  # October's work, recorded in November
+    view = balance_of(ctx, "acme")
+    assert view.used_this_month_minutes == 0
+    assert figures_line(view).endswith("· used this month (by work date) 0m")
+    facts, text = statement_of(ctx, admin)
+    assert "Opening 0m + bought 10h − used (recorded this month) 1h − forfeited 0m = closing 9h" in text
+    autumn = report(ctx, admin, "acme", parse_period("2026-10..2026-11", ctx.today())).statement
+    assert "− used (recorded in the period) 1h" in "\n".join(statement_lines(autumn))
+
+
+def test_a_statement_says_which_hours_are_in_an_expired_blocks_grace_period(
+    ctx: Context, clock: FixedClock, admin: Actor
+) -> None:
+    do(ctx, admin, "client add acme Acme Corp")
+    at(clock, "2026-11-01")
+    do(ctx, admin, "topup acme 5 expires 2026-11-29")
+    at(clock, "2026-11-30")
+    do(ctx, admin, "topup acme 10")
+    facts, text = statement_of(ctx, admin)
+    assert facts["in_grace"] == [
+        {
+            "as_of": "2026-11-30",
+            "block_id": 1,
+            "block_number": 1,
+            "minutes": 300,
+            "expires_on": "2026-11-29",
+            "closing_on": "2026-12-06",
+        }
+    ]
+    assert (
+        "On 2026-11-30, 5h of block 1 (expired 2026-11-29) are in their grace period: late work dated up to "
+        "2026-11-29 may still draw from them until 2026-12-06, then they are forfeited."
+    ) in text
+    at(clock, "2026-12-07")
+    assert report(ctx, admin, "acme", parse_period("2026-11", ctx.today())).statement["in_grace"] == []
