@@ -16,6 +16,7 @@ from rich.text import Text
 from bot.domain.dates import long_day
 from bot.domain.durations import as_recorded, format_duration, format_hours
 from bot.domain.worktypes import STANDARD, multiplier_label
+from bot.jobs.messages import used_label
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
@@ -118,12 +119,7 @@ def _(result: TopUpResult, console: Console) -> None:
 
 @_view.register
 def _(result: VoidResult, console: Console) -> None:
-    what = "Entry" if result.kind == "entry" else "Top-up"
-    say(
-        console,
-        f"{what} {result.id} voided ({format_duration(result.minutes)}). "
-        f"{result.display_name} now has {format_duration(result.remaining_minutes)} left.",
-    )
+    say(console, void_line(result))
 
 
 @_view.register
@@ -221,6 +217,14 @@ def log_notes(result: LogResult) -> list[str]:
     return notes
 
 
+def void_line(result: VoidResult) -> str:
+    """``Block 2 voided (5h). …``: a top-up named by the client's own block number, as ``blocks`` shows it."""
+    return (
+        f"{result.label} voided ({format_duration(result.minutes)}). "
+        f"{result.display_name} now has {format_duration(result.remaining_minutes)} left."
+    )
+
+
 def topup_line(result: TopUpResult) -> str:
     expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
     if result.starts_on:
@@ -229,7 +233,7 @@ def topup_line(result: TopUpResult) -> str:
     ref = f", ref {result.reference}" if result.reference else ""
     renews = f", {result.renewal}" if result.renewal else ""
     text = (
-        f"{'Already added' if result.duplicate else 'Added'} block {result.block_id}: {format_duration(result.minutes)} for {result.display_name} "
+        f"{'Already added' if result.duplicate else 'Added'} {result.label}: {format_duration(result.minutes)} for {result.display_name} "
         f"({expires}{renews}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
     )
     if result.waiting:
@@ -244,7 +248,7 @@ def topup_line(result: TopUpResult) -> str:
 def balances_table(views: list[BalanceView]) -> FitTable:
     table = FitTable(
         "Balances (lowest first)",
-        ("Client", "Name", "Remaining", "Left", "", "Used this month", "Next expiry"),
+        ("Client", "Name", "Remaining", "Left", "", "Used this month (by work date)", "Next expiry"),
         wrap={"Name"},
         caption=None if views else "No clients yet: blocktime client add acme Acme Corp",
     )
@@ -273,7 +277,7 @@ def card_lines(card: ClientCard) -> list[str]:
         lines.append(f"{d(-card.remaining_minutes)} of work went beyond your hours.")
     for block in card.expiring:
         lines.append(f"{d(block['minutes'])} expire on {block['expires_on']}.")
-    lines.append(f"Used this month: {d(card.used_this_month_minutes)}.")
+    lines.append(f"Used this month (by work date): {d(card.used_this_month_minutes)}.")
     if card.last_entries:
         lines.append("Latest work:")
         for e in card.last_entries:
@@ -307,7 +311,7 @@ def figures_line(view: BalanceView) -> str:
     text += f" = {d(view.remaining_minutes)} left"
     if view.overage_minutes:
         text += f" (of the time used, {d(view.overage_minutes)} is overage the next block pays off)"
-    return text + f" · used this month {d(view.used_this_month_minutes)}"
+    return text + f" · used this month (by work date) {d(view.used_this_month_minutes)}"
 
 
 def grace_lines(view: BalanceView) -> list[str]:
@@ -466,7 +470,8 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
     """A statement that adds up as printed: opening + bought - used - forfeited + overage billed = closing."""
     d = format_duration
     sums = (
-        f"Opening {d(facts['opening_minutes'])} + bought {d(facts['bought_minutes'])} − used {d(facts['used_minutes'])}"
+        f"Opening {d(facts['opening_minutes'])} + bought {d(facts['bought_minutes'])} − {used_label(facts)} "
+        f"{d(facts['used_minutes'])}"
     )
     sums += f" − forfeited {d(facts['forfeited_minutes'])}"
     if facts.get("overage_billed_minutes"):
@@ -477,7 +482,10 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
     if facts["non_billable_minutes"]:
         extras.append(f"non-billable work {d(facts['non_billable_minutes'])} (not deducted)")
     if facts["overage_minutes"]:
-        extras.append(f"of the time used, {d(facts['overage_minutes'])} was overage (no block covered it)")
+        extras.append(
+            f"of the time used, {d(facts['overage_minutes'])} is overage still open or billed on its own "
+            "(overage a block paid off or a void took back in the period is not counted)"
+        )
     if facts.get("correction_count"):
         extras.append(
             f"{facts['correction_count']} {plural(facts['correction_count'], 'correction')} (voids and edits) included"
@@ -487,13 +495,32 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
     for late in facts.get("late", []):
         lines.append(
             f"Late: work of {_day(late['work_date'])}, logged {_day(late['recorded_on'])}: "
-            f"{d(late['minutes'])} (entry #{late['entry_id']})"
+            f"{d(late['minutes'])} ({late_entry_label(late)})"
+        )
+    for block in facts.get("in_grace", []):
+        lines.append(
+            f"On {block['as_of']}, {d(block['minutes'])} of block {block['block_number'] or block['block_id']} "
+            f"(expired {block['expires_on']}) are in their grace period: late work dated up to "
+            f"{block['expires_on']} may still draw from them until {block['closing_on']}, then they are forfeited."
         )
     if len(facts.get("by_work_type") or []) > 1:
         lines.append("By work type (deducted): " + ", ".join(f"{t} {d(m)}" for t, m in facts["by_work_type"]))
     lines.append("By technician: " + (", ".join(f"{n} {d(m)}" for n, m in facts["by_technician"]) or "none"))
     lines.append("By ticket: " + (", ".join(f"{t} {d(m)}" for t, m in facts["by_ticket"]) or "none"))
     return lines
+
+
+def late_entry_label(late: dict[str, Any]) -> str:
+    """``entry #5, replaced by #7``: what became of a late entry, so a replaced one is not read as
+    late work that still counts."""
+    label = f"entry #{late['entry_id']}"
+    if late.get("replaces"):
+        label += f", replaces #{late['replaces']}"
+    if late.get("replaced_by"):
+        label += f", replaced by #{late['replaced_by']}"
+    elif late.get("voided"):
+        label += ", since voided"
+    return label
 
 
 def plural(count: int, word: str) -> str:

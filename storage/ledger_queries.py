@@ -4,10 +4,10 @@ they record, the balance after each line, usage by work date, and what the hours
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Block, Client, Draw, Entry, LedgerLine
@@ -40,6 +40,11 @@ def has_lines_before(session: Session, client_id: int, day: date) -> bool:
     return found is not None
 
 
+def timezones(session: Session, client_ids: list[int]) -> dict[int, str]:
+    """The clients' time zones by id."""
+    return dict(session.execute(select(Client.id, Client.timezone).where(Client.id.in_(client_ids))).all())
+
+
 def handles(session: Session) -> dict[int, str]:
     """Every client's handle by id, archived ones included."""
     return dict(session.execute(select(Client.id, Client.handle).order_by(Client.id)).all())
@@ -64,18 +69,39 @@ def entry_lines(
     return [(kind, day, entry) for kind, day, entry in rows]
 
 
-def covered_when_recorded(session: Session, entry_ids: list[int]) -> dict[int, int]:
-    """Minutes the blocks covered of each entry when it was recorded (its draws made with it, not the
-    ones a later top-up added)."""
+def covered_at(session: Session, entry_ids: list[int], moment: datetime) -> dict[int, int]:
+    """Minutes the blocks covered of each entry at ``moment``: its draws made before then and not
+    given back by then (a carry's draws from a later top-up included)."""
     found: dict[int, int] = {}
     for chunk in (entry_ids[i : i + 500] for i in range(0, len(entry_ids), 500)):
         rows = session.execute(
             select(Draw.entry_id, func.sum(Draw.minutes))
-            .join(Entry, Entry.id == Draw.entry_id)
-            .where(Draw.entry_id.in_(chunk), Draw.created_at == Entry.created_at)
+            .where(
+                Draw.entry_id.in_(chunk),
+                Draw.created_at < moment,
+                or_(Draw.reversed_at.is_(None), Draw.reversed_at >= moment),
+            )
             .group_by(Draw.entry_id)
         )
         found.update({entry_id: int(total) for entry_id, total in rows})
+    return found
+
+
+def corrections_of(session: Session, entry_ids: list[int], moment: datetime) -> dict[int, tuple[bool, int | None]]:
+    """``{entry id: (voided, id of the entry that replaced it)}`` of the given entries as they stood
+    at ``moment`` (a period's end): a correction made later is its own period's."""
+    found: dict[int, tuple[bool, int | None]] = {}
+    for chunk in (entry_ids[i : i + 500] for i in range(0, len(entry_ids), 500)):
+        voided = session.execute(
+            select(Entry.id).where(Entry.id.in_(chunk), Entry.voided_at.is_not(None), Entry.voided_at < moment)
+        )
+        found.update({entry_id: (True, None) for (entry_id,) in voided})
+        replaced = session.execute(
+            select(Entry.replaces_id, Entry.id).where(Entry.replaces_id.in_(chunk), Entry.created_at < moment)
+        )
+        for old_id, new_id in replaced:
+            assert old_id is not None
+            found[old_id] = (True, new_id)
     return found
 
 

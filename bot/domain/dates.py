@@ -226,6 +226,13 @@ def long_day(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+def recorded_words(start: date, end: date) -> str:
+    """How a statement's "used" is dated: ``recorded this month`` for one month, else
+    ``recorded in the period`` (movements count by the day they were recorded, not the work date)."""
+    one_month = start.day == 1 and add_months(start, 1) == end
+    return "recorded this month" if one_month else "recorded in the period"
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
 

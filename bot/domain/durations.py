@@ -133,18 +133,23 @@ def format_hours(minutes: int) -> str:
     return text
 
 
-def hours_column(minutes: list[int]) -> list[str]:
+def hours_column(minutes: list[int], groups: list[str] | None = None) -> list[str]:
     """Decimal hours (two places) for rows of minutes that add up, in a spreadsheet, to the hours of
     their total: each row shows the change of the rounded running total, so twelve 5-minute rows show
-    0.08 or 0.09 and sum to 1.00, not 0.96. The minutes themselves stay exact in their own column."""
-    shown = Decimal(0)
-    running = 0
+    0.08 or 0.09 and sum to 1.00, not 0.96. The minutes themselves stay exact in their own column.
+
+    With ``groups`` (each row's client), each group keeps a running total of its own, so one client's
+    rows show the same hours, and sum to the same total, in its own file and in a file of every client,
+    whatever rows come before them."""
+    keys = groups if groups is not None else [""] * len(minutes)
+    shown: dict[str, Decimal] = {}
+    running: dict[str, int] = {}
     column: list[str] = []
-    for value in minutes:
-        running += value
-        target = (Decimal(running) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        column.append(format((target - shown).normalize(), "f"))
-        shown = target
+    for key, value in zip(keys, minutes, strict=True):
+        running[key] = running.get(key, 0) + value
+        target = (Decimal(running[key]) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        column.append(format((target - shown.get(key, Decimal(0))).normalize(), "f"))
+        shown[key] = target
     return column
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
+from bot.domain.dates import recorded_words
 from bot.domain.durations import format_duration
 
 
@@ -57,9 +59,18 @@ def _digest_text(facts: dict[str, Any]) -> str:
     )
 
 
+def used_label(facts: dict[str, Any]) -> str:
+    """``used (recorded this month)``: a statement counts work by the day it was recorded, not the
+    work date (facts queued before they carried the period's bounds say "in the period")."""
+    if "start" not in facts or "end" not in facts:
+        return "used (recorded in the period)"
+    return f"used ({recorded_words(date.fromisoformat(facts['start']), date.fromisoformat(facts['end']))})"
+
+
 def _statement_text(facts: dict[str, Any]) -> str:
     return (
-        f"Statement for {facts.get('display_name')}, {facts['period']}: used {format_duration(facts['used_minutes'])}."
+        f"Statement for {facts.get('display_name')}, {facts['period']}: "
+        f"{used_label(facts)} {format_duration(facts['used_minutes'])}."
     )
 
 

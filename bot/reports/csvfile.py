@@ -1,6 +1,7 @@
 """Statement lines as CSV for invoicing: one row per entry recorded in the period and one (negated) per
 entry voided in it, so that every column that sums adds up to the statement's figures. Minutes are
-exact integers; decimal hours are spread so that their column sums to the total's hours."""
+exact integers; decimal hours are spread, client by client, so that each client's rows sum to its total's
+hours, the same in its own file as in the file of every client."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def entries_csv(entries: list[EntryView]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    hours = hours_column([e.billable_minutes for e in entries])
+    hours = hours_column([e.billable_minutes for e in entries], [e.client for e in entries])
     for e, billable_hours in zip(entries, hours, strict=True):
         writer.writerow(
             [

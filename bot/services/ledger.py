@@ -562,6 +562,7 @@ def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, dup
         starts_on=block.start_on if block.start_on > book.today else None,
         waiting_minutes=later.minutes,
         waiting=later.words(),
+        block_number=block.number,
     )
 
 
@@ -583,7 +584,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         client = lock_client(session, block.client_id)
         session.refresh(block)
         if block.voided_at is not None:
-            raise Refused(f"Top-up {block.id} is already voided.")
+            raise Refused(f"Block {block.number or block.id} of {client.display_name} is already voided.")
         book = ClientBook(session, ctx, client, actor)
         book.catch_up()
         before = book.figures()
@@ -613,7 +614,9 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
             snapshot,
             {"voided": True, "reason": command.reason},
         )
-        result = VoidResult("topup", block.id, client.handle, client.display_name, block.minutes, book.balance())
+        result = VoidResult(
+            "topup", block.id, client.handle, client.display_name, block.minutes, book.balance(), number=block.number
+        )
         uow.commit()
         return result
 

@@ -355,6 +355,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
             )
             row["status"] = "imported before" if result.duplicate else "imported"
             row["block_id"] = result.block_id
+            row["block_number"] = result.block_number
         data.append(row)
         lines.append(f"  {offer.source}: {hours}, {offer.description} [{row['status']}]")
     if not confirmed and any(r["status"] == "offered" for r in data):

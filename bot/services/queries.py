@@ -74,13 +74,15 @@ def entry_view(entry: Entry, handle: str) -> EntryView:
         work_type=entry.work_type,
         multiplier=plain(entry.multiplier),
         started_at=entry.started_at,
+        replaces_id=entry.replaces_id,
     )
 
 
 def movement_view(entry: Entry, handle: str, kind: str, recorded_on: date, overage: int) -> EntryView:
     """An entry as a statement line: logged (``entry``) or taken back (``void``, figures negated),
-    with the day it was recorded (work dated before it is late) and the figures it had then, so a
-    statement never changes: a later void is a movement of its own, not a flag on this one."""
+    with the day it was recorded (work dated before it is late) and the figures it had at the
+    period's end, so a statement never changes: a later void is a movement of its own, not a flag on
+    this one. ``overage`` is what of it was still open or billed on its own at the period's end."""
     sign = -1 if kind == "void" else 1
     return replace(
         entry_view(entry, handle),
@@ -222,7 +224,7 @@ def dashboard(ctx: Context) -> Dashboard:
                         view.client,
                         view.display_name,
                         f"{format_duration(forfeits[block.id])} likely forfeited when block "
-                        f"{block.id} expires on {block.expires_on}",
+                        f"{block.number or block.id} expires on {block.expires_on}",
                     )
                 )
     return Dashboard(balances, attention)

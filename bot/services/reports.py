@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,18 +19,18 @@ from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
 from bot.services.book import forfeit_due
-from bot.services.context import Actor, Context, find_client
+from bot.services.context import Actor, Context, find_client, grace_days_of
 from bot.services.psa import with_sync
-from bot.services.queries import movement_view
+from bot.services.queries import block_view, movement_view
 from bot.services.results import EntryView, Result
 from storage import ledger_queries, repositories
-from storage.models import Client
+from storage.models import Client, Entry
 
 BOUGHT = ("topup", "renewal", "void_topup")
 USED = ("entry", "void")
 
 
-def statement_facts(session: Session, client: Client, period: Period) -> dict[str, Any]:
+def statement_facts(session: Session, client: Client, period: Period, ctx: Context | None = None) -> dict[str, Any]:
     """An account statement: the ledger lines recorded in the period, added up by kind.
 
     Movements count by the day they were recorded (the client's calendar when they were written, kept
@@ -38,7 +38,9 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
     its own work date, and a statement of a month that is over never changes, even when the client's
     time zone does. Opening is the sum of every line before the period, so each
     period opens where the last one closed, and
-    opening + bought - used - forfeited + overage billed = closing, by construction."""
+    opening + bought - used - forfeited + overage billed = closing, by construction. With ``ctx``,
+    the hours of the closing balance that are in an expired block's grace period today (``in_grace``)."""
+    end = period_end(period, client.timezone)
     totals = ledger_queries.totals_by_kind(session, client.id, period.start, period.end)
     opening = ledger_queries.balance_before(session, client.id, period.start)
     movements = entry_movements(session, [client.id], period, {client.id: client.handle})
@@ -69,6 +71,8 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
         "closing_minutes": closing,
         "remaining_minutes": closing,  # the closing balance (kept under its first name for scripts)
         "non_billable_minutes": sum(m.minutes for m in movements if m.non_billable),
+        # of the period's entries, overage still open or billed on its own at the period's end: what
+        # a block paid off, or a void took back, by then is not overage
         "overage_minutes": sum(m.overage_minutes for m in movements),
         "late_minutes": sum(m.billable_minutes for m in movements if m.late),
         "by_technician": sorted(((n, v) for n, v in by_tech.items() if v), key=lambda kv: (-kv[1], kv[0])),
@@ -76,17 +80,53 @@ def statement_facts(session: Session, client: Client, period: Period) -> dict[st
         "by_work_type": sorted(((t, v) for t, v in by_type.items() if v), key=lambda kv: (-kv[1], kv[0])),
         "entry_count": sum(1 for m in movements if m.movement == "entry"),
         "correction_count": sum(1 for m in movements if m.movement == "void"),
-        "late": [
+        "late": late_facts(session, movements, end),
+        "in_grace": [] if ctx is None else in_grace_facts(session, ctx, client, period),
+    }
+
+
+def in_grace_facts(session: Session, ctx: Context, client: Client, period: Period) -> list[dict[str, Any]]:
+    """Blocks expired by the period's end whose hours are, today, still in their grace period: late
+    work dated inside the block may draw from them until the closing day, then they are forfeited."""
+    today = ctx.today(client.timezone)
+    grace = grace_days_of(client, ctx.settings)
+    views = [block_view(b, today, grace) for b in repositories.open_blocks(session, [client.id])[client.id]]
+    return [
+        {
+            "as_of": today.isoformat(),
+            "block_id": v.id,
+            "block_number": v.number,
+            "minutes": v.remaining_minutes,
+            "expires_on": v.expires_on.isoformat(),
+            "closing_on": v.closing_on.isoformat(),
+        }
+        for v in sorted(views, key=lambda v: v.id)
+        if v.closing_on is not None and v.expires_on is not None and v.expires_on < period.end
+    ]
+
+
+def late_facts(session: Session, movements: list[EntryView], end: datetime) -> list[dict[str, Any]]:
+    """Late entries of the period, each with what became of it by the period's end, so an entry an
+    edit replaced (or a void took back) in the period is never read as late work that still counts:
+    ``replaced_by`` (the correcting entry), ``voided``, ``replaces`` (it is itself a correction).
+    A correction made after the period is a movement of its own period, and says so there."""
+    late = [m for m in movements if m.late and m.movement == "entry"]
+    fates = ledger_queries.corrections_of(session, [m.id for m in late], end)
+    found = []
+    for m in late:
+        voided, replaced_by = fates.get(m.id, (False, None))
+        found.append(
             {
                 "entry_id": m.id,
                 "work_date": m.work_date.isoformat(),
                 "recorded_on": str(m.recorded_on),
                 "minutes": m.billable_minutes,
+                "voided": voided,
+                "replaced_by": replaced_by,
+                "replaces": m.replaces_id,
             }
-            for m in movements
-            if m.late and m.movement == "entry"
-        ],
-    }
+        )
+    return found
 
 
 def entry_movements(
@@ -97,15 +137,29 @@ def entry_movements(
     if not client_ids:
         return []
     found: list[EntryView] = []
+    zones = ledger_queries.timezones(session, client_ids)
     for client_id in client_ids:
         rows = ledger_queries.entry_lines(session, client_id, USED, period.start, period.end)
-        covered = ledger_queries.covered_when_recorded(
-            session, [entry.id for kind, _, entry in rows if kind == "entry"]
-        )
+        end = period_end(period, zones[client_id])
+        covered = ledger_queries.covered_at(session, [entry.id for kind, _, entry in rows if kind == "entry"], end)
         for kind, recorded_on, entry in rows:
-            overage = entry.billable_minutes - covered.get(entry.id, 0) if kind == "entry" else 0
+            overage = overage_at(entry, covered.get(entry.id, 0), end) if kind == "entry" else 0
             found.append(movement_view(entry, handles[client_id], kind, recorded_on, overage))
     return found
+
+
+def period_end(period: Period, timezone: str) -> datetime:
+    """The moment the period ended on the client's clock: a correction or a carry made before it is the
+    period's (what became of an entry, what of it was still overage); one made later is its own period's."""
+    return datetime.combine(period.end, time.min, ZoneInfo(timezone)).astimezone(UTC)
+
+
+def overage_at(entry: Entry, covered: int, moment: datetime) -> int:
+    """What of ``entry`` was overage at ``moment`` (a period's end): still open, or billed on its own.
+    Overage a block paid off before then (a carry draws from it), or that a void took back, is not."""
+    if entry.voided_at is not None and entry.voided_at < moment:
+        return 0
+    return entry.billable_minutes - covered
 
 
 def has_history_before(session: Session, client_id: int, day: date) -> bool:
@@ -155,7 +209,7 @@ def report(ctx: Context, actor: Actor, handle: str, period: Period) -> ReportRes
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
         client = find_client(session, handle)
-        facts = statement_facts(session, client, period)
+        facts = statement_facts(session, client, period, ctx)
         rows = entry_movements(session, [client.id], period, {client.id: client.handle})
         history = balance_history(session, client.id)
         forecast = forecast_facts(session, ctx, client)

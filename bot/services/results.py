@@ -85,6 +85,7 @@ class EntryView(Result):
     psa: str | None = None  # where it stands in the PSA (synced (#1001), queued, failed: why), when connected
     psa_id: str | None = None  # the PSA's record
     started_at: datetime | None = None  # the timer's start, for an entry logged from a timer
+    replaces_id: int | None = None  # an edit's entry: the entry it corrected
 
     @property
     def late(self) -> bool:
@@ -176,20 +177,32 @@ class TopUpResult(Result):
     starts_on: date | None = None
     waiting_minutes: int = 0  # bought in blocks that start later (not in remaining_minutes)
     waiting: str | None = None  # "10h waiting to start on 15 Dec 2026"
+    block_number: int | None = None  # the client's own numbering (``void topup acme 2``); block_id is global
 
     @property
     def renewal(self) -> str | None:
         return renewal_label(self.renew_months)
 
+    @property
+    def label(self) -> str:
+        """``block 2``: the block as the client's own numbering names it."""
+        return f"block {self.block_number or self.block_id}"
+
 
 @dataclass(frozen=True)
 class VoidResult(Result):
     kind: str  # entry | topup
-    id: int
+    id: int  # the entry's id, or the block's global id
     client: str
     display_name: str
     minutes: int
     remaining_minutes: int
+    number: int | None = None  # a top-up's block number, the client's own numbering (``void topup acme 2``)
+
+    @property
+    def label(self) -> str:
+        """``Entry #42`` or ``Block 2``: what was voided, as the user names it."""
+        return f"Entry #{self.id}" if self.kind == "entry" else f"Block {self.number or self.id}"
 
 
 @dataclass(frozen=True)

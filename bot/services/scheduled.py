@@ -82,7 +82,7 @@ def _renew(ctx: Context, block_id: int) -> None:
             block.currency,
             None,  # the renewal is not invoiced yet: no reference of the block it renews
             block.renew_months,
-            f"renewal of block {block.id}",
+            f"renewal of block {block.number or block.id}",
         )
         # No forfeit here: that is the expiry job's, which reports what it forfeited whichever job runs first.
         book = ClientBook(session, ctx, client, SCHEDULER)
@@ -143,6 +143,7 @@ def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
                         "remaining_minutes": block.remaining_minutes,
                         "expires_on": block.expires_on.isoformat(),
                         "block_id": block.id,
+                        "block_number": block.number,
                     }
                 )
     expiring.sort(key=lambda b: (b["expires_on"], b["client"]))
@@ -185,7 +186,7 @@ def statement(ctx: Context, day: date) -> str:
         with ctx.db.unit_of_work() as uow:
             client = uow.session.get(Client, client_id)
             assert client is not None
-            facts = statement_facts(uow.session, client, period)
+            facts = statement_facts(uow.session, client, period, ctx)
             if not any(facts[k] for k in MOVEMENTS):  # an idle month: nothing to say
                 continue
             posted += enqueue(

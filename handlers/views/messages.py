@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.worktypes import multiplier_label
+from bot.jobs.messages import used_label
 from bot.render import (
     bar,
     block_status,
@@ -21,6 +22,7 @@ from bot.render import (
     log_notes,
     psa_link,
     statement_lines,
+    void_line,
     waiting_lines,
     work_type_lines,
 )
@@ -99,7 +101,7 @@ def render_topup(result: TopUpResult) -> Rendered:
     verb = "Already added" if result.duplicate else "Added"  # a repeated submission records once
     lines = [
         f":moneybag: {verb} *{format_duration(result.minutes)}* for *{escape(result.display_name)}* "
-        f"(block {result.block_id}, {expires}{renews}{price}{ref}).",
+        f"({result.label}, {expires}{renews}{price}{ref}).",
         f"Balance now *{format_duration(result.remaining_minutes)}*.",
     ]
     if result.waiting:
@@ -113,11 +115,7 @@ def render_topup(result: TopUpResult) -> Rendered:
 
 
 def render_void(result: VoidResult) -> Rendered:
-    what = "Entry" if result.kind == "entry" else "Top-up"
-    text = (
-        f"{what} #{result.id} voided ({format_duration(result.minutes)}). {result.display_name} now has "
-        f"{format_duration(result.remaining_minutes)} left."
-    )
+    text = void_line(result)
     return text, to_dicts([section(f":leftwards_arrow_with_hook: {escape(text)}")])
 
 
@@ -233,7 +231,8 @@ def render_report(result: ReportResult) -> Rendered:
         section("\n".join(escape(x) for x in forecast_lines(result.forecast))),
     ]
     blocks.append(context(escape(result.flat_fee_text or "Flat-fee suggestion: needs 3 complete months of history.")))
-    text = f"Statement for {result.display_name}, {facts['period']}: used {format_duration(facts['used_minutes'])}"
+    used = f"{used_label(facts)} {format_duration(facts['used_minutes'])}"
+    text = f"Statement for {result.display_name}, {facts['period']}: {used}"
     return text, to_dicts(blocks)
 
 

@@ -88,10 +88,18 @@ def test_statements_count_movements_by_recorded_date_and_reconcile(
     assert (november["opening_minutes"], november["bought_minutes"], november["used_minutes"]) == (0, 600, 90)
     assert november["closing_minutes"] == 510 == balance_of(ctx, "acme").remaining_minutes
     assert november["late"] == [
-        {"entry_id": late.entry_id, "work_date": "2026-10-15", "recorded_on": "2026-11-30", "minutes": 60}
+        {
+            "entry_id": late.entry_id,
+            "work_date": "2026-10-15",
+            "recorded_on": "2026-11-30",
+            "minutes": 60,
+            "voided": False,
+            "replaced_by": None,
+            "replaces": None,
+        }
     ]
     text = "\n".join(statement_lines(november))
-    assert "Opening 0m + bought 10h − used 1h 30m − forfeited 0m = closing 8h 30m" in text
+    assert "Opening 0m + bought 10h − used (recorded this month) 1h 30m − forfeited 0m = closing 8h 30m" in text
     assert "Late: work of 15 Oct 2026, logged 30 Nov 2026: 1h" in text
     # entries keep listing by work date
     assert [e.id for e in do(ctx, admin, "entries acme 2026-10").entries] == [late.entry_id]

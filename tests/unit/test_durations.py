@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.domain.durations import as_recorded, billable_minutes, format_duration, parse_duration, take_duration
+from bot.domain.durations import (
+    as_recorded,
+    billable_minutes,
+    format_duration,
+    hours_column,
+    parse_duration,
+    take_duration,
+)
 from bot.domain.errors import ParseError
 
 
@@ -120,3 +129,18 @@ def test_billable_is_never_less_than_worked_nor_the_minimum(minutes: int, roundi
     assert billed >= minutes and billed >= minimum
     if rounding > 1 and billed > minimum:
         assert billed % rounding == 0 and billed - minutes < rounding
+
+
+def hours_sum(column: list[str]) -> Decimal:
+    return sum((Decimal(x) for x in column), Decimal(0))
+
+
+@given(st.lists(st.tuples(st.sampled_from(["acme", "globex", "initech"]), st.integers(-600, 600)), max_size=30))
+@example([("globex", 7), ("acme", 7), ("acme", 13), ("globex", 13), ("acme", 29)])
+def test_a_clients_hours_are_the_same_alone_and_among_other_clients(rows: list[tuple[str, int]]) -> None:
+    mixed = hours_column([m for _, m in rows], [c for c, _ in rows])
+    for client in {c for c, _ in rows}:
+        alone = hours_column([m for c, m in rows if c == client])
+        assert [h for (c, _), h in zip(rows, mixed, strict=True) if c == client] == alone
+        total = sum(m for c, m in rows if c == client)
+        assert hours_sum(alone) == (Decimal(total) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
