@@ -27,7 +27,7 @@ import httpx
 
 from bot.config import Settings
 from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
-from bot.psa import Agreement, Company, PsaError, PsaNotFound
+from bot.psa import Agreement, Company, PsaAccessRefused, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, failure_of, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 100
@@ -280,7 +280,7 @@ class _ClientCredentials(httpx.Auth):
                 body = None
             words = _words(body, response.text) or response.reason_phrase
             if response.status_code in (400, 401):  # a wrong id or secret: not fixed by waiting
-                raise PsaError(f"HaloPSA refused the sign-in ({response.status_code}: {words})", permanent=True)
+                raise PsaAccessRefused(f"HaloPSA refused the sign-in ({response.status_code}: {words})")
             raise failure_of(response.status_code, f"HaloPSA's sign-in failed ({response.status_code}: {words})")
         token = response.json()
         return str(token["access_token"]), float(token.get("expires_in") or 3600)

@@ -1,7 +1,8 @@
 """What every PSA's HTTP calls share: one pooled client per connection for the whole process, and one
 way of saying failures (``PsaError``): a timeout or an unreachable PSA may be retried; a 429 says how
 long to wait (``Retry-After``), and an interactive caller (the CLI) waits out a short one; 404 is
-``PsaNotFound``; 5xx and 408 may be retried; any other refusal is permanent. Each vendor module says
+``PsaNotFound``; 401 and 403 are ``PsaAccessRefused`` (our credentials); 5xx and 408 may be retried;
+any other refusal is permanent. Each vendor module says
 how its error bodies read (``failure``)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from bot.psa import PsaError, PsaNotFound
+from bot.psa import PsaAccessRefused, PsaError, PsaNotFound
 
 WAIT_AT_MOST = 30.0  # an interactive call waits out a 429 this long at most
 TRIES = 4
@@ -93,6 +94,8 @@ class VendorHttp:
 def failure_of(status: int, text: str) -> PsaError:
     if status == 404:
         return PsaNotFound(text)
+    if status in (401, 403):
+        return PsaAccessRefused(text)
     if status >= 500 or status == 408:
         return PsaError(text)
     return PsaError(text, permanent=True)  # 400, 401, 403, 409...: the same request fails the same way
