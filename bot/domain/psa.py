@@ -125,6 +125,13 @@ def start_of(work_date: date, started_at: datetime | None, timezone: str) -> dat
     return datetime.combine(work_date, DEFAULT_START, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
+def masked(email: str) -> str:
+    """An e-mail address as a log or a status may show it: its first letter and its domain
+    (``t…@msp.example``), enough to recognise whose it is, not to write to them."""
+    name, at, domain = email.strip().partition("@")
+    return f"{name[:1]}…@{domain}" if at else "…"
+
+
 def minutes_of_hours(hours: object) -> int:
     """A PSA's decimal hours as whole minutes (0.25 -> 15; 0.17 -> 10: the PSA rounded 10 minutes)."""
     return int((Decimal(str(hours)) * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))

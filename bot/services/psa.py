@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from bot.domain.psa import PsaTime, SyncState, service_ticket, start_of, sync_state
+from bot.domain.psa import PsaTime, SyncState, masked, service_ticket, start_of, sync_state
 from bot.domain.roles import Role, require
 from bot.psa import Psa, PsaError, PsaNotFound, psa_label
 from bot.services.context import Actor, Context, find_client
@@ -224,7 +224,10 @@ class _Sync:
             return plan.member_id
         found = self.psa.member_by_email(plan.email) if plan.email else None
         if found is None:
-            why = f"none has the e-mail {plan.email}" if plan.email else "Slack gave no e-mail for them"
+            # the address masked: this reason is logged and shown, and an e-mail is personal data
+            why = (
+                f"none has their Slack e-mail, {masked(plan.email)}" if plan.email else "Slack gave no e-mail for them"
+            )
             raise PsaError(
                 f"no {self.psa.name} member for {plan.user_name} ({why}): "
                 f"run `blocktime psa member {plan.user_id} <member id>`",

@@ -453,6 +453,23 @@ def test_no_secret_reaches_a_log_a_state_or_the_settings_repr(
     assert [s for s in secrets if s in seen] == []
 
 
+def test_no_technicians_e_mail_reaches_the_log_at_info_over_a_first_sync(
+    pctx: Context, psa_fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A first sync looks each technician up by their Slack e-mail (ConnectWise: in the URL's query,
+    which httpx logs at INFO); the log says an id or a hash, never the address."""
+    caplog.set_level(logging.INFO)
+    remember_person(pctx, "UMAX", "T0", Standing.STAFF, "Max Manager", "max@msp.example")
+    remember_person(pctx, "UNEW", "T0", Standing.STAFF, "Nina New", "nina.new@msp.example")
+    do(pctx, Actor("UMAX", "Max Manager"), "logtime acme 15m call")
+    missing = do(pctx, Actor("UNEW", "Nina New"), "logtime acme 15m call")
+    assert deliver(pctx) == 1
+    assert only_record(psa_fake).member == 18  # found by the e-mail
+    assert "n…@msp.example" in (entries_psa(pctx)[missing.entry_id] or "")  # whose it is, masked
+    assert caplog.records  # the requests were logged
+    assert [r.getMessage() for r in caplog.records if "max@" in r.getMessage() or "nina.new@" in r.getMessage()] == []
+
+
 def test_a_newer_change_while_a_sync_is_in_flight_is_not_marked_sent(cwctx: Context) -> None:
     pctx = cwctx
     logged = do(pctx, TECH, "logtime acme 15m first")
