@@ -4,8 +4,13 @@
 - Basic auth ``{company}+{public key}:{private key}`` and a ``clientId`` header.
 - Lists take ``conditions``, ``page`` and ``pageSize`` (at most 1,000) and say the next page in a
   ``Link`` header; errors come as ``{"code", "message", "errors": [{"code", "message", "field"}]}``.
-- Our reference rides in a time entry's ``mobileGuid``: before creating a record, a retry looks it up
-  there, so a create that timed out after ConnectWise stored it is never made twice.
+- Our reference rides in a time entry's ``mobileGuid`` (a GUID field of ``TimeEntry`` in ConnectWise's
+  OpenAPI description) and, should a ConnectWise version not keep it, in ``internalNotes`` too
+  (``blocktime:<reference>``, never shown to the client): a look-up tries the first, then the second,
+  so a create that timed out after ConnectWise stored it is never made twice.
+- A technician is the member whose ``primaryEmail`` (the e-mail ConnectWise names by the member's
+  ``defaultEmail``: office, mobile or home) is their Slack e-mail, else whose ``officeEmail`` is (what
+  integrations commonly match).
 
 Numbers are read as Decimal (hours and prices are never floats here)."""
 
@@ -28,6 +33,8 @@ PAGE_SIZE = 1000
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
 NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 HOUR_UNITS = ("hour", "hours", "hr", "hrs")
+REFERENCE = "blocktime:"  # internalNotes carries "blocktime:<our reference>"
+EMAIL_FIELDS = ("primaryEmail", "officeEmail")
 
 
 class ConnectWise:
@@ -97,8 +104,11 @@ class ConnectWise:
         return _agreement(self._get(f"finance/agreements/{_number(agreement_id, 'agreement')}"))
 
     def member_by_email(self, email: str) -> str | None:
-        rows = self._list("system/members", f'primaryEmail="{_quoted(email)}"', fields="id,identifier", limit=2)
-        return str(rows[0]["id"]) if rows else None
+        for field in EMAIL_FIELDS:
+            rows = self._list("system/members", f'{field}="{_quoted(email)}"', fields="id,identifier", limit=2)
+            if rows:
+                return str(rows[0]["id"])
+        return None
 
     def member(self, member_id: str) -> str:
         row = self._get(f"system/members/{_number(member_id, 'member')}")
@@ -113,8 +123,14 @@ class ConnectWise:
             return False
 
     def find_time(self, reference: str, tickets: Sequence[str] = ()) -> str | None:
-        rows = self._list("time/entries", f'mobileGuid="{_quoted(reference)}"', fields="id", limit=2)
-        return str(rows[0]["id"]) if rows else None
+        for conditions in (
+            f'mobileGuid="{_quoted(reference)}"',
+            f'internalNotes contains "{REFERENCE}{_quoted(reference)}"',
+        ):
+            rows = self._list("time/entries", conditions, fields="id", limit=2)
+            if rows:
+                return str(rows[0]["id"])
+        return None
 
     def create_time(self, time_: PsaTime) -> str:
         body: dict[str, Any] = {
@@ -143,7 +159,7 @@ class ConnectWise:
         return [
             TheirTime(
                 psa_id=str(row["id"]),
-                reference=row.get("mobileGuid"),
+                reference=row.get("mobileGuid") or _reference(row.get("internalNotes")),
                 start=parse_stamp(row["timeStart"]),
                 minutes=minutes_of_hours(row.get("actualHours") or 0),
                 member=str((row.get("member") or {}).get("identifier") or ""),
@@ -203,6 +219,7 @@ class ConnectWise:
             "actualHours": float(round(Decimal(time_.minutes) / 60, 2)),  # JSON has no decimals; 2 places
             "billableOption": "Billable" if time_.billable else "DoNotBill",
             "notes": time_.notes,
+            "internalNotes": REFERENCE + time_.reference,
         }
         if time_.ticket_id is not None:
             fields["chargeToType"], fields["chargeToId"] = "ServiceTicket", _number(time_.ticket_id, "ticket")
@@ -260,6 +277,11 @@ def _words(body: Any, text: str) -> str | None:
         if isinstance(e, dict)
     ]
     return message + (f" ({'; '.join(details)})" if details else "")
+
+
+def _reference(notes: object) -> str | None:
+    words = str(notes or "").split()
+    return next((w[len(REFERENCE) :] for w in words if w.startswith(REFERENCE) and len(w) > len(REFERENCE)), None)
 
 
 def _quoted(text: str) -> str:

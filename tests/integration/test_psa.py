@@ -559,3 +559,34 @@ def test_the_fake_refuses_what_connectwise_refuses(connectwise: FakeConnectWise)
         assert http.get(base, params={"conditions": 'notes = "x"', "limit": 5}).status_code == 400
     assert httpx.post(base, json=good, headers=headers, auth=(auth[0], "wrong")).status_code == 401
     assert httpx.post(base, json=good, auth=auth).status_code == 400  # no clientId
+
+
+def test_a_member_whose_primary_e_mail_is_another_is_found_by_the_office_e_mail(
+    cwctx: Context, connectwise: FakeConnectWise
+) -> None:
+    """ConnectWise's primaryEmail is the one the member's defaultEmail names (here their mobile's);
+    integrations commonly match officeEmail: the Slack e-mail is looked for in both."""
+    connectwise.add_member(
+        19, "olga", "olga@msp.example", "Olga", mobile_email="olga.phone@example.net", default="Mobile"
+    )
+    remember_person(cwctx, "UOLGA", "T0", Standing.STAFF, "Olga Office", "olga@msp.example")
+    do(cwctx, Actor("UOLGA", "Olga Office"), "logtime acme 15m call")
+    assert deliver(cwctx) == 1
+    assert only_record(connectwise).member == 19
+
+
+def test_a_connectwise_that_drops_the_mobile_guid_still_finds_a_timed_out_create(
+    database: Database, connectwise: FakeConnectWise, clock: FixedClock
+) -> None:
+    """Our reference rides in mobileGuid and, in case a ConnectWise does not keep it, in internalNotes:
+    the retry after a timeout finds the record by the second and makes no second one."""
+    connectwise.keeps_mobile_guid = False
+    ctx = linked(Context(database, psa_settings(connectwise, psa_timeout_seconds=1.0), clock))
+    connectwise.faults.slow_create = 2.5
+    logged = do(ctx, TECH, "logtime acme 45m server patching")
+    assert deliver(ctx) == 0 and len(connectwise.records()) == 1
+    connectwise.faults.slow_create = 0
+    clock.advance(minutes=2)
+    assert deliver(ctx) == 1
+    record = only_record(connectwise)
+    assert connectwise.count("create") == 1 and entries_psa(ctx)[logged.entry_id] == f"synced (#{record.id})"
