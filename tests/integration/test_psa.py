@@ -590,3 +590,18 @@ def test_a_connectwise_that_drops_the_mobile_guid_still_finds_a_timed_out_create
     assert deliver(ctx) == 1
     record = only_record(connectwise)
     assert connectwise.count("create") == 1 and entries_psa(ctx)[logged.entry_id] == f"synced (#{record.id})"
+
+
+def test_a_new_entry_costs_one_request_and_a_void_before_its_first_sync_none(pctx: Context, psa_fake: Any) -> None:
+    """Nothing was ever sent for a new chain, so nothing is looked for before its create: one request
+    to the PSA's time records per new entry (a look-up only once a create may have been stored)."""
+    do(pctx, TECH, "logtime acme 30m printer #1234")
+    psa_fake.requests.clear()
+    assert deliver(pctx) == 1
+    sent = [r.method for r in psa_fake.time_calls() if r.status != 401]  # (Halo: a dropped token, sent again)
+    assert sent == ["POST"] and psa_fake.count("create") == 1
+    never_sent = do(pctx, TECH, "logtime acme 15m call #1234")
+    do(pctx, TECH, f"void {never_sent.entry_id} wrong client")
+    psa_fake.requests.clear()
+    assert deliver(pctx) == 1
+    assert psa_fake.time_calls() == [] and entries_psa(pctx)[never_sent.entry_id] == "removed"
