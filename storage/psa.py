@@ -27,6 +27,21 @@ def chain(session: Session, root_id: int) -> list[Entry]:
     )
 
 
+def untimed_minutes_before(session: Session, entry: Entry) -> int:
+    """Minutes of the technician's entries that count, have no start of their own and fall on
+    ``entry``'s work date, of chains begun before ``entry``'s (the first entry's id orders a chain, so
+    an edit keeps its place)."""
+    root = func.coalesce(Entry.root_id, Entry.id)
+    query = select(func.coalesce(func.sum(Entry.minutes), 0)).where(
+        Entry.user_id == entry.user_id,
+        Entry.work_date == entry.work_date,
+        Entry.started_at.is_(None),
+        Entry.voided_at.is_(None),
+        root < chain_root(entry),
+    )
+    return int(session.scalar(query) or 0)
+
+
 def thread_notes(session: Session, thread_ref: str | None) -> list[str]:
     """Notes of the entries that count, logged on this ticket thread, first first."""
     if not thread_ref:

@@ -117,12 +117,15 @@ def service_ticket(ticket: str | None, note: str, thread_notes: Iterable[str] = 
     return None
 
 
-def start_of(work_date: date, started_at: datetime | None, timezone: str) -> datetime:
+def start_of(work_date: date, started_at: datetime | None, timezone: str, untimed_before: int = 0) -> datetime:
     """When the work started, in UTC: the timer's (or typed) start when known, else 09:00 of the work
-    date on the client's clock."""
+    date on the client's clock plus ``untimed_before``, the minutes of the technician's untimed
+    entries logged before this one for that day: one after another, so a technician's records of a day
+    do not overlap in the PSA (timed entries keep their start)."""
     if started_at is not None:
         return started_at.astimezone(UTC)
-    return datetime.combine(work_date, DEFAULT_START, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    start = datetime.combine(work_date, DEFAULT_START, tzinfo=ZoneInfo(timezone))
+    return (start + timedelta(minutes=untimed_before)).astimezone(UTC)
 
 
 def masked(email: str) -> str:

@@ -227,7 +227,9 @@ class _Sync:
             ticket_id=ticket,
             work_type_id=kind.psa_work_type_id if kind else None,
             work_role_id=kind.psa_work_role_id if kind else None,
-            start=start_of(latest.work_date, latest.started_at, client.timezone),
+            start=start_of(
+                latest.work_date, latest.started_at, client.timezone, store.untimed_minutes_before(session, latest)
+            ),
             minutes=latest.minutes,
             billable=not latest.non_billable,
             notes=latest.note or f"{latest.typed} ({latest.work_type})",

@@ -605,3 +605,21 @@ def test_a_new_entry_costs_one_request_and_a_void_before_its_first_sync_none(pct
     psa_fake.requests.clear()
     assert deliver(pctx) == 1
     assert psa_fake.time_calls() == [] and entries_psa(pctx)[never_sent.entry_id] == "removed"
+
+
+def test_a_technicians_untimed_entries_of_a_day_follow_one_another_in_the_psa(pctx: Context, psa_fake: Any) -> None:
+    """Entries with no start of their own begin at 09:00 plus the technician's earlier untimed time
+    that day (a voided one takes no room; another technician's day is their own), so none overlap."""
+    remember_person(pctx, "UMAX", "T0", Standing.STAFF, "Max Manager", "max@msp.example")
+    do(pctx, TECH, "logtime acme 30m first #1234")
+    dropped = do(pctx, TECH, "logtime acme 20m dropped #1234")
+    do(pctx, TECH, f"void {dropped.entry_id} wrong client")
+    do(pctx, TECH, "logtime acme 15m second #1234")
+    do(pctx, Actor("UMAX", "Max Manager"), "logtime acme 10m other technician #1234")
+    assert deliver(pctx) == 4
+    placed = {r.notes.split()[0]: (r.start, r.end) for r in psa_fake.records()}
+    assert placed == {
+        "first": ("2026-11-25T09:00:00Z", "2026-11-25T09:30:00Z"),
+        "second": ("2026-11-25T09:30:00Z", "2026-11-25T09:45:00Z"),
+        "other": ("2026-11-25T09:00:00Z", "2026-11-25T09:10:00Z"),
+    }
