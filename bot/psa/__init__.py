@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.config import Settings
@@ -87,7 +87,8 @@ class Psa(Protocol):
 
     def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]: ...  # [start, end)
 
-    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]: ...
+    # the prepaid hours offered on ``today`` (a PSA whose hours renew each cycle: the cycle holding it)
+    def prepaid_blocks(self, agreement_id: str, today: date) -> list[PrepaidBlock]: ...
 
 
 LABELS = {"connectwise": "ConnectWise PSA", "halopsa": "HaloPSA", "autotask": "Autotask"}

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from bot.config import Settings
-from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
+from bot.domain.psa import BILLED_PER, PrepaidBlock, PsaTime, TheirTime, cycle_holding, minutes_of_hours
 from bot.psa import Agreement, Company, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 
@@ -168,23 +168,19 @@ class ConnectWise:
             for row in self._list("time/entries", conditions)
         ]
 
-    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]:
+    def prepaid_blocks(self, agreement_id: str, today: date) -> list[PrepaidBlock]:
+        """The agreement's hours limit (``applicationLimit`` in ``Hours``) and its additions sold in
+        hours. The limit applies per ``applicationCycle`` (a monthly 10 h agreement: 10 h each month),
+        so it is offered as one block of the cycle holding ``today``, from its first to its last day,
+        named by the cycle's start (each cycle is imported once); its price is ``billAmount`` (per
+        billing cycle) when the agreement bills once per application cycle, else none is said."""
         number = _number(agreement_id, "agreement")
         agreement = self._get(f"finance/agreements/{number}")
         end = day(agreement.get("endDate"))
         found = []
         limit = agreement.get("applicationLimit")
         if agreement.get("applicationUnits") == "Hours" and limit and not agreement.get("applicationUnlimitedFlag"):
-            found.append(
-                PrepaidBlock(
-                    f"agreement:{number}",
-                    minutes_of_hours(limit),
-                    day(agreement.get("startDate")),
-                    end,
-                    money(agreement.get("billAmount")),
-                    str(agreement.get("name") or f"agreement {number}"),
-                )
-            )
+            found.append(_cycle_block(agreement, number, today))
         for addition in self._list(f"finance/agreements/{number}/additions", None):
             unit = str(addition.get("uom") or "").strip().lower()
             if unit not in HOUR_UNITS or addition.get("cancelledDate") or not addition.get("quantity"):
@@ -282,6 +278,26 @@ def _words(body: Any, text: str) -> str | None:
 def _reference(notes: object) -> str | None:
     words = str(notes or "").split()
     return next((w[len(REFERENCE) :] for w in words if w.startswith(REFERENCE) and len(w) > len(REFERENCE)), None)
+
+
+def _cycle_block(agreement: dict[str, Any], number: int, today: date) -> PrepaidBlock:
+    """The agreement's hours of the application cycle holding ``today`` (the whole agreement when it
+    names no cycle)."""
+    name = str(agreement.get("name") or f"agreement {number}")
+    start, end = day(agreement.get("startDate")), day(agreement.get("endDate"))
+    cycle = str(agreement.get("applicationCycle") or "")
+    hours = minutes_of_hours(agreement["applicationLimit"])
+    span = cycle_holding(cycle, start, end, today) if cycle and start else None
+    if span is None:
+        return PrepaidBlock(f"agreement:{number}", hours, start, end, money(agreement.get("billAmount")), name)
+    first, last = span
+    billing = str((agreement.get("billingCycle") or {}).get("name") or "").strip()
+    per_cycle = billing.lower() == BILLED_PER.get(cycle)
+    price = money(agreement.get("billAmount")) if per_cycle else None
+    words = f"{name}, {cycle} {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if not per_cycle:
+        words += f" (no price: billed {billing or 'on no cycle'}, hours per {cycle})"
+    return PrepaidBlock(f"agreement:{number}:{first.isoformat()}", hours, first, last, price, words)
 
 
 def _quoted(text: str) -> str:

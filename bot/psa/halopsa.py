@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -164,7 +164,7 @@ class HaloPsa:
                     )
         return found
 
-    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]:
+    def prepaid_blocks(self, agreement_id: str, today: date) -> list[PrepaidBlock]:
         """The contract's prepaid hours (its hours per period), offered as one block."""
         contract = self._get(f"ClientContract/{_number(agreement_id, 'contract')}")
         hours = contract.get("chargehoursperperiod")

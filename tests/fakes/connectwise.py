@@ -175,7 +175,7 @@ class FakeConnectWise(FakeServer):
 
     def seed(self) -> FakeConnectWise:
         """One MSP's records: Acme Corp (company 250) with its block-time agreement 30 (20 prepaid
-        hours) and ticket 1234; Globex (300) with agreement 40 and ticket 4321; Acme Logistics (251);
+        hours a contract year, billed yearly) and ticket 1234; Globex (300) with agreement 40 and ticket 4321; Acme Logistics (251);
         members 17 (Tess, tess@msp.example) and 18 (Max); work type 5."""
         self.reset()
         self.add_company(250, "Acme Corp", "AcmeCorp")
@@ -187,6 +187,8 @@ class FakeConnectWise(FakeServer):
             "Acme block time",
             applicationUnits="Hours",
             applicationLimit=20,
+            applicationCycle="ContractYear",
+            billingCycle={"id": 4, "name": "Yearly"},
             startDate="2026-11-01T00:00:00Z",
             endDate="2027-10-31T00:00:00Z",
             billAmount=2000,

@@ -525,7 +525,7 @@ def test_import_blocks_offers_the_agreements_prepaid_hours_and_adds_them_once(
     before = balance_of(cwctx, "acme").remaining_minutes
     offered = psa_admin.import_blocks(cwctx, admin, psa, "acme", confirmed=False)
     assert [(b["source"], b["minutes"], b["status"]) for b in offered.data["blocks"]] == [
-        ("agreement:30", 1200, "offered"),
+        ("agreement:30:2026-11-01", 1200, "offered"),
         ("addition:7", 600, "offered"),
     ]
     assert balance_of(cwctx, "acme").remaining_minutes == before  # offering writes nothing
@@ -623,3 +623,44 @@ def test_a_technicians_untimed_entries_of_a_day_follow_one_another_in_the_psa(pc
         "second": ("2026-11-25T09:30:00Z", "2026-11-25T09:45:00Z"),
         "other": ("2026-11-25T09:00:00Z", "2026-11-25T09:10:00Z"),
     }
+
+
+@pytest.mark.parametrize(
+    ("billed", "price"), [("Monthly", "950.00"), ("Yearly", None)], ids=["billed-monthly", "billed-yearly"]
+)
+def test_import_blocks_offers_a_monthly_agreements_hours_of_this_month_once_a_month(
+    cwctx: Context, connectwise: FakeConnectWise, clock: FixedClock, billed: str, price: str | None
+) -> None:
+    """ConnectWise applies an agreement's hours limit per application cycle and bills its amount per
+    billing cycle: a monthly 10 h agreement is 10 h each month, so the block offered is this month's
+    (its price the bill amount when billed monthly too; else none is said, and the reason is shown);
+    next month offers next month's."""
+    connectwise.agreements[30].update(
+        applicationLimit=10,
+        applicationCycle="CalendarMonth",
+        billingCycle={"id": 1, "name": billed},
+        startDate="2026-01-01T00:00:00Z",
+        endDate="2026-12-31T00:00:00Z",
+        billAmount=950,
+    )
+    psa = psa_of(cwctx)
+    admin = Actor.local_admin()
+    before = balance_of(cwctx, "acme").remaining_minutes
+    [offered] = psa_admin.import_blocks(cwctx, admin, psa, "acme", confirmed=False).data["blocks"]
+    assert (offered["source"], offered["minutes"], offered["starts_on"], offered["expires_on"], offered["price"]) == (
+        "agreement:30:2026-11-01",
+        600,
+        "2026-11-01",
+        "2026-11-30",
+        price,
+    )
+    assert ("no price" in offered["description"]) == (price is None)
+    [imported] = psa_admin.import_blocks(cwctx, admin, psa, "acme", confirmed=True).data["blocks"]
+    assert imported["status"] == "imported" and balance_of(cwctx, "acme").remaining_minutes == before + 600
+    clock.advance(days=7)  # 2 December: December's hours
+    [december] = psa_admin.import_blocks(cwctx, admin, psa, "acme", confirmed=False).data["blocks"]
+    assert (december["source"], december["expires_on"], december["status"]) == (
+        "agreement:30:2026-12-01",
+        "2026-12-31",
+        "offered",
+    )
