@@ -35,7 +35,7 @@ from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("blocktime.cli")
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_BUG = 0, 1, 2, 3, 70
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_PSA_REFUSED, EXIT_BUG = 0, 1, 2, 3, 4, 70
 
 PSA_USAGE = (
     "blocktime psa check | link <client> [<company id> [<agreement id>]] | member <user> <member id|none> | "
@@ -425,7 +425,12 @@ def _writes(words: list[str], today: date) -> bool:
         return True  # not a ledger command (jobs, export...): say nothing was recorded
 
 
-EXIT_CODES = {Kind.REFUSED: EXIT_REFUSED, Kind.UNAVAILABLE: EXIT_UNAVAILABLE, Kind.BUG: EXIT_BUG}
+EXIT_CODES = {
+    Kind.REFUSED: EXIT_REFUSED,
+    Kind.UNAVAILABLE: EXIT_UNAVAILABLE,
+    Kind.PSA_REFUSED: EXIT_PSA_REFUSED,
+    Kind.BUG: EXIT_BUG,
+}
 
 
 def _failed(out: Console, as_json: bool, error: BaseException, what: str) -> int:

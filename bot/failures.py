@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.errors import DomainError
-from bot.psa import PsaError
+from bot.psa import PsaAccessRefused, PsaError
 from storage.db import DatabaseUnavailable, unavailable
 
 log = logging.getLogger("blocktime")
@@ -18,6 +18,7 @@ log = logging.getLogger("blocktime")
 class Kind(enum.Enum):
     REFUSED = "refused"  # the request is wrong or not allowed: the message says why and how
     UNAVAILABLE = "unavailable"  # the database (or the PSA) is out of reach: nothing was written
+    PSA_REFUSED = "psa_refused"  # the PSA refused our credentials: its settings must change, not the request
     BUG = "bug"  # ours: logged with its trace, the user gets an apology
 
 
@@ -40,6 +41,8 @@ def failure_of(error: BaseException, what: str, writing: bool = True) -> Failure
     ``DatabaseUnavailable`` raised by ``bot.services.run`` knows it better)."""
     if isinstance(error, DomainError):
         return Failure(Kind.REFUSED, str(error), error)
+    if isinstance(error, PsaAccessRefused):
+        return Failure(Kind.PSA_REFUSED, str(error))
     if isinstance(error, PsaError):  # the PSA's own words: refused as asked, or out of reach for now
         return Failure(Kind.REFUSED if error.permanent else Kind.UNAVAILABLE, str(error))
     if unavailable(error):

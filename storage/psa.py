@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Client, Entry, OutboxMessage, PsaMember, PsaWorkType, SlackPerson
@@ -26,12 +27,53 @@ def chain(session: Session, root_id: int) -> list[Entry]:
     )
 
 
+def untimed_minutes_before(session: Session, entry: Entry) -> int:
+    """Minutes of the technician's entries that count, have no start of their own and fall on
+    ``entry``'s work date, of chains begun before ``entry``'s (the first entry's id orders a chain, so
+    an edit keeps its place)."""
+    root = func.coalesce(Entry.root_id, Entry.id)
+    query = select(func.coalesce(func.sum(Entry.minutes), 0)).where(
+        Entry.user_id == entry.user_id,
+        Entry.work_date == entry.work_date,
+        Entry.started_at.is_(None),
+        Entry.voided_at.is_(None),
+        root < chain_root(entry),
+    )
+    return int(session.scalar(query) or 0)
+
+
 def thread_notes(session: Session, thread_ref: str | None) -> list[str]:
     """Notes of the entries that count, logged on this ticket thread, first first."""
     if not thread_ref:
         return []
     query = select(Entry.note).where(Entry.thread_ref == thread_ref, Entry.voided_at.is_(None)).order_by(Entry.id)
     return list(session.scalars(query))
+
+
+CREATE_SENT = "create_sent"  # in a sync row's payload: a create of the chain's record was sent once
+
+
+def create_sent(session: Session, root_id: int) -> bool:
+    """Whether a create of the chain's record was ever sent, so the PSA may hold one we have no id for.
+    A row queued before this mark existed says nothing, which counts as sent (look before creating)."""
+    payload = session.scalar(_sync_payload(root_id))
+    return payload is None or bool(json.loads(payload).get(CREATE_SENT, True))
+
+
+def mark_create_sent(session: Session, root_id: int) -> None:
+    """Record, before the call, that a create is being sent: a later attempt (after a timeout, a crash,
+    a requeue that reset ``attempts``) then looks for the record before creating another."""
+    row = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.destination == DESTINATION, OutboxMessage.entry_id == root_id)
+    ).first()
+    if row is not None:
+        row.payload = json.dumps({**json.loads(row.payload), CREATE_SENT: True})
+
+
+def _sync_payload(root_id: int) -> Select[str]:
+    return select(OutboxMessage.payload).where(
+        OutboxMessage.destination == DESTINATION, OutboxMessage.entry_id == root_id
+    )
 
 
 def set_psa_id(session: Session, root_id: int, psa_id: str | None) -> None:

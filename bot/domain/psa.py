@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.dates import add_months
 from bot.domain.fields import find_ticket
 
 DEFAULT_START = time(9, 0)  # an entry with no time of day starts at 09:00 on the client's clock
@@ -97,6 +98,52 @@ class PrepaidBlock:
     description: str
 
 
+# ConnectWise's applicationCycle: the period an agreement's hours limit applies to (its hours renew each)
+CYCLE_MONTHS = {"CalendarMonth": 1, "CalendarQuarter": 3, "CalendarYear": 12, "ContractQuarter": 3, "ContractYear": 12}
+CYCLE_DAYS = {"CalendarWeek": 7, "Contract2Weeks": 14, "Contract4Weeks": 28}
+# the billing cycle (its name) whose amount pays for one application cycle; others: no price is said
+BILLED_PER = {
+    "CalendarMonth": "monthly",
+    "CalendarQuarter": "quarterly",
+    "ContractQuarter": "quarterly",
+    "CalendarYear": "yearly",
+    "ContractYear": "yearly",
+    "CalendarWeek": "weekly",
+    "Contract2Weeks": "biweekly",
+}
+
+
+def cycle_holding(cycle: str, starts_on: date, ends_on: date | None, today: date) -> tuple[date, date] | None:
+    """The first and last day of the agreement's application ``cycle`` that holds ``today`` (its first
+    cycle when it has not started), within the agreement's own dates; None for a cycle not known here.
+    ``Calendar…`` cycles follow the calendar (weeks start on Monday), ``Contract…`` ones the agreement's
+    start."""
+    day = max(today, starts_on)
+    if ends_on is not None and day > ends_on:
+        day = ends_on
+    if cycle in CYCLE_MONTHS:
+        months = CYCLE_MONTHS[cycle]
+        if cycle.startswith("Calendar"):
+            first = date(day.year, (day.month - 1) // months * months + 1, 1)
+            after = add_months(first, months)
+        else:
+            count = ((day.year - starts_on.year) * 12 + day.month - starts_on.month) // months
+            while add_months(starts_on, count * months) > day:
+                count -= 1
+            first, after = add_months(starts_on, count * months), add_months(starts_on, (count + 1) * months)
+    elif cycle in CYCLE_DAYS:
+        days = CYCLE_DAYS[cycle]
+        if cycle.startswith("Calendar"):
+            first = day - timedelta(days=day.weekday())
+        else:
+            first = starts_on + timedelta(days=(day - starts_on).days // days * days)
+        after = first + timedelta(days=days)
+    else:
+        return None
+    last = after - timedelta(days=1)
+    return max(first, starts_on), min(last, ends_on) if ends_on is not None else last
+
+
 def ticket_id(ticket: str | None) -> str | None:
     """The service ticket a ``#1234`` (or ``1234``, or an Autotask ticket number ``T20261125.0042``, which
     the vendor module looks up) names; a permalink or nothing names none."""
@@ -117,12 +164,22 @@ def service_ticket(ticket: str | None, note: str, thread_notes: Iterable[str] = 
     return None
 
 
-def start_of(work_date: date, started_at: datetime | None, timezone: str) -> datetime:
+def start_of(work_date: date, started_at: datetime | None, timezone: str, untimed_before: int = 0) -> datetime:
     """When the work started, in UTC: the timer's (or typed) start when known, else 09:00 of the work
-    date on the client's clock."""
+    date on the client's clock plus ``untimed_before``, the minutes of the technician's untimed
+    entries logged before this one for that day: one after another, so a technician's records of a day
+    do not overlap in the PSA (timed entries keep their start)."""
     if started_at is not None:
         return started_at.astimezone(UTC)
-    return datetime.combine(work_date, DEFAULT_START, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    start = datetime.combine(work_date, DEFAULT_START, tzinfo=ZoneInfo(timezone))
+    return (start + timedelta(minutes=untimed_before)).astimezone(UTC)
+
+
+def masked(email: str) -> str:
+    """An e-mail address as a log or a status may show it: its first letter and its domain
+    (``t…@msp.example``), enough to recognise whose it is, not to write to them."""
+    name, at, domain = email.strip().partition("@")
+    return f"{name[:1]}…@{domain}" if at else "…"
 
 
 def minutes_of_hours(hours: object) -> int:

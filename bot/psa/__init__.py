@@ -2,14 +2,15 @@
 
 A vendor module turns :class:`bot.domain.psa.PsaTime` into its API's records and back, and says every
 failure as :class:`PsaError`: ``permanent`` when the PSA refused the request as it stands (a missing
-mapping, a validation error: retrying the same would fail the same), else it may be retried, after
-``retry_after`` seconds when the PSA said so (HTTP 429)."""
+mapping, a validation error: retrying the same would fail the same; :class:`PsaAccessRefused` when it
+refused blocktime's credentials), else it may be retried, after ``retry_after`` seconds when the PSA
+said so (HTTP 429)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.config import Settings
@@ -24,6 +25,15 @@ class PsaError(Exception):
 
 
 class PsaNotFound(PsaError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
+class PsaAccessRefused(PsaError):
+    """The PSA refused blocktime itself (HTTP 401 or 403, a refused sign-in): wrong keys or a security
+    role that may not do this. Not fixed by waiting, nor by any mapping: the settings or the PSA's API
+    member must change (``psa check`` exits 4)."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message, permanent=True)
 
@@ -77,7 +87,8 @@ class Psa(Protocol):
 
     def times(self, agreement_id: str, start: datetime, end: datetime) -> list[TheirTime]: ...  # [start, end)
 
-    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]: ...
+    # the prepaid hours offered on ``today`` (a PSA whose hours renew each cycle: the cycle holding it)
+    def prepaid_blocks(self, agreement_id: str, today: date) -> list[PrepaidBlock]: ...
 
 
 LABELS = {"connectwise": "ConnectWise PSA", "halopsa": "HaloPSA", "autotask": "Autotask"}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -154,7 +154,7 @@ class Autotask:
             for row in rows
         ]
 
-    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]:
+    def prepaid_blocks(self, agreement_id: str, today: date) -> list[PrepaidBlock]:
         """The contract's blocks of hours (a Block Hours contract's ``ContractBlocks``)."""
         rows = self._query("ContractBlocks", [_where("contractID", "eq", _number(agreement_id, "contract"))])
         found = []

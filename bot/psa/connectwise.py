@@ -4,8 +4,13 @@
 - Basic auth ``{company}+{public key}:{private key}`` and a ``clientId`` header.
 - Lists take ``conditions``, ``page`` and ``pageSize`` (at most 1,000) and say the next page in a
   ``Link`` header; errors come as ``{"code", "message", "errors": [{"code", "message", "field"}]}``.
-- Our reference rides in a time entry's ``mobileGuid``: before creating a record, a retry looks it up
-  there, so a create that timed out after ConnectWise stored it is never made twice.
+- Our reference rides in a time entry's ``mobileGuid`` (a GUID field of ``TimeEntry`` in ConnectWise's
+  OpenAPI description) and, should a ConnectWise version not keep it, in ``internalNotes`` too
+  (``blocktime:<reference>``, never shown to the client): a look-up tries the first, then the second,
+  so a create that timed out after ConnectWise stored it is never made twice.
+- A technician is the member whose ``primaryEmail`` (the e-mail ConnectWise names by the member's
+  ``defaultEmail``: office, mobile or home) is their Slack e-mail, else whose ``officeEmail`` is (what
+  integrations commonly match).
 
 Numbers are read as Decimal (hours and prices are never floats here)."""
 
@@ -13,14 +18,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from bot.config import Settings
-from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
+from bot.domain.psa import BILLED_PER, PrepaidBlock, PsaTime, TheirTime, cycle_holding, minutes_of_hours
 from bot.psa import Agreement, Company, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 
@@ -28,6 +33,8 @@ PAGE_SIZE = 1000
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
 NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 HOUR_UNITS = ("hour", "hours", "hr", "hrs")
+REFERENCE = "blocktime:"  # internalNotes carries "blocktime:<our reference>"
+EMAIL_FIELDS = ("primaryEmail", "officeEmail")
 
 
 class ConnectWise:
@@ -97,8 +104,11 @@ class ConnectWise:
         return _agreement(self._get(f"finance/agreements/{_number(agreement_id, 'agreement')}"))
 
     def member_by_email(self, email: str) -> str | None:
-        rows = self._list("system/members", f'primaryEmail="{_quoted(email)}"', fields="id,identifier", limit=2)
-        return str(rows[0]["id"]) if rows else None
+        for field in EMAIL_FIELDS:
+            rows = self._list("system/members", f'{field}="{_quoted(email)}"', fields="id,identifier", limit=2)
+            if rows:
+                return str(rows[0]["id"])
+        return None
 
     def member(self, member_id: str) -> str:
         row = self._get(f"system/members/{_number(member_id, 'member')}")
@@ -113,8 +123,14 @@ class ConnectWise:
             return False
 
     def find_time(self, reference: str, tickets: Sequence[str] = ()) -> str | None:
-        rows = self._list("time/entries", f'mobileGuid="{_quoted(reference)}"', fields="id", limit=2)
-        return str(rows[0]["id"]) if rows else None
+        for conditions in (
+            f'mobileGuid="{_quoted(reference)}"',
+            f'internalNotes contains "{REFERENCE}{_quoted(reference)}"',
+        ):
+            rows = self._list("time/entries", conditions, fields="id", limit=2)
+            if rows:
+                return str(rows[0]["id"])
+        return None
 
     def create_time(self, time_: PsaTime) -> str:
         body: dict[str, Any] = {
@@ -143,7 +159,7 @@ class ConnectWise:
         return [
             TheirTime(
                 psa_id=str(row["id"]),
-                reference=row.get("mobileGuid"),
+                reference=row.get("mobileGuid") or _reference(row.get("internalNotes")),
                 start=parse_stamp(row["timeStart"]),
                 minutes=minutes_of_hours(row.get("actualHours") or 0),
                 member=str((row.get("member") or {}).get("identifier") or ""),
@@ -152,23 +168,19 @@ class ConnectWise:
             for row in self._list("time/entries", conditions)
         ]
 
-    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]:
+    def prepaid_blocks(self, agreement_id: str, today: date) -> list[PrepaidBlock]:
+        """The agreement's hours limit (``applicationLimit`` in ``Hours``) and its additions sold in
+        hours. The limit applies per ``applicationCycle`` (a monthly 10 h agreement: 10 h each month),
+        so it is offered as one block of the cycle holding ``today``, from its first to its last day,
+        named by the cycle's start (each cycle is imported once); its price is ``billAmount`` (per
+        billing cycle) when the agreement bills once per application cycle, else none is said."""
         number = _number(agreement_id, "agreement")
         agreement = self._get(f"finance/agreements/{number}")
         end = day(agreement.get("endDate"))
         found = []
         limit = agreement.get("applicationLimit")
         if agreement.get("applicationUnits") == "Hours" and limit and not agreement.get("applicationUnlimitedFlag"):
-            found.append(
-                PrepaidBlock(
-                    f"agreement:{number}",
-                    minutes_of_hours(limit),
-                    day(agreement.get("startDate")),
-                    end,
-                    money(agreement.get("billAmount")),
-                    str(agreement.get("name") or f"agreement {number}"),
-                )
-            )
+            found.append(_cycle_block(agreement, number, today))
         for addition in self._list(f"finance/agreements/{number}/additions", None):
             unit = str(addition.get("uom") or "").strip().lower()
             if unit not in HOUR_UNITS or addition.get("cancelledDate") or not addition.get("quantity"):
@@ -203,6 +215,7 @@ class ConnectWise:
             "actualHours": float(round(Decimal(time_.minutes) / 60, 2)),  # JSON has no decimals; 2 places
             "billableOption": "Billable" if time_.billable else "DoNotBill",
             "notes": time_.notes,
+            "internalNotes": REFERENCE + time_.reference,
         }
         if time_.ticket_id is not None:
             fields["chargeToType"], fields["chargeToId"] = "ServiceTicket", _number(time_.ticket_id, "ticket")
@@ -260,6 +273,31 @@ def _words(body: Any, text: str) -> str | None:
         if isinstance(e, dict)
     ]
     return message + (f" ({'; '.join(details)})" if details else "")
+
+
+def _reference(notes: object) -> str | None:
+    words = str(notes or "").split()
+    return next((w[len(REFERENCE) :] for w in words if w.startswith(REFERENCE) and len(w) > len(REFERENCE)), None)
+
+
+def _cycle_block(agreement: dict[str, Any], number: int, today: date) -> PrepaidBlock:
+    """The agreement's hours of the application cycle holding ``today`` (the whole agreement when it
+    names no cycle)."""
+    name = str(agreement.get("name") or f"agreement {number}")
+    start, end = day(agreement.get("startDate")), day(agreement.get("endDate"))
+    cycle = str(agreement.get("applicationCycle") or "")
+    hours = minutes_of_hours(agreement["applicationLimit"])
+    span = cycle_holding(cycle, start, end, today) if cycle and start else None
+    if span is None:
+        return PrepaidBlock(f"agreement:{number}", hours, start, end, money(agreement.get("billAmount")), name)
+    first, last = span
+    billing = str((agreement.get("billingCycle") or {}).get("name") or "").strip()
+    per_cycle = billing.lower() == BILLED_PER.get(cycle)
+    price = money(agreement.get("billAmount")) if per_cycle else None
+    words = f"{name}, {cycle} {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if not per_cycle:
+        words += f" (no price: billed {billing or 'on no cycle'}, hours per {cycle})"
+    return PrepaidBlock(f"agreement:{number}:{first.isoformat()}", hours, first, last, price, words)
 
 
 def _quoted(text: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ import httpx
 
 from bot.config import Settings
 from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
-from bot.psa import Agreement, Company, PsaError, PsaNotFound
+from bot.psa import Agreement, Company, PsaAccessRefused, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, failure_of, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 100
@@ -164,7 +164,7 @@ class HaloPsa:
                     )
         return found
 
-    def prepaid_blocks(self, agreement_id: str) -> list[PrepaidBlock]:
+    def prepaid_blocks(self, agreement_id: str, today: date) -> list[PrepaidBlock]:
         """The contract's prepaid hours (its hours per period), offered as one block."""
         contract = self._get(f"ClientContract/{_number(agreement_id, 'contract')}")
         hours = contract.get("chargehoursperperiod")
@@ -280,7 +280,7 @@ class _ClientCredentials(httpx.Auth):
                 body = None
             words = _words(body, response.text) or response.reason_phrase
             if response.status_code in (400, 401):  # a wrong id or secret: not fixed by waiting
-                raise PsaError(f"HaloPSA refused the sign-in ({response.status_code}: {words})", permanent=True)
+                raise PsaAccessRefused(f"HaloPSA refused the sign-in ({response.status_code}: {words})")
             raise failure_of(response.status_code, f"HaloPSA's sign-in failed ({response.status_code}: {words})")
         token = response.json()
         return str(token["access_token"]), float(token.get("expires_in") or 3600)

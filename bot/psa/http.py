@@ -1,13 +1,20 @@
 """What every PSA's HTTP calls share: one pooled client per connection for the whole process, and one
 way of saying failures (``PsaError``): a timeout or an unreachable PSA may be retried; a 429 says how
 long to wait (``Retry-After``), and an interactive caller (the CLI) waits out a short one; 404 is
-``PsaNotFound``; 5xx and 408 may be retried; any other refusal is permanent. Each vendor module says
-how its error bodies read (``failure``)."""
+``PsaNotFound``; 401 and 403 are ``PsaAccessRefused`` (our credentials); 5xx and 408 may be retried;
+any other refusal is permanent. Each vendor module says
+how its error bodies read (``failure``).
+
+httpx logs every request's URL at INFO, and a look-up's query names personal data (a technician's
+e-mail in ConnectWise's member conditions, Autotask's API user in its zone lookup): in the log a URL's
+query is replaced by a hash of it (the same query, the same hash), never written out."""
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -17,7 +24,26 @@ from typing import Any
 
 import httpx
 
-from bot.psa import PsaError, PsaNotFound
+from bot.psa import PsaAccessRefused, PsaError, PsaNotFound
+
+
+class _QueryHashed(logging.Filter):
+    """httpx's request log line with each URL's query (personal data, e.g. an e-mail) as a hash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) and a.query for a in record.args):
+            record.args = tuple(hashed_query(a) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+def hashed_query(url: httpx.URL) -> str:
+    if not url.query:
+        return str(url)
+    digest = hashlib.sha256(url.query).hexdigest()[:12]
+    return f"{url.copy_with(query=None)}?query-sha256={digest}"
+
+
+logging.getLogger("httpx").addFilter(_QueryHashed())
 
 WAIT_AT_MOST = 30.0  # an interactive call waits out a 429 this long at most
 TRIES = 4
@@ -93,6 +119,8 @@ class VendorHttp:
 def failure_of(status: int, text: str) -> PsaError:
     if status == 404:
         return PsaNotFound(text)
+    if status in (401, 403):
+        return PsaAccessRefused(text)
     if status >= 500 or status == 408:
         return PsaError(text)
     return PsaError(text, permanent=True)  # 400, 401, 403, 409...: the same request fails the same way

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from bot.domain.psa import PsaTime, SyncState, service_ticket, start_of, sync_state
+from bot.domain.psa import PsaTime, SyncState, masked, service_ticket, start_of, sync_state
 from bot.domain.roles import Role, require
 from bot.psa import Psa, PsaError, PsaNotFound, psa_label
 from bot.services.context import Actor, Context, find_client
@@ -29,7 +29,8 @@ from storage.models import Client, Entry
 
 def sync_row(ctx: Context, client_id: int) -> dict[str, object] | None:
     """The outbox row that queues a new chain for the PSA (no PSA: None), but for its ``entry_id``:
-    a fresh reference for the PSA's record, which a retry looks for before creating one."""
+    a fresh reference for the PSA's record, and no create sent yet (so the first attempt creates
+    without looking for one first)."""
     if not ctx.settings.psa:
         return None
     reference = str(uuid.uuid4())
@@ -37,7 +38,7 @@ def sync_row(ctx: Context, client_id: int) -> dict[str, object] | None:
         kind="psa_sync",
         destination=store.DESTINATION,
         now=ctx.now(),
-        payload=json.dumps({"kind": "psa_sync", "reference": reference}),
+        payload=json.dumps({"kind": "psa_sync", "reference": reference, store.CREATE_SENT: False}),
         dedupe_key=f"psa:{reference}",
         client_id=client_id,
     )
@@ -112,8 +113,10 @@ def retry_failed(ctx: Context, actor: Actor, handle: str | None = None, entry_id
 
 
 def sync_chain(ctx: Context, psa: Psa, root_id: int, reference: str) -> str:
-    """Make ``psa``'s record match the chain's latest entry: create it (after looking for one a timed
-    out call may have stored: our ``reference`` rides in it), update it, or remove it (voided). Stores
+    """Make ``psa``'s record match the chain's latest entry: create it, update it, or remove it (voided).
+    Where an earlier create was sent (marked on the sync row before the call), the record may be in the
+    PSA without our knowing its id: it is looked for by our ``reference`` first; a chain never sent is
+    not (one request per new entry, not two). Stores
     the PSA's id on the entries; returns it (or what was removed). Raises ``PsaError``: permanent for a
     missing mapping or a refusal of the PSA, else to be tried again."""
     return _Sync(ctx, psa)._sync(root_id, reference)
@@ -127,6 +130,7 @@ class _Plan:
     member_id: str | None
     email: str | None
     tickets: tuple[str, ...]  # where the chain's record may be: its latest ticket first, then earlier ones
+    create_sent: bool  # a create was sent before: the PSA may hold a record whose id we never got
     time: PsaTime | None = None  # what the record should hold; None: the chain is voided, its record goes
 
 
@@ -142,7 +146,7 @@ class _Sync:
             plan = self._plan(uow.session, root_id, reference)
         psa_id = plan.psa_id
         if plan.time is None:
-            psa_id = psa_id or self.psa.find_time(reference, plan.tickets)
+            psa_id = psa_id or self._stored(plan, reference)
             if psa_id:
                 try:
                     self.psa.delete_time(psa_id)
@@ -159,12 +163,24 @@ class _Sync:
             except PsaNotFound:
                 psa_id = None  # deleted in the PSA meanwhile: the entry still counts here, so it goes back
         if psa_id is None:
-            psa_id = self.psa.find_time(reference, plan.tickets)  # a create that timed out may be stored
-            psa_id = self.psa.update_time(psa_id, time) if psa_id else self.psa.create_time(time)
+            psa_id = self._stored(plan, reference)
+            if psa_id:
+                psa_id = self.psa.update_time(psa_id, time)
+            else:
+                if not plan.create_sent:
+                    with self.ctx.db.unit_of_work() as uow:  # committed before the call: see _stored
+                        store.mark_create_sent(uow.session, root_id)
+                        uow.commit()
+                psa_id = self.psa.create_time(time)
         with self.ctx.db.unit_of_work() as uow:
             store.set_psa_id(uow.session, root_id, psa_id)
             uow.commit()
         return psa_id
+
+    def _stored(self, plan: _Plan, reference: str) -> str | None:
+        """The record an earlier create may have stored (its answer lost to a timeout or a crash), found
+        by our reference; a chain never sent has none, and is not looked for."""
+        return self.psa.find_time(reference, plan.tickets) if plan.create_sent else None
 
     def _plan(self, session: Session, root_id: int, reference: str) -> _Plan:
         entries = store.chain(session, root_id)
@@ -185,6 +201,7 @@ class _Sync:
             member.member_id if member else None,
             store.email_of(session, latest.user_id),
             tuple(dict.fromkeys(t for t in named if t)),
+            store.create_sent(session, root_id),
         )
         if latest.voided_at is not None:
             return plan
@@ -210,7 +227,9 @@ class _Sync:
             ticket_id=ticket,
             work_type_id=kind.psa_work_type_id if kind else None,
             work_role_id=kind.psa_work_role_id if kind else None,
-            start=start_of(latest.work_date, latest.started_at, client.timezone),
+            start=start_of(
+                latest.work_date, latest.started_at, client.timezone, store.untimed_minutes_before(session, latest)
+            ),
             minutes=latest.minutes,
             billable=not latest.non_billable,
             notes=latest.note or f"{latest.typed} ({latest.work_type})",
@@ -224,7 +243,10 @@ class _Sync:
             return plan.member_id
         found = self.psa.member_by_email(plan.email) if plan.email else None
         if found is None:
-            why = f"none has the e-mail {plan.email}" if plan.email else "Slack gave no e-mail for them"
+            # the address masked: this reason is logged and shown, and an e-mail is personal data
+            why = (
+                f"none has their Slack e-mail, {masked(plan.email)}" if plan.email else "Slack gave no e-mail for them"
+            )
             raise PsaError(
                 f"no {self.psa.name} member for {plan.user_name} ({why}): "
                 f"run `blocktime psa member {plan.user_id} <member id>`",

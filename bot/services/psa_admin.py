@@ -316,7 +316,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
         client, agreement = _linked_client(ctx, uow.session, actor, handle, "import blocks from the PSA")
         client_id, handle, name = client.id, client.handle, client.display_name
         today = ctx.today(client.timezone)
-    offers = psa.prepaid_blocks(agreement)
+    offers = psa.prepaid_blocks(agreement, today)
     blocks = "prepaid block" if len(offers) == 1 else "prepaid blocks"
     lines = [f"{psa.name} agreement {agreement} of {name} holds {len(offers) or 'no'} {blocks} of hours:"]
     data: list[dict[str, object]] = []

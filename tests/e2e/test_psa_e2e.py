@@ -154,3 +154,20 @@ def test_an_unknown_psa_or_missing_settings_are_refused_at_start(cli: Cli) -> No
         cli.env.update(PSA=vendor)
         done = cli.run("balance")
         assert done.returncode == 2 and setting in done.stderr, done.stderr
+
+
+def test_psa_check_says_refused_credentials_apart_from_missing_mappings_and_an_outage(cli: Cli, psa_fake: Any) -> None:
+    """Exit 1 is "something is not mapped yet", 3 "the PSA is out of reach", 4 "the PSA refused our keys":
+    a wrong key is none of the first two, and a script must tell them apart."""
+    env = psa_fake.env()
+    cli.env.update(env, **{name: "wrong" for name in env if name.endswith(("_PRIVATE_KEY", "SECRET"))})
+    refused = cli.run("psa", "check")
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert "refused" in refused.stderr.lower() or " 401" in refused.stderr, refused.stderr
+    cli.env.update(env)
+    psa_fake.faults.down = True
+    try:
+        assert cli.run("psa", "check").returncode == 3
+    finally:
+        psa_fake.faults.down = False
+    assert cli.run("psa", "check").returncode in (0, 1)

@@ -85,6 +85,7 @@ class FakeConnectWise(FakeServer):
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     work_types: dict[int, dict[str, Any]] = field(default_factory=dict)
     time_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    keeps_mobile_guid: bool = True  # False: a ConnectWise that drops mobileGuid from what it stores
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -100,6 +101,7 @@ class FakeConnectWise(FakeServer):
             self.time_entries,
         ):
             table.clear()
+        self.keeps_mobile_guid = True
         self.reset_requests()
         return self
 
@@ -138,13 +140,28 @@ class FakeConnectWise(FakeServer):
             **facts,
         }
 
-    def add_member(self, member_id: int, identifier: str, email: str, first: str = "", last: str = "") -> None:
+    def add_member(
+        self,
+        member_id: int,
+        identifier: str,
+        email: str,
+        first: str = "",
+        last: str = "",
+        mobile_email: str | None = None,
+        default: str = "Office",
+    ) -> None:
+        """A member with an office e-mail (and a mobile one); as in ConnectWise, ``primaryEmail`` is
+        the one their ``defaultEmail`` names."""
+        emails = {"Office": email, "Mobile": mobile_email}
         self.members[member_id] = {
             "id": member_id,
             "identifier": identifier,
             "firstName": first or identifier,
             "lastName": last,
-            "primaryEmail": email,
+            "officeEmail": email,
+            "mobileEmail": mobile_email,
+            "defaultEmail": default,
+            "primaryEmail": emails[default],
             "inactiveFlag": False,
         }
 
@@ -158,7 +175,7 @@ class FakeConnectWise(FakeServer):
 
     def seed(self) -> FakeConnectWise:
         """One MSP's records: Acme Corp (company 250) with its block-time agreement 30 (20 prepaid
-        hours) and ticket 1234; Globex (300) with agreement 40 and ticket 4321; Acme Logistics (251);
+        hours a contract year, billed yearly) and ticket 1234; Globex (300) with agreement 40 and ticket 4321; Acme Logistics (251);
         members 17 (Tess, tess@msp.example) and 18 (Max); work type 5."""
         self.reset()
         self.add_company(250, "Acme Corp", "AcmeCorp")
@@ -170,6 +187,8 @@ class FakeConnectWise(FakeServer):
             "Acme block time",
             applicationUnits="Hours",
             applicationLimit=20,
+            applicationCycle="ContractYear",
+            billingCycle={"id": 4, "name": "Yearly"},
             startDate="2026-11-01T00:00:00Z",
             endDate="2027-10-31T00:00:00Z",
             billAmount=2000,
@@ -198,7 +217,7 @@ class FakeConnectWise(FakeServer):
                 minutes=minutes_of(row.get("actualHours") or 0),
                 billable=row.get("billableOption") == "Billable",
                 notes=row.get("notes") or "",
-                reference=row.get("mobileGuid"),
+                reference=row.get("mobileGuid") or _reference(row.get("internalNotes")),
             )
             for row in sorted(self.time_entries.values(), key=lambda r: r["id"])
         ]
@@ -216,7 +235,9 @@ class FakeConnectWise(FakeServer):
 
     def plant(self, like: int, record_id: int, notes: str) -> None:
         """A record typed in the PSA by hand, like ``like`` but not ours."""
-        self.time_entries[record_id] = dict(self.time_entries[like], id=record_id, mobileGuid=None, notes=notes)
+        self.time_entries[record_id] = dict(
+            self.time_entries[like], id=record_id, mobileGuid=None, internalNotes=None, notes=notes
+        )
 
     def bill(self, record_id: int) -> None:
         self.time_entries[record_id]["status"] = "Billed"
@@ -435,8 +456,15 @@ class FakeConnectWise(FakeServer):
         start, end = _moment(record["timeStart"]), _moment(record.get("timeEnd"))
         if end is not None and start is not None:
             record["actualHours"] = round(Decimal((end - start).total_seconds()) / 3600, 2)
+        if not self.keeps_mobile_guid:
+            record.pop("mobileGuid", None)
         record["_info"] = {"lastUpdated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         return record
+
+
+def _reference(notes: Any) -> str | None:
+    words = [w for w in str(notes or "").split() if w.startswith("blocktime:")]
+    return words[0][len("blocktime:") :] if words else None
 
 
 def _id(text: str) -> int:

@@ -453,6 +453,23 @@ def test_no_secret_reaches_a_log_a_state_or_the_settings_repr(
     assert [s for s in secrets if s in seen] == []
 
 
+def test_no_technicians_e_mail_reaches_the_log_at_info_over_a_first_sync(
+    pctx: Context, psa_fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A first sync looks each technician up by their Slack e-mail (ConnectWise: in the URL's query,
+    which httpx logs at INFO); the log says an id or a hash, never the address."""
+    caplog.set_level(logging.INFO)
+    remember_person(pctx, "UMAX", "T0", Standing.STAFF, "Max Manager", "max@msp.example")
+    remember_person(pctx, "UNEW", "T0", Standing.STAFF, "Nina New", "nina.new@msp.example")
+    do(pctx, Actor("UMAX", "Max Manager"), "logtime acme 15m call")
+    missing = do(pctx, Actor("UNEW", "Nina New"), "logtime acme 15m call")
+    assert deliver(pctx) == 1
+    assert only_record(psa_fake).member == 18  # found by the e-mail
+    assert "n…@msp.example" in (entries_psa(pctx)[missing.entry_id] or "")  # whose it is, masked
+    assert caplog.records  # the requests were logged
+    assert [r.getMessage() for r in caplog.records if "max@" in r.getMessage() or "nina.new@" in r.getMessage()] == []
+
+
 def test_a_newer_change_while_a_sync_is_in_flight_is_not_marked_sent(cwctx: Context) -> None:
     pctx = cwctx
     logged = do(pctx, TECH, "logtime acme 15m first")
@@ -508,7 +525,7 @@ def test_import_blocks_offers_the_agreements_prepaid_hours_and_adds_them_once(
     before = balance_of(cwctx, "acme").remaining_minutes
     offered = psa_admin.import_blocks(cwctx, admin, psa, "acme", confirmed=False)
     assert [(b["source"], b["minutes"], b["status"]) for b in offered.data["blocks"]] == [
-        ("agreement:30", 1200, "offered"),
+        ("agreement:30:2026-11-01", 1200, "offered"),
         ("addition:7", 600, "offered"),
     ]
     assert balance_of(cwctx, "acme").remaining_minutes == before  # offering writes nothing
@@ -542,3 +559,108 @@ def test_the_fake_refuses_what_connectwise_refuses(connectwise: FakeConnectWise)
         assert http.get(base, params={"conditions": 'notes = "x"', "limit": 5}).status_code == 400
     assert httpx.post(base, json=good, headers=headers, auth=(auth[0], "wrong")).status_code == 401
     assert httpx.post(base, json=good, auth=auth).status_code == 400  # no clientId
+
+
+def test_a_member_whose_primary_e_mail_is_another_is_found_by_the_office_e_mail(
+    cwctx: Context, connectwise: FakeConnectWise
+) -> None:
+    """ConnectWise's primaryEmail is the one the member's defaultEmail names (here their mobile's);
+    integrations commonly match officeEmail: the Slack e-mail is looked for in both."""
+    connectwise.add_member(
+        19, "olga", "olga@msp.example", "Olga", mobile_email="olga.phone@example.net", default="Mobile"
+    )
+    remember_person(cwctx, "UOLGA", "T0", Standing.STAFF, "Olga Office", "olga@msp.example")
+    do(cwctx, Actor("UOLGA", "Olga Office"), "logtime acme 15m call")
+    assert deliver(cwctx) == 1
+    assert only_record(connectwise).member == 19
+
+
+def test_a_connectwise_that_drops_the_mobile_guid_still_finds_a_timed_out_create(
+    database: Database, connectwise: FakeConnectWise, clock: FixedClock
+) -> None:
+    """Our reference rides in mobileGuid and, in case a ConnectWise does not keep it, in internalNotes:
+    the retry after a timeout finds the record by the second and makes no second one."""
+    connectwise.keeps_mobile_guid = False
+    ctx = linked(Context(database, psa_settings(connectwise, psa_timeout_seconds=1.0), clock))
+    connectwise.faults.slow_create = 2.5
+    logged = do(ctx, TECH, "logtime acme 45m server patching")
+    assert deliver(ctx) == 0 and len(connectwise.records()) == 1
+    connectwise.faults.slow_create = 0
+    clock.advance(minutes=2)
+    assert deliver(ctx) == 1
+    record = only_record(connectwise)
+    assert connectwise.count("create") == 1 and entries_psa(ctx)[logged.entry_id] == f"synced (#{record.id})"
+
+
+def test_a_new_entry_costs_one_request_and_a_void_before_its_first_sync_none(pctx: Context, psa_fake: Any) -> None:
+    """Nothing was ever sent for a new chain, so nothing is looked for before its create: one request
+    to the PSA's time records per new entry (a look-up only once a create may have been stored)."""
+    do(pctx, TECH, "logtime acme 30m printer #1234")
+    psa_fake.requests.clear()
+    assert deliver(pctx) == 1
+    sent = [r.method for r in psa_fake.time_calls() if r.status != 401]  # (Halo: a dropped token, sent again)
+    assert sent == ["POST"] and psa_fake.count("create") == 1
+    never_sent = do(pctx, TECH, "logtime acme 15m call #1234")
+    do(pctx, TECH, f"void {never_sent.entry_id} wrong client")
+    psa_fake.requests.clear()
+    assert deliver(pctx) == 1
+    assert psa_fake.time_calls() == [] and entries_psa(pctx)[never_sent.entry_id] == "removed"
+
+
+def test_a_technicians_untimed_entries_of_a_day_follow_one_another_in_the_psa(pctx: Context, psa_fake: Any) -> None:
+    """Entries with no start of their own begin at 09:00 plus the technician's earlier untimed time
+    that day (a voided one takes no room; another technician's day is their own), so none overlap."""
+    remember_person(pctx, "UMAX", "T0", Standing.STAFF, "Max Manager", "max@msp.example")
+    do(pctx, TECH, "logtime acme 30m first #1234")
+    dropped = do(pctx, TECH, "logtime acme 20m dropped #1234")
+    do(pctx, TECH, f"void {dropped.entry_id} wrong client")
+    do(pctx, TECH, "logtime acme 15m second #1234")
+    do(pctx, Actor("UMAX", "Max Manager"), "logtime acme 10m other technician #1234")
+    assert deliver(pctx) == 4
+    placed = {r.notes.split()[0]: (r.start, r.end) for r in psa_fake.records()}
+    assert placed == {
+        "first": ("2026-11-25T09:00:00Z", "2026-11-25T09:30:00Z"),
+        "second": ("2026-11-25T09:30:00Z", "2026-11-25T09:45:00Z"),
+        "other": ("2026-11-25T09:00:00Z", "2026-11-25T09:10:00Z"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("billed", "price"), [("Monthly", "950.00"), ("Yearly", None)], ids=["billed-monthly", "billed-yearly"]
+)
+def test_import_blocks_offers_a_monthly_agreements_hours_of_this_month_once_a_month(
+    cwctx: Context, connectwise: FakeConnectWise, clock: FixedClock, billed: str, price: str | None
+) -> None:
+    """ConnectWise applies an agreement's hours limit per application cycle and bills its amount per
+    billing cycle: a monthly 10 h agreement is 10 h each month, so the block offered is this month's
+    (its price the bill amount when billed monthly too; else none is said, and the reason is shown);
+    next month offers next month's."""
+    connectwise.agreements[30].update(
+        applicationLimit=10,
+        applicationCycle="CalendarMonth",
+        billingCycle={"id": 1, "name": billed},
+        startDate="2026-01-01T00:00:00Z",
+        endDate="2026-12-31T00:00:00Z",
+        billAmount=950,
+    )
+    psa = psa_of(cwctx)
+    admin = Actor.local_admin()
+    before = balance_of(cwctx, "acme").remaining_minutes
+    [offered] = psa_admin.import_blocks(cwctx, admin, psa, "acme", confirmed=False).data["blocks"]
+    assert (offered["source"], offered["minutes"], offered["starts_on"], offered["expires_on"], offered["price"]) == (
+        "agreement:30:2026-11-01",
+        600,
+        "2026-11-01",
+        "2026-11-30",
+        price,
+    )
+    assert ("no price" in offered["description"]) == (price is None)
+    [imported] = psa_admin.import_blocks(cwctx, admin, psa, "acme", confirmed=True).data["blocks"]
+    assert imported["status"] == "imported" and balance_of(cwctx, "acme").remaining_minutes == before + 600
+    clock.advance(days=7)  # 2 December: December's hours
+    [december] = psa_admin.import_blocks(cwctx, admin, psa, "acme", confirmed=False).data["blocks"]
+    assert (december["source"], december["expires_on"], december["status"]) == (
+        "agreement:30:2026-12-01",
+        "2026-12-31",
+        "offered",
+    )
