@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
-from bot.domain.durations import format_duration
+from bot.domain.durations import billable_causes, format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
-from bot.domain.ledger import EntryPlan, current_block_minutes
+from bot.domain.ledger import EntryPlan
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
@@ -210,7 +210,6 @@ def _log_result(
     duplicate: bool = False,
     after_hours: str | None = None,
 ) -> LogResult:
-    blocks = book.open_blocks()
     remaining = book.balance()
     return LogResult(
         entry_id=entry.id,
@@ -225,7 +224,7 @@ def _log_result(
         note=entry.note,
         ticket=entry.ticket,
         remaining_minutes=remaining,
-        percent_left=percent_left(remaining, current_block_minutes(blocks, book.today)),
+        percent_left=percent_left(remaining, book.block_minutes()),
         duplicate=duplicate,
         replaces_entry_id=entry.replaces_id,
         from_later_blocks_minutes=plan.allocation.from_later_blocks if plan else 0,
@@ -234,6 +233,9 @@ def _log_result(
         logged_on=entry.created_at.astimezone(ZoneInfo(book.client.timezone)).date(),
         after_hours=after_hours,
         psa=queued_note(book.ctx),
+        billed_by=billable_causes(
+            entry.minutes, book.policy.rounding, book.policy.minimum, entry.non_billable, entry.multiplier
+        ),
     )
 
 

@@ -103,7 +103,7 @@ def balance_view(
 ) -> BalanceView:
     today = ctx.today(client.timezone)
     grace = grace_days_of(client, ctx.settings)
-    views = [block_view(b, today, grace) for b in sorted(open_blocks, key=lambda b: b.id)]
+    views = [block_view(b, today, grace) for b in sorted(open_blocks, key=lambda b: b.id) if b.remaining_minutes > 0]
     return BalanceView(
         client=client.handle,
         display_name=client.display_name,
@@ -113,7 +113,7 @@ def balance_view(
         # plus what blocks past their closing day will forfeit at the next write (see block_view)
         forfeited_minutes=client.forfeited_minutes
         + sum(v.forfeited_minutes for v in views)
-        - sum(b.forfeited_minutes for b in open_blocks),
+        - sum(b.forfeited_minutes for b in open_blocks if b.remaining_minutes > 0),
         overage_minutes=client.open_overage_minutes,
         billed_overage_minutes=client.billed_overage_minutes,
         current_block_minutes=current_block_minutes(open_blocks, today),
@@ -145,7 +145,14 @@ def _one_balance(session: Session, ctx: Context, client: Client) -> BalanceView:
     start = month_start(today)
     used = repositories.used_between(session, [client.id], start, add_months(start, 1)).get(client.id, 0)
     last = repositories.latest_entries(session, client.id, LAST_ENTRIES)
-    return balance_view(session, ctx, client, repositories.open_blocks(session, [client.id])[client.id], used, last)
+    return balance_view(
+        session, ctx, client, repositories.open_blocks(session, [client.id], _used_up_since(ctx))[client.id], used, last
+    )
+
+
+def _used_up_since(ctx: Context) -> date:
+    """The used-up blocks to read for "% left": those that may be current today in any time zone."""
+    return ctx.now().date() - timedelta(days=1)
 
 
 def all_balances(
@@ -155,7 +162,7 @@ def all_balances(
     first. ``with_last_entry`` adds each client's latest entry (the dashboard)."""
     clients = repositories.clients(session, include_archived)
     ids = [c.id for c in clients]
-    blocks = repositories.open_blocks(session, ids)
+    blocks = repositories.open_blocks(session, ids, _used_up_since(ctx))
     start = month_start(ctx.today())
     used = repositories.used_between(session, ids, start, add_months(start, 1))
     last: dict[int, Entry] = {}

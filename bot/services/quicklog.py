@@ -18,10 +18,12 @@ same stored rows with and without this path, on both databases."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.allocation import closed_on
 from bot.domain.commands import LogTime
+from bot.domain.durations import billable_causes
 from bot.domain.ledger import account_balance, current_block_minutes, plan_entry
 from bot.domain.roles import Standing
 from bot.domain.thresholds import alert_crossing, percent_left
@@ -58,7 +60,7 @@ def quick_log(
     try:
         with ctx.db.quick.transaction() as transaction:
             handle = command.client.lower().lstrip("@") if command.client is not None else None
-            client, blocks = transaction.read(handle, client_id)
+            client, blocks = transaction.read(handle, client_id, ctx.now().date() - timedelta(days=1))
             if client is None or client.archived:
                 return None
             result = _plain_entry(ctx, actor, command, client, blocks, source, key, ticket, source_ref, thread_ref)
@@ -91,7 +93,7 @@ def _plain_entry(
     today = ctx.today(client.timezone)
     settings = ctx.settings
     policy = policy_of(client, settings)
-    if any(closed_on(b.expires_on, today, policy.grace_days) for b in blocks):
+    if any(closed_on(b.expires_on, today, policy.grace_days) for b in blocks if b.remaining_minutes > 0):
         return None  # a block to forfeit first: ClientBook.expire_due
     work_date = command.work_date(today)
     if (today - work_date).days > settings.backdate_days:
@@ -154,5 +156,6 @@ def _plain_entry(
         remaining_minutes=plan.after,
         percent_left=percent_left(plan.after, current_block_minutes(left, today)),
         logged_on=today,
+        billed_by=billable_causes(command.minutes, policy.rounding, policy.minimum, command.non_billable),
     )
     return entry, [DrawRow(d.block_id, d.minutes) for d in plan.allocation.draws], line, answer

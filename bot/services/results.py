@@ -148,6 +148,7 @@ class LogResult(Result):
     logged_on: date | None = None  # the recorded date (client's calendar), which statement shows it
     after_hours: str | None = None  # why the after-hours work type was applied, when it was
     psa: str | None = None  # "queued for ConnectWise PSA" when a PSA is connected
+    billed_by: tuple[str, ...] = ()  # what made the billable time differ: the rate, the rounding, the minimum
 
 
 @dataclass(frozen=True)

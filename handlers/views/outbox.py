@@ -47,8 +47,9 @@ def _name(facts: dict[str, Any]) -> str:
 
 
 def slack_message(facts: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """``(text, blocks)`` for any outbox kind."""
-    return summary(facts), to_dicts(LAYOUTS[facts["kind"]](facts))
+    """``(text, blocks)`` for any outbox kind; the text escaped as the blocks are (a notification
+    shows it: a client named ``Acme <!channel>`` must not ping anyone)."""
+    return escape(summary(facts)), to_dicts(LAYOUTS[facts["kind"]](facts))
 
 
 def _threshold(facts: dict[str, Any]) -> list[Block]:
