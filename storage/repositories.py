@@ -205,6 +205,17 @@ def entries_logged_since(session: Session, user_id: str, start: datetime, limit:
     return [(e, h) for e, h in rows]
 
 
+def logged_since_totals(session: Session, user_id: str, start: datetime) -> tuple[int, int]:
+    """``(count, billable minutes)`` of a person's live entries recorded since ``start``: all of them,
+    whatever a list shows."""
+    count, minutes = session.execute(
+        select(func.count(Entry.id), func.coalesce(func.sum(Entry.billable_minutes), 0)).where(
+            Entry.user_id == user_id, Entry.created_at >= start, Entry.voided_at.is_(None)
+        )
+    ).one()
+    return int(count), int(minutes)
+
+
 def recent_client_handles(session: Session, user_id: str, limit: int) -> list[str]:
     """The active clients a person logged time for lately, most recent first, each once."""
     recent: list[str] = []

@@ -211,6 +211,8 @@ def dashboard(ctx: Context) -> Dashboard:
             attention.append(
                 Attention(view.client, view.display_name, f"overdrawn by {format_duration(-view.remaining_minutes)}")
             )
+        elif view.remaining_minutes == 0:  # already out: no run-out to forecast
+            attention.append(Attention(view.client, view.display_name, "hours used up"))
         elif forecast.run_out_on is not None and forecast.run_out_on <= today + timedelta(days=ATTENTION_DAYS):
             attention.append(
                 Attention(view.client, view.display_name, f"runs out around {forecast.run_out_on} at the current pace")
@@ -321,6 +323,8 @@ class MyDay:
     timer: RunningTimer | None
     entries_today: list[EntryView]
     recent_clients: list[str]
+    count_today: int = 0  # every entry logged today: the list shows the newest TODAY_SHOWN
+    minutes_today: int = 0  # billable minutes of all of them
 
 
 RECENT_CLIENTS = 5
@@ -346,8 +350,9 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
             )
         today = repositories.entries_logged_since(session, user_id, start, TODAY_SHOWN)
         recent = repositories.recent_client_handles(session, user_id, RECENT_CLIENTS)
+        count, minutes = repositories.logged_since_totals(session, user_id, start)
         views = with_sync(session, ctx, [entry_view(e, h) for e, h in today], [e for e, _ in today])
-        return MyDay(timer, views, recent)
+        return MyDay(timer, views, recent, count, minutes)
 
 
 def recent_clients(ctx: Context, user_id: str) -> list[str]:

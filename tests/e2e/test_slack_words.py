@@ -17,7 +17,7 @@ from bot.domain.commands import Link
 from bot.jobs.dispatcher import Dispatcher
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
-from tests.e2e.slack_harness import RunningApp, SlackDriver, assert_valid_message, thread_message
+from tests.e2e.slack_harness import RunningApp, SlackDriver, assert_valid_message, assert_valid_view, thread_message
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do
 
@@ -95,3 +95,24 @@ def test_an_edited_after_hours_line_says_what_it_deducts(
     )
     answer = fake_slack.wait_for("chat.postEphemeral", 2)[-1].params["text"]
     assert "Corrected" in answer and "(4h billable)" in answer and "afterhours ×2 → 4h deducted" in answer
+
+
+def test_app_home_totals_all_of_todays_entries_and_says_when_it_lists_only_the_newest(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    tess = Actor("UTECH", "Tess Tech")
+    for minutes in [30, 30] + [50] * 10:
+        do(slack_ctx, tess, f"logtime acme {minutes}m work")
+    slack.event({"type": "app_home_opened", "user": "UTECH", "tab": "home", "event_ts": "1.1"})
+    view = fake_slack.wait_for("views.publish")[0].params["view"]
+    assert_valid_view(view)
+    assert "*Your entries today* (9h 20m deducted in all; the newest 10 of 12 shown)" in json.dumps(view)
+
+
+def test_app_home_says_a_client_at_zero_has_used_up_its_hours_rather_than_forecasting_a_run_out(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    do(slack_ctx, Actor("UTECH", "Tess Tech"), "logtime acme 10h migration")
+    slack.event({"type": "app_home_opened", "user": "UTECH", "tab": "home", "event_ts": "1.1"})
+    text = json.dumps(fake_slack.wait_for("views.publish")[0].params["view"])
+    assert "runs out" not in text and "hours used up" in text
