@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.commands import ClientList, ClientShow, TimerDiscard, TimerStop, VoidEntry, WorkTypeList
 from bot.domain.durations import format_duration
 from bot.domain.errors import ParseError
-from bot.domain.fields import clean_note, find_ticket
+from bot.domain.fields import clean_note, find_ticket, parse_id
 from bot.domain.roles import Role
 from bot.domain.worktypes import multiplier_label
 from bot.services import Actor, ledger
@@ -323,9 +323,9 @@ def register(app: App, deps: Deps) -> None:
         """A button whose value is one of our entry ids (anything else is not one of our buttons)."""
 
         def read(body: dict[str, Any], respond: Respond) -> None:
-            try:
-                entry_id = int(str(body["actions"][0]["value"]))
-            except (ValueError, KeyError, IndexError):
+            try:  # an id as our buttons carry it: anything else (even 20 digits) is not one of ours
+                entry_id = parse_id(str(body["actions"][0]["value"]), "an entry", "void 42")
+            except (ParseError, KeyError, IndexError):
                 return
             work(body, respond, deps.people.actor(body["user"]["id"]), entry_id)
 
