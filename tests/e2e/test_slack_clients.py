@@ -245,6 +245,17 @@ def test_linking_a_channel_with_guests_warns_and_keeps_alerts_out(
     assert warning["user"] == "UADMIN" and "guests" in warning["text"]
 
 
+@pytest.mark.parametrize("user", [GUEST, "UTECH"])
+def test_a_refused_link_says_nothing_about_the_channels_guests(
+    slack: SlackDriver, slack_ctx: Context, people: FakeSlack, acme: str, user: str
+) -> None:
+    people.members["CGUESTS"] = ["UTECH", GUEST]
+    refused = text_of(slack.command("/blocktime", "link acme", user=user, channel="CGUESTS"))
+    assert "is now linked" not in refused and "guests" not in refused
+    slack.settle()
+    assert people.of("chat.postEphemeral") == []
+
+
 def test_an_alert_for_a_client_whose_channel_is_shared_goes_to_the_internal_channel_only(
     slack_ctx: Context, fake_slack: FakeSlack
 ) -> None:
