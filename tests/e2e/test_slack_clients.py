@@ -129,6 +129,16 @@ def test_a_guest_cannot_undo_or_submit_a_log_modal(
     assert entry_count(slack_ctx) == 1 and balance_of(slack_ctx, "acme").used_minutes == 60
 
 
+@pytest.mark.parametrize("user", [GUEST, EXTERNAL])
+def test_a_forged_psa_retry_tells_a_client_contact_nothing_about_the_configuration(
+    slack: SlackDriver, people: FakeSlack, linked: str, user: str
+) -> None:
+    assert slack.click("psa_retry", "all", user=user, channel=CHANNEL).status == 200
+    refused = people.wait_for("response_url")[0].params
+    assert_valid_message(refused.get("blocks", []), refused["text"])
+    assert "staff" in refused["text"] and "connected" not in json.dumps(refused)
+
+
 def test_a_guests_home_tab_shows_no_client(slack: SlackDriver, people: FakeSlack, linked: str) -> None:
     slack.event({"type": "app_home_opened", "user": GUEST, "tab": "home", "channel": "D1"})
     view = people.wait_for("views.publish")[0].params["view"]
