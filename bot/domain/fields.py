@@ -4,6 +4,7 @@ by the command grammar, the modal forms and the configuration, each with a frien
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import time
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,11 +68,38 @@ NOTE_LIMIT = 2000
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ
+_BLACK_FLAG, _CANCEL_TAG = "\U0001f3f4", "\U000e007f"
+
+
+def _joins(char: str) -> bool:
+    """A visible character a joiner may sit next to: emoji, their modifiers and other scripts' letters."""
+    return not char.isascii() and not char.isspace() and unicodedata.category(char)[0] not in "CZ"
+
+
+def _drop_format_characters(text: str) -> str:
+    """Unicode's invisible format characters (category Cf: U+202E and the other bidi overrides,
+    U+200B zero width space, U+FEFF, U+2060...) dropped, but those that legitimate text needs:
+    ZWJ and ZWNJ between two visible non-ASCII characters (emoji sequences such as woman + ZWJ +
+    laptop, Indic and Persian spelling) and the tag characters of a subdivision flag (🏴 + tags + cancel tag)."""
+    kept: list[str] = []
+    for i, char in enumerate(text):
+        if unicodedata.category(char) != "Cf":
+            kept.append(char)
+        elif char in _JOINERS:
+            if 0 < i < len(text) - 1 and _joins(text[i - 1]) and _joins(text[i + 1]):
+                kept.append(char)
+        elif "\U000e0020" <= char <= _CANCEL_TAG and kept:
+            before = kept[-1]
+            if before == _BLACK_FLAG or ("\U000e0020" <= before < _CANCEL_TAG):
+                kept.append(char)
+    return "".join(kept)
 
 
 def clean_note(text: str) -> str:
-    """A note as stored: control characters dropped (line breaks kept), at most ``NOTE_LIMIT`` characters."""
-    cleaned = _CONTROL.sub("", text.replace("\t", " ")).strip()
+    """A note as stored: control characters and invisible format characters dropped (line breaks and
+    the joiners of emoji kept), at most ``NOTE_LIMIT`` characters."""
+    cleaned = _drop_format_characters(_CONTROL.sub("", text.replace("\t", " "))).strip()
     if len(cleaned) > NOTE_LIMIT:
         raise ParseError(
             f"The note has {len(cleaned):,} characters; a note is at most {NOTE_LIMIT:,}. Shorten it, or put the "

@@ -218,6 +218,19 @@ def test_staff_post_the_client_safe_card_in_the_linked_channel(
     assert "linked to the client" in elsewhere
 
 
+def test_invisible_format_characters_in_a_note_never_reach_the_client_card(
+    slack: SlackDriver, slack_ctx: Context, people: FakeSlack, linked: str
+) -> None:
+    do(slack_ctx, Actor.local_admin(), "client set acme client-notes on")
+    logged = text_of(slack.command("/logtime", "acme 45m reset pay\u200bpal \u202eexe.pdf", user="UTECH"))
+    assert "Logged" in logged
+    card = slack.command("/balance", "public", user="UTECH", channel=CHANNEL).json
+    assert_valid_message(card["blocks"], card["text"])
+    shown = json.dumps(card, ensure_ascii=False)
+    assert "reset paypal exe.pdf" in shown
+    assert "\u202e" not in shown and "\u200b" not in shown
+
+
 def test_client_contacts_see_their_own_card_only_when_allowed_and_only_in_their_channel(
     slack: SlackDriver, slack_ctx: Context, people: FakeSlack, linked: str
 ) -> None:
