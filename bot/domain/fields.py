@@ -109,6 +109,28 @@ def clean_note(text: str) -> str:
     return cleaned
 
 
+# Slack's markup in the text it sends: <@U123>, <#C123|general>, <!here>, <https://x.example|label>
+_MARKUP = re.compile(r"<([@#!][^<>|\s]+|[a-zA-Z][a-zA-Z0-9+.-]*:[^<>|\s]+)(?:\|([^<>]*))?>")
+
+
+def _plain_link(found: re.Match[str]) -> str:
+    target, label = found[1], (found[2] or "").strip()
+    if target[0] in "@#":
+        return target[0] + (label.lstrip("@#") or target[1:])
+    if target[0] == "!":  # <!here>, <!subteam^S1|@oncall>, <!date^...|fallback>
+        return label or "@" + target[1:].split("^")[0]
+    shown = target.removeprefix("mailto:")
+    same = {shown.rstrip("/"), shown.split("://", 1)[-1].rstrip("/")}
+    return shown if not label or label.rstrip("/") in same else f"{label} ({shown})"
+
+
+def plain_markup(text: str) -> str:
+    """User text with Slack's markup as the plain words it stands for, for readers outside the MSP:
+    ``<@U123|sam>`` is @sam, ``<#C1|general>`` #general, ``<!here>`` @here, and a link is its URL,
+    after its label when that differs: a label never stands in for the URL it hides."""
+    return _MARKUP.sub(_plain_link, text)
+
+
 def find_ticket(note: str) -> str | None:
     """The ticket a note names: ``#1234``, else an Autotask ticket number ``T20261125.0042``."""
     found = _TICKET.search(note)

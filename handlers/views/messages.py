@@ -5,6 +5,7 @@ a notification shows it), and blocks validated by slack_sdk's models
 
 from __future__ import annotations
 
+import re
 from functools import singledispatch
 from typing import Any
 
@@ -178,9 +179,13 @@ def render_entries(result: EntriesResult) -> Rendered:
     return escape(f"{name}: {result.period}"), to_dicts([section(head), *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
 
 
+_PLAIN_URL = re.compile(r"https?://[^\s|<>&]+")
+
+
 def ticket_link(ticket: str) -> str:
-    """A thread's permalink as a short "thread" link; a ``#1234`` as it is."""
-    if ticket.startswith(("https://", "http://")):
+    """A thread's permalink as a short "thread" link; a ``#1234`` (or anything else: no label of its
+    own, ``https://evil.example|https://bank.example``, ever reaches Slack's markup) as it is."""
+    if _PLAIN_URL.fullmatch(ticket):
         return f"<{ticket}|thread>"
     return escape(ticket)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.domain import commands as c
 from bot.domain.dates import Period
 from bot.domain.errors import DomainError, ParseError
-from bot.domain.fields import clean_note
+from bot.domain.fields import clean_note, plain_markup
 from bot.domain.grammar import parse_command, parse_logtime
 from bot.domain.helptext import help_text
 from bot.domain.roles import Role
@@ -240,3 +240,20 @@ def test_a_cleaned_note_has_no_format_character_but_a_joiner_or_a_flags_tags(tex
         if unicodedata.category(char) == "Cf":
             assert char in "\u200c\u200d" or "\U000e0020" <= char <= "\U000e007f", repr(cleaned)
             assert 0 < i < len(cleaned) - 1 or char == "\U000e007f"
+
+
+@pytest.mark.parametrize(
+    ("note", "plain"),
+    [
+        ("helped <@U123|sam> and <@U456>", "helped @sam and @U456"),
+        ("in <#C123|general> and <#C456>", "in #general and #C456"),
+        ("<!here> <!channel> <!subteam^S1|@oncall>", "@here @channel @oncall"),
+        ("see <https://docs.example/a>", "see https://docs.example/a"),
+        ("see <https://docs.example/|docs.example>", "see https://docs.example/"),
+        ("see <https://evil.example|https://bank.example>", "see https://bank.example (https://evil.example)"),
+        ("mail <mailto:it@acme.example|it@acme.example>", "mail it@acme.example"),
+        ("a < b and c > d", "a < b and c > d"),
+    ],
+)
+def test_slack_markup_reads_as_plain_words_and_a_label_never_hides_its_url(note: str, plain: str) -> None:
+    assert plain_markup(note) == plain
