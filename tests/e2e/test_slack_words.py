@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +15,7 @@ from bot.bootstrap import transports_for
 from bot.config import Settings
 from bot.domain.commands import Link
 from bot.jobs.dispatcher import Dispatcher
+from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
 from tests.e2e.slack_harness import RunningApp, SlackDriver, assert_valid_message, assert_valid_view, thread_message
@@ -116,3 +117,24 @@ def test_app_home_says_a_client_at_zero_has_used_up_its_hours_rather_than_foreca
     slack.event({"type": "app_home_opened", "user": "UTECH", "tab": "home", "event_ts": "1.1"})
     text = json.dumps(fake_slack.wait_for("views.publish")[0].params["view"])
     assert "runs out" not in text and "hours used up" in text
+
+
+def test_the_digests_low_heading_says_the_rule_it_lists_by(
+    alerting: SlackDriver, alerting_ctx: Context, fake_slack: FakeSlack
+) -> None:
+    """Thresholds 50%,25%,10%,0: acme (8% left) is above its lowest threshold, 0, but under 10%, the
+    lowest above zero, and is listed as such; globex (20% left) is under 25% but above 10%: not low."""
+    admin = Actor.local_admin()
+    for handle in ("acme", "globex"):
+        do(alerting_ctx, admin, f"client add {handle} {handle.title()} Corp")
+        do(alerting_ctx, admin, f"client set {handle} thresholds 50%,25%,10%,0")
+        do(alerting_ctx, admin, f"topup {handle} 10")
+    do(alerting_ctx, admin, "logtime acme 9h12m migration")  # 48m left: 8%
+    do(alerting_ctx, admin, "logtime globex 8h migration")  # 2h left: 20%
+    run_job(alerting_ctx, "digest", date(2026, 11, 25))
+    Dispatcher(alerting_ctx, transports_for(alerting_ctx)).run_once(limit=100)
+    [digest] = [c.params for c in fake_slack.of("chat.postMessage") if c.params.get("channel") == "CMANAGERS"]
+    assert_valid_message(digest["blocks"], digest["text"])
+    shown = json.dumps(digest["blocks"], ensure_ascii=False)
+    assert "*Low: at or under their lowest threshold above zero*\\n• *Acme Corp*: 48m left (at or under 10%)" in shown
+    assert "Globex" not in shown and "1 low" in digest["text"]
