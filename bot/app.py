@@ -56,10 +56,12 @@ def create_wsgi_app(app: App, ctx: Context) -> Callable[..., Iterable[bytes]]:
 
     class Handler(SlackRequestHandler):
         def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-            return dispatch_safely(
-                self.app,
-                BoltRequest(body=request.get_body(), query=request.query_string, headers=request.get_headers()),
-            )
+            try:  # Bolt parses the body here (``payload=`` JSON), before any listener or error handler
+                parsed = BoltRequest(body=request.get_body(), query=request.query_string, headers=request.get_headers())
+            except ValueError as error:
+                log.warning("malformed Slack request (%s: %s)", type(error).__name__, error)
+                return BoltResponse(status=400, body="malformed request")
+            return dispatch_safely(self.app, parsed)
 
     slack = Handler(app, path="/slack/events")
 

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from bot.domain.dates import long_day
 from bot.domain.durations import as_recorded, format_duration, format_hours
+from bot.domain.fields import plain_markup
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.jobs.messages import used_label
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
@@ -282,8 +283,8 @@ def card_lines(card: ClientCard) -> list[str]:
         lines.append("Latest work:")
         for e in card.last_entries:
             charged = d(e.minutes) if e.minutes else "no charge"
-            ticket = f" · {e.ticket}" if e.ticket else ""
-            note = f" — {e.note}" if e.note else ""
+            ticket = f" · {plain_markup(e.ticket)}" if e.ticket else ""
+            note = f" — {plain_markup(e.note)}" if e.note else ""
             lines.append(f"• {e.work_date} · {charged} · {e.first_name}{ticket}{note}")
     return lines
 
@@ -506,7 +507,7 @@ def statement_lines(facts: dict[str, Any]) -> list[str]:
     if len(facts.get("by_work_type") or []) > 1:
         lines.append("By work type (deducted): " + ", ".join(f"{t} {d(m)}" for t, m in facts["by_work_type"]))
     lines.append("By technician: " + (", ".join(f"{n} {d(m)}" for n, m in facts["by_technician"]) or "none"))
-    lines.append("By ticket: " + (", ".join(f"{t} {d(m)}" for t, m in facts["by_ticket"]) or "none"))
+    lines.append("By ticket: " + (", ".join(f"{plain_markup(t)} {d(m)}" for t, m in facts["by_ticket"]) or "none"))
     return lines
 
 

@@ -34,10 +34,9 @@ def register(app: App, deps: Deps) -> None:
     def answer(ack: Ack, command: dict[str, Any], text: str) -> None:
         user_id = command["user_id"]
         actor = deps.people.actor(user_id, command.get("user_name", ""))
-        for channel in channels_to_check(text, command.get("channel_id")):
+        channels = channels_to_check(text, command.get("channel_id"))
+        for channel in channels:
             deps.people.check_channel(channel)  # the services refuse alerts to a shared channel
-            if text.split()[:1] == ["link"]:
-                deps.later("guests in channel", partial(_warn_of_guests, deps, channel, user_id))
         key = f"cmd:{command['trigger_id']}" if command.get("trigger_id") else None
         outcome = attempt(
             lambda: run_text(deps.ctx, actor, text, channel_id=command.get("channel_id"), idempotency_key=key),
@@ -52,6 +51,9 @@ def register(app: App, deps: Deps) -> None:
         # only the client-safe card is ever posted in the channel (`/balance public`)
         public = isinstance(result, ClientCard) and _wants_public(text)
         ack(text=message, blocks=blocks, response_type="in_channel" if public else "ephemeral")
+        if text.split()[:1] == ["link"]:  # only to the admin whose link was made (a refusal says nothing more)
+            for channel in channels:
+                deps.later("guests in channel", partial(_warn_of_guests, deps, channel, user_id))
         if isinstance(result, CHANGES):
             deps.home_changed(user_id)
 

@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.domain.durations import format_duration
+from bot.render import log_notes
 from bot.services.channels import (
     linked_client,
     log_thread_message,
@@ -25,6 +26,7 @@ from bot.services.nudges import note_reply
 from bot.services.results import LogResult, VoidResult
 from handlers.context import Deps
 from handlers.outcome import attempt
+from handlers.views.blockkit import escape
 from handlers.views.messages import render_log
 
 log = logging.getLogger("blocktime.threads")
@@ -137,10 +139,30 @@ def _looks_like_time(text: str) -> bool:
 
 
 def _logged_reply(result: LogResult) -> str:
-    billable = "non-billable" if result.non_billable else f"{format_duration(result.billable_minutes)} billable"
-    return (
-        f"Logged {result.typed} ({billable}) for {result.display_name}, entry #{result.entry_id}. "
+    """The thread's reply (public when the channel asked for it): escaped, a client may read it."""
+    return escape(
+        f"Logged {result.typed} ({_billable(result)}) for {result.display_name}, entry #{result.entry_id}. "
         f"{format_duration(result.remaining_minutes)} left."
+    )
+
+
+def _billable(result: LogResult) -> str:
+    return "non-billable" if result.non_billable else f"{format_duration(result.billable_minutes)} billable"
+
+
+def _corrected_reply(result: LogResult) -> str:
+    """An edited line's reply (only its author sees it): what the entry now deducts and why (an
+    after-hours or other work type's rate), as a new entry's reply says."""
+    notes = [n for n in log_notes(result) if not n.startswith(f"#{result.entry_id} replaces")]
+    return escape(
+        " ".join(
+            [
+                f"Corrected: entry #{result.replaces_entry_id} is now #{result.entry_id}, {result.typed} "
+                f"({_billable(result)}).",
+                *notes,
+                f"{format_duration(result.remaining_minutes)} left.",
+            ]
+        )
     )
 
 
@@ -179,9 +201,7 @@ def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     if isinstance(result, VoidResult):
         text = f"Entry #{result.id} voided: the message no longer logs time. {format_duration(result.remaining_minutes)} left."
     elif result.replaces_entry_id:
-        text = f"Corrected: entry #{result.replaces_entry_id} is now #{result.entry_id}, {result.typed}. " + (
-            f"{format_duration(result.remaining_minutes)} left."
-        )
+        text = _corrected_reply(result)
     else:
         deps.client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
         text = _logged_reply(result)

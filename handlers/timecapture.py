@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.commands import ClientList, ClientShow, TimerDiscard, TimerStop, VoidEntry, WorkTypeList
 from bot.domain.durations import format_duration
 from bot.domain.errors import ParseError
-from bot.domain.fields import clean_note, find_ticket
+from bot.domain.fields import clean_note, find_ticket, parse_id
 from bot.domain.roles import Role
 from bot.domain.worktypes import multiplier_label
 from bot.services import Actor, ledger
@@ -28,7 +28,7 @@ from bot.services import clients as client_services
 from bot.services.channels import linked_client
 from bot.services.queries import entry_of, my_day, recent_clients
 from bot.services.results import ClientView, LogResult
-from bot.services.timers import discard_timer, stop_timer
+from bot.services.timers import TimerGone, discard_timer, stop_timer
 from bot.services.worktypes import list_work_types
 from handlers.commands import FORM_FAILED
 from handlers.context import Deps
@@ -178,6 +178,15 @@ def register(app: App, deps: Deps) -> None:
         text, blocks = error_message(refusal)
         tell(body, respond, text, blocks)
 
+    def gone(body: dict[str, Any], respond: Respond, refusal: str) -> None:
+        """A timer's buttons clicked after the timer ended: the message with the buttons says so
+        instead of offering them again (from App Home, a DM says it)."""
+        if not body.get("response_url"):
+            refuse(body, respond, refusal)
+            return
+        text, blocks = error_message(refusal)
+        respond(text=text, blocks=blocks, replace_original=True)
+
     def form(body: dict[str, Any], respond: Respond, open_it: Callable[[], object]) -> None:
         try:
             open_it()
@@ -274,6 +283,9 @@ def register(app: App, deps: Deps) -> None:
             except (ValueError, KeyError, IndexError):
                 return  # not one of our buttons
             outcome = attempt(lambda: call(actor, started), what)
+            if isinstance(outcome.problem, TimerGone):
+                gone(body, respond, outcome.error or "")
+                return
             if outcome.result is None:
                 refuse(body, respond, outcome.error or "")
                 return
@@ -308,8 +320,11 @@ def register(app: App, deps: Deps) -> None:
         started = str(body["actions"][0].get("value") or "")
         running = attempt(lambda: my_day(deps.ctx, actor.user_id).timer, "timer fix")
         timer = running.result
+        if running.result is None and running.error:
+            refuse(body, respond, running.error)
+            return
         if timer is None or timer.started_at.isoformat() != started:
-            refuse(body, respond, running.error or "That timer is no longer running: it was stopped or discarded.")
+            gone(body, respond, "That timer is no longer running: it was stopped or discarded already.")
             return
         view = timer_fix_modal(timer.display_name, started, format_duration(timer.minutes))
         form(body, respond, lambda: deps.client.views_open(trigger_id=body["trigger_id"], view=view))
@@ -323,9 +338,9 @@ def register(app: App, deps: Deps) -> None:
         """A button whose value is one of our entry ids (anything else is not one of our buttons)."""
 
         def read(body: dict[str, Any], respond: Respond) -> None:
-            try:
-                entry_id = int(str(body["actions"][0]["value"]))
-            except (ValueError, KeyError, IndexError):
+            try:  # an id as our buttons carry it: anything else (even 20 digits) is not one of ours
+                entry_id = parse_id(str(body["actions"][0]["value"]), "an entry", "void 42")
+            except (ParseError, KeyError, IndexError):
                 return
             work(body, respond, deps.people.actor(body["user"]["id"]), entry_id)
 

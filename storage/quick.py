@@ -101,7 +101,10 @@ def _select_client(key: str, lock: str) -> str:
 
 _OPEN_BLOCKS = (
     f"SELECT {', '.join(_BLOCK_FIELDS)} FROM blocks"
-    " WHERE client_id = :client_id AND voided_at IS NULL AND remaining_minutes > 0"
+    " WHERE client_id = :client_id AND voided_at IS NULL AND (remaining_minutes > 0"
+    # used-up blocks that may still be current (the denominator of "% left"): repositories.open_blocks
+    " OR expires_on >= :since OR (expires_on IS NULL AND start_on >= (SELECT MIN(h.start_on) FROM blocks h"
+    " WHERE h.client_id = :client_id AND h.voided_at IS NULL AND h.remaining_minutes > 0)))"
 )
 
 
@@ -172,6 +175,7 @@ class QuickStore:
         self._line_in = {f: bind(_LINES.c[f]) for f in LINE_FIELDS}
         self._sync_in = {f: bind(_OUTBOX.c[f]) for f in NEW_ROW_FIELDS}
         self._moment_in = bind(_DRAWS.c.created_at)
+        self._day_in = bind(_BLOCKS.c.expires_on)
         lock = " FOR UPDATE" if self.postgres else ""
         self._sql = {
             name: self._paramstyle(sql)
@@ -254,10 +258,13 @@ class QuickTransaction:
     def _execute(self, name: str, params: dict[str, Any]) -> Any:
         return self.store._run(self.connection, self.cursor.execute, self.store._sql[name], params)
 
-    def read(self, handle: str | None, client_id: int | None) -> tuple[ClientRow | None, list[OpenBlock]]:
+    def read(
+        self, handle: str | None, client_id: int | None, used_up_since: date
+    ) -> tuple[ClientRow | None, list[OpenBlock]]:
         """The client (by handle, else by id), its row locked for this transaction (SQLite: the whole
-        database already is), and its open blocks, read by a statement that starts after the lock is
-        ours (on PostgreSQL, one that waited for the lock would see the blocks as of its start)."""
+        database already is), and its open blocks (and the used-up ones that may still be current on
+        ``used_up_since``, as ``repositories.open_blocks``), read by a statement that starts after the
+        lock is ours (on PostgreSQL, one that waited for the lock would see the blocks as of its start)."""
         if handle is None and client_id is None:
             return None, []
         key, value = ("by_handle", handle) if handle is not None else ("by_id", client_id)
@@ -266,7 +273,7 @@ class QuickTransaction:
         if row is None:
             return None, []
         client = ClientRow(*_convert(row, self.store._client_out))
-        self._execute("open_blocks", {"client_id": client.id})
+        self._execute("open_blocks", {"client_id": client.id, "since": _bound(used_up_since, self.store._day_in)})
         return client, [OpenBlock(*_convert(r, self.store._block_out)) for r in self.cursor.fetchall()]
 
     def write_and_commit(

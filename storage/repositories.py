@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import (
@@ -89,14 +89,30 @@ def clients(session: Session, include_archived: bool = False) -> list[Client]:
     return list(session.scalars(query))
 
 
-def open_blocks(session: Session, client_ids: list[int]) -> dict[int, list[Block]]:
-    """Each client's live blocks with minutes left (a few per client: the balance's inputs)."""
+def open_blocks(session: Session, client_ids: list[int], used_up_since: date | None = None) -> dict[int, list[Block]]:
+    """Each client's live blocks with minutes left (a few per client: the balance's inputs). With
+    ``used_up_since``, also the used-up ones that may still be current blocks on that day (the
+    denominator of "% left", ``bot.domain.ledger.current_block_minutes``, decides): expiring on or
+    after it, or never expiring and started no earlier than the oldest block with minutes left."""
     found: dict[int, list[Block]] = {cid: [] for cid in client_ids}
     if not client_ids:
         return found
-    rows = session.scalars(
-        select(Block).where(Block.client_id.in_(client_ids), Block.voided_at.is_(None), Block.remaining_minutes > 0)
+    holding = aliased(Block)
+    run_start = (
+        select(func.min(holding.start_on))
+        .where(holding.client_id == Block.client_id, holding.voided_at.is_(None), holding.remaining_minutes > 0)
+        .scalar_subquery()
     )
+    wanted = (
+        Block.remaining_minutes > 0
+        if used_up_since is None
+        else or_(
+            Block.remaining_minutes > 0,
+            Block.expires_on >= used_up_since,
+            and_(Block.expires_on.is_(None), Block.start_on >= run_start),
+        )
+    )
+    rows = session.scalars(select(Block).where(Block.client_id.in_(client_ids), Block.voided_at.is_(None), wanted))
     for block in rows:
         found[block.client_id].append(block)
     return found
@@ -187,6 +203,17 @@ def entries_logged_since(session: Session, user_id: str, start: datetime, limit:
         .limit(limit)
     ).all()
     return [(e, h) for e, h in rows]
+
+
+def logged_since_totals(session: Session, user_id: str, start: datetime) -> tuple[int, int]:
+    """``(count, billable minutes)`` of a person's live entries recorded since ``start``: all of them,
+    whatever a list shows."""
+    count, minutes = session.execute(
+        select(func.count(Entry.id), func.coalesce(func.sum(Entry.billable_minutes), 0)).where(
+            Entry.user_id == user_id, Entry.created_at >= start, Entry.voided_at.is_(None)
+        )
+    ).one()
+    return int(count), int(minutes)
 
 
 def recent_client_handles(session: Session, user_id: str, limit: int) -> list[str]:

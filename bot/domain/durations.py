@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bot.domain.errors import ParseError
+from bot.domain.worktypes import multiplier_label
 
 DEFAULT_MAX_MINUTES = 24 * 60
 EXAMPLE = "15m, 1h30m, 1.5h or 1:30"
@@ -164,6 +165,25 @@ def billable_minutes(
     weighted = int((Decimal(minutes) * multiplier).to_integral_value(rounding=ROUND_CEILING))
     rounded = weighted if rounding <= 1 else -(-weighted // rounding) * rounding
     return max(rounded, minimum)
+
+
+def billable_causes(
+    minutes: int, rounding: int, minimum: int, non_billable: bool = False, multiplier: Decimal = Decimal(1)
+) -> tuple[str, ...]:
+    """What made ``billable_minutes`` differ from the minutes worked, in its order: the work type's
+    rate, the rounding, the minimum (none when they are equal)."""
+    if non_billable:
+        return ()
+    causes: list[str] = []
+    weighted = int((Decimal(minutes) * multiplier).to_integral_value(rounding=ROUND_CEILING))
+    if weighted != minutes:
+        causes.append(f"the {multiplier_label(multiplier)} rate")
+    rounded = weighted if rounding <= 1 else -(-weighted // rounding) * rounding
+    if rounded != weighted:
+        causes.append(f"rounding up to {format_duration(rounding)}")
+    if minimum > rounded:
+        causes.append(f"the {format_duration(minimum)} minimum")
+    return tuple(causes)
 
 
 def elapsed_minutes(started_at: datetime, now: datetime) -> int:

@@ -4,6 +4,7 @@ by the command grammar, the modal forms and the configuration, each with a frien
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import time
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,11 +68,38 @@ NOTE_LIMIT = 2000
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ
+_BLACK_FLAG, _CANCEL_TAG = "\U0001f3f4", "\U000e007f"
+
+
+def _joins(char: str) -> bool:
+    """A visible character a joiner may sit next to: emoji, their modifiers and other scripts' letters."""
+    return not char.isascii() and not char.isspace() and unicodedata.category(char)[0] not in "CZ"
+
+
+def _drop_format_characters(text: str) -> str:
+    """Unicode's invisible format characters (category Cf: U+202E and the other bidi overrides,
+    U+200B zero width space, U+FEFF, U+2060...) dropped, but those that legitimate text needs:
+    ZWJ and ZWNJ between two visible non-ASCII characters (emoji sequences such as woman + ZWJ +
+    laptop, Indic and Persian spelling) and the tag characters of a subdivision flag (🏴 + tags + cancel tag)."""
+    kept: list[str] = []
+    for i, char in enumerate(text):
+        if unicodedata.category(char) != "Cf":
+            kept.append(char)
+        elif char in _JOINERS:
+            if 0 < i < len(text) - 1 and _joins(text[i - 1]) and _joins(text[i + 1]):
+                kept.append(char)
+        elif "\U000e0020" <= char <= _CANCEL_TAG and kept:
+            before = kept[-1]
+            if before == _BLACK_FLAG or ("\U000e0020" <= before < _CANCEL_TAG):
+                kept.append(char)
+    return "".join(kept)
 
 
 def clean_note(text: str) -> str:
-    """A note as stored: control characters dropped (line breaks kept), at most ``NOTE_LIMIT`` characters."""
-    cleaned = _CONTROL.sub("", text.replace("\t", " ")).strip()
+    """A note as stored: control characters and invisible format characters dropped (line breaks and
+    the joiners of emoji kept), at most ``NOTE_LIMIT`` characters."""
+    cleaned = _drop_format_characters(_CONTROL.sub("", text.replace("\t", " "))).strip()
     if len(cleaned) > NOTE_LIMIT:
         raise ParseError(
             f"The note has {len(cleaned):,} characters; a note is at most {NOTE_LIMIT:,}. Shorten it, or put the "
@@ -79,6 +107,28 @@ def clean_note(text: str) -> str:
             "logtime acme 1h printer fix #1234",
         )
     return cleaned
+
+
+# Slack's markup in the text it sends: <@U123>, <#C123|general>, <!here>, <https://x.example|label>
+_MARKUP = re.compile(r"<([@#!][^<>|\s]+|[a-zA-Z][a-zA-Z0-9+.-]*:[^<>|\s]+)(?:\|([^<>]*))?>")
+
+
+def _plain_link(found: re.Match[str]) -> str:
+    target, label = found[1], (found[2] or "").strip()
+    if target[0] in "@#":
+        return target[0] + (label.lstrip("@#") or target[1:])
+    if target[0] == "!":  # <!here>, <!subteam^S1|@oncall>, <!date^...|fallback>
+        return label or "@" + target[1:].split("^")[0]
+    shown = target.removeprefix("mailto:")
+    same = {shown.rstrip("/"), shown.split("://", 1)[-1].rstrip("/")}
+    return shown if not label or label.rstrip("/") in same else f"{label} ({shown})"
+
+
+def plain_markup(text: str) -> str:
+    """User text with Slack's markup as the plain words it stands for, for readers outside the MSP:
+    ``<@U123|sam>`` is @sam, ``<#C1|general>`` #general, ``<!here>`` @here, and a link is its URL,
+    after its label when that differs: a label never stands in for the URL it hides."""
+    return _MARKUP.sub(_plain_link, text)
 
 
 def find_ticket(note: str) -> str | None:

@@ -106,9 +106,22 @@ def account_balance(blocks: Iterable[HeldBlock], open_overage: int) -> int:
 
 
 def current_block_minutes(blocks: Iterable[HeldBlock], today: date) -> int:
-    """The size of the client's current blocks (with minutes left, not expired): what percentage
-    thresholds are a share of."""
-    return sum(b.minutes for b in blocks if b.remaining_minutes > 0 and is_current(b, today))
+    """The size of the client's current blocks: the one denominator of "% left" (the bar, the
+    percentage, percentage thresholds, App Home and the digest). A block is current when it has
+    started and not expired, used up or not: 2h15m left of a 10h and a 5h block is 15 %, not 45 %
+    of the 5h one. A used-up block that never expires counts only if it started no earlier than the
+    oldest block still holding minutes: one used up before the current ones were bought would
+    otherwise count forever."""
+    started = [b for b in blocks if b.start_on <= today and is_current(b, today)]
+    holding = [b.start_on for b in started if b.remaining_minutes > 0]
+    run_start = min(holding) if holding else None
+
+    def counts(block: HeldBlock) -> bool:
+        if block.remaining_minutes > 0 or block.expires_on is not None:
+            return True
+        return run_start is not None and block.start_on >= run_start
+
+    return sum(b.minutes for b in started if counts(b))
 
 
 def states(blocks: Iterable[HeldBlock], today: date, grace_days: int) -> list[BlockState]:

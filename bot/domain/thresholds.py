@@ -44,6 +44,14 @@ def percent_left(remaining: int, block_minutes: int) -> int | None:
     return min(100, remaining * 100 // block_minutes)
 
 
+def lowest_above_zero(thresholds: tuple[Threshold, ...], block_minutes: int) -> Threshold | None:
+    """The lowest threshold that sits above zero for blocks totalling ``block_minutes`` (``10%`` of
+    ``50%,25%,10%,0``): a client at or under it is "low" (the digest). The ``0`` threshold is not it:
+    at zero a client has used its hours up, and below it is overdrawn."""
+    above = [t for t in thresholds if t.level(block_minutes) > 0]
+    return min(above, key=lambda t: t.level(block_minutes)) if above else None
+
+
 def parse_thresholds(text: str) -> tuple[Threshold, ...]:
     found: list[Threshold] = []
     for part in (p.strip() for p in text.split(",")):

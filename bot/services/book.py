@@ -146,18 +146,23 @@ class ClientBook:
         self.today: date = ctx.today(client.timezone)
         self._blocks: dict[int, Block] | None = None
         self._returned_to_closed: list[tuple[Block, int]] = []
-        # Thresholds in percent are of the blocks current before the change (one that the change
-        # used up still counts).
-        self.block_minutes_before = current_block_minutes(self.open_blocks(), self.today)
+        # Thresholds in percent are of the blocks current before the change.
+        self.block_minutes_before = self.block_minutes()
 
     # -- reading ---------------------------------------------------------------------------------
     def open_blocks(self) -> list[Block]:
         """Blocks with minutes left (few per client, whatever the history's length). Read once per
         transaction (the client's row lock keeps them ours), then tracked as they change."""
         if self._blocks is None:
-            rows = repositories.open_blocks(self.session, [self.client.id])[self.client.id]
+            rows = repositories.open_blocks(self.session, [self.client.id], used_up_since=self.today)[self.client.id]
             self._blocks = {b.id: b for b in rows}
         return [b for b in self._blocks.values() if b.voided_at is None and b.remaining_minutes > 0]
+
+    def block_minutes(self) -> int:
+        """The size of the current blocks, used-up ones included: what "% left" is a share of."""
+        self.open_blocks()
+        assert self._blocks is not None
+        return current_block_minutes([b for b in self._blocks.values() if b.voided_at is None], self.today)
 
     def track(self, block: Block) -> None:
         """A block that has (again) minutes left: a new top-up, or one a void gave minutes back to."""

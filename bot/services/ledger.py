@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from bot.domain.allocation import closed_on, closing_day
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
 from bot.domain.dates import add_months
-from bot.domain.durations import format_duration
+from bot.domain.durations import billable_causes, format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
 from bot.domain.grammar import timer_misread
-from bot.domain.ledger import EntryPlan, Waiting, current_block_minutes, waiting
+from bot.domain.ledger import EntryPlan, Waiting, waiting
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
@@ -225,9 +225,8 @@ def _log_result(
     duplicate: bool = False,
     after_hours: str | None = None,
 ) -> LogResult:
-    blocks = book.open_blocks()
     remaining = book.balance()
-    later = waiting(blocks, book.today)
+    later = waiting(book.open_blocks(), book.today)
     return LogResult(
         entry_id=entry.id,
         client=book.client.handle,
@@ -241,7 +240,7 @@ def _log_result(
         note=entry.note,
         ticket=entry.ticket,
         remaining_minutes=remaining,
-        percent_left=percent_left(remaining, current_block_minutes(blocks, book.today)),
+        percent_left=percent_left(remaining, book.block_minutes()),
         duplicate=duplicate,
         replaces_entry_id=entry.replaces_id,
         from_later_blocks_minutes=plan.allocation.from_later_blocks if plan else 0,
@@ -252,6 +251,9 @@ def _log_result(
         psa=queued_note(book.ctx),
         waiting_minutes=later.minutes,
         waiting=later.words(),
+        billed_by=billable_causes(
+            entry.minutes, book.policy.rounding, book.policy.minimum, entry.non_billable, entry.multiplier
+        ),
     )
 
 

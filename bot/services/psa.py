@@ -90,13 +90,14 @@ def with_sync(
 
 
 def retry_failed(ctx: Context, actor: Actor, handle: str | None = None, entry_ids: list[int] | None = None) -> Message:
-    """Failed syncs (of one client, or these chains) queued again: after a mapping is fixed."""
-    label = psa_label(ctx.settings)
-    if label is None:
-        return Message("No PSA is connected (PSA in the environment).", {"requeued": 0})
+    """Failed syncs (of one client, or these chains) queued again: after a mapping is fixed. The role
+    is checked first: someone who may not retry learns nothing of the configuration."""
     with ctx.db.unit_of_work() as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "retry PSA syncs")
+        label = psa_label(ctx.settings)
+        if label is None:
+            return Message("No PSA is connected (PSA in the environment).", {"requeued": 0})
         wanted = entry_ids
         if handle is not None:
             wanted = store.root_ids_of_client(session, find_client(session, handle).id)

@@ -366,12 +366,12 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
 def backfill(ctx: Context, actor: Actor, handle: str, period: Period) -> Message:
     """``psa sync acme last month``: queue the client's entries of ``period`` that were never queued
     (logged before the PSA was connected); entries already queued are left as they are."""
-    label = psa_label(ctx.settings)
-    if label is None:
-        raise Refused("No PSA is connected (PSA in the environment).", "PSA=connectwise")
     with ctx.db.unit_of_work() as uow:
         session = uow.session
         require(ctx.role_of(session, actor), Role.MANAGER, "send entries to the PSA")
+        label = psa_label(ctx.settings)
+        if label is None:
+            raise Refused("No PSA is connected (PSA in the environment).", "PSA=connectwise")
         client = lock_client(session, find_client(session, handle).id)  # orders this with edits and voids
         entries = [
             e for e in repositories.entries_in_period(session, client.id, period.start, period.end) if not e.voided_at

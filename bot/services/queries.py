@@ -105,7 +105,7 @@ def balance_view(
 ) -> BalanceView:
     today = ctx.today(client.timezone)
     grace = grace_days_of(client, ctx.settings)
-    views = [block_view(b, today, grace) for b in sorted(open_blocks, key=lambda b: b.id)]
+    views = [block_view(b, today, grace) for b in sorted(open_blocks, key=lambda b: b.id) if b.remaining_minutes > 0]
     later = waiting(open_blocks, today)
     return BalanceView(
         client=client.handle,
@@ -148,7 +148,14 @@ def _one_balance(session: Session, ctx: Context, client: Client) -> BalanceView:
     start = month_start(today)
     used = repositories.used_between(session, [client.id], start, add_months(start, 1)).get(client.id, 0)
     last = repositories.latest_entries(session, client.id, LAST_ENTRIES)
-    return balance_view(session, ctx, client, repositories.open_blocks(session, [client.id])[client.id], used, last)
+    return balance_view(
+        session, ctx, client, repositories.open_blocks(session, [client.id], _used_up_since(ctx))[client.id], used, last
+    )
+
+
+def _used_up_since(ctx: Context) -> date:
+    """The used-up blocks to read for "% left": those that may be current today in any time zone."""
+    return ctx.now().date() - timedelta(days=1)
 
 
 def all_balances(
@@ -158,7 +165,7 @@ def all_balances(
     first. ``with_last_entry`` adds each client's latest entry (the dashboard)."""
     clients = repositories.clients(session, include_archived)
     ids = [c.id for c in clients]
-    blocks = repositories.open_blocks(session, ids)
+    blocks = repositories.open_blocks(session, ids, _used_up_since(ctx))
     start = month_start(ctx.today())
     used = repositories.used_between(session, ids, start, add_months(start, 1))
     last: dict[int, Entry] = {}
@@ -208,6 +215,8 @@ def dashboard(ctx: Context) -> Dashboard:
             attention.append(
                 Attention(view.client, view.display_name, f"overdrawn by {format_duration(-view.remaining_minutes)}")
             )
+        elif view.remaining_minutes == 0:  # already out: no run-out to forecast
+            attention.append(Attention(view.client, view.display_name, "hours used up"))
         elif forecast.run_out_on is not None and forecast.run_out_on <= today + timedelta(days=ATTENTION_DAYS):
             attention.append(
                 Attention(view.client, view.display_name, f"runs out around {forecast.run_out_on} at the current pace")
@@ -320,6 +329,8 @@ class MyDay:
     timer: RunningTimer | None
     entries_today: list[EntryView]
     recent_clients: list[str]
+    count_today: int = 0  # every entry logged today: the list shows the newest TODAY_SHOWN
+    minutes_today: int = 0  # billable minutes of all of them
 
 
 RECENT_CLIENTS = 5
@@ -345,8 +356,9 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
             )
         today = repositories.entries_logged_since(session, user_id, start, TODAY_SHOWN)
         recent = repositories.recent_client_handles(session, user_id, RECENT_CLIENTS)
+        count, minutes = repositories.logged_since_totals(session, user_id, start)
         views = with_sync(session, ctx, [entry_view(e, h) for e, h in today], [e for e, _ in today])
-        return MyDay(timer, views, recent)
+        return MyDay(timer, views, recent, count, minutes)
 
 
 def recent_clients(ctx: Context, user_id: str) -> list[str]:

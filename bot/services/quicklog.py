@@ -19,11 +19,13 @@ same stored rows with and without this path, on both databases."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.allocation import closed_on
 from bot.domain.commands import LogTime
+from bot.domain.durations import billable_causes
 from bot.domain.ledger import account_balance, current_block_minutes, is_current, plan_entry, waiting
 from bot.domain.roles import Standing
 from bot.domain.thresholds import alert_crossing, percent_left
@@ -60,7 +62,7 @@ def quick_log(
     try:
         with ctx.db.quick.transaction() as transaction:
             handle = command.client.lower().lstrip("@") if command.client is not None else None
-            client, blocks = transaction.read(handle, client_id)
+            client, blocks = transaction.read(handle, client_id, ctx.now().date() - timedelta(days=1))
             if client is None or client.archived:
                 return None
             result = _plain_entry(ctx, actor, command, client, blocks, source, key, ticket, source_ref, thread_ref)
@@ -93,9 +95,9 @@ def _plain_entry(
     today = ctx.today(client.timezone)
     settings = ctx.settings
     policy = policy_of(client, settings)
-    if any(closed_on(b.expires_on, today, policy.grace_days) for b in blocks):
+    if any(closed_on(b.expires_on, today, policy.grace_days) for b in blocks if b.remaining_minutes > 0):
         return None  # a block to forfeit first: ClientBook.expire_due
-    if client.open_overage_minutes > 0 and any(is_current(b, today) for b in blocks):
+    if client.open_overage_minutes > 0 and any(is_current(b, today) for b in blocks if b.remaining_minutes > 0):
         return None  # a block started since overage was left: under carry it pays that off first (ClientBook)
     work_date = command.work_date(today)
     if (today - work_date).days > settings.backdate_days:
@@ -162,5 +164,6 @@ def _plain_entry(
         logged_on=today,
         waiting_minutes=later.minutes,
         waiting=later.words(),
+        billed_by=billable_causes(command.minutes, policy.rounding, policy.minimum, command.non_billable),
     )
     return entry, [DrawRow(d.block_id, d.minutes) for d in plan.allocation.draws], line, answer

@@ -157,6 +157,7 @@ class LogResult(Result):
     waiting_minutes: int = 0  # bought in blocks that start later (not in remaining_minutes)
     waiting: str | None = None  # "10h waiting to start on 15 Dec 2026"
     timer_minutes: int | None = None  # a timer's own time, when its owner logged another (stop 2h)
+    billed_by: tuple[str, ...] = ()  # what made the billable time differ: the rate, the rounding, the minimum
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.commands import TopUp
 from bot.domain.dates import add_months, month_period
-from bot.domain.thresholds import Threshold
+from bot.domain.thresholds import lowest_above_zero
 from bot.psa import psa_label
 from bot.services.alerts import enqueue, internal_channel, thresholds_of
 from bot.services.book import SYSTEM, ClientBook
@@ -129,12 +129,13 @@ def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
             "display_name": view.display_name,
             "remaining_minutes": view.remaining_minutes,
         }
+        lowest = lowest_above_zero(
+            thresholds_of(clients[view.client].thresholds, ctx.settings), view.current_block_minutes
+        )
         if view.remaining_minutes < 0:
             overdrawn.append(summary)
-        elif view.remaining_minutes <= _lowest_level(
-            thresholds_of(clients[view.client].thresholds, ctx.settings), view.current_block_minutes
-        ):
-            low.append(summary)
+        elif view.remaining_minutes <= (lowest.level(view.current_block_minutes) if lowest else 0):
+            low.append({**summary, "threshold": lowest.label if lowest else None})
         for block in view.blocks:
             if block.expires_on and day <= block.expires_on <= day + EXPIRING_WITHIN and block.remaining_minutes > 0:
                 expiring.append(
@@ -167,12 +168,6 @@ def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
             ],
         }
     return facts
-
-
-def _lowest_level(thresholds: tuple[Threshold, ...], block_minutes: int) -> int:
-    """The lowest threshold above zero, in minutes (a client at or under it is "low")."""
-    levels = [t.level(block_minutes) for t in thresholds if t.level(block_minutes) > 0]
-    return min(levels) if levels else 0
 
 
 def statement(ctx: Context, day: date) -> str:

@@ -20,7 +20,7 @@ from bot.services.alerts import enqueue
 from bot.services.context import Actor, Context, find_client
 from bot.services.ledger import log_time
 from bot.services.results import LogResult, Message
-from storage import capture
+from storage import capture, repositories
 from storage.models import Client, Timer
 
 
@@ -65,14 +65,38 @@ def start_timer(
     )
 
 
+class TimerGone(NotFound):
+    """The timer a button (or a stop) was for is no longer running: stopped, logged or discarded."""
+
+
 def _running(session: Session, actor: Actor, started_at: datetime | None) -> Timer:
     """The actor's running timer; from a button, only the one that button was for."""
     timer = session.get(Timer, actor.user_id)
     if timer is None or (started_at is not None and timer.started_at != started_at):
         if started_at is None:
             raise NotFound("You have no timer running.", "logtime start acme printer fix")
-        raise NotFound("That timer is no longer running: it was stopped or discarded already.")
+        raise TimerGone("That timer is no longer running: it was stopped or discarded already.")
     return timer
+
+
+def _timer_key(user_id: str, started: datetime) -> str:
+    # keyed by the timer: a stop that is repeated (or retried after a crash) logs it once
+    return f"timer:{user_id}:{started.isoformat()}"
+
+
+def _gone_if_logged(ctx: Context, actor: Actor, started: datetime) -> None:
+    """Raise ``TimerGone`` when this timer's entry exists already: another stop with other figures (a
+    **Keep** racing **Enter the real time**, or one whose clean-up did not happen) logged it; the timer
+    is cleared. The same stop repeated is answered by ``log_time`` with the first entry instead."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        logged = repositories.entry_by_key(uow.session, _timer_key(actor.user_id, started))
+        entry_id = logged.id if logged is not None else None
+    if entry_id is None:
+        return
+    with ctx.db.unit_of_work() as uow:
+        capture.remove_timer(uow.session, actor.user_id, started)
+        uow.commit()
+    raise TimerGone(f"That timer is no longer running: it was stopped and logged already (entry #{entry_id}).")
 
 
 def stop_timer(ctx: Context, actor: Actor, command: TimerStop, source: str = "slack") -> LogResult:
@@ -115,9 +139,11 @@ def stop_timer(ctx: Context, actor: Actor, command: TimerStop, source: str = "sl
         work_type=work_type,
         started_at=started,
     )
-    # keyed by the timer: a stop that is repeated (or retried after a crash) logs it once
-    key = f"timer:{actor.user_id}:{started.isoformat()}"
-    result = log_time(ctx, actor, entry, source=source, idempotency_key=key)
+    try:
+        result = log_time(ctx, actor, entry, source=source, idempotency_key=_timer_key(actor.user_id, started))
+    except Refused:
+        _gone_if_logged(ctx, actor, started)  # logged meanwhile with other figures, not "request id used"
+        raise
     with ctx.db.unit_of_work() as uow:
         capture.remove_timer(uow.session, actor.user_id, started)
         uow.commit()

@@ -46,12 +46,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_SAFE_LINK = re.compile(r"&lt;((?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|https?://[^\s|&]+)(?:\|[^<>&]*)?)&gt;")
+_SAFE_LINK = re.compile(r"&lt;(@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|https?://[^\s|&]+)(?:\|[^<>&]*)?&gt;")
 
 
 def note_text(text: str) -> str:
-    """A note in a reply only its author reads: escaped, but user mentions, channel links and web links
-    shown as Slack renders them. ``<!channel>``, ``<!here>`` and group pings stay plain text."""
+    """A note in a reply only staff read: escaped, but user mentions, channel links and web links
+    shown as Slack renders them, without their labels: a link shows the URL it goes to, never a label
+    that could pass for another (``<https://evil.example|https://bank.example>``). ``<!channel>``,
+    ``<!here>`` and group pings stay plain text."""
     return _SAFE_LINK.sub(lambda found: f"<{found[1]}>", escape(text))
 
 

@@ -79,8 +79,9 @@ def my_blocks(mine: MyDay) -> list[Block]:
         )
         blocks.append(timer_actions(timer.started_at.isoformat()))
     if mine.entries_today:
-        total = sum(e.billable_minutes for e in mine.entries_today)
-        blocks.append(section(f"*Your entries today* ({format_duration(total)} deducted)"))
+        shown = len(mine.entries_today)
+        partial = f" in all; the newest {shown} of {mine.count_today} shown" if mine.count_today > shown else ""
+        blocks.append(section(f"*Your entries today* ({format_duration(mine.minutes_today)} deducted{partial})"))
         for entry in mine.entries_today:
             typed = as_recorded(entry.typed, entry.minutes)
             kind = f" {entry.work_type} {multiplier_label(entry.multiplier)}" if entry.work_type != STANDARD else ""

@@ -1,9 +1,11 @@
 """Block Kit messages for command results. Every builder returns ``(text, blocks)``: the plain text
-fallback Slack needs for notifications and screen readers, and blocks validated by slack_sdk's models
+fallback Slack needs for notifications and screen readers (user text in it escaped, as in the blocks:
+a notification shows it), and blocks validated by slack_sdk's models
 (``to_dict`` checks Block Kit's limits)."""
 
 from __future__ import annotations
 
+import re
 from functools import singledispatch
 from typing import Any
 
@@ -65,8 +67,8 @@ UNDO_ACTION = "undo_entry"
 
 def render_log(result: LogResult, undo: bool = True) -> Rendered:
     billable = "non-billable" if result.non_billable else f"{format_duration(result.billable_minutes)} billable"
-    if not result.non_billable and result.billable_minutes != result.minutes:
-        billable += " after rounding"
+    if result.billed_by:  # what did it: the rate, the rounding, the minimum
+        billable += " after " + " and ".join(result.billed_by)
     verb = "Already logged" if result.duplicate else "Logged"
     head = (
         f":white_check_mark: {verb} *{escape(as_recorded(result.typed, result.minutes))}* for "
@@ -88,7 +90,7 @@ def render_log(result: LogResult, undo: bool = True) -> Rendered:
         }
         blocks += [{"type": "actions", "elements": [undo_button]}, context_dict("Undo works for 10 minutes.")]
     text = f"{verb} {result.typed} for {result.display_name}. {format_duration(result.remaining_minutes)} left."
-    return text, blocks
+    return escape(text), blocks
 
 
 def render_topup(result: TopUpResult) -> Rendered:
@@ -111,12 +113,12 @@ def render_topup(result: TopUpResult) -> Rendered:
     if result.billed_overage_minutes:
         lines.append(f"{format_duration(result.billed_overage_minutes)} of overage stays as its own billable line.")
     text = f"{verb} {format_duration(result.minutes)} for {result.display_name}."
-    return text, to_dicts([section("\n".join(lines))])
+    return escape(text), to_dicts([section("\n".join(lines))])
 
 
 def render_void(result: VoidResult) -> Rendered:
     text = void_line(result)
-    return text, to_dicts([section(f":leftwards_arrow_with_hook: {escape(text)}")])
+    return escape(text), to_dicts([section(f":leftwards_arrow_with_hook: {escape(text)}")])
 
 
 def balance_blocks(view: BalanceView) -> list[Block]:
@@ -147,7 +149,7 @@ def render_balances(result: BalancesResult) -> Rendered:
     if len(views) == 1:
         view = views[0]
         text = f"{view.display_name}: {format_duration(view.remaining_minutes)} left."
-        return text, to_dicts(balance_blocks(view))
+        return escape(text), to_dicts(balance_blocks(view))
     if not views:
         return "No clients yet.", to_dicts(
             [section("No clients yet. An admin adds one: `/blocktime client add acme Acme Corp`")]
@@ -160,7 +162,7 @@ def render_balances(result: BalancesResult) -> Rendered:
     text = "Balances, lowest first: " + ", ".join(
         f"{v.client} {format_duration(v.remaining_minutes)}" for v in views[:20]
     )
-    return clip(text, 3000), to_dicts(
+    return clip(escape(text), 3000), to_dicts(
         [section("*Balances, lowest first*"), *lines_as_sections(lines, MESSAGE_BLOCKS - 1)]
     )
 
@@ -178,12 +180,16 @@ def render_entries(result: EntriesResult) -> Rendered:
     ] or ["No entries in this period."]
     name = result.display_name or result.client
     head = f"*{escape(name)}: {result.period}* — billable {format_duration(result.billable_minutes)}"
-    return f"{name}: {result.period}", to_dicts([section(head), *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
+    return escape(f"{name}: {result.period}"), to_dicts([section(head), *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
+
+
+_PLAIN_URL = re.compile(r"https?://[^\s|<>&]+")
 
 
 def ticket_link(ticket: str) -> str:
-    """A thread's permalink as a short "thread" link; a ``#1234`` as it is."""
-    if ticket.startswith(("https://", "http://")):
+    """A thread's permalink as a short "thread" link; a ``#1234`` (or anything else: no label of its
+    own, ``https://evil.example|https://bank.example``, ever reaches Slack's markup) as it is."""
+    if _PLAIN_URL.fullmatch(ticket):
         return f"<{ticket}|thread>"
     return escape(ticket)
 
@@ -204,7 +210,7 @@ def render_blocks(result: BlocksResult) -> Rendered:
             + (f" · ref {escape(b.reference)}" if b.reference else "")
         )
     head = f"*Blocks of {escape(result.balance.display_name)}*"
-    return f"Blocks of {result.balance.display_name}", to_dicts(
+    return escape(f"Blocks of {result.balance.display_name}"), to_dicts(
         [section(head), *lines_as_sections(lines or ["No blocks yet."], MESSAGE_BLOCKS - 1)]
     )
 
@@ -233,7 +239,7 @@ def render_report(result: ReportResult) -> Rendered:
     blocks.append(context(escape(result.flat_fee_text or "Flat-fee suggestion: needs 3 complete months of history.")))
     used = f"{used_label(facts)} {format_duration(facts['used_minutes'])}"
     text = f"Statement for {result.display_name}, {facts['period']}: {used}"
-    return text, to_dicts(blocks)
+    return escape(text), to_dicts(blocks)
 
 
 def render_insights(result: InsightsResult) -> Rendered:
@@ -268,7 +274,7 @@ def _(result: AllEntriesResult) -> Rendered:
     total = sum(e.billable_minutes for e in result.entries)
     count = len(result.entries)
     text = f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}."
-    return text, to_dicts([section(escape(text))])
+    return escape(text), to_dicts([section(escape(text))])
 
 
 render.register(LogResult, lambda result: render_log(result))
@@ -281,7 +287,7 @@ render.register(BlocksResult, render_blocks)
 
 @render.register
 def _(result: ClientView) -> Rendered:
-    return result.display_name, to_dicts([section(render_client(result))])
+    return escape(result.display_name), to_dicts([section(render_client(result))])
 
 
 @render.register
@@ -293,14 +299,14 @@ def _(result: ClientsResult) -> Rendered:
 @render.register
 def _(result: WorkTypesResult) -> Rendered:
     lines = work_type_lines(result)
-    return lines[0], to_dicts(lines_as_sections([escape(x) for x in lines]))
+    return escape(lines[0]), to_dicts(lines_as_sections([escape(x) for x in lines]))
 
 
 @render.register
 def _(result: ClientCard) -> Rendered:
     lines = card_lines(result)
     blocks: list[Block] = [section(f"*{escape(lines[0])}*"), section("\n".join(escape(x) for x in lines[1:]))]
-    return lines[0], to_dicts(blocks)
+    return escape(lines[0]), to_dicts(blocks)
 
 
 @render.register
@@ -312,7 +318,7 @@ def _(result: Message) -> Rendered:
 
 def error_message(text: str) -> Rendered:
     shown = text if text.startswith(":warning:") else f":no_entry: {escape(text)}"
-    return text, to_dicts([section(shown)])
+    return (text if text.startswith(":warning:") else escape(text)), to_dicts([section(shown)])
 
 
 def timer_buttons(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -47,8 +47,9 @@ def _name(facts: dict[str, Any]) -> str:
 
 
 def slack_message(facts: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """``(text, blocks)`` for any outbox kind."""
-    return summary(facts), to_dicts(LAYOUTS[facts["kind"]](facts))
+    """``(text, blocks)`` for any outbox kind; the text escaped as the blocks are (a notification
+    shows it: a client named ``Acme <!channel>`` must not ping anyone)."""
+    return escape(summary(facts)), to_dicts(LAYOUTS[facts["kind"]](facts))
 
 
 def _threshold(facts: dict[str, Any]) -> list[Block]:
@@ -105,15 +106,25 @@ def _renewal(facts: dict[str, Any]) -> list[Block]:
     ]
 
 
+def _low(client: dict[str, Any]) -> str:
+    """A low client's line: what is left and the threshold it is at or under (digests queued before
+    the threshold was in their facts say what is left only)."""
+    left = int(client["remaining_minutes"])
+    if left == 0:
+        return "hours used up"
+    under = f" (at or under {client['threshold']})" if client.get("threshold") else ""
+    return f"{format_duration(left)} left{under}"
+
+
 def _digest(facts: dict[str, Any]) -> list[Block]:
-    low = [f"• *{escape(c['display_name'])}*: {format_duration(c['remaining_minutes'])} left" for c in facts["low"]]
+    low = [f"• *{escape(c['display_name'])}*: {_low(c)}" for c in facts["low"]]
     over = [f"• *{escape(c['display_name'])}*: {format_duration(c['remaining_minutes'])}" for c in facts["overdrawn"]]
     expiring = [
         f"• *{escape(b['display_name'])}*: {format_duration(b['remaining_minutes'])} unused, block expires {b['expires_on']}"
         for b in facts["expiring"]
     ]
     lines = [f"*Daily digest for {facts['date']}*"]
-    lines += ["*Below their lowest threshold*", *(low or ["none"])]
+    lines += ["*Low: at or under their lowest threshold above zero*", *(low or ["none"])]
     lines += ["*Overdrawn*", *(over or ["none"])]
     lines += ["*Expiring within 30 days with unused hours* (use them or lose them)", *(expiring or ["none"])]
     psa = facts.get("psa")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from sqlalchemy import func, select
 
@@ -21,6 +22,7 @@ from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
 from bot.services.timers import ask_about_long_timers
+from storage import capture
 from storage.models import Entry, OutboxMessage, ThreadActivity, Timer
 from tests.e2e.slack_harness import (
     SlackDriver,
@@ -294,6 +296,47 @@ def test_a_timer_left_running_is_asked_about_by_dm_once(
     slack.click("timer_keep", buttons["timer_keep"], channel="DUTECH")  # too late: it was logged
     assert "no longer running" in fake_slack.wait_for("response_url")[-1].params["text"]
     assert len(_entries(slack_ctx)) == 1
+
+
+def test_keep_after_the_real_time_was_logged_says_the_timer_is_no_longer_running_and_updates_the_dm(
+    slack: SlackDriver,
+    slack_ctx: Context,
+    fake_slack: FakeSlack,
+    clock: FixedClock,
+    acme: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    do(slack_ctx, Actor.local_admin(), "topup acme 20")  # room for either answer
+    slack.command("/logtime", "start acme migration")
+    clock.advance(hours=11)
+    ask_about_long_timers(slack_ctx)
+    _deliver(slack_ctx)
+    buttons = {
+        b["action_id"]: b["value"] for b in _buttons(_blocks_of(fake_slack.wait_for("chat.postMessage")[0].params))
+    }
+    slack.click("timer_fix", buttons["timer_fix"], channel="DUTECH")
+    form = _opened(fake_slack)
+    # the real time is logged, but the process dies before the timer is cleared (or Keep is
+    # clicked in between): the timer's key has its entry, with other figures than Keep's
+    real_remove = capture.remove_timer
+
+    def dies(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(capture, "remove_timer", real_remove)
+        raise RuntimeError("process died")
+
+    monkeypatch.setattr(capture, "remove_timer", dies)
+    slack.submit("timer_fix_modal", {"duration": text_state("2h")}, metadata=form["private_metadata"])
+    assert [e.minutes for e in _entries(slack_ctx)] == [120]
+
+    slack.click("timer_keep", buttons["timer_keep"], channel="DUTECH")
+    answer = fake_slack.wait_for("response_url")[-1].params
+    assert "no longer running" in answer["text"] and "#" in answer["text"]
+    assert "request id" not in answer["text"]
+    assert answer.get("replace_original") is True  # the DM no longer offers Keep
+    assert_valid_message(answer["blocks"], answer["text"])
+    assert [e.minutes for e in _entries(slack_ctx)] == [120]
+    with slack_ctx.db.unit_of_work(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Timer)) == 0
 
 
 def test_the_nudge_asks_once_about_threads_without_time_and_keeps_no_text(

@@ -17,7 +17,15 @@ from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
 from storage.models import OutboxMessage
-from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view, thread_message
+from tests.e2e.slack_harness import (
+    SlackDriver,
+    assert_valid_message,
+    assert_valid_view,
+    date_state,
+    external_select,
+    text_state,
+    thread_message,
+)
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import balance_of, do, entry_count
 
@@ -129,6 +137,16 @@ def test_a_guest_cannot_undo_or_submit_a_log_modal(
     assert entry_count(slack_ctx) == 1 and balance_of(slack_ctx, "acme").used_minutes == 60
 
 
+@pytest.mark.parametrize("user", [GUEST, EXTERNAL])
+def test_a_forged_psa_retry_tells_a_client_contact_nothing_about_the_configuration(
+    slack: SlackDriver, people: FakeSlack, linked: str, user: str
+) -> None:
+    assert slack.click("psa_retry", "all", user=user, channel=CHANNEL).status == 200
+    refused = people.wait_for("response_url")[0].params
+    assert_valid_message(refused.get("blocks", []), refused["text"])
+    assert "staff" in refused["text"] and "connected" not in json.dumps(refused)
+
+
 def test_a_guests_home_tab_shows_no_client(slack: SlackDriver, people: FakeSlack, linked: str) -> None:
     slack.event({"type": "app_home_opened", "user": GUEST, "tab": "home", "channel": "D1"})
     view = people.wait_for("views.publish")[0].params["view"]
@@ -208,6 +226,42 @@ def test_staff_post_the_client_safe_card_in_the_linked_channel(
     assert "linked to the client" in elsewhere
 
 
+def test_invisible_format_characters_in_a_note_never_reach_the_client_card(
+    slack: SlackDriver, slack_ctx: Context, people: FakeSlack, linked: str
+) -> None:
+    do(slack_ctx, Actor.local_admin(), "client set acme client-notes on")
+    logged = text_of(slack.command("/logtime", "acme 45m reset pay\u200bpal \u202eexe.pdf", user="UTECH"))
+    assert "Logged" in logged
+    card = slack.command("/balance", "public", user="UTECH", channel=CHANNEL).json
+    assert_valid_message(card["blocks"], card["text"])
+    shown = json.dumps(card, ensure_ascii=False)
+    assert "reset paypal exe.pdf" in shown
+    assert "\u202e" not in shown and "\u200b" not in shown
+
+
+DISGUISED = "<https://evil.example|https://bank.example>"
+
+
+def test_slack_markup_in_a_note_is_plain_words_on_the_card_and_no_label_disguises_a_link(
+    slack: SlackDriver, slack_ctx: Context, people: FakeSlack, linked: str
+) -> None:
+    do(slack_ctx, Actor.local_admin(), "client set acme client-notes on")
+    line = f"+45m reset for <@UALICE|alice> in <#CGEN|general>, see {DISGUISED} <!here>"
+    event = thread_message(line, channel=CHANNEL, thread_ts="1795608000.000100", ts="1795615200.000200")
+    assert slack.event(event).status == 200
+    confirmation = people.wait_for("chat.postEphemeral")[0].params
+    assert_valid_message(confirmation["blocks"], confirmation["text"])
+    told = json.dumps(confirmation["blocks"], ensure_ascii=False)
+    assert "Logged" in confirmation["text"] and "bank.example>" not in told  # the technician's confirmation
+    assert "<https://evil.example>" in told and "<@UALICE>" in told and "<!here>" not in told
+
+    card = slack.command("/balance", "public", user="UTECH", channel=CHANNEL).json
+    assert_valid_message(card["blocks"], card["text"])
+    shown = json.dumps(card["blocks"], ensure_ascii=False)
+    assert "reset for @alice in #general, see https://bank.example (https://evil.example) @here" in shown
+    assert "&lt;" not in shown and "<" not in shown
+
+
 def test_client_contacts_see_their_own_card_only_when_allowed_and_only_in_their_channel(
     slack: SlackDriver, slack_ctx: Context, people: FakeSlack, linked: str
 ) -> None:
@@ -243,6 +297,17 @@ def test_linking_a_channel_with_guests_warns_and_keeps_alerts_out(
     text_of(slack.command("/blocktime", "link acme", user="UADMIN", channel="CGUESTS"))
     warning = people.wait_for("chat.postEphemeral")[0].params
     assert warning["user"] == "UADMIN" and "guests" in warning["text"]
+
+
+@pytest.mark.parametrize("user", [GUEST, "UTECH"])
+def test_a_refused_link_says_nothing_about_the_channels_guests(
+    slack: SlackDriver, slack_ctx: Context, people: FakeSlack, acme: str, user: str
+) -> None:
+    people.members["CGUESTS"] = ["UTECH", GUEST]
+    refused = text_of(slack.command("/blocktime", "link acme", user=user, channel="CGUESTS"))
+    assert "is now linked" not in refused and "guests" not in refused
+    slack.settle()
+    assert people.of("chat.postEphemeral") == []
 
 
 def test_an_alert_for_a_client_whose_channel_is_shared_goes_to_the_internal_channel_only(
@@ -284,6 +349,53 @@ def test_the_monthly_statement_goes_to_the_clients_channel_only_when_asked_and_c
     assert rows["statement"][0] == "CINTERNAL" and rows["client_statement"][0] == "CACMESHARED"
     facts = json.loads(rows["client_statement"][1])
     assert "account_manager" not in facts and facts["by_technician"] == [["Tess", 60]]
+
+
+def test_the_clients_statement_shows_a_ticket_typed_as_a_disguised_link_as_plain_words(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.bootstrap import transports_for
+    from bot.jobs.dispatcher import Dispatcher
+
+    admin = Actor.local_admin()
+    do(slack_ctx, admin, "client add acme Acme Corp")
+    do(slack_ctx, admin, "client set acme statement-to <#CACMESHARED>")
+    do(slack_ctx, admin, "topup acme 10")
+    values = {
+        "client": external_select("acme"),
+        "duration": text_state("1h"),
+        "work_date": date_state("2026-11-25"),
+        "note": text_state("printer"),
+        "ticket": text_state(DISGUISED),
+    }
+    assert slack.submit("log_modal", values).status == 200
+    slack.settle()
+    slack_ctx.clock.at = datetime(2026, 12, 1, 8, tzinfo=UTC)  # type: ignore[attr-defined]
+    run_job(slack_ctx, "statement", slack_ctx.today())
+    Dispatcher(slack_ctx, transports_for(slack_ctx)).run_once(limit=100)
+    [statement] = [c.params for c in fake_slack.of("chat.postMessage") if c.params.get("channel") == "CACMESHARED"]
+    assert_valid_message(statement["blocks"], statement["text"])
+    shown = json.dumps(statement["blocks"], ensure_ascii=False)
+    assert "By ticket: https://bank.example (https://evil.example) 1h" in shown
+    assert "&lt;" not in shown and "<" not in shown
+
+
+def test_a_ticket_typed_with_a_label_is_no_disguised_link_in_the_entries_list(
+    slack: SlackDriver, slack_ctx: Context, acme: str
+) -> None:
+    values = {
+        "client": external_select("acme"),
+        "duration": text_state("1h"),
+        "work_date": date_state("2026-11-25"),
+        "ticket": text_state("https://evil.example|https://bank.example"),
+    }
+    assert slack.submit("log_modal", values).status == 200
+    listed = slack.command("/blocktime", "entries acme", user="UMGR").json
+    assert_valid_message(listed["blocks"], listed["text"])
+    shown = json.dumps(listed["blocks"], ensure_ascii=False)
+    assert "https://evil.example|https://bank.example" in shown and "<https://evil" not in shown
 
 
 def test_the_cli_acting_as_a_user_obeys_what_slack_said_of_them(slack_ctx: Context, cli: Any) -> None:

@@ -196,7 +196,8 @@ def test_mentions_and_links_in_notes_show_as_slack_renders_them_but_never_pings(
         "/logtime", "acme 15m called <@U0OTHER|other> about <!channel> see <https://x.example/t|ticket>"
     )
     shown = text_of(reply)
-    assert "<@U0OTHER|other>" in shown and "<https://x.example/t|ticket>" in shown
+    assert "<@U0OTHER>" in shown and "<https://x.example/t>" in shown  # a link shows where it goes
+    assert "|ticket>" not in shown and "|other>" not in shown
     assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
 
 

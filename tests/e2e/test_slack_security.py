@@ -126,3 +126,23 @@ def test_a_button_payload_malformed_past_the_ack_is_a_warning_not_an_error(
             time.sleep(0.05)
     assert any(r.levelno == logging.WARNING and "malformed Slack request" in r.message for r in caplog.records)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("blocktime")]
+
+
+def test_a_signed_payload_that_is_not_json_is_a_400_not_a_traceback(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="blocktime"):
+        reply = slack.post(b"payload=not-json", "application/x-www-form-urlencoded")
+    assert reply.status == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_an_out_of_range_entry_id_in_a_home_button_is_not_one_of_our_buttons(
+    slack: SlackDriver, slack_ctx: Context, acme: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="blocktime"):
+        for action in ("home_void_entry", "home_edit_entry"):
+            assert slack.click(action, "9" * 30, home=True).status == 200
+        slack.settle()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("blocktime")]
+    assert entry_count(slack_ctx) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from bot.domain import commands as c
 from bot.domain.dates import Period
 from bot.domain.errors import DomainError, ParseError
+from bot.domain.fields import clean_note, plain_markup
 from bot.domain.grammar import parse_command, parse_logtime
 from bot.domain.helptext import help_text
 from bot.domain.roles import Role
@@ -217,3 +219,54 @@ def test_an_overdraft_above_the_largest_suggests_unlimited_not_none() -> None:
 
 def test_help_shows_the_topup_start_and_renewal() -> None:
     assert "[starts YYYY-MM-DD]" in help_text("topup") and "[renew monthly|quarterly|yearly" in help_text()
+
+
+# -- notes: invisible format characters --------------------------------------------------------------------
+
+WOMAN_TECHNOLOGIST = "\U0001f469\u200d\U0001f4bb"
+ENGLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("paid \u202etxt.exe", "paid txt.exe"),  # a right-to-left override turns the words around
+        ("pay\u200bpal reset", "paypal reset"),  # zero width space
+        ("\ufeffprinter \u2066fix\u2069", "printer fix"),  # BOM, an isolate
+        ("pay\u200dpal", "paypal"),  # a joiner between Latin letters joins nothing
+        (f"setup {WOMAN_TECHNOLOGIST} done", f"setup {WOMAN_TECHNOLOGIST} done"),
+        (f"{ENGLAND} office", f"{ENGLAND} office"),
+        ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),
+        ("line one\nline two", "line one\nline two"),
+    ],
+)
+def test_a_note_loses_invisible_format_characters_but_keeps_the_joiners_text_needs(typed: str, stored: str) -> None:
+    assert clean_note(typed) == stored
+    command = parse(f"logtime acme 15m {typed}")
+    assert isinstance(command, c.LogTime) and command.note == " ".join(stored.split())
+
+
+@given(st.text(max_size=60))
+def test_a_cleaned_note_has_no_format_character_but_a_joiner_or_a_flags_tags(text: str) -> None:
+    cleaned = clean_note(text)
+    for i, char in enumerate(cleaned):
+        if unicodedata.category(char) == "Cf":
+            assert char in "\u200c\u200d" or "\U000e0020" <= char <= "\U000e007f", repr(cleaned)
+            assert 0 < i < len(cleaned) - 1 or char == "\U000e007f"
+
+
+@pytest.mark.parametrize(
+    ("note", "plain"),
+    [
+        ("helped <@U123|sam> and <@U456>", "helped @sam and @U456"),
+        ("in <#C123|general> and <#C456>", "in #general and #C456"),
+        ("<!here> <!channel> <!subteam^S1|@oncall>", "@here @channel @oncall"),
+        ("see <https://docs.example/a>", "see https://docs.example/a"),
+        ("see <https://docs.example/|docs.example>", "see https://docs.example/"),
+        ("see <https://evil.example|https://bank.example>", "see https://bank.example (https://evil.example)"),
+        ("mail <mailto:it@acme.example|it@acme.example>", "mail it@acme.example"),
+        ("a < b and c > d", "a < b and c > d"),
+    ],
+)
+def test_slack_markup_reads_as_plain_words_and_a_label_never_hides_its_url(note: str, plain: str) -> None:
+    assert plain_markup(note) == plain

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.errors import ParseError
-from bot.domain.thresholds import Threshold, crossing, parse_thresholds
+from bot.domain.thresholds import Threshold, crossing, lowest_above_zero, parse_thresholds
 
 DEFAULT = parse_thresholds("50%,25%,10%,0")
 
@@ -49,3 +49,10 @@ def test_each_threshold_fires_once_until_the_balance_rises_above_it(balances: li
     for level, count in fired.items():
         rises = sum(1 for a, b in zip(balances, balances[1:], strict=False) if a <= level < b)
         assert count <= rises + 1
+
+
+def test_the_lowest_threshold_above_zero_is_the_digests_low_mark() -> None:
+    thresholds = parse_thresholds("50%,2h,10%,0")
+    assert lowest_above_zero(thresholds, 600) == Threshold(percent=10)  # 1h, under 2h
+    assert lowest_above_zero(thresholds, 3000) == Threshold(minutes=120)  # 10% is 5h here
+    assert lowest_above_zero(parse_thresholds("25%,0"), 0) is None  # no current block: no share
