@@ -104,6 +104,9 @@ class Client(Base):
     psa_agreement_id: Mapped[str | None] = mapped_column(String(32))
     # the ticket for time that names none (HaloPSA and Autotask record time only on tickets)
     psa_ticket_id: Mapped[str | None] = mapped_column(String(32))
+    # no ledger line is recorded on a day before this one: set when a new time zone moves the client's
+    # calendar back, so a month that is over (and its statement) never gets a new line
+    records_from: Mapped[date | None] = mapped_column(Date)
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
 

@@ -58,6 +58,7 @@ class ClientRow:
     expiry_grace_days: int | None
     open_overage_minutes: int
     alerts_snoozed_until: datetime | None
+    records_from: date | None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.errors import ParseError
 
@@ -231,6 +232,14 @@ def recorded_words(start: date, end: date) -> str:
     ``recorded in the period`` (movements count by the day they were recorded, not the work date)."""
     one_month = start.day == 1 and add_months(start, 1) == end
     return "recorded this month" if one_month else "recorded in the period"
+
+
+def recorded_day(moment: datetime, timezone: str, records_from: date | None = None) -> date:
+    """The day a ledger line written at ``moment`` is recorded on: the client's calendar day then, but
+    never before ``records_from`` (a time zone change that moved the calendar back), so a line never
+    lands in a statement of a month that is over."""
+    day = moment.astimezone(ZoneInfo(timezone)).date()
+    return day if records_from is None else max(day, records_from)
 
 
 def month_start(day: date) -> date:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
 from bot.domain.allocation import Draw as DrawPart
 from bot.domain.commands import Command, LogTime, fingerprint
-from bot.domain.dates import month_start
+from bot.domain.dates import month_start, recorded_day
 from bot.domain.ledger import (
     EntryPlan,
     Policy,
@@ -375,7 +375,7 @@ class ClientBook:
             client_id=self.client.id,
             at=moment,
             # the statement that shows the line, fixed now: a later time zone never moves it
-            recorded_on=moment.astimezone(ZoneInfo(self.client.timezone)).date(),
+            recorded_on=recorded_day(moment, self.client.timezone, self.client.records_from),
             kind=kind,
             minutes=moved,
             balance_after=before.account + moved,

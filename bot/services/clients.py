@@ -133,12 +133,24 @@ def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[
         ClientBook(session, ctx, client, actor).expire_due()  # what had closed already, as the job would
         for name, value in changes.items():
             setattr(client, name, value)
+        _keep_the_calendar_from_going_back(ctx, client, before["timezone"])
         session.flush()
         _forfeit_what_the_change_closed(session, ctx, actor, client, before)
         audit(session, ctx, actor, action, f"client:{client.id}", client.id, before, _snapshot(client))
         view = client_view(client, ctx.settings)
         uow.commit()
         return view
+
+
+def _keep_the_calendar_from_going_back(ctx: Context, client: Client, old_zone: str) -> None:
+    """A new time zone whose day is earlier than the old one's (Auckland to UTC early on the 1st) would
+    record the next lines in a month that is over: lines are recorded from the old zone's day instead
+    (``recorded_day``) until the new zone's calendar reaches it."""
+    if client.timezone == old_zone:
+        return
+    old_today = ctx.today(old_zone)
+    if ctx.today(client.timezone) < old_today:
+        client.records_from = max(old_today, client.records_from or old_today)
 
 
 CLOSING_SETTINGS = {"expiry_grace_days": "a shorter grace period", "timezone": "a new time zone"}

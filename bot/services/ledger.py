@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.allocation import closed_on, closing_day
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
-from bot.domain.dates import add_months
+from bot.domain.dates import add_months, recorded_day
 from bot.domain.durations import billable_causes, format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
@@ -246,7 +246,7 @@ def _log_result(
         from_later_blocks_minutes=plan.allocation.from_later_blocks if plan else 0,
         work_type=entry.work_type,
         multiplier=plain(entry.multiplier),
-        logged_on=entry.created_at.astimezone(ZoneInfo(book.client.timezone)).date(),
+        logged_on=recorded_day(entry.created_at, book.client.timezone, book.client.records_from),
         after_hours=after_hours,
         psa=queued_note(book.ctx),
         waiting_minutes=later.minutes,

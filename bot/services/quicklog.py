@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.domain.allocation import closed_on
 from bot.domain.commands import LogTime
+from bot.domain.dates import recorded_day
 from bot.domain.durations import billable_causes
 from bot.domain.ledger import account_balance, current_block_minutes, is_current, plan_entry, waiting
 from bot.domain.roles import Standing
@@ -133,10 +133,11 @@ def _plain_entry(
         replaces_id=None,
         now=now,
     )
+    logged_on = recorded_day(now, client.timezone, client.records_from)
     line = {
         "client_id": client.id,
         "at": now,
-        "recorded_on": now.astimezone(ZoneInfo(client.timezone)).date(),
+        "recorded_on": logged_on,
         "kind": "entry",
         "minutes": -billable,
         "balance_after": account_before - billable,
@@ -161,7 +162,7 @@ def _plain_entry(
         ticket=ticket or command.ticket,
         remaining_minutes=plan.after,
         percent_left=percent_left(plan.after, current_block_minutes(left, today)),
-        logged_on=today,
+        logged_on=logged_on,
         waiting_minutes=later.minutes,
         waiting=later.words(),
         billed_by=billable_causes(command.minutes, policy.rounding, policy.minimum, command.non_billable),

@@ -134,6 +134,27 @@ def test_changing_the_time_zone_never_changes_a_month_that_is_over(
     agree(ctx, "acme", "2026-11")
 
 
+def test_a_time_zone_that_moves_the_calendar_back_records_nothing_new_in_a_month_that_is_over(
+    ctx: Context, clock: FixedClock, admin: Actor, tech: Actor, acme: str
+) -> None:
+    do(ctx, admin, "client set acme timezone Pacific/Auckland")
+    at(clock, "2026-11-20")
+    do(ctx, admin, "topup acme 10")
+    at(clock, "2026-11-30", hour=12)  # 1 December 01:00 in Auckland: November is over there, and sent
+    november = statement(ctx, "2026-11")
+    do(ctx, admin, "client set acme timezone UTC")  # 30 November 12:00 here: the calendar goes back a day
+    logged = do(ctx, tech, "logtime acme 1h server patching")
+    assert logged.logged_on == date(2026, 12, 1) and str(logged.work_date) == "2026-11-30"
+    do(ctx, tech, "logtime acme 30m printer")  # the fast writer records on the same day
+    void = do(ctx, tech, f"void {logged.entry_id}")
+    assert void.remaining_minutes == 570
+    assert statement(ctx, "2026-11") == november
+    assert statement(ctx, "2026-12")["used_minutes"] == 30
+    at(clock, "2026-12-01", hour=9)  # the new zone's calendar has caught up: it records as it is
+    assert do(ctx, tech, "logtime acme 15m vpn").logged_on == date(2026, 12, 1)
+    agree(ctx, "acme", "2026-11")
+
+
 def test_a_time_zone_that_closes_a_block_forfeits_it_at_once_in_the_month_not_over(
     ctx: Context, clock: FixedClock, admin: Actor, acme: str
 ) -> None:
