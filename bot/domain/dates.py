@@ -95,6 +95,11 @@ def date_phrase_at(words: list[str], today: date, after_note: bool = False) -> D
         day = parse_work_date(typed, today)
         if day is not None:
             return DatePhrase(day, typed, on + width)
+    first = cleaned[on] if len(cleaned) > on else ""
+    if not after_note and _NUMERIC_DATE.match(first) and "." not in first:
+        # where a date is expected, a date-shaped number that is no day either way (``99/99``) is a
+        # mistyped date, never the note's first word
+        raise ParseError(f"`{words[on]}` is not a real date.", WHEN_EXAMPLE)
     return None
 
 

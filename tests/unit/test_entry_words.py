@@ -223,3 +223,8 @@ def test_any_order_of_the_words_gives_the_same_date_type_and_minutes(
         non_billable,
     )
     assert command.note == " ".join(note)
+
+
+def test_a_date_shaped_number_where_the_date_stands_is_a_mistyped_date_not_the_note() -> None:
+    assert "not a real date" in refused("logtime acme 1h 99/99 printer")
+    assert log("logtime acme 1h printer split 99/99").note == "printer split 99/99"
