@@ -68,8 +68,12 @@ def _psa() -> list[str]:
         f"Measured {f['measured']} with `python -m bench psa` ({f.get('machine', 'this machine')}), against",
         "the local fake of each PSA's API (every request validated), SQLite, one dispatcher. Drain: entries",
         "queued, then delivered. Outage: the PSA answers 503 while entries are logged (a dispatcher pass",
-        "after every 10), then comes back. A sync is two requests: the lookup of our reference that makes a",
-        "retry after a timeout safe, and the write.",
+        "after every 10), then comes back. A first sync is one request, the write; the lookup of our",
+        "reference (which makes a retry after a timeout safe) is asked only once a create was sent before.",
+        "Before that change (2026-11-30, 2.0 requests per entry): 138.6, 155.8 and 199.0 entries/s; the",
+        "mark that a create is being sent is committed before the call, which costs about what it saves here",
+        "on loopback, where a request takes well under a millisecond; against a PSA across the internet, a",
+        "request saved is tens of milliseconds.",
         "",
         _row(
             [
