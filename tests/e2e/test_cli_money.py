@@ -1,14 +1,16 @@
-"""Issue 13's findings through the installed ``blocktime`` command, as a new user met them: on the real
-clock (dates relative to today), SQLite and PostgreSQL, an 80-column pipe."""
+"""Issue 13's findings through the installed ``blocktime`` command, as a new user met them: at the
+test's clock (dates relative to its today, the day the in-process CLI acts at), SQLite and PostgreSQL, an
+80-column pipe."""
 
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.clock import FixedClock
 from tests.e2e.processes import Cli
 
 
@@ -16,10 +18,6 @@ from tests.e2e.processes import Cli
 def narrow(cli: Cli) -> Cli:
     cli.env["COLUMNS"] = "80"
     return cli
-
-
-def today() -> datetime:
-    return datetime.now(UTC)
 
 
 def test_an_edit_keeps_a_courtesy_call_non_billable(cli: Cli) -> None:
@@ -34,8 +32,8 @@ def test_an_edit_keeps_a_courtesy_call_non_billable(cli: Cli) -> None:
     ]
 
 
-def test_statements_reconcile_and_late_work_is_marked(cli: Cli, tmp_path: Path) -> None:
-    now = today().date()
+def test_statements_reconcile_and_late_work_is_marked(cli: Cli, tmp_path: Path, clock: FixedClock) -> None:
+    now = clock.now().date()
     late_day = (now.replace(day=1) - timedelta(days=10)).isoformat()  # last month
     cli.run("client", "add", "acme", "Acme")
     cli.run("topup", "acme", "10")
@@ -68,8 +66,8 @@ def test_statements_reconcile_and_late_work_is_marked(cli: Cli, tmp_path: Path) 
     assert "logged" in text.stdout and "Late: work of" in text.stdout
 
 
-def test_late_work_is_charged_to_the_block_that_covered_it(cli: Cli) -> None:
-    now = today().date()
+def test_late_work_is_charged_to_the_block_that_covered_it(cli: Cli, clock: FixedClock) -> None:
+    now = clock.now().date()
     yesterday = now - timedelta(days=1)
     cli.run("client", "add", "acme", "Acme")
     cli.run("topup", "acme", "5", "starts", (now - timedelta(days=20)).isoformat(), "expires", yesterday.isoformat())
@@ -94,8 +92,8 @@ def test_date_words_are_never_note_text(cli: Cli, when: str) -> None:
     assert cli.json("entries", "acme")["entries"] == []
 
 
-def test_last_friday_is_a_work_date(cli: Cli) -> None:
-    now = today().date()
+def test_last_friday_is_a_work_date(cli: Cli, clock: FixedClock) -> None:
+    now = clock.now().date()
     friday = now - timedelta(days=(now.weekday() - 4 - 1) % 7 + 1)
     cli.run("client", "add", "acme", "Acme")
     cli.run("topup", "acme", "10")
@@ -111,7 +109,7 @@ def test_technicians_may_not_date_work_decades_back(cli: Cli) -> None:
     assert cli.run("logtime", "acme", "1h", "1999-01-01", "old").returncode == 0  # the local admin may
 
 
-def test_absurd_settings_and_future_job_dates_are_refused(cli: Cli) -> None:
+def test_absurd_settings_and_future_job_dates_are_refused(cli: Cli, clock: FixedClock) -> None:
     cli.run("client", "add", "acme", "Acme")
     for args, why in (
         (["client", "set", "acme", "rounding", "25h"], "longer than the longest entry"),
@@ -120,7 +118,7 @@ def test_absurd_settings_and_future_job_dates_are_refused(cli: Cli) -> None:
     ):
         done = cli.run(*args)
         assert done.returncode == 1 and why in done.stderr, (args, done.stderr)
-    future = (today().date() + timedelta(days=11)).isoformat()
+    future = (clock.now().date() + timedelta(days=11)).isoformat()
     done = cli.run("jobs", "run", "expiry", "--date", future)
     assert done.returncode == 2 and "after today" in done.stderr
 
@@ -159,13 +157,13 @@ def test_user_text_is_printed_literally_and_figures_are_never_cut(narrow: Cli) -
     assert "Globex [north] Ltd" in narrow.run("clients").stdout
 
 
-def test_report_files_are_checked_before_anything_is_written(cli: Cli, tmp_path: Path) -> None:
+def test_report_files_are_checked_before_anything_is_written(cli: Cli, tmp_path: Path, clock: FixedClock) -> None:
     cli.run("client", "add", "acme", "Acme")
     cli.run("topup", "acme", "10")
     done = cli.run("report", "acme", "--out", str(tmp_path / "a.csv"), "--chart", "/missing/dir/a.png")
     assert done.returncode == 2 and "does not exist" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "a.csv").exists()
-    now = today().date()
+    now = clock.now().date()
     first = (now.replace(day=1) - timedelta(days=40)).strftime("%Y-%m")
     last = now.strftime("%Y-%m")
     ranged = cli.run("report", "acme", f"{first}..{last}")

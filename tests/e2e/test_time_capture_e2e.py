@@ -56,17 +56,19 @@ def test_a_timer_from_slack(slack: SlackDriver, slack_ctx: Context, clock, acme:
     assert balance_of(slack_ctx, "acme").used_minutes == 40
 
 
-def test_a_timer_lives_in_the_database_across_processes_and_is_logged_once(cli: Cli) -> None:
+def test_a_timer_lives_in_the_database_across_processes_and_is_logged_once(cli_process: Cli) -> None:
     """Started by one process, seen by another, stopped by two at once: one entry (on PostgreSQL in
-    the PostgreSQL run: each ``blocktime`` is a process of its own)."""
+    the PostgreSQL run: each ``blocktime`` is a process of its own). Every step runs in a process, so
+    all of them act at the system clock: a timer started at the test's clock would have run for days
+    by the time a process stops it at the system's."""
     import subprocess
 
     from tests.e2e.processes import SCRIPT
 
-    cli.run("client", "add", "acme", "Acme")
-    cli.run("topup", "acme", "10")
-    started = cli.json("--as", "UTECH", "logtime", "start", "acme", "printer", "fix")
-    shown = cli.json("--as", "UTECH", "logtime", "timer")
+    cli_process.run("client", "add", "acme", "Acme")
+    cli_process.run("topup", "acme", "10")
+    started = cli_process.json("--as", "UTECH", "logtime", "start", "acme", "printer", "fix")
+    shown = cli_process.json("--as", "UTECH", "logtime", "timer")
     assert shown["data"]["started_at"] == started["data"]["started_at"] and shown["data"]["client"] == "acme"
     stops = [
         subprocess.Popen(
@@ -74,8 +76,8 @@ def test_a_timer_lives_in_the_database_across_processes_and_is_logged_once(cli: 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=cli.env,
-            cwd=cli.cwd,
+            env=cli_process.env,
+            cwd=cli_process.cwd,
         )
         for _ in range(2)
     ]
@@ -83,6 +85,6 @@ def test_a_timer_lives_in_the_database_across_processes_and_is_logged_once(cli: 
     logged = [a for a in answers if "entry_id" in a]
     assert logged and len({a["entry_id"] for a in logged}) == 1  # the same entry, however many stops
     assert all("entry_id" in a or "no timer running" in a["error"] for a in answers)
-    entries = cli.json("entries", "acme")["entries"]
+    entries = cli_process.json("entries", "acme")["entries"]
     assert len(entries) == 1 and entries[0]["note"] == "printer fix"
-    assert "No timer running" in cli.json("--as", "UTECH", "logtime", "timer")["message"]
+    assert "No timer running" in cli_process.json("--as", "UTECH", "logtime", "timer")["message"]
