@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
@@ -178,11 +177,17 @@ def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
         for user in ("U2", "U3", "U2"):
             refresher.changed(user)
         calls = fake_slack.wait_for("views.publish", 3)
-        time.sleep(0.5)
-        assert published() == ["U1", "U2", "U3"]  # U2's second change waits for its cooldown
-        fake_slack.wait_for("views.publish", 4, timeout=5)
-        time.sleep(0.3)
-        assert published() == ["U1", "U2", "U3", "U2"]
+        # U2's second change waits for its cooldown: U4, changed now, has the next round (``gap``
+        # later, well inside U2's cooldown), and nobody is published before it
+        refresher.changed("U4")
+        fake_slack.wait_for("views.publish", 4)
+        assert published() == ["U1", "U2", "U3", "U4"]
+        fake_slack.wait_for("views.publish", 5, timeout=5)
+        # ... then U2 once at its cooldown's end, and nobody else at theirs: U5, changed now, has the
+        # next round, and nobody is published between U2 and U5
+        refresher.changed("U5")
+        fake_slack.wait_for("views.publish", 6, timeout=5)
+        assert published() == ["U1", "U2", "U3", "U4", "U2", "U5"]
     assert first[0].params["view"] != calls[1].params["view"]  # the round computed a fresh dashboard
     two, three = calls[1].params["view"], calls[2].params["view"]
     assert _balances(two) == _balances(three)  # one dashboard for the round
