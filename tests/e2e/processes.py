@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from bot.clock import Clock
 from storage.db import Database
 from tests.e2e.slack_harness import SIGNING_SECRET, SlackDriver
 from tests.fakes.slack_api import FakeSlack
+from tests.helpers import eventually
 
 SCRIPT = Path(sys.executable).with_name("blocktime")
 
@@ -99,11 +99,10 @@ def environment(database: Database, fake: FakeSlack, **extra: str) -> dict[str, 
 
 
 def wait_healthy(port: int, timeout: float = 20.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    def healthy() -> bool:
         try:
-            if SlackDriver(port, FakeSlack.__new__(FakeSlack)).get("/healthz").status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("blocktime serve did not become healthy")
+            return SlackDriver(port, FakeSlack.__new__(FakeSlack)).get("/healthz").status == 200
+        except OSError:  # not listening yet
+            return False
+
+    eventually(healthy, timeout=timeout, interval=0.1, message="blocktime serve did not become healthy")

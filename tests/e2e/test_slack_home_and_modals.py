@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
 from bot.services import Actor, Context
 from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view, static_select, text_state
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import balance_of, do
+from tests.helpers import balance_of, do, eventually
 
 
 def test_opening_app_home_publishes_the_dashboard_lowest_first(
@@ -178,11 +177,17 @@ def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
         for user in ("U2", "U3", "U2"):
             refresher.changed(user)
         calls = fake_slack.wait_for("views.publish", 3)
-        time.sleep(0.5)
-        assert published() == ["U1", "U2", "U3"]  # U2's second change waits for its cooldown
-        fake_slack.wait_for("views.publish", 4, timeout=5)
-        time.sleep(0.3)
-        assert published() == ["U1", "U2", "U3", "U2"]
+        # U2's second change waits for its cooldown: U4, changed now, has the next round (``gap``
+        # later, well inside U2's cooldown), and nobody is published before it
+        refresher.changed("U4")
+        fake_slack.wait_for("views.publish", 4)
+        assert published() == ["U1", "U2", "U3", "U4"]
+        fake_slack.wait_for("views.publish", 5, timeout=5)
+        # ... then U2 once at its cooldown's end, and nobody else at theirs: U5, changed now, has the
+        # next round, and nobody is published between U2 and U5
+        refresher.changed("U5")
+        fake_slack.wait_for("views.publish", 6, timeout=5)
+        assert published() == ["U1", "U2", "U3", "U4", "U2", "U5"]
     assert first[0].params["view"] != calls[1].params["view"]  # the round computed a fresh dashboard
     two, three = calls[1].params["view"], calls[2].params["view"]
     assert _balances(two) == _balances(three)  # one dashboard for the round
@@ -206,9 +211,9 @@ def test_slack_failing_after_the_ack_is_a_warning_not_a_crash(
     with caplog.at_level(logging.WARNING, logger="blocktime"):
         reply = slack.click("home_top_up", user="UTECH")
         assert reply.status == 200
-        deadline = time.time() + 10
-        while time.time() < deadline and not any("Slack Web API failed" in r.message for r in caplog.records):
-            time.sleep(0.05)
-    failed = [r for r in caplog.records if "Slack Web API failed" in r.message]
-    assert failed and failed[0].levelno == logging.WARNING and "internal_error" in failed[0].getMessage()
+        failed = eventually(
+            lambda: [r for r in caplog.records if "Slack Web API failed" in r.message],
+            message="no 'Slack Web API failed' was logged",
+        )
+    assert failed[0].levelno == logging.WARNING and "internal_error" in failed[0].getMessage()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("blocktime")]

@@ -11,7 +11,7 @@ import pytest
 from bot.services import Context
 from handlers.views.outbox import SNOOZE_ACTION
 from tests.e2e.slack_harness import SlackDriver
-from tests.helpers import entry_count
+from tests.helpers import entry_count, eventually
 
 
 def logtime_body() -> bytes:
@@ -121,10 +121,11 @@ def test_a_button_payload_malformed_past_the_ack_is_a_warning_not_an_error(
             }
         )
         assert reply.status == 200
-        deadline = time.time() + 10
-        while time.time() < deadline and not any("malformed Slack request" in r.message for r in caplog.records):
-            time.sleep(0.05)
-    assert any(r.levelno == logging.WARNING and "malformed Slack request" in r.message for r in caplog.records)
+        malformed = eventually(
+            lambda: [r for r in caplog.records if "malformed Slack request" in r.message],
+            message="no 'malformed Slack request' was logged",
+        )
+    assert any(r.levelno == logging.WARNING for r in malformed)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("blocktime")]
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from bot.services import Actor, Context
 from tests.e2e.slack_harness import SlackDriver, thread_message
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import balance_of, do, entry_count
+from tests.helpers import balance_of, do, entry_count, eventually
 
 CHANNEL = "CACME"
 THREAD = "1700000000.000100"
@@ -27,13 +26,6 @@ def linked(slack_ctx: Context, acme: str, slack: SlackDriver) -> str:
 
 def reply(text: str, ts: str = "1700000100.000200", user: str = "UTECH", **extra: object) -> dict:  # type: ignore[type-arg]
     return thread_message(text, channel=CHANNEL, thread_ts=THREAD, user=user, ts=ts, **extra)
-
-
-def wait_until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.time() + timeout
-    while not check():
-        assert time.time() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def test_a_time_line_in_a_thread_is_logged_with_the_thread_as_ticket(
@@ -175,7 +167,7 @@ def test_thread_lines_work_in_a_channel_linked_later(
     do(slack_ctx, Actor("UADMIN"), "help")
     slack.command("/blocktime", "link acme", user="UADMIN", channel=CHANNEL)
     slack.event(reply("+30m after linking", ts="1700000500.000500"))
-    wait_until(lambda: entry_count(slack_ctx) == 1)
+    eventually(lambda: entry_count(slack_ctx) == 1, message="the thread line was not logged")
 
 
 def test_web_api_rate_limits_and_server_errors_are_retried(

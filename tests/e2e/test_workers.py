@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from tests.conftest import NOW, _empty_pg
 from tests.e2e.processes import SCRIPT, environment, free_port, wait_healthy
 from tests.e2e.slack_harness import SlackDriver
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import do, entry_count
+from tests.helpers import do, entry_count, eventually
 
 
 def children_of(pid: int) -> set[int]:
@@ -35,16 +34,6 @@ def children_of(pid: int) -> set[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.add(int(name))
     return found
-
-
-def wait_until(check, timeout: float = 20.0):  # type: ignore[no-untyped-def]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def two_workers(pid: int, without: int = 0) -> set[int] | None:
@@ -70,7 +59,7 @@ def test_workers_share_the_port_and_a_dead_worker_is_replaced(
     )
     process.append(server)
     wait_healthy(port)
-    workers = wait_until(lambda: two_workers(server.pid))
+    workers = eventually(lambda: two_workers(server.pid), timeout=20, interval=0.1, message="two workers did not start")
     driver = SlackDriver(port, fake_slack)
 
     def log(n: int) -> bool:
@@ -83,7 +72,12 @@ def test_workers_share_the_port_and_a_dead_worker_is_replaced(
 
     victim = sorted(workers)[0]
     os.kill(victim, signal.SIGKILL)
-    replaced = wait_until(lambda: two_workers(server.pid, without=victim))
+    replaced = eventually(
+        lambda: two_workers(server.pid, without=victim),
+        timeout=20,
+        interval=0.1,
+        message="the dead worker was not replaced",
+    )
     assert len(replaced & workers) == 1
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(log, range(40, 60)))

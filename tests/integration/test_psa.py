@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +30,7 @@ from storage.models import AuditLog, Entry, OutboxMessage
 from tests.conftest import psa_settings
 from tests.fakes.connectwise import FakeConnectWise
 from tests.fakes.psa_base import Record
-from tests.helpers import balance_of, do
+from tests.helpers import balance_of, do, eventually
 from tests.psa_helpers import TECH, deliver, linked, psa_of
 
 
@@ -374,9 +373,7 @@ def test_two_dispatchers_at_once_write_one_record(pctx: Context, psa_fake: Any) 
     results: list[int] = []
     running = threading.Thread(target=lambda: results.append(first.run_once()))
     running.start()
-    deadline = time.monotonic() + 5
-    while not psa_fake.count("create") and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: psa_fake.count("create"), timeout=5, interval=0.01, message="the first never asked the PSA")
     assert second.run_once() == 0  # claimed by the first
     running.join(10)
     assert results == [1] and psa_fake.count("create") == 1 and len(psa_fake.records()) == 1

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from bot.pools import WorkPool
+from tests.helpers import eventually, stays
 
 
 def test_finish_waits_for_the_work_taken_and_refuses_new_work() -> None:
@@ -22,16 +23,25 @@ def test_finish_waits_for_the_work_taken_and_refuses_new_work() -> None:
     pool.submit(slow)
     queued = pool.submit(done.append, 2)  # taken, still waiting for a thread or running
     assert started.wait(5)
-    finished: list[bool] = []
-    waiter = threading.Thread(target=lambda: finished.append(pool.finish(timeout=10)))
+    finished: list[tuple[bool, list[int]]] = []  # what finish said, and the work done when it said it
+    waiter = threading.Thread(target=lambda: finished.append((pool.finish(timeout=10), sorted(done))))
     waiter.start()
-    waiter.join(0.3)
-    assert waiter.is_alive() and not finished  # still waiting for the slow work
+
+    def refuses_work() -> bool:
+        try:
+            pool.submit(lambda: None)
+        except RuntimeError:
+            return True
+        return False
+
+    eventually(refuses_work, message="finish() did not begin")  # from here on, finish is waiting
+    # no later event can show that finish is still waiting; the work done when it returns shows it did
+    stays(lambda: waiter.is_alive() and not finished, for_seconds=0.3, message="finish() did not wait")
     with pytest.raises(RuntimeError):
         pool.submit(done.append, 3)
     release.set()
     waiter.join(10)
-    assert finished == [True] and sorted(done) == [1, 2] and queued.done()
+    assert finished == [(True, [1, 2])] and sorted(done) == [1, 2] and queued.done()
 
 
 def test_finish_gives_up_after_its_timeout_and_says_so() -> None:
