@@ -39,7 +39,7 @@ test-dates: lint
 	  offset=$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) )); \
 	  case $$offset in -*) shift="$${offset}s";; *) shift="+$${offset}s";; esac; \
 	  echo "== the suite at $$at (faketime -f $$shift)"; \
-	  FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=tests/dates faketime -f "$$shift" $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
+	  FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/tests/dates faketime -f "$$shift" $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
 	done
 
 format: $(STAMP)
