@@ -77,6 +77,13 @@ def client(session: Session, client_id: int) -> Client | None:
     return session.get(Client, client_id)
 
 
+def clients_by_id(session: Session, client_ids: list[int]) -> dict[int, Client]:
+    """The given clients by id, in one query."""
+    if not client_ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Client).where(Client.id.in_(client_ids)))}
+
+
 def entry(session: Session, entry_id: int) -> Entry | None:
     return session.get(Entry, entry_id)
 

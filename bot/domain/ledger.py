@@ -112,7 +112,7 @@ def current_block_minutes(blocks: Iterable[HeldBlock], today: date) -> int:
     of the 5h one. A used-up block that never expires counts only if it started no earlier than the
     oldest block still holding minutes: one used up before the current ones were bought would
     otherwise count forever."""
-    started = [b for b in blocks if b.start_on <= today and is_current(b, today)]
+    started = [b for b in blocks if is_current(b, today)]
     holding = [b.start_on for b in started if b.remaining_minutes > 0]
     run_start = min(holding) if holding else None
 

@@ -118,10 +118,10 @@ def forfeit_due(ctx: Context, actor: Actor = SYSTEM) -> list[tuple[str, int]]:
         session = uow.session
         candidates = repositories.clients_with_blocks_expiring_by(session, ctx.today() + timedelta(days=2))
         blocks = repositories.open_blocks(session, candidates)
+        clients = repositories.clients_by_id(session, candidates)
         due = []
         for client_id in candidates:
-            client = repositories.client(session, client_id)
-            assert client is not None
+            client = clients[client_id]
             today, grace = ctx.today(client.timezone), policy_of(client, ctx.settings).grace_days
             if any(closed_on(b.expires_on, today, grace) for b in blocks[client_id]):
                 due.append(client_id)
