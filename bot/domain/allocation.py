@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 
+def usable_on(start_on: date, expires_on: date | None, day: date) -> bool:
+    """A block pays for work done once it started and until the end of its expiry date."""
+    return start_on <= day and (expires_on is None or day <= expires_on)
+
+
 @dataclass(frozen=True)
 class BlockState:
     id: int
@@ -20,8 +25,7 @@ class BlockState:
     expires_on: date | None
 
     def usable_on(self, day: date) -> bool:
-        """A block pays for work done once it started and until the end of its expiry date."""
-        return self.start_on <= day and (self.expires_on is None or day <= self.expires_on)
+        return usable_on(self.start_on, self.expires_on, day)
 
     def expired_on(self, day: date) -> bool:
         return self.expires_on is not None and day > self.expires_on

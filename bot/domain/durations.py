@@ -154,6 +154,13 @@ def hours_column(minutes: list[int], groups: list[str] | None = None) -> list[st
     return column
 
 
+def _billing_steps(minutes: int, rounding: int, multiplier: Decimal) -> tuple[int, int]:
+    """Worked minutes x the work type's multiplier (an exact decimal; a part of a minute counts as a
+    minute), then that rounded up to the increment: ``(weighted, rounded)``."""
+    weighted = int((Decimal(minutes) * multiplier).to_integral_value(rounding=ROUND_CEILING))
+    return weighted, weighted if rounding <= 1 else -(-weighted // rounding) * rounding
+
+
 def billable_minutes(
     minutes: int, rounding: int, minimum: int, non_billable: bool = False, multiplier: Decimal = Decimal(1)
 ) -> int:
@@ -162,8 +169,7 @@ def billable_minutes(
     least the minimum."""
     if non_billable:
         return 0
-    weighted = int((Decimal(minutes) * multiplier).to_integral_value(rounding=ROUND_CEILING))
-    rounded = weighted if rounding <= 1 else -(-weighted // rounding) * rounding
+    _, rounded = _billing_steps(minutes, rounding, multiplier)
     return max(rounded, minimum)
 
 
@@ -175,10 +181,9 @@ def billable_causes(
     if non_billable:
         return ()
     causes: list[str] = []
-    weighted = int((Decimal(minutes) * multiplier).to_integral_value(rounding=ROUND_CEILING))
+    weighted, rounded = _billing_steps(minutes, rounding, multiplier)
     if weighted != minutes:
         causes.append(f"the {multiplier_label(multiplier)} rate")
-    rounded = weighted if rounding <= 1 else -(-weighted // rounding) * rounding
     if rounded != weighted:
         causes.append(f"rounding up to {format_duration(rounding)}")
     if minimum > rounded:

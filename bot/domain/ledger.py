@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from bot.domain.allocation import Allocation, BlockState, Draw, allocate, closed_on, within_overdraft
+from bot.domain.allocation import Allocation, BlockState, Draw, allocate, closed_on, usable_on, within_overdraft
 from bot.domain.dates import long_day
 from bot.domain.durations import billable_minutes, format_duration
 
@@ -57,7 +57,7 @@ class Policy:
 def is_current(block: HeldBlock, today: date) -> bool:
     """Started and not expired today: new work can draw from it. A block that starts later is not
     current: its hours are bought (the account holds them) but waiting to start."""
-    return block.start_on <= today and (block.expires_on is None or today <= block.expires_on)
+    return usable_on(block.start_on, block.expires_on, today)
 
 
 def is_waiting(block: HeldBlock, today: date) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,12 @@ class BillingPolicyRow(Protocol):
 def grace_days_of(client: BillingPolicyRow, settings: Settings) -> int:
     """Days after a block's expiry that late work may still draw from it (the client's, else the default)."""
     return settings.expiry_grace_days if client.expiry_grace_days is None else client.expiry_grace_days
+
+
+def used_up_since(ctx: Context) -> date:
+    """Which used-up blocks to read with the open ones: those that may still be current today in any
+    client's time zone (a day either side of the workspace's), for the denominator of "% left"."""
+    return ctx.now().date() - timedelta(days=1)
 
 
 def policy_of(client: BillingPolicyRow, settings: Settings) -> Policy:

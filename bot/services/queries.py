@@ -20,7 +20,7 @@ from bot.domain.ledger import current_block_minutes, is_waiting, usable_balance,
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.book import forfeit_due
-from bot.services.context import Actor, Context, find_client, grace_days_of
+from bot.services.context import Actor, Context, find_client, grace_days_of, used_up_since
 from bot.services.psa import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
 from storage import repositories
@@ -149,13 +149,8 @@ def _one_balance(session: Session, ctx: Context, client: Client) -> BalanceView:
     used = repositories.used_between(session, [client.id], start, add_months(start, 1)).get(client.id, 0)
     last = repositories.latest_entries(session, client.id, LAST_ENTRIES)
     return balance_view(
-        session, ctx, client, repositories.open_blocks(session, [client.id], _used_up_since(ctx))[client.id], used, last
+        session, ctx, client, repositories.open_blocks(session, [client.id], used_up_since(ctx))[client.id], used, last
     )
-
-
-def _used_up_since(ctx: Context) -> date:
-    """The used-up blocks to read for "% left": those that may be current today in any time zone."""
-    return ctx.now().date() - timedelta(days=1)
 
 
 def all_balances(
@@ -165,7 +160,7 @@ def all_balances(
     first. ``with_last_entry`` adds each client's latest entry (the dashboard)."""
     clients = repositories.clients(session, include_archived)
     ids = [c.id for c in clients]
-    blocks = repositories.open_blocks(session, ids, _used_up_since(ctx))
+    blocks = repositories.open_blocks(session, ids, used_up_since(ctx))
     start = month_start(ctx.today())
     used = repositories.used_between(session, ids, start, add_months(start, 1))
     last: dict[int, Entry] = {}

@@ -19,7 +19,6 @@ same stored rows with and without this path, on both databases."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from bot.domain.allocation import closed_on
@@ -32,7 +31,7 @@ from bot.domain.thresholds import alert_crossing, percent_left
 from bot.domain.worktypes import STANDARD
 from bot.services.alerts import thresholds_of
 from bot.services.book import new_entry_values
-from bot.services.context import Actor, Context, policy_of
+from bot.services.context import Actor, Context, policy_of, used_up_since
 from bot.services.psa import queued_note, sync_row
 from bot.services.results import LogResult
 from storage.quick import ClientRow, DrawRow, OpenBlock, QuickFailed
@@ -62,7 +61,7 @@ def quick_log(
     try:
         with ctx.db.quick.transaction() as transaction:
             handle = command.client.lower().lstrip("@") if command.client is not None else None
-            client, blocks = transaction.read(handle, client_id, ctx.now().date() - timedelta(days=1))
+            client, blocks = transaction.read(handle, client_id, used_up_since(ctx))
             if client is None or client.archived:
                 return None
             result = _plain_entry(ctx, actor, command, client, blocks, source, key, ticket, source_ref, thread_ref)
