@@ -136,6 +136,7 @@ class ConnectWise:
         body: dict[str, Any] = {
             "company": {"id": int(time_.company_id)},
             "mobileGuid": time_.reference,
+            "internalNotes": REFERENCE + time_.reference,  # set once: an edit keeps what staff add there
             **self._time_fields(time_),
         }
         created = self._call("POST", "time/entries", json_body=body)
@@ -215,7 +216,6 @@ class ConnectWise:
             "actualHours": float(round(Decimal(time_.minutes) / 60, 2)),  # JSON has no decimals; 2 places
             "billableOption": "Billable" if time_.billable else "DoNotBill",
             "notes": time_.notes,
-            "internalNotes": REFERENCE + time_.reference,
         }
         if time_.ticket_id is not None:
             fields["chargeToType"], fields["chargeToId"] = "ServiceTicket", _number(time_.ticket_id, "ticket")

@@ -123,7 +123,7 @@ def failure_of(status: int, text: str) -> PsaError:
         return PsaAccessRefused(text)
     if status >= 500 or status == 408:
         return PsaError(text)
-    return PsaError(text, permanent=True)  # 400, 401, 403, 409...: the same request fails the same way
+    return PsaError(text, permanent=True)  # 400, 409, 422...: the same request fails the same way
 
 
 def retry_after(response: httpx.Response) -> float | None:

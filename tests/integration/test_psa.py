@@ -661,3 +661,20 @@ def test_import_blocks_offers_a_monthly_agreements_hours_of_this_month_once_a_mo
         "2026-12-31",
         "offered",
     )
+
+
+def test_a_connectwise_edit_keeps_what_staff_wrote_in_the_internal_notes(
+    database: Database, connectwise: FakeConnectWise, clock: FixedClock
+) -> None:
+    """Our reference goes into internalNotes once, with the create: an edit changes the time, not the
+    notes ConnectWise users added since."""
+    ctx = linked(Context(database, psa_settings(connectwise), clock))
+    logged = do(ctx, TECH, "logtime acme 45m server patching")
+    assert deliver(ctx) == 1
+    (row,) = connectwise.time_entries.values()
+    assert row["internalNotes"].startswith("blocktime:")
+    row["internalNotes"] += "\ncustomer asked for a callback"
+    do(ctx, TECH, f"edit {logged.entry_id} 1h")
+    assert deliver(ctx) == 1
+    (row,) = connectwise.time_entries.values()
+    assert row["actualHours"] == 1 and row["internalNotes"].endswith("customer asked for a callback")
