@@ -122,6 +122,7 @@ def balance_view(
         in_grace_minutes=sum(v.remaining_minutes for v in views if v.closing_on is not None),
         waiting_minutes=later.minutes,
         waiting_starts_on=later.starts_on,
+        waiting=later.words(),
         blocks=views,
         last_entries=[entry_view(e, client.handle) for e in last_entries or []],
     )

@@ -111,6 +111,7 @@ class BalanceView(Result):
     # Bought in blocks that start later: held by the account, not usable before the first start date.
     waiting_minutes: int = 0
     waiting_starts_on: date | None = None
+    waiting: str | None = None  # "10h waiting to start on 15 Dec 2026, 5h on 1 Jan 2027"
     blocks: list[BlockView] = field(default_factory=list)
     last_entries: list[EntryView] = field(default_factory=list)
 

@@ -15,7 +15,6 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.domain.dates import long_day
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.render import bar, percent_label
@@ -129,11 +128,7 @@ def client_blocks(view: BalanceView) -> list[Block]:
         if view.in_grace_minutes
         else ""
     )
-    waits = (
-        f" · {format_duration(view.waiting_minutes)} waiting to start on {long_day(view.waiting_starts_on)}"
-        if view.waiting_minutes and view.waiting_starts_on
-        else ""
-    )
+    waits = f" · {view.waiting}" if view.waiting else ""
     head = (
         f"{warn}*{escape(view.display_name)}* (`{view.client}`)\n`{bar(view.percent_left)}` {percent} · "
         f"*{format_duration(view.remaining_minutes)}* left{grace}{waits}{expiry}"
