@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -56,53 +57,46 @@ class Ids(dict[int, int]):
 def save(session: Session, posting: PostingLike) -> Ids:
     """Store ``posting``; returns the ids the database gave its new rows (by provisional id)."""
     ids = Ids()
+    run = session.connection().execute  # Core on the session's transaction, past the ORM's execute
     for row in posting.new_blocks:
-        ids[row["id"]] = _insert_one(session, _BLOCKS, {k: v for k, v in row.items() if k != "id"})
+        ids[row["id"]] = run(_inserting(_BLOCKS, frozenset(row) - {"id"}), _without_id(row)).scalar_one()
     for row in posting.new_entries:
-        values = {k: v for k, v in row.items() if k != "id"}
+        values = _without_id(row)
         values["root_id"] = ids(values.get("root_id"))
-        ids[row["id"]] = _insert_one(session, _ENTRIES, values)
+        ids[row["id"]] = run(_inserting(_ENTRIES, frozenset(values)), values).scalar_one()
     if posting.new_draws:
-        session.execute(
-            insert(_DRAWS),
+        run(
+            _ADD_DRAWS,
             [{**d, "entry_id": ids(d["entry_id"]), "block_id": ids(d["block_id"])} for d in posting.new_draws],
         )
     if posting.reversed_draws:
-        session.execute(
-            update(_DRAWS).where(_DRAWS.c.id.in_(posting.reversed_draws)).values(reversed_at=posting.reversed_at)
-        )
+        run(_REVERSE_DRAWS, {"ids": posting.reversed_draws, "at": posting.reversed_at})
         for draw_id in posting.reversed_draws:
             _committed(session, Draw, draw_id, {"reversed_at": posting.reversed_at})
     for block_id, changes in posting.blocks.items():
-        session.execute(update(_BLOCKS).where(_BLOCKS.c.id == block_id).values(**changes))
+        run(_updating(_BLOCKS, frozenset(changes)), {**changes, "row_id": block_id})
         _committed(session, Block, block_id, changes)
     for entry_id, changes in posting.entries.items():
-        session.execute(update(_ENTRIES).where(_ENTRIES.c.id == entry_id).values(**changes))
+        run(_updating(_ENTRIES, frozenset(changes)), {**changes, "row_id": entry_id})
         _committed(session, Entry, entry_id, changes, expire=("draws",))
     if posting.totals:
         totals = {k: ids(v) if k == "last_entry_id" else v for k, v in posting.totals.items()}
-        session.execute(update(_CLIENTS).where(_CLIENTS.c.id == posting.client_id).values(**totals))
+        run(_updating(_CLIENTS, frozenset(totals)), {**totals, "row_id": posting.client_id})
         _committed(session, Client, posting.client_id, totals)
-    if posting.lines:
-        rows = [
-            {
-                **{k: v for k, v in line.items() if k != "id"},
-                "block_id": ids(line["block_id"]),
-                "entry_id": ids(line["entry_id"]),
-            }
-            for line in posting.lines
-        ]
-        if len(rows) == 1:
-            ids[posting.lines[0]["id"]] = _insert_one(session, _LINES, rows[0])
-        else:
-            stored = session.execute(insert(_LINES).returning(_LINES.c.id, sort_by_parameter_order=True), rows)
-            for line, line_id in zip(posting.lines, stored.scalars(), strict=True):
-                ids[line["id"]] = line_id
+    for line in posting.lines:
+        values = {**_without_id(line), "block_id": ids(line["block_id"]), "entry_id": ids(line["entry_id"])}
+        ids[line["id"]] = run(_inserting(_LINES, frozenset(values)), values).scalar_one()
     return ids
 
 
-def _insert_one(session: Session, table: Table, values: Mapping[str, Any]) -> int:
-    return int(session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one())
+def _without_id(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "id"}
+
+
+_ADD_DRAWS = insert(_DRAWS)
+_REVERSE_DRAWS = (
+    update(_DRAWS).where(_DRAWS.c.id.in_(bindparam("ids", expanding=True))).values(reversed_at=bindparam("at"))
+)
 
 
 def _committed(
@@ -116,6 +110,18 @@ def _committed(
         set_committed_value(found, name, value)
     if expire:
         session.expire(found, list(expire))
+
+
+@lru_cache(maxsize=64)
+def _inserting(table: Table, columns: frozenset[str]) -> Any:
+    """An INSERT of ``columns`` returning the new id, built once per shape (so compiled once)."""
+    return insert(table).values({c: bindparam(c) for c in sorted(columns)}).returning(table.c.id)
+
+
+@lru_cache(maxsize=64)
+def _updating(table: Table, columns: frozenset[str]) -> Any:
+    """An UPDATE of ``columns`` of the row ``:row_id``, built once per shape."""
+    return update(table).where(table.c.id == bindparam("row_id")).values({c: bindparam(c) for c in sorted(columns)})
 
 
 # -- what the ledger reads -------------------------------------------------------------------------
@@ -133,41 +139,49 @@ class BlockRow:
     reference: str | None
 
 
+_B = _BLOCKS.c
 _BLOCK_COLUMNS = (
-    Block.id,
-    Block.number,
-    Block.minutes,
-    Block.remaining_minutes,
-    Block.forfeited_minutes,
-    Block.start_on,
-    Block.expires_on,
-    Block.reference,
+    _B.id,
+    _B.number,
+    _B.minutes,
+    _B.remaining_minutes,
+    _B.forfeited_minutes,
+    _B.start_on,
+    _B.expires_on,
+    _B.reference,
 )
+_HOLDING = _BLOCKS.alias("holding")
+_LEDGER_BLOCKS = select(*_BLOCK_COLUMNS).where(
+    _B.client_id == bindparam("client_id"),
+    _B.voided_at.is_(None),
+    or_(
+        _B.remaining_minutes > 0,
+        _B.expires_on >= bindparam("since"),
+        and_(
+            _B.expires_on.is_(None),
+            _B.start_on
+            >= select(func.min(_HOLDING.c.start_on))
+            .where(
+                _HOLDING.c.client_id == bindparam("client_id"),
+                _HOLDING.c.voided_at.is_(None),
+                _HOLDING.c.remaining_minutes > 0,
+            )
+            .scalar_subquery(),
+        ),
+    ),
+)
+_BLOCKS_BY_ID = select(*_BLOCK_COLUMNS).where(_B.id.in_(bindparam("ids", expanding=True)))
 
 
 def ledger_blocks(session: Session, client_id: int, used_up_since: date) -> list[BlockRow]:
     """The client's live blocks with minutes left, and the used-up ones that may still be current on
     ``used_up_since`` or later (as ``storage.repositories.open_blocks``), as plain rows."""
-    holding = aliased(Block)
-    run_start = (
-        select(func.min(holding.start_on))
-        .where(holding.client_id == client_id, holding.voided_at.is_(None), holding.remaining_minutes > 0)
-        .scalar_subquery()
-    )
-    query = select(*_BLOCK_COLUMNS).where(
-        Block.client_id == client_id,
-        Block.voided_at.is_(None),
-        or_(
-            Block.remaining_minutes > 0,
-            Block.expires_on >= used_up_since,
-            and_(Block.expires_on.is_(None), Block.start_on >= run_start),
-        ),
-    )
-    return [BlockRow(*row) for row in session.execute(query)]
+    rows = session.connection().execute(_LEDGER_BLOCKS, {"client_id": client_id, "since": used_up_since})
+    return [BlockRow(*row) for row in rows]
 
 
 def blocks_by_id(session: Session, block_ids: Sequence[int]) -> list[BlockRow]:
-    return [BlockRow(*row) for row in session.execute(select(*_BLOCK_COLUMNS).where(Block.id.in_(block_ids)))]
+    return [BlockRow(*row) for row in session.connection().execute(_BLOCKS_BY_ID, {"ids": list(block_ids)})]
 
 
 @dataclass(frozen=True)
@@ -179,23 +193,18 @@ class EntryRow:
     billed_overage_minutes: int
 
 
-_ENTRY_COLUMNS = (
-    Entry.id,
-    Entry.work_date,
-    Entry.billable_minutes,
-    Entry.overage_minutes,
-    Entry.billed_overage_minutes,
+_E = _ENTRIES.c
+_ENTRY_COLUMNS = (_E.id, _E.work_date, _E.billable_minutes, _E.overage_minutes, _E.billed_overage_minutes)
+_OVERAGE_ENTRIES = (
+    select(*_ENTRY_COLUMNS)
+    .where(_E.client_id == bindparam("client_id"), _E.overage_minutes > 0, _E.voided_at.is_(None))
+    .order_by(_E.id)
 )
 
 
 def overage_entries(session: Session, client_id: int) -> list[EntryRow]:
     """The client's live entries with open overage, oldest first (the next block pays them off in order)."""
-    query = (
-        select(*_ENTRY_COLUMNS)
-        .where(Entry.client_id == client_id, Entry.overage_minutes > 0, Entry.voided_at.is_(None))
-        .order_by(Entry.id)
-    )
-    return [EntryRow(*row) for row in session.execute(query)]
+    return [EntryRow(*row) for row in session.connection().execute(_OVERAGE_ENTRIES, {"client_id": client_id})]
 
 
 @dataclass(frozen=True)
