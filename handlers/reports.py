@@ -20,12 +20,6 @@ from handlers.outcome import attempt
 from handlers.views.messages import error_message, render
 
 log = logging.getLogger("blocktime.reports")
-SLOW_COMMANDS = ("report", "insights")
-
-
-def is_slow(text: str) -> bool:
-    words = text.split()
-    return bool(words) and words[0].lower() in SLOW_COMMANDS
 
 
 def run_report(deps: Deps, actor: Actor, text: str, channel: str, respond: Respond) -> None:

@@ -32,6 +32,7 @@ from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
 from bot.services.book import ClientBook, forfeit_due, ledger_entry, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
+from bot.services.dispatch import serves
 from bot.services.psa import queued_note
 from bot.services.queries import block_view
 from bot.services.results import LogResult, TopUpResult, VoidResult
@@ -289,6 +290,7 @@ def _idempotent(
         return seen
 
 
+@serves(VoidEntry)
 def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
     with ctx.db.unit_of_work() as uow:
         session = uow.session
@@ -528,6 +530,7 @@ def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, dup
     )
 
 
+@serves(VoidTopUp)
 def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
     """Cancel a block entered by mistake. Minutes already drawn from it are drawn again from the
     client's other blocks, FIFO, and what no block covers becomes overage."""

@@ -17,6 +17,7 @@ from bot.domain.roles import Role
 from bot.services.alerts import enqueue
 from bot.services.channels import message_ref
 from bot.services.context import Actor, Context
+from bot.services.dispatch import serves
 from bot.services.people import person_standing
 from bot.services.results import Message
 from storage import capture, repositories
@@ -42,6 +43,7 @@ def note_reply(ctx: Context, actor: Actor, channel_id: str, thread_ts: str) -> b
     return True
 
 
+@serves(NudgesSet)
 def set_nudges(ctx: Context, actor: Actor, command: NudgesSet) -> Message:
     with ctx.db.unit_of_work() as uow:
         session = uow.session

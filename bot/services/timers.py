@@ -18,6 +18,7 @@ from bot.domain.errors import NotFound, Refused
 from bot.domain.roles import Role, require
 from bot.services.alerts import enqueue
 from bot.services.context import Actor, Context, find_client
+from bot.services.dispatch import serves
 from bot.services.ledger import log_time
 from bot.services.results import LogResult, Message
 from storage import capture, repositories
@@ -150,6 +151,7 @@ def stop_timer(ctx: Context, actor: Actor, command: TimerStop, source: str = "sl
     return result if minutes == ran else replace(result, timer_minutes=ran)
 
 
+@serves(TimerShow)
 def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:
     with ctx.db.unit_of_work(read_only=True) as uow:
         timer = uow.session.get(Timer, actor.user_id)
@@ -167,6 +169,7 @@ def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:
         )
 
 
+@serves(TimerDiscard)
 def discard_timer(ctx: Context, actor: Actor, command: TimerDiscard) -> Message:
     with ctx.db.unit_of_work() as uow:
         timer = _running(uow.session, actor, command.started_at)

@@ -3,13 +3,14 @@ one place per layer (``functools.singledispatch``): a new command that forgets o
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import get_args, get_type_hints
 
 import bot.services.reports  # noqa: F401 - its results must be known before the walk
 import bot.services.worktypes  # noqa: F401
 from bot import render as console
 from bot.domain import commands as c
 from bot.services import service
+from bot.services.dispatch import SERVED
 from bot.services.results import Result
 from handlers.views import messages as slack
 
@@ -41,3 +42,15 @@ def test_every_result_has_a_slack_and_a_console_view() -> None:
     slack_fallback, console_fallback = slack.render.dispatch(object), console._view.dispatch(object)
     assert [k.__name__ for k in results if slack.render.dispatch(k) is slack_fallback] == []
     assert [k.__name__ for k in results if console._view.dispatch(k) is console_fallback] == []
+
+
+def test_every_command_is_served_by_one_function_whose_results_have_views() -> None:
+    assert sorted(k.__name__ for k in SERVED) == sorted(k.__name__ for k in get_args(c.Command))
+    slack_fallback, console_fallback = slack.render.dispatch(object), console._view.dispatch(object)
+    for kind, function in SERVED.items():
+        returned = get_type_hints(function)["return"]
+        results = get_args(returned) or (returned,)
+        assert Result not in results, f"{function.__qualname__} should name the result it returns"
+        for result in results:
+            assert slack.render.dispatch(result) is not slack_fallback, (kind.__name__, result.__name__)
+            assert console._view.dispatch(result) is not console_fallback, (kind.__name__, result.__name__)
