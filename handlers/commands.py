@@ -23,8 +23,8 @@ from bot.services.results import ClientCard, LogResult, Result, TopUpResult, Voi
 from handlers.context import Deps
 from handlers.outcome import attempt, role_refusal
 from handlers.reports import is_slow, run_report
-from handlers.views.messages import error_message, render
 from handlers.views.modals import topup_modal
+from handlers.views.replies import error_message, render
 
 CHANGES = (LogResult, TopUpResult, VoidResult)
 log = logging.getLogger("blocktime.commands")

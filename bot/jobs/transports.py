@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import smtplib
 import time
 import urllib.error
@@ -18,7 +19,7 @@ from urllib.parse import unquote, urlparse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.jobs.messages import email_message, webhook_body
+from bot.phrasebook import email_message
 from bot.psa import Psa, PsaError
 from bot.services.context import Context
 
@@ -103,6 +104,12 @@ class EmailTransport:
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryFailed(f"SMTP: {error}") from None
         return str(message["Message-ID"])
+
+
+def webhook_body(facts: dict[str, Any], outbox_id: int) -> bytes:
+    """The JSON a PSA or automation receives; ``id`` lets the receiver drop a repeated delivery."""
+    event = {"threshold": "blocktime.threshold_crossed"}.get(facts["kind"], f"blocktime.{facts['kind']}")
+    return json.dumps({"id": outbox_id, "event": event, "data": facts}, sort_keys=True).encode()
 
 
 class WebhookTransport:

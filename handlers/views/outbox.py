@@ -1,5 +1,5 @@
 """The outbox's Slack messages: facts -> ``(text, blocks)``, with the buttons of alerts, nudges and
-timers. Pure (no I/O), so each is tested by calling it. The text is ``bot.jobs.messages.summary`` (the
+timers. Pure (no I/O), so each is tested by calling it. The text is ``bot.phrasebook.summary`` (the
 words an e-mail uses too); ``bot.bootstrap`` gives ``slack_message`` to the Slack transport."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.durations import format_duration
-from bot.jobs.messages import limit_text, run_out, summary
-from bot.render import per_week, statement_lines
+from bot.phrasebook import limit_text, per_week, run_out, statement_lines, summary
 from handlers.views.blockkit import (
     MESSAGE_BLOCKS,
     balance_line,

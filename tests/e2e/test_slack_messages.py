@@ -316,7 +316,7 @@ def test_a_time_line_in_an_unlinked_channel_is_explained_once(
 
 
 def test_burn_rates_are_hours_a_week_everywhere(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
-    from bot.render import forecast_lines
+    from bot.phrasebook import forecast_lines
 
     lines = forecast_lines(
         {"burn_per_day_30": "12.0", "burn_per_day_90": "6.0", "run_out_on": None, "likely_forfeit": []}

@@ -16,7 +16,7 @@ from bot.domain.dates import parse_period
 from bot.domain.errors import DomainError, ParseError, PermissionDenied, Refused
 from bot.jobs.scheduler import run_job
 from bot.jobs.tasks import renewal
-from bot.render import figures_line, grace_lines, log_line, statement_lines, topup_line
+from bot.phrasebook import figures_line, grace_lines, log_line, statement_lines, topup_line
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, Context
 from bot.services.ledger import log_time

@@ -7,11 +7,11 @@ from typing import get_args
 
 import bot.services.reports  # noqa: F401 - its results must be known before the walk
 import bot.services.worktypes  # noqa: F401
-from bot import render as console
+from bot import console
 from bot.domain import commands as c
 from bot.services import service
 from bot.services.results import Result
-from handlers.views import messages as slack
+from handlers.views import replies as slack
 
 
 def _results() -> set[type]:

@@ -15,7 +15,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.domain.commands import Report
 from bot.domain.dates import parse_period
-from bot.render import figures_line, statement_lines, topup_line, void_line
+from bot.phrasebook import figures_line, statement_lines, topup_line, void_line
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, Context, run
 from bot.services.reports import report

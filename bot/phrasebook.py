@@ -1,86 +1,24 @@
-"""Text rendering of service results for the terminal (rich tables), shared by the CLI and the
-console. Slack rendering lives in ``handlers/views``."""
+"""Every sentence blocktime says, in plain text, for every interface: the console and the CLI
+(``bot.console`` lays them out in tables), Slack (``handlers.views`` adds markup and buttons) and
+e-mail. Service results and outbox notices alike are phrased here, once. Pure: no I/O, and nothing of
+rich, Slack or SQLAlchemy."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from functools import singledispatch
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.table import Table
-from rich.text import Text
-
-from bot.domain.dates import long_day
+from bot.domain.dates import long_day, recorded_words
 from bot.domain.durations import as_recorded, format_duration, format_hours
 from bot.domain.fields import plain_markup
 from bot.domain.worktypes import STANDARD, multiplier_label
-from bot.jobs.messages import used_label
-from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
-from bot.services.results import (
-    BalancesResult,
-    BalanceView,
-    BlocksResult,
-    BlockView,
-    ClientCard,
-    ClientsResult,
-    ClientView,
-    EntriesResult,
-    LogResult,
-    Message,
-    Result,
-    TopUpResult,
-    VoidResult,
-    renewal_label,
-)
-from bot.services.worktypes import WorkTypesResult
+from bot.services.results import BalanceView, BlockView, ClientCard, ClientView, LogResult, TopUpResult, VoidResult
 
-
-class FitTable:
-    """A table of user text printed literally (``[urgent]`` stays, no markup) whose figures and
-    identifiers are never cut: only the ``wrap`` columns (notes, names) wrap; when even that does not
-    fit the terminal, each row is printed as ``Header: value`` lines instead."""
-
-    def __init__(
-        self, title: str, headers: Sequence[str], wrap: Collection[str] = (), caption: str | None = None
-    ) -> None:
-        self.title, self.headers, self.wrap, self.caption = title, list(headers), set(wrap), caption
-        self.rows: list[list[str]] = []
-
-    def add_row(self, *cells: str) -> None:
-        self.rows.append([str(c) for c in cells])
-
-    def _widths(self) -> list[int]:
-        return [max([len(h), *(len(r[i]) for r in self.rows)]) for i, h in enumerate(self.headers)]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        widths = self._widths()
-        fixed = sum(w for h, w in zip(self.headers, widths, strict=True) if h not in self.wrap)
-        wrapped = sum(min(w, 8) for h, w in zip(self.headers, widths, strict=True) if h in self.wrap)
-        if fixed + wrapped + 3 * len(self.headers) + 1 <= options.max_width:
-            yield self._table(widths)
-            return
-        yield Text(self.title, style="bold")
-        for row in self.rows:
-            for header, cell in zip(self.headers, row, strict=True):
-                if cell:
-                    yield Text(f"  {header or 'status'}: {cell}")
-            yield Text("")
-        if self.caption:
-            yield Text(self.caption)
-
-    def _table(self, widths: list[int]) -> Table:
-        table = Table(title=Text(self.title), caption=Text(self.caption) if self.caption else None)
-        for header, width in zip(self.headers, widths, strict=True):
-            if header in self.wrap:
-                table.add_column(Text(header), overflow="fold", min_width=min(width, 8))
-            else:
-                table.add_column(Text(header), no_wrap=True, min_width=width)
-        for row in self.rows:
-            table.add_row(*(Text(cell) for cell in row))
-        return table
+if TYPE_CHECKING:  # results of services that hold queries: their types only
+    from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
+    from bot.services.worktypes import WorkTypesResult
 
 
 def bar(percent: int | None, width: int = 10) -> str:
@@ -91,86 +29,6 @@ def bar(percent: int | None, width: int = 10) -> str:
 
 def percent_label(view: BalanceView | LogResult) -> str:
     return "—" if view.percent_left is None else f"{view.percent_left}%"
-
-
-def say(console: Console, text: str) -> None:
-    """Print user text literally: ``[urgent]`` is a note's words, not markup."""
-    console.print(text, markup=False, highlight=False)
-
-
-def render(console: Console, result: Result) -> None:
-    """Any service result on the console: one registered view per result type (``_view``)."""
-    _view(result, console)
-
-
-@singledispatch
-def _view(result: Result, console: Console) -> None:
-    console.print(result.as_dict())  # a result with no view of its own: its fields
-
-
-@_view.register
-def _(result: LogResult, console: Console) -> None:
-    say(console, log_line(result))
-
-
-@_view.register
-def _(result: TopUpResult, console: Console) -> None:
-    say(console, topup_line(result))
-
-
-@_view.register
-def _(result: VoidResult, console: Console) -> None:
-    say(console, void_line(result))
-
-
-@_view.register
-def _(result: BalancesResult, console: Console) -> None:
-    if len(result.balances) == 1:
-        _balance_detail(console, result.balances[0])
-    else:
-        console.print(balances_table(result.balances))
-
-
-@_view.register
-def _(result: BlocksResult, console: Console) -> None:
-    console.print(blocks_table(result.balance.display_name, result.blocks))
-
-
-@_view.register
-def _(result: EntriesResult, console: Console) -> None:
-    console.print(entries_table(result))
-
-
-@_view.register
-def _(result: ClientView, console: Console) -> None:
-    console.print(client_table([result]))
-
-
-@_view.register
-def _(result: ClientsResult, console: Console) -> None:
-    console.print(client_table(result.clients))
-
-
-@_view.register
-def _(result: ClientCard, console: Console) -> None:
-    say(console, "\n".join(card_lines(result)))
-
-
-@_view.register
-def _(result: WorkTypesResult, console: Console) -> None:
-    say(console, "\n".join(work_type_lines(result)))
-
-
-@_view.register
-def _(result: Message, console: Console) -> None:
-    say(console, result.message)
-
-
-@_view.register(ReportResult)
-@_view.register(AllEntriesResult)
-@_view.register(InsightsResult)
-def _(result: ReportResult | AllEntriesResult | InsightsResult, console: Console) -> None:
-    say(console, report_text(result))
 
 
 def log_line(result: LogResult) -> str:
@@ -226,44 +84,38 @@ def void_line(result: VoidResult) -> str:
     )
 
 
-def topup_line(result: TopUpResult) -> str:
+def topup_verb(result: TopUpResult) -> str:
+    return "Already added" if result.duplicate else "Added"  # a repeated submission records once
+
+
+def topup_validity(result: TopUpResult) -> str:
+    """``starts 2026-12-01, expires 2027-11-30, renews yearly``: when a new block may be drawn from."""
     expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
     if result.starts_on:
         expires = f"starts {result.starts_on}, {expires}"
+    return expires + (f", {result.renewal}" if result.renewal else "")
+
+
+def topup_notes(result: TopUpResult, new_block: str = "it") -> list[str]:
+    """What a top-up's reply says besides its figures, in every interface."""
+    notes = []
+    if result.waiting:
+        notes.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: new work draws from it from that day.")
+    if result.carried_overage_minutes:
+        notes.append(f"{format_duration(result.carried_overage_minutes)} of overage was paid off from {new_block}.")
+    if result.billed_overage_minutes:
+        notes.append(f"{format_duration(result.billed_overage_minutes)} of overage stays as its own billable line.")
+    return notes
+
+
+def topup_line(result: TopUpResult) -> str:
     price = f", {result.price} {result.currency}" if result.price is not None else ""
     ref = f", ref {result.reference}" if result.reference else ""
-    renews = f", {result.renewal}" if result.renewal else ""
     text = (
-        f"{'Already added' if result.duplicate else 'Added'} {result.label}: {format_duration(result.minutes)} for {result.display_name} "
-        f"({expires}{renews}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
+        f"{topup_verb(result)} {result.label}: {format_duration(result.minutes)} for {result.display_name} "
+        f"({topup_validity(result)}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
     )
-    if result.waiting:
-        text += f"\n{result.waiting[0].upper()}{result.waiting[1:]}: new work draws from it from that day."
-    if result.carried_overage_minutes:
-        text += f"\n{format_duration(result.carried_overage_minutes)} of overage was paid off from it."
-    if result.billed_overage_minutes:
-        text += f"\n{format_duration(result.billed_overage_minutes)} of overage stays as its own billable line."
-    return text
-
-
-def balances_table(views: list[BalanceView]) -> FitTable:
-    table = FitTable(
-        "Balances (lowest first)",
-        ("Client", "Name", "Remaining", "Left", "", "Used this month (by work date)", "Next expiry"),
-        wrap={"Name"},
-        caption=None if views else "No clients yet: blocktime client add acme Acme Corp",
-    )
-    for view in views:
-        table.add_row(
-            view.client,
-            view.display_name,
-            format_duration(view.remaining_minutes),
-            percent_label(view),
-            bar(view.percent_left),
-            format_duration(view.used_this_month_minutes),
-            str(view.next_expiry or "—"),
-        )
-    return table
+    return "\n".join([text, *topup_notes(result)])
 
 
 def card_lines(card: ClientCard) -> list[str]:
@@ -335,50 +187,6 @@ def waiting_lines(view: BalanceView) -> list[str]:
     ]
 
 
-def _balance_detail(console: Console, view: BalanceView) -> None:
-    say(
-        console,
-        f"{view.display_name} ({view.client}): {format_duration(view.remaining_minutes)} left "
-        f"{bar(view.percent_left)} {percent_label(view)}",
-    )
-    say(console, figures_line(view))
-    for line in [*grace_lines(view), *waiting_lines(view)]:
-        say(console, line)
-    if view.blocks:
-        console.print(blocks_table("Open blocks", view.blocks))
-    if view.last_entries:
-        table = FitTable("Last entries", ("#", "Date", "Who", "Time", "Billable", "Note"), wrap={"Note", "Who"})
-        for e in view.last_entries:
-            table.add_row(
-                str(e.id), str(e.work_date), e.user_name, e.typed, format_duration(e.billable_minutes), e.note
-            )
-        console.print(table)
-
-
-def blocks_table(title: str, blocks: list[BlockView]) -> FitTable:
-    table = FitTable(
-        title,
-        ("#", "Size", "Remaining", "Drawn", "Forfeited", "Starts", "Expires", "Renews", "Price", "Ref", "Status"),
-        wrap={"Status"},
-    )
-    for b in blocks:
-        status = block_status(b)
-        table.add_row(
-            str(b.number or b.id),
-            format_duration(b.minutes),
-            format_duration(b.remaining_minutes),
-            format_duration(b.drawn_minutes),
-            format_duration(b.forfeited_minutes),
-            str(b.start_on),
-            str(b.expires_on or "never"),
-            (renewal_label(b.renew_months) or "").removeprefix("renews "),
-            f"{b.price} {b.currency}" if b.price is not None else "",
-            b.reference or "",
-            status,
-        )
-    return table
-
-
 def block_status(block: BlockView) -> str:
     if block.voided:
         return "voided"
@@ -389,74 +197,6 @@ def block_status(block: BlockView) -> str:
     if block.waiting:
         return f"starts on {block.start_on}"
     return "used up" if block.remaining_minutes == 0 else "open"
-
-
-def entries_table(result: EntriesResult) -> FitTable:
-    psa = any(e.psa for e in result.entries)  # a PSA is connected: where each entry stands there
-    table = FitTable(
-        f"{result.display_name or result.client}: {result.period}",
-        ("#", "Date", "Who", "Time", "Type", "Billable", "Ticket", "Note", "", *(("PSA",) if psa else ())),
-        wrap={"Note", "Who", "PSA"},
-        caption=f"Billable: {format_duration(result.billable_minutes)}",
-    )
-    for e in result.entries:
-        table.add_row(
-            str(e.id),
-            str(e.work_date),
-            e.user_name,
-            e.typed,
-            "" if e.work_type == STANDARD else f"{e.work_type} {multiplier_label(e.multiplier)}",
-            "non-billable" if e.non_billable else format_duration(e.billable_minutes),
-            e.ticket or "",
-            e.note,
-            "voided" if e.voided else "",
-            *((e.psa or "",) if psa else ()),
-        )
-    return table
-
-
-def client_table(clients: list[ClientView]) -> FitTable:
-    table = FitTable(
-        "Clients",
-        (
-            "Handle",
-            "Name",
-            "Aliases",
-            "Manager",
-            "Channel",
-            "TZ",
-            "Rounding",
-            "Minimum",
-            "Overdraft",
-            "Overage",
-            "Thresholds",
-            "Grace",
-            "Hours",
-            "PSA",
-            "",
-        ),
-        wrap={"Name", "Aliases"},
-    )
-    for c in clients:
-        overdraft = "unlimited" if c.overdraft_minutes is None else format_duration(c.overdraft_minutes)
-        table.add_row(
-            c.handle,
-            c.display_name,
-            ", ".join(c.aliases),
-            c.account_manager or "",
-            c.alert_channel or "",
-            c.timezone,
-            format_duration(c.rounding_minutes),
-            format_duration(c.minimum_minutes),
-            overdraft,
-            c.overage_policy,
-            c.thresholds,
-            f"{c.expiry_grace_days}d",
-            c.work_hours or "",
-            psa_link(c),
-            "archived" if c.archived else "",
-        )
-    return table
 
 
 def psa_link(client: ClientView) -> str:
@@ -552,15 +292,141 @@ def per_week(per_day_minutes: str) -> str:
     return format_hours(round(Decimal(per_day_minutes) * 7))
 
 
-def report_text(result: ReportResult | AllEntriesResult | InsightsResult) -> str:
-    if isinstance(result, ReportResult):
-        lines = statement_lines(result.statement) + forecast_lines(result.forecast)
-        lines.append(result.flat_fee_text or "Flat fee: needs at least 3 complete months of history.")
-        return "\n".join(lines)
-    if isinstance(result, AllEntriesResult):
-        total = sum(e.billable_minutes for e in result.entries)
-        count = len(result.entries)
-        return f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}"
+NO_HISTORY = "No client has 3 complete months of history yet."
+
+
+def report_lines(result: ReportResult) -> list[str]:
+    """A client's report: its statement, forecast and flat-fee suggestion."""
+    lines = statement_lines(result.statement) + forecast_lines(result.forecast)
+    lines.append(result.flat_fee_text or "Flat fee: needs at least 3 complete months of history.")
+    return lines
+
+
+def statement_headline(display_name: str | None, facts: dict[str, Any]) -> str:
+    """``Statement for Acme, November 2026: used (recorded this month) 4h``."""
+    return (
+        f"Statement for {display_name}, {facts['period']}: {used_label(facts)} {format_duration(facts['used_minutes'])}"
+    )
+
+
+def all_entries_line(result: AllEntriesResult) -> str:
+    total = sum(e.billable_minutes for e in result.entries)
+    count = len(result.entries)
+    return f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}"
+
+
+def insights_lines(result: InsightsResult) -> list[str]:
     lines = ["Clients for whom a flat fee makes most sense:"]
     lines += [f"{i}. {c['display_name']} ({c['client']}): {c['explanation']}" for i, c in enumerate(result.clients, 1)]
-    return "\n".join(lines if result.clients else ["No client has 3 complete months of history yet."])
+    return lines if result.clients else [NO_HISTORY]
+
+
+# The outbox's notices: one line of each (a Slack message's fallback text, an e-mail's subject) and the e-mail.
+
+
+def threshold_text(facts: dict[str, Any]) -> str:
+    remaining = int(facts["remaining_minutes"])
+    if remaining < 0:
+        return f"{facts.get('display_name')} is overdrawn by {format_duration(-remaining)}{limit_text(facts)}."
+    state = "has used up its hours" if remaining == 0 else "is running low"
+    pct = f" ({facts['percent_left']}%)" if facts.get("percent_left") is not None else ""
+    return f"{facts.get('display_name')} {state}: {format_duration(remaining)} left{pct}."
+
+
+def limit_text(facts: dict[str, Any]) -> str:
+    """`` (limit 2h)``: the client's overdraft, when the facts carry it (older alerts do not)."""
+    if "overdraft_minutes" not in facts:
+        return ""
+    limit = facts["overdraft_minutes"]
+    return " (no limit)" if limit is None else f" (limit {format_duration(int(limit))})"
+
+
+def run_out(facts: dict[str, Any]) -> str:
+    """A projected run-out date means nothing to a client already out of hours."""
+    if int(facts["remaining_minutes"]) <= 0:
+        return "hours used up"
+    return str(facts.get("run_out_on") or "not at the current pace")
+
+
+def _expiry_text(facts: dict[str, Any]) -> str:
+    return (
+        f"{facts.get('display_name')}: {format_duration(int(facts['forfeited_minutes']))} of block "
+        f"{facts.get('block_number') or facts['block_id']} forfeited (expired {facts['expires_on']})."
+    )
+
+
+def _renewal_text(facts: dict[str, Any]) -> str:
+    expires = f", expires {facts['expires_on']}" if facts.get("expires_on") else ""
+    return f"{facts.get('display_name')}: renewed with {format_duration(int(facts['minutes']))}{expires}."
+
+
+def _digest_text(facts: dict[str, Any]) -> str:
+    soon = len(facts["expiring"])
+    failed = (facts.get("psa") or {}).get("failed_count", 0)
+    return (
+        f"Daily digest: {len(facts['low'])} low, {len(facts['overdrawn'])} overdrawn, "
+        f"{soon} block{'' if soon == 1 else 's'} expiring soon"
+        + (f", {failed} {'entry' if failed == 1 else 'entries'} not in {facts['psa']['name']}." if failed else ".")
+    )
+
+
+def used_label(facts: dict[str, Any]) -> str:
+    """``used (recorded this month)``: a statement counts work by the day it was recorded, not the
+    work date (facts queued before they carried the period's bounds say "in the period")."""
+    if "start" not in facts or "end" not in facts:
+        return "used (recorded in the period)"
+    return f"used ({recorded_words(date.fromisoformat(facts['start']), date.fromisoformat(facts['end']))})"
+
+
+def _statement_text(facts: dict[str, Any]) -> str:
+    return statement_headline(facts.get("display_name"), facts) + "."
+
+
+def _nudge_text(facts: dict[str, Any]) -> str:
+    threads, count = facts["threads"], int(facts["count"])
+    named = ", ".join(f"{t['client']}: thread of {t['started']}" for t in threads[:3])
+    more = "…" if count > 3 else ""
+    return f"You replied in {count} ticket {'thread' if count == 1 else 'threads'} today ({named}{more}) and logged no time."
+
+
+def _timer_check_text(facts: dict[str, Any]) -> str:
+    ran = format_duration(int(facts["minutes"]))
+    return (
+        f"Your timer for {facts['display_name']} has been running {ran} (since {facts['since']}). Was it left running?"
+    )
+
+
+SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "threshold": threshold_text,
+    "expiry": _expiry_text,
+    "renewal": _renewal_text,
+    "digest": _digest_text,
+    "statement": _statement_text,
+    "client_statement": _statement_text,
+    "nudge": _nudge_text,
+    "timer_check": _timer_check_text,
+}
+
+
+def summary(facts: dict[str, Any]) -> str:
+    """One line of plain text for any outbox kind."""
+    return SUMMARIES[facts["kind"]](facts)
+
+
+def email_message(facts: dict[str, Any]) -> tuple[str, str]:
+    """``(subject, body)`` in plain text."""
+    text = summary(facts)
+    if facts["kind"] != "threshold":
+        return f"[blocktime] {text}", text
+    body = "\n".join(
+        [
+            threshold_text(facts),
+            f"Threshold crossed: {facts['threshold']}",
+            f"Used in the last 30 days: {format_duration(int(facts['used_30d_minutes']))}",
+            f"Projected run-out: {run_out(facts)}",
+            f"Next block expiry: {facts.get('next_expiry') or 'none'}",
+            "",
+            f"Top up in Slack: /topup {facts['client']} 10",
+        ]
+    )
+    return f"[blocktime] {threshold_text(facts)}", body
