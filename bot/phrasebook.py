@@ -5,14 +5,25 @@ rich, Slack or SQLAlchemy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import singledispatch
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.dates import long_day, recorded_words
 from bot.domain.durations import as_recorded, format_duration, format_hours
 from bot.domain.fields import plain_markup
+from bot.domain.notices import (
+    BlockForfeited,
+    BlockRenewed,
+    Digest,
+    LateEntry,
+    Notice,
+    Nudge,
+    Statement,
+    ThresholdCrossed,
+    TimerCheck,
+)
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.services.results import BalanceView, BlockView, ClientCard, ClientView, LogResult, TopUpResult, VoidResult
 
@@ -207,59 +218,55 @@ def psa_link(client: ClientView) -> str:
     return f"company {client.psa_company_id or '?'}, agreement {client.psa_agreement_id or '?'}{ticket}"
 
 
-def statement_lines(facts: dict[str, Any]) -> list[str]:
+def statement_lines(statement: Statement) -> list[str]:
     """A statement that adds up as printed: opening + bought - used - forfeited + overage billed = closing."""
-    d = format_duration
-    sums = (
-        f"Opening {d(facts['opening_minutes'])} + bought {d(facts['bought_minutes'])} − {used_label(facts)} "
-        f"{d(facts['used_minutes'])}"
-    )
-    sums += f" − forfeited {d(facts['forfeited_minutes'])}"
-    if facts.get("overage_billed_minutes"):
-        sums += f" + overage billed on its own {d(facts['overage_billed_minutes'])}"
-    sums += f" = closing {d(facts.get('closing_minutes', facts['remaining_minutes']))}"
-    lines = [f"Statement for {facts['display_name']} ({facts['client']}), {facts['period']}", sums]
+    d, st = format_duration, statement
+    closing = st.remaining_minutes if st.closing_minutes is None else st.closing_minutes
+    sums = f"Opening {d(st.opening_minutes)} + bought {d(st.bought_minutes)} − {used_label(st)} {d(st.used_minutes)}"
+    sums += f" − forfeited {d(st.forfeited_minutes)}"
+    if st.overage_billed_minutes:
+        sums += f" + overage billed on its own {d(st.overage_billed_minutes)}"
+    sums += f" = closing {d(closing)}"
+    lines = [f"Statement for {st.display_name} ({st.client}), {st.period}", sums]
     extras = []
-    if facts["non_billable_minutes"]:
-        extras.append(f"non-billable work {d(facts['non_billable_minutes'])} (not deducted)")
-    if facts["overage_minutes"]:
+    if st.non_billable_minutes:
+        extras.append(f"non-billable work {d(st.non_billable_minutes)} (not deducted)")
+    if st.overage_minutes:
         extras.append(
-            f"of the time used, {d(facts['overage_minutes'])} is overage still open or billed on its own "
+            f"of the time used, {d(st.overage_minutes)} is overage still open or billed on its own "
             "(overage a block paid off or a void took back in the period is not counted)"
         )
-    if facts.get("correction_count"):
-        extras.append(
-            f"{facts['correction_count']} {plural(facts['correction_count'], 'correction')} (voids and edits) included"
-        )
+    if st.correction_count:
+        extras.append(f"{st.correction_count} {plural(st.correction_count, 'correction')} (voids and edits) included")
     if extras:
         lines.append("; ".join(extras).capitalize() + ".")
-    for late in facts.get("late", []):
+    for late in st.late:
         lines.append(
-            f"Late: work of {_day(late['work_date'])}, logged {_day(late['recorded_on'])}: "
-            f"{d(late['minutes'])} ({late_entry_label(late)})"
+            f"Late: work of {_day(late.work_date)}, logged {_day(late.recorded_on)}: "
+            f"{d(late.minutes)} ({late_entry_label(late)})"
         )
-    for block in facts.get("in_grace", []):
+    for block in st.in_grace:
         lines.append(
-            f"On {block['as_of']}, {d(block['minutes'])} of block {block['block_number'] or block['block_id']} "
-            f"(expired {block['expires_on']}) are in their grace period: late work dated up to "
-            f"{block['expires_on']} may still draw from them until {block['closing_on']}, then they are forfeited."
+            f"On {block.as_of}, {d(block.minutes)} of block {block.block_number or block.block_id} "
+            f"(expired {block.expires_on}) are in their grace period: late work dated up to "
+            f"{block.expires_on} may still draw from them until {block.closing_on}, then they are forfeited."
         )
-    if len(facts.get("by_work_type") or []) > 1:
-        lines.append("By work type (deducted): " + ", ".join(f"{t} {d(m)}" for t, m in facts["by_work_type"]))
-    lines.append("By technician: " + (", ".join(f"{n} {d(m)}" for n, m in facts["by_technician"]) or "none"))
-    lines.append("By ticket: " + (", ".join(f"{plain_markup(t)} {d(m)}" for t, m in facts["by_ticket"]) or "none"))
+    if len(st.by_work_type) > 1:
+        lines.append("By work type (deducted): " + ", ".join(f"{t} {d(m)}" for t, m in st.by_work_type))
+    lines.append("By technician: " + (", ".join(f"{n} {d(m)}" for n, m in st.by_technician) or "none"))
+    lines.append("By ticket: " + (", ".join(f"{plain_markup(t)} {d(m)}" for t, m in st.by_ticket) or "none"))
     return lines
 
 
-def late_entry_label(late: dict[str, Any]) -> str:
+def late_entry_label(late: LateEntry) -> str:
     """``entry #5, replaced by #7``: what became of a late entry, so a replaced one is not read as
     late work that still counts."""
-    label = f"entry #{late['entry_id']}"
-    if late.get("replaces"):
-        label += f", replaces #{late['replaces']}"
-    if late.get("replaced_by"):
-        label += f", replaced by #{late['replaced_by']}"
-    elif late.get("voided"):
+    label = f"entry #{late.entry_id}"
+    if late.replaces:
+        label += f", replaces #{late.replaces}"
+    if late.replaced_by:
+        label += f", replaced by #{late.replaced_by}"
+    elif late.voided:
         label += ", since voided"
     return label
 
@@ -297,16 +304,15 @@ NO_HISTORY = "No client has 3 complete months of history yet."
 
 def report_lines(result: ReportResult) -> list[str]:
     """A client's report: its statement, forecast and flat-fee suggestion."""
-    lines = statement_lines(result.statement) + forecast_lines(result.forecast)
+    lines = statement_lines(Statement.from_json(result.statement)) + forecast_lines(result.forecast)
     lines.append(result.flat_fee_text or "Flat fee: needs at least 3 complete months of history.")
     return lines
 
 
-def statement_headline(display_name: str | None, facts: dict[str, Any]) -> str:
+def statement_headline(display_name: str | None, statement: Statement) -> str:
     """``Statement for Acme, November 2026: used (recorded this month) 4h``."""
-    return (
-        f"Statement for {display_name}, {facts['period']}: {used_label(facts)} {format_duration(facts['used_minutes'])}"
-    )
+    used = f"{used_label(statement)} {format_duration(statement.used_minutes)}"
+    return f"Statement for {display_name}, {statement.period}: {used}"
 
 
 def all_entries_line(result: AllEntriesResult) -> str:
@@ -321,112 +327,115 @@ def insights_lines(result: InsightsResult) -> list[str]:
     return lines if result.clients else [NO_HISTORY]
 
 
-# The outbox's notices: one line of each (a Slack message's fallback text, an e-mail's subject) and the e-mail.
+# The outbox's notices (``bot.domain.notices``): one line of each, a Slack message's fallback text
+# and an e-mail's subject, and the e-mail.
 
 
-def threshold_text(facts: dict[str, Any]) -> str:
-    remaining = int(facts["remaining_minutes"])
-    if remaining < 0:
-        return f"{facts.get('display_name')} is overdrawn by {format_duration(-remaining)}{limit_text(facts)}."
-    state = "has used up its hours" if remaining == 0 else "is running low"
-    pct = f" ({facts['percent_left']}%)" if facts.get("percent_left") is not None else ""
-    return f"{facts.get('display_name')} {state}: {format_duration(remaining)} left{pct}."
-
-
-def limit_text(facts: dict[str, Any]) -> str:
-    """`` (limit 2h)``: the client's overdraft, when the facts carry it (older alerts do not)."""
-    if "overdraft_minutes" not in facts:
-        return ""
-    limit = facts["overdraft_minutes"]
-    return " (no limit)" if limit is None else f" (limit {format_duration(int(limit))})"
-
-
-def run_out(facts: dict[str, Any]) -> str:
-    """A projected run-out date means nothing to a client already out of hours."""
-    if int(facts["remaining_minutes"]) <= 0:
-        return "hours used up"
-    return str(facts.get("run_out_on") or "not at the current pace")
-
-
-def _expiry_text(facts: dict[str, Any]) -> str:
-    return (
-        f"{facts.get('display_name')}: {format_duration(int(facts['forfeited_minutes']))} of block "
-        f"{facts.get('block_number') or facts['block_id']} forfeited (expired {facts['expires_on']})."
-    )
-
-
-def _renewal_text(facts: dict[str, Any]) -> str:
-    expires = f", expires {facts['expires_on']}" if facts.get("expires_on") else ""
-    return f"{facts.get('display_name')}: renewed with {format_duration(int(facts['minutes']))}{expires}."
-
-
-def _digest_text(facts: dict[str, Any]) -> str:
-    soon = len(facts["expiring"])
-    failed = (facts.get("psa") or {}).get("failed_count", 0)
-    return (
-        f"Daily digest: {len(facts['low'])} low, {len(facts['overdrawn'])} overdrawn, "
-        f"{soon} block{'' if soon == 1 else 's'} expiring soon"
-        + (f", {failed} {'entry' if failed == 1 else 'entries'} not in {facts['psa']['name']}." if failed else ".")
-    )
-
-
-def used_label(facts: dict[str, Any]) -> str:
+def used_label(statement: Statement) -> str:
     """``used (recorded this month)``: a statement counts work by the day it was recorded, not the
-    work date (facts queued before they carried the period's bounds say "in the period")."""
-    if "start" not in facts or "end" not in facts:
+    work date (statements queued before they carried the period's bounds say "in the period")."""
+    if statement.start is None or statement.end is None:
         return "used (recorded in the period)"
-    return f"used ({recorded_words(date.fromisoformat(facts['start']), date.fromisoformat(facts['end']))})"
+    return f"used ({recorded_words(date.fromisoformat(statement.start), date.fromisoformat(statement.end))})"
 
 
-def _statement_text(facts: dict[str, Any]) -> str:
-    return statement_headline(facts.get("display_name"), facts) + "."
+def limit_text(alert: ThresholdCrossed) -> str:
+    """`` (limit 2h)``: the client's overdraft, when the alert carries it (older alerts do not)."""
+    if not alert.overdraft_known:
+        return ""
+    limit = alert.overdraft_minutes
+    return " (no limit)" if limit is None else f" (limit {format_duration(limit)})"
 
 
-def _nudge_text(facts: dict[str, Any]) -> str:
-    threads, count = facts["threads"], int(facts["count"])
-    named = ", ".join(f"{t['client']}: thread of {t['started']}" for t in threads[:3])
-    more = "…" if count > 3 else ""
-    return f"You replied in {count} ticket {'thread' if count == 1 else 'threads'} today ({named}{more}) and logged no time."
+def run_out(alert: ThresholdCrossed) -> str:
+    """A projected run-out date means nothing to a client already out of hours."""
+    if alert.remaining_minutes <= 0:
+        return "hours used up"
+    return alert.run_out_on or "not at the current pace"
 
 
-def _timer_check_text(facts: dict[str, Any]) -> str:
-    ran = format_duration(int(facts["minutes"]))
+@singledispatch
+def summary(notice: Notice) -> str:
+    """One line of plain text for any notice: one registered phrase per notice type."""
+    raise AssertionError(f"no phrase for {type(notice).__name__}")  # pragma: no cover
+
+
+@summary.register
+def threshold_text(alert: ThresholdCrossed) -> str:
+    remaining = alert.remaining_minutes
+    if remaining < 0:
+        return f"{alert.display_name} is overdrawn by {format_duration(-remaining)}{limit_text(alert)}."
+    state = "has used up its hours" if remaining == 0 else "is running low"
+    pct = f" ({alert.percent_left}%)" if alert.percent_left is not None else ""
+    return f"{alert.display_name} {state}: {format_duration(remaining)} left{pct}."
+
+
+@summary.register
+def _(notice: BlockForfeited) -> str:
     return (
-        f"Your timer for {facts['display_name']} has been running {ran} (since {facts['since']}). Was it left running?"
+        f"{notice.display_name}: {format_duration(notice.forfeited_minutes)} of block "
+        f"{notice.block_number or notice.block_id} forfeited (expired {notice.expires_on})."
     )
 
 
-SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "threshold": threshold_text,
-    "expiry": _expiry_text,
-    "renewal": _renewal_text,
-    "digest": _digest_text,
-    "statement": _statement_text,
-    "client_statement": _statement_text,
-    "nudge": _nudge_text,
-    "timer_check": _timer_check_text,
-}
+@summary.register
+def _(notice: BlockRenewed) -> str:
+    expires = f", expires {notice.expires_on}" if notice.expires_on else ""
+    return f"{notice.display_name}: renewed with {format_duration(notice.minutes)}{expires}."
 
 
-def summary(facts: dict[str, Any]) -> str:
-    """One line of plain text for any outbox kind."""
-    return SUMMARIES[facts["kind"]](facts)
+@summary.register
+def _(digest: Digest) -> str:
+    soon = len(digest.expiring)
+    psa = digest.psa
+    failed = (
+        f", {psa.failed_count} {'entry' if psa.failed_count == 1 else 'entries'} not in {psa.name}."
+        if psa and psa.failed_count
+        else "."
+    )
+    return (
+        f"Daily digest: {len(digest.low)} low, {len(digest.overdrawn)} overdrawn, "
+        f"{soon} block{'' if soon == 1 else 's'} expiring soon" + failed
+    )
 
 
-def email_message(facts: dict[str, Any]) -> tuple[str, str]:
-    """``(subject, body)`` in plain text."""
-    text = summary(facts)
-    if facts["kind"] != "threshold":
-        return f"[blocktime] {text}", text
+@summary.register
+def _(statement: Statement) -> str:
+    return statement_headline(statement.display_name, statement) + "."
+
+
+@summary.register
+def _(nudge: Nudge) -> str:
+    named = ", ".join(f"{t.client}: thread of {t.started}" for t in nudge.threads[:3])
+    more = "…" if nudge.count > 3 else ""
+    threads = "thread" if nudge.count == 1 else "threads"
+    return f"You replied in {nudge.count} ticket {threads} today ({named}{more}) and logged no time."
+
+
+@summary.register
+def _(check: TimerCheck) -> str:
+    ran = format_duration(check.minutes)
+    return f"Your timer for {check.display_name} has been running {ran} (since {check.since}). Was it left running?"
+
+
+@singledispatch
+def email_message(notice: Notice) -> tuple[str, str]:
+    """``(subject, body)`` in plain text: the notice's line, as both."""
+    text = summary(notice)
+    return f"[blocktime] {text}", text
+
+
+@email_message.register
+def _(alert: ThresholdCrossed) -> tuple[str, str]:
     body = "\n".join(
         [
-            threshold_text(facts),
-            f"Threshold crossed: {facts['threshold']}",
-            f"Used in the last 30 days: {format_duration(int(facts['used_30d_minutes']))}",
-            f"Projected run-out: {run_out(facts)}",
-            f"Next block expiry: {facts.get('next_expiry') or 'none'}",
+            threshold_text(alert),
+            f"Threshold crossed: {alert.threshold}",
+            f"Used in the last 30 days: {format_duration(alert.used_30d_minutes)}",
+            f"Projected run-out: {run_out(alert)}",
+            f"Next block expiry: {alert.next_expiry or 'none'}",
             "",
-            f"Top up in Slack: /topup {facts['client']} 10",
+            f"Top up in Slack: /topup {alert.client} 10",
         ]
     )
-    return f"[blocktime] {threshold_text(facts)}", body
+    return f"[blocktime] {threshold_text(alert)}", body

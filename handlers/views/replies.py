@@ -12,6 +12,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.durations import as_recorded, format_duration
+from bot.domain.notices import Statement
 from bot.domain.worktypes import multiplier_label
 from bot.phrasebook import (
     NO_HISTORY,
@@ -226,14 +227,14 @@ def render_client(client: ClientView) -> str:
 
 
 def render_report(result: ReportResult) -> Rendered:
-    facts = result.statement
-    lines = [f"*{escape(line)}*" if i == 0 else escape(line) for i, line in enumerate(statement_lines(facts))]
+    statement = Statement.from_json(result.statement)
+    lines = [f"*{escape(line)}*" if i == 0 else escape(line) for i, line in enumerate(statement_lines(statement))]
     blocks: list[Block] = [
         section("\n".join(lines)),
         section("\n".join(escape(x) for x in forecast_lines(result.forecast))),
     ]
     blocks.append(context(escape(result.flat_fee_text or "Flat-fee suggestion: needs 3 complete months of history.")))
-    return escape(statement_headline(result.display_name, facts)), to_dicts(blocks)
+    return escape(statement_headline(result.display_name, statement)), to_dicts(blocks)
 
 
 def render_insights(result: InsightsResult) -> Rendered:
