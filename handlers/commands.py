@@ -23,8 +23,8 @@ from bot.services.results import ClientCard, Result
 from handlers.context import Deps
 from handlers.outcome import attempt, role_refusal
 from handlers.reports import run_report
-from handlers.views.messages import error_message, render
 from handlers.views.modals import topup_modal
+from handlers.views.replies import error_message, render
 
 log = logging.getLogger("blocktime.commands")
 

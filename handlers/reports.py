@@ -17,7 +17,7 @@ from bot.services.channels import client_facing
 from bot.services.reports import AllEntriesResult, ReportResult
 from handlers.context import Deps
 from handlers.outcome import attempt
-from handlers.views.messages import error_message, render
+from handlers.views.replies import error_message, render
 
 log = logging.getLogger("blocktime.reports")
 

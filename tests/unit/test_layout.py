@@ -137,7 +137,7 @@ def test_jobs_call_services_and_storage_without_sql_of_their_own() -> None:
 
 def test_block_kit_lives_with_the_slack_views() -> None:
     """Slack layouts (Block Kit models) are built in ``handlers.views`` only; ``bot`` says what happened
-    in plain words (``bot.jobs.messages.summary``) and is handed the Slack layout where it posts."""
+    in plain words (``bot.phrasebook.summary``) and is handed the Slack layout where it posts."""
     built = [
         f"{name} -> {imported}"
         for name, path in MODULES.items()
@@ -160,3 +160,14 @@ def test_sql_lives_in_storage_only() -> None:
         if imported.split(".")[0] == "sqlalchemy" and imported not in ("sqlalchemy.orm", "sqlalchemy.exc")
     ]
     assert sql == []
+
+
+def test_the_phrasebook_is_words_only() -> None:
+    """``bot.phrasebook`` phrases for the console, Slack and e-mail alike: it lays nothing out (no rich,
+    no Block Kit) and reads nothing (no SQLAlchemy, no storage)."""
+    impure = [
+        imported
+        for imported in _imports(MODULES["bot.phrasebook"])
+        if imported.split(".")[0] in ("rich", "slack_sdk", "slack_bolt", "sqlalchemy", "storage", "handlers")
+    ]
+    assert impure == []
