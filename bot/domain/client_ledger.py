@@ -125,7 +125,7 @@ class Figures:
 
 
 @dataclass(frozen=True)
-class ThresholdCrossed:
+class Crossed:
     crossing: Crossing
     before: int  # usable balance before the change
     after: int
@@ -134,7 +134,7 @@ class ThresholdCrossed:
 
 
 @dataclass(frozen=True)
-class BlockForfeited:
+class Forfeited:
     block: LedgerBlock  # as it was when forfeited (a copy)
     minutes: int
     reason: str
@@ -149,7 +149,7 @@ class SyncDue:
     chain_root: int
 
 
-Event = ThresholdCrossed | BlockForfeited | SyncDue
+Event = Crossed | Forfeited | SyncDue
 
 
 @dataclass
@@ -505,7 +505,7 @@ class ClientLedger:
             alert=False,
         )
         snapshot = LedgerBlock(**vars(block))
-        self.posting.events.append(BlockForfeited(snapshot, minutes, why, self.balance(), line["id"]))
+        self.posting.events.append(Forfeited(snapshot, minutes, why, self.balance(), line["id"]))
         return minutes
 
     def _draw(self, entry_id: int, allocation: Allocation) -> int:
@@ -605,4 +605,4 @@ class ClientLedger:
             self.now,
         )
         if found is not None:
-            self.posting.events.append(ThresholdCrossed(found, before, after, self.block_minutes_before, line_id))
+            self.posting.events.append(Crossed(found, before, after, self.block_minutes_before, line_id))

@@ -13,17 +13,18 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from bot.domain import notices
 from bot.domain.allocation import closed_on
 from bot.domain.client_ledger import (
-    BlockForfeited,
     ClientLedger,
+    Crossed,
     Figures,
+    Forfeited,
     LedgerBlock,
     LedgerEntry,
     LiveDraw,
     SyncDue,
     Terms,
-    ThresholdCrossed,
     Totals,
 )
 from bot.domain.commands import Command, LogTime, fingerprint
@@ -253,32 +254,32 @@ class ClientBook:
         ids = postings.save(self.session, posting)
         self.ledger.stored(ids)
         for event in posting.events:
-            if isinstance(event, ThresholdCrossed):
+            if isinstance(event, Crossed):
                 self._alert(event, ids(event.line_id) or 0)
-            elif isinstance(event, BlockForfeited):
+            elif isinstance(event, Forfeited):
                 self._forfeit_notice(event, ids(event.block.id) or 0, ids(event.line_id) or 0)
             elif isinstance(event, SyncDue):
                 queue_chain_sync(self.session, self.ctx, self.client.id, ids(event.chain_root) or 0)
         return ids
 
-    def _forfeit_notice(self, event: BlockForfeited, block_id: int, line_id: int) -> None:
-        block = event.block
-        facts = {
-            "client": self.client.handle,
-            "display_name": self.client.display_name,
-            "account_manager": self.client.account_manager,
-            "block_id": block_id,
-            "block_number": block.number,
-            "block_minutes": block.minutes,
-            "forfeited_minutes": event.minutes,
-            "expires_on": str(block.expires_on),
-            "reason": event.reason,
-            "remaining_minutes": event.usable_after,
-            "reference": block.reference,
-        }
-        alerts.enqueue(self.session, self.ctx, "expiry", self.client, facts, f"forfeit:{block_id}:{line_id}")
+    def _forfeit_notice(self, event: Forfeited, block_id: int, line_id: int) -> None:
+        block, client = event.block, self.client
+        notice = notices.BlockForfeited(
+            client=client.handle,
+            display_name=client.display_name,
+            account_manager=client.account_manager,
+            block_id=block_id,
+            block_number=block.number,
+            block_minutes=block.minutes,
+            forfeited_minutes=event.minutes,
+            expires_on=str(block.expires_on),
+            reason=event.reason,
+            remaining_minutes=event.usable_after,
+            reference=block.reference,
+        )
+        alerts.queue(self.session, self.ctx, notice, client, f"forfeit:{block_id}:{line_id}")
 
-    def _alert(self, event: ThresholdCrossed, line_id: int) -> None:
+    def _alert(self, event: Crossed, line_id: int) -> None:
         """A fall through a threshold: the alert, when the threshold is armed (``alerts.armed``)."""
         client, ctx, found = self.client, self.ctx, event.crossing
         if not alerts.armed(self.session, ctx.settings, client.id, found.threshold.label, found.level, self.now):
