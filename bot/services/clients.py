@@ -107,11 +107,6 @@ def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
             minimum_minutes=settings.minimum_minutes,
             overdraft_minutes=settings.overdraft_minutes,
             overage_policy=settings.overage_policy,
-            purchased_minutes=0,
-            used_minutes=0,
-            forfeited_minutes=0,
-            open_overage_minutes=0,
-            billed_overage_minutes=0,
             created_at=ctx.now(),
         )
         session.add(client)
