@@ -1,5 +1,6 @@
 """The one writer of changes of hours: stores a posting (``bot.domain.client_ledger.Posting``) in the
-caller's transaction, with SQLAlchemy Core statements built from it and no flush in the middle.
+caller's transaction, with SQLAlchemy Core statements built from it (run on the driver's cursor,
+``storage.driver``) and no flush in the middle.
 
 Order: new blocks and new entries first (the database gives their ids, which replace the posting's
 provisional ones), then the draws, the changed blocks, entries and client figures, and the ledger
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from storage.driver import Runner
 from storage.models import Block, Client, Draw, Entry, LedgerLine
 
 
@@ -55,48 +57,64 @@ class Ids(dict[int, int]):
 
 
 def save(session: Session, posting: PostingLike) -> Ids:
-    """Store ``posting``; returns the ids the database gave its new rows (by provisional id)."""
-    ids = Ids()
-    run = session.connection().execute  # Core on the session's transaction, past the ORM's execute
-    for row in posting.new_blocks:
-        ids[row["id"]] = run(_inserting(_BLOCKS, frozenset(row) - {"id"}), _without_id(row)).scalar_one()
-    for row in posting.new_entries:
-        values = _without_id(row)
-        values["root_id"] = ids(values.get("root_id"))
-        ids[row["id"]] = run(_inserting(_ENTRIES, frozenset(values)), values).scalar_one()
-    if posting.new_draws:
-        run(
-            _ADD_DRAWS,
-            [{**d, "entry_id": ids(d["entry_id"]), "block_id": ids(d["block_id"])} for d in posting.new_draws],
-        )
+    """Store ``posting`` in ``session``'s transaction; returns the ids the database gave its new rows
+    (by provisional id). The session's ORM objects of the changed rows are given the stored values."""
+    ids = store(Runner.of(session), posting)
     if posting.reversed_draws:
-        run(_REVERSE_DRAWS, {"ids": posting.reversed_draws, "at": posting.reversed_at})
         for draw_id in posting.reversed_draws:
             _committed(session, Draw, draw_id, {"reversed_at": posting.reversed_at})
     for block_id, changes in posting.blocks.items():
-        run(_updating(_BLOCKS, frozenset(changes)), {**changes, "row_id": block_id})
         _committed(session, Block, block_id, changes)
     for entry_id, changes in posting.entries.items():
-        run(_updating(_ENTRIES, frozenset(changes)), {**changes, "row_id": entry_id})
         _committed(session, Entry, entry_id, changes, expire=("draws",))
     if posting.totals:
+        _committed(
+            session,
+            Client,
+            posting.client_id,
+            {k: ids(v) if k == "last_entry_id" else v for k, v in posting.totals.items()},
+        )
+    return ids
+
+
+def store(run: Runner, posting: PostingLike) -> Ids:
+    """The one writer: ``posting``'s statements, in order, on ``run``'s connection."""
+    ids = Ids()
+    for row in posting.new_blocks:
+        ids[row["id"]] = _new_id(run, _BLOCKS, _without_id(row))
+    for row in posting.new_entries:
+        values = _without_id(row)
+        values["root_id"] = ids(values.get("root_id"))
+        ids[row["id"]] = _new_id(run, _ENTRIES, values)
+    if posting.new_draws:
+        draws = [{**d, "entry_id": ids(d["entry_id"]), "block_id": ids(d["block_id"])} for d in posting.new_draws]
+        run.many(_inserting(_DRAWS, frozenset(draws[0])), draws)
+    if posting.reversed_draws:
+        run.many(_REVERSE_DRAW, [{"row_id": d, "at": posting.reversed_at} for d in posting.reversed_draws])
+    for block_id, changes in posting.blocks.items():
+        run.run(_updating(_BLOCKS, frozenset(changes)), {**changes, "row_id": block_id})
+    for entry_id, changes in posting.entries.items():
+        run.run(_updating(_ENTRIES, frozenset(changes)), {**changes, "row_id": entry_id})
+    if posting.totals:
         totals = {k: ids(v) if k == "last_entry_id" else v for k, v in posting.totals.items()}
-        run(_updating(_CLIENTS, frozenset(totals)), {**totals, "row_id": posting.client_id})
-        _committed(session, Client, posting.client_id, totals)
+        run.run(_updating(_CLIENTS, frozenset(totals)), {**totals, "row_id": posting.client_id})
     for line in posting.lines:
         values = {**_without_id(line), "block_id": ids(line["block_id"]), "entry_id": ids(line["entry_id"])}
-        ids[line["id"]] = run(_inserting(_LINES, frozenset(values)), values).scalar_one()
+        ids[line["id"]] = _new_id(run, _LINES, values)
     return ids
+
+
+def _new_id(run: Runner, table: Table, values: dict[str, Any]) -> int:
+    found = run.first(_inserting(table, frozenset(values)), values)
+    assert found is not None
+    return int(found[0])
 
 
 def _without_id(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "id"}
 
 
-_ADD_DRAWS = insert(_DRAWS)
-_REVERSE_DRAWS = (
-    update(_DRAWS).where(_DRAWS.c.id.in_(bindparam("ids", expanding=True))).values(reversed_at=bindparam("at"))
-)
+_REVERSE_DRAW = update(_DRAWS).where(_DRAWS.c.id == bindparam("row_id")).values(reversed_at=bindparam("at"))
 
 
 def _committed(
@@ -114,8 +132,9 @@ def _committed(
 
 @lru_cache(maxsize=64)
 def _inserting(table: Table, columns: frozenset[str]) -> Any:
-    """An INSERT of ``columns`` returning the new id, built once per shape (so compiled once)."""
-    return insert(table).values({c: bindparam(c) for c in sorted(columns)}).returning(table.c.id)
+    """An INSERT of ``columns`` (returning the new id, but for draws), built once per shape."""
+    statement = insert(table).values({c: bindparam(c) for c in sorted(columns)})
+    return statement if table is _DRAWS else statement.returning(table.c.id)
 
 
 @lru_cache(maxsize=64)
@@ -173,11 +192,11 @@ _LEDGER_BLOCKS = select(*_BLOCK_COLUMNS).where(
 _BLOCKS_BY_ID = select(*_BLOCK_COLUMNS).where(_B.id.in_(bindparam("ids", expanding=True)))
 
 
-def ledger_blocks(session: Session, client_id: int, used_up_since: date) -> list[BlockRow]:
+def ledger_blocks(session: Session | Runner, client_id: int, used_up_since: date) -> list[BlockRow]:
     """The client's live blocks with minutes left, and the used-up ones that may still be current on
     ``used_up_since`` or later (as ``storage.repositories.open_blocks``), as plain rows."""
-    rows = session.connection().execute(_LEDGER_BLOCKS, {"client_id": client_id, "since": used_up_since})
-    return [BlockRow(*row) for row in rows]
+    run = session if isinstance(session, Runner) else Runner.of(session)
+    return [BlockRow(*row) for row in run.rows(_LEDGER_BLOCKS, {"client_id": client_id, "since": used_up_since})]
 
 
 def blocks_by_id(session: Session, block_ids: Sequence[int]) -> list[BlockRow]:
@@ -202,9 +221,10 @@ _OVERAGE_ENTRIES = (
 )
 
 
-def overage_entries(session: Session, client_id: int) -> list[EntryRow]:
+def overage_entries(session: Session | Runner, client_id: int) -> list[EntryRow]:
     """The client's live entries with open overage, oldest first (the next block pays them off in order)."""
-    return [EntryRow(*row) for row in session.connection().execute(_OVERAGE_ENTRIES, {"client_id": client_id})]
+    run = session if isinstance(session, Runner) else Runner.of(session)
+    return [EntryRow(*row) for row in run.rows(_OVERAGE_ENTRIES, {"client_id": client_id})]
 
 
 @dataclass(frozen=True)
