@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-dates lint format bench clean
+.PHONY: install run test test-service test-dates lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "blocktime needs Python 3.11 or newer")'
@@ -26,6 +26,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The service ring alone: use cases on the in-memory unit of work, no database (a few seconds).
+test-service: $(STAMP)
+	$(BIN)/python -m pytest -q tests/service
 
 # The suite at three awkward moments (a first of the month just after midnight UTC, New Year's Eve at
 # 23:58, a leap day) under libfaketime. A relative offset (-f "+Ns"), not an absolute date: every process

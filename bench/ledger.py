@@ -124,7 +124,7 @@ def measure(url: str, clients: int, entries: int) -> dict:  # type: ignore[type-
 
     def digest() -> None:
         with db.unit_of_work(read_only=True) as uow:
-            digest_facts(ctx, uow.session, date.today())
+            digest_facts(ctx, uow, date.today())
 
     digest_ms = timed(digest, 3)
     db.dispose()

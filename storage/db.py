@@ -20,8 +20,27 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnavailable, unavailable
+from storage.repos import (
+    Audit,
+    Blocks,
+    Channels,
+    Clients,
+    Entries,
+    LedgerLines,
+    Nudges,
+    Outbox,
+    People,
+    PsaLinks,
+    Roles,
+    Timers,
+    WorkTypes,
+)
 
-__all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "unavailable", "unit_of_work_of"]
+__all__ = ["Database", "DatabaseUnavailable", "OrmSession", "UnitOfWork", "unavailable", "unit_of_work_of"]
+
+# The session as the modules that do not take a unit of work yet (the ledger's) still pass it; a service
+# given one turns it into its unit of work (``unit_of_work_of``) and goes on with the repositories.
+OrmSession = Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _REVISION = re.compile(r"^revision: str = '([0-9]+)'$", re.MULTILINE)
@@ -136,13 +155,28 @@ def unit_of_work_of(session: Session) -> UnitOfWork:
 
 class UnitOfWork:
     """One command's transaction: ``with uow: ...; uow.commit()``. Leaving the block without a commit
-    rolls everything back, so an error half-way writes nothing."""
+    rolls everything back, so an error half-way writes nothing. The use cases read and write through
+    its repositories (``uow.clients.get(handle, lock=True)``, ``uow.outbox.requeue(...)``:
+    ``storage.repos``); ``session`` is for the modules that do not take a unit of work yet."""
 
     def __init__(self, session: Session, write_lock: threading.RLock | None = None) -> None:
         self.session = session
         self._write_lock = write_lock
         self._after_commit: list[Callable[[], None]] = []
         session.info["unit_of_work"] = self  # so code holding only the session can add a hook
+        self.clients = Clients(session)
+        self.blocks = Blocks(session)
+        self.entries = Entries(session)
+        self.lines = LedgerLines(session)
+        self.outbox = Outbox(session)
+        self.audit = Audit(session)
+        self.roles = Roles(session)
+        self.people = People(session)
+        self.channels = Channels(session)
+        self.timers = Timers(session)
+        self.worktypes = WorkTypes(session)
+        self.nudges = Nudges(session)
+        self.psa = PsaLinks(session)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once this unit of work has committed (never if it rolls back); once per hook."""

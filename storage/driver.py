@@ -18,6 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any] | None
 
@@ -27,6 +28,7 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
         self.compiled = compiled
         self.sql = str(compiled)
         self.positional: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
@@ -41,8 +43,11 @@ class Prepared:
         ]
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        given = self.compiled.construct_params(dict(values))
-        bound = {k: v if v is None or self.bind.get(k) is None else self.bind[k](v) for k, v in given.items()}  # type: ignore[misc]
+        given = self.compiled.construct_params(dict(values)) or {}
+        bound = {}
+        for name, value in given.items():
+            process = self.bind.get(name)
+            bound[name] = value if value is None or process is None else process(value)
         if self.positional is not None:
             return tuple(bound[name] for name in self.positional)
         return bound
@@ -98,7 +103,7 @@ class Runner:
         if runner is None or runner.connection is not connection.connection:
 
             def invalidate(error: Exception) -> None:
-                if connection.dialect.is_disconnect(error, connection.connection.dbapi_connection, None):
+                if connection.dialect.is_disconnect(error, connection.connection.dbapi_connection, None):  # type: ignore[arg-type]
                     connection.invalidate(error)
 
             runner = cls(driver_for(connection.dialect), connection.connection, invalidate)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+# A commit refused by a unique key: the same row written meanwhile by another process.
+Conflict = IntegrityError
 
 
 class DatabaseUnavailable(Exception):

@@ -1,10 +1,10 @@
 """The outbox's SQL: which messages are due, claiming one by conditional update (so one process
-delivers it), and marking it sent or due again."""
+delivers it), and marking it sent, failed or due again later (the dispatcher asks; it edits no row)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -147,6 +147,24 @@ def requeue_failed(session: Session, destination: str, now: datetime, entry_ids:
     if entry_ids is not None:
         query = query.where(OutboxMessage.entry_id.in_(list(entry_ids)))
     return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+
+def retry_later(
+    session: Session, outbox_id: int, version: int, now: datetime, reason: str, delay: Callable[[int], float]
+) -> float | None:
+    """A delivery failed for a reason that may pass: the claim is released and the message due again
+    ``delay(attempts)`` seconds from ``now`` (the seconds returned). When the row was queued again
+    meanwhile (a newer ``version``), only the claim is released (None): the newer version goes now."""
+    row = session.get(OutboxMessage, outbox_id)
+    assert row is not None
+    row.claimed_until = None
+    if row.version != version:
+        return None
+    row.attempts += 1
+    seconds = delay(row.attempts)
+    row.next_attempt_at = now + timedelta(seconds=seconds)
+    row.last_error = reason[:500]
+    return seconds
 
 
 def message(session: Session, outbox_id: int) -> OutboxMessage | None:

@@ -25,7 +25,6 @@ from datetime import timedelta
 
 from bot.jobs.transports import Delivery, DeliveryFailed, Transport
 from bot.services import Context
-from storage import outbox
 
 log = logging.getLogger("blocktime.dispatcher")
 CLAIM_SECONDS = 120
@@ -79,12 +78,12 @@ class Dispatcher:
 
     def _due(self, limit: int) -> list[tuple[int, str]]:
         with self.ctx.db.unit_of_work(read_only=True) as uow:
-            return outbox.due(uow.session, self.ctx.now(), self.transports, limit)
+            return uow.outbox.due(self.ctx.now(), self.transports, limit)
 
     def _claim(self, outbox_id: int) -> tuple[str, Delivery] | None:
         now = self.ctx.now()
         with self.ctx.db.unit_of_work() as uow:
-            row = outbox.claim(uow.session, outbox_id, self.worker, now, now + timedelta(seconds=CLAIM_SECONDS))
+            row = uow.outbox.claim(outbox_id, self.worker, now, now + timedelta(seconds=CLAIM_SECONDS))
             if row is None:
                 return None
             claimed = (
@@ -109,31 +108,25 @@ class Dispatcher:
             self._retry_later(delivery, f"crash: {error!r}", None)
             return False
         with self.ctx.db.unit_of_work() as uow:
-            sent = outbox.mark_sent(
-                uow.session, delivery.outbox_id, self.worker, self.ctx.now(), ref or "", delivery.version
-            )
+            sent = uow.outbox.mark_sent(delivery.outbox_id, self.worker, self.ctx.now(), ref or "", delivery.version)
             uow.commit()
         return sent
 
     def _failed(self, delivery: Delivery, reason: str) -> None:
         with self.ctx.db.unit_of_work() as uow:
-            outbox.mark_failed(uow.session, delivery.outbox_id, self.worker, reason, delivery.version)
+            uow.outbox.mark_failed(delivery.outbox_id, self.worker, reason, delivery.version)
             uow.commit()
         log.warning("outbox %s refused by its destination: %s", delivery.outbox_id, reason)
 
     def _retry_later(self, delivery: Delivery, reason: str, retry_after: float | None) -> None:
-        outbox_id = delivery.outbox_id
         with self.ctx.db.unit_of_work() as uow:
-            row = outbox.message(uow.session, outbox_id)
-            assert row is not None
-            if row.version != delivery.version:  # queued again meanwhile: the newer version goes now
-                row.claimed_until = None
-                uow.commit()
-                return
-            row.attempts += 1
-            delay = backoff(row.attempts, self.rng, retry_after)
-            row.next_attempt_at = self.ctx.now() + timedelta(seconds=delay)
-            row.claimed_until = None
-            row.last_error = reason[:500]
+            delay = uow.outbox.retry_later(
+                delivery.outbox_id,
+                delivery.version,
+                self.ctx.now(),
+                reason,
+                lambda attempts: backoff(attempts, self.rng, retry_after),
+            )
             uow.commit()
-        log.warning("outbox %s not delivered (%s); next try in %.0f s", outbox_id, reason, delay)
+        if delay is not None:  # else queued again meanwhile: the newer version goes now
+            log.warning("outbox %s not delivered (%s); next try in %.0f s", delivery.outbox_id, reason, delay)

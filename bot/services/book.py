@@ -34,6 +34,7 @@ from bot.services import alerts
 from bot.services.context import Actor, Context, lock_client, policy_of
 from bot.services.psa import queue_chain_sync
 from storage import postings, repositories
+from storage.db import unit_of_work_of
 from storage.models import Client
 from storage.postings import Ids
 
@@ -259,7 +260,7 @@ class ClientBook:
             elif isinstance(event, Forfeited):
                 self._forfeit_notice(event, ids(event.block.id) or 0, ids(event.line_id) or 0)
             elif isinstance(event, SyncDue):
-                queue_chain_sync(self.session, self.ctx, self.client.id, ids(event.chain_root) or 0)
+                queue_chain_sync(unit_of_work_of(self.session), self.ctx, self.client.id, ids(event.chain_root) or 0)
         return ids
 
     def _forfeit_notice(self, event: Forfeited, block_id: int, line_id: int) -> None:

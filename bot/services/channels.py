@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.commands import EditEntry, Link, LogTime, VoidEntry
@@ -15,43 +15,29 @@ from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.roles import Role, require
 from bot.domain.threads import parse_thread_line
 from bot.services import ledger
-from bot.services.context import Actor, Context, audit, find_client
-from bot.services.people import shared_channel
+from bot.services.context import Actor, Context, client_named, record_audit
+from bot.services.people import channel_shared
 from bot.services.results import LogResult, Message, VoidResult
-from storage import repositories
-from storage.models import ChannelLink, Entry
 
 UNDO_WINDOW = timedelta(minutes=10)
 
 
 def link_channel(ctx: Context, actor: Actor, channel_id: str, command: Link) -> Message:
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.ADMIN, "link channels")
-        row = session.get(ChannelLink, channel_id, with_for_update=True)
-        before = {"client_id": row.client_id if row else None}
+        require(ctx.role(uow, actor), Role.ADMIN, "link channels")
+        before = {"client_id": uow.channels.linked_client_id(channel_id, lock=True)}
         if command.client is None:
-            if row is not None:
-                session.delete(row)
-            audit(session, ctx, actor, "unlink", f"channel:{channel_id}", before["client_id"], before, None)
+            uow.channels.unlink(channel_id)
+            record_audit(uow, ctx, actor, "unlink", f"channel:{channel_id}", before["client_id"], before, None)
             uow.commit()
             forget_links(ctx)
             return Message(f"<#{channel_id}> is no longer linked to a client.", {"channel": channel_id})
-        client = find_client(session, command.client, allow_archived=False)
-        shared_now = shared_channel(session, channel_id)
-        if command.public_replies and shared_now:
-            raise Refused(
-                f"This channel is {shared_now}: thread confirmations stay private here (the client reads it)."
-            )
-        if row is None:
-            row = ChannelLink(channel_id=channel_id, client_id=client.id, linked_by=actor.user_id, linked_at=ctx.now())
-            session.add(row)
-        else:
-            row.client_id, row.linked_by, row.linked_at = client.id, actor.user_id, ctx.now()
-        if command.public_replies is not None:
-            row.public_replies = command.public_replies
-        audit(session, ctx, actor, "link", f"channel:{channel_id}", client.id, before, {"client_id": client.id})
-        shared = shared_channel(session, channel_id)
+        client = client_named(uow, command.client, allow_archived=False)
+        shared = channel_shared(uow, channel_id)
+        if command.public_replies and shared:
+            raise Refused(f"This channel is {shared}: thread confirmations stay private here (the client reads it).")
+        uow.channels.link(channel_id, client.id, actor.user_id, ctx.now(), command.public_replies)
+        record_audit(uow, ctx, actor, "link", f"channel:{channel_id}", client.id, before, {"client_id": client.id})
         uow.commit()
         forget_links(ctx)
         text = (
@@ -82,7 +68,7 @@ def client_facing(ctx: Context, channel_id: str | None) -> str | None:
     if linked_client(ctx, channel_id) is not None:
         return "linked to a client"
     with ctx.db.unit_of_work(read_only=True) as uow:
-        return shared_channel(uow.session, channel_id)
+        return channel_shared(uow, channel_id)
 
 
 _LINKS_TTL = 10.0  # seconds a process trusts its copy of the links; changes made here apply at once
@@ -112,7 +98,7 @@ def linked_client(ctx: Context, channel_id: str | None) -> tuple[int, str] | Non
     with cache.lock:
         if time.monotonic() - cache.loaded_at > _LINKS_TTL:
             with ctx.db.unit_of_work(read_only=True) as uow:
-                rows = repositories.channel_links(uow.session)
+                rows = uow.channels.links()
                 cache.links = {channel: (client_id, handle) for channel, client_id, handle, _, _ in rows}
                 cache.public_replies = {channel for channel, _, _, _, public in rows if public}
             cache.loaded_at = time.monotonic()
@@ -180,12 +166,20 @@ def _log_line(
     )
 
 
-def _live_entry(ctx: Context, ref: str) -> Entry | None:
+@dataclass(frozen=True)
+class _Logged:
+    """What a message's live entry says, read before it is corrected."""
+
+    id: int
+    minutes: int
+    note: str
+    non_billable: bool
+
+
+def _live_entry(ctx: Context, ref: str) -> _Logged | None:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        entry = repositories.live_entry_of_message(uow.session, ref)
-        if entry is not None:
-            uow.session.expunge(entry)
-        return entry
+        entry = uow.entries.live_of_message(ref)
+        return None if entry is None else _Logged(entry.id, entry.minutes, entry.note, entry.non_billable)
 
 
 def thread_message_edited(
@@ -234,7 +228,7 @@ def thread_message_deleted(ctx: Context, actor: Actor, channel_id: str, ts: str)
 def undo_entry(ctx: Context, actor: Actor, entry_id: int) -> VoidResult:
     """The Undo button: the author, within 10 minutes of logging."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        entry = uow.session.get(Entry, entry_id)
+        entry = uow.entries.get(entry_id)
         if entry is None:
             raise Refused(f"There is no entry {entry_id}.")
         author, created = entry.user_id, entry.created_at

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from bot.config import Settings
 from bot.domain.commands import (
     ClientAdd,
@@ -21,14 +19,13 @@ from bot.domain.commands import (
 from bot.domain.errors import Refused
 from bot.domain.roles import Role, Standing, require
 from bot.services.book import ClientBook
-from bot.services.context import Actor, Context, audit, find_client, grace_days_of
+from bot.services.context import Actor, Context, client_named, grace_days_of, record_audit
 from bot.services.dispatch import serves
-from bot.services.people import person_standing, shared_channel
+from bot.services.people import channel_shared, person_standing
 from bot.services.results import ClientView, Message
 from bot.services.worktypes import set_client_rates
-from storage import repositories
-from storage.models import Client, UserRole
-from storage.models import ClientAlias as AliasRow
+from storage.db import UnitOfWork
+from storage.repos import Client
 
 POLICY_FIELDS = (
     "display_name",
@@ -86,19 +83,14 @@ def _snapshot(client: Client) -> dict[str, Any]:
     return {name: getattr(client, name) for name in POLICY_FIELDS}
 
 
-def _name_taken(session: Session, name: str) -> bool:
-    return repositories.name_taken(session, name)
-
-
 @serves(ClientAdd)
 def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
     settings = ctx.settings
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.ADMIN, "add clients")
-        if _name_taken(session, command.handle):
+        require(ctx.role(uow, actor), Role.ADMIN, "add clients")
+        if uow.clients.name_taken(command.handle):
             raise Refused(f"`{command.handle}` is already a client handle or alias.", "client add acme2 Acme Two")
-        client = Client(
+        client = uow.clients.add(
             handle=command.handle,
             display_name=command.name,
             timezone=settings.timezone,
@@ -109,9 +101,7 @@ def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
             overage_policy=settings.overage_policy,
             created_at=ctx.now(),
         )
-        session.add(client)
-        session.flush()
-        audit(session, ctx, actor, "client_add", f"client:{client.id}", client.id, None, _snapshot(client))
+        record_audit(uow, ctx, actor, "client_add", f"client:{client.id}", client.id, None, _snapshot(client))
         view = client_view(client, settings)
         uow.commit()
         return view
@@ -119,21 +109,20 @@ def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
 
 def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[str, Any]) -> ClientView:
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.ADMIN, "change clients")
-        _refuse_a_shared_alert_channel(session, changes)
-        client = find_client(session, handle, lock=True)
+        require(ctx.role(uow, actor), Role.ADMIN, "change clients")
+        _refuse_a_shared_alert_channel(uow, changes)
+        client = client_named(uow, handle, lock=True)
         before = _snapshot(client)
         rates = changes.pop("work_type_rates", None)
         if rates:
-            set_client_rates(session, client.id, rates)
-        ClientBook(session, ctx, client, actor).expire_due()  # what had closed already, as the job would
+            set_client_rates(uow, client.id, rates)
+        ClientBook(uow.session, ctx, client, actor).expire_due()  # what had closed already, as the job would
         for name, value in changes.items():
             setattr(client, name, value)
         _keep_the_calendar_from_going_back(ctx, client, before["timezone"])
-        session.flush()
-        _forfeit_what_the_change_closed(session, ctx, actor, client, before)
-        audit(session, ctx, actor, action, f"client:{client.id}", client.id, before, _snapshot(client))
+        uow.clients.save(client)
+        _forfeit_what_the_change_closed(uow, ctx, actor, client, before)
+        record_audit(uow, ctx, actor, action, f"client:{client.id}", client.id, before, _snapshot(client))
         view = client_view(client, ctx.settings)
         uow.commit()
         return view
@@ -154,14 +143,14 @@ CLOSING_SETTINGS = {"expiry_grace_days": "a shorter grace period", "timezone": "
 
 
 def _forfeit_what_the_change_closed(
-    session: Session, ctx: Context, actor: Actor, client: Client, before: dict[str, Any]
+    uow: UnitOfWork, ctx: Context, actor: Actor, client: Client, before: dict[str, Any]
 ) -> None:
     """A shorter grace period, or a time zone whose day is later, can close a block: its unused
     minutes are forfeited in this transaction, dated now, so the balance never shows a forfeit the
     ledger does not record, and no line lands in a month that is over."""
     changed = [why for name, why in CLOSING_SETTINGS.items() if before[name] != getattr(client, name)]
     if changed:
-        ClientBook(session, ctx, client, actor).expire_due(cause=f"closed by {' and '.join(changed)}")
+        ClientBook(uow.session, ctx, client, actor).expire_due(cause=f"closed by {' and '.join(changed)}")
 
 
 @serves(ClientRename)
@@ -179,9 +168,9 @@ def set_client(ctx: Context, actor: Actor, command: ClientSet) -> ClientView:
     return _change(ctx, actor, command.handle, "client_set", dict(command.changes))
 
 
-def _refuse_a_shared_alert_channel(session: Session, changes: dict[str, Any]) -> None:
+def _refuse_a_shared_alert_channel(uow: UnitOfWork, changes: dict[str, Any]) -> None:
     channel = changes.get("alert_channel")
-    why = shared_channel(session, channel) if isinstance(channel, str) else None
+    why = channel_shared(uow, channel) if isinstance(channel, str) else None
     if why:
         raise Refused(
             f"<#{channel}> can't receive alerts: it is {why}, and alerts speak of selling hours. "
@@ -193,17 +182,14 @@ def _refuse_a_shared_alert_channel(session: Session, changes: dict[str, Any]) ->
 @serves(ClientAlias)
 def alias_client(ctx: Context, actor: Actor, command: ClientAlias) -> ClientView:
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.ADMIN, "add aliases")
-        client = find_client(session, command.handle, lock=True)
-        if _name_taken(session, command.alias):
+        require(ctx.role(uow, actor), Role.ADMIN, "add aliases")
+        client = client_named(uow, command.handle, lock=True)
+        if uow.clients.name_taken(command.alias):
             raise Refused(f"`{command.alias}` is already a client handle or alias.")
         before = {"aliases": [a.alias for a in client.aliases]}
-        session.add(AliasRow(client_id=client.id, alias=command.alias))
-        session.flush()
-        session.refresh(client)
+        uow.clients.add_alias(client, command.alias)
         after = {"aliases": [a.alias for a in client.aliases]}
-        audit(session, ctx, actor, "client_alias", f"client:{client.id}", client.id, before, after)
+        record_audit(uow, ctx, actor, "client_alias", f"client:{client.id}", client.id, before, after)
         view = client_view(client, ctx.settings)
         uow.commit()
         return view
@@ -212,38 +198,30 @@ def alias_client(ctx: Context, actor: Actor, command: ClientAlias) -> ClientView
 @serves(ClientShow)
 def show_client(ctx: Context, actor: Actor, command: ClientShow) -> ClientView:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see clients")
-        return client_view(find_client(uow.session, command.handle), ctx.settings)
+        require(ctx.role(uow, actor), Role.TECHNICIAN, "see clients")
+        return client_view(client_named(uow, command.handle), ctx.settings)
 
 
 def list_clients(ctx: Context, actor: Actor, command: ClientList) -> list[ClientView]:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see clients")
-        clients = repositories.clients(uow.session, command.include_archived)
+        require(ctx.role(uow, actor), Role.TECHNICIAN, "see clients")
+        clients = uow.clients.all(command.include_archived)
         return [client_view(c, ctx.settings) for c in clients]
 
 
 @serves(SetRole)
 def set_role(ctx: Context, actor: Actor, command: SetRole) -> Message:
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.ADMIN, "assign roles")
-        if person_standing(session, command.user) is Standing.EXTERNAL:
+        require(ctx.role(uow, actor), Role.ADMIN, "assign roles")
+        if person_standing(uow, command.user) is Standing.EXTERNAL:
             raise Refused(
                 f"<@{command.user}> belongs to another organisation (a Slack Connect member, a bot or a "
                 "deactivated user): they stay a client contact and can't be given a role. Invite them as a "
                 "guest of this workspace if they work for you."
             )
-        row = session.get(UserRole, command.user, with_for_update=True)
-        before = {"role": row.role if row else Role.TECHNICIAN.label}
-        if row is None:
-            row = UserRole(
-                user_id=command.user, role=command.role.label, granted_by=actor.user_id, granted_at=ctx.now()
-            )
-            session.add(row)
-        else:
-            row.role, row.granted_by, row.granted_at = command.role.label, actor.user_id, ctx.now()
-        audit(session, ctx, actor, "role", f"user:{command.user}", None, before, {"role": command.role.label})
+        stored = uow.roles.grant(command.user, command.role.label, actor.user_id, ctx.now())
+        before = {"role": stored or Role.TECHNICIAN.label}
+        record_audit(uow, ctx, actor, "role", f"user:{command.user}", None, before, {"role": command.role.label})
         uow.commit()
         note = " (also listed in BLOCKTIME_ADMINS, so still an admin)" if command.user in ctx.settings.admins else ""
         return Message(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -18,8 +17,8 @@ from bot.domain.errors import NotFound, Refused
 from bot.domain.ledger import Policy
 from bot.domain.roles import Role, Standing, role_for
 from storage import repositories
-from storage.db import Database
-from storage.models import AuditLog, Client
+from storage.db import Database, UnitOfWork, unit_of_work_of
+from storage.repos import Client
 
 LOCAL_ADMIN = "cli"
 
@@ -59,12 +58,15 @@ class Context:
         return self.now().astimezone(ZoneInfo(timezone or self.settings.timezone)).date()
 
     def role_of(self, session: Session, actor: Actor) -> Role:
+        return self.role(unit_of_work_of(session), actor)
+
+    def role(self, uow: UnitOfWork, actor: Actor) -> Role:
+        """The role ``actor`` acts with: admin locally or in ``BLOCKTIME_ADMINS``, else the stored one,
+        as far as their standing in Slack allows."""
         if actor.local:
             return Role.ADMIN
         admin = actor.user_id in self.settings.admins
-        stored = (
-            None if admin or actor.standing is Standing.EXTERNAL else repositories.stored_role(session, actor.user_id)
-        )
+        stored = None if admin or actor.standing is Standing.EXTERNAL else uow.roles.stored(actor.user_id)
         return role_for(actor.standing, Role[stored.upper()] if stored else None, admin)
 
 
@@ -129,9 +131,33 @@ def lock_client(session: Session, client_id: int) -> Client:
     return client
 
 
+def client_named(uow: UnitOfWork, handle: str, lock: bool = False, allow_archived: bool = True) -> Client:
+    """The client called ``handle`` (or one of its aliases); ``lock`` takes its row lock for a write
+    (``find_client``'s rule, for the services that hold a unit of work)."""
+    word = handle.lower().lstrip("@")
+    client = uow.clients.get(word, lock)
+    if client is None:
+        client_id = uow.clients.id_by_alias(word)
+        if client_id is None:
+            raise NotFound(_unknown_client(word, uow.clients.names()))
+        client = uow.clients.locked(client_id) if lock else uow.clients.by_id(client_id)
+        if client is None:  # pragma: no cover - the id comes from a lookup in the same transaction
+            raise NotFound(f"Client {client_id} no longer exists.")
+    if client.archived and not allow_archived:
+        raise Refused(
+            f"{client.display_name} (`{client.handle}`) is archived; unarchive it first.",
+            f"client unarchive {client.handle}",
+        )
+    return client
+
+
 def _unknown_client_message(session: Session, word: str) -> str:
     names = repositories.active_handles(session)
     names += repositories.aliases(session)
+    return _unknown_client(word, names)
+
+
+def _unknown_client(word: str, names: list[str]) -> str:
     close = difflib.get_close_matches(word, names, n=3, cutoff=0.5)
     close += [n for n in names if (n.startswith(word) or word.startswith(n)) and n not in close][:3]
     if close:
@@ -152,14 +178,18 @@ def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditLog(
-            at=ctx.now(),
-            actor=actor.user_id,
-            action=action,
-            client_id=client_id,
-            target=target,
-            before=None if before is None else json.dumps(before, default=str, sort_keys=True),
-            after=None if after is None else json.dumps(after, default=str, sort_keys=True),
-        )
-    )
+    record_audit(unit_of_work_of(session), ctx, actor, action, target, client_id, before, after)
+
+
+def record_audit(
+    uow: UnitOfWork,
+    ctx: Context,
+    actor: Actor,
+    action: str,
+    target: str,
+    client_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Who changed what, with before and after, in the change's own transaction."""
+    uow.audit.record(ctx.now(), actor.user_id, action, target, client_id, before, after)

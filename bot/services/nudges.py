@@ -7,9 +7,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from bot.domain.commands import NudgesSet
 from bot.domain.errors import DomainError
 from bot.domain.notices import Nudge, NudgeThread
@@ -20,25 +17,20 @@ from bot.services.context import Actor, Context
 from bot.services.dispatch import serves
 from bot.services.people import person_standing
 from bot.services.results import Message
-from storage import capture, repositories
-from storage.models import NudgeOptOut, ThreadActivity
+from storage.db import UnitOfWork
+from storage.errors import Conflict
 
 
 def note_reply(ctx: Context, actor: Actor, channel_id: str, thread_ts: str) -> bool:
     """Remember that ``actor`` (staff) replied in a ticket thread; False when nothing was kept (nudges
     off, or not staff)."""
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        if session.get(NudgeOptOut, actor.user_id) is not None or ctx.role_of(session, actor) < Role.TECHNICIAN:
+        if uow.nudges.off_for(actor.user_id) or ctx.role(uow, actor) < Role.TECHNICIAN:
             return False
-        row = capture.thread_activity(session, actor.user_id, channel_id, thread_ts)
-        if row is None:
-            session.add(ThreadActivity(user_id=actor.user_id, channel_id=channel_id, thread_ts=thread_ts, at=ctx.now()))
-        else:
-            row.at = ctx.now()
+        uow.nudges.note_reply(actor.user_id, channel_id, thread_ts, ctx.now())
         try:
             uow.commit()
-        except IntegrityError:  # the same reply noted at once by another process: one row is enough
+        except Conflict:  # the same reply noted at once by another process: one row is enough
             return True
     return True
 
@@ -46,15 +38,11 @@ def note_reply(ctx: Context, actor: Actor, channel_id: str, thread_ts: str) -> b
 @serves(NudgesSet)
 def set_nudges(ctx: Context, actor: Actor, command: NudgesSet) -> Message:
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        row = session.get(NudgeOptOut, actor.user_id)
-        if command.on and row is not None:
-            session.delete(row)
-        elif not command.on:
-            if row is None:
-                session.add(NudgeOptOut(user_id=actor.user_id, at=ctx.now()))
-            # and forget what was kept for today's nudge
-            capture.forget_activity(session, user_id=actor.user_id)
+        if command.on:
+            uow.nudges.turn_on(actor.user_id)
+        else:
+            uow.nudges.turn_off(actor.user_id, ctx.now())
+            uow.nudges.forget(user_id=actor.user_id)  # and what was kept for today's nudge
         uow.commit()
     if command.on:
         return Message(
@@ -65,14 +53,14 @@ def set_nudges(ctx: Context, actor: Actor, command: NudgesSet) -> Message:
     return Message("Nudges are off. `/blocktime nudges on` turns them back on.", {"nudges": "off"})
 
 
-def _still_staff(ctx: Context, session: Session, user_id: str) -> bool:
+def _still_staff(ctx: Context, uow: UnitOfWork, user_id: str) -> bool:
     """As Slack last said (stored when the reply came in): a guest promoted away or a deactivated user is
     not nudged, nor anyone Slack never confirmed."""
-    standing = person_standing(session, user_id)
+    standing = person_standing(uow, user_id)
     if standing is None:
         return False
     try:
-        return ctx.role_of(session, Actor(user_id, standing=standing)) >= Role.TECHNICIAN
+        return ctx.role(uow, Actor(user_id, standing=standing)) >= Role.TECHNICIAN
     except DomainError:  # Slack could not confirm them
         return False
 
@@ -84,19 +72,16 @@ def nudge(ctx: Context, day: date) -> str:
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
     people = threads = 0
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
         # every reply not asked about yet: the day's, and an earlier day's after that day's nudge
-        rows = capture.activity_before(session, end)
-        clients = {channel: (handle, name) for channel, _, handle, name, _ in repositories.channel_links(session)}
-        opted_out = capture.nudges_off(session)
+        rows = uow.nudges.replies_before(end)
+        clients = {channel: (handle, name) for channel, _, handle, name, _ in uow.channels.links()}
+        opted_out = uow.nudges.everyone_off()
         waiting: dict[str, list[NudgeThread]] = {}
         for row in rows:
             if row.user_id in opted_out or row.channel_id not in clients:
                 continue
             replied_on = datetime.combine(row.at.astimezone(zone).date(), time(0), zone)
-            if capture.time_logged_on_thread(
-                session, row.user_id, message_ref(row.channel_id, row.thread_ts), replied_on
-            ):
+            if uow.entries.logged_on_thread(row.user_id, message_ref(row.channel_id, row.thread_ts), replied_on):
                 continue
             handle, name = clients[row.channel_id]
             started = datetime.fromtimestamp(float(row.thread_ts), zone)
@@ -110,12 +95,14 @@ def nudge(ctx: Context, day: date) -> str:
                 )
             )
         for user_id, open_threads in waiting.items():
-            if not _still_staff(ctx, session, user_id):
+            if not _still_staff(ctx, uow, user_id):
                 continue
             reminder = Nudge(user=user_id, date=day.isoformat(), count=len(open_threads), threads=tuple(open_threads))
-            people += queue(session, ctx, reminder, None, f"nudge:{user_id}:{day.isoformat()}", only_slack=user_id)
+            people += queue(
+                uow.session, ctx, reminder, None, f"nudge:{user_id}:{day.isoformat()}", only_slack=user_id
+            )
             threads += len(open_threads)
         # what was kept served this nudge only (later days' rows, if the job runs late, stay)
-        capture.forget_activity(session, before=end)
+        uow.nudges.forget(before=end)
         uow.commit()
     return f"{people} people nudged about {threads} threads without time"

@@ -5,11 +5,9 @@ alerts or sales talk."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from bot.domain.roles import Standing
 from bot.services.context import Context
-from storage.models import SlackChannel, SlackPerson
+from storage.db import OrmSession, UnitOfWork, unit_of_work_of
 
 
 def remember_person(
@@ -17,40 +15,32 @@ def remember_person(
 ) -> None:
     """What Slack said of a user; ``email`` (shared with the users:read.email scope) finds their PSA member."""
     with ctx.db.unit_of_work() as uow:
-        row = uow.session.get(SlackPerson, user_id)
-        if row is None:
-            row = SlackPerson(user_id=user_id)
-            uow.session.add(row)
-        row.team_id, row.standing, row.name, row.checked_at = team_id, standing.value, name, ctx.now()
-        row.email = email or row.email
+        uow.people.remember(user_id, team_id, standing.value, name, email, ctx.now())
         uow.commit()
 
 
 def known_standing(ctx: Context, user_id: str) -> Standing | None:
     """What Slack last said of ``user_id`` (None: never asked): the CLI's ``--as`` acts with it."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        row = uow.session.get(SlackPerson, user_id)
-        return Standing(row.standing) if row else None
+        return person_standing(uow, user_id)
 
 
 def remember_channel(ctx: Context, channel_id: str, shared: bool, reason: str) -> None:
     with ctx.db.unit_of_work() as uow:
-        row = uow.session.get(SlackChannel, channel_id)
-        if row is None:
-            uow.session.add(SlackChannel(channel_id=channel_id, shared=shared, reason=reason, checked_at=ctx.now()))
-        else:
-            row.shared, row.reason, row.checked_at = shared, reason, ctx.now()
+        uow.channels.remember(channel_id, shared, reason, ctx.now())
         uow.commit()
 
 
-def shared_channel(session: Session, channel_id: str | None) -> str | None:
+def channel_shared(uow: UnitOfWork, channel_id: str | None) -> str | None:
     """Why ``channel_id`` is read by people outside the MSP (None when it is not known to be)."""
-    if not channel_id:
-        return None
-    row = session.get(SlackChannel, channel_id)
-    return row.reason if row is not None and row.shared else None
+    return uow.channels.shared_reason(channel_id) if channel_id else None
 
 
-def person_standing(session: Session, user_id: str) -> Standing | None:
-    row = session.get(SlackPerson, user_id)
-    return Standing(row.standing) if row else None
+def shared_channel(session: OrmSession, channel_id: str | None) -> str | None:
+    """``channel_shared`` for the modules that hold a session (the alerts)."""
+    return channel_shared(unit_of_work_of(session), channel_id)
+
+
+def person_standing(uow: UnitOfWork, user_id: str) -> Standing | None:
+    standing = uow.people.standing(user_id)
+    return Standing(standing) if standing else None

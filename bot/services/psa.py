@@ -14,17 +14,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy.orm import Session
-
 from bot.domain.psa import PsaTime, SyncState, masked, service_ticket, start_of, sync_state
 from bot.domain.roles import Role, require
 from bot.psa import Psa, PsaError, PsaNotFound, psa_label
-from bot.services.context import Actor, Context, find_client
+from bot.services.context import Actor, Context, client_named
 from bot.services.results import EntryView, Message
-from storage import outbox, repositories
+from storage import outbox
 from storage import psa as store
-from storage.db import unit_of_work_of
-from storage.models import Client, Entry
+from storage.db import OrmSession, UnitOfWork, unit_of_work_of
+from storage.repos import Entry
 
 
 def sync_row(ctx: Context, client_id: int) -> dict[str, object] | None:
@@ -50,29 +48,34 @@ def queued_note(ctx: Context) -> str | None:
     return f"queued for {label}" if label else None
 
 
-def queue_sync(session: Session, ctx: Context, entry: Entry) -> None:
+def queue_sync(session: OrmSession, ctx: Context, entry: Entry) -> None:
+    """``queue_chain``, for code that holds a session."""
+    queue_chain(unit_of_work_of(session), ctx, entry)
+
+
+def queue_chain(uow: UnitOfWork, ctx: Context, entry: Entry) -> None:
     """Queue ``entry``'s chain for the PSA, in the caller's transaction (no PSA: nothing)."""
-    queue_chain_sync(session, ctx, entry.client_id, store.chain_root(entry))
+    queue_chain_sync(uow, ctx, entry.client_id, uow.psa.chain_root(entry))
 
 
-def queue_chain_sync(session: Session, ctx: Context, client_id: int, chain_root: int) -> None:
+def queue_chain_sync(uow: UnitOfWork, ctx: Context, client_id: int, chain_root: int) -> None:
     """Queue the chain whose first entry is ``chain_root`` for the PSA (no PSA: nothing)."""
     row = sync_row(ctx, client_id)
     if row is None:
         return
-    outbox.requeue(session, row, chain_root)
-    unit_of_work_of(session).after_commit(ctx.db.outbox_written)
+    uow.outbox.requeue(row, chain_root)
+    uow.after_commit(ctx.db.outbox_written)
 
 
-def sync_states(session: Session, ctx: Context, entries: Iterable[Entry]) -> dict[int, SyncState]:
+def sync_states(uow: UnitOfWork, ctx: Context, entries: Iterable[Entry]) -> dict[int, SyncState]:
     """Entry id -> where it stands in the PSA (empty when no PSA is connected)."""
     if not ctx.settings.psa:
         return {}
     entries = list(entries)
-    rows = store.sync_rows(session, (store.chain_root(e) for e in entries))
+    rows = uow.psa.sync_rows(uow.psa.chain_root(e) for e in entries)
     states = {}
     for entry in entries:
-        row = rows.get(store.chain_root(entry))
+        row = rows.get(uow.psa.chain_root(entry))
         states[entry.id] = sync_state(
             row.status if row else None, row.error if row else None, entry.voided_at is not None, entry.psa_id
         )
@@ -80,14 +83,14 @@ def sync_states(session: Session, ctx: Context, entries: Iterable[Entry]) -> dic
 
 
 def with_sync(
-    session: Session, ctx: Context, views: list[EntryView], entries: Iterable[Entry] | None = None
+    uow: UnitOfWork, ctx: Context, views: list[EntryView], entries: Iterable[Entry] | None = None
 ) -> list[EntryView]:
     """``views`` with where each entry stands in the PSA (unchanged when no PSA is connected); the
     views' ``entries`` when the caller has them read already, else they are read by id."""
     if not ctx.settings.psa or not views:
         return views
-    rows = entries if entries is not None else repositories.entries_by_id(session, sorted({v.id for v in views}))
-    states = sync_states(session, ctx, rows)
+    rows = entries if entries is not None else uow.entries.by_ids(sorted({v.id for v in views}))
+    states = sync_states(uow, ctx, rows)
     return [
         replace(view, psa=states[view.id].text, psa_id=states[view.id].psa_id) if view.id in states else view
         for view in views
@@ -98,15 +101,14 @@ def retry_failed(ctx: Context, actor: Actor, handle: str | None = None, entry_id
     """Failed syncs (of one client, or these chains) queued again: after a mapping is fixed. The role
     is checked first: someone who may not retry learns nothing of the configuration."""
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "retry PSA syncs")
+        require(ctx.role(uow, actor), Role.MANAGER, "retry PSA syncs")
         label = psa_label(ctx.settings)
         if label is None:
             return Message("No PSA is connected (PSA in the environment).", {"requeued": 0})
         wanted = entry_ids
         if handle is not None:
-            wanted = store.root_ids_of_client(session, find_client(session, handle).id)
-        count = outbox.requeue_failed(session, store.DESTINATION, ctx.now(), wanted)
+            wanted = uow.psa.root_ids_of_client(client_named(uow, handle).id)
+        count = uow.outbox.requeue_failed(store.DESTINATION, ctx.now(), wanted)
         if count:
             uow.after_commit(ctx.db.outbox_written)
         uow.commit()
@@ -149,7 +151,7 @@ class _Sync:
 
     def _sync(self, root_id: int, reference: str) -> str:
         with self.ctx.db.unit_of_work(read_only=True) as uow:
-            plan = self._plan(uow.session, root_id, reference)
+            plan = self._plan(uow, root_id, reference)
         psa_id = plan.psa_id
         if plan.time is None:
             psa_id = psa_id or self._stored(plan, reference)
@@ -175,11 +177,11 @@ class _Sync:
             else:
                 if not plan.create_sent:
                     with self.ctx.db.unit_of_work() as uow:  # committed before the call: see _stored
-                        store.mark_create_sent(uow.session, root_id)
+                        uow.psa.mark_create_sent(root_id)
                         uow.commit()
                 psa_id = self.psa.create_time(time)
         with self.ctx.db.unit_of_work() as uow:
-            store.set_psa_id(uow.session, root_id, psa_id)
+            uow.psa.set_psa_id(root_id, psa_id)
             uow.commit()
         return psa_id
 
@@ -188,16 +190,16 @@ class _Sync:
         by our reference; a chain never sent has none, and is not looked for."""
         return self.psa.find_time(reference, plan.tickets) if plan.create_sent else None
 
-    def _plan(self, session: Session, root_id: int, reference: str) -> _Plan:
-        entries = store.chain(session, root_id)
+    def _plan(self, uow: UnitOfWork, root_id: int, reference: str) -> _Plan:
+        entries = uow.psa.chain(root_id)
         if not entries:
             raise PsaError(f"entry {root_id} is not in this database", permanent=True)
         latest = entries[-1]
         psa_id = next((e.psa_id for e in reversed(entries) if e.psa_id), None)
-        member = store.member_of(session, latest.user_id)
-        client = session.get(Client, latest.client_id)
+        member = uow.psa.member_of(latest.user_id)
+        client = uow.clients.by_id(latest.client_id)
         assert client is not None
-        thread = store.thread_notes(session, latest.thread_ref)
+        thread = uow.psa.thread_notes(latest.thread_ref)
         named = [service_ticket(e.ticket, e.note, thread) or client.psa_ticket_id for e in reversed(entries)]
         ticket = named[0]
         plan = _Plan(
@@ -205,9 +207,9 @@ class _Sync:
             latest.user_id,
             latest.user_name,
             member.member_id if member else None,
-            store.email_of(session, latest.user_id),
+            uow.psa.email_of(latest.user_id),
             tuple(dict.fromkeys(t for t in named if t)),
-            store.create_sent(session, root_id),
+            uow.psa.create_sent(root_id),
         )
         if latest.voided_at is not None:
             return plan
@@ -224,7 +226,7 @@ class _Sync:
                 f"`client set {client.handle} psa-ticket <ticket id>`",
                 permanent=True,
             )
-        kind = store.work_type_map(session, latest.work_type)
+        kind = uow.psa.work_type_map(latest.work_type)
         time = PsaTime(
             reference=reference,
             company_id=client.psa_company_id,
@@ -234,7 +236,7 @@ class _Sync:
             work_type_id=kind.psa_work_type_id if kind else None,
             work_role_id=kind.psa_work_role_id if kind else None,
             start=start_of(
-                latest.work_date, latest.started_at, client.timezone, store.untimed_minutes_before(session, latest)
+                latest.work_date, latest.started_at, client.timezone, uow.psa.untimed_minutes_before(latest)
             ),
             minutes=latest.minutes,
             billable=not latest.non_billable,
@@ -259,6 +261,6 @@ class _Sync:
                 permanent=True,
             )
         with self.ctx.db.unit_of_work() as uow:
-            store.set_member(uow.session, plan.user_id, found, "email", self.ctx.now())
+            uow.psa.set_member(plan.user_id, found, "email", self.ctx.now())
             uow.commit()
         return found

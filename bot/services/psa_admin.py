@@ -9,8 +9,6 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from bot.domain.commands import ClientSet, TopUp
 from bot.domain.dates import Period
 from bot.domain.errors import NotFound, ParseError, Refused
@@ -20,12 +18,11 @@ from bot.domain.worktypes import STANDARD
 from bot.psa import Company, Psa, PsaNotFound, psa_label
 from bot.services import ledger
 from bot.services.clients import set_client
-from bot.services.context import Actor, Context, audit, find_client, lock_client
-from bot.services.psa import queue_sync, retry_failed
+from bot.services.context import Actor, Context, client_named, record_audit
+from bot.services.psa import queue_chain, retry_failed
 from bot.services.results import Message
-from storage import psa as store
-from storage import repositories
-from storage.models import Client
+from storage.db import UnitOfWork
+from storage.repos import Client, SyncRow
 
 RECENT_AUTHORS_DAYS = 90  # psa check looks at the technicians who logged time this recently
 
@@ -40,7 +37,7 @@ class Checked:
 
 def _admin(ctx: Context, actor: Actor, what: str) -> None:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        require(ctx.role_of(uow.session, actor), Role.ADMIN, what)
+        require(ctx.role(uow, actor), Role.ADMIN, what)
 
 
 def check(ctx: Context, actor: Actor, psa: Psa) -> Checked:
@@ -48,17 +45,16 @@ def check(ctx: Context, actor: Actor, psa: Psa) -> Checked:
     _admin(ctx, actor, "check the PSA connection")
     version = psa.whoami()
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
         clients = [
             (c.handle, c.psa_company_id, c.psa_agreement_id, c.psa_ticket_id)
-            for c in repositories.clients(session)
+            for c in uow.clients.all()
             if not c.archived
         ]
-        mapped = store.members(session)
-        authors = store.authors(session, ctx.now() - timedelta(days=RECENT_AUTHORS_DAYS))
-        emails = {user: store.email_of(session, user) for user in authors if user not in mapped}
-        kinds = {name: row.psa_work_type_id for name, row in store.work_type_maps(session).items()}
-        names = [STANDARD, *(w.name for w in repositories.work_types(session) if not w.archived)]
+        mapped = uow.psa.members()
+        authors = uow.psa.authors(ctx.now() - timedelta(days=RECENT_AUTHORS_DAYS))
+        emails = {user: uow.psa.email_of(user) for user in authors if user not in mapped}
+        kinds = {name: row.psa_work_type_id for name, row in uow.psa.work_type_maps().items()}
+        names = [STANDARD, *(w.name for w in uow.worktypes.all() if not w.archived)]
     lines = [f"{psa.name} answers ({version})."]
     missing: dict[str, list[str]] = {"clients": [], "members": [], "work_types": [], "tickets": []}
     problems: list[str] = []
@@ -136,7 +132,7 @@ def link(
     company: its agreements, linked at once when it has exactly one active. With both: linked."""
     _admin(ctx, actor, "link clients to the PSA")
     with ctx.db.unit_of_work(read_only=True) as uow:
-        client = find_client(uow.session, handle)
+        client = client_named(uow, handle)
         name, handle = client.display_name, client.handle
     if company_id is None:
         found = {c.id: c for words in (name, handle) for c in psa.companies(words)}
@@ -201,10 +197,10 @@ def member(ctx: Context, actor: Actor, psa: Psa | None, user: str, member_id: st
             except PsaNotFound:
                 raise NotFound(f"There is no member {member_id} in {psa.name}.", "blocktime psa check") from None
     with ctx.db.unit_of_work() as uow:
-        before = store.member_of(uow.session, user_id)
+        before = uow.psa.member_of(user_id)
         was = {"member_id": before.member_id, "source": before.source} if before else None
-        store.set_member(uow.session, user_id, member_id, "set", ctx.now())
-        audit(uow.session, ctx, actor, "psa_member", f"user:{user_id}", None, was, {"member_id": member_id})
+        uow.psa.set_member(user_id, member_id, "set", ctx.now())
+        record_audit(uow, ctx, actor, "psa_member", f"user:{user_id}", None, was, {"member_id": member_id})
         uow.commit()
     if member_id is None:
         return Message(f"{user_id} has no member set; their e-mail is used to find one.", {"user": user_id})
@@ -222,7 +218,7 @@ def _user_id(ctx: Context, user: str) -> str:
     if not word.startswith("@"):
         return word
     with ctx.db.unit_of_work(read_only=True) as uow:
-        named = store.users_named(uow.session, word[1:])
+        named = uow.psa.users_named(word[1:])
     if len(named) != 1:
         who = "No one" if not named else f"More than one person ({', '.join(sorted(named))})"
         raise NotFound(f"{who} is named {word} here; use their Slack user id.", "blocktime psa member U012ABC 17")
@@ -236,14 +232,15 @@ def work_type(ctx: Context, actor: Actor, name: str, type_id: str | None, role_i
         if value is not None and not value.isdigit():
             raise ParseError(f"PSA ids are numbers, not `{value}`.", "blocktime psa worktype onsite 5 role 3")
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        known = {STANDARD, *(w.name for w in repositories.work_types(session))}
+        known = {STANDARD, *(w.name for w in uow.worktypes.all())}
         if name not in known:
             raise NotFound(f"There is no work type {name}.", "worktype list")
-        before = store.work_type_map(session, name)
+        before = uow.psa.work_type_map(name)
         was = {"type": before.psa_work_type_id, "role": before.psa_work_role_id} if before else None
-        store.set_work_type(session, name, type_id, role_id)
-        audit(session, ctx, actor, "psa_work_type", f"work_type:{name}", None, was, {"type": type_id, "role": role_id})
+        uow.psa.set_work_type(name, type_id, role_id)
+        record_audit(
+            uow, ctx, actor, "psa_work_type", f"work_type:{name}", None, was, {"type": type_id, "role": role_id}
+        )
         uow.commit()
     role = f", work role {role_id}" if role_id else ""
     return Message(
@@ -255,17 +252,14 @@ def work_type(ctx: Context, actor: Actor, name: str, type_id: str | None, role_i
 def reconcile(ctx: Context, actor: Actor, psa: Psa, handle: str, period: Period) -> Message:
     """Our entries of ``period`` against the PSA's records on the client's agreement: every difference."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        client, agreement = _linked_client(ctx, session, actor, handle, "reconcile with the PSA")
-        entries = [
-            e for e in repositories.entries_in_period(session, client.id, period.start, period.end) if not e.voided_at
-        ]
-        rows = store.sync_rows(session, (store.chain_root(e) for e in entries))
+        client, agreement = _linked_client(ctx, uow, actor, handle, "reconcile with the PSA")
+        entries = [e for e in uow.entries.in_period(client.id, period.start, period.end) if not e.voided_at]
+        rows = uow.psa.sync_rows(uow.psa.chain_root(e) for e in entries)
         ours = [
             OurTime(
                 e.id,
                 e.psa_id,
-                _reference(rows.get(store.chain_root(e))),
+                _reference(rows.get(uow.psa.chain_root(e))),
                 e.work_date,
                 e.minutes,
                 e.user_name,
@@ -296,16 +290,16 @@ def reconcile(ctx: Context, actor: Actor, psa: Psa, handle: str, period: Period)
     )
 
 
-def _linked_client(ctx: Context, session: Session, actor: Actor, handle: str, what: str) -> tuple[Client, str]:
+def _linked_client(ctx: Context, uow: UnitOfWork, actor: Actor, handle: str, what: str) -> tuple[Client, str]:
     """The client and its PSA agreement, for a manager; refused when it is not linked."""
-    require(ctx.role_of(session, actor), Role.MANAGER, what)
-    client = find_client(session, handle)
+    require(ctx.role(uow, actor), Role.MANAGER, what)
+    client = client_named(uow, handle)
     if not client.psa_agreement_id:
         raise Refused(f"{client.display_name} has no PSA agreement.", f"blocktime psa link {client.handle}")
     return client, client.psa_agreement_id
 
 
-def _reference(row: store.SyncRow | None) -> str | None:
+def _reference(row: SyncRow | None) -> str | None:
     return str(json.loads(row.payload).get("reference")) if row else None
 
 
@@ -313,7 +307,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
     """The agreement's prepaid hours, offered as top-ups; with ``confirm``, each added once (a second
     import finds it by its key and adds nothing)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        client, agreement = _linked_client(ctx, uow.session, actor, handle, "import blocks from the PSA")
+        client, agreement = _linked_client(ctx, uow, actor, handle, "import blocks from the PSA")
         client_id, handle, name = client.id, client.handle, client.display_name
         today = ctx.today(client.timezone)
     offers = psa.prepaid_blocks(agreement, today)
@@ -335,7 +329,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
             row["status"] = "expired"
         elif not confirmed:
             with ctx.db.unit_of_work(read_only=True) as uow:
-                row["status"] = "imported" if repositories.block_by_key(uow.session, key) else "offered"
+                row["status"] = "imported" if uow.blocks.by_key(key) else "offered"
         else:
             result = ledger.top_up(
                 ctx,
@@ -367,19 +361,16 @@ def backfill(ctx: Context, actor: Actor, handle: str, period: Period) -> Message
     """``psa sync acme last month``: queue the client's entries of ``period`` that were never queued
     (logged before the PSA was connected); entries already queued are left as they are."""
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "send entries to the PSA")
+        require(ctx.role(uow, actor), Role.MANAGER, "send entries to the PSA")
         label = psa_label(ctx.settings)
         if label is None:
             raise Refused("No PSA is connected (PSA in the environment).", "PSA=connectwise")
-        client = lock_client(session, find_client(session, handle).id)  # orders this with edits and voids
-        entries = [
-            e for e in repositories.entries_in_period(session, client.id, period.start, period.end) if not e.voided_at
-        ]
-        queued = store.sync_rows(session, (store.chain_root(e) for e in entries))
-        fresh = [e for e in entries if store.chain_root(e) not in queued]
+        client = client_named(uow, handle, lock=True)  # orders this with edits and voids
+        entries = [e for e in uow.entries.in_period(client.id, period.start, period.end) if not e.voided_at]
+        queued = uow.psa.sync_rows(uow.psa.chain_root(e) for e in entries)
+        fresh = [e for e in entries if uow.psa.chain_root(e) not in queued]
         for entry in fresh:
-            queue_sync(session, ctx, entry)
+            queue_chain(uow, ctx, entry)
         uow.commit()
     return Message(
         f"{len(fresh)} entries of {client.display_name} queued for {label}"

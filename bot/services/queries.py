@@ -8,8 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from bot.domain.allocation import BlockState, closing_day, in_grace
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
@@ -20,11 +18,11 @@ from bot.domain.ledger import current_block_minutes, is_waiting, usable_balance,
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.book import forfeit_due
-from bot.services.context import Actor, Context, find_client, grace_days_of, used_up_since
+from bot.services.context import Actor, Context, client_named, grace_days_of, used_up_since
 from bot.services.psa import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
-from storage import repositories
-from storage.models import Block, Client, Entry
+from storage.db import UnitOfWork
+from storage.repos import Block, Client, Entry
 
 LAST_ENTRIES = 5
 
@@ -96,7 +94,6 @@ def movement_view(entry: Entry, handle: str, kind: str, recorded_on: date, overa
 
 
 def balance_view(
-    session: Session,
     ctx: Context,
     client: Client,
     open_blocks: list[Block],
@@ -133,44 +130,40 @@ def balance(ctx: Context, actor: Actor, command: Balance, client_id: int | None 
     lowest first."""
     forfeit_due(ctx)
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
         if command.client is not None:
-            client: Client | None = find_client(session, command.client)
+            client: Client | None = client_named(uow, command.client)
         elif client_id is not None:
-            client = repositories.client(session, client_id)
+            client = uow.clients.by_id(client_id)
         else:
-            return all_balances(session, ctx)
+            return all_balances(uow, ctx)
         assert client is not None
-        return [_one_balance(session, ctx, client)]
+        return [_one_balance(uow, ctx, client)]
 
 
-def _one_balance(session: Session, ctx: Context, client: Client) -> BalanceView:
+def _one_balance(uow: UnitOfWork, ctx: Context, client: Client) -> BalanceView:
     today = ctx.today(client.timezone)
     start = month_start(today)
-    used = repositories.used_between(session, [client.id], start, add_months(start, 1)).get(client.id, 0)
-    last = repositories.latest_entries(session, client.id, LAST_ENTRIES)
-    return balance_view(
-        session, ctx, client, repositories.open_blocks(session, [client.id], used_up_since(ctx))[client.id], used, last
-    )
+    used = uow.entries.used_between([client.id], start, add_months(start, 1)).get(client.id, 0)
+    last = uow.entries.latest(client.id, LAST_ENTRIES)
+    return balance_view(ctx, client, uow.blocks.open_of([client.id], used_up_since(ctx))[client.id], used, last)
 
 
 def all_balances(
-    session: Session, ctx: Context, include_archived: bool = False, with_last_entry: bool = False
+    uow: UnitOfWork, ctx: Context, include_archived: bool = False, with_last_entry: bool = False
 ) -> list[BalanceView]:
     """Every client's balance in a fixed number of queries whatever the number of clients, lowest
     first. ``with_last_entry`` adds each client's latest entry (the dashboard)."""
-    clients = repositories.clients(session, include_archived)
+    clients = uow.clients.all(include_archived)
     ids = [c.id for c in clients]
-    blocks = repositories.open_blocks(session, ids, used_up_since(ctx))
+    blocks = uow.blocks.open_of(ids, used_up_since(ctx))
     start = month_start(ctx.today())
-    used = repositories.used_between(session, ids, start, add_months(start, 1))
+    used = uow.entries.used_between(ids, start, add_months(start, 1))
     last: dict[int, Entry] = {}
     if with_last_entry:
         wanted = [c.last_entry_id for c in clients if c.last_entry_id is not None]
-        last = {e.client_id: e for e in repositories.entries_by_id(session, wanted)}
+        last = {e.client_id: e for e in uow.entries.by_ids(wanted)}
     views = [
-        balance_view(session, ctx, c, blocks[c.id], used.get(c.id, 0), [last[c.id]] if c.id in last else None)
-        for c in clients
+        balance_view(ctx, c, blocks[c.id], used.get(c.id, 0), [last[c.id]] if c.id in last else None) for c in clients
     ]
     return sorted(views, key=lambda v: (v.remaining_minutes, v.percent_left or 0, v.client))
 
@@ -196,9 +189,9 @@ def dashboard(ctx: Context) -> Dashboard:
     that need attention (overdrawn, running out within 14 days, hours about to be forfeited)."""
     forfeit_due(ctx)
     with ctx.db.unit_of_work(read_only=True) as uow:
-        balances = all_balances(uow.session, ctx, with_last_entry=True)
+        balances = all_balances(uow, ctx, with_last_entry=True)
         today = ctx.today()
-        usage = repositories.usage_by_handle(uow.session, today)
+        usage = uow.clients.usage_by_handle(today)
     attention: list[Attention] = []
     for view in balances:
         used_30, used_90 = usage.get(view.client, (0, 0))
@@ -239,21 +232,19 @@ def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, li
     """All of a client's blocks, newest first, voided and used-up ones included."""
     forfeit_due(ctx)
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        client = find_client(session, command.client)
+        client = client_named(uow, command.client)
         today = ctx.today(client.timezone)
-        rows = repositories.blocks_of(session, client.id)
+        rows = uow.blocks.of_client(client.id)
         grace = grace_days_of(client, ctx.settings)
-        return _one_balance(session, ctx, client), [block_view(b, today, grace) for b in rows]
+        return _one_balance(uow, ctx, client), [block_view(b, today, grace) for b in rows]
 
 
 def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, str, Period, list[EntryView]]:
     """A client's entries with a work date in the period, oldest first, voided ones flagged."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        client = find_client(session, command.client)
-        rows = repositories.entries_in_period(session, client.id, command.period.start, command.period.end)
-        views = with_sync(session, ctx, [entry_view(e, client.handle) for e in rows], rows)
+        client = client_named(uow, command.client)
+        rows = uow.entries.in_period(client.id, command.period.start, command.period.end)
+        views = with_sync(uow, ctx, [entry_view(e, client.handle) for e in rows], rows)
         return client.handle, client.display_name, command.period, views
 
 
@@ -266,8 +257,7 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
     Anywhere else, it is refused: a channel linked to one client never shows another."""
     forfeit_due(ctx)
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        client = repositories.client(session, link_client_id) if link_client_id is not None else None
+        client = uow.clients.by_id(link_client_id) if link_client_id is not None else None
         if role is Role.CLIENT and (client is None or not client.client_view):
             raise PermissionDenied("For your hours, ask your account manager.")
         if client is None:
@@ -275,11 +265,11 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
                 "The client card is posted in a channel linked to the client: run `/balance public` there "
                 "(an admin links it with `/blocktime link acme`)."
             )
-        if command.client is not None and find_client(session, command.client).id != client.id:
+        if command.client is not None and client_named(uow, command.client).id != client.id:
             if role is Role.CLIENT:
                 raise PermissionDenied("For your hours, ask your account manager.")
             raise Refused(f"This channel is linked to {client.display_name}: its card is the only one posted here.")
-        view = _one_balance(session, ctx, client)
+        view = _one_balance(uow, ctx, client)
         today = ctx.today(client.timezone)
         expiring = [
             {"minutes": b.remaining_minutes, "expires_on": b.expires_on}
@@ -337,8 +327,7 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
     zone = ZoneInfo(ctx.settings.timezone)
     start = datetime.combine(ctx.today(), datetime.min.time(), zone)
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        running = repositories.running_timer(session, user_id)
+        running = uow.timers.with_client(user_id)
         timer = None
         if running is not None:
             row, client = running
@@ -350,28 +339,27 @@ def my_day(ctx: Context, user_id: str) -> MyDay:
                 f"{row.started_at.astimezone(ZoneInfo(client.timezone)):%H:%M}",
                 elapsed_minutes(row.started_at, ctx.now()),
             )
-        today = repositories.entries_logged_since(session, user_id, start, TODAY_SHOWN)
-        recent = repositories.recent_client_handles(session, user_id, RECENT_CLIENTS)
-        count, minutes = repositories.logged_since_totals(session, user_id, start)
-        views = with_sync(session, ctx, [entry_view(e, h) for e, h in today], [e for e, _ in today])
+        today = uow.entries.logged_since(user_id, start, TODAY_SHOWN)
+        recent = uow.entries.recent_client_handles(user_id, RECENT_CLIENTS)
+        count, minutes = uow.entries.logged_since_totals(user_id, start)
+        views = with_sync(uow, ctx, [entry_view(e, h) for e, h in today], [e for e, _ in today])
         return MyDay(timer, views, recent, count, minutes)
 
 
 def recent_clients(ctx: Context, user_id: str) -> list[str]:
     """The active clients ``user_id`` logged time for lately, most recent first (first in the forms)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        return repositories.recent_client_handles(uow.session, user_id, RECENT_CLIENTS)
+        return uow.entries.recent_client_handles(user_id, RECENT_CLIENTS)
 
 
 def entry_of(ctx: Context, actor: Actor, entry_id: int) -> EntryView:
     """One live entry, to edit: whoever may edit it (``check_void_entry``, as ``ledger.edit_entry``)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        entry = repositories.entry(session, entry_id)
+        entry = uow.entries.get(entry_id)
         if entry is None or entry.voided_at is not None:
             raise Refused(f"Entry #{entry_id} is gone (voided or replaced); there is nothing to edit.")
         # the same rule as the edit itself, so the form opens only for an edit that will be allowed
-        check_void_entry(ctx.role_of(session, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now(), "edit")
-        client = repositories.client(session, entry.client_id)
+        check_void_entry(ctx.role(uow, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now(), "edit")
+        client = uow.clients.by_id(entry.client_id)
         assert client is not None
         return entry_view(entry, client.handle)

@@ -10,8 +10,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from bot.domain.allocation import BlockState, fifo_order
 from bot.domain.dates import Period, add_months
 from bot.domain.flatfee import FlatFee, suggest_flat_fee
@@ -19,18 +17,18 @@ from bot.domain.forecast import burn_forecast, likely_forfeits
 from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
 from bot.services.book import forfeit_due
-from bot.services.context import Actor, Context, find_client, grace_days_of
+from bot.services.context import Actor, Context, client_named, grace_days_of
 from bot.services.psa import with_sync
 from bot.services.queries import block_view, movement_view
 from bot.services.results import EntryView, Result
-from storage import ledger_queries, repositories
-from storage.models import Client, Entry
+from storage.db import UnitOfWork
+from storage.repos import Client, Entry
 
 BOUGHT = ("topup", "renewal", "void_topup")
 USED = ("entry", "void")
 
 
-def statement_facts(session: Session, client: Client, period: Period, ctx: Context | None = None) -> dict[str, Any]:
+def statement_facts(uow: UnitOfWork, client: Client, period: Period, ctx: Context | None = None) -> dict[str, Any]:
     """An account statement: the ledger lines recorded in the period, added up by kind.
 
     Movements count by the day they were recorded (the client's calendar when they were written, kept
@@ -41,9 +39,9 @@ def statement_facts(session: Session, client: Client, period: Period, ctx: Conte
     opening + bought - used - forfeited + overage billed = closing, by construction. With ``ctx``,
     the hours of the closing balance that are in an expired block's grace period today (``in_grace``)."""
     end = period_end(period, client.timezone)
-    totals = ledger_queries.totals_by_kind(session, client.id, period.start, period.end)
-    opening = ledger_queries.balance_before(session, client.id, period.start)
-    movements = entry_movements(session, [client.id], period, {client.id: client.handle})
+    totals = uow.lines.totals_by_kind(client.id, period.start, period.end)
+    opening = uow.lines.balance_before(client.id, period.start)
+    movements = entry_movements(uow, [client.id], period, {client.id: client.handle})
     by_tech: Counter[str] = Counter()
     by_ticket: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
@@ -80,17 +78,17 @@ def statement_facts(session: Session, client: Client, period: Period, ctx: Conte
         "by_work_type": sorted(((t, v) for t, v in by_type.items() if v), key=lambda kv: (-kv[1], kv[0])),
         "entry_count": sum(1 for m in movements if m.movement == "entry"),
         "correction_count": sum(1 for m in movements if m.movement == "void"),
-        "late": late_facts(session, movements, end),
-        "in_grace": [] if ctx is None else in_grace_facts(session, ctx, client, period),
+        "late": late_facts(uow, movements, end),
+        "in_grace": [] if ctx is None else in_grace_facts(uow, ctx, client, period),
     }
 
 
-def in_grace_facts(session: Session, ctx: Context, client: Client, period: Period) -> list[dict[str, Any]]:
+def in_grace_facts(uow: UnitOfWork, ctx: Context, client: Client, period: Period) -> list[dict[str, Any]]:
     """Blocks expired by the period's end whose hours are, today, still in their grace period: late
     work dated inside the block may draw from them until the closing day, then they are forfeited."""
     today = ctx.today(client.timezone)
     grace = grace_days_of(client, ctx.settings)
-    views = [block_view(b, today, grace) for b in repositories.open_blocks(session, [client.id])[client.id]]
+    views = [block_view(b, today, grace) for b in uow.blocks.open_of([client.id])[client.id]]
     return [
         {
             "as_of": today.isoformat(),
@@ -105,13 +103,13 @@ def in_grace_facts(session: Session, ctx: Context, client: Client, period: Perio
     ]
 
 
-def late_facts(session: Session, movements: list[EntryView], end: datetime) -> list[dict[str, Any]]:
+def late_facts(uow: UnitOfWork, movements: list[EntryView], end: datetime) -> list[dict[str, Any]]:
     """Late entries of the period, each with what became of it by the period's end, so an entry an
     edit replaced (or a void took back) in the period is never read as late work that still counts:
     ``replaced_by`` (the correcting entry), ``voided``, ``replaces`` (it is itself a correction).
     A correction made after the period is a movement of its own period, and says so there."""
     late = [m for m in movements if m.late and m.movement == "entry"]
-    fates = ledger_queries.corrections_of(session, [m.id for m in late], end)
+    fates = uow.lines.corrections_of([m.id for m in late], end)
     found = []
     for m in late:
         voided, replaced_by = fates.get(m.id, (False, None))
@@ -129,19 +127,17 @@ def late_facts(session: Session, movements: list[EntryView], end: datetime) -> l
     return found
 
 
-def entry_movements(
-    session: Session, client_ids: list[int], period: Period, handles: dict[int, str]
-) -> list[EntryView]:
+def entry_movements(uow: UnitOfWork, client_ids: list[int], period: Period, handles: dict[int, str]) -> list[EntryView]:
     """The entries and voids recorded in the period (by their ledger lines), oldest first: an entry with
     its figures, a void (an edit's too) with them negated, so that the rows add up to the statement."""
     if not client_ids:
         return []
     found: list[EntryView] = []
-    zones = ledger_queries.timezones(session, client_ids)
+    zones = uow.lines.timezones(client_ids)
     for client_id in client_ids:
-        rows = ledger_queries.entry_lines(session, client_id, USED, period.start, period.end)
+        rows = uow.lines.entry_lines(client_id, USED, period.start, period.end)
         end = period_end(period, zones[client_id])
-        covered = ledger_queries.covered_at(session, [entry.id for kind, _, entry in rows if kind == "entry"], end)
+        covered = uow.lines.covered_at([entry.id for kind, _, entry in rows if kind == "entry"], end)
         for kind, recorded_on, entry in rows:
             overage = overage_at(entry, covered.get(entry.id, 0), end) if kind == "entry" else 0
             found.append(movement_view(entry, handles[client_id], kind, recorded_on, overage))
@@ -162,9 +158,9 @@ def overage_at(entry: Entry, covered: int, moment: datetime) -> int:
     return entry.billable_minutes - covered
 
 
-def has_history_before(session: Session, client_id: int, day: date) -> bool:
+def has_history_before(uow: UnitOfWork, client_id: int, day: date) -> bool:
     """A client gets statements once its ledger has begun."""
-    return ledger_queries.has_lines_before(session, client_id, day)
+    return uow.lines.any_before(client_id, day)
 
 
 # -- the report: statement, entries, balance history, forecast, flat-fee case -------------------------
@@ -206,21 +202,20 @@ class InsightsResult(Result):
 def report(ctx: Context, actor: Actor, handle: str, period: Period) -> ReportResult:
     forfeit_due(ctx)  # the statement and the balance agree on what is forfeited
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
-        client = find_client(session, handle)
-        facts = statement_facts(session, client, period, ctx)
-        rows = entry_movements(session, [client.id], period, {client.id: client.handle})
-        history = balance_history(session, client.id)
-        forecast = forecast_facts(session, ctx, client)
-        fee = flat_fee_of(session, ctx, client)
+        require(ctx.role(uow, actor), Role.MANAGER, "run reports")
+        client = client_named(uow, handle)
+        facts = statement_facts(uow, client, period, ctx)
+        rows = entry_movements(uow, [client.id], period, {client.id: client.handle})
+        history = balance_history(uow, client.id)
+        forecast = forecast_facts(uow, ctx, client)
+        fee = flat_fee_of(uow, ctx, client)
         currency = ctx.settings.currency
         return ReportResult(
             client=client.handle,
             display_name=client.display_name,
             currency=currency,
             statement=facts,
-            entries=with_sync(session, ctx, rows),
+            entries=with_sync(uow, ctx, rows),
             history=history,
             forecast=forecast,
             flat_fee=None if fee is None else _fee_facts(fee),
@@ -231,25 +226,24 @@ def report(ctx: Context, actor: Actor, handle: str, period: Period) -> ReportRes
 def all_entries(ctx: Context, actor: Actor, period: Period) -> AllEntriesResult:
     """Every client's entries in the period, for invoicing."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "run reports")
-        handles = ledger_queries.handles(session)
-        rows = entry_movements(session, list(handles), period, handles)
-        return AllEntriesResult(period.label, with_sync(session, ctx, rows))
+        require(ctx.role(uow, actor), Role.MANAGER, "run reports")
+        handles = uow.lines.handles()
+        rows = entry_movements(uow, list(handles), period, handles)
+        return AllEntriesResult(period.label, with_sync(uow, ctx, rows))
 
 
-def balance_history(session: Session, client_id: int, limit: int = 5000) -> list[BalancePoint]:
+def balance_history(uow: UnitOfWork, client_id: int, limit: int = 5000) -> list[BalancePoint]:
     """The balance after each ledger line (the latest ``limit`` lines), oldest first."""
-    lines = ledger_queries.latest_lines(session, client_id, limit)
+    lines = uow.lines.latest(client_id, limit)
     return [BalancePoint(x.at, x.balance_after, x.kind, x.minutes) for x in lines]
 
 
-def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, Any]:
+def forecast_facts(uow: UnitOfWork, ctx: Context, client: Client) -> dict[str, Any]:
     today = ctx.today(client.timezone)
-    blocks = repositories.open_blocks(session, [client.id])[client.id]
+    blocks = uow.blocks.open_of([client.id])[client.id]
     remaining = usable_balance(blocks, client.open_overage_minutes, today)
-    used_30 = repositories.billable_used_since(session, client.id, today - timedelta(days=30))
-    used_90 = repositories.billable_used_since(session, client.id, today - timedelta(days=90))
+    used_30 = uow.entries.billable_since(client.id, today - timedelta(days=30))
+    used_90 = uow.entries.billable_since(client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
     numbers = {b.id: b.number for b in blocks}
     usable = fifo_order(BlockState(b.id, b.remaining_minutes, b.start_on, b.expires_on) for b in blocks)
@@ -275,7 +269,7 @@ def forecast_facts(session: Session, ctx: Context, client: Client) -> dict[str, 
     }
 
 
-def monthly_usage(session: Session, client: Client, today: date, months: int = 12) -> list[int]:
+def monthly_usage(uow: UnitOfWork, client: Client, today: date, months: int = 12) -> list[int]:
     """Billable minutes of each complete month since the client was added (at most ``months``), oldest
     first; the month it was added in and the current month are not complete and are left out."""
     this_month = today.replace(day=1)
@@ -284,7 +278,7 @@ def monthly_usage(session: Session, client: Client, today: date, months: int = 1
     if begin >= this_month:
         return []
     totals: dict[date, int] = {}
-    for work_date, minutes in ledger_queries.billable_by_work_date(session, client.id, begin, this_month):
+    for work_date, minutes in uow.lines.billable_by_work_date(client.id, begin, this_month):
         key = work_date.replace(day=1)
         totals[key] = totals.get(key, 0) + minutes
     found, month = [], begin
@@ -294,26 +288,26 @@ def monthly_usage(session: Session, client: Client, today: date, months: int = 1
     return found
 
 
-def flat_fee_of(session: Session, ctx: Context, client: Client) -> FlatFee | None:
+def flat_fee_of(uow: UnitOfWork, ctx: Context, client: Client) -> FlatFee | None:
     today = ctx.today(client.timezone)
-    usage = monthly_usage(session, client, today)
+    usage = monthly_usage(uow, client, today)
     if not usage:
         return None
     this_month = today.replace(day=1)
     since = add_months(this_month, -len(usage))
     return suggest_flat_fee(
         usage,
-        cost_of_hours_used(session, client.id, since, this_month),
+        cost_of_hours_used(uow, client.id, since, this_month),
         ctx.settings.hourly_rate,
         ctx.settings.flat_fee_margin,
     )
 
 
-def cost_of_hours_used(session: Session, client_id: int, start: date, end: date) -> Decimal:
+def cost_of_hours_used(uow: UnitOfWork, client_id: int, start: date, end: date) -> Decimal:
     """What the hours used on work dated in ``[start, end)`` cost at the prices of the blocks they were
     drawn from (a block bought before the window still paid for work inside it)."""
     total = Decimal(0)
-    for drawn, price, size in ledger_queries.priced_draws(session, client_id, start, end):
+    for drawn, price, size in uow.lines.priced_draws(client_id, start, end):
         if size:
             total += Decimal(drawn) * price / size
     return total.quantize(Decimal("0.01"))
@@ -337,11 +331,10 @@ def _fee_facts(fee: FlatFee) -> dict[str, Any]:
 def insights(ctx: Context, actor: Actor, limit: int = 10) -> InsightsResult:
     """Clients for whom a flat-fee offer makes most sense: steady, substantial usage first."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "see insights")
+        require(ctx.role(uow, actor), Role.MANAGER, "see insights")
         found: list[tuple[FlatFee, Client]] = []
-        for client in repositories.clients(session):
-            fee = flat_fee_of(session, ctx, client)
+        for client in uow.clients.all():
+            fee = flat_fee_of(uow, ctx, client)
             if fee is not None and fee.average_minutes > 0:
                 found.append((fee, client))
         found.sort(key=lambda pair: (-pair[0].score, pair[1].handle))

@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from bot.domain.commands import TopUp
 from bot.domain.dates import add_months, month_period
 from bot.domain.notices import (
@@ -29,13 +27,12 @@ from bot.domain.thresholds import lowest_above_zero
 from bot.psa import psa_label
 from bot.services.alerts import enqueue, internal_channel, queue, thresholds_of
 from bot.services.book import SYSTEM, ClientBook
-from bot.services.context import Context, lock_client
+from bot.services.context import Context
 from bot.services.ledger import add_block, expire_blocks
 from bot.services.queries import all_balances
 from bot.services.reports import statement_facts
-from storage import psa as psa_store
-from storage import repositories
-from storage.models import Block, Client
+from storage.db import UnitOfWork
+from storage.repos import Client
 
 SCHEDULER = SYSTEM
 EXPIRING_WITHIN = timedelta(days=30)
@@ -68,17 +65,17 @@ def renewal(ctx: Context, day: date) -> str:
 
 def _next_due_renewal(ctx: Context, day: date) -> int | None:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        candidates = repositories.unrenewed_blocks(uow.session)
+        candidates = uow.blocks.unrenewed()
     return next((block_id for block_id, start, months in candidates if add_months(start, months) <= day), None)
 
 
 def _renew(ctx: Context, block_id: int) -> None:
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        block = session.get(Block, block_id)
+        block = uow.blocks.get(block_id)
         assert block is not None and block.renew_months is not None
-        client = lock_client(session, block.client_id)
-        if repositories.renewal_of(session, block.id) is not None:
+        client = uow.clients.locked(block.client_id)
+        assert client is not None  # a block's client is never deleted
+        if uow.blocks.renewal_of(block.id) is not None:
             return  # another process renewed it meanwhile
         start = add_months(block.start_on, block.renew_months)
         expires = add_months(block.expires_on, block.renew_months) if block.expires_on else None
@@ -94,7 +91,7 @@ def _renew(ctx: Context, block_id: int) -> None:
             f"renewal of block {block.number or block.id}",
         )
         # No forfeit here: that is the expiry job's, which reports what it forfeited whichever job runs first.
-        book = ClientBook(session, ctx, client, SCHEDULER)
+        book = ClientBook(uow.session, ctx, client, SCHEDULER)
         new, _, _ = add_block(book, command, None, renewal_of=block)
         renewed = BlockRenewed(
             client=client.handle,
@@ -107,7 +104,7 @@ def _renew(ctx: Context, block_id: int) -> None:
             remaining_minutes=book.balance(),
             account_manager=client.account_manager,
         )
-        queue(session, ctx, renewed, client, f"renewal:{new.id}")
+        queue(uow.session, ctx, renewed, client, f"renewal:{new.id}")
         uow.commit()
 
 
@@ -117,18 +114,17 @@ def digest(ctx: Context, day: date) -> str:
         return "no managers channel (BLOCKTIME_MANAGERS_CHANNEL) configured; nothing posted"
     expire_blocks(ctx, SCHEDULER)  # the digest's balances show only forfeits the ledger records
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        found = digest_facts(ctx, session, day)
-        added = queue(session, ctx, found, None, f"digest:{day.isoformat()}", only_slack=channel)
+        found = digest_facts(ctx, uow, day)
+        added = queue(uow.session, ctx, found, None, f"digest:{day.isoformat()}", only_slack=channel)
         uow.commit()
     return f"{len(found.low)} low, {len(found.overdrawn)} overdrawn, {len(found.expiring)} expiring" + (
         "" if added else " (already posted)"
     )
 
 
-def digest_facts(ctx: Context, session: Any, day: date) -> Digest:
-    views = all_balances(session, ctx)
-    clients = {c.handle: c for c in repositories.clients(session)}
+def digest_facts(ctx: Context, uow: UnitOfWork, day: date) -> Digest:
+    views = all_balances(uow, ctx)
+    clients = {c.handle: c for c in uow.clients.all()}
     low: list[LowClient] = []
     overdrawn: list[DigestClient] = []
     expiring: list[ExpiringBlock] = []
@@ -160,16 +156,16 @@ def digest_facts(ctx: Context, session: Any, day: date) -> Digest:
         low=tuple(low),
         overdrawn=tuple(overdrawn),
         expiring=tuple(expiring),
-        psa=_psa_failures(ctx, session),
+        psa=_psa_failures(ctx, uow),
     )
 
 
-def _psa_failures(ctx: Context, session: Any) -> PsaFailures | None:
+def _psa_failures(ctx: Context, uow: UnitOfWork) -> PsaFailures | None:
     """Entries the PSA refused (or that miss a mapping), each with the PSA's own words."""
     label = psa_label(ctx.settings)
     if not label:
         return None
-    failed, count = psa_store.failed_syncs(session)
+    failed, count = uow.psa.failed_syncs()
     return PsaFailures(
         name=label,
         failed_count=count,
@@ -193,12 +189,12 @@ def statement(ctx: Context, day: date) -> str:
     period = month_period(last.year, last.month)
     posted = 0
     with ctx.db.unit_of_work(read_only=True) as uow:
-        ids = repositories.active_client_ids(uow.session)
+        ids = uow.clients.active_ids()
     for client_id in ids:
         with ctx.db.unit_of_work() as uow:
-            client = uow.session.get(Client, client_id)
+            client = uow.clients.by_id(client_id)
             assert client is not None
-            facts = statement_facts(uow.session, client, period, ctx)
+            facts = statement_facts(uow, client, period, ctx)
             if not any(facts[k] for k in MOVEMENTS):  # an idle month: nothing to say
                 continue
             posted += enqueue(
@@ -208,7 +204,7 @@ def statement(ctx: Context, day: date) -> str:
                 client,
                 facts,
                 f"statement:{client.id}:{period.start:%Y-%m}",
-                only_slack=_statement_channel(uow.session, ctx, client),
+                only_slack=_statement_channel(uow, ctx, client),
             )
             if client.statement_channel:  # opt-in: the client-safe statement, in the client's own channel
                 posted += enqueue(
@@ -246,6 +242,6 @@ def client_safe_statement(facts: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
-def _statement_channel(session: Session, ctx: Context, client: Client) -> str | None:
+def _statement_channel(uow: UnitOfWork, ctx: Context, client: Client) -> str | None:
     """The internal statement (it speaks of the account manager and sales): never a shared channel."""
-    return internal_channel(session, client.alert_channel, ctx.settings)
+    return internal_channel(uow.session, client.alert_channel, ctx.settings)

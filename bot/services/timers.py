@@ -10,20 +10,18 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from bot.domain.commands import LogTime, TimerDiscard, TimerShow, TimerStart, TimerStop
 from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import NotFound, Refused
 from bot.domain.notices import TimerCheck
 from bot.domain.roles import Role, require
 from bot.services.alerts import queue
-from bot.services.context import Actor, Context, find_client
+from bot.services.context import Actor, Context, client_named
 from bot.services.dispatch import serves
 from bot.services.ledger import log_time
 from bot.services.results import LogResult, Message
-from storage import capture, repositories
-from storage.models import Client, Timer
+from storage.db import UnitOfWork
+from storage.repos import Client, Timer
 
 
 def start_timer(
@@ -32,13 +30,13 @@ def start_timer(
     """Start a timer; one already running is stopped and logged first, and the answer says so."""
     stopped = None
     with ctx.db.unit_of_work(read_only=True) as uow:
-        require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "start timers")
-        running = uow.session.get(Timer, actor.user_id)
+        require(ctx.role(uow, actor), Role.TECHNICIAN, "start timers")
+        running = uow.timers.of(actor.user_id)
         client: Client | None = None
         if command.client is not None:
-            client = find_client(uow.session, command.client, allow_archived=False)
+            client = client_named(uow, command.client, allow_archived=False)
         elif client_id is not None:
-            client = uow.session.get(Client, client_id)
+            client = uow.clients.by_id(client_id)
         if client is None:
             raise Refused("Say which client the timer is for.", "logtime start acme printer fix")
         target = (client.id, client.display_name)
@@ -46,17 +44,7 @@ def start_timer(
         stopped = stop_timer(ctx, actor, TimerStop(), source)
     started = ctx.now()
     with ctx.db.unit_of_work() as uow:
-        capture.remove_timer(uow.session, actor.user_id)
-        uow.session.add(
-            Timer(
-                user_id=actor.user_id,
-                user_name=actor.label,
-                client_id=target[0],
-                note=command.note,
-                work_type=command.work_type,
-                started_at=started,
-            )
-        )
+        uow.timers.start(actor.user_id, actor.label, target[0], command.note, command.work_type, started)
         uow.commit()
     text = f"Timer started for {target[1]}" + (f": {command.note}" if command.note else "") + "."
     if stopped is not None:
@@ -71,9 +59,9 @@ class TimerGone(NotFound):
     """The timer a button (or a stop) was for is no longer running: stopped, logged or discarded."""
 
 
-def _running(session: Session, actor: Actor, started_at: datetime | None) -> Timer:
+def _running(uow: UnitOfWork, actor: Actor, started_at: datetime | None) -> Timer:
     """The actor's running timer; from a button, only the one that button was for."""
-    timer = session.get(Timer, actor.user_id)
+    timer = uow.timers.of(actor.user_id)
     if timer is None or (started_at is not None and timer.started_at != started_at):
         if started_at is None:
             raise NotFound("You have no timer running.", "logtime start acme printer fix")
@@ -91,12 +79,12 @@ def _gone_if_logged(ctx: Context, actor: Actor, started: datetime) -> None:
     **Keep** racing **Enter the real time**, or one whose clean-up did not happen) logged it; the timer
     is cleared. The same stop repeated is answered by ``log_time`` with the first entry instead."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        logged = repositories.entry_by_key(uow.session, _timer_key(actor.user_id, started))
+        logged = uow.entries.by_key(_timer_key(actor.user_id, started))
         entry_id = logged.id if logged is not None else None
     if entry_id is None:
         return
     with ctx.db.unit_of_work() as uow:
-        capture.remove_timer(uow.session, actor.user_id, started)
+        uow.timers.remove(actor.user_id, started)
         uow.commit()
     raise TimerGone(f"That timer is no longer running: it was stopped and logged already (entry #{entry_id}).")
 
@@ -105,8 +93,8 @@ def stop_timer(ctx: Context, actor: Actor, command: TimerStop, source: str = "sl
     """Log the running timer's time: as it ran, or the real time given (``stop 2h``), which the reply
     then sets beside the timer's own (a short timer's override is taken, and said, never silent)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        timer = _running(uow.session, actor, command.started_at)
-        client = uow.session.get(Client, timer.client_id)
+        timer = _running(uow, actor, command.started_at)
+        client = uow.clients.by_id(timer.client_id)
         assert client is not None
         started, note, work_type, handle, zone = (
             timer.started_at,
@@ -147,7 +135,7 @@ def stop_timer(ctx: Context, actor: Actor, command: TimerStop, source: str = "sl
         _gone_if_logged(ctx, actor, started)  # logged meanwhile with other figures, not "request id used"
         raise
     with ctx.db.unit_of_work() as uow:
-        capture.remove_timer(uow.session, actor.user_id, started)
+        uow.timers.remove(actor.user_id, started)
         uow.commit()
     return result if minutes == ran else replace(result, timer_minutes=ran)
 
@@ -155,10 +143,10 @@ def stop_timer(ctx: Context, actor: Actor, command: TimerStop, source: str = "sl
 @serves(TimerShow)
 def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:
     with ctx.db.unit_of_work(read_only=True) as uow:
-        timer = uow.session.get(Timer, actor.user_id)
+        timer = uow.timers.of(actor.user_id)
         if timer is None:
             return Message("No timer running. Start one with `/logtime start acme printer fix`.", {"timer": None})
-        client = uow.session.get(Client, timer.client_id)
+        client = uow.clients.by_id(timer.client_id)
         assert client is not None
         ran = elapsed_minutes(timer.started_at, ctx.now())
         since = timer.started_at.astimezone(ZoneInfo(client.timezone))
@@ -173,8 +161,8 @@ def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:
 @serves(TimerDiscard)
 def discard_timer(ctx: Context, actor: Actor, command: TimerDiscard) -> Message:
     with ctx.db.unit_of_work() as uow:
-        timer = _running(uow.session, actor, command.started_at)
-        uow.session.delete(timer)
+        timer = _running(uow, actor, command.started_at)
+        uow.timers.remove(actor.user_id, timer.started_at)
         uow.commit()
     return Message("Timer discarded; nothing was logged.", {"timer": None})
 
@@ -186,8 +174,7 @@ def ask_about_long_timers(ctx: Context) -> int:
     now = ctx.now()
     asked = 0
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        rows = capture.timers_started_before(session, now - timedelta(minutes=limit))
+        rows = uow.timers.started_before(now - timedelta(minutes=limit))
         for timer, client in rows:
             since = timer.started_at.astimezone(ZoneInfo(client.timezone))
             check = TimerCheck(
@@ -199,6 +186,6 @@ def ask_about_long_timers(ctx: Context) -> int:
                 started_at=timer.started_at.isoformat(),
             )
             key = f"timer_check:{timer.user_id}:{timer.started_at.isoformat()}"
-            asked += queue(session, ctx, check, client, key, only_slack=timer.user_id)
+            asked += queue(uow.session, ctx, check, client, key, only_slack=timer.user_id)
         uow.commit()
     return asked

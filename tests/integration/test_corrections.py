@@ -25,7 +25,7 @@ def statement(ctx: Context, period: str) -> dict:  # type: ignore[type-arg]
     with ctx.db.unit_of_work(read_only=True) as uow:
         client = uow.session.scalar(select(Client).where(Client.handle == "acme"))
         assert client is not None
-        return statement_facts(uow.session, client, parse_period(period, ctx.today()))
+        return statement_facts(uow, client, parse_period(period, ctx.today()))
 
 
 def lines_since(ctx: Context, line_id: int) -> list[tuple[str, int]]:

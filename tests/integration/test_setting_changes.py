@@ -35,7 +35,7 @@ def statement(ctx: Context, period: str, handle: str = "acme") -> dict[str, Any]
     with ctx.db.unit_of_work(read_only=True) as uow:
         client = uow.session.scalar(select(Client).where(Client.handle == handle))
         assert client is not None
-        return statement_facts(uow.session, client, parse_period(period, ctx.today()))
+        return statement_facts(uow, client, parse_period(period, ctx.today()))
 
 
 def forfeit_lines(ctx: Context) -> list[tuple[int, datetime]]:

@@ -415,7 +415,7 @@ class Story:
         with self.ctx.db.unit_of_work(read_only=True) as uow:
             client = uow.session.scalar(select(Client))
             assert client is not None
-            return statement_facts(uow.session, client, parse_period(period, self.today))
+            return statement_facts(uow, client, parse_period(period, self.today))
 
     def check_balances(self) -> None:
         view, model = balance_of(self.ctx, "acme"), self.model
@@ -460,7 +460,7 @@ class Story:
             if period in self.sent:
                 assert facts == self.sent[period], f"the statement of {period} changed after it was sent"
             with self.ctx.db.unit_of_work(read_only=True) as uow:
-                rows = entry_movements(uow.session, [1], parse_period(period, self.today), {1: "acme"})
+                rows = entry_movements(uow, [1], parse_period(period, self.today), {1: "acme"})
             assert sum(r.billable_minutes for r in rows) == facts["used_minutes"], period
             entries_seen += [r.id for r in rows if r.movement == "entry"]
             voids_seen += [r.id for r in rows if r.movement == "void"]

@@ -27,7 +27,7 @@ def statement(ctx: Context, handle: str, period: str) -> dict:  # type: ignore[t
     with ctx.db.unit_of_work(read_only=True) as uow:
         client = uow.session.scalar(select(Client).where(Client.handle == handle))
         assert client is not None
-        return statement_facts(uow.session, client, parse_period(period, ctx.today()))
+        return statement_facts(uow, client, parse_period(period, ctx.today()))
 
 
 def lines(ctx: Context) -> list[tuple[str, int, int]]:
