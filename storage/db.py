@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,7 +19,9 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.bare import BareUnitOfWork
 from storage.errors import DatabaseUnavailable, unavailable
+from storage.postings import Ledger
 from storage.repos import (
     Audit,
     Blocks,
@@ -110,6 +112,10 @@ class Database:
         lock = None if read_only else self._write_lock
         return UnitOfWork((self._reads if read_only else self._writes)(), lock)
 
+    def bare_unit_of_work(self) -> AbstractContextManager[BareUnitOfWork]:
+        """A write on a bare driver connection, for the everyday ``/logtime`` (``storage.bare``)."""
+        return BareUnitOfWork(self.engine, self._write_lock).opened()
+
     def outbox_written(self) -> None:
         """A commit wrote outbox rows: tell the subscribers (a unit of work's post-commit hook)."""
         for subscriber in list(self.outbox_subscribers):
@@ -177,6 +183,7 @@ class UnitOfWork:
         self.worktypes = WorkTypes(session)
         self.nudges = Nudges(session)
         self.psa = PsaLinks(session)
+        self.ledger = Ledger(session)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once this unit of work has committed (never if it rolls back); once per hook."""

@@ -24,3 +24,8 @@ def unavailable(error: BaseException) -> bool:
     if isinstance(error, DatabaseUnavailable | OperationalError | InterfaceError | PoolTimeout):
         return True
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+class NotHere(Exception):
+    """A bare unit of work (``storage.bare``) cannot serve this; nothing was committed: run the use
+    case again on a full unit of work."""

@@ -56,25 +56,66 @@ class Ids(dict[int, int]):
         return None if row_id is None else self.get(row_id, row_id)
 
 
-def save(session: Session, posting: PostingLike) -> Ids:
-    """Store ``posting`` in ``session``'s transaction; returns the ids the database gave its new rows
-    (by provisional id). The session's ORM objects of the changed rows are given the stored values."""
-    ids = store(Runner.of(session), posting)
-    if posting.reversed_draws:
-        for draw_id in posting.reversed_draws:
-            _committed(session, Draw, draw_id, {"reversed_at": posting.reversed_at})
+class Ledger:
+    """The ledger's reads and its one writer, as a unit of work's repository (``uow.ledger``): on a
+    session's transaction (its ORM objects of the changed rows are given the stored values), or on a
+    bare connection (``storage.bare``)."""
+
+    def __init__(self, where: Session | Runner) -> None:
+        self._session = where if isinstance(where, Session) else None
+        self._runner = where if isinstance(where, Runner) else None
+
+    @property
+    def run(self) -> Runner:
+        if self._runner is not None:
+            return self._runner
+        assert self._session is not None
+        return Runner.of(self._session)
+
+    def blocks(self, client_id: int, used_up_since: date) -> list[BlockRow]:
+        """The client's live blocks with minutes left, and the used-up ones that may still be current
+        on ``used_up_since`` or later (as ``storage.repositories.open_blocks``)."""
+        return [
+            BlockRow(*row) for row in self.run.rows(_LEDGER_BLOCKS, {"client_id": client_id, "since": used_up_since})
+        ]
+
+    def blocks_by_id(self, block_ids: Sequence[int]) -> list[BlockRow]:
+        found = (self.run.first(_BLOCK_BY_ID, {"block_id": block_id}) for block_id in block_ids)
+        return [BlockRow(*row) for row in found if row is not None]
+
+    def overage_entries(self, client_id: int) -> list[EntryRow]:
+        """The client's live entries with open overage, oldest first (the next block pays them off in order)."""
+        return [EntryRow(*row) for row in self.run.rows(_OVERAGE_ENTRIES, {"client_id": client_id})]
+
+    def entries_by_id(self, entry_ids: Sequence[int]) -> dict[int, EntryRow]:
+        found = (self.run.first(_ENTRY_BY_ID, {"entry_id": entry_id}) for entry_id in entry_ids)
+        return {row[0]: EntryRow(*row) for row in found if row is not None}
+
+    def live_draws(self, *, entry_id: int | None = None, block_id: int | None = None) -> list[DrawRow]:
+        """The draws not reversed of an entry (or of a block), in the order they were made."""
+        if entry_id is not None:
+            return [DrawRow(*row) for row in self.run.rows(_ENTRY_DRAWS, {"entry_id": entry_id})]
+        return [DrawRow(*row) for row in self.run.rows(_BLOCK_DRAWS, {"block_id": block_id})]
+
+    def save(self, posting: PostingLike) -> Ids:
+        """Store ``posting``; returns the ids the database gave its new rows (by provisional id)."""
+        ids = store(self.run, posting)
+        if self._session is not None:
+            _sync_session(self._session, posting, ids)
+        return ids
+
+
+def _sync_session(session: Session, posting: PostingLike, ids: Ids) -> None:
+    """The stored values on the session's ORM objects of the changed rows, where it holds them."""
+    for draw_id in posting.reversed_draws:
+        _committed(session, Draw, draw_id, {"reversed_at": posting.reversed_at})
     for block_id, changes in posting.blocks.items():
         _committed(session, Block, block_id, changes)
     for entry_id, changes in posting.entries.items():
         _committed(session, Entry, entry_id, changes, expire=("draws",))
     if posting.totals:
-        _committed(
-            session,
-            Client,
-            posting.client_id,
-            {k: ids(v) if k == "last_entry_id" else v for k, v in posting.totals.items()},
-        )
-    return ids
+        totals = {k: ids(v) if k == "last_entry_id" else v for k, v in posting.totals.items()}
+        _committed(session, Client, posting.client_id, totals)
 
 
 def store(run: Runner, posting: PostingLike) -> Ids:
@@ -189,18 +230,7 @@ _LEDGER_BLOCKS = select(*_BLOCK_COLUMNS).where(
         ),
     ),
 )
-_BLOCKS_BY_ID = select(*_BLOCK_COLUMNS).where(_B.id.in_(bindparam("ids", expanding=True)))
-
-
-def ledger_blocks(session: Session | Runner, client_id: int, used_up_since: date) -> list[BlockRow]:
-    """The client's live blocks with minutes left, and the used-up ones that may still be current on
-    ``used_up_since`` or later (as ``storage.repositories.open_blocks``), as plain rows."""
-    run = session if isinstance(session, Runner) else Runner.of(session)
-    return [BlockRow(*row) for row in run.rows(_LEDGER_BLOCKS, {"client_id": client_id, "since": used_up_since})]
-
-
-def blocks_by_id(session: Session, block_ids: Sequence[int]) -> list[BlockRow]:
-    return [BlockRow(*row) for row in session.connection().execute(_BLOCKS_BY_ID, {"ids": list(block_ids)})]
+_BLOCK_BY_ID = select(*_BLOCK_COLUMNS).where(_B.id == bindparam("block_id"))
 
 
 @dataclass(frozen=True)
@@ -221,12 +251,6 @@ _OVERAGE_ENTRIES = (
 )
 
 
-def overage_entries(session: Session | Runner, client_id: int) -> list[EntryRow]:
-    """The client's live entries with open overage, oldest first (the next block pays them off in order)."""
-    run = session if isinstance(session, Runner) else Runner.of(session)
-    return [EntryRow(*row) for row in run.rows(_OVERAGE_ENTRIES, {"client_id": client_id})]
-
-
 @dataclass(frozen=True)
 class DrawRow:
     id: int
@@ -235,15 +259,8 @@ class DrawRow:
     minutes: int
 
 
-def live_draws(session: Session, *, entry_id: int | None = None, block_id: int | None = None) -> list[DrawRow]:
-    """The draws not reversed of an entry (or of a block), in the order they were made."""
-    query = select(Draw.id, Draw.entry_id, Draw.block_id, Draw.minutes).where(Draw.reversed_at.is_(None))
-    if entry_id is not None:
-        query = query.where(Draw.entry_id == entry_id)
-    if block_id is not None:
-        query = query.where(Draw.block_id == block_id)
-    return [DrawRow(*row) for row in session.execute(query.order_by(Draw.id))]
-
-
-def entries_of_draws(session: Session, entry_ids: Sequence[int]) -> dict[int, EntryRow]:
-    return {row[0]: EntryRow(*row) for row in session.execute(select(*_ENTRY_COLUMNS).where(Entry.id.in_(entry_ids)))}
+_D = _DRAWS.c
+_ENTRY_BY_ID = select(*_ENTRY_COLUMNS).where(_E.id == bindparam("entry_id"))
+_LIVE_DRAWS = select(_D.id, _D.entry_id, _D.block_id, _D.minutes).where(_D.reversed_at.is_(None)).order_by(_D.id)
+_ENTRY_DRAWS = _LIVE_DRAWS.where(_D.entry_id == bindparam("entry_id"))
+_BLOCK_DRAWS = _LIVE_DRAWS.where(_D.block_id == bindparam("block_id"))

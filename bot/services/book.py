@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,8 @@ from bot.services import alerts
 from bot.services.context import Actor, Context, lock_client, policy_of
 from bot.services.psa import queue_chain_sync
 from storage import postings, repositories
-from storage.db import unit_of_work_of
+from storage.bare import BareUnitOfWork
+from storage.db import UnitOfWork, unit_of_work_of
 from storage.models import Client
 from storage.postings import Ids
 
@@ -164,8 +165,11 @@ class ClientBook:
     """The client's ledger (``ClientLedger``) in ``session``'s transaction. Changes are recorded in
     the ledger's posting; ``save`` stores it and queues what its events call for."""
 
-    def __init__(self, session: Session, ctx: Context, client: Client, actor: Actor) -> None:
-        self.session = session
+    def __init__(
+        self, where: Session | UnitOfWork | BareUnitOfWork, ctx: Context, client: Client, actor: Actor
+    ) -> None:
+        # a bare unit of work stands in for a full one: what it lacks raises NotHere (storage.bare)
+        self.uow = unit_of_work_of(where) if isinstance(where, Session) else cast(UnitOfWork, where)
         self.ctx = ctx
         self.client = client
         self.actor = actor
@@ -190,16 +194,23 @@ class ClientBook:
             client.billed_overage_minutes,
             client.last_entry_id,
         )
+        ledger = self.uow.ledger
         self.ledger = ClientLedger(
             terms,
             totals,
-            (_block(r) for r in postings.ledger_blocks(session, client.id, self.today)),
+            (_block(r) for r in ledger.blocks(client.id, self.today)),
             today=self.today,
             now=self.now,
             actor=actor.user_id,
-            load_blocks=lambda ids: (_block(r) for r in postings.blocks_by_id(session, ids)),
-            overage_entries=lambda: (ledger_entry(r) for r in postings.overage_entries(session, client.id)),
+            load_blocks=lambda ids: (_block(r) for r in ledger.blocks_by_id(ids)),
+            overage_entries=lambda: (ledger_entry(r) for r in ledger.overage_entries(client.id)),
         )
+
+    @property
+    def session(self) -> Session:
+        """The ORM session of a full unit of work (a bare one has none: ``NotHere``)."""
+        session: Session = self.uow.session
+        return session
 
     # -- reading (the ledger's figures) -------------------------------------------------------------
     @property
@@ -252,7 +263,11 @@ class ClientBook:
         """Store the ledger's posting (``storage.postings``) and queue what its events call for: an
         armed threshold's alert, a forfeit's notice, the PSA's sync of a changed entry."""
         posting = self.ledger.posting
-        ids = postings.save(self.session, posting)
+        if any(isinstance(event, Crossed | Forfeited) for event in posting.events):
+            # their notices are queued through the ORM session: a bare unit of work hands the change
+            # over (NotHere) before it writes anything, so no id is spent on a row that is rolled back
+            assert self.session is not None
+        ids = self.uow.ledger.save(posting)
         self.ledger.stored(ids)
         for event in posting.events:
             if isinstance(event, Crossed):
@@ -260,7 +275,7 @@ class ClientBook:
             elif isinstance(event, Forfeited):
                 self._forfeit_notice(event, ids(event.block.id) or 0, ids(event.line_id) or 0)
             elif isinstance(event, SyncDue):
-                queue_chain_sync(unit_of_work_of(self.session), self.ctx, self.client.id, ids(event.chain_root) or 0)
+                queue_chain_sync(self.uow, self.ctx, self.client.id, ids(event.chain_root) or 0)
         return ids
 
     def _forfeit_notice(self, event: Forfeited, block_id: int, line_id: int) -> None:
