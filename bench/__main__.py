@@ -3,7 +3,7 @@
 python -m bench                 # everything (about 5 minutes on 2 cores)
 python -m bench throughput      # one part: throughput, ledger, scaleout, drills
 python -m bench workers         # extra: both apps with 2 server processes on PostgreSQL
-python -m bench writers         # extra: the fast writer against the ORM writer (bench/writers.json)
+python -m bench writers         # extra: the one writer against the fast writer it replaced (bench/writers.json)
 python -m bench psa             # extra: time into each PSA's fake: drain rate, requests, an outage
 """
 
@@ -13,10 +13,13 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +28,29 @@ from bench.common import ROOT, fake_slack
 from bench.report import write_results
 
 PARTS = ("throughput", "ledger", "scaleout", "drills")
+
+
+@contextmanager
+def fast_writer_checkout() -> Iterator[tuple[str, Path]]:
+    """A checkout of the last revision with the fast writer (``storage/quick.py``), for the A/B."""
+    removed = subprocess.run(
+        ["git", "log", "-1", "--format=%H", "--diff-filter=D", "--", "storage/quick.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    revision = f"{removed}^" if removed else "HEAD"
+    with tempfile.TemporaryDirectory() as folder:
+        where = Path(folder) / "fast"
+        subprocess.run(["git", "worktree", "add", "--detach", str(where), revision], cwd=ROOT, check=True)
+        try:
+            commit = subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=where, capture_output=True, text=True, check=True
+            ).stdout.strip()
+            yield commit, where
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=ROOT, check=False)
 
 
 def main() -> None:
@@ -54,10 +80,12 @@ def main() -> None:
             figures["throughput_workers"] = throughput.compare("postgres", api, 3, logs, workers=2)
             lap("workers")
         if "writers" in wanted:  # not in the full run (time): its figures are kept in bench/writers.json
-            ab = {
-                "measured": figures["started"],
-                "rows": [throughput.writers(d, api, 3, logs) for d in ("sqlite", "postgres")],
-            }
+            with fast_writer_checkout() as (revision, against):
+                ab = {
+                    "measured": figures["started"],
+                    "against": revision,
+                    "rows": [throughput.writers(d, api, 3, logs, against) for d in ("sqlite", "postgres")],
+                }
             (ROOT / "bench" / "writers.json").write_text(json.dumps(ab, indent=2))
             lap("writers")
         if "psa" in wanted:  # not in the full run: its figures are kept in bench/psa.json

@@ -60,8 +60,8 @@ def base_env(database_url: str, slack_api: str, **extra: str) -> dict[str, str]:
         SLACK_API_URL=slack_api,
         BLOCKTIME_ADMINS="UADMIN",
         PYTHONPATH=str(ROOT),
-        **extra,
     )
+    env.update(extra)
     return env
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench.common import (
     PYTHON,
+    ROOT,
     SCRIPT,
     add_clients,
     base_env,
@@ -122,18 +123,21 @@ def compare(database: str, slack_api: str, seconds: float, logs: Path, workers: 
 WRITER_ROUNDS = 3
 
 
-def writers(database: str, slack_api: str, seconds: float, logs: Path, rounds: int = WRITER_ROUNDS) -> dict:  # type: ignore[type-arg]
-    """The fast writer (``storage/quick.py``) against the ORM writer (``BLOCKTIME_FAST_WRITER=off``):
-    two ``blocktime serve`` on databases of their own, taking turns at concurrency 32."""
-    results: dict = {"database": database, "fast": [], "orm": []}  # type: ignore[type-arg]
+def writers(  # type: ignore[type-arg]
+    database: str, slack_api: str, seconds: float, logs: Path, against: Path, rounds: int = WRITER_ROUNDS
+) -> dict:
+    """The one writer (``storage/postings.py``, this tree) against the fast writer it replaced
+    (``storage/quick.py``, the code at ``against``: a checkout of the last revision that had it): two
+    ``blocktime serve`` on databases of their own, taking turns at concurrency 32."""
+    results: dict = {"database": database, "one": [], "fast": []}  # type: ignore[type-arg]
     with ExitStack() as stack:
         servers = {}
-        for name, switch in (("fast", "on"), ("orm", "off")):
+        for name, code in (("one", ROOT), ("fast", against)):
             if database == "postgres":
                 url = stack.enter_context(pg_schema())
             else:
                 url = f"sqlite:///{stack.enter_context(tempfile.TemporaryDirectory())}/bench.db"
-            env = base_env(url, slack_api, BLOCKTIME_FAST_WRITER=switch)
+            env = base_env(url, slack_api, BLOCKTIME_FAST_WRITER="on", PYTHONPATH=str(code))
             prepare(env)
             port = free_port()
             servers[name] = (
@@ -152,7 +156,7 @@ def writers(database: str, slack_api: str, seconds: float, logs: Path, rounds: i
         finally:
             for server, _ in servers.values():
                 stop(server)
+    one = sorted(f["rps"] for f in results["one"])[rounds // 2]
     fast = sorted(f["rps"] for f in results["fast"])[rounds // 2]
-    orm = sorted(f["rps"] for f in results["orm"])[rounds // 2]
-    results["gain"] = round(fast / orm, 2) if orm else None
+    results["ratio"] = round(one / fast, 2) if fast else None  # the one writer's throughput / the fast one's
     return results

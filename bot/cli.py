@@ -21,12 +21,12 @@ from bot import __version__
 from bot.bootstrap import build_context
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
+from bot.console import render
 from bot.domain.commands import Report
 from bot.domain.errors import DomainError
 from bot.domain.grammar import parse_command
 from bot.domain.helptext import help_text
 from bot.failures import Kind, failure_of
-from bot.render import render
 from bot.services import Actor, Context, run, writes
 from bot.services.context import LOCAL_ADMIN
 from bot.services.people import known_standing

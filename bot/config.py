@@ -43,7 +43,7 @@ class Settings:
     max_entry_minutes: int = 24 * 60
     max_topup_minutes: int = 1000 * 60
     timer_confirm_hours: int = 10
-    fast_writer: bool = True  # plain entries on a bare connection (storage/quick.py); off: all via the ORM
+    fast_writer: bool = True  # BLOCKTIME_FAST_WRITER: read but without effect since the one writer (issue 25)
     after_hours_type: str | None = None  # the work type for work outside a client's hours
     nudge_time: str = "16:30"
     nudge_days: str = "mon-fri"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, home, messages, modals, timecapture
+from handlers import actions, commands, home, message_events, modals, timecapture
 
 
 def register_all(app: App) -> None:
-    for module in (commands, messages, home, actions, modals, timecapture):
+    for module in (commands, message_events, home, actions, modals, timecapture):
         module.register(app)

@@ -20,8 +20,8 @@ from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
 from handlers.views.blockkit import escape
 from handlers.views.home import OPEN_TOPUP_ACTION
-from handlers.views.messages import UNDO_ACTION, error_message, render, render_void
 from handlers.views.outbox import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, PSA_RETRY_ACTION, SNOOZE_ACTION
+from handlers.views.replies import UNDO_ACTION, error_message, render, render_void
 
 log = logging.getLogger("blocktime.actions")
 

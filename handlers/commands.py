@@ -7,25 +7,24 @@ command's ``trigger_id``, so a request that is sent again records once."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.commands import ClientList
+from bot.domain.commands import Balance, ClientList, ClientSet, Command, Link
+from bot.domain.grammar import facts_of
 from bot.domain.roles import Role
-from bot.services import Actor, run_text
+from bot.services import Actor, read_text, run_text
 from bot.services import clients as client_services
-from bot.services.results import ClientCard, LogResult, Result, TopUpResult, VoidResult
+from bot.services.results import ClientCard, Result
 from handlers.context import Deps
 from handlers.outcome import attempt, role_refusal
-from handlers.reports import is_slow, run_report
-from handlers.views.messages import error_message, render
+from handlers.reports import run_report
 from handlers.views.modals import topup_modal
+from handlers.views.replies import error_message, render
 
-CHANGES = (LogResult, TopUpResult, VoidResult)
 log = logging.getLogger("blocktime.commands")
 
 
@@ -33,7 +32,8 @@ def answer(deps: Deps, ack: Ack, command: dict[str, Any], text: str) -> None:
     """Run the command line ``text`` and answer in the ack itself."""
     user_id = command["user_id"]
     actor = deps.people.actor(user_id, command.get("user_name", ""))
-    channels = channels_to_check(text, command.get("channel_id"))
+    asked = read_text(deps.ctx, text)  # None: its words don't parse, and running it says why
+    channels = channels_to_check(asked, command.get("channel_id"))
     for channel in channels:
         deps.people.check_channel(channel)  # the services refuse alerts to a shared channel
     key = f"cmd:{command['trigger_id']}" if command.get("trigger_id") else None
@@ -48,12 +48,12 @@ def answer(deps: Deps, ack: Ack, command: dict[str, Any], text: str) -> None:
     result: Result = outcome.result
     message, blocks = render(result)
     # only the client-safe card is ever posted in the channel (`/balance public`)
-    public = isinstance(result, ClientCard) and _wants_public(text)
+    public = isinstance(result, ClientCard) and isinstance(asked, Balance) and asked.public
     ack(text=message, blocks=blocks, response_type="in_channel" if public else "ephemeral")
-    if text.split()[:1] == ["link"]:  # only to the admin whose link was made (a refusal says nothing more)
+    if isinstance(asked, Link):  # only to the admin whose link was made (a refusal says nothing more)
         for channel in channels:
             deps.later("guests in channel", _warn_of_guests, deps, channel, user_id)
-    if isinstance(result, CHANGES):
+    if asked is not None and facts_of(asked).refreshes_home:
         deps.home_changed(user_id)
 
 
@@ -83,7 +83,8 @@ def on_topup_command(ack: Ack, command: dict[str, Any], respond: Respond, deps: 
 
 def on_blocktime_command(ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps) -> None:
     text = command.get("text", "").strip() or "help"
-    if is_slow(text):
+    asked = read_text(deps.ctx, text)
+    if asked is not None and facts_of(asked).slow:
         ack(text=":hourglass_flowing_sand: Working on it…", response_type="ephemeral")
         actor = deps.people.actor(command["user_id"], command.get("user_name", ""))
         deps.later("report", run_report, deps, actor, text, command.get("channel_id", ""), respond)
@@ -95,17 +96,13 @@ def _topup_form(deps: Deps, actor: Actor, command: dict[str, Any], respond: Resp
     form_or_apology(respond, lambda: open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id")))
 
 
-_CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
-
-
-def channels_to_check(text: str, here: str | None) -> list[str]:
+def channels_to_check(asked: Command | None, here: str | None) -> list[str]:
     """Channels a command is about to make the client's: the one being linked, or one named as its
     alert channel."""
-    words = text.split()
-    if words[:1] == ["link"] and here and len(words) > 1 and words[1].lower() not in ("none", "off"):
+    if isinstance(asked, Link) and asked.client is not None and here:
         return [here]
-    if words[:2] == ["client", "set"] and "channel" in (w.lower() for w in words):
-        return _CHANNEL_MENTION.findall(text)
+    if isinstance(asked, ClientSet) and isinstance(asked.changes.get("alert_channel"), str):
+        return [str(asked.changes["alert_channel"])]
     return []
 
 
@@ -118,10 +115,6 @@ def _warn_of_guests(deps: Deps, channel: str, user_id: str) -> None:
             text=f"Note: this is {reason}. Low-balance alerts and sales talk never go here; they go to "
             "the internal alert channel (BLOCKTIME_ALERT_CHANNEL).",
         )
-
-
-def _wants_public(text: str) -> bool:
-    return "public" in text.lower().split()
 
 
 FORM_FAILED = (

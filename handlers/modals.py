@@ -24,8 +24,8 @@ from bot.services.results import LogResult, TopUpResult
 from bot.services.timers import stop_timer
 from handlers.context import Deps
 from handlers.outcome import attempt
-from handlers.views.messages import render_log, render_topup
 from handlers.views.modals import EDIT_CALLBACK, LOG_CALLBACK, TIMER_FIX_CALLBACK, TOPUP_CALLBACK, field_values
+from handlers.views.replies import render_log, render_topup
 
 log = logging.getLogger("blocktime.modals")
 

@@ -17,15 +17,9 @@ from bot.services.channels import client_facing
 from bot.services.reports import AllEntriesResult, ReportResult
 from handlers.context import Deps
 from handlers.outcome import attempt
-from handlers.views.messages import error_message, render
+from handlers.views.replies import error_message, render
 
 log = logging.getLogger("blocktime.reports")
-SLOW_COMMANDS = ("report", "insights")
-
-
-def is_slow(text: str) -> bool:
-    words = text.split()
-    return bool(words) and words[0].lower() in SLOW_COMMANDS
 
 
 def run_report(deps: Deps, actor: Actor, text: str, channel: str, respond: Respond) -> None:

@@ -35,7 +35,6 @@ from handlers.commands import FORM_FAILED
 from handlers.context import Deps, ack_then
 from handlers.outcome import attempt, role_refusal
 from handlers.views.home import HOME_EDIT_ACTION, HOME_VOID_ACTION, OPEN_LOG_ACTION
-from handlers.views.messages import error_message, render, render_log, render_void
 from handlers.views.modals import CLIENT_SEARCH_ACTION, NOTE_PREFILL, edit_modal, log_modal, timer_fix_modal
 from handlers.views.outbox import (
     NUDGE_LOG_ACTION,
@@ -44,6 +43,7 @@ from handlers.views.outbox import (
     TIMER_KEEP_ACTION,
     TIMER_STOP_ACTION,
 )
+from handlers.views.replies import error_message, render, render_log, render_void
 
 log = logging.getLogger("blocktime.timecapture")
 GLOBAL_SHORTCUT = "log_time"

@@ -20,7 +20,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnavailable, unavailable
-from storage.quick import QuickStore
 
 __all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "unavailable", "unit_of_work_of"]
 
@@ -83,7 +82,6 @@ class Database:
         # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and wrecks latency;
         # other processes still wait on the database lock (busy_timeout).
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
-        self.quick = QuickStore(self.engine, self._write_lock)  # the plain /logtime entry's driver-level SQL
 
     @property
     def is_sqlite(self) -> bool:

@@ -105,7 +105,7 @@ def new_row(
     *, kind: str, destination: str, now: datetime, payload: str, dedupe_key: str, client_id: int | None
 ) -> dict[str, object]:
     """A pending row's columns (``NEW_ROW_FIELDS``), but for ``entry_id``, which both entry writers
-    add: the ORM (:func:`requeue`) and ``storage.quick``, which inserts these values as they are."""
+    add: the ORM (:func:`requeue`)."""
     return {
         "kind": kind,
         "destination": destination,

@@ -1,5 +1,6 @@
-"""The commands: what a line typed in Slack or the CLI asks for, as frozen values. ``bot.domain.grammar``
-turns text into them; the services carry them out."""
+"""The commands: what a line typed in Slack or the CLI asks for, as frozen values, and what is known of
+each before it runs (:class:`Facts`). ``bot.domain.grammar`` declares each command once, beside its
+parser, and turns text into them; the services carry them out."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ from decimal import Decimal
 
 from bot.domain.dates import Period, parse_work_date
 from bot.domain.roles import Role
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What is known of a command before it runs; ``bot.domain.grammar`` declares each command's.
+
+    ``role`` is the least role that may ask: below technician, anyone Slack sends (the service decides
+    what a client contact sees). The service still checks the role its rules need."""
+
+    writes: bool  # changes what is stored: when the database is out of reach, the reply says nothing was recorded
+    refreshes_home: bool = False  # moves hours: the asker's App Home is published again after the answer
+    slow: bool = False  # too slow for Slack's 3 seconds: acknowledged first, answered afterwards
+    role: Role = Role.TECHNICIAN
+
+
+READS = Facts(writes=False)
+WRITES = Facts(writes=True)
+MOVES_HOURS = Facts(writes=True, refreshes_home=True)
+SLOW_READ = Facts(writes=False, slow=True)
 
 
 @dataclass(frozen=True)

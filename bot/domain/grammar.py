@@ -1,16 +1,25 @@
 """The command grammar shared by Slack and the CLI: text in, a frozen command value out.
 
 ``parse_command("logtime acme 1h30m yesterday printer fix #1234", today)`` returns a :class:`LogTime`.
-Nothing here touches the database; clients are named by handle and resolved by the services."""
+Nothing here touches the database; clients are named by handle and resolved by the services.
+
+Each command is declared once, on its parser (``@declare``): its words, its usage line, and the
+commands the parser makes with their :class:`Facts` (role, whether it writes, refreshes App Home, is
+slow). The help, the word table and ``facts_of`` are read from these declarations."""
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 
 from bot.domain.commands import (
+    MOVES_HOURS,
+    READS,
+    SLOW_READ,
+    WRITES,
     Balance,
     Blocks,
     ClientAdd,
@@ -23,6 +32,7 @@ from bot.domain.commands import (
     Command,
     EditEntry,
     Entries,
+    Facts,
     Help,
     Insights,
     Link,
@@ -74,11 +84,66 @@ from bot.domain.fields import (
     parse_user,
     validate_handle,
 )
-from bot.domain.helptext import CLIENT_SET_KEYS, USAGE
 from bot.domain.roles import Role
 from bot.domain.thresholds import format_thresholds, parse_thresholds
 from bot.domain.workhours import parse_work_hours
 from bot.domain.worktypes import parse_multiplier, parse_work_type
+
+Parser = Callable[[list[str], date, int], Command]
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A command line's first word, declared once on its parser: the usage line ``help`` shows, the
+    commands the parser makes with their facts, and other words that say the same (``log``;
+    ``clients`` is ``client list``)."""
+
+    name: str
+    usage: str
+    parse: Parser
+    makes: Mapping[type[Command], Facts]
+    also: Mapping[str, str] = field(default_factory=dict)  # another first word -> the words it stands for
+
+    @property
+    def example(self) -> str:
+        """The usage line's example (after ``e.g.``), or the whole line where it gives none."""
+        return self.usage.split("   e.g. ")[-1]
+
+
+VERBS: dict[str, Verb] = {}  # by name, in the order declared: the order ``help`` lists them in
+_FIRST_WORDS: dict[str, tuple[Verb, list[str]]] = {}  # every first word: its verb, and the words it adds
+_FACTS: dict[type[Command], Facts] = {}
+
+
+def declare(
+    name: str, *, usage: str, makes: Mapping[type[Command], Facts], also: Mapping[str, str] | None = None
+) -> Callable[[Parser], Parser]:
+    """Declare the verb ``name`` on its parser (see :class:`Verb`). Each word and each command is
+    declared once."""
+
+    def register(parse: Parser) -> Parser:
+        verb = Verb(name, usage, parse, dict(makes), dict(also or {}))
+        for word, stands_for in {name: "", **verb.also}.items():
+            assert word not in _FIRST_WORDS, f"`{word}` is declared twice"
+            _FIRST_WORDS[word] = (verb, stands_for.split())
+        for kind, facts in verb.makes.items():
+            assert kind not in _FACTS, f"{kind.__name__} is declared twice"
+            _FACTS[kind] = facts
+        VERBS[name] = verb
+        return parse
+
+    return register
+
+
+def facts_of(command: Command | type[Command]) -> Facts:
+    """What is declared of a command (or of a command type)."""
+    return _FACTS[command if isinstance(command, type) else type(command)]
+
+
+def verb_named(word: str) -> Verb | None:
+    """The verb a first word starts (``log`` and ``logtime`` both start ``logtime``)."""
+    found = _FIRST_WORDS.get(word.lower())
+    return found[0] if found else None
 
 
 def parse_command(
@@ -91,25 +156,22 @@ def parse_command(
         tokens = tokens[1:]
     if not tokens:
         return Help()
-    verb = tokens[0].lower().lstrip("/")
-    rest = tokens[1:]
-    if verb in ("logtime", "log"):
+    word = tokens[0].lower().lstrip("/")
+    found = _FIRST_WORDS.get(word)
+    if found is None:
+        close = difflib.get_close_matches(word, list(_FIRST_WORDS), n=1, cutoff=0.7)
+        hint = f" Did you mean `{close[0]}`?" if close else " Try `help`."
+        example = VERBS[close[0]].example if close and close[0] in VERBS else VERBS["logtime"].example
+        raise ParseError(f"`{tokens[0]}` is not a command I know.{hint}", example)
+    verb, stands_for = found
+    rest = stands_for + tokens[1:]
+    if verb.name == "logtime":
         timer = parse_timer(rest, today, client_known, max_minutes)
         if timer is not None:
             return timer
-    if verb in ("logtime", "log") and client_known:
-        return parse_logtime(rest, today, max_minutes, client_required=False)
-    parser = _PARSERS.get(verb)
-    if parser is None:
-        close = difflib.get_close_matches(verb, list(_PARSERS), n=1, cutoff=0.7)
-        hint = f" Did you mean `{close[0]}`?" if close else " Try `help`."
-        example = (
-            USAGE[close[0]].split("   e.g. ")[-1]
-            if close and close[0] in USAGE
-            else USAGE["logtime"].split("   e.g. ")[1]
-        )
-        raise ParseError(f"`{tokens[0]}` is not a command I know.{hint}", example)
-    return parser(rest, today, max_minutes)
+        if client_known:
+            return parse_logtime(rest, today, max_minutes, client_required=False)
+    return verb.parse(rest, today, max_minutes)
 
 
 TIMER_WORDS = ("start", "stop", "timer", "discard")
@@ -313,16 +375,30 @@ def _two_durations(first: str, second: str, example: str) -> ParseError:
     )
 
 
+@declare(
+    "logtime",
+    usage="logtime <client> <duration> [when] [at HH:MM] [as <type>] [note...]   e.g. logtime acme 1h30m yesterday printer fix #1234"
+    "  (after the client, the date, `at`, `as` and --nb may stand anywhere, each once)"
+    "  |  timers: logtime start <client> [as <type>] [note...], logtime stop [keep|<duration>] [note...],"
+    " logtime timer, logtime discard",
+    makes={LogTime: MOVES_HOURS, TimerStart: WRITES, TimerStop: MOVES_HOURS, TimerShow: READS, TimerDiscard: WRITES},
+    also={"log": ""},
+)
 def _logtime(tokens: list[str], today: date, max_minutes: int) -> Command:
     return parse_logtime(tokens, today, max_minutes)
 
 
+@declare(
+    "balance",
+    usage="balance [client]   e.g. balance acme",
+    makes={Balance: Facts(writes=False, role=Role.CLIENT)},
+)
 def _balance(tokens: list[str], today: date, max_minutes: int) -> Command:
     words = [t.lower() for t in tokens]
     public = "public" in words
     words = [w for w in words if w != "public"]
     if len(words) > 1:
-        raise ParseError("`balance` takes one client at most.", USAGE["balance"])
+        raise ParseError("`balance` takes one client at most.", VERBS["balance"].usage)
     return Balance(words[0] if words else None, public)
 
 
@@ -336,8 +412,15 @@ _TOPUP_KEYS = {
 }
 
 
+@declare(
+    "topup",
+    usage="topup <client> <hours> [expires YYYY-MM-DD|never] [starts YYYY-MM-DD] [price 1500] [ref INV-1001]"
+    " [renew monthly|quarterly|yearly|6months] [note...]"
+    "   e.g. topup acme 10 expires 2027-06-30 price 1500 ref INV-1001",
+    makes={TopUp: MOVES_HOURS},
+)
 def _topup(tokens: list[str], today: date, max_minutes: int) -> Command:
-    usage = USAGE["topup"].split("   e.g. ")[1]
+    usage = VERBS["topup"].example
     if len(tokens) < 2:
         raise ParseError("Say which client and how many hours.", usage)
     client = tokens[0].lower()
@@ -405,18 +488,33 @@ def _need(value: str | None, key: str, example: str) -> str:
     return value
 
 
+@declare(
+    "blocks",
+    usage="blocks <client>   e.g. blocks acme",
+    makes={Blocks: READS},
+)
 def _blocks(tokens: list[str], today: date, max_minutes: int) -> Command:
     if len(tokens) != 1:
         raise ParseError("`blocks` takes one client.", "blocks acme")
     return Blocks(tokens[0].lower())
 
 
+@declare(
+    "entries",
+    usage="entries <client> [this month|last month|YYYY-MM]   e.g. entries acme last month",
+    makes={Entries: READS},
+)
 def _entries(tokens: list[str], today: date, max_minutes: int) -> Command:
     if not tokens:
         raise ParseError("`entries` needs a client.", "entries acme last month")
     return Entries(tokens[0].lower(), parse_period(" ".join(tokens[1:]), today))
 
 
+@declare(
+    "void",
+    usage="void <entry-id> [reason...]  or  void topup <client> <block number>   e.g. void 42 wrong client",
+    makes={VoidEntry: MOVES_HOURS, VoidTopUp: MOVES_HOURS},
+)
 def _void(tokens: list[str], today: date, max_minutes: int) -> Command:
     example = "void 42 wrong client  or  void topup 7"
     if not tokens:
@@ -435,6 +533,11 @@ def _void(tokens: list[str], today: date, max_minutes: int) -> Command:
     return VoidEntry(parse_id(tokens[0], "an entry", example), " ".join(tokens[1:]))
 
 
+@declare(
+    "edit",
+    usage="edit <entry-id> <duration> [when] [note...]   e.g. edit 42 45m laptop setup",
+    makes={EditEntry: MOVES_HOURS},
+)
 def _edit(tokens: list[str], today: date, max_minutes: int) -> Command:
     example = "edit 42 45m laptop setup"
     if len(tokens) < 2:
@@ -458,6 +561,19 @@ def _edit(tokens: list[str], today: date, max_minutes: int) -> Command:
     return EditEntry(entry_id, minutes, typed, when, note or None, non_billable, work_type)
 
 
+CLIENT_SET_KEYS = (
+    "name, rounding (15m|none), minimum (15m|none), overdraft (2h|none|unlimited), overage (carry|bill), "
+    "grace (7d: days after expiry that late work may still draw from a block), "
+    "client-view (on|off: the client's people may see their card with /balance in their channel), "
+    "client-notes (on|off: notes shown on the client card), statement-to (#channel|none: the client-safe "
+    "monthly statement), "
+    "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0), "
+    "email (address|none), webhook (URL|none), hours (mon-fri 08:00-18:00|none: working hours; work outside "
+    "them is billed as BLOCKTIME_AFTER_HOURS_TYPE), worktype (onsite 2|onsite none: this client's rate), "
+    "psa-company (250|none) and psa-agreement (30|none): the client's company and agreement in the PSA, "
+    "psa-ticket (5678|none): the PSA ticket for time that names no #ticket (HaloPSA and Autotask need one)"
+)
+
 _SETTERS = {
     "overdraft": ("overdraft_minutes", parse_overdraft),
     "client-notes": ("client_notes", parse_on_off),
@@ -479,8 +595,24 @@ _SETTERS = {
 }
 
 
+@declare(
+    "client",
+    usage="client add <handle> <name...> | client alias <handle> <alias> | client rename <handle> <name...>"
+    " | client archive|unarchive <handle> | client set <handle> <key> <value> ... | client show <handle>"
+    " | clients",
+    makes={
+        ClientAdd: WRITES,
+        ClientAlias: WRITES,
+        ClientRename: WRITES,
+        ClientArchive: WRITES,
+        ClientSet: WRITES,
+        ClientShow: READS,
+        ClientList: READS,
+    },
+    also={"clients": "list"},
+)
 def _client(tokens: list[str], today: date, max_minutes: int) -> Command:
-    example = USAGE["client"]
+    example = VERBS["client"].usage
     if not tokens:
         raise ParseError("`client` needs a subcommand.", example)
     sub, args = tokens[0].lower(), tokens[1:]
@@ -569,16 +701,22 @@ def _client_settings(words: list[str], longest: int = DEFAULT_MAX_MINUTES) -> di
     return changes
 
 
-def _clients(tokens: list[str], today: date, max_minutes: int) -> Command:
-    return ClientList(any(t.lower() in ("all", "--all") for t in tokens))
-
-
+@declare(
+    "role",
+    usage="role <@user> admin|manager|technician   e.g. role @sam manager",
+    makes={SetRole: WRITES},
+)
 def _role(tokens: list[str], today: date, max_minutes: int) -> Command:
     if len(tokens) != 2:
-        raise ParseError("`role` takes a user and a role.", USAGE["role"].split("   e.g. ")[1])
+        raise ParseError("`role` takes a user and a role.", VERBS["role"].example)
     return SetRole(parse_user(tokens[0]), Role.parse(tokens[1]))
 
 
+@declare(
+    "link",
+    usage="link <client> [replies public|private]  (in a channel)  or  link none",
+    makes={Link: WRITES},
+)
 def _link(tokens: list[str], today: date, max_minutes: int) -> Command:
     words = [t.lower() for t in tokens]
     if len(words) == 3 and words[1] == "replies" and words[2] in ("public", "private"):
@@ -591,6 +729,11 @@ def _link(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Link(None if words[0] in ("none", "off") else words[0])
 
 
+@declare(
+    "snooze",
+    usage="snooze <client> [days]   e.g. snooze acme 7  (low-balance alerts)",
+    makes={Snooze: WRITES},
+)
 def _snooze(tokens: list[str], today: date, max_minutes: int) -> Command:
     if not tokens or len(tokens) > 2:
         raise ParseError("`snooze` takes a client and, optionally, a number of days.", "snooze acme 7")
@@ -600,6 +743,11 @@ def _snooze(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Snooze(tokens[0].lower(), int(days))
 
 
+@declare(
+    "report",
+    usage="report <client>|--all [this month|last month|YYYY-MM|YYYY-MM..YYYY-MM]   e.g. report acme last month",
+    makes={Report: SLOW_READ},
+)
 def _report(tokens: list[str], today: date, max_minutes: int) -> Command:
     if not tokens:
         raise ParseError("Say which client, or --all.", "report acme last month  or  report --all 2026-10")
@@ -608,10 +756,22 @@ def _report(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Report(client, parse_period(" ".join(tokens[1:]), today))
 
 
+@declare(
+    "insights",
+    usage="insights   (clients for whom a flat-fee agreement makes most sense)",
+    makes={Insights: SLOW_READ},
+)
 def _insights(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Insights()
 
 
+@declare(
+    "worktype",
+    usage="worktype add <name> <multiplier> | worktype list | worktype archive <name>"
+    "   e.g. worktype add onsite 1.5  (then: logtime acme 1h as onsite printer fix)",
+    makes={WorkTypeAdd: WRITES, WorkTypeList: READS, WorkTypeArchive: WRITES},
+    also={"worktypes": ""},
+)
 def _worktype(tokens: list[str], today: date, max_minutes: int) -> Command:
     example = "worktype add onsite 1.5"
     words = [t.lower() for t in tokens]
@@ -624,6 +784,11 @@ def _worktype(tokens: list[str], today: date, max_minutes: int) -> Command:
     raise ParseError("`worktype` takes add <name> <multiplier>, list, or archive <name>.", example)
 
 
+@declare(
+    "nudges",
+    usage="nudges off|on   (a DM on workdays about ticket threads you replied in without logging time)",
+    makes={NudgesSet: WRITES},
+)
 def _nudges(tokens: list[str], today: date, max_minutes: int) -> Command:
     words = [t.lower() for t in tokens]
     if words in (["on"], ["off"]):
@@ -631,28 +796,10 @@ def _nudges(tokens: list[str], today: date, max_minutes: int) -> Command:
     raise ParseError("`nudges` takes on or off.", "nudges off")
 
 
+@declare(
+    "help",
+    usage="help [command]",
+    makes={Help: READS},
+)
 def _help(tokens: list[str], today: date, max_minutes: int) -> Command:
     return Help(tokens[0].lower() if tokens else "")
-
-
-_PARSERS = {
-    "logtime": _logtime,
-    "log": _logtime,
-    "balance": _balance,
-    "topup": _topup,
-    "blocks": _blocks,
-    "entries": _entries,
-    "void": _void,
-    "edit": _edit,
-    "client": _client,
-    "clients": _clients,
-    "role": _role,
-    "link": _link,
-    "snooze": _snooze,
-    "report": _report,
-    "insights": _insights,
-    "help": _help,
-    "worktype": _worktype,
-    "worktypes": _worktype,
-    "nudges": _nudges,
-}

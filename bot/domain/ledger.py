@@ -1,8 +1,8 @@
 """The rules that decide a charge, in one place: what an entry bills, which blocks pay for it, what
 overage it leaves, whether the client's overdraft allows it, and the balance figures before and after.
 
-Every writer (the ORM path in ``bot.services.book``, the plain-entry path in ``bot.services.quicklog``)
-asks ``plan_entry`` and only stores the plan it gets.
+The ledger aggregate (``bot.domain.client_ledger.ClientLedger``) asks ``plan_entry`` and records the
+plan it gets; one writer (``storage.postings``) stores it.
 
 Two balances, both in minutes:
 - the **usable** balance is what new work can draw today: minutes left in blocks that have started

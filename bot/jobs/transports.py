@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import smtplib
 import time
 import urllib.error
@@ -18,7 +19,8 @@ from urllib.parse import unquote, urlparse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.jobs.messages import email_message, webhook_body
+from bot.domain.notices import BY_KIND, Notice, notice_from_json
+from bot.phrasebook import email_message
 from bot.psa import Psa, PsaError
 from bot.services.context import Context
 
@@ -46,7 +48,7 @@ class Transport(Protocol):
     def deliver(self, delivery: Delivery) -> str | None: ...
 
 
-SlackLayout = Callable[[dict[str, Any]], tuple[str, list[dict[str, Any]]]]
+SlackLayout = Callable[[Notice], tuple[str, list[dict[str, Any]]]]
 
 
 class SlackTransport:
@@ -58,7 +60,7 @@ class SlackTransport:
         self.layout = layout
 
     def deliver(self, delivery: Delivery) -> str | None:
-        text, blocks = self.layout(delivery.facts)
+        text, blocks = self.layout(notice_from_json(delivery.facts))
         try:
             response = self.client.chat_postMessage(
                 channel=delivery.target, text=text, blocks=blocks, unfurl_links=False
@@ -83,7 +85,7 @@ class EmailTransport:
         self.sender = sender
 
     def deliver(self, delivery: Delivery) -> str | None:
-        subject, body = email_message(delivery.facts)
+        subject, body = email_message(notice_from_json(delivery.facts))
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, delivery.target, subject
         message["Message-ID"] = f"<blocktime-{delivery.outbox_id}@blocktime>"  # lets mail tools drop a repeat
@@ -103,6 +105,13 @@ class EmailTransport:
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryFailed(f"SMTP: {error}") from None
         return str(message["Message-ID"])
+
+
+def webhook_body(facts: dict[str, Any], outbox_id: int) -> bytes:
+    """The JSON a PSA or automation receives: a notice's facts as the outbox stores them (``kind`` and
+    the keys of its type in ``bot.domain.notices``); ``id`` lets the receiver drop a repeated delivery."""
+    event = BY_KIND[facts["kind"]].event()
+    return json.dumps({"id": outbox_id, "event": event, "data": facts}, sort_keys=True).encode()
 
 
 class WebhookTransport:

@@ -1,29 +1,32 @@
-"""Use cases. ``run`` dispatches a parsed command to its service; interfaces call it (or the single
-functions) and render the result. Every write is one unit of work; roles are checked here."""
+"""Use cases. ``run`` dispatches a parsed command to the service that serves it (``@serves`` in each
+service module; the ones below need more of the call); interfaces call it (or the single functions)
+and render the result. Every write is one unit of work; roles are checked here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import singledispatch
-
 from bot.domain import commands as c
 from bot.domain.errors import ParseError
-from bot.domain.grammar import parse_command
+from bot.domain.grammar import facts_of, parse_command
 from bot.domain.helptext import help_text
 from bot.domain.roles import Role, Standing, require
-from bot.services import alerts, channels, clients, ledger, nudges, queries, reports, timers, worktypes
+from bot.services import alerts, channels, clients, ledger, nudges, queries, reports, timers, worktypes  # noqa: F401 - they serve commands
 from bot.services.context import Actor, Context
+from bot.services.dispatch import Call, serves_call, service
+from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
     BlocksResult,
+    ClientCard,
     ClientsResult,
     EntriesResult,
+    LogResult,
     Message,
     Result,
+    TopUpResult,
 )
 from storage.db import DatabaseUnavailable
 
-__all__ = ["Actor", "Context", "run", "run_text", "require_role", "role_of"]
+__all__ = ["Actor", "Context", "run", "run_text", "read_text", "require_role", "role_of", "writes"]
 
 
 def run_text(
@@ -50,31 +53,24 @@ def run_text(
     return run(ctx, actor, command, source=source, idempotency_key=idempotency_key, client_id=link[0] if link else None)
 
 
-# Commands that only read: when the database is out of reach, their reply says nothing could be shown
-# (a change's says nothing was recorded).
-READS = (
-    c.Balance,
-    c.Blocks,
-    c.Entries,
-    c.ClientShow,
-    c.ClientList,
-    c.Report,
-    c.Insights,
-    c.Help,
-    c.TimerShow,
-    c.WorkTypeList,
-)
-
-
 def writes(command: c.Command) -> bool:
-    return not isinstance(command, READS)
+    """Whether ``command`` changes what is stored: when the database is out of reach, a change's reply
+    says nothing was recorded, a read's that nothing could be shown."""
+    return facts_of(command).writes
+
+
+def read_text(ctx: Context, text: str) -> c.Command | None:
+    """What a typed line asks for, read before it runs and without the database (a linked channel's
+    client is taken as known); None when its words don't parse (running it says why)."""
+    try:
+        return parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=True)
+    except ParseError:
+        return None
 
 
 def _writes_text(ctx: Context, text: str) -> bool:
-    try:
-        return writes(parse_command(text, ctx.today(), ctx.settings.max_entry_minutes, client_known=True))
-    except ParseError:
-        return True
+    command = read_text(ctx, text)
+    return command is None or writes(command)
 
 
 def role_of(ctx: Context, actor: Actor) -> Role:
@@ -99,38 +95,23 @@ def run(
     client_id: int | None = None,
     ticket: str | None = None,
 ) -> Result:
-    """Carry out ``command`` for ``actor``: its service is the one registered for its type (below).
+    """Carry out ``command`` for ``actor``: its service is the one that serves its type (``@serves``).
     ``client_id`` is the client of a linked channel, used when a command names none. Someone who is
-    not staff may at most see a client card (``/balance``). When the database is out of reach, the
+    not staff may ask only what is declared open to client contacts (``/balance``: at most a client
+    card). When the database is out of reach, the
     error says whether the command meant to change something."""
     try:
-        if actor.standing is not Standing.STAFF and not actor.local and not isinstance(command, c.Balance):
-            require_role(ctx, actor, Role.TECHNICIAN, "use blocktime")
+        needed = facts_of(command).role
+        if actor.standing is not Standing.STAFF and not actor.local and needed > Role.CLIENT:
+            require_role(ctx, actor, needed, "use blocktime")
         return service(command, Call(ctx, actor, source, idempotency_key, client_id, ticket))
     except DatabaseUnavailable as error:
         error.writing = writes(command)
         raise
 
 
-@dataclass(frozen=True)
-class Call:
-    """Who asks, and from where: what every service is carried out with besides the command."""
-
-    ctx: Context
-    actor: Actor
-    source: str = "cli"
-    idempotency_key: str | None = None
-    client_id: int | None = None  # the client of a linked channel, for a command that names none
-    ticket: str | None = None
-
-
-@singledispatch
-def service(command: c.Command, call: Call) -> Result:
-    raise AssertionError(f"no service for {command!r}")  # pragma: no cover
-
-
-@service.register
-def _(command: c.LogTime, call: Call) -> Result:
+@serves_call(c.LogTime)
+def _(command: c.LogTime, call: Call) -> LogResult:
     return ledger.log_time(
         call.ctx,
         call.actor,
@@ -142,8 +123,8 @@ def _(command: c.LogTime, call: Call) -> Result:
     )
 
 
-@service.register
-def _(command: c.Balance, call: Call) -> Result:
+@serves_call(c.Balance)
+def _(command: c.Balance, call: Call) -> BalancesResult | ClientCard:
     ctx, actor = call.ctx, call.actor
     role = role_of(ctx, actor) if command.public or actor.standing is not Standing.STAFF else Role.TECHNICIAN
     if command.public or role is Role.CLIENT:
@@ -151,85 +132,64 @@ def _(command: c.Balance, call: Call) -> Result:
     return BalancesResult(queries.balance(ctx, actor, command, call.client_id))
 
 
-@service.register
-def _(command: c.TopUp, call: Call) -> Result:
+@serves_call(c.TopUp)
+def _(command: c.TopUp, call: Call) -> TopUpResult:
     return ledger.top_up(call.ctx, call.actor, command, call.idempotency_key)
 
 
-@service.register
-def _(command: c.Blocks, call: Call) -> Result:
+@serves_call(c.Blocks)
+def _(command: c.Blocks, call: Call) -> BlocksResult:
     return BlocksResult(*queries.blocks(call.ctx, call.actor, command))
 
 
-@service.register
-def _(command: c.Entries, call: Call) -> Result:
+@serves_call(c.Entries)
+def _(command: c.Entries, call: Call) -> EntriesResult:
     handle, name, period, rows = queries.entries(call.ctx, call.actor, command)
     return EntriesResult(handle, period.label, period.start, period.end, rows, name)
 
 
-@service.register
-def _(command: c.EditEntry, call: Call) -> Result:
+@serves_call(c.EditEntry)
+def _(command: c.EditEntry, call: Call) -> LogResult:
     return ledger.edit_entry(call.ctx, call.actor, command, call.idempotency_key)
 
 
-@service.register
-def _(command: c.ClientList, call: Call) -> Result:
+@serves_call(c.ClientList)
+def _(command: c.ClientList, call: Call) -> ClientsResult:
     return ClientsResult(clients.list_clients(call.ctx, call.actor, command))
 
 
-@service.register
-def _(command: c.Snooze, call: Call) -> Result:
+@serves_call(c.Snooze)
+def _(command: c.Snooze, call: Call) -> Message:
     return alerts.snooze(call.ctx, call.actor, command.client, command.days)
 
 
-@service.register
-def _(command: c.Report, call: Call) -> Result:
+@serves_call(c.Report)
+def _(command: c.Report, call: Call) -> ReportResult | AllEntriesResult:
     if command.client is None:
         return reports.all_entries(call.ctx, call.actor, command.period)
     return reports.report(call.ctx, call.actor, command.client, command.period)
 
 
-@service.register
-def _(command: c.Insights, call: Call) -> Result:
+@serves_call(c.Insights)
+def _(command: c.Insights, call: Call) -> InsightsResult:
     return reports.insights(call.ctx, call.actor)
 
 
-@service.register
-def _(command: c.TimerStart, call: Call) -> Result:
+@serves_call(c.TimerStart)
+def _(command: c.TimerStart, call: Call) -> Message:
     return timers.start_timer(call.ctx, call.actor, command, call.client_id, call.source)
 
 
-@service.register
-def _(command: c.TimerStop, call: Call) -> Result:
+@serves_call(c.TimerStop)
+def _(command: c.TimerStop, call: Call) -> LogResult:
     return timers.stop_timer(call.ctx, call.actor, command, call.source)
 
 
-@service.register
-def _(command: c.Help, call: Call) -> Result:
+@serves_call(c.Help)
+def _(command: c.Help, call: Call) -> Message:
     return Message(help_text(command.topic))
 
 
-@service.register
-def _(command: c.Link, call: Call) -> Result:
+@serves_call(c.Link)
+def _(command: c.Link, call: Call) -> Message:
     return Message("Linking a channel works in Slack: run /blocktime link <client> in the channel.")
-
-
-# The services that take (ctx, actor, command) as they are.
-for _command, _service in (
-    (c.VoidEntry, ledger.void_entry),
-    (c.VoidTopUp, ledger.void_top_up),
-    (c.ClientAdd, clients.add_client),
-    (c.ClientAlias, clients.alias_client),
-    (c.ClientRename, clients.rename_client),
-    (c.ClientArchive, clients.archive_client),
-    (c.ClientSet, clients.set_client),
-    (c.ClientShow, clients.show_client),
-    (c.SetRole, clients.set_role),
-    (c.TimerShow, timers.show_timer),
-    (c.TimerDiscard, timers.discard_timer),
-    (c.NudgesSet, nudges.set_nudges),
-    (c.WorkTypeAdd, worktypes.add_work_type),
-    (c.WorkTypeList, worktypes.list_work_types),
-    (c.WorkTypeArchive, worktypes.archive_work_type),
-):
-    service.register(_command, lambda command, call, run=_service: run(call.ctx, call.actor, command))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.domain.forecast import burn_forecast
+from bot.domain.notices import BY_KIND, Notice
 from bot.domain.roles import Role, require
 from bot.domain.thresholds import Threshold, parse_thresholds, percent_left
 from bot.services.context import Actor, Context, audit, find_client
@@ -103,17 +104,16 @@ def internal_channel(session: Session, wanted: str | None, settings: Settings) -
     return None
 
 
-def enqueue(
+def queue(
     session: Session,
     ctx: Context,
-    kind: str,
+    notice: Notice,
     client: Client | None,
-    facts: dict[str, Any],
     key: str,
     only_slack: str | None = None,
 ) -> int:
-    """Queue ``facts`` for every destination (or only the Slack channel ``only_slack``); returns rows added.
-    The dedupe key makes a second enqueue of the same notice a no-op (idempotent jobs)."""
+    """Queue ``notice`` for every destination (or only the Slack channel ``only_slack``); returns rows added.
+    The dedupe key makes a second queuing of the same notice a no-op (idempotent jobs)."""
     targets = [("slack", only_slack)] if only_slack else destinations(session, client, ctx.settings)
     now = ctx.now()
     added = 0
@@ -123,12 +123,12 @@ def enqueue(
             continue
         session.add(
             OutboxMessage(
-                kind=kind,
+                kind=notice.kind,
                 destination=destination,
                 target=target,
                 client_id=client.id if client else None,
                 dedupe_key=dedupe,
-                payload=json.dumps({"kind": kind, **facts}, default=str),
+                payload=json.dumps(notice.to_json(), default=str),
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,
@@ -139,6 +139,24 @@ def enqueue(
     if added:
         unit_of_work_of(session).after_commit(ctx.db.outbox_written)
     return added
+
+
+def enqueue(
+    session: Session,
+    ctx: Context,
+    kind: str,
+    client: Client | None,
+    facts: dict[str, Any],
+    key: str,
+    only_slack: str | None = None,
+) -> int:
+    """:func:`queue` for a caller that gathers a notice's facts as a dict (the ledger's forfeits and
+    threshold crossings): read as the notice type of ``kind``, whose fields they must all be."""
+    notice = BY_KIND[kind].from_json(facts)
+    stray = set(facts) - set(notice.to_json())
+    if stray:
+        raise ValueError(f"{sorted(stray)} are not facts of {type(notice).__name__}")
+    return queue(session, ctx, notice, client, key, only_slack)
 
 
 def snooze(ctx: Context, actor: Actor, handle: str, days: int = SNOOZE_DAYS) -> Message:

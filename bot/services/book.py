@@ -1,48 +1,43 @@
-"""One client's ledger inside one write transaction: the only code that moves minutes.
-
-Every change follows the same steps:
-1. the caller locks the client's row (``lock_client``) so concurrent writers queue;
-2. blocks past their closing day (expiry + grace period) are forfeited first, each by its own ledger
-   line dated the closing day; under ``carry``, open overage left while the next block was still
-   waiting to start is paid off by it once it has started (``catch_up``);
-3. the change stores what the domain's rules decided (``bot.domain.ledger.plan_entry`` for an entry):
-   draws, overage and the client's running figures;
-4. one ledger line records the change: its minutes are the move of the account balance and
-   ``balance_after`` the account balance after it, so the lines of any period add up (statements);
-   a fall of the usable balance through a threshold queues an alert.
-Because all of it is one transaction, the running figures can never disagree with the rows."""
+"""One client's ledger inside one write transaction: ``ClientBook`` reads what the aggregate
+(``bot.domain.client_ledger.ClientLedger``) needs, lets it decide every change of hours, has the one
+writer (``storage.postings``) store its posting, and turns the posting's events into outbox rows
+(alerts, the PSA's sync). The caller holds the client's row lock (``lock_client``); because all of
+it is one transaction, the running figures can never disagree with the rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
-from bot.domain.allocation import Draw as DrawPart
-from bot.domain.commands import Command, LogTime, fingerprint
-from bot.domain.dates import month_start, recorded_day
-from bot.domain.ledger import (
-    EntryPlan,
-    Policy,
-    account_balance,
-    current_block_minutes,
-    is_current,
-    plan_entry,
-    states,
-    usable_balance,
+from bot.domain import notices
+from bot.domain.allocation import closed_on
+from bot.domain.client_ledger import (
+    ClientLedger,
+    Crossed,
+    Figures,
+    Forfeited,
+    LedgerBlock,
+    LedgerEntry,
+    LiveDraw,
+    SyncDue,
+    Terms,
+    Totals,
 )
-from bot.domain.thresholds import alert_crossing
+from bot.domain.commands import Command, LogTime, fingerprint
+from bot.domain.ledger import EntryPlan, Policy
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, lock_client, policy_of
-from storage import repositories
-from storage.models import Block, Client, Draw, Entry, LedgerLine
+from bot.services.psa import queue_chain_sync
+from storage import postings, repositories
+from storage.models import Client
+from storage.postings import Ids
+
+__all__ = ["SYSTEM", "ClientBook", "Figures", "forfeit_due", "ledger_entry", "new_entry_values"]
 
 
 def new_entry_values(
@@ -63,8 +58,8 @@ def new_entry_values(
     thread_ref: str | None = None,
     chain: tuple[int | None, str | None] = (None, None),
 ) -> dict[str, Any]:
-    """The columns of a new entry, for both writers (the ORM here, ``storage.quick`` for plain ones).
-    ``author`` is (user id, name); overage is known once the draws are stored. ``request`` is what the
+    """The columns of a new entry but its figures of minutes, which the ledger sets
+    (``ClientLedger.log``). ``author`` is (user id, name). ``request`` is what the
     keyed request asked for, when that is not ``command`` itself (an edit). ``chain`` is an edit's
     (first entry of its chain, the PSA record's id)."""
     return {
@@ -73,9 +68,6 @@ def new_entry_values(
         "user_name": author[1],
         "typed": command.typed,
         "minutes": command.minutes,
-        "billable_minutes": plan.billable,
-        "overage_minutes": 0,
-        "billed_overage_minutes": 0,
         "non_billable": command.non_billable,
         "work_type": command.work_type or STANDARD,
         "multiplier": multiplier,
@@ -93,14 +85,6 @@ def new_entry_values(
         "psa_id": chain[1],
         "created_at": now,
     }
-
-
-@dataclass(frozen=True)
-class Figures:
-    """The two balances at one moment (see ``bot.domain.ledger``)."""
-
-    usable: int
-    account: int
 
 
 SYSTEM = Actor("blocktime", "scheduler")  # who forfeits what time closed (the expiry job, a read)
@@ -136,7 +120,49 @@ def forfeit_due(ctx: Context, actor: Actor = SYSTEM) -> list[tuple[str, int]]:
     return forfeited
 
 
+def _block(row: postings.BlockRow) -> LedgerBlock:
+    return LedgerBlock(
+        row.id,
+        row.number,
+        row.minutes,
+        row.remaining_minutes,
+        row.forfeited_minutes,
+        row.start_on,
+        row.expires_on,
+        row.reference,
+    )
+
+
+class EntryFigures(Protocol):
+    """An entry's figures as the ledger reads them (a stored row, or an ORM entry)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def work_date(self) -> date: ...
+    @property
+    def billable_minutes(self) -> int: ...
+    @property
+    def overage_minutes(self) -> int: ...
+    @property
+    def billed_overage_minutes(self) -> int: ...
+
+
+def ledger_entry(row: EntryFigures, draws: Sequence[postings.DrawRow] = ()) -> LedgerEntry:
+    return LedgerEntry(
+        row.id,
+        row.work_date,
+        row.billable_minutes,
+        row.overage_minutes,
+        row.billed_overage_minutes,
+        tuple(LiveDraw(d.id, d.block_id, d.minutes) for d in draws),
+    )
+
+
 class ClientBook:
+    """The client's ledger (``ClientLedger``) in ``session``'s transaction. Changes are recorded in
+    the ledger's posting; ``save`` stores it and queues what its events call for."""
+
     def __init__(self, session: Session, ctx: Context, client: Client, actor: Actor) -> None:
         self.session = session
         self.ctx = ctx
@@ -144,44 +170,56 @@ class ClientBook:
         self.actor = actor
         self.now: datetime = ctx.now()
         self.today: date = ctx.today(client.timezone)
-        self._blocks: dict[int, Block] | None = None
-        self._returned_to_closed: list[tuple[Block, int]] = []
-        # Thresholds in percent are of the blocks current before the change.
-        self.block_minutes_before = self.block_minutes()
+        settings = ctx.settings
+        terms = Terms(
+            client.id,
+            client.timezone,
+            client.records_from,
+            policy_of(client, settings),
+            client.overage_policy,
+            alerts.thresholds_of(client.thresholds, settings),
+            settings.overdraft_alert_step_minutes,
+            client.alerts_snoozed_until,
+        )
+        totals = Totals(
+            client.purchased_minutes,
+            client.used_minutes,
+            client.forfeited_minutes,
+            client.open_overage_minutes,
+            client.billed_overage_minutes,
+            client.last_entry_id,
+        )
+        self.ledger = ClientLedger(
+            terms,
+            totals,
+            (_block(r) for r in postings.ledger_blocks(session, client.id, self.today)),
+            today=self.today,
+            now=self.now,
+            actor=actor.user_id,
+            load_blocks=lambda ids: (_block(r) for r in postings.blocks_by_id(session, ids)),
+            overage_entries=lambda: (ledger_entry(r) for r in postings.overage_entries(session, client.id)),
+        )
 
-    # -- reading ---------------------------------------------------------------------------------
-    def open_blocks(self) -> list[Block]:
-        """Blocks with minutes left (few per client, whatever the history's length). Read once per
-        transaction (the client's row lock keeps them ours), then tracked as they change."""
-        if self._blocks is None:
-            rows = repositories.open_blocks(self.session, [self.client.id], used_up_since=self.today)[self.client.id]
-            self._blocks = {b.id: b for b in rows}
-        return [b for b in self._blocks.values() if b.voided_at is None and b.remaining_minutes > 0]
-
-    def block_minutes(self) -> int:
-        """The size of the current blocks, used-up ones included: what "% left" is a share of."""
-        self.open_blocks()
-        assert self._blocks is not None
-        return current_block_minutes([b for b in self._blocks.values() if b.voided_at is None], self.today)
-
-    def track(self, block: Block) -> None:
-        """A block that has (again) minutes left: a new top-up, or one a void gave minutes back to."""
-        self.open_blocks()
-        assert self._blocks is not None
-        self._blocks[block.id] = block
-
-    def balance(self) -> int:
-        """The usable balance: what new work can draw today (thresholds, overdraft, "hours left")."""
-        return usable_balance(self.open_blocks(), self.client.open_overage_minutes, self.today)
-
-    def figures(self) -> Figures:
-        blocks = self.open_blocks()
-        overage = self.client.open_overage_minutes
-        return Figures(usable_balance(blocks, overage, self.today), account_balance(blocks, overage))
-
+    # -- reading (the ledger's figures) -------------------------------------------------------------
     @property
     def policy(self) -> Policy:
-        return policy_of(self.client, self.ctx.settings)
+        return self.ledger.policy
+
+    @property
+    def block_minutes_before(self) -> int:
+        return self.ledger.block_minutes_before
+
+    def open_blocks(self) -> list[LedgerBlock]:
+        return self.ledger.open_blocks()
+
+    def block_minutes(self) -> int:
+        return self.ledger.block_minutes()
+
+    def balance(self) -> int:
+        return self.ledger.balance()
+
+    def figures(self) -> Figures:
+        return self.ledger.figures()
 
     def plan(
         self,
@@ -191,225 +229,68 @@ class ClientBook:
         multiplier: Decimal = Decimal(1),
         correction: bool = False,
     ) -> EntryPlan:
-        """``correction``: the entry replaces one just taken back, and keeps what that one drew from
-        blocks closed since (``kept_draws``) before anything else."""
-        return plan_entry(
-            minutes,
-            non_billable,
-            work_date,
-            self.today,
-            self.policy,
-            self.open_blocks(),
-            self.client.open_overage_minutes,
-            multiplier,
-            self.kept_draws() if correction else (),
-        )
+        return self.ledger.plan(minutes, non_billable, work_date, multiplier, correction)
 
-    def kept_draws(self) -> list[DrawPart]:
-        """What the entry just taken back had drawn from blocks past their closing day, block by block
-        in the order it drew them: a correction keeps these first, so it never costs the client more
-        than the entry it corrects."""
-        kept: dict[int, int] = {}
-        for block, minutes in self._returned_to_closed:
-            kept[block.id] = kept.get(block.id, 0) + minutes
-        return [DrawPart(block_id, minutes) for block_id, minutes in kept.items()]
-
-    # -- steps -------------------------------------------------------------------------------------
-    def expire_due(self, cause: str | None = None) -> int:
-        """Forfeit the unused minutes of every block past its closing day; returns minutes forfeited.
-        Each line is dated its block's closing day (``closing_moment``), or now when a setting change
-        (``cause``, in words) is what closed the block."""
-        grace = self.policy.grace_days
-        total = 0
-        for block in self.open_blocks():
-            if closed_on(block.expires_on, self.today, grace):
-                total += self._forfeit(block, block.remaining_minutes, cause or "expired")
-        return total
-
+    # -- changes ------------------------------------------------------------------------------------
     def catch_up(self) -> None:
-        """Step 2 of every change: what is due before it, as of today."""
-        self.expire_due()
-        self.carry_to_started()
+        self.ledger.catch_up()
 
-    def carry_to_started(self) -> int:
-        """Under ``carry`` the next block pays off open overage as it is added; a block bought to start
-        later cannot (it is not usable yet), so it does at the first change once it has started, before
-        it can expire with the overage still open. Returns the minutes carried."""
-        if self.client.overage_policy != "carry" or self.client.open_overage_minutes <= 0:
-            return 0
-        if not any(is_current(b, self.today) for b in self.open_blocks()):
-            return 0
-        carried, _ = self.settle_overage()
-        return carried
-
-    def closing_moment(self, block: Block) -> datetime:
-        """When a forfeit of ``block`` is dated: the end of its closing day in the client's time zone,
-        but never before the current month began, so a statement of a month already over (and
-        perhaps sent) never changes."""
-        assert block.expires_on is not None
-        zone = ZoneInfo(self.client.timezone)
-        closing_end = datetime.combine(closing_day(block.expires_on, self.policy.grace_days), time.max, zone)
-        month_began = datetime.combine(month_start(self.today), time.min, zone)
-        return min(self.now, max(closing_end, month_began)).astimezone(UTC)
-
-    def _forfeit(self, block: Block, minutes: int, why: str) -> int:
-        before = self.figures()
-        block.remaining_minutes -= minutes
-        block.forfeited_minutes += minutes
-        self.client.forfeited_minutes += minutes
-        at = self.closing_moment(block) if why == "expired" else self.now
-        line = self.line(
-            "forfeit",
-            before,
-            block_id=block.id,
-            note=f"{minutes} min of block {block.number or block.id} {why}",
-            at=at,
-            alert=False,
-        )
-        facts = {
-            "client": self.client.handle,
-            "display_name": self.client.display_name,
-            "account_manager": self.client.account_manager,
-            "block_id": block.id,
-            "block_number": block.number,
-            "block_minutes": block.minutes,
-            "forfeited_minutes": minutes,
-            "expires_on": str(block.expires_on),
-            "reason": why,
-            "remaining_minutes": self.balance(),
-            "reference": block.reference,
-        }
-        alerts.enqueue(self.session, self.ctx, "expiry", self.client, facts, f"forfeit:{block.id}:{line.id}")
+    def expire_due(self, cause: str | None = None) -> int:
+        """Forfeit what closed (``ClientLedger.expire_due``) and store it."""
+        minutes = self.ledger.expire_due(cause)
+        self.save()
         return minutes
 
-    def store_draws(self, entry: Entry, allocation: Allocation) -> int:
-        """Store the draws the rules decided for ``entry``; returns the overage they left."""
-        blocks = {b.id: b for b in self.open_blocks()}
-        for part in allocation.draws:
-            blocks[part.block_id].remaining_minutes -= part.minutes
-            self.session.add(Draw(entry_id=entry.id, block_id=part.block_id, minutes=part.minutes, created_at=self.now))
-        return allocation.overage
-
-    def draw(self, entry: Entry, minutes: int) -> int:
-        """Take ``minutes`` for ``entry`` by the same rule as a new entry (blocks valid on its work date
-        first, then today's); returns the uncovered overage."""
-        usable = states(self.open_blocks(), self.today, self.policy.grace_days)
-        return self.store_draws(entry, allocate(minutes, usable, self.today, entry.work_date))
-
-    def reverse_draws(self, draws: Iterable[Draw]) -> int:
-        """Give drawn minutes back to their blocks. Minutes given back to a block past its closing day
-        are never silently kept: ``forfeit_returned`` forfeits them, once the caller has recorded the
-        give-back itself. Returns the minutes given back."""
-        returned = 0
-        for draw in draws:
-            if draw.reversed_at is not None:
-                continue
-            draw.reversed_at = self.now
-            block = self.session.get(Block, draw.block_id)
-            assert block is not None
-            block.remaining_minutes += draw.minutes
-            self.track(block)
-            returned += draw.minutes
-            if closed_on(block.expires_on, self.today, self.policy.grace_days):
-                self._returned_to_closed.append((block, draw.minutes))
-        self.session.flush()
-        return returned
+    def settle_overage(self) -> tuple[int, int]:
+        return self.ledger.settle_overage()
 
     def forfeit_returned(self) -> None:
-        """Forfeit what a void gave back to blocks past their closing day and a correction did not
-        draw again (one line per block). Those blocks had nothing left before the change (``expire_due``
-        runs first), so what they hold now is exactly that."""
-        returned: dict[Block, int] = {}
-        for block, minutes in self._returned_to_closed:
-            returned[block] = returned.get(block, 0) + minutes
-        self._returned_to_closed.clear()
-        for block, minutes in returned.items():
-            left = min(minutes, block.remaining_minutes)
-            if left > 0:
-                self._forfeit(block, left, "returned by a void after its closing day")
+        self.ledger.forfeit_returned()
 
-    def settle_overage(self) -> tuple[int, int]:
-        """After hours were added back: under ``carry`` the blocks pay off open overage (oldest entry
-        first); under ``bill`` open overage becomes its own billable ledger line ("overage_billed").
-        Returns (carried, billed)."""
-        if self.client.open_overage_minutes <= 0:
-            return 0, 0
-        entries = repositories.open_overage_entries(self.session, self.client.id)
-        before = self.figures()
-        carried = billed = 0
-        for entry in entries:
-            if self.client.overage_policy == "bill":
-                entry.billed_overage_minutes += entry.overage_minutes
-                billed += entry.overage_minutes
-                entry.overage_minutes = 0
-                continue
-            still_open = self.draw(entry, entry.overage_minutes)
-            carried += entry.overage_minutes - still_open
-            entry.overage_minutes = still_open
-            if still_open:
-                break
-        self.client.open_overage_minutes -= carried + billed
-        self.client.billed_overage_minutes += billed
-        if billed:
-            self.line("overage_billed", before, note=f"{billed} min of overage billed on its own", alert=False)
-        return carried, billed
+    def save(self) -> Ids:
+        """Store the ledger's posting (``storage.postings``) and queue what its events call for: an
+        armed threshold's alert, a forfeit's notice, the PSA's sync of a changed entry."""
+        posting = self.ledger.posting
+        ids = postings.save(self.session, posting)
+        self.ledger.stored(ids)
+        for event in posting.events:
+            if isinstance(event, Crossed):
+                self._alert(event, ids(event.line_id) or 0)
+            elif isinstance(event, Forfeited):
+                self._forfeit_notice(event, ids(event.block.id) or 0, ids(event.line_id) or 0)
+            elif isinstance(event, SyncDue):
+                queue_chain_sync(self.session, self.ctx, self.client.id, ids(event.chain_root) or 0)
+        return ids
 
-    def line(
-        self,
-        kind: str,
-        before: Figures,
-        block_id: int | None = None,
-        entry_id: int | None = None,
-        note: str = "",
-        at: datetime | None = None,
-        alert: bool = True,
-        minutes: int | None = None,
-    ) -> LedgerLine:
-        """Record a change: its minutes are the account balance's move since ``before``, unless the
-        change is split over several lines (``minutes`` = this line's part of the move)."""
-        self.session.flush()
-        after = self.figures()
-        moved = after.account - before.account if minutes is None else minutes
-        moment = at or self.now
-        line = LedgerLine(
-            client_id=self.client.id,
-            at=moment,
-            # the statement that shows the line, fixed now: a later time zone never moves it
-            recorded_on=recorded_day(moment, self.client.timezone, self.client.records_from),
-            kind=kind,
-            minutes=moved,
-            balance_after=before.account + moved,
+    def _forfeit_notice(self, event: Forfeited, block_id: int, line_id: int) -> None:
+        block, client = event.block, self.client
+        notice = notices.BlockForfeited(
+            client=client.handle,
+            display_name=client.display_name,
+            account_manager=client.account_manager,
             block_id=block_id,
-            entry_id=entry_id,
-            actor=self.actor.user_id,
-            note=note,
+            block_number=block.number,
+            block_minutes=block.minutes,
+            forfeited_minutes=event.minutes,
+            expires_on=str(block.expires_on),
+            reason=event.reason,
+            remaining_minutes=event.usable_after,
+            reference=block.reference,
         )
-        self.session.add(line)
-        self.session.flush()
-        if alert:
-            self._alert_if_crossed(before.usable, after.usable, line.id)
-        return line
+        alerts.queue(self.session, self.ctx, notice, client, f"forfeit:{block_id}:{line_id}")
 
-    def _alert_if_crossed(self, before: int, after: int, line_id: int) -> None:
-        """Step 3 of every change: if the balance fell through a threshold, queue the alert."""
-        client, ctx = self.client, self.ctx
-        found = alert_crossing(
-            before,
-            after,
-            alerts.thresholds_of(client.thresholds, ctx.settings),
-            self.block_minutes_before,
-            ctx.settings.overdraft_alert_step_minutes,
-            client.alerts_snoozed_until,
-            self.now,
-        )
-        if found is None or not alerts.armed(
-            self.session, ctx.settings, client.id, found.threshold.label, found.level, self.now
-        ):
+    def _alert(self, event: Crossed, line_id: int) -> None:
+        """A fall through a threshold: the alert, when the threshold is armed (``alerts.armed``)."""
+        client, ctx, found = self.client, self.ctx, event.crossing
+        if not alerts.armed(self.session, ctx.settings, client.id, found.threshold.label, found.level, self.now):
             return
         facts = alerts.balance_facts(
-            self.session, client, after, self.block_minutes_before, self.today, self.open_blocks()
+            self.session, client, event.after, event.block_minutes, self.today, self.open_blocks()
         )
         facts.update(
-            threshold=found.threshold.label, level_minutes=found.level, before_minutes=before, at=self.now.isoformat()
+            threshold=found.threshold.label,
+            level_minutes=found.level,
+            before_minutes=event.before,
+            at=self.now.isoformat(),
         )
         alerts.enqueue(self.session, ctx, "threshold", client, facts, f"threshold:{client.id}:{line_id}")

@@ -22,6 +22,7 @@ from bot.domain.errors import Refused
 from bot.domain.roles import Role, Standing, require
 from bot.services.book import ClientBook
 from bot.services.context import Actor, Context, audit, find_client, grace_days_of
+from bot.services.dispatch import serves
 from bot.services.people import person_standing, shared_channel
 from bot.services.results import ClientView, Message
 from bot.services.worktypes import set_client_rates
@@ -89,6 +90,7 @@ def _name_taken(session: Session, name: str) -> bool:
     return repositories.name_taken(session, name)
 
 
+@serves(ClientAdd)
 def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
     settings = ctx.settings
     with ctx.db.unit_of_work() as uow:
@@ -105,11 +107,6 @@ def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
             minimum_minutes=settings.minimum_minutes,
             overdraft_minutes=settings.overdraft_minutes,
             overage_policy=settings.overage_policy,
-            purchased_minutes=0,
-            used_minutes=0,
-            forfeited_minutes=0,
-            open_overage_minutes=0,
-            billed_overage_minutes=0,
             created_at=ctx.now(),
         )
         session.add(client)
@@ -167,14 +164,17 @@ def _forfeit_what_the_change_closed(
         ClientBook(session, ctx, client, actor).expire_due(cause=f"closed by {' and '.join(changed)}")
 
 
+@serves(ClientRename)
 def rename_client(ctx: Context, actor: Actor, command: ClientRename) -> ClientView:
     return _change(ctx, actor, command.handle, "client_rename", {"display_name": command.name})
 
 
+@serves(ClientArchive)
 def archive_client(ctx: Context, actor: Actor, command: ClientArchive) -> ClientView:
     return _change(ctx, actor, command.handle, "client_archive", {"archived": command.archived})
 
 
+@serves(ClientSet)
 def set_client(ctx: Context, actor: Actor, command: ClientSet) -> ClientView:
     return _change(ctx, actor, command.handle, "client_set", dict(command.changes))
 
@@ -190,6 +190,7 @@ def _refuse_a_shared_alert_channel(session: Session, changes: dict[str, Any]) ->
         )
 
 
+@serves(ClientAlias)
 def alias_client(ctx: Context, actor: Actor, command: ClientAlias) -> ClientView:
     with ctx.db.unit_of_work() as uow:
         session = uow.session
@@ -208,6 +209,7 @@ def alias_client(ctx: Context, actor: Actor, command: ClientAlias) -> ClientView
         return view
 
 
+@serves(ClientShow)
 def show_client(ctx: Context, actor: Actor, command: ClientShow) -> ClientView:
     with ctx.db.unit_of_work(read_only=True) as uow:
         require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see clients")
@@ -221,6 +223,7 @@ def list_clients(ctx: Context, actor: Actor, command: ClientList) -> list[Client
         return [client_view(c, ctx.settings) for c in clients]
 
 
+@serves(SetRole)
 def set_role(ctx: Context, actor: Actor, command: SetRole) -> Message:
     with ctx.db.unit_of_work() as uow:
         session = uow.session

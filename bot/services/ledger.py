@@ -10,13 +10,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from types import SimpleNamespace
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.allocation import closed_on, closing_day
+from bot.domain.client_ledger import LedgerBlock, LiveDraw
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
 from bot.domain.dates import add_months, recorded_day
 from bot.domain.durations import billable_causes, format_duration
@@ -28,15 +30,16 @@ from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
-from bot.services.book import ClientBook, Figures, forfeit_due, new_entry_values
+from bot.services.book import ClientBook, forfeit_due, ledger_entry, new_entry_values
 from bot.services.context import Actor, Context, audit, find_client, lock_client
-from bot.services.psa import queue_sync, queued_note
+from bot.services.dispatch import serves
+from bot.services.psa import queued_note
 from bot.services.queries import block_view
-from bot.services.quicklog import quick_log
 from bot.services.results import LogResult, TopUpResult, VoidResult
 from bot.services.worktypes import multiplier_for
-from storage import repositories
+from storage import postings, repositories
 from storage.models import Block, Client, Entry
+from storage.postings import Ids
 
 T = TypeVar("T")
 SOURCES = ("slack", "thread", "cli")
@@ -59,20 +62,6 @@ def log_time(
     ``source_ref`` names the Slack message it came from."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
-
-    quick = quick_log(
-        ctx,
-        actor,
-        command,
-        source=source,
-        key=idempotency_key,
-        client_id=client_id,
-        ticket=ticket,
-        source_ref=source_ref,
-        thread_ref=thread_ref,
-    )
-    if quick is not None:
-        return quick
 
     def write(session: Session) -> LogResult:
         client = _client_for(session, command, client_id)
@@ -116,8 +105,8 @@ def _add_entry(
     request: Command | None = None,
     multiplier: Decimal | None = None,
     thread_ref: str | None = None,
-) -> tuple[Entry, EntryPlan, str | None]:
-    """Store the entry the rules plan (``bot.domain.ledger.plan_entry``): nothing is decided here."""
+) -> tuple[SimpleNamespace, EntryPlan, str | None]:
+    """Record the entry the rules plan (``bot.domain.ledger.plan_entry``) and store it."""
     client = book.client
     day = work_date or command.work_date(book.today)
     role = book.ctx.role_of(book.session, author)
@@ -134,7 +123,6 @@ def _add_entry(
             _no_hours_message(client, plan.before, plan.billable, waiting(book.open_blocks(), book.today)),
             f"topup {client.handle} 10",
         )
-    before = book.figures()
     values = new_entry_values(
         command,
         plan,
@@ -154,16 +142,15 @@ def _add_entry(
         # an edit continues its chain: one record in the PSA, updated
         chain=(replaces.root_id or replaces.id, replaces.psa_id) if replaces else (None, None),
     )
-    entry = Entry(**values)
-    book.session.add(entry)
-    book.session.flush()
-    entry.overage_minutes = book.store_draws(entry, plan.allocation)
-    client.used_minutes += plan.billable
-    client.open_overage_minutes += entry.overage_minutes
-    client.last_entry_id = entry.id
-    book.line("entry", before, entry_id=entry.id, note=command.note[:200])
-    queue_sync(book.session, book.ctx, entry)
+    row = book.ledger.log(plan, values, command.note)
+    ids = book.save()
+    entry = stored_entry(row, ids)
     return entry, plan, after
+
+
+def stored_entry(row: dict[str, Any], ids: Ids) -> SimpleNamespace:
+    """A new entry as stored: its columns, with the id the database gave it."""
+    return SimpleNamespace(**{**row, "id": ids(row["id"])})
 
 
 def _after_hours(book: ClientBook, command: LogTime, day: date) -> tuple[LogTime, str | None]:
@@ -220,7 +207,7 @@ def _no_hours_message(client: Client, balance: int, billable: int, later: Waitin
 
 def _log_result(
     book: ClientBook,
-    entry: Entry,
+    entry: Entry | SimpleNamespace,
     plan: EntryPlan | None = None,
     duplicate: bool = False,
     after_hours: str | None = None,
@@ -303,6 +290,7 @@ def _idempotent(
         return seen
 
 
+@serves(VoidEntry)
 def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
     with ctx.db.unit_of_work() as uow:
         session = uow.session
@@ -314,6 +302,7 @@ def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
         book.catch_up()
         _take_back(book, entry, command.reason, command.reason[:200])
         book.settle_overage()
+        book.save()
         audit(
             session,
             ctx,
@@ -341,40 +330,17 @@ def _entry(session: Session, entry_id: int) -> Entry:
 
 
 def _take_back(book: ClientBook, entry: Entry, reason: str, note: str, correction: bool = False) -> None:
-    """Void ``entry`` and record it: a "void" line giving back its billable minutes and, when part of
-    it was overage already billed on its own, an "overage_billed" line taking that part back, so a
-    statement's "used" and "overage billed" each show their own correction; then a "forfeit" line for
-    minutes given back to a block whose closing day has passed. For a ``correction`` that forfeit
-    waits for the corrected entry, which draws on those minutes first (``ClientBook.kept_draws``)."""
-    before = book.figures()
-    billed = entry.billed_overage_minutes
-    billable = entry.billable_minutes
-    _reverse_entry(book, entry, reason)
-    if not billed:
-        book.line("void", before, entry_id=entry.id, note=note)
-    else:
-        book.line("void", before, entry_id=entry.id, note=note, minutes=billable)
-        after_void = Figures(before.usable, before.account + billable)
-        book.line("overage_billed", after_void, entry_id=entry.id, note="billed overage taken back", alert=False)
-    if not correction:
-        book.forfeit_returned()
-
-
-def _reverse_entry(book: ClientBook, entry: Entry, reason: str) -> None:
-    client = book.client
-    if client.last_entry_id == entry.id:  # dashboards show the latest entry that still counts
-        client.last_entry_id = repositories.latest_live_entry_id(book.session, client.id, entry.id)
-    book.reverse_draws(entry.draws)
-    client.open_overage_minutes -= entry.overage_minutes
-    client.billed_overage_minutes -= entry.billed_overage_minutes
-    client.used_minutes -= entry.billable_minutes
-    entry.overage_minutes = 0
-    entry.billed_overage_minutes = 0
-    entry.voided_at = book.now
-    entry.voided_by = book.actor.user_id
-    entry.void_reason = reason
-    book.session.flush()
-    queue_sync(book.session, book.ctx, entry)
+    """Void ``entry`` (``ClientLedger.take_back``); for a ``correction`` the forfeit of what it gave
+    back to a closed block waits for the corrected entry, which draws on those minutes first."""
+    session, client = book.session, book.client
+    book.ledger.take_back(
+        ledger_entry(entry, postings.live_draws(session, entry_id=entry.id)),
+        reason=reason,
+        note=note,
+        latest_live_entry=lambda: repositories.latest_live_entry_id(session, client.id, entry.id),
+        chain_root=entry.root_id or entry.id,
+        correction=correction,
+    )
 
 
 def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: str | None = None) -> LogResult:
@@ -432,6 +398,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
             multiplier=rate,
         )
         book.forfeit_returned()  # what the corrected entry did not draw again of a closed block's minutes
+        book.save()
         audit(
             session,
             ctx,
@@ -512,36 +479,31 @@ def add_block(
     book: ClientBook, command: TopUp, key: str | None, renewal_of: Block | None = None
 ) -> tuple[Block, int, int]:
     """Add a block and settle open overage by the client's policy; returns (block, carried, billed)."""
-    before = book.figures()
     start = command.starts_on or book.today
     # numbered per client, under the client's row lock (a client's second block is its block 2)
     last = repositories.last_block_number(book.session, book.client.id)
-    block = Block(
-        client_id=book.client.id,
-        number=(last or 0) + 1,
-        minutes=command.minutes,
-        remaining_minutes=command.minutes,
-        forfeited_minutes=0,
-        start_on=start,
-        expires_on=command.expires_on,
-        price=command.price,
-        currency=(command.currency or book.ctx.settings.currency) if command.price is not None else None,
-        reference=command.reference,
-        note=command.note,
-        sold_by=book.actor.user_id,
-        renew_months=command.renew_months,
-        renewal_of_id=renewal_of.id if renewal_of else None,
-        idempotency_key=key,
-        request_fingerprint=fingerprint(command) if key else None,
-        created_at=book.now,
-    )
-    book.session.add(block)
-    book.client.purchased_minutes += command.minutes
-    book.session.flush()
-    book.track(block)
+    values = {
+        "client_id": book.client.id,
+        "number": (last or 0) + 1,
+        "start_on": start,
+        "expires_on": command.expires_on,
+        "price": command.price,
+        "currency": (command.currency or book.ctx.settings.currency) if command.price is not None else None,
+        "reference": command.reference,
+        "note": command.note,
+        "sold_by": book.actor.user_id,
+        "renew_months": command.renew_months,
+        "renewal_of_id": renewal_of.id if renewal_of else None,
+        "idempotency_key": key,
+        "request_fingerprint": fingerprint(command) if key else None,
+        "created_at": book.now,
+    }
     note = f"{format_duration(command.minutes)} block" + (f" {command.reference}" if command.reference else "")
-    book.line("renewal" if renewal_of else "topup", before, block_id=block.id, note=note)
+    added = book.ledger.add_block(values, command.minutes, start, "renewal" if renewal_of else "topup", note)
     carried, billed = book.settle_overage()
+    book.save()
+    block = book.session.get(Block, added.id)
+    assert block is not None
     return block, carried, billed
 
 
@@ -568,6 +530,7 @@ def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, dup
     )
 
 
+@serves(VoidTopUp)
 def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
     """Cancel a block entered by mistake. Minutes already drawn from it are drawn again from the
     client's other blocks, FIFO, and what no block covers becomes overage."""
@@ -589,23 +552,24 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
             raise Refused(f"Block {block.number or block.id} of {client.display_name} is already voided.")
         book = ClientBook(session, ctx, client, actor)
         book.catch_up()
-        before = book.figures()
         snapshot = block_view(block, book.today, book.policy.grace_days).as_dict()
-        active = repositories.live_draws_of(session, block.id)
-        block.voided_at, block.voided_by = book.now, actor.user_id
-        for draw in active:
-            draw.reversed_at = book.now
-        client.purchased_minutes -= block.minutes
-        client.forfeited_minutes -= block.forfeited_minutes
-        block.remaining_minutes = 0
-        session.flush()
-        for draw in active:
-            entry = session.get(Entry, draw.entry_id)
-            assert entry is not None
-            uncovered = book.draw(entry, draw.minutes)
-            entry.overage_minutes += uncovered
-            client.open_overage_minutes += uncovered
-        _record_void_of_block(book, block, before, command.reason[:200])
+        live = postings.live_draws(session, block_id=block.id)
+        rows = postings.entries_of_draws(session, sorted({d.entry_id for d in live}))
+        entries = {entry_id: ledger_entry(row) for entry_id, row in rows.items()}
+        held = book.ledger.block(block.id) or LedgerBlock(
+            block.id,
+            block.number,
+            block.minutes,
+            block.remaining_minutes,
+            block.forfeited_minutes,
+            block.start_on,
+            block.expires_on,
+            block.reference,
+        )
+        book.ledger.void_block(
+            held, [(LiveDraw(d.id, d.block_id, d.minutes), entries[d.entry_id]) for d in live], command.reason[:200]
+        )
+        book.save()
         audit(
             session,
             ctx,
@@ -621,25 +585,6 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         )
         uow.commit()
         return result
-
-
-def _record_void_of_block(book: ClientBook, block: Block, before: Figures, note: str) -> None:
-    """A void takes back what was bought ("void_topup", the block's whole size) and, in a line of its
-    own, what of it was forfeited (a "forfeit" line giving those minutes back), both dated now: the
-    running figures and the statements of the current period then agree on bought and forfeited,
-    and a statement of a month that is over keeps the forfeit it showed."""
-    if not block.forfeited_minutes:
-        book.line("void_topup", before, block_id=block.id, note=note)
-        return
-    book.line("void_topup", before, block_id=block.id, note=note, minutes=-block.minutes)
-    taken_back = Figures(before.usable, before.account - block.minutes)
-    book.line(
-        "forfeit",
-        taken_back,
-        block_id=block.id,
-        note=f"{block.forfeited_minutes} min forfeited of block {block.number or block.id} taken back by its void",
-        alert=False,
-    )
 
 
 def expire_blocks(ctx: Context, actor: Actor) -> list[tuple[str, int]]:

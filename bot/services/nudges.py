@@ -5,7 +5,6 @@ they wrote), and it is forgotten once the day's nudge is decided."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -13,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from bot.domain.commands import NudgesSet
 from bot.domain.errors import DomainError
+from bot.domain.notices import Nudge, NudgeThread
 from bot.domain.roles import Role
-from bot.services.alerts import enqueue
+from bot.services.alerts import queue
 from bot.services.channels import message_ref
 from bot.services.context import Actor, Context
+from bot.services.dispatch import serves
 from bot.services.people import person_standing
 from bot.services.results import Message
 from storage import capture, repositories
@@ -42,6 +43,7 @@ def note_reply(ctx: Context, actor: Actor, channel_id: str, thread_ts: str) -> b
     return True
 
 
+@serves(NudgesSet)
 def set_nudges(ctx: Context, actor: Actor, command: NudgesSet) -> Message:
     with ctx.db.unit_of_work() as uow:
         session = uow.session
@@ -87,7 +89,7 @@ def nudge(ctx: Context, day: date) -> str:
         rows = capture.activity_before(session, end)
         clients = {channel: (handle, name) for channel, _, handle, name, _ in repositories.channel_links(session)}
         opted_out = capture.nudges_off(session)
-        waiting: dict[str, list[dict[str, Any]]] = {}
+        waiting: dict[str, list[NudgeThread]] = {}
         for row in rows:
             if row.user_id in opted_out or row.channel_id not in clients:
                 continue
@@ -99,21 +101,19 @@ def nudge(ctx: Context, day: date) -> str:
             handle, name = clients[row.channel_id]
             started = datetime.fromtimestamp(float(row.thread_ts), zone)
             waiting.setdefault(row.user_id, []).append(
-                {
-                    "client": handle,
-                    "display_name": name,
-                    "channel": row.channel_id,
-                    "thread_ts": row.thread_ts,
-                    "started": f"{started:%H:%M}" if started.date() == day else f"{started:%d %b %H:%M}",
-                }
+                NudgeThread(
+                    client=handle,
+                    display_name=name,
+                    channel=row.channel_id,
+                    thread_ts=row.thread_ts,
+                    started=f"{started:%H:%M}" if started.date() == day else f"{started:%d %b %H:%M}",
+                )
             )
         for user_id, open_threads in waiting.items():
             if not _still_staff(ctx, session, user_id):
                 continue
-            facts = {"user": user_id, "date": day.isoformat(), "count": len(open_threads), "threads": open_threads}
-            people += enqueue(
-                session, ctx, "nudge", None, facts, f"nudge:{user_id}:{day.isoformat()}", only_slack=user_id
-            )
+            reminder = Nudge(user=user_id, date=day.isoformat(), count=len(open_threads), threads=tuple(open_threads))
+            people += queue(session, ctx, reminder, None, f"nudge:{user_id}:{day.isoformat()}", only_slack=user_id)
             threads += len(open_threads)
         # what was kept served this nudge only (later days' rows, if the job runs late, stay)
         capture.forget_activity(session, before=end)

@@ -52,10 +52,15 @@ def queued_note(ctx: Context) -> str | None:
 
 def queue_sync(session: Session, ctx: Context, entry: Entry) -> None:
     """Queue ``entry``'s chain for the PSA, in the caller's transaction (no PSA: nothing)."""
-    row = sync_row(ctx, entry.client_id)
+    queue_chain_sync(session, ctx, entry.client_id, store.chain_root(entry))
+
+
+def queue_chain_sync(session: Session, ctx: Context, client_id: int, chain_root: int) -> None:
+    """Queue the chain whose first entry is ``chain_root`` for the PSA (no PSA: nothing)."""
+    row = sync_row(ctx, client_id)
     if row is None:
         return
-    outbox.requeue(session, row, store.chain_root(entry))
+    outbox.requeue(session, row, chain_root)
     unit_of_work_of(session).after_commit(ctx.db.outbox_written)
 
 

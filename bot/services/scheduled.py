@@ -16,9 +16,18 @@ from sqlalchemy.orm import Session
 
 from bot.domain.commands import TopUp
 from bot.domain.dates import add_months, month_period
+from bot.domain.notices import (
+    BlockRenewed,
+    Digest,
+    DigestClient,
+    ExpiringBlock,
+    LowClient,
+    PsaFailure,
+    PsaFailures,
+)
 from bot.domain.thresholds import lowest_above_zero
 from bot.psa import psa_label
-from bot.services.alerts import enqueue, internal_channel, thresholds_of
+from bot.services.alerts import enqueue, internal_channel, queue, thresholds_of
 from bot.services.book import SYSTEM, ClientBook
 from bot.services.context import Context, lock_client
 from bot.services.ledger import add_block, expire_blocks
@@ -87,18 +96,18 @@ def _renew(ctx: Context, block_id: int) -> None:
         # No forfeit here: that is the expiry job's, which reports what it forfeited whichever job runs first.
         book = ClientBook(session, ctx, client, SCHEDULER)
         new, _, _ = add_block(book, command, None, renewal_of=block)
-        facts = {
-            "client": client.handle,
-            "display_name": client.display_name,
-            "block_id": new.id,
-            "block_number": new.number,
-            "minutes": new.minutes,
-            "start_on": str(new.start_on),
-            "expires_on": str(new.expires_on) if new.expires_on else None,
-            "remaining_minutes": book.balance(),
-            "account_manager": client.account_manager,
-        }
-        enqueue(session, ctx, "renewal", client, facts, f"renewal:{new.id}")
+        renewed = BlockRenewed(
+            client=client.handle,
+            display_name=client.display_name,
+            block_id=new.id,
+            block_number=new.number,
+            minutes=new.minutes,
+            start_on=str(new.start_on),
+            expires_on=str(new.expires_on) if new.expires_on else None,
+            remaining_minutes=book.balance(),
+            account_manager=client.account_manager,
+        )
+        queue(session, ctx, renewed, client, f"renewal:{new.id}")
         uow.commit()
 
 
@@ -109,65 +118,73 @@ def digest(ctx: Context, day: date) -> str:
     expire_blocks(ctx, SCHEDULER)  # the digest's balances show only forfeits the ledger records
     with ctx.db.unit_of_work() as uow:
         session = uow.session
-        facts = digest_facts(ctx, session, day)
-        added = enqueue(session, ctx, "digest", None, facts, f"digest:{day.isoformat()}", only_slack=channel)
+        found = digest_facts(ctx, session, day)
+        added = queue(session, ctx, found, None, f"digest:{day.isoformat()}", only_slack=channel)
         uow.commit()
-    return f"{len(facts['low'])} low, {len(facts['overdrawn'])} overdrawn, {len(facts['expiring'])} expiring" + (
+    return f"{len(found.low)} low, {len(found.overdrawn)} overdrawn, {len(found.expiring)} expiring" + (
         "" if added else " (already posted)"
     )
 
 
-def digest_facts(ctx: Context, session: Any, day: date) -> dict[str, Any]:
+def digest_facts(ctx: Context, session: Any, day: date) -> Digest:
     views = all_balances(session, ctx)
     clients = {c.handle: c for c in repositories.clients(session)}
-    low: list[dict[str, Any]] = []
-    overdrawn: list[dict[str, Any]] = []
-    expiring: list[dict[str, Any]] = []
+    low: list[LowClient] = []
+    overdrawn: list[DigestClient] = []
+    expiring: list[ExpiringBlock] = []
     for view in views:
-        summary = {
-            "client": view.client,
-            "display_name": view.display_name,
-            "remaining_minutes": view.remaining_minutes,
-        }
+        client, name, left = view.client, view.display_name, view.remaining_minutes
         lowest = lowest_above_zero(
             thresholds_of(clients[view.client].thresholds, ctx.settings), view.current_block_minutes
         )
         if view.remaining_minutes < 0:
-            overdrawn.append(summary)
+            overdrawn.append(DigestClient(client=client, display_name=name, remaining_minutes=left))
         elif view.remaining_minutes <= (lowest.level(view.current_block_minutes) if lowest else 0):
-            low.append({**summary, "threshold": lowest.label if lowest else None})
+            threshold = lowest.label if lowest else None
+            low.append(LowClient(client=client, display_name=name, remaining_minutes=left, threshold=threshold))
         for block in view.blocks:
             if block.expires_on and day <= block.expires_on <= day + EXPIRING_WITHIN and block.remaining_minutes > 0:
                 expiring.append(
-                    {
-                        **summary,
-                        "remaining_minutes": block.remaining_minutes,
-                        "expires_on": block.expires_on.isoformat(),
-                        "block_id": block.id,
-                        "block_number": block.number,
-                    }
+                    ExpiringBlock(
+                        client=client,
+                        display_name=name,
+                        remaining_minutes=block.remaining_minutes,
+                        expires_on=block.expires_on.isoformat(),
+                        block_id=block.id,
+                        block_number=block.number,
+                    )
                 )
-    expiring.sort(key=lambda b: (b["expires_on"], b["client"]))
-    facts: dict[str, Any] = {"date": day.isoformat(), "low": low, "overdrawn": overdrawn, "expiring": expiring}
+    expiring.sort(key=lambda b: (b.expires_on, b.client or ""))
+    return Digest(
+        date=day.isoformat(),
+        low=tuple(low),
+        overdrawn=tuple(overdrawn),
+        expiring=tuple(expiring),
+        psa=_psa_failures(ctx, session),
+    )
+
+
+def _psa_failures(ctx: Context, session: Any) -> PsaFailures | None:
+    """Entries the PSA refused (or that miss a mapping), each with the PSA's own words."""
     label = psa_label(ctx.settings)
-    if label:  # entries the PSA refused (or that miss a mapping), each with the PSA's own words
-        failed, count = psa_store.failed_syncs(session)
-        facts["psa"] = {
-            "name": label,
-            "failed_count": count,
-            "failed": [
-                {
-                    "entry_id": f.entry_id,
-                    "client": f.client,
-                    "user_name": f.user_name,
-                    "minutes": f.minutes,
-                    "work_date": f.work_date.isoformat(),
-                    "error": f.error,
-                }
-                for f in failed
-            ],
-        }
-    return facts
+    if not label:
+        return None
+    failed, count = psa_store.failed_syncs(session)
+    return PsaFailures(
+        name=label,
+        failed_count=count,
+        failed=tuple(
+            PsaFailure(
+                entry_id=f.entry_id,
+                client=f.client,
+                user_name=f.user_name,
+                minutes=f.minutes,
+                work_date=f.work_date.isoformat(),
+                error=f.error,
+            )
+            for f in failed
+        ),
+    )
 
 
 def statement(ctx: Context, day: date) -> str:

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from bot.domain.commands import LogTime, TimerDiscard, TimerShow, TimerStart, TimerStop
 from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import NotFound, Refused
+from bot.domain.notices import TimerCheck
 from bot.domain.roles import Role, require
-from bot.services.alerts import enqueue
+from bot.services.alerts import queue
 from bot.services.context import Actor, Context, find_client
+from bot.services.dispatch import serves
 from bot.services.ledger import log_time
 from bot.services.results import LogResult, Message
 from storage import capture, repositories
@@ -150,6 +152,7 @@ def stop_timer(ctx: Context, actor: Actor, command: TimerStop, source: str = "sl
     return result if minutes == ran else replace(result, timer_minutes=ran)
 
 
+@serves(TimerShow)
 def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:
     with ctx.db.unit_of_work(read_only=True) as uow:
         timer = uow.session.get(Timer, actor.user_id)
@@ -167,6 +170,7 @@ def show_timer(ctx: Context, actor: Actor, command: TimerShow) -> Message:
         )
 
 
+@serves(TimerDiscard)
 def discard_timer(ctx: Context, actor: Actor, command: TimerDiscard) -> Message:
     with ctx.db.unit_of_work() as uow:
         timer = _running(uow.session, actor, command.started_at)
@@ -186,15 +190,15 @@ def ask_about_long_timers(ctx: Context) -> int:
         rows = capture.timers_started_before(session, now - timedelta(minutes=limit))
         for timer, client in rows:
             since = timer.started_at.astimezone(ZoneInfo(client.timezone))
-            facts = {
-                "user": timer.user_id,
-                "client": client.handle,
-                "display_name": client.display_name,
-                "minutes": elapsed_minutes(timer.started_at, now),
-                "since": f"{since:%a %d %b %H:%M}",
-                "started_at": timer.started_at.isoformat(),
-            }
+            check = TimerCheck(
+                user=timer.user_id,
+                client=client.handle,
+                display_name=client.display_name,
+                minutes=elapsed_minutes(timer.started_at, now),
+                since=f"{since:%a %d %b %H:%M}",
+                started_at=timer.started_at.isoformat(),
+            )
             key = f"timer_check:{timer.user_id}:{timer.started_at.isoformat()}"
-            asked += enqueue(session, ctx, "timer_check", client, facts, key, only_slack=timer.user_id)
+            asked += queue(session, ctx, check, client, key, only_slack=timer.user_id)
         uow.commit()
     return asked

@@ -13,6 +13,7 @@ from bot.domain.errors import NotFound, Refused
 from bot.domain.roles import Role, require
 from bot.domain.worktypes import STANDARD, multiplier_label, plain
 from bot.services.context import Actor, Context, audit
+from bot.services.dispatch import serves
 from bot.services.results import Message, Result
 from storage import repositories
 from storage.models import ClientWorkType, WorkType
@@ -53,6 +54,7 @@ def known_work_type(session: Session, name: str) -> None:
         raise NotFound(f"There is no work type `{name}`; add it first.", f"worktype add {name} 1.5")
 
 
+@serves(WorkTypeAdd)
 def add_work_type(ctx: Context, actor: Actor, command: WorkTypeAdd) -> Message:
     with ctx.db.unit_of_work() as uow:
         session = uow.session
@@ -85,6 +87,7 @@ def add_work_type(ctx: Context, actor: Actor, command: WorkTypeAdd) -> Message:
     )
 
 
+@serves(WorkTypeList)
 def list_work_types(ctx: Context, actor: Actor, command: WorkTypeList) -> WorkTypesResult:
     with ctx.db.unit_of_work(read_only=True) as uow:
         require(ctx.role_of(uow.session, actor), Role.TECHNICIAN, "see work types")
@@ -95,6 +98,7 @@ def list_work_types(ctx: Context, actor: Actor, command: WorkTypeList) -> WorkTy
     return WorkTypesResult([WorkTypeView(STANDARD, Decimal(1), False), *rows])
 
 
+@serves(WorkTypeArchive)
 def archive_work_type(ctx: Context, actor: Actor, command: WorkTypeArchive) -> Message:
     with ctx.db.unit_of_work() as uow:
         session = uow.session

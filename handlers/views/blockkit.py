@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.domain.durations import format_duration
-from bot.render import bar
+from bot.phrasebook import bar
 
 SECTION_LIMIT = 2900  # Slack allows 3000 characters per section text
 MESSAGE_BLOCKS = 48  # Slack allows 50 blocks per message

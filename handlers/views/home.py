@@ -17,11 +17,11 @@ from slack_sdk.models.views import View
 
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.worktypes import STANDARD, multiplier_label
-from bot.render import bar, percent_label
+from bot.phrasebook import bar, percent_label
 from bot.services.queries import Dashboard, MyDay
 from bot.services.results import BalanceView
 from handlers.views.blockkit import context, escape, section
-from handlers.views.messages import timer_actions
+from handlers.views.replies import timer_actions
 
 OPEN_LOG_ACTION = "home_log_time"
 OPEN_TOPUP_ACTION = "home_top_up"

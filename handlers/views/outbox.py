@@ -1,18 +1,30 @@
-"""The outbox's Slack messages: facts -> ``(text, blocks)``, with the buttons of alerts, nudges and
-timers. Pure (no I/O), so each is tested by calling it. The text is ``bot.jobs.messages.summary`` (the
-words an e-mail uses too); ``bot.bootstrap`` gives ``slack_message`` to the Slack transport."""
+"""The outbox's Slack messages: a notice -> ``(text, blocks)``, with the buttons of alerts, nudges and
+timers; one registered layout per notice type (``layout``). Pure (no I/O), so each is tested by
+calling it. The text is ``bot.phrasebook.summary`` (the words an e-mail uses too); ``bot.bootstrap``
+gives ``slack_message`` to the Slack transport."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from functools import singledispatch
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.durations import format_duration
-from bot.jobs.messages import limit_text, run_out, summary
-from bot.render import per_week, statement_lines
+from bot.domain.notices import (
+    BlockForfeited,
+    BlockRenewed,
+    Digest,
+    DigestClient,
+    LowClient,
+    Notice,
+    Nudge,
+    Statement,
+    ThresholdCrossed,
+    TimerCheck,
+)
+from bot.phrasebook import limit_text, per_week, run_out, statement_lines, summary
 from handlers.views.blockkit import (
     MESSAGE_BLOCKS,
     balance_line,
@@ -37,107 +49,121 @@ TIMER_DISCARD_ACTION = "timer_discard"
 PSA_RETRY_ACTION = "psa_retry"  # the digest's Retry of entries that did not reach the PSA
 
 
-def _who(facts: dict[str, Any]) -> str:
-    manager = facts.get("account_manager")
+def _who(notice: ThresholdCrossed | BlockForfeited) -> str:
+    manager = notice.account_manager
     return f"<@{manager}>" if manager else "Account managers"
 
 
-def _name(facts: dict[str, Any]) -> str:
-    return escape(str(facts.get("display_name") or facts.get("client")))
+def _name(notice: ThresholdCrossed | BlockForfeited | BlockRenewed) -> str:
+    return escape(str(notice.display_name or notice.client))
 
 
-def slack_message(facts: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """``(text, blocks)`` for any outbox kind; the text escaped as the blocks are (a notification
-    shows it: a client named ``Acme <!channel>`` must not ping anyone)."""
-    return escape(summary(facts)), to_dicts(LAYOUTS[facts["kind"]](facts))
+def slack_message(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
+    """``(text, blocks)`` for any notice; the text escaped as the blocks are (a notification shows
+    it: a client named ``Acme <!channel>`` must not ping anyone)."""
+    return escape(summary(notice)), to_dicts(layout(notice))
 
 
-def _threshold(facts: dict[str, Any]) -> list[Block]:
-    remaining = int(facts["remaining_minutes"])
+@singledispatch
+def layout(notice: Notice) -> list[Block]:
+    """A notice's blocks: one registered layout per notice type (below)."""
+    raise AssertionError(f"no Slack layout for {type(notice).__name__}")  # pragma: no cover
+
+
+@layout.register
+def _(alert: ThresholdCrossed) -> list[Block]:
+    remaining = alert.remaining_minutes
     icon = ":red_circle:" if remaining <= 0 else ":warning:"
     if remaining < 0:
-        head = f"{icon} *{_name(facts)}* is overdrawn by *{format_duration(-remaining)}*{limit_text(facts)}"
+        head = f"{icon} *{_name(alert)}* is overdrawn by *{format_duration(-remaining)}*{limit_text(alert)}"
     else:
         head = (
-            f"{icon} *{_name(facts)}* crossed the *{facts['threshold']}* threshold: "
-            f"{balance_line(remaining, facts.get('percent_left'))}"
+            f"{icon} *{_name(alert)}* crossed the *{alert.threshold}* threshold: "
+            f"{balance_line(remaining, alert.percent_left)}"
         )
-    burn = facts.get("burn_per_day_minutes") or "0"
+    burn = alert.burn_per_day_minutes or "0"
     lines = [
-        f"Used in the last 30 days: *{format_duration(int(facts['used_30d_minutes']))}*",
-        f"Burn rate: {per_week(str(burn))} h/week",
-        f"Projected run-out: *{run_out(facts)}*",
-        f"Next block expiry: {facts.get('next_expiry') or 'none'}",
+        f"Used in the last 30 days: *{format_duration(alert.used_30d_minutes)}*",
+        f"Burn rate: {per_week(burn)} h/week",
+        f"Projected run-out: *{run_out(alert)}*",
+        f"Next block expiry: {alert.next_expiry or 'none'}",
     ]
     return [
         section(head),
         section("\n".join(lines)),
-        context(f"{_who(facts)}: time to talk to {_name(facts)} about more hours."),
+        context(f"{_who(alert)}: time to talk to {_name(alert)} about more hours."),
         ActionsBlock(
             elements=[
-                ButtonElement(text="Add hours", action_id=ADD_HOURS_ACTION, value=facts["client"], style="primary"),
-                ButtonElement(text="Snooze 7 days", action_id=SNOOZE_ACTION, value=facts["client"]),
-                ButtonElement(text="Entries", action_id=ENTRIES_ACTION, value=facts["client"]),
-                ButtonElement(text="Burn-down chart", action_id=CHART_ACTION, value=facts["client"]),
+                ButtonElement(text="Add hours", action_id=ADD_HOURS_ACTION, value=alert.client, style="primary"),
+                ButtonElement(text="Snooze 7 days", action_id=SNOOZE_ACTION, value=alert.client),
+                ButtonElement(text="Entries", action_id=ENTRIES_ACTION, value=alert.client),
+                ButtonElement(text="Burn-down chart", action_id=CHART_ACTION, value=alert.client),
             ]
         ),
     ]
 
 
-def _expiry(facts: dict[str, Any]) -> list[Block]:
+@layout.register
+def _(notice: BlockForfeited) -> list[Block]:
     return [
         section(
-            f":hourglass: *{_name(facts)}*: {format_duration(int(facts['forfeited_minutes']))} unused of a "
-            f"{format_duration(int(facts['block_minutes']))} block expired on {facts['expires_on']} and were "
-            f"forfeited. Balance now {format_duration(int(facts['remaining_minutes']))}."
+            f":hourglass: *{_name(notice)}*: {format_duration(notice.forfeited_minutes)} unused of a "
+            f"{format_duration(notice.block_minutes)} block expired on {notice.expires_on} and were "
+            f"forfeited. Balance now {format_duration(notice.remaining_minutes)}."
         ),
-        context(f"{_who(facts)}: a reason to call."),
+        context(f"{_who(notice)}: a reason to call."),
     ]
 
 
-def _renewal(facts: dict[str, Any]) -> list[Block]:
-    expires = f", expires {facts['expires_on']}" if facts.get("expires_on") else ""
+@layout.register
+def _(notice: BlockRenewed) -> list[Block]:
+    expires = f", expires {notice.expires_on}" if notice.expires_on else ""
     return [
         section(
-            f":repeat: *{_name(facts)}* renewed: new block {facts.get('block_number') or facts['block_id']} of "
-            f"{format_duration(int(facts['minutes']))} from {facts['start_on']}{expires}. "
-            f"Balance now {format_duration(int(facts['remaining_minutes']))}."
+            f":repeat: *{_name(notice)}* renewed: new block {notice.block_number or notice.block_id} of "
+            f"{format_duration(notice.minutes)} from {notice.start_on}{expires}. "
+            f"Balance now {format_duration(notice.remaining_minutes)}."
         )
     ]
 
 
-def _low(client: dict[str, Any]) -> str:
+def _low(client: LowClient) -> str:
     """A low client's line: what is left and the threshold it is at or under (digests queued before
     the threshold was in their facts say what is left only)."""
-    left = int(client["remaining_minutes"])
+    left = client.remaining_minutes
     if left == 0:
         return "hours used up"
-    under = f" (at or under {client['threshold']})" if client.get("threshold") else ""
+    under = f" (at or under {client.threshold})" if client.threshold else ""
     return f"{format_duration(left)} left{under}"
 
 
-def _digest(facts: dict[str, Any]) -> list[Block]:
-    low = [f"• *{escape(c['display_name'])}*: {_low(c)}" for c in facts["low"]]
-    over = [f"• *{escape(c['display_name'])}*: {format_duration(c['remaining_minutes'])}" for c in facts["overdrawn"]]
+def _over(client: DigestClient) -> str:
+    return f"• *{escape(client.display_name)}*: {format_duration(client.remaining_minutes)}"
+
+
+@layout.register
+def _(digest: Digest) -> list[Block]:
+    low = [f"• *{escape(c.display_name)}*: {_low(c)}" for c in digest.low]
+    over = [_over(c) for c in digest.overdrawn]
     expiring = [
-        f"• *{escape(b['display_name'])}*: {format_duration(b['remaining_minutes'])} unused, block expires {b['expires_on']}"
-        for b in facts["expiring"]
+        f"• *{escape(b.display_name)}*: {format_duration(b.remaining_minutes)} unused, block expires {b.expires_on}"
+        for b in digest.expiring
     ]
-    lines = [f"*Daily digest for {facts['date']}*"]
+    lines = [f"*Daily digest for {digest.date}*"]
     lines += ["*Low: at or under their lowest threshold above zero*", *(low or ["none"])]
     lines += ["*Overdrawn*", *(over or ["none"])]
     lines += ["*Expiring within 30 days with unused hours* (use them or lose them)", *(expiring or ["none"])]
-    psa = facts.get("psa")
-    if not psa or not psa["failed_count"]:
+    psa = digest.psa
+    if not psa or not psa.failed_count:
         return lines_as_sections(lines)
-    lines.append(f"*Entries that did not reach {escape(psa['name'])}* ({psa['failed_count']})")
+    lines.append(f"*Entries that did not reach {escape(psa.name)}* ({psa.failed_count})")
     lines += [
-        f"• #{f['entry_id']} `{f['client']}` {escape(f['user_name'])}, {format_duration(f['minutes'])} on "
-        f"{f['work_date']}: {escape(f['error'])}"
-        for f in psa["failed"]
+        f"• #{f.entry_id} `{f.client}` {escape(f.user_name)}, {format_duration(f.minutes)} on "
+        f"{f.work_date}: {escape(f.error)}"
+        for f in psa.failed
     ]
-    if psa["failed_count"] > len(psa["failed"]):
-        lines.append(f"…and {psa['failed_count'] - len(psa['failed'])} more (`blocktime psa retry`).")
+    if psa.failed_count > len(psa.failed):
+        lines.append(f"…and {psa.failed_count - len(psa.failed)} more (`blocktime psa retry`).")
     retry = ActionsBlock(
         block_id="psa_retry",
         elements=[ButtonElement(text="Retry", action_id=PSA_RETRY_ACTION, value="all", style="primary")],
@@ -145,37 +171,39 @@ def _digest(facts: dict[str, Any]) -> list[Block]:
     return [*lines_as_sections(lines, MESSAGE_BLOCKS - 1), retry]
 
 
-def _statement(facts: dict[str, Any]) -> list[Block]:
-    lines = [f"*{escape(line)}*" if i == 0 else escape(line) for i, line in enumerate(statement_lines(facts))]
+@layout.register
+def _(statement: Statement) -> list[Block]:  # a client's statement too: its facts are already client-safe
+    lines = [f"*{escape(line)}*" if i == 0 else escape(line) for i, line in enumerate(statement_lines(statement))]
     return lines_as_sections(lines)
 
 
-def _nudge(facts: dict[str, Any]) -> list[Block]:
+@layout.register
+def _(nudge: Nudge) -> list[Block]:
     """A staff member's DM about ticket threads they replied in without logging time: one Log time
     button per thread, opening the form pre-filled for it."""
-    threads, count = facts["threads"], int(facts["count"])
-    blocks: list[Block] = [section(f":stopwatch: {escape(summary(facts))}")]
-    for thread in threads[:THREADS_SHOWN]:
-        value = json.dumps({"channel": thread["channel"], "thread_ts": thread["thread_ts"], "date": facts["date"]})
+    blocks: list[Block] = [section(f":stopwatch: {escape(summary(nudge))}")]
+    for thread in nudge.threads[:THREADS_SHOWN]:
+        value = json.dumps({"channel": thread.channel, "thread_ts": thread.thread_ts, "date": nudge.date})
         blocks.append(
             section(
-                f"*{escape(thread['display_name'])}* (`{thread['client']}`): thread of {thread['started']} in "
-                f"<#{thread['channel']}>",
+                f"*{escape(thread.display_name)}* (`{thread.client}`): thread of {thread.started} in "
+                f"<#{thread.channel}>",
                 accessory=ButtonElement(text="Log time", action_id=NUDGE_LOG_ACTION, value=value),
             )
         )
-    if count > THREADS_SHOWN:
-        blocks.append(context(f"…and {count - THREADS_SHOWN} more threads."))
+    if nudge.count > THREADS_SHOWN:
+        blocks.append(context(f"…and {nudge.count - THREADS_SHOWN} more threads."))
     blocks.append(context("Not billable? Nothing to do. `/blocktime nudges off` stops these messages."))
     return blocks
 
 
-def _timer_check(facts: dict[str, Any]) -> list[Block]:
+@layout.register
+def _(check: TimerCheck) -> list[Block]:
     """A timer that ran past the limit asks its owner before it is logged."""
-    ran = format_duration(int(facts["minutes"]))
-    start = str(facts["started_at"])
+    ran = format_duration(check.minutes)
+    start = check.started_at
     return [
-        section(f":alarm_clock: {escape(summary(facts))}"),
+        section(f":alarm_clock: {escape(summary(check))}"),
         ActionsBlock(
             elements=[
                 ButtonElement(text=f"Keep {ran}", action_id=TIMER_KEEP_ACTION, value=start),
@@ -185,15 +213,3 @@ def _timer_check(facts: dict[str, Any]) -> list[Block]:
         ),
         context("Nothing is logged until you choose."),
     ]
-
-
-LAYOUTS: dict[str, Callable[[dict[str, Any]], list[Block]]] = {
-    "threshold": _threshold,
-    "expiry": _expiry,
-    "renewal": _renewal,
-    "digest": _digest,
-    "statement": _statement,
-    "client_statement": _statement,  # its facts are already client-safe
-    "nudge": _nudge,
-    "timer_check": _timer_check,
-}

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.services.results import LogResult
-from handlers.views.messages import UNDO_ACTION, render_log
+from handlers.views.replies import UNDO_ACTION, render_log
 from tests.e2e.slack_harness import assert_valid_message
 
 PLAIN = LogResult(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.commands import Link
+from bot.domain.notices import notice_from_json
 from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
@@ -108,7 +109,7 @@ def test_an_overdrawn_alert_says_by_how_much_and_no_run_out_date() -> None:
         "run_out_on": "2026-11-30",
         "next_expiry": None,
     }
-    text, blocks = slack_message(facts)
+    text, blocks = slack_message(notice_from_json(facts))
     shown = text + json.dumps(blocks, ensure_ascii=False)
     assert "overdrawn by 45m (limit 2h)" in shown and "2026-11-30" not in shown and "-45m" not in shown
     assert_valid_message(blocks, text)
@@ -316,7 +317,7 @@ def test_a_time_line_in_an_unlinked_channel_is_explained_once(
 
 
 def test_burn_rates_are_hours_a_week_everywhere(slack: SlackDriver, slack_ctx: Context, acme: str) -> None:
-    from bot.render import forecast_lines
+    from bot.phrasebook import forecast_lines
 
     lines = forecast_lines(
         {"burn_per_day_30": "12.0", "burn_per_day_90": "6.0", "run_out_on": None, "likely_forfeit": []}

@@ -14,7 +14,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.domain.commands import LogTime
 from bot.domain.errors import ParseError, Refused
-from bot.render import log_line
+from bot.phrasebook import log_line
 from bot.services import Actor, Context, ledger
 from tests.helpers import balance_of, do
 

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from bot.bootstrap import transports_for
 from bot.clock import FixedClock
+from bot.domain.notices import notice_from_json
 from bot.jobs.dispatcher import Dispatcher, backoff
 from bot.services import Actor, Context
 from handlers.views.outbox import slack_message
@@ -252,5 +253,5 @@ def test_every_outbox_kind_renders_a_valid_slack_message() -> None:
         },
     }
     for kind, fact in facts.items():
-        text, blocks = slack_message({"kind": kind, **fact})
+        text, blocks = slack_message(notice_from_json({"kind": kind, **fact}))
         assert_valid_message(blocks, text)

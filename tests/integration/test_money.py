@@ -14,9 +14,10 @@ from sqlalchemy import select
 from bot.clock import FixedClock
 from bot.domain.dates import parse_period
 from bot.domain.errors import DomainError, ParseError, PermissionDenied, Refused
+from bot.domain.notices import Statement
 from bot.jobs.scheduler import run_job
 from bot.jobs.tasks import renewal
-from bot.render import figures_line, grace_lines, log_line, statement_lines, topup_line
+from bot.phrasebook import figures_line, grace_lines, log_line, statement_lines, topup_line
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, Context
 from bot.services.ledger import log_time
@@ -98,7 +99,7 @@ def test_statements_count_movements_by_recorded_date_and_reconcile(
             "replaces": None,
         }
     ]
-    text = "\n".join(statement_lines(november))
+    text = "\n".join(statement_lines(Statement.from_json(november)))
     assert "Opening 0m + bought 10h − used (recorded this month) 1h 30m − forfeited 0m = closing 8h 30m" in text
     assert "Late: work of 15 Oct 2026, logged 30 Nov 2026: 1h" in text
     # entries keep listing by work date
@@ -325,7 +326,7 @@ def test_billed_overage_is_its_own_line_and_every_figure_adds_up(ctx: Context, a
     facts = statement(ctx, "")
     assert (facts["bought_minutes"], facts["used_minutes"], facts["overage_billed_minutes"]) == (720, 240, 120)
     assert facts["closing_minutes"] == 600
-    assert "+ overage billed on its own 2h = closing 10h" in statement_lines(facts)[1]
+    assert "+ overage billed on its own 2h = closing 10h" in statement_lines(Statement.from_json(facts))[1]
 
 
 def test_voiding_an_entry_whose_overage_was_billed_credits_both_lines(ctx: Context, admin: Actor, acme: str) -> None:

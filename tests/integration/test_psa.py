@@ -421,7 +421,7 @@ def test_voiding_time_the_psa_already_billed_is_flagged_not_lost(pctx: Context, 
     assert state.startswith(f"failed: {psa_fake.vendor} ") and "cannot be changed" in state, state
     assert only_record(psa_fake).id == record.id  # still there, still billed
     with pctx.db.unit_of_work(read_only=True) as uow:
-        failed = digest_facts(pctx, uow.session, pctx.today())["psa"]
+        failed = digest_facts(pctx, uow.session, pctx.today()).to_json()["psa"]
     assert failed["failed_count"] == 1 and failed["failed"][0]["entry_id"] == logged.entry_id
 
 

@@ -15,7 +15,8 @@ import pytest
 from bot.clock import FixedClock
 from bot.domain.commands import Report
 from bot.domain.dates import parse_period
-from bot.render import figures_line, statement_lines, topup_line, void_line
+from bot.domain.notices import Statement
+from bot.phrasebook import figures_line, statement_lines, topup_line, void_line
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, Context, run
 from bot.services.reports import report
@@ -91,7 +92,7 @@ def test_a_clients_hours_sum_the_same_in_its_own_csv_and_in_the_csv_of_every_cli
 
 def statement_of(ctx: Context, admin: Actor) -> tuple[dict, str]:  # type: ignore[type-arg]
     facts = report(ctx, admin, "acme", parse_period("this month", ctx.today())).statement
-    return facts, "\n".join(statement_lines(facts))
+    return facts, "\n".join(statement_lines(Statement.from_json(facts)))
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_balance_and_statement_say_which_date_their_used_goes_by(
     facts, text = statement_of(ctx, admin)
     assert "Opening 0m + bought 10h − used (recorded this month) 1h − forfeited 0m = closing 9h" in text
     autumn = report(ctx, admin, "acme", parse_period("2026-10..2026-11", ctx.today())).statement
-    assert "− used (recorded in the period) 1h" in "\n".join(statement_lines(autumn))
+    assert "− used (recorded in the period) 1h" in "\n".join(statement_lines(Statement.from_json(autumn)))
 
 
 def test_a_statement_says_which_hours_are_in_an_expired_blocks_grace_period(

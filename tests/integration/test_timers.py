@@ -12,7 +12,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.domain.errors import NotFound, ParseError, PermissionDenied, Refused
 from bot.domain.roles import Standing
-from bot.render import log_line
+from bot.phrasebook import log_line
 from bot.services import Actor, Context
 from storage.models import Entry
 from tests.helpers import balance_of, do

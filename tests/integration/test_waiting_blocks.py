@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.clock import FixedClock
 from bot.domain.dates import parse_period
 from bot.domain.errors import Refused
-from bot.render import figures_line, log_line, topup_line, waiting_lines
+from bot.phrasebook import figures_line, log_line, topup_line, waiting_lines
 from bot.services import Actor, Context
 from bot.services.reports import statement_facts
 from storage.models import Client, Entry, LedgerLine

@@ -12,7 +12,7 @@ import pytest
 from bot.domain.dates import parse_period
 from bot.domain.durations import billable_minutes
 from bot.domain.errors import NotFound, ParseError, PermissionDenied
-from bot.render import log_line
+from bot.phrasebook import log_line
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, Context
 from bot.services.reports import report

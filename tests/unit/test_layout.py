@@ -137,7 +137,7 @@ def test_jobs_call_services_and_storage_without_sql_of_their_own() -> None:
 
 def test_block_kit_lives_with_the_slack_views() -> None:
     """Slack layouts (Block Kit models) are built in ``handlers.views`` only; ``bot`` says what happened
-    in plain words (``bot.jobs.messages.summary``) and is handed the Slack layout where it posts."""
+    in plain words (``bot.phrasebook.summary``) and is handed the Slack layout where it posts."""
     built = [
         f"{name} -> {imported}"
         for name, path in MODULES.items()
@@ -160,3 +160,65 @@ def test_sql_lives_in_storage_only() -> None:
         if imported.split(".")[0] == "sqlalchemy" and imported not in ("sqlalchemy.orm", "sqlalchemy.exc")
     ]
     assert sql == []
+
+
+def test_the_phrasebook_is_words_only() -> None:
+    """``bot.phrasebook`` phrases for the console, Slack and e-mail alike: it lays nothing out (no rich,
+    no Block Kit) and reads nothing (no SQLAlchemy, no storage)."""
+    impure = [
+        imported
+        for imported in _imports(MODULES["bot.phrasebook"])
+        if imported.split(".")[0] in ("rich", "slack_sdk", "slack_bolt", "sqlalchemy", "storage", "handlers")
+    ]
+    assert impure == []
+
+
+# The ledger's figures of minutes: a client's running totals, a block's size and what is left of it,
+# an entry's billable minutes and overage, a draw, a ledger line and its balance.
+LEDGER_FIGURES = {
+    "purchased_minutes",
+    "used_minutes",
+    "forfeited_minutes",
+    "open_overage_minutes",
+    "billed_overage_minutes",
+    "remaining_minutes",
+    "billable_minutes",
+    "overage_minutes",
+    "balance_after",
+}
+LEDGER_OWNERS = ("bot.domain.client_ledger", "storage.postings")  # the aggregate and the one writer
+MODELS = {"Client", "Block", "Entry", "Draw", "LedgerLine"}
+
+
+def _figures_assigned(path: Path) -> list[str]:
+    """Where ``path`` assigns a ledger figure: an attribute (``block.remaining_minutes -= 5``), a
+    keyword given to a storage model or to SQL ``values()``/``update()``, or ``SET x = `` in SQL text."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        found += [
+            f"{path.name}:{node.lineno} {t.attr}"
+            for t in targets
+            if isinstance(t, ast.Attribute) and t.attr in LEDGER_FIGURES
+        ]
+        if isinstance(node, ast.Call):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if called in MODELS or called in ("values", "update"):
+                found += [f"{path.name}:{node.lineno} {k.arg}=" for k in node.keywords if k.arg in LEDGER_FIGURES]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "UPDATE" in node.value.upper():
+            found += [f"{path.name}:{node.lineno} SQL {f}" for f in LEDGER_FIGURES if f"{f} =" in node.value]
+    return found
+
+
+def test_only_the_ledger_aggregate_and_its_writer_change_a_figure_of_minutes() -> None:
+    elsewhere = [hit for name, path in MODULES.items() if name not in LEDGER_OWNERS for hit in _figures_assigned(path)]
+    assert elsewhere == []
+
+
+def test_the_figures_check_sees_an_assignment() -> None:
+    """The check above is not blind: the aggregate itself is full of them."""
+    assert _figures_assigned(MODULES["bot.domain.client_ledger"])

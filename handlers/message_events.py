@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot.domain.durations import format_duration
-from bot.render import log_notes
+from bot.phrasebook import log_notes
 from bot.services.channels import (
     linked_client,
     log_thread_message,
@@ -26,7 +26,7 @@ from bot.services.results import LogResult, VoidResult
 from handlers.context import Deps
 from handlers.outcome import attempt
 from handlers.views.blockkit import escape
-from handlers.views.messages import render_log
+from handlers.views.replies import render_log
 
 log = logging.getLogger("blocktime.threads")
 IGNORED_SUBTYPES = {"bot_message", "channel_join", "channel_leave", "channel_topic", "channel_purpose", "me_message"}

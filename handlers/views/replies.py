@@ -12,9 +12,11 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.durations import as_recorded, format_duration
+from bot.domain.notices import Statement
 from bot.domain.worktypes import multiplier_label
-from bot.jobs.messages import used_label
-from bot.render import (
+from bot.phrasebook import (
+    NO_HISTORY,
+    all_entries_line,
     bar,
     block_status,
     card_lines,
@@ -23,7 +25,11 @@ from bot.render import (
     grace_lines,
     log_notes,
     psa_link,
+    statement_headline,
     statement_lines,
+    topup_notes,
+    topup_validity,
+    topup_verb,
     void_line,
     waiting_lines,
     work_type_lines,
@@ -94,24 +100,15 @@ def render_log(result: LogResult, undo: bool = True) -> Rendered:
 
 
 def render_topup(result: TopUpResult) -> Rendered:
-    expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
-    if result.starts_on:
-        expires = f"starts {result.starts_on}, {expires}"
     price = f" · {result.price} {result.currency}" if result.price is not None else ""
     ref = f" · ref {escape(result.reference)}" if result.reference else ""
-    renews = f", {result.renewal}" if result.renewal else ""
-    verb = "Already added" if result.duplicate else "Added"  # a repeated submission records once
+    verb = topup_verb(result)
     lines = [
         f":moneybag: {verb} *{format_duration(result.minutes)}* for *{escape(result.display_name)}* "
-        f"({result.label}, {expires}{renews}{price}{ref}).",
+        f"({result.label}, {topup_validity(result)}{price}{ref}).",
         f"Balance now *{format_duration(result.remaining_minutes)}*.",
+        *topup_notes(result, new_block="the new block"),
     ]
-    if result.waiting:
-        lines.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: new work draws from it from that day.")
-    if result.carried_overage_minutes:
-        lines.append(f"{format_duration(result.carried_overage_minutes)} of overage was paid off from the new block.")
-    if result.billed_overage_minutes:
-        lines.append(f"{format_duration(result.billed_overage_minutes)} of overage stays as its own billable line.")
     text = f"{verb} {format_duration(result.minutes)} for {result.display_name}."
     return escape(text), to_dicts([section("\n".join(lines))])
 
@@ -230,16 +227,14 @@ def render_client(client: ClientView) -> str:
 
 
 def render_report(result: ReportResult) -> Rendered:
-    facts = result.statement
-    lines = [f"*{escape(line)}*" if i == 0 else escape(line) for i, line in enumerate(statement_lines(facts))]
+    statement = Statement.from_json(result.statement)
+    lines = [f"*{escape(line)}*" if i == 0 else escape(line) for i, line in enumerate(statement_lines(statement))]
     blocks: list[Block] = [
         section("\n".join(lines)),
         section("\n".join(escape(x) for x in forecast_lines(result.forecast))),
     ]
     blocks.append(context(escape(result.flat_fee_text or "Flat-fee suggestion: needs 3 complete months of history.")))
-    used = f"{used_label(facts)} {format_duration(facts['used_minutes'])}"
-    text = f"Statement for {result.display_name}, {facts['period']}: {used}"
-    return escape(text), to_dicts(blocks)
+    return escape(statement_headline(result.display_name, statement)), to_dicts(blocks)
 
 
 def render_insights(result: InsightsResult) -> Rendered:
@@ -247,7 +242,7 @@ def render_insights(result: InsightsResult) -> Rendered:
         f"{i}. *{escape(c['display_name'])}* (`{c['client']}`): suggested *{c['monthly_fee']} {result.currency}/month*"
         f" — {escape(c['explanation'])}"
         for i, c in enumerate(result.clients, 1)
-    ] or ["No client has 3 complete months of history yet."]
+    ] or [NO_HISTORY]
     head = section("*Flat-fee candidates* (steady, substantial usage first)")
     return "Flat-fee candidates", to_dicts([head, *lines_as_sections(lines, MESSAGE_BLOCKS - 1)])
 
@@ -271,9 +266,7 @@ def _(result: InsightsResult) -> Rendered:
 
 @render.register
 def _(result: AllEntriesResult) -> Rendered:
-    total = sum(e.billable_minutes for e in result.entries)
-    count = len(result.entries)
-    text = f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}."
+    text = all_entries_line(result) + "."
     return escape(text), to_dicts([section(escape(text))])
 
 

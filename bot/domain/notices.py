@@ -1,0 +1,343 @@
+"""The outbox's notices as typed facts: one frozen dataclass per kind, stored in the outbox as JSON
+(``to_json``: a ``kind`` and the facts' keys) and read back by the dispatcher (``notice_from_json``).
+
+A notice is phrased by ``bot.phrasebook`` (its one line, its e-mail) and laid out for Slack by
+``handlers.views.outbox``, each chosen by the notice's type. Rows queued before a fact was added read
+it as its default (the phrase then says less), so every row in an outbox still delivers. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any, ClassVar, Self, TypeVar
+
+Part = TypeVar("Part")
+
+
+def _plain(value: Any) -> Any:
+    """A fact as JSON holds it: a part (a digest's line, a late entry) as an object, a tuple as a list."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _known(cls: type[Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of ``data`` that ``cls`` has a field for (a row's ``kind`` is its type's)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _parts(cls: type[Part], rows: Iterable[Mapping[str, Any]] | None) -> tuple[Part, ...]:
+    return tuple(cls(**_known(cls, row)) for row in rows or ())
+
+
+def _pairs(rows: Iterable[Any] | None) -> tuple[tuple[str, int], ...]:
+    return tuple((str(name), int(minutes)) for name, minutes in rows or ())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    """What happened, in facts a phrase can say in any medium. ``kind`` names it in the outbox."""
+
+    kind: ClassVar[str]
+    left_out: ClassVar[frozenset[str]] = frozenset()  # fields whose None is written as no key at all
+
+    @classmethod
+    def event(cls) -> str:
+        """The event a webhook receiver is told of."""
+        return f"blocktime.{cls.kind}"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (value is None and f.name in self.left_out):
+                data[f.name] = _plain(value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThresholdCrossed(Notice):
+    """A client's balance crossed one of its thresholds: low, used up or overdrawn."""
+
+    kind = "threshold"
+    client: str
+    display_name: str | None = None
+    account_manager: str | None = None
+    remaining_minutes: int
+    overdraft_minutes: int | None = None  # None: no limit
+    overdraft_known: bool = True  # alerts queued before they carried the client's overdraft say nothing of it
+    percent_left: int | None = None
+    block_minutes: int | None = None
+    used_30d_minutes: int
+    burn_per_day_minutes: str | None = None  # minutes a day, as a decimal string
+    run_out_on: str | None = None
+    next_expiry: str | None = None
+    threshold: str
+    level_minutes: int | None = None
+    before_minutes: int | None = None
+    at: str | None = None
+
+    @classmethod
+    def event(cls) -> str:
+        return "blocktime.threshold_crossed"
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        del data["overdraft_known"]
+        if not self.overdraft_known:
+            del data["overdraft_minutes"]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**{**_known(cls, data), "overdraft_known": "overdraft_minutes" in data})
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlockForfeited(Notice):
+    """Unused hours of a block forfeited: it expired (its grace period over), or by policy."""
+
+    kind = "expiry"
+    client: str
+    display_name: str | None = None
+    account_manager: str | None = None
+    block_id: int
+    block_number: int | None = None
+    block_minutes: int
+    forfeited_minutes: int
+    expires_on: str
+    reason: str | None = None
+    remaining_minutes: int
+    reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlockRenewed(Notice):
+    """A block renewed by its renewal rule: a new block of the same size."""
+
+    kind = "renewal"
+    client: str
+    display_name: str | None = None
+    block_id: int
+    block_number: int | None = None
+    minutes: int
+    start_on: str
+    expires_on: str | None = None
+    remaining_minutes: int
+    account_manager: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestClient:
+    """A client in the digest's overdrawn list."""
+
+    client: str | None = None
+    display_name: str
+    remaining_minutes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LowClient(DigestClient):
+    """A client at or under its lowest threshold above zero (``threshold``: that threshold's label)."""
+
+    threshold: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpiringBlock(DigestClient):
+    """A block with unused hours expiring soon (``remaining_minutes``: the block's)."""
+
+    expires_on: str
+    block_id: int | None = None
+    block_number: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PsaFailure:
+    """An entry the PSA refused, with the PSA's own words."""
+
+    entry_id: int
+    client: str
+    user_name: str
+    minutes: int
+    work_date: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PsaFailures:
+    """The entries that did not reach the PSA (``failed``: the first of them, ``failed_count``: all)."""
+
+    name: str
+    failed_count: int
+    failed: tuple[PsaFailure, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Digest(Notice):
+    """The managers' daily digest: low, overdrawn, expiring soon, and what the PSA refused."""
+
+    kind = "digest"
+    left_out = frozenset({"psa"})  # no PSA connected: no key
+    date: str
+    low: tuple[LowClient, ...] = ()
+    overdrawn: tuple[DigestClient, ...] = ()
+    expiring: tuple[ExpiringBlock, ...] = ()
+    psa: PsaFailures | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        psa = data.get("psa")
+        return cls(
+            date=data["date"],
+            low=_parts(LowClient, data["low"]),
+            overdrawn=_parts(DigestClient, data["overdrawn"]),
+            expiring=_parts(ExpiringBlock, data["expiring"]),
+            psa=None
+            if psa is None
+            else PsaFailures(
+                name=psa["name"], failed_count=psa["failed_count"], failed=_parts(PsaFailure, psa.get("failed"))
+            ),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LateEntry:
+    """Late work in a statement, with what became of it by the period's end."""
+
+    entry_id: int
+    work_date: str
+    recorded_on: str
+    minutes: int
+    voided: bool = False
+    replaced_by: int | None = None
+    replaces: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GraceBlock:
+    """An expired block whose hours are, on ``as_of``, still in their grace period."""
+
+    as_of: str
+    block_id: int
+    block_number: int | None = None
+    minutes: int
+    expires_on: str
+    closing_on: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statement(Notice):
+    """An account statement: opening + bought − used − forfeited + overage billed = closing.
+    Statements queued before they carried the period's bounds (``start``, ``end``) or the later
+    figures read them as none."""
+
+    kind = "statement"
+    client: str
+    display_name: str
+    account_manager: str | None = None
+    period: str
+    start: str | None = None
+    end: str | None = None
+    opening_minutes: int
+    bought_minutes: int
+    used_minutes: int
+    forfeited_minutes: int
+    overage_billed_minutes: int = 0
+    closing_minutes: int | None = None  # None in the oldest: ``remaining_minutes`` is the closing balance
+    remaining_minutes: int
+    non_billable_minutes: int
+    overage_minutes: int
+    late_minutes: int = 0
+    by_technician: tuple[tuple[str, int], ...]
+    by_ticket: tuple[tuple[str, int], ...]
+    by_work_type: tuple[tuple[str, int], ...] = ()
+    entry_count: int = 0
+    correction_count: int = 0
+    late: tuple[LateEntry, ...] = ()
+    in_grace: tuple[GraceBlock, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        known = _known(cls, data)
+        known.update(
+            by_technician=_pairs(data["by_technician"]),
+            by_ticket=_pairs(data["by_ticket"]),
+            by_work_type=_pairs(data.get("by_work_type")),
+            late=_parts(LateEntry, data.get("late")),
+            in_grace=_parts(GraceBlock, data.get("in_grace")),
+        )
+        return cls(**known)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientStatement(Statement):
+    """The statement a client may read, in its own channel: technicians by first name, no account
+    manager."""
+
+    kind = "client_statement"
+    left_out = frozenset({"account_manager"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class NudgeThread:
+    """A ticket thread a staff member replied in without logging time."""
+
+    client: str
+    display_name: str
+    channel: str
+    thread_ts: str
+    started: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Nudge(Notice):
+    """A staff member's reminder of the threads they replied in today and logged no time for."""
+
+    kind = "nudge"
+    user: str | None = None
+    date: str
+    count: int
+    threads: tuple[NudgeThread, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**{**_known(cls, data), "threads": _parts(NudgeThread, data["threads"])})
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimerCheck(Notice):
+    """A timer that ran past the limit asks its owner before it is logged."""
+
+    kind = "timer_check"
+    user: str | None = None
+    client: str | None = None
+    display_name: str
+    minutes: int
+    since: str
+    started_at: str
+
+
+NOTICES: tuple[type[Notice], ...] = (
+    ThresholdCrossed,
+    BlockForfeited,
+    BlockRenewed,
+    Digest,
+    Statement,
+    ClientStatement,
+    Nudge,
+    TimerCheck,
+)
+BY_KIND: dict[str, type[Notice]] = {notice.kind: notice for notice in NOTICES}
+
+
+def notice_from_json(data: Mapping[str, Any]) -> Notice:
+    """The notice an outbox row's facts hold, by their ``kind``."""
+    return BY_KIND[data["kind"]].from_json(data)

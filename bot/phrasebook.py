@@ -1,0 +1,441 @@
+"""Every sentence blocktime says, in plain text, for every interface: the console and the CLI
+(``bot.console`` lays them out in tables), Slack (``handlers.views`` adds markup and buttons) and
+e-mail. Service results and outbox notices alike are phrased here, once. Pure: no I/O, and nothing of
+rich, Slack or SQLAlchemy."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import singledispatch
+from typing import TYPE_CHECKING, Any
+
+from bot.domain.dates import long_day, recorded_words
+from bot.domain.durations import as_recorded, format_duration, format_hours
+from bot.domain.fields import plain_markup
+from bot.domain.notices import (
+    BlockForfeited,
+    BlockRenewed,
+    Digest,
+    LateEntry,
+    Notice,
+    Nudge,
+    Statement,
+    ThresholdCrossed,
+    TimerCheck,
+)
+from bot.domain.worktypes import STANDARD, multiplier_label
+from bot.services.results import BalanceView, BlockView, ClientCard, ClientView, LogResult, TopUpResult, VoidResult
+
+if TYPE_CHECKING:  # results of services that hold queries: their types only
+    from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
+    from bot.services.worktypes import WorkTypesResult
+
+
+def bar(percent: int | None, width: int = 10) -> str:
+    """``███████░░░`` for 70 %: a balance at a glance, in plain characters Slack shows too."""
+    filled = 0 if percent is None else round(max(0, min(100, percent)) * width / 100)
+    return "█" * filled + "░" * (width - filled)
+
+
+def percent_label(view: BalanceView | LogResult) -> str:
+    return "—" if view.percent_left is None else f"{view.percent_left}%"
+
+
+def log_line(result: LogResult) -> str:
+    billable = "non-billable" if result.non_billable else f"{format_duration(result.billable_minutes)} billable"
+    prefix = "Already logged" if result.duplicate else "Logged"
+    text = (
+        f"{prefix} #{result.entry_id}: {as_recorded(result.typed, result.minutes)} for {result.display_name} on "
+        f"{result.work_date} ({billable}). Remaining: {format_duration(result.remaining_minutes)} "
+        f"{bar(result.percent_left)} {'' if result.percent_left is None else str(result.percent_left) + '%'}".rstrip()
+    )
+    return "\n".join([text, *log_notes(result)])
+
+
+def log_notes(result: LogResult) -> list[str]:
+    """What an entry's reply says besides the figures, in every interface (CLI, console, Slack)."""
+    notes = []
+    if result.timer_minutes is not None:
+        notes.append(
+            f"{format_duration(result.minutes)} logged as you gave it, not the timer's "
+            f"{format_duration(result.timer_minutes)}."
+        )
+    if result.after_hours:
+        notes.append(f"Logged as {result.after_hours}.")
+    if result.work_type != STANDARD:
+        notes.append(
+            f"{result.typed} {result.work_type} {multiplier_label(result.multiplier)} → "
+            f"{format_duration(result.billable_minutes)} deducted."
+        )
+    if result.replaces_entry_id:
+        notes.append(f"#{result.entry_id} replaces #{result.replaces_entry_id}.")
+    if result.from_later_blocks_minutes:
+        notes.append(
+            f"No block valid on {result.work_date} had hours left: "
+            f"{format_duration(result.from_later_blocks_minutes)} drawn from the current blocks."
+        )
+    if result.overage_minutes:
+        notes.append(f"{format_duration(result.overage_minutes)} of it is overage (no block left to draw from).")
+    if result.waiting:
+        notes.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: not usable before then.")
+    if result.psa:
+        notes.append(f"{result.psa[0].upper()}{result.psa[1:]}.")
+    logged = result.logged_on
+    if logged is not None and (result.work_date.year, result.work_date.month) != (logged.year, logged.month):
+        notes.append(f"Late work: logged {logged}, it shows in the statement of {logged:%B %Y}.")
+    return notes
+
+
+def void_line(result: VoidResult) -> str:
+    """``Block 2 voided (5h). …``: a top-up named by the client's own block number, as ``blocks`` shows it."""
+    return (
+        f"{result.label} voided ({format_duration(result.minutes)}). "
+        f"{result.display_name} now has {format_duration(result.remaining_minutes)} left."
+    )
+
+
+def topup_verb(result: TopUpResult) -> str:
+    return "Already added" if result.duplicate else "Added"  # a repeated submission records once
+
+
+def topup_validity(result: TopUpResult) -> str:
+    """``starts 2026-12-01, expires 2027-11-30, renews yearly``: when a new block may be drawn from."""
+    expires = f"expires {result.expires_on}" if result.expires_on else "never expires"
+    if result.starts_on:
+        expires = f"starts {result.starts_on}, {expires}"
+    return expires + (f", {result.renewal}" if result.renewal else "")
+
+
+def topup_notes(result: TopUpResult, new_block: str = "it") -> list[str]:
+    """What a top-up's reply says besides its figures, in every interface."""
+    notes = []
+    if result.waiting:
+        notes.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: new work draws from it from that day.")
+    if result.carried_overage_minutes:
+        notes.append(f"{format_duration(result.carried_overage_minutes)} of overage was paid off from {new_block}.")
+    if result.billed_overage_minutes:
+        notes.append(f"{format_duration(result.billed_overage_minutes)} of overage stays as its own billable line.")
+    return notes
+
+
+def topup_line(result: TopUpResult) -> str:
+    price = f", {result.price} {result.currency}" if result.price is not None else ""
+    ref = f", ref {result.reference}" if result.reference else ""
+    text = (
+        f"{topup_verb(result)} {result.label}: {format_duration(result.minutes)} for {result.display_name} "
+        f"({topup_validity(result)}{price}{ref}). Remaining: {format_duration(result.remaining_minutes)}."
+    )
+    return "\n".join([text, *topup_notes(result)])
+
+
+def card_lines(card: ClientCard) -> list[str]:
+    """The client-safe card, the same words in every interface."""
+    d = format_duration
+    left = d(card.remaining_minutes) if card.remaining_minutes >= 0 else "0m"
+    lines = [
+        f"{card.display_name}: {left} left {bar(card.percent_left)}"
+        + ("" if card.percent_left is None else f" {card.percent_left}%"),
+    ]
+    if card.remaining_minutes < 0:
+        lines.append(f"{d(-card.remaining_minutes)} of work went beyond your hours.")
+    for block in card.expiring:
+        lines.append(f"{d(block['minutes'])} expire on {block['expires_on']}.")
+    lines.append(f"Used this month (by work date): {d(card.used_this_month_minutes)}.")
+    if card.last_entries:
+        lines.append("Latest work:")
+        for e in card.last_entries:
+            charged = d(e.minutes) if e.minutes else "no charge"
+            ticket = f" · {plain_markup(e.ticket)}" if e.ticket else ""
+            note = f" — {plain_markup(e.note)}" if e.note else ""
+            lines.append(f"• {e.work_date} · {charged} · {e.first_name}{ticket}{note}")
+    return lines
+
+
+def work_type_lines(result: WorkTypesResult) -> list[str]:
+    return ["Work types:"] + [
+        f"• {w.name} {multiplier_label(w.multiplier)}" + (" (archived)" if w.archived else "")
+        for w in result.work_types
+    ]
+
+
+def figures_line(view: BalanceView) -> str:
+    """The balance as a sum that adds up as printed:
+    purchased - used - forfeited - expired (in grace) - waiting to start + overage billed on its own = left."""
+    d = format_duration
+    text = f"Purchased {d(view.purchased_minutes)} − used {d(view.used_minutes)}"
+    if view.forfeited_minutes:
+        text += f" − forfeited {d(view.forfeited_minutes)}"
+    if view.in_grace_minutes:
+        text += f" − expired, closing soon {d(view.in_grace_minutes)}"
+    if view.waiting_minutes:
+        text += f" − waiting to start {d(view.waiting_minutes)}"
+    if view.billed_overage_minutes:
+        text += f" + overage billed on its own {d(view.billed_overage_minutes)}"
+    text += f" = {d(view.remaining_minutes)} left"
+    if view.overage_minutes:
+        text += f" (of the time used, {d(view.overage_minutes)} is overage the next block pays off)"
+    return text + f" · used this month (by work date) {d(view.used_this_month_minutes)}"
+
+
+def grace_lines(view: BalanceView) -> list[str]:
+    """Expired blocks that late work may still draw from: "expired 2026-11-29, 5h closing on 2026-12-06"."""
+    return [
+        f"{b.label} expired {b.expires_on}, {format_duration(b.remaining_minutes)} closing on {b.closing_on}: "
+        f"late work dated up to {b.expires_on} still draws from it; the rest is forfeited after {b.closing_on}."
+        for b in view.blocks
+        if b.closing_on is not None
+    ]
+
+
+def waiting_lines(view: BalanceView) -> list[str]:
+    """Blocks bought to start later: "Block 2: 10h waiting to start on 15 Dec 2026"."""
+    return [
+        f"{b.label}: {format_duration(b.remaining_minutes)} waiting to start on {long_day(b.start_on)}; "
+        "new work draws from it from that day."
+        for b in view.blocks
+        if b.waiting
+    ]
+
+
+def block_status(block: BlockView) -> str:
+    if block.voided:
+        return "voided"
+    if block.closing_on is not None:
+        return f"expired, closing on {block.closing_on}"
+    if block.expired:
+        return "expired"
+    if block.waiting:
+        return f"starts on {block.start_on}"
+    return "used up" if block.remaining_minutes == 0 else "open"
+
+
+def psa_link(client: ClientView) -> str:
+    """The client's company and agreement in the PSA, or nothing when it is not linked."""
+    if not (client.psa_company_id or client.psa_agreement_id or client.psa_ticket_id):
+        return ""
+    ticket = f", ticket #{client.psa_ticket_id} for other time" if client.psa_ticket_id else ""
+    return f"company {client.psa_company_id or '?'}, agreement {client.psa_agreement_id or '?'}{ticket}"
+
+
+def statement_lines(statement: Statement) -> list[str]:
+    """A statement that adds up as printed: opening + bought - used - forfeited + overage billed = closing."""
+    d, st = format_duration, statement
+    closing = st.remaining_minutes if st.closing_minutes is None else st.closing_minutes
+    sums = f"Opening {d(st.opening_minutes)} + bought {d(st.bought_minutes)} − {used_label(st)} {d(st.used_minutes)}"
+    sums += f" − forfeited {d(st.forfeited_minutes)}"
+    if st.overage_billed_minutes:
+        sums += f" + overage billed on its own {d(st.overage_billed_minutes)}"
+    sums += f" = closing {d(closing)}"
+    lines = [f"Statement for {st.display_name} ({st.client}), {st.period}", sums]
+    extras = []
+    if st.non_billable_minutes:
+        extras.append(f"non-billable work {d(st.non_billable_minutes)} (not deducted)")
+    if st.overage_minutes:
+        extras.append(
+            f"of the time used, {d(st.overage_minutes)} is overage still open or billed on its own "
+            "(overage a block paid off or a void took back in the period is not counted)"
+        )
+    if st.correction_count:
+        extras.append(f"{st.correction_count} {plural(st.correction_count, 'correction')} (voids and edits) included")
+    if extras:
+        lines.append("; ".join(extras).capitalize() + ".")
+    for late in st.late:
+        lines.append(
+            f"Late: work of {_day(late.work_date)}, logged {_day(late.recorded_on)}: "
+            f"{d(late.minutes)} ({late_entry_label(late)})"
+        )
+    for block in st.in_grace:
+        lines.append(
+            f"On {block.as_of}, {d(block.minutes)} of block {block.block_number or block.block_id} "
+            f"(expired {block.expires_on}) are in their grace period: late work dated up to "
+            f"{block.expires_on} may still draw from them until {block.closing_on}, then they are forfeited."
+        )
+    if len(st.by_work_type) > 1:
+        lines.append("By work type (deducted): " + ", ".join(f"{t} {d(m)}" for t, m in st.by_work_type))
+    lines.append("By technician: " + (", ".join(f"{n} {d(m)}" for n, m in st.by_technician) or "none"))
+    lines.append("By ticket: " + (", ".join(f"{plain_markup(t)} {d(m)}" for t, m in st.by_ticket) or "none"))
+    return lines
+
+
+def late_entry_label(late: LateEntry) -> str:
+    """``entry #5, replaced by #7``: what became of a late entry, so a replaced one is not read as
+    late work that still counts."""
+    label = f"entry #{late.entry_id}"
+    if late.replaces:
+        label += f", replaces #{late.replaces}"
+    if late.replaced_by:
+        label += f", replaced by #{late.replaced_by}"
+    elif late.voided:
+        label += ", since voided"
+    return label
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
+def _day(iso: str) -> str:
+    """``2026-10-15`` -> ``15 Oct 2026``."""
+    return long_day(date.fromisoformat(iso))
+
+
+def forecast_lines(forecast: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Burn rate: {per_week(forecast['burn_per_day_30'])} h/week over 30 days, "
+        f"{per_week(forecast['burn_per_day_90'])} h/week over 90 days;"
+        f" projected run-out: {forecast['run_out_on'] or 'not at the current pace'}",
+    ]
+    for block in forecast["likely_forfeit"]:
+        lines.append(
+            f"Block {block.get('block_number') or block['block_id']} expiring {block['expires_on']}: about "
+            f"{format_duration(block['minutes'])} likely to be forfeited at the current pace"
+        )
+    return lines
+
+
+def per_week(per_day_minutes: str) -> str:
+    """A burn rate in the one unit every message uses: hours per week (``12.0`` min/day -> ``1.4``)."""
+    return format_hours(round(Decimal(per_day_minutes) * 7))
+
+
+NO_HISTORY = "No client has 3 complete months of history yet."
+
+
+def report_lines(result: ReportResult) -> list[str]:
+    """A client's report: its statement, forecast and flat-fee suggestion."""
+    lines = statement_lines(Statement.from_json(result.statement)) + forecast_lines(result.forecast)
+    lines.append(result.flat_fee_text or "Flat fee: needs at least 3 complete months of history.")
+    return lines
+
+
+def statement_headline(display_name: str | None, statement: Statement) -> str:
+    """``Statement for Acme, November 2026: used (recorded this month) 4h``."""
+    used = f"{used_label(statement)} {format_duration(statement.used_minutes)}"
+    return f"Statement for {display_name}, {statement.period}: {used}"
+
+
+def all_entries_line(result: AllEntriesResult) -> str:
+    total = sum(e.billable_minutes for e in result.entries)
+    count = len(result.entries)
+    return f"{count} {'entry' if count == 1 else 'entries'}, {format_duration(total)} billable, {result.period}"
+
+
+def insights_lines(result: InsightsResult) -> list[str]:
+    lines = ["Clients for whom a flat fee makes most sense:"]
+    lines += [f"{i}. {c['display_name']} ({c['client']}): {c['explanation']}" for i, c in enumerate(result.clients, 1)]
+    return lines if result.clients else [NO_HISTORY]
+
+
+# The outbox's notices (``bot.domain.notices``): one line of each, a Slack message's fallback text
+# and an e-mail's subject, and the e-mail.
+
+
+def used_label(statement: Statement) -> str:
+    """``used (recorded this month)``: a statement counts work by the day it was recorded, not the
+    work date (statements queued before they carried the period's bounds say "in the period")."""
+    if statement.start is None or statement.end is None:
+        return "used (recorded in the period)"
+    return f"used ({recorded_words(date.fromisoformat(statement.start), date.fromisoformat(statement.end))})"
+
+
+def limit_text(alert: ThresholdCrossed) -> str:
+    """`` (limit 2h)``: the client's overdraft, when the alert carries it (older alerts do not)."""
+    if not alert.overdraft_known:
+        return ""
+    limit = alert.overdraft_minutes
+    return " (no limit)" if limit is None else f" (limit {format_duration(limit)})"
+
+
+def run_out(alert: ThresholdCrossed) -> str:
+    """A projected run-out date means nothing to a client already out of hours."""
+    if alert.remaining_minutes <= 0:
+        return "hours used up"
+    return alert.run_out_on or "not at the current pace"
+
+
+@singledispatch
+def summary(notice: Notice) -> str:
+    """One line of plain text for any notice: one registered phrase per notice type."""
+    raise AssertionError(f"no phrase for {type(notice).__name__}")  # pragma: no cover
+
+
+@summary.register
+def threshold_text(alert: ThresholdCrossed) -> str:
+    remaining = alert.remaining_minutes
+    if remaining < 0:
+        return f"{alert.display_name} is overdrawn by {format_duration(-remaining)}{limit_text(alert)}."
+    state = "has used up its hours" if remaining == 0 else "is running low"
+    pct = f" ({alert.percent_left}%)" if alert.percent_left is not None else ""
+    return f"{alert.display_name} {state}: {format_duration(remaining)} left{pct}."
+
+
+@summary.register
+def _(notice: BlockForfeited) -> str:
+    return (
+        f"{notice.display_name}: {format_duration(notice.forfeited_minutes)} of block "
+        f"{notice.block_number or notice.block_id} forfeited (expired {notice.expires_on})."
+    )
+
+
+@summary.register
+def _(notice: BlockRenewed) -> str:
+    expires = f", expires {notice.expires_on}" if notice.expires_on else ""
+    return f"{notice.display_name}: renewed with {format_duration(notice.minutes)}{expires}."
+
+
+@summary.register
+def _(digest: Digest) -> str:
+    soon = len(digest.expiring)
+    psa = digest.psa
+    failed = (
+        f", {psa.failed_count} {'entry' if psa.failed_count == 1 else 'entries'} not in {psa.name}."
+        if psa and psa.failed_count
+        else "."
+    )
+    return (
+        f"Daily digest: {len(digest.low)} low, {len(digest.overdrawn)} overdrawn, "
+        f"{soon} block{'' if soon == 1 else 's'} expiring soon" + failed
+    )
+
+
+@summary.register
+def _(statement: Statement) -> str:
+    return statement_headline(statement.display_name, statement) + "."
+
+
+@summary.register
+def _(nudge: Nudge) -> str:
+    named = ", ".join(f"{t.client}: thread of {t.started}" for t in nudge.threads[:3])
+    more = "…" if nudge.count > 3 else ""
+    threads = "thread" if nudge.count == 1 else "threads"
+    return f"You replied in {nudge.count} ticket {threads} today ({named}{more}) and logged no time."
+
+
+@summary.register
+def _(check: TimerCheck) -> str:
+    ran = format_duration(check.minutes)
+    return f"Your timer for {check.display_name} has been running {ran} (since {check.since}). Was it left running?"
+
+
+@singledispatch
+def email_message(notice: Notice) -> tuple[str, str]:
+    """``(subject, body)`` in plain text: the notice's line, as both."""
+    text = summary(notice)
+    return f"[blocktime] {text}", text
+
+
+@email_message.register
+def _(alert: ThresholdCrossed) -> tuple[str, str]:
+    body = "\n".join(
+        [
+            threshold_text(alert),
+            f"Threshold crossed: {alert.threshold}",
+            f"Used in the last 30 days: {format_duration(alert.used_30d_minutes)}",
+            f"Projected run-out: {run_out(alert)}",
+            f"Next block expiry: {alert.next_expiry or 'none'}",
+            "",
+            f"Top up in Slack: /topup {alert.client} 10",
+        ]
+    )
+    return f"[blocktime] {threshold_text(alert)}", body
