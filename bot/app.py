@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.bootstrap import after_ack_pool, create_app, make_web_client, start_scheduler
+from bot.bootstrap import after_ack, create_app, make_web_client, start_scheduler
 from bot.pools import DRAIN_SECONDS
 from bot.services import Context
 
@@ -27,16 +27,16 @@ MAX_BODY_BYTES = 512 * 1024  # Slack's requests are a few KB; anything far large
 
 def drain(app: App) -> None:
     """Wait for the work the requests started after their answers (graceful shutdown, tests)."""
-    pool = after_ack_pool(app)
-    if pool is not None and not pool.finish():
+    later = after_ack(app)
+    if later is not None and not later.finish():
         log.warning("shutting down with work still running after %d s", DRAIN_SECONDS)
 
 
 def settle(app: App, timeout: float = DRAIN_SECONDS) -> bool:
     """Wait until the work the app's requests started after their answers has ended (tests: "nothing
     happened" is then a fact, not a guess that the work was merely late)."""
-    pool = after_ack_pool(app)
-    return pool.idle(timeout) if pool is not None else True
+    later = after_ack(app)
+    return later.idle(timeout) if later is not None else True
 
 
 def dispatch_safely(app: App, request: BoltRequest) -> BoltResponse:

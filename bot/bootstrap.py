@@ -1,18 +1,15 @@
 """The one wiring place: settings, database and clock into a service context; the Slack Web API
-clients; the Bolt app with its listeners, people cache and pools; the outbox's transports, the
+clients; the Bolt app with its listeners and what they are given (``handlers.context.Deps``: people
+cache, Home refresher, the pool of the work after the ack); the outbox's transports, the
 dispatcher and the scheduler. ``bot.app`` serves what is built here (HTTP or Socket Mode)."""
 
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.pools import WorkPool
 from bot.services.context import Context
 from storage.db import Database
 
@@ -22,12 +19,11 @@ if TYPE_CHECKING:  # Slack's libraries load when the app is built, not for every
 
     from bot.jobs.transports import Transport
     from bot.psa import Psa
+    from handlers.context import AfterAck
 
 log = logging.getLogger("blocktime.app")
 AFTER_ACK_THREADS = 16  # Web API calls after the answer (they wait on the network, not the CPU)
 NAME_LOOKUP_TIMEOUT = 2  # seconds for users.info before an answer; on failure the Slack handle is used
-_AFTER_ACK: weakref.WeakKeyDictionary[App, WorkPool] = weakref.WeakKeyDictionary()
-_LISTENER_LIMIT: weakref.WeakKeyDictionary[App, int] = weakref.WeakKeyDictionary()
 
 
 def build_context(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Context:
@@ -71,47 +67,38 @@ class _OurClientOnPurpose(logging.Filter):
 
 
 def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:
-    """The Bolt app with every listener registered."""
-    from slack_bolt import App, BoltRequest, BoltResponse
+    """The Bolt app with every listener registered, and the one middleware that gives them their
+    dependencies (``context["deps"]``, ``handlers.context``)."""
+    from slack_bolt import BoltRequest, BoltResponse
     from slack_sdk.errors import SlackApiError
 
     from handlers import register_all
-    from handlers.context import MALFORMED, Deps
+    from handlers.context import MALFORMED, AfterAck, Deps, SlackApp
     from handlers.home import HomeRefresher
     from handlers.people import People
 
     settings = ctx.settings
     web = client or make_web_client(settings)
-    # Web API calls after the answer (replies, reactions, modals, App Home) wait on the network: they
-    # get a pool of their own, where a slow or rate-limited Slack cannot hold up the next answer.
-    after_ack = WorkPool(AFTER_ACK_THREADS, "blocktime-after-ack")
     bolt_log = logging.getLogger("blocktime.bolt")
     if not any(isinstance(f, _OurClientOnPurpose) for f in bolt_log.filters):
         bolt_log.addFilter(_OurClientOnPurpose())
-    app = App(
+    # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is
+    # nice to have, the answer is not; People falls back to the Slack handle)
+    names = client or make_web_client(settings, in_process_retries=False, timeout=NAME_LOOKUP_TIMEOUT)
+    people = People(names, ctx)
+    later = AfterAck(AFTER_ACK_THREADS)
+    deps = Deps(ctx, web, people, later, HomeRefresher(ctx, web, people, later))
+    app = SlackApp(
+        deps,
+        settings.listener_threads,
         client=web,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,
         process_before_response=True,
         logger=bolt_log,
     )
-    # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is
-    # nice to have, the answer is not; People falls back to the Slack handle)
-    names = client or make_web_client(settings, in_process_retries=False, timeout=NAME_LOOKUP_TIMEOUT)
-    # Listeners answer from the request's own thread (no hand-off, no ack poll), but at most
-    # ``listener_threads`` at once: the rest wait without taking turns on the GIL (bench/RESULTS.md).
-    turns = threading.BoundedSemaphore(settings.listener_threads)
-
-    @app.middleware
-    def one_of_a_few(next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002 - Bolt's name
-        with turns:
-            return next()
-
-    deps = Deps(ctx, web, People(names, ctx), after_ack)
-    deps.home_refresher = HomeRefresher(deps)
-    register_all(app, deps)
-    _AFTER_ACK[app] = after_ack
-    _LISTENER_LIMIT[app] = settings.listener_threads
+    app.use(app.with_deps)
+    register_all(app)
 
     @app.error
     def malformed(error: Exception, request: BoltRequest) -> BoltResponse | None:
@@ -129,14 +116,18 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
     return app
 
 
-def after_ack_pool(app: App) -> WorkPool | None:
-    """The pool of the work ``app``'s requests start after their answers."""
-    return _AFTER_ACK.get(app)
+def after_ack(app: App) -> AfterAck | None:
+    """The work ``app``'s requests start after their answers (``handlers.context.AfterAck``)."""
+    from handlers.context import SlackApp
+
+    return app.deps.later if isinstance(app, SlackApp) else None
 
 
 def listener_limit(app: App) -> int | None:
     """How many listeners ``app`` runs at once (``BLOCKTIME_LISTENER_THREADS``)."""
-    return _LISTENER_LIMIT.get(app)
+    from handlers.context import SlackApp
+
+    return app.listener_threads if isinstance(app, SlackApp) else None
 
 
 def connect(settings: Settings, interactive: bool = False) -> Psa | None:

@@ -15,7 +15,7 @@ from bot.services import alerts, run_text
 from bot.services.channels import undo_entry
 from bot.services.psa import retry_failed
 from handlers.commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
-from handlers.context import Deps
+from handlers.context import Deps, ack_then
 from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
 from handlers.views.blockkit import escape
@@ -34,117 +34,146 @@ def handled(respond: Respond, body: dict[str, Any], note: str) -> None:
     respond(text=message.get("text") or note, blocks=kept, replace_original=True)
 
 
-def register(app: App, deps: Deps) -> None:
+def undo_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    user_id = body["user"]["id"]
+    actor = deps.people.actor(user_id)
+    try:  # our own button carries the entry's id; anything else is not one of ours
+        entry_id = parse_id(str(action.get("value", "")), "an entry", "undo")
+    except ParseError:
+        return
+    outcome = attempt(lambda: undo_entry(deps.ctx, actor, entry_id), "undo")
+    if outcome.result is None:
+        # The confirmation stays as it was; the refusal comes as a separate ephemeral note.
+        text, blocks = error_message(outcome.error or "")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return
+    text, blocks = render_void(outcome.result)
+    respond(text=text, blocks=blocks, replace_original=True)
+    deps.home_changed(user_id)
+
+
+def _from_home(deps: Deps, user_id: str, open_form: Callable[[], object]) -> None:
+    """A Home button has no reply URL: when Slack fails to open its form, say so by DM."""
+    try:
+        open_form()
+    except SlackApiError as error:
+        log.warning("views.open failed: %s", error.response.get("error"))
+        deps.client.chat_postMessage(channel=user_id, text=FORM_FAILED)
+
+
+def home_topup_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    actor = deps.people.actor(body["user"]["id"])
+    refusal = topup_refusal(deps, actor)
+    if refusal:
+        text, blocks = error_message(refusal)
+        deps.client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
+        return
+    _from_home(deps, actor.user_id, lambda: open_topup_modal(deps, actor, body["trigger_id"], None))
+
+
+def add_hours_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    actor = deps.people.actor(body["user"]["id"])
+    refusal = topup_refusal(deps, actor)
+    if refusal:
+        text, blocks = error_message(refusal)
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return
+    channel = (body.get("channel") or {}).get("id")
+    alert_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+    form_or_apology(
+        respond,
+        lambda: open_topup_modal(
+            deps, actor, body["trigger_id"], channel, chosen=action.get("value"), alert_ts=alert_ts
+        ),
+    )
+
+
+def snooze_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    actor = deps.people.actor(body["user"]["id"])
+    outcome = attempt(lambda: alerts.snooze(deps.ctx, actor, str(action.get("value"))), "snooze")
+    if outcome.result is None:
+        text, blocks = error_message(outcome.error or "")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return
+    if body.get("message"):  # the alert itself says it was handled, so colleagues don't act twice
+        until = str(outcome.result.data.get("until", ""))[:10]
+        handled(respond, body, f":zzz: Snoozed until {until} by <@{actor.user_id}>.")
+        return
+    text, blocks = render(outcome.result)
+    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def entries_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    actor = deps.people.actor(body["user"]["id"])
+    outcome = attempt(lambda: run_text(deps.ctx, actor, f"entries {action.get('value')} this month"), "entries")
+    text, blocks = render(outcome.result) if outcome.result else error_message(outcome.error or "")
+    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def chart_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    actor = deps.people.actor(body["user"]["id"])
+    channel = (body.get("channel") or {}).get("id") or actor.user_id
+    thread = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+    try:
+        refusal = chart_into_thread(deps, actor, str(action.get("value")), channel, thread)
+    except SlackApiError as error:
+        log.warning("chart upload failed: %s", error.response.get("error"))
+        refusal = "Couldn't upload the chart: Slack didn't take the file. Please try again."
+    if refusal:
+        text, blocks = error_message(refusal)
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def psa_retry_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    """The digest's Retry: entries that did not reach the PSA go again (managers and admins)."""
+    actor = deps.people.actor(body["user"]["id"])
+    outcome = attempt(lambda: retry_failed(deps.ctx, actor), "psa retry")
+    if outcome.result is None:
+        text, blocks = error_message(outcome.error or "")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return
+    if body.get("message") and outcome.result.data.get("requeued"):
+        handled(respond, body, f":repeat: {escape(outcome.result.message)} (<@{actor.user_id}>)")
+        return
+    text, blocks = render(outcome.result)
+    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def on_undo(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {UNDO_ACTION}", undo_clicked, body, action, respond)
+
+
+def on_psa_retry(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {PSA_RETRY_ACTION}", psa_retry_clicked, body, action, respond)
+
+
+def on_home_topup(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {OPEN_TOPUP_ACTION}", home_topup_clicked, body, action, respond)
+
+
+def on_add_hours(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {ADD_HOURS_ACTION}", add_hours_clicked, body, action, respond)
+
+
+def on_snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {SNOOZE_ACTION}", snooze_clicked, body, action, respond)
+
+
+def on_alert_entries(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {ENTRIES_ACTION}", entries_clicked, body, action, respond)
+
+
+def on_alert_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {CHART_ACTION}", chart_clicked, body, action, respond)
+
+
+def register(app: App) -> None:
     """Each button is acknowledged at once; its work (the database, then Web API calls and
-    ``respond``) runs after the ack, on the pool for work that waits on Slack."""
-
-    def on(action_id: str, work: Callable[[dict[str, Any], dict[str, Any], Respond], None]) -> None:
-        @app.action(action_id)
-        def acknowledged(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-            ack()
-            deps.later(f"button {action_id}", lambda: work(body, action, respond), request=True)
-
-    def undo(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        user_id = body["user"]["id"]
-        actor = deps.people.actor(user_id)
-        try:  # our own button carries the entry's id; anything else is not one of ours
-            entry_id = parse_id(str(action.get("value", "")), "an entry", "undo")
-        except ParseError:
-            return
-        outcome = attempt(lambda: undo_entry(deps.ctx, actor, entry_id), "undo")
-        if outcome.result is None:
-            # The confirmation stays as it was; the refusal comes as a separate ephemeral note.
-            text, blocks = error_message(outcome.error or "")
-            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-            return
-        text, blocks = render_void(outcome.result)
-        respond(text=text, blocks=blocks, replace_original=True)
-        deps.home_changed(user_id)
-
-    def from_home(user_id: str, open_form: Callable[[], object]) -> None:
-        """A Home button has no reply URL: when Slack fails to open its form, say so by DM."""
-        try:
-            open_form()
-        except SlackApiError as error:
-            log.warning("views.open failed: %s", error.response.get("error"))
-            deps.client.chat_postMessage(channel=user_id, text=FORM_FAILED)
-
-    def home_topup(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        refusal = topup_refusal(deps, actor)
-        if refusal:
-            text, blocks = error_message(refusal)
-            deps.client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
-            return
-        from_home(actor.user_id, lambda: open_topup_modal(deps, actor, body["trigger_id"], None))
-
-    def alert_add_hours(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        refusal = topup_refusal(deps, actor)
-        if refusal:
-            text, blocks = error_message(refusal)
-            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-            return
-        channel = (body.get("channel") or {}).get("id")
-        alert_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
-        form_or_apology(
-            respond,
-            lambda: open_topup_modal(
-                deps, actor, body["trigger_id"], channel, chosen=action.get("value"), alert_ts=alert_ts
-            ),
-        )
-
-    def alert_snooze(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        outcome = attempt(lambda: alerts.snooze(deps.ctx, actor, str(action.get("value"))), "snooze")
-        if outcome.result is None:
-            text, blocks = error_message(outcome.error or "")
-            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-            return
-        if body.get("message"):  # the alert itself says it was handled, so colleagues don't act twice
-            until = str(outcome.result.data.get("until", ""))[:10]
-            handled(respond, body, f":zzz: Snoozed until {until} by <@{actor.user_id}>.")
-            return
-        text, blocks = render(outcome.result)
-        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-
-    def alert_entries(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        outcome = attempt(lambda: run_text(deps.ctx, actor, f"entries {action.get('value')} this month"), "entries")
-        text, blocks = render(outcome.result) if outcome.result else error_message(outcome.error or "")
-        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-
-    def alert_chart(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        channel = (body.get("channel") or {}).get("id") or actor.user_id
-        thread = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
-        try:
-            refusal = chart_into_thread(deps, actor, str(action.get("value")), channel, thread)
-        except SlackApiError as error:
-            log.warning("chart upload failed: %s", error.response.get("error"))
-            refusal = "Couldn't upload the chart: Slack didn't take the file. Please try again."
-        if refusal:
-            text, blocks = error_message(refusal)
-            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-
-    def psa_retry(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        """The digest's Retry: entries that did not reach the PSA go again (managers and admins)."""
-        actor = deps.people.actor(body["user"]["id"])
-        outcome = attempt(lambda: retry_failed(deps.ctx, actor), "psa retry")
-        if outcome.result is None:
-            text, blocks = error_message(outcome.error or "")
-            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-            return
-        if body.get("message") and outcome.result.data.get("requeued"):
-            handled(respond, body, f":repeat: {escape(outcome.result.message)} (<@{actor.user_id}>)")
-            return
-        text, blocks = render(outcome.result)
-        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-
-    on(UNDO_ACTION, undo)
-    on(PSA_RETRY_ACTION, psa_retry)
-    on(OPEN_TOPUP_ACTION, home_topup)
-    on(ADD_HOURS_ACTION, alert_add_hours)
-    on(SNOOZE_ACTION, alert_snooze)
-    on(ENTRIES_ACTION, alert_entries)
-    on(CHART_ACTION, alert_chart)
+    ``respond``) runs after the ack (``handlers.context.ack_then``)."""
+    app.action(UNDO_ACTION)(on_undo)
+    app.action(PSA_RETRY_ACTION)(on_psa_retry)
+    app.action(OPEN_TOPUP_ACTION)(on_home_topup)
+    app.action(ADD_HOURS_ACTION)(on_add_hours)
+    app.action(SNOOZE_ACTION)(on_snooze)
+    app.action(ENTRIES_ACTION)(on_alert_entries)
+    app.action(CHART_ACTION)(on_alert_chart)

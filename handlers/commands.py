@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -29,73 +28,72 @@ from handlers.views.replies import error_message, render
 log = logging.getLogger("blocktime.commands")
 
 
-def register(app: App, deps: Deps) -> None:
-    def answer(ack: Ack, command: dict[str, Any], text: str) -> None:
-        user_id = command["user_id"]
-        actor = deps.people.actor(user_id, command.get("user_name", ""))
-        asked = read_text(deps.ctx, text)  # None: its words don't parse, and running it says why
-        channels = channels_to_check(asked, command.get("channel_id"))
+def answer(deps: Deps, ack: Ack, command: dict[str, Any], text: str) -> None:
+    """Run the command line ``text`` and answer in the ack itself."""
+    user_id = command["user_id"]
+    actor = deps.people.actor(user_id, command.get("user_name", ""))
+    asked = read_text(deps.ctx, text)  # None: its words don't parse, and running it says why
+    channels = channels_to_check(asked, command.get("channel_id"))
+    for channel in channels:
+        deps.people.check_channel(channel)  # the services refuse alerts to a shared channel
+    key = f"cmd:{command['trigger_id']}" if command.get("trigger_id") else None
+    outcome = attempt(
+        lambda: run_text(deps.ctx, actor, text, channel_id=command.get("channel_id"), idempotency_key=key),
+        text.split(" ", 1)[0],
+    )
+    if outcome.result is None:
+        message, blocks = error_message(outcome.error or "")
+        ack(text=message, blocks=blocks, response_type="ephemeral")
+        return
+    result: Result = outcome.result
+    message, blocks = render(result)
+    # only the client-safe card is ever posted in the channel (`/balance public`)
+    public = isinstance(result, ClientCard) and isinstance(asked, Balance) and asked.public
+    ack(text=message, blocks=blocks, response_type="in_channel" if public else "ephemeral")
+    if isinstance(asked, Link):  # only to the admin whose link was made (a refusal says nothing more)
         for channel in channels:
-            deps.people.check_channel(channel)  # the services refuse alerts to a shared channel
-        key = f"cmd:{command['trigger_id']}" if command.get("trigger_id") else None
-        outcome = attempt(
-            lambda: run_text(deps.ctx, actor, text, channel_id=command.get("channel_id"), idempotency_key=key),
-            text.split(" ", 1)[0],
-        )
-        if outcome.result is None:
-            message, blocks = error_message(outcome.error or "")
-            ack(text=message, blocks=blocks, response_type="ephemeral")
-            return
-        result: Result = outcome.result
-        message, blocks = render(result)
-        # only the client-safe card is ever posted in the channel (`/balance public`)
-        public = isinstance(result, ClientCard) and isinstance(asked, Balance) and asked.public
-        ack(text=message, blocks=blocks, response_type="in_channel" if public else "ephemeral")
-        if isinstance(asked, Link):  # only to the admin whose link was made (a refusal says nothing more)
-            for channel in channels:
-                deps.later("guests in channel", partial(_warn_of_guests, deps, channel, user_id))
-        if asked is not None and facts_of(asked).refreshes_home:
-            deps.home_changed(user_id)
+            deps.later("guests in channel", _warn_of_guests, deps, channel, user_id)
+    if asked is not None and facts_of(asked).refreshes_home:
+        deps.home_changed(user_id)
 
-    @app.command("/logtime")
-    def logtime(ack: Ack, command: dict[str, Any]) -> None:
-        answer(ack, command, "logtime " + command.get("text", ""))
 
-    @app.command("/balance")
-    def balance(ack: Ack, command: dict[str, Any]) -> None:
-        answer(ack, command, "balance " + command.get("text", ""))
+def on_logtime_command(ack: Ack, command: dict[str, Any], deps: Deps) -> None:
+    answer(deps, ack, command, "logtime " + command.get("text", ""))
 
-    @app.command("/topup")
-    def topup(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        text = command.get("text", "").strip()
-        if text:
-            answer(ack, command, "topup " + text)
-            return
+
+def on_balance_command(ack: Ack, command: dict[str, Any], deps: Deps) -> None:
+    answer(deps, ack, command, "balance " + command.get("text", ""))
+
+
+def on_topup_command(ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    """``/topup acme 10`` runs as typed; a bare ``/topup`` opens the form (managers and admins)."""
+    text = command.get("text", "").strip()
+    if text:
+        answer(deps, ack, command, "topup " + text)
+        return
+    actor = deps.people.actor(command["user_id"], command.get("user_name", ""))
+    refusal = topup_refusal(deps, actor)
+    if refusal:
+        text, blocks = error_message(refusal)
+        ack(text=text, blocks=blocks, response_type="ephemeral")
+        return
+    ack()
+    deps.later("topup modal", _topup_form, deps, actor, command, respond, request=True)
+
+
+def on_blocktime_command(ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    text = command.get("text", "").strip() or "help"
+    asked = read_text(deps.ctx, text)
+    if asked is not None and facts_of(asked).slow:
+        ack(text=":hourglass_flowing_sand: Working on it…", response_type="ephemeral")
         actor = deps.people.actor(command["user_id"], command.get("user_name", ""))
-        refusal = topup_refusal(deps, actor)
-        if refusal:
-            text, blocks = error_message(refusal)
-            ack(text=text, blocks=blocks, response_type="ephemeral")
-            return
-        ack()
-        deps.later(
-            "topup modal",
-            lambda: form_or_apology(
-                respond, lambda: open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id"))
-            ),
-            request=True,
-        )
+        deps.later("report", run_report, deps, actor, text, command.get("channel_id", ""), respond)
+        return
+    answer(deps, ack, command, text)
 
-    @app.command("/blocktime")
-    def blocktime(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        text = command.get("text", "").strip() or "help"
-        asked = read_text(deps.ctx, text)
-        if asked is not None and facts_of(asked).slow:
-            ack(text=":hourglass_flowing_sand: Working on it…", response_type="ephemeral")
-            actor = deps.people.actor(command["user_id"], command.get("user_name", ""))
-            deps.later("report", lambda: run_report(deps, actor, text, command.get("channel_id", ""), respond))
-            return
-        answer(ack, command, text)
+
+def _topup_form(deps: Deps, actor: Actor, command: dict[str, Any], respond: Respond) -> None:
+    form_or_apology(respond, lambda: open_topup_modal(deps, actor, command["trigger_id"], command.get("channel_id")))
 
 
 def channels_to_check(asked: Command | None, here: str | None) -> list[str]:
@@ -155,3 +153,10 @@ def open_topup_modal(
         metadata = {"channel": channel_id or "", **({"alert_ts": alert_ts} if alert_ts else {})}
         view = topup_modal(listed.result, metadata, chosen)
         deps.client.views_open(trigger_id=trigger_id, view=view)
+
+
+def register(app: App) -> None:
+    app.command("/logtime")(on_logtime_command)
+    app.command("/balance")(on_balance_command)
+    app.command("/topup")(on_topup_command)
+    app.command("/blocktime")(on_blocktime_command)

@@ -8,13 +8,15 @@ import time
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.roles import Role
-from bot.services import require_role, role_of
-from bot.services.queries import dashboard, my_day
-from handlers.context import Deps
+from bot.services import Context, require_role, role_of
+from bot.services.queries import Dashboard, dashboard, my_day
+from handlers.context import AfterAck, Deps
 from handlers.outcome import attempt
+from handlers.people import People
 from handlers.views.home import contact_home_view, home_view
 
 ROUND_GAP_SECONDS = 1.0  # a change shows on the Home tab within about this
@@ -24,20 +26,25 @@ log = logging.getLogger("blocktime.handlers")
 
 def publish_home(deps: Deps, user_id: str) -> None:
     """Staff see every client; anyone else (a guest, another organisation's member) sees no client."""
-    role = home_role(deps, user_id)
+    deps.client.views_publish(user_id=user_id, view=home_of(deps.ctx, deps.people, user_id))
+
+
+def home_of(ctx: Context, people: People, user_id: str, board: Dashboard | None = None) -> dict[str, Any]:
+    """The user's Home tab: the dashboard (``board`` when a round has computed it already) with their
+    own timer and entries of the day, or why they see no dashboard."""
+    role = home_role(ctx, people, user_id)
     if isinstance(role, str):
-        view = contact_home_view(role)
-    else:
-        view = home_view(dashboard(deps.ctx), can_top_up=role >= Role.MANAGER, mine=my_day(deps.ctx, user_id))
-    deps.client.views_publish(user_id=user_id, view=view)
+        return contact_home_view(role)
+    board = board if board is not None else dashboard(ctx)
+    return home_view(board, can_top_up=role >= Role.MANAGER, mine=my_day(ctx, user_id))
 
 
-def home_role(deps: Deps, user_id: str) -> Role | str:
+def home_role(ctx: Context, people: People, user_id: str) -> Role | str:
     """The user's role, or why they see no dashboard."""
-    actor = deps.people.actor(user_id)
-    outcome = attempt(lambda: role_of(deps.ctx, actor), "home")
+    actor = people.actor(user_id)
+    outcome = attempt(lambda: role_of(ctx, actor), "home")
     if outcome.result is None or outcome.result is Role.CLIENT:
-        refusal = attempt(lambda: require_role(deps.ctx, actor, Role.TECHNICIAN, "see the dashboard"), "home")
+        refusal = attempt(lambda: require_role(ctx, actor, Role.TECHNICIAN, "see the dashboard"), "home")
         return refusal.error or outcome.error or "For your hours, ask your account manager."
     return outcome.result
 
@@ -53,8 +60,16 @@ class HomeRefresher:
     - Changes are committed before ``changed`` is called, so the round that takes a user shows the
       user's change."""
 
-    def __init__(self, deps: Deps, gap: float = ROUND_GAP_SECONDS, cooldown: float = COOLDOWN_SECONDS) -> None:
-        self.deps = deps
+    def __init__(
+        self,
+        ctx: Context,
+        client: WebClient,
+        people: People,
+        later: AfterAck,
+        gap: float = ROUND_GAP_SECONDS,
+        cooldown: float = COOLDOWN_SECONDS,
+    ) -> None:
+        self.ctx, self.client, self.people, self.later = ctx, client, people, later
         self.gap, self.cooldown = gap, cooldown
         self.pending: set[str] = set()  # waiting for the next round
         self.cooling: set[str] = set()  # published less than ``cooldown`` ago
@@ -75,7 +90,7 @@ class HomeRefresher:
             wait = self.last_round + self.gap - time.monotonic()
         self._after(self.cooldown, self._cooled, user_id)
         if start_round:
-            self._after(wait, self.deps.later, "home refresh", self._round)
+            self._after(wait, self.later, "home refresh", self._round)
 
     def _cooled(self, user_id: str) -> None:
         with self.lock:
@@ -90,15 +105,12 @@ class HomeRefresher:
             users, self.pending = sorted(self.pending), set()
             self.scheduled = False
             self.last_round = time.monotonic()
-        board = dashboard(self.deps.ctx)  # once per round, whoever is waiting
+        board = dashboard(self.ctx)  # once per round, whoever is waiting
         for user_id in users:
-            role = home_role(self.deps, user_id)
-            if isinstance(role, str):
-                view = contact_home_view(role)
-            else:  # the viewer's own part (timer, today's entries) is one small query
-                view = home_view(board, can_top_up=role >= Role.MANAGER, mine=my_day(self.deps.ctx, user_id))
+            # the viewer's own part (timer, today's entries) is one small query
+            view = home_of(self.ctx, self.people, user_id, board)
             try:
-                self.deps.client.views_publish(user_id=user_id, view=view)
+                self.client.views_publish(user_id=user_id, view=view)
             except SlackApiError as error:  # one user's failure does not skip the others
                 log.warning("views.publish failed for %s: %s", user_id, error.response.get("error"))
 
@@ -112,21 +124,29 @@ class HomeRefresher:
         timer.start()
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.event("user_change")
-    def user_changed(event: dict[str, Any]) -> None:
-        # Slack sends the user's new facts: a guest promoted, someone deactivated. Take them at once.
-        user = event.get("user") or {}
-        if user.get("id"):
-            deps.later("user change", lambda: deps.people.learn(user), request=True)
+def on_user_change(event: dict[str, Any], deps: Deps) -> None:
+    """Slack sends the user's new facts (a guest promoted, someone deactivated): take them at once."""
+    user = event.get("user") or {}
+    if user.get("id"):
+        deps.later("user change", deps.people.learn, user, request=True)
 
-    @app.event("team_join")
-    def team_joined(event: dict[str, Any]) -> None:
-        user = event.get("user") or {}
-        if user.get("id"):
-            deps.people.forget(str(user["id"]))
 
-    @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") == "home":
-            deps.later("home opened", lambda: publish_home(deps, event["user"]), request=True)
+def on_team_join(event: dict[str, Any], deps: Deps) -> None:
+    user = event.get("user") or {}
+    if user.get("id"):
+        deps.people.forget(str(user["id"]))
+
+
+def on_app_home_opened(event: dict[str, Any], deps: Deps) -> None:
+    if event.get("tab", "home") == "home":
+        deps.later("home opened", _publish_opened, deps, event, request=True)
+
+
+def _publish_opened(deps: Deps, event: dict[str, Any]) -> None:
+    publish_home(deps, event["user"])
+
+
+def register(app: App) -> None:
+    app.event("user_change")(on_user_change)
+    app.event("team_join")(on_team_join)
+    app.event("app_home_opened")(on_app_home_opened)

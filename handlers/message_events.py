@@ -8,10 +8,9 @@ and a repeat (``duplicate``) adds no second reaction or reply."""
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
 from bot.domain.durations import format_duration
 from bot.phrasebook import log_notes
@@ -33,18 +32,21 @@ log = logging.getLogger("blocktime.threads")
 IGNORED_SUBTYPES = {"bot_message", "channel_join", "channel_leave", "channel_topic", "channel_purpose", "me_message"}
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.event("message")
-    def on_message(event: dict[str, Any], context: Any) -> None:
-        # Bolt has already answered Slack; the entry and its reply (Web API calls) run after the ack.
-        subtype = event.get("subtype")
-        bot_user = context.get("bot_user_id")
-        if subtype == "message_changed":
-            deps.later("thread edit", lambda: _edited(deps, event, bot_user), request=True)
-        elif subtype == "message_deleted":
-            deps.later("thread delete", lambda: _deleted(deps, event, bot_user), request=True)
-        elif subtype in (None, "thread_broadcast", "file_share"):
-            deps.later("thread message", lambda: _posted(deps, event, bot_user), request=True)
+def on_thread_message(event: dict[str, Any], context: BoltContext, deps: Deps) -> None:
+    """A message in a channel: a thread line posted, edited or deleted. Bolt has already answered
+    Slack; the entry and its reply (Web API calls) run after the ack."""
+    subtype = event.get("subtype")
+    bot_user = context.get("bot_user_id")
+    if subtype == "message_changed":
+        deps.later("thread edit", thread_line_edited, deps, event, bot_user, request=True)
+    elif subtype == "message_deleted":
+        deps.later("thread delete", thread_line_deleted, deps, event, bot_user, request=True)
+    elif subtype in (None, "thread_broadcast", "file_share"):
+        deps.later("thread message", thread_line_posted, deps, event, bot_user, request=True)
+
+
+def register(app: App) -> None:
+    app.event("message")(on_thread_message)
 
 
 def _is_thread_reply(message: dict[str, Any]) -> bool:
@@ -65,17 +67,6 @@ UNLINKED = (
     "Not logged: this channel is not linked to a client, so I don't know whose hours `+30m` lines are. "
     "An admin links it with `/blocktime link acme`; until then, use `/logtime acme 30m ...`."
 )
-_told: set[tuple[str, str]] = set()
-_told_lock = threading.Lock()
-
-
-def _first_time(channel: str, user: str) -> bool:
-    """Whether ``user`` has not been told about the unlinked ``channel`` yet (this process)."""
-    with _told_lock:
-        if (channel, user) in _told:
-            return False
-        _told.add((channel, user))
-        return True
 
 
 def _team_of(message: dict[str, Any]) -> str | None:
@@ -87,7 +78,7 @@ def _tell(deps: Deps, channel: str, user: str, thread_ts: str, text: str) -> Non
     deps.client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
 
 
-def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
+def thread_line_posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     if not _is_thread_reply(event) or not _from_a_person(event, bot_user):
         return
     channel, ts, user = event["channel"], event["ts"], event["user"]
@@ -96,7 +87,7 @@ def _posted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
         if _looks_like_time(event.get("text", "")):
             if link.unavailable:
                 _tell(deps, channel, user, event["thread_ts"], link.error or "")
-            elif _first_time(channel, user):  # once, not on every line
+            elif deps.told.first(("unlinked", channel, user)):  # once, not on every line
                 _tell(deps, channel, user, event["thread_ts"], UNLINKED)
         return
     client_id = link.result[0]
@@ -166,7 +157,7 @@ def _corrected_reply(result: LogResult) -> str:
     )
 
 
-def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
+def thread_line_edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     message = event.get("message") or {}
     if not _is_thread_reply(message) or not _from_a_person(message, bot_user):
         return
@@ -209,7 +200,7 @@ def _edited(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     deps.home_changed(user)
 
 
-def _deleted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
+def thread_line_deleted(deps: Deps, event: dict[str, Any], bot_user: str | None) -> None:
     previous = event.get("previous_message") or {}
     if not _is_thread_reply(previous) or not _from_a_person(previous, bot_user):
         return

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,15 +24,15 @@ from bot.domain.errors import ParseError
 from bot.domain.fields import clean_note, find_ticket, parse_id
 from bot.domain.roles import Role
 from bot.domain.worktypes import multiplier_label
-from bot.services import Actor, ledger
+from bot.services import Actor, Context, ledger
 from bot.services import clients as client_services
 from bot.services.channels import linked_client
 from bot.services.queries import entry_of, my_day, recent_clients
-from bot.services.results import ClientView, LogResult
+from bot.services.results import ClientView, LogResult, Message
 from bot.services.timers import TimerGone, discard_timer, stop_timer
 from bot.services.worktypes import list_work_types
 from handlers.commands import FORM_FAILED
-from handlers.context import Deps
+from handlers.context import Deps, ack_then
 from handlers.outcome import attempt, role_refusal
 from handlers.views.home import HOME_EDIT_ACTION, HOME_VOID_ACTION, OPEN_LOG_ACTION
 from handlers.views.modals import CLIENT_SEARCH_ACTION, NOTE_PREFILL, edit_modal, log_modal, timer_fix_modal
@@ -166,206 +167,256 @@ def open_for_thread(
     )
 
 
-def register(app: App, deps: Deps) -> None:
-    def tell(body: dict[str, Any], respond: Respond, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        """Answer a click where it was made: the message (its reply URL), or by DM from App Home."""
-        if body.get("response_url"):
-            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-        else:
-            deps.client.chat_postMessage(channel=body["user"]["id"], text=text, blocks=blocks)
+# ----- answering where the click was made -----
+def tell(
+    deps: Deps, body: dict[str, Any], respond: Respond, text: str, blocks: list[dict[str, Any]] | None = None
+) -> None:
+    """Answer a click where it was made: the message (its reply URL), or by DM from App Home."""
+    if body.get("response_url"):
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+    else:
+        deps.client.chat_postMessage(channel=body["user"]["id"], text=text, blocks=blocks)
 
-    def refuse(body: dict[str, Any], respond: Respond, refusal: str) -> None:
-        text, blocks = error_message(refusal)
-        tell(body, respond, text, blocks)
 
-    def gone(body: dict[str, Any], respond: Respond, refusal: str) -> None:
-        """A timer's buttons clicked after the timer ended: the message with the buttons says so
-        instead of offering them again (from App Home, a DM says it)."""
-        if not body.get("response_url"):
-            refuse(body, respond, refusal)
-            return
-        text, blocks = error_message(refusal)
+def refuse(deps: Deps, body: dict[str, Any], respond: Respond, refusal: str) -> None:
+    text, blocks = error_message(refusal)
+    tell(deps, body, respond, text, blocks)
+
+
+def gone(deps: Deps, body: dict[str, Any], respond: Respond, refusal: str) -> None:
+    """A timer's buttons clicked after the timer ended: the message with the buttons says so instead
+    of offering them again (from App Home, a DM says it)."""
+    if not body.get("response_url"):
+        refuse(deps, body, respond, refusal)
+        return
+    text, blocks = error_message(refusal)
+    respond(text=text, blocks=blocks, replace_original=True)
+
+
+def form(deps: Deps, body: dict[str, Any], respond: Respond, open_it: Callable[[], object]) -> None:
+    try:
+        open_it()
+    except _Refused as refusal:
+        refuse(deps, body, respond, str(refusal))
+    except SlackApiError as error:
+        log.warning("views.open failed: %s", error.response.get("error"))
+        tell(deps, body, respond, FORM_FAILED)
+
+
+def staff_actor(deps: Deps, body: dict[str, Any], respond: Respond) -> Actor | None:
+    """The clicking user, when staff: only staff get a Log time form (and with it, our clients'
+    names); anyone else is told why not, and None is returned."""
+    actor = deps.people.actor(body["user"]["id"])
+    refusal = staff_refusal(deps, actor)
+    if refusal:
+        refuse(deps, body, respond, refusal)
+        return None
+    return actor
+
+
+# ----- the Log time form, from anywhere (run after the ack) -----
+def log_time_anywhere(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    actor = staff_actor(deps, body, respond)
+    if actor is not None:
+        form(deps, body, respond, partial(open_log_form, deps, actor, body["trigger_id"], search=True))
+
+
+def log_time_on_message(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    actor = staff_actor(deps, body, respond)
+    if actor is None:
+        return
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or "")
+    root = str(message.get("thread_ts") or message.get("ts") or body.get("message_ts") or "")
+    form(deps, body, respond, partial(open_for_thread, deps, actor, body["trigger_id"], channel, root, message))
+
+
+def log_time_for_nudge(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    actor = staff_actor(deps, body, respond)
+    if actor is None:
+        return
+    try:
+        value = json.loads(body["actions"][0]["value"])
+        channel, thread_ts = str(value["channel"]), str(value["thread_ts"])
+        day = date.fromisoformat(str(value["date"])) if value.get("date") else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return  # not one of our buttons
+    if day is not None and day > deps.ctx.today():
+        day = None  # a forged date in the future: the form's own date rule would refuse it anyway
+    form(deps, body, respond, partial(open_for_thread, deps, actor, body["trigger_id"], channel, thread_ts, day=day))
+
+
+def log_time_from_home(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    actor = deps.people.actor(body["user"]["id"])
+    form(deps, body, respond, partial(open_log_form, deps, actor, body["trigger_id"], search=False))
+
+
+# ----- timers (run after the ack) -----
+def _stop_timer(ctx: Context, actor: Actor, started: datetime) -> LogResult:
+    return stop_timer(ctx, actor, TimerStop(started_at=started))
+
+
+def _keep_timer(ctx: Context, actor: Actor, started: datetime) -> LogResult:
+    """The timer left running is right: its time is logged as it ran."""
+    return stop_timer(ctx, actor, TimerStop(keep=True, started_at=started))
+
+
+def _discard_timer(ctx: Context, actor: Actor, started: datetime) -> Message:
+    return discard_timer(ctx, actor, TimerDiscard(started_at=started))
+
+
+def timer_clicked(
+    deps: Deps, body: dict[str, Any], respond: Respond, what: str, call: Callable[[Context, Actor, datetime], Any]
+) -> None:
+    """A timer's Stop, Keep or Discard: ``call`` on the timer the button names (its start)."""
+    actor = deps.people.actor(body["user"]["id"])
+    try:
+        started = datetime.fromisoformat(str(body["actions"][0]["value"]))
+    except (ValueError, KeyError, IndexError):
+        return  # not one of our buttons
+    outcome = attempt(lambda: call(deps.ctx, actor, started), what)
+    if isinstance(outcome.problem, TimerGone):
+        gone(deps, body, respond, outcome.error or "")
+        return
+    if outcome.result is None:
+        refuse(deps, body, respond, outcome.error or "")
+        return
+    result = outcome.result
+    text, blocks = render_log(result) if isinstance(result, LogResult) else render(result)
+    if body.get("response_url"):  # the message with the buttons becomes the answer
         respond(text=text, blocks=blocks, replace_original=True)
+    else:
+        deps.client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
+    deps.home_changed(actor.user_id)
 
-    def form(body: dict[str, Any], respond: Respond, open_it: Callable[[], object]) -> None:
-        try:
-            open_it()
-        except _Refused as refusal:
-            refuse(body, respond, str(refusal))
-        except SlackApiError as error:
-            log.warning("views.open failed: %s", error.response.get("error"))
-            tell(body, respond, FORM_FAILED)
 
-    def later(what: str, work: Callable[[dict[str, Any], Respond], None]) -> Callable[..., None]:
-        def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-            ack()
-            deps.later(what, lambda: work(body, respond), request=True)
+def timer_fix_form(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    """The form for the real time of a timer left running, while that timer still runs."""
+    actor = deps.people.actor(body["user"]["id"])
+    started = str(body["actions"][0].get("value") or "")
+    running = attempt(lambda: my_day(deps.ctx, actor.user_id).timer, "timer fix")
+    timer = running.result
+    if running.result is None and running.error:
+        refuse(deps, body, respond, running.error)
+        return
+    if timer is None or timer.started_at.isoformat() != started:
+        gone(deps, body, respond, "That timer is no longer running: it was stopped or discarded already.")
+        return
+    view = timer_fix_modal(timer.display_name, started, format_duration(timer.minutes))
+    form(deps, body, respond, partial(deps.client.views_open, trigger_id=body["trigger_id"], view=view))
 
-        return listener
 
-    def for_staff(work: Callable[[dict[str, Any], Respond, Actor], None]) -> Callable[[dict[str, Any], Respond], None]:
-        """Only staff get a Log time form (and with it, our clients' names)."""
+# ----- App Home: today's entries (run after the ack) -----
+def entry_clicked(deps: Deps, body: dict[str, Any]) -> tuple[Actor, int] | None:
+    """Who clicked, and the entry id the button carries; None when it is not one of our buttons (an
+    id as ours carry it: anything else, even 20 digits, is not)."""
+    try:
+        entry_id = parse_id(str(body["actions"][0]["value"]), "an entry", "void 42")
+    except (ParseError, KeyError, IndexError):
+        return None
+    return deps.people.actor(body["user"]["id"]), entry_id
 
-        def guarded(body: dict[str, Any], respond: Respond) -> None:
-            actor = deps.people.actor(body["user"]["id"])
-            refusal = staff_refusal(deps, actor)
-            if refusal:
-                refuse(body, respond, refusal)
-                return
-            work(body, respond, actor)
 
-        return guarded
+def edit_form(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    clicked = entry_clicked(deps, body)
+    if clicked is None:
+        return
+    actor, entry_id = clicked
+    found = attempt(lambda: entry_of(deps.ctx, actor, entry_id), "edit form")
+    if found.result is None:
+        refuse(deps, body, respond, found.error or "")
+        return
+    view = edit_modal(found.result, work_type_choices(deps, actor))
+    form(deps, body, respond, partial(deps.client.views_open, trigger_id=body["trigger_id"], view=view))
 
-    @for_staff
-    def global_shortcut(body: dict[str, Any], respond: Respond, actor: Actor) -> None:
-        form(body, respond, lambda: open_log_form(deps, actor, body["trigger_id"], search=True))
 
-    @for_staff
-    def message_shortcut(body: dict[str, Any], respond: Respond, actor: Actor) -> None:
-        message = body.get("message") or {}
-        channel = str((body.get("channel") or {}).get("id") or "")
-        root = str(message.get("thread_ts") or message.get("ts") or body.get("message_ts") or "")
-        form(body, respond, lambda: open_for_thread(deps, actor, body["trigger_id"], channel, root, message))
+def void_from_home(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    clicked = entry_clicked(deps, body)
+    if clicked is None:
+        return
+    actor, entry_id = clicked
+    command = VoidEntry(entry_id, "voided from App Home")
+    outcome = attempt(lambda: ledger.void_entry(deps.ctx, actor, command), "home void")
+    if outcome.result is None:
+        refuse(deps, body, respond, outcome.error or "")
+        return
+    text, blocks = render_void(outcome.result)
+    tell(deps, body, respond, text, blocks)
+    deps.home_changed(actor.user_id)
 
-    @for_staff
-    def nudge_log(body: dict[str, Any], respond: Respond, actor: Actor) -> None:
-        try:
-            value = json.loads(body["actions"][0]["value"])
-            channel, thread_ts = str(value["channel"]), str(value["thread_ts"])
-            day = date.fromisoformat(str(value["date"])) if value.get("date") else None
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return  # not one of our buttons
-        if day is not None and day > deps.ctx.today():
-            day = None  # a forged date in the future: the form's own date rule would refuse it anyway
-        form(body, respond, lambda: open_for_thread(deps, actor, body["trigger_id"], channel, thread_ts, day=day))
 
-    def home_log(body: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        form(body, respond, lambda: open_log_form(deps, actor, body["trigger_id"], search=False))
+# ----- listeners: each answers at once; its work runs after the ack -----
+def on_log_time_shortcut(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "log time shortcut", log_time_anywhere, body, respond)
 
-    app.shortcut({"callback_id": GLOBAL_SHORTCUT, "type": "shortcut"})(later("log time shortcut", global_shortcut))
-    app.shortcut({"callback_id": MESSAGE_SHORTCUT, "type": "message_action"})(
-        later("log time on a message", message_shortcut)
-    )
-    app.action(NUDGE_LOG_ACTION)(later("nudge log time", nudge_log))
-    app.action(OPEN_LOG_ACTION)(later("home log time", home_log))
 
-    @app.options(CLIENT_SEARCH_ACTION)
-    def client_search(ack: Ack, body: dict[str, Any]) -> None:
-        """Our active clients matching what the user typed (handle, name or alias); staff only."""
-        actor = deps.people.actor(body["user"]["id"])
-        listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "client search")
-        typed = str(body.get("value") or "").strip().lower()
-        found = [
-            c
-            for c in listed.result or []
-            if not typed
-            or typed in c.handle
-            or typed in c.display_name.lower()
-            or any(typed in alias for alias in c.aliases)
-        ]
-        recent = (
-            (attempt(lambda: recent_clients(deps.ctx, actor.user_id), "client search").result or []) if found else []
-        )
-        found.sort(key=lambda c: (c.handle not in recent, recent.index(c.handle) if c.handle in recent else 0))
-        options = [
-            {"text": {"type": "plain_text", "text": f"{c.display_name} ({c.handle})"[:75]}, "value": c.handle}
-            for c in found[:OPTIONS_LIMIT]
-        ]
-        ack(options=options)
+def on_log_time_on_message(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "log time on a message", log_time_on_message, body, respond)
 
-    # ----- timers -----
-    def timer_action(what: str, call: Callable[[Actor, datetime], Any]) -> Callable[[dict[str, Any], Respond], None]:
-        def work(body: dict[str, Any], respond: Respond) -> None:
-            actor = deps.people.actor(body["user"]["id"])
-            try:
-                started = datetime.fromisoformat(str(body["actions"][0]["value"]))
-            except (ValueError, KeyError, IndexError):
-                return  # not one of our buttons
-            outcome = attempt(lambda: call(actor, started), what)
-            if isinstance(outcome.problem, TimerGone):
-                gone(body, respond, outcome.error or "")
-                return
-            if outcome.result is None:
-                refuse(body, respond, outcome.error or "")
-                return
-            result = outcome.result
-            text, blocks = render_log(result) if isinstance(result, LogResult) else render(result)
-            if body.get("response_url"):  # the message with the buttons becomes the answer
-                respond(text=text, blocks=blocks, replace_original=True)
-            else:
-                deps.client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
-            deps.home_changed(actor.user_id)
 
-        return work
+def on_nudge_log_time(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "nudge log time", log_time_for_nudge, body, respond)
 
-    app.action(TIMER_STOP_ACTION)(
-        later("timer stop", timer_action("timer stop", lambda a, s: stop_timer(deps.ctx, a, TimerStop(started_at=s))))
-    )
-    app.action(TIMER_KEEP_ACTION)(
-        later(
-            "timer keep",
-            timer_action("timer keep", lambda a, s: stop_timer(deps.ctx, a, TimerStop(keep=True, started_at=s))),
-        )
-    )
-    app.action(TIMER_DISCARD_ACTION)(
-        later(
-            "timer discard",
-            timer_action("timer discard", lambda a, s: discard_timer(deps.ctx, a, TimerDiscard(started_at=s))),
-        )
-    )
 
-    def timer_fix(body: dict[str, Any], respond: Respond) -> None:
-        actor = deps.people.actor(body["user"]["id"])
-        started = str(body["actions"][0].get("value") or "")
-        running = attempt(lambda: my_day(deps.ctx, actor.user_id).timer, "timer fix")
-        timer = running.result
-        if running.result is None and running.error:
-            refuse(body, respond, running.error)
-            return
-        if timer is None or timer.started_at.isoformat() != started:
-            gone(body, respond, "That timer is no longer running: it was stopped or discarded already.")
-            return
-        view = timer_fix_modal(timer.display_name, started, format_duration(timer.minutes))
-        form(body, respond, lambda: deps.client.views_open(trigger_id=body["trigger_id"], view=view))
+def on_home_log_time(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "home log time", log_time_from_home, body, respond)
 
-    app.action(TIMER_FIX_ACTION)(later("timer fix", timer_fix))
 
-    # ----- App Home: today's entries -----
-    def on_entry(
-        work: Callable[[dict[str, Any], Respond, Actor, int], None],
-    ) -> Callable[[dict[str, Any], Respond], None]:
-        """A button whose value is one of our entry ids (anything else is not one of our buttons)."""
+def on_client_search(ack: Ack, body: dict[str, Any], deps: Deps) -> None:
+    """Our active clients matching what the user typed (handle, name or alias); staff only."""
+    actor = deps.people.actor(body["user"]["id"])
+    listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "client search")
+    typed = str(body.get("value") or "").strip().lower()
+    found = [
+        c
+        for c in listed.result or []
+        if not typed
+        or typed in c.handle
+        or typed in c.display_name.lower()
+        or any(typed in alias for alias in c.aliases)
+    ]
+    recent = (attempt(lambda: recent_clients(deps.ctx, actor.user_id), "client search").result or []) if found else []
+    found.sort(key=lambda c: (c.handle not in recent, recent.index(c.handle) if c.handle in recent else 0))
+    options = [
+        {"text": {"type": "plain_text", "text": f"{c.display_name} ({c.handle})"[:75]}, "value": c.handle}
+        for c in found[:OPTIONS_LIMIT]
+    ]
+    ack(options=options)
 
-        def read(body: dict[str, Any], respond: Respond) -> None:
-            try:  # an id as our buttons carry it: anything else (even 20 digits) is not one of ours
-                entry_id = parse_id(str(body["actions"][0]["value"]), "an entry", "void 42")
-            except (ParseError, KeyError, IndexError):
-                return
-            work(body, respond, deps.people.actor(body["user"]["id"]), entry_id)
 
-        return read
+def on_timer_stop(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "timer stop", timer_clicked, body, respond, "timer stop", _stop_timer)
 
-    @on_entry
-    def home_edit(body: dict[str, Any], respond: Respond, actor: Actor, entry_id: int) -> None:
-        found = attempt(lambda: entry_of(deps.ctx, actor, entry_id), "edit form")
-        if found.result is None:
-            refuse(body, respond, found.error or "")
-            return
-        view = edit_modal(found.result, work_type_choices(deps, actor))
-        form(body, respond, lambda: deps.client.views_open(trigger_id=body["trigger_id"], view=view))
 
-    @on_entry
-    def home_void(body: dict[str, Any], respond: Respond, actor: Actor, entry_id: int) -> None:
-        outcome = attempt(
-            lambda: ledger.void_entry(deps.ctx, actor, VoidEntry(entry_id, "voided from App Home")), "home void"
-        )
-        if outcome.result is None:
-            refuse(body, respond, outcome.error or "")
-            return
-        text, blocks = render_void(outcome.result)
-        tell(body, respond, text, blocks)
-        deps.home_changed(actor.user_id)
+def on_timer_keep(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "timer keep", timer_clicked, body, respond, "timer keep", _keep_timer)
 
-    app.action(HOME_EDIT_ACTION)(later("home edit", home_edit))
-    app.action(HOME_VOID_ACTION)(later("home void", home_void))
+
+def on_timer_discard(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "timer discard", timer_clicked, body, respond, "timer discard", _discard_timer)
+
+
+def on_timer_fix(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "timer fix", timer_fix_form, body, respond)
+
+
+def on_home_edit(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "home edit", edit_form, body, respond)
+
+
+def on_home_void(ack: Ack, body: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, "home void", void_from_home, body, respond)
+
+
+def register(app: App) -> None:
+    app.shortcut({"callback_id": GLOBAL_SHORTCUT, "type": "shortcut"})(on_log_time_shortcut)
+    app.shortcut({"callback_id": MESSAGE_SHORTCUT, "type": "message_action"})(on_log_time_on_message)
+    app.action(NUDGE_LOG_ACTION)(on_nudge_log_time)
+    app.action(OPEN_LOG_ACTION)(on_home_log_time)
+    app.options(CLIENT_SEARCH_ACTION)(on_client_search)
+    app.action(TIMER_STOP_ACTION)(on_timer_stop)
+    app.action(TIMER_KEEP_ACTION)(on_timer_keep)
+    app.action(TIMER_DISCARD_ACTION)(on_timer_discard)
+    app.action(TIMER_FIX_ACTION)(on_timer_fix)
+    app.action(HOME_EDIT_ACTION)(on_home_edit)
+    app.action(HOME_VOID_ACTION)(on_home_void)

@@ -156,10 +156,8 @@ def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
     """The first change publishes at once; changes soon after wait for one round (at most ``gap``
     later), which publishes the same fresh dashboard to each of those users; a user who changes again
     while cooling down is published once more when the cooldown ends."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from bot.app import make_web_client
-    from handlers.context import Deps
+    from handlers.context import AfterAck
     from handlers.home import HomeRefresher
     from handlers.people import People
 
@@ -169,8 +167,9 @@ def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
     def published() -> list[str]:
         return [c.params["user_id"] for c in fake_slack.calls if c.method == "views.publish"]
 
-    with ThreadPoolExecutor(2) as pool:
-        refresher = HomeRefresher(Deps(slack_ctx, client, People(client), pool), gap=0.5, cooldown=2.0)
+    later = AfterAck(2)
+    try:
+        refresher = HomeRefresher(slack_ctx, client, People(client), later, gap=0.5, cooldown=2.0)
         refresher.changed("U1")
         first = fake_slack.wait_for("views.publish", 1)
         do(slack_ctx, Actor("U2", "Two"), "logtime acme 30m cabling")
@@ -188,6 +187,8 @@ def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
         refresher.changed("U5")
         fake_slack.wait_for("views.publish", 6, timeout=5)
         assert published() == ["U1", "U2", "U3", "U4", "U2", "U5"]
+    finally:
+        later.finish()
     assert first[0].params["view"] != calls[1].params["view"]  # the round computed a fresh dashboard
     two, three = calls[1].params["view"], calls[2].params["view"]
     assert _balances(two) == _balances(three)  # one dashboard for the round
