@@ -18,7 +18,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, column, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -120,6 +120,8 @@ def _sync_session(session: Session, posting: PostingLike, ids: Ids) -> None:
 
 def store(run: Runner, posting: PostingLike) -> Ids:
     """The one writer: ``posting``'s statements, in order, on ``run``'s connection."""
+    if run.driver.dialect.name == "postgresql" and _one_entry(posting):
+        return _store_entry_at_once(run, posting)
     ids = Ids()
     for row in posting.new_blocks:
         ids[row["id"]] = _new_id(run, _BLOCKS, _without_id(row))
@@ -143,6 +145,95 @@ def store(run: Runner, posting: PostingLike) -> Ids:
         values = {**_without_id(line), "block_id": ids(line["block_id"]), "entry_id": ids(line["entry_id"])}
         ids[line["id"]] = _new_id(run, _LINES, values)
     return ids
+
+
+def _one_entry(posting: PostingLike) -> bool:
+    """A new entry and what it moves (its draws, the blocks' minutes left, the client's figures, its
+    ledger lines), nothing else: the everyday posting, which PostgreSQL stores in one statement."""
+    if len(posting.new_entries) != 1 or posting.new_blocks or posting.reversed_draws or posting.entries:
+        return False
+    entry_id = posting.new_entries[0]["id"]
+    return (
+        all(set(changes) == {"remaining_minutes"} for changes in posting.blocks.values())
+        and all(
+            d["entry_id"] == entry_id and d["created_at"] == posting.new_draws[0]["created_at"]
+            for d in posting.new_draws
+        )
+        and all(line["entry_id"] == entry_id and line["block_id"] is None for line in posting.lines)
+        and len(posting.lines) == 1
+    )
+
+
+def _store_entry_at_once(run: Runner, posting: PostingLike) -> Ids:
+    """``_one_entry``'s posting as one statement of data-modifying CTEs: one round trip. The same
+    rows as the statements one by one (``tests/integration/test_bare_unit_of_work.py`` compares)."""
+    entry = _without_id(posting.new_entries[0])
+    line = {k: v for k, v in _without_id(posting.lines[0]).items() if k != "entry_id"}
+    totals = {k: v for k, v in posting.totals.items() if k != "last_entry_id"}
+    shape = (
+        frozenset(entry),
+        frozenset(line),
+        frozenset(totals),
+        "last_entry_id" in posting.totals,
+        bool(posting.new_draws),
+        bool(posting.blocks),
+    )
+    values: dict[str, Any] = {f"e_{k}": v for k, v in entry.items()}
+    values |= {f"l_{k}": v for k, v in line.items()}
+    values |= {f"c_{k}": v for k, v in totals.items()}
+    values["client_id"] = posting.client_id
+    if posting.new_draws:
+        values["d_created_at"] = posting.new_draws[0]["created_at"]
+        values["d_block_ids"] = [d["block_id"] for d in posting.new_draws]
+        values["d_minutes"] = [d["minutes"] for d in posting.new_draws]
+    if posting.blocks:
+        values["b_ids"] = list(posting.blocks)
+        values["b_remaining"] = [c["remaining_minutes"] for c in posting.blocks.values()]
+    found = run.first(_at_once(*shape), values)
+    assert found is not None
+    return Ids({posting.new_entries[0]["id"]: found[0], posting.lines[0]["id"]: found[1]})
+
+
+@lru_cache(maxsize=32)
+def _at_once(
+    entry: frozenset[str],
+    line: frozenset[str],
+    totals: frozenset[str],
+    last_entry: bool,
+    draws: bool,
+    blocks: bool,
+) -> Any:
+    def columns(table: Table, names: frozenset[str], prefix: str) -> tuple[str, str, list[Any]]:
+        ordered = sorted(names)
+        binds = [bindparam(f"{prefix}{n}", type_=table.c[n].type) for n in ordered]
+        return ", ".join(ordered), ", ".join(f":{prefix}{n}" for n in ordered), binds
+
+    e_cols, e_vals, binds = columns(_ENTRIES, entry, "e_")
+    l_cols, l_vals, line_binds = columns(_LINES, line, "l_")
+    binds += line_binds
+    parts = [f"e AS (INSERT INTO entries ({e_cols}) VALUES ({e_vals}) RETURNING id)"]
+    if draws:
+        parts.append(
+            "d AS (INSERT INTO draws (entry_id, block_id, minutes, created_at)"
+            " SELECT e.id, v.block_id, v.minutes, :d_created_at FROM e,"
+            " unnest(CAST(:d_block_ids AS bigint[]), CAST(:d_minutes AS integer[])) AS v(block_id, minutes))"
+        )
+        binds.append(bindparam("d_created_at", type_=_DRAWS.c.created_at.type))
+    if blocks:
+        parts.append(
+            "b AS (UPDATE blocks SET remaining_minutes = v.remaining"
+            " FROM unnest(CAST(:b_ids AS bigint[]), CAST(:b_remaining AS integer[])) AS v(id, remaining)"
+            " WHERE blocks.id = v.id)"
+        )
+    sets = [f"{n} = :c_{n}" for n in sorted(totals)]
+    binds += [bindparam(f"c_{n}", type_=_CLIENTS.c[n].type) for n in sorted(totals)]
+    if last_entry:
+        sets.append("last_entry_id = (SELECT id FROM e)")
+    if sets:
+        parts.append(f"c AS (UPDATE clients SET {', '.join(sets)} WHERE id = :client_id)")
+    parts.append(f"l AS (INSERT INTO ledger_lines ({l_cols}, entry_id) SELECT {l_vals}, e.id FROM e RETURNING id)")
+    sql = "WITH " + ",\n".join(parts) + "\nSELECT (SELECT id FROM e), (SELECT id FROM l)"
+    return text(sql).bindparams(*binds).columns(column("entry_id", Integer), column("line_id", Integer))
 
 
 def _new_id(run: Runner, table: Table, values: dict[str, Any]) -> int:

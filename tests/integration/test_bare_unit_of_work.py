@@ -72,6 +72,21 @@ def test_plain_entries_take_the_bare_unit_of_work_and_match_the_ledger(ctx: Cont
     assert [(e.minutes, e.user_id) for e in entries] == [(50, tech.user_id), (20, tech.user_id)]
 
 
+def test_an_everyday_entry_is_one_statement_on_postgresql(ctx: Context, admin: Actor, tech: Actor) -> None:
+    """The posting of a plain entry has the shape PostgreSQL stores at once (``_one_entry``)."""
+    from storage import postings
+
+    do(ctx, admin, "client add acme Acme")
+    do(ctx, admin, "topup acme 2")
+    seen: list[bool] = []
+    real = postings._one_entry
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postings, "_one_entry", lambda posting: seen.append(real(posting)) or seen[-1])
+        do(ctx, tech, "logtime acme 15m printer")
+        do(ctx, admin, "topup acme 1")
+    assert seen == ([] if ctx.db.is_sqlite else [True, False])
+
+
 def test_with_the_fast_writer_off_every_entry_takes_the_full_unit_of_work(
     ctx: Context, admin: Actor, tech: Actor
 ) -> None:
@@ -160,11 +175,14 @@ def _run(
     clock = FixedClock(NOW)
     ctx = Context(db, replace(settings_ or Settings(), fast_writer=quick), clock)
     admin = Actor.local_admin()
-    do(ctx, admin, "client add acme Acme")
-    do(ctx, admin, "client set acme overdraft 2h rounding 15m thresholds 50%,2h")
-    entries: list[int] = []
-    blocks: list[int] = []
-    answers = [_plain(apply(ctx, clock, admin, op, entries, blocks)) for op in story]
+    with pytest.MonkeyPatch.context() as patch:
+        if not quick:  # and each statement on its own (PostgreSQL writes an entry in one statement)
+            patch.setattr("storage.postings._one_entry", lambda posting: False)
+        do(ctx, admin, "client add acme Acme")
+        do(ctx, admin, "client set acme overdraft 2h rounding 15m thresholds 50%,2h")
+        entries: list[int] = []
+        blocks: list[int] = []
+        answers = [_plain(apply(ctx, clock, admin, op, entries, blocks)) for op in story]
     return answers, _snapshot(db)
 
 
