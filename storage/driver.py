@@ -32,9 +32,11 @@ class Prepared:
         self.compiled = compiled
         self.sql = str(compiled)
         self.positional: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
-        self.bind: dict[str, Processor] = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()
+        self.binds: dict[str, tuple[Any, Processor]] = {
+            name: (bind.value, bind.type.dialect_impl(dialect).bind_processor(dialect))
+            for name, bind in compiled.binds.items()
         }
+        assert not any(b.expanding or b.callable for b in compiled.binds.values()), "no expanding or callable binds"
         columns = getattr(statement, "selected_columns", None)
         returning = getattr(statement, "_returning", None) or ()
         self.out: list[Processor] = [
@@ -43,10 +45,11 @@ class Prepared:
         ]
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        given = self.compiled.construct_params(dict(values)) or {}
+        """The driver's parameters for ``values``: each bind's value (a literal's own when not given),
+        converted by its type's processor, by name or in order as the driver's style wants."""
         bound = {}
-        for name, value in given.items():
-            process = self.bind.get(name)
+        for name, (default, process) in self.binds.items():
+            value = values[name] if name in values else default
             bound[name] = value if value is None or process is None else process(value)
         if self.positional is not None:
             return tuple(bound[name] for name in self.positional)
