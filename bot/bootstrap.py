@@ -1,5 +1,5 @@
 """The one wiring place: settings, database and clock into a service context; the Slack Web API
-clients; the Bolt app with its listeners and what they are given (``handlers.context.Deps``: people
+clients; the Bolt app with its listeners and what they are given (``handlers.deps.Deps``: people
 cache, Home refresher, the pool of the work after the ack); the outbox's transports, the
 dispatcher and the scheduler. ``bot.app`` serves what is built here (HTTP or Socket Mode)."""
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # Slack's libraries load when the app is built, not for every
 
     from bot.jobs.transports import Transport
     from bot.psa import Psa
-    from handlers.context import AfterAck
+    from handlers.deps import AfterAck
 
 log = logging.getLogger("blocktime.app")
 AFTER_ACK_THREADS = 16  # Web API calls after the answer (they wait on the network, not the CPU)
@@ -68,12 +68,12 @@ class _OurClientOnPurpose(logging.Filter):
 
 def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:
     """The Bolt app with every listener registered, and the one middleware that gives them their
-    dependencies (``context["deps"]``, ``handlers.context``)."""
+    dependencies (``context["deps"]``, ``handlers.deps``)."""
     from slack_bolt import BoltRequest, BoltResponse
     from slack_sdk.errors import SlackApiError
 
     from handlers import register_all
-    from handlers.context import MALFORMED, AfterAck, Deps, SlackApp
+    from handlers.deps import MALFORMED, AfterAck, Deps, SlackApp
     from handlers.home import HomeRefresher
     from handlers.people import People
 
@@ -117,15 +117,15 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
 
 
 def after_ack(app: App) -> AfterAck | None:
-    """The work ``app``'s requests start after their answers (``handlers.context.AfterAck``)."""
-    from handlers.context import SlackApp
+    """The work ``app``'s requests start after their answers (``handlers.deps.AfterAck``)."""
+    from handlers.deps import SlackApp
 
     return app.deps.later if isinstance(app, SlackApp) else None
 
 
 def listener_limit(app: App) -> int | None:
     """How many listeners ``app`` runs at once (``BLOCKTIME_LISTENER_THREADS``)."""
-    from handlers.context import SlackApp
+    from handlers.deps import SlackApp
 
     return app.listener_threads if isinstance(app, SlackApp) else None
 

@@ -1,15 +1,15 @@
 """The Slack edge: one module per kind of Slack input. Every listener is a named, top-level function
 taking Bolt's injected arguments, the app's dependencies among them (``deps``, which one middleware
-puts into each request's context: ``handlers.context``); each module ends with ``register(app)``,
+puts into each request's context: ``handlers.deps``); each module ends with ``register(app)``,
 its table of what Slack sends to which listener."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, home, message_events, modals, timecapture
+from handlers import actions, home, message_events, modals, slash_commands, timecapture
 
 
 def register_all(app: App) -> None:
-    for module in (commands, message_events, home, actions, modals, timecapture):
+    for module in (slash_commands, message_events, home, actions, modals, timecapture):
         module.register(app)

@@ -13,11 +13,11 @@ from bot.domain.errors import ParseError
 from bot.domain.fields import parse_id
 from bot.services import alerts, run_text
 from bot.services.channels import undo_entry
-from bot.services.psa import retry_failed
-from handlers.commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
-from handlers.context import Deps, ack_then
+from bot.services.psa_sync import retry_failed
+from handlers.deps import Deps, ack_then
 from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
+from handlers.slash_commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
 from handlers.views.blockkit import escape
 from handlers.views.home import OPEN_TOPUP_ACTION
 from handlers.views.outbox import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, PSA_RETRY_ACTION, SNOOZE_ACTION
@@ -169,7 +169,7 @@ def on_alert_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any], respo
 
 def register(app: App) -> None:
     """Each button is acknowledged at once; its work (the database, then Web API calls and
-    ``respond``) runs after the ack (``handlers.context.ack_then``)."""
+    ``respond``) runs after the ack (``handlers.deps.ack_then``)."""
     app.action(UNDO_ACTION)(on_undo)
     app.action(PSA_RETRY_ACTION)(on_psa_retry)
     app.action(OPEN_TOPUP_ACTION)(on_home_topup)

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.roles import Role
 from bot.services import Context, require_role, role_of
 from bot.services.queries import Dashboard, dashboard, my_day
-from handlers.context import AfterAck, Deps
+from handlers.deps import AfterAck, Deps
 from handlers.outcome import attempt
 from handlers.people import People
 from handlers.views.home import contact_home_view, home_view

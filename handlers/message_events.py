@@ -23,7 +23,7 @@ from bot.services.channels import (
 )
 from bot.services.nudges import note_reply
 from bot.services.results import LogResult, VoidResult
-from handlers.context import Deps
+from handlers.deps import Deps
 from handlers.outcome import attempt
 from handlers.views.blockkit import escape
 from handlers.views.replies import render_log

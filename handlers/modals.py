@@ -18,11 +18,11 @@ from bot.domain.commands import TimerStop
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.errors import NeedsConfirmation, ParseError
 from bot.domain.forms import FieldErrors, edit_from_form, field_error, logtime_from_form, topup_from_form
-from bot.services import Actor, ledger
+from bot.services import Actor, hours
 from bot.services.channels import message_ref
 from bot.services.results import LogResult, TopUpResult
 from bot.services.timers import stop_timer
-from handlers.context import Deps
+from handlers.deps import Deps
 from handlers.outcome import attempt
 from handlers.views.modals import EDIT_CALLBACK, LOG_CALLBACK, TIMER_FIX_CALLBACK, TOPUP_CALLBACK, field_values
 from handlers.views.replies import render_log, render_topup
@@ -67,7 +67,7 @@ def _top_up(deps: Deps, actor: Actor, fields: dict[str, Any], view: dict[str, An
         fields.get("note"),
         deps.ctx.today(),
     )
-    return ledger.top_up(deps.ctx, actor, command, idempotency_key=f"view:{view['id']}")
+    return hours.top_up(deps.ctx, actor, command, idempotency_key=f"view:{view['id']}")
 
 
 def _log_time(deps: Deps, actor: Actor, fields: dict[str, Any], view: dict[str, Any]) -> LogResult:
@@ -87,7 +87,7 @@ def _log_time(deps: Deps, actor: Actor, fields: dict[str, Any], view: dict[str, 
     if moment and metadata.get("day") == command.when:  # a message's time is the work's, on its day
         at = datetime.fromtimestamp(float(moment), UTC)
         command = replace(command, moment=at)
-    return ledger.log_time(
+    return hours.log_time(
         deps.ctx,
         actor,
         command,
@@ -109,7 +109,7 @@ def _edit(deps: Deps, actor: Actor, fields: dict[str, Any], view: dict[str, Any]
         deps.ctx.today(),
         deps.ctx.settings.max_entry_minutes,
     )
-    return ledger.edit_entry(deps.ctx, actor, command, idempotency_key=f"view:{view['id']}")
+    return hours.edit_entry(deps.ctx, actor, command, idempotency_key=f"view:{view['id']}")
 
 
 def _fix_timer(deps: Deps, actor: Actor, fields: dict[str, Any], started: datetime) -> LogResult:

@@ -15,7 +15,7 @@ from bot.reports.csvfile import entries_csv
 from bot.services import Actor, run_text
 from bot.services.channels import client_facing
 from bot.services.reports import AllEntriesResult, ReportResult
-from handlers.context import Deps
+from handlers.deps import Deps
 from handlers.outcome import attempt
 from handlers.views.replies import error_message, render
 

@@ -24,16 +24,16 @@ from bot.domain.errors import ParseError
 from bot.domain.fields import clean_note, find_ticket, parse_id
 from bot.domain.roles import Role
 from bot.domain.worktypes import multiplier_label
-from bot.services import Actor, Context, ledger
+from bot.services import Actor, Context, hours
 from bot.services import clients as client_services
 from bot.services.channels import linked_client
 from bot.services.queries import entry_of, my_day, recent_clients
 from bot.services.results import ClientView, LogResult, Message
 from bot.services.timers import TimerGone, discard_timer, stop_timer
 from bot.services.worktypes import list_work_types
-from handlers.commands import FORM_FAILED
-from handlers.context import Deps, ack_then
+from handlers.deps import Deps, ack_then
 from handlers.outcome import attempt, role_refusal
+from handlers.slash_commands import FORM_FAILED
 from handlers.views.home import HOME_EDIT_ACTION, HOME_VOID_ACTION, OPEN_LOG_ACTION
 from handlers.views.modals import CLIENT_SEARCH_ACTION, NOTE_PREFILL, edit_modal, log_modal, timer_fix_modal
 from handlers.views.outbox import (
@@ -336,7 +336,7 @@ def void_from_home(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
         return
     actor, entry_id = clicked
     command = VoidEntry(entry_id, "voided from App Home")
-    outcome = attempt(lambda: ledger.void_entry(deps.ctx, actor, command), "home void")
+    outcome = attempt(lambda: hours.void_entry(deps.ctx, actor, command), "home void")
     if outcome.result is None:
         refuse(deps, body, respond, outcome.error or "")
         return

@@ -3,7 +3,7 @@
 
 Why: an entry logged through a session cost ~1 ms of CPU here, and ~0.3 ms this way (cProfile, this
 machine; ``bench/RESULTS.md`` has the throughput). It decides nothing: the use case is the same code
-(``bot.services.ledger.log_time``), the ledger aggregate decides, and the one writer
+(``bot.services.hours.log_time``), the ledger aggregate decides, and the one writer
 (``storage.postings.store``) stores the posting. What this unit of work cannot serve (an alias, a work
 type's rate, an alert's facts, an existing outbox row, anything through the ORM session) raises
 ``NotHere`` before anything is committed; the caller rolls back and runs the use case again on a full

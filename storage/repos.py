@@ -2,7 +2,7 @@
 use cases read and write, by name, on the unit of work's transaction. Services call these and never
 touch the session or build a model; the SQL itself stays in the query modules beside this one
 (``storage.repositories``, ``storage.ledger_queries``, ``storage.capture``, ``storage.outbox``,
-``storage.psa``), which the ledger's modules still call with a session.
+``storage.psa_chains``), which the ledger's modules still call with a session.
 
 The rows handed out are the ORM's for now; the names below (``Client``, ``Entry``...) are for type
 annotations: only a repository makes one."""
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage import capture, ledger_queries, outbox, repositories
-from storage import psa as psa_queries
+from storage import psa_chains as psa_queries
 from storage.models import (
     AuditLog,
     Block,
@@ -39,7 +39,7 @@ from storage.models import (
     UserRole,
     WorkType,
 )
-from storage.psa import FailedSync, SyncRow
+from storage.psa_chains import FailedSync, SyncRow
 
 __all__ = [
     "Block",
@@ -456,7 +456,7 @@ class Nudges(_Repository):
 
 
 class PsaLinks(_Repository):
-    """What the PSA sync keeps (``storage.psa``): chains of entries, mappings to PSA ids, sync state."""
+    """What the PSA sync keeps (``storage.psa_chains``): chains of entries, mappings to PSA ids, sync state."""
 
     @staticmethod
     def chain_root(entry: Entry) -> int:

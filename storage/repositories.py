@@ -99,7 +99,7 @@ def clients(session: Session, include_archived: bool = False) -> list[Client]:
 def open_blocks(session: Session, client_ids: list[int], used_up_since: date | None = None) -> dict[int, list[Block]]:
     """Each client's live blocks with minutes left (a few per client: the balance's inputs). With
     ``used_up_since``, also the used-up ones that may still be current blocks on that day (the
-    denominator of "% left", ``bot.domain.ledger.current_block_minutes``, decides): expiring on or
+    denominator of "% left", ``bot.domain.charges.current_block_minutes``, decides): expiring on or
     after it, or never expiring and started no earlier than the oldest block with minutes left."""
     found: dict[int, list[Block]] = {cid: [] for cid in client_ids}
     if not client_ids:

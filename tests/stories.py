@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.clock import FixedClock
 from bot.domain.errors import DomainError
 from bot.services import Actor, Context
-from bot.services.ledger import expire_blocks
+from bot.services.hours import expire_blocks
 from tests.helpers import do
 
 topups = st.tuples(st.just("topup"), st.integers(1, 8), st.none() | st.integers(0, 40))

@@ -3,7 +3,7 @@
 ``ClientLedger`` holds what the rules need of a client (its terms, running totals, open blocks) and
 carries out every change of hours: log an entry, take one back (void, the first half of an edit), add
 a block (top-up, renewal), void a block, forfeit what closed, settle open overage. Each change is
-decided by the rules in ``bot.domain.ledger`` and ``bot.domain.allocation`` and recorded, not stored:
+decided by the rules in ``bot.domain.charges`` and ``bot.domain.allocation`` and recorded, not stored:
 the aggregate's ``posting`` collects the rows to add, the figures that change, the ledger lines and the
 events (a threshold crossed, a block forfeited, an entry's chain to sync with the PSA). One writer
 (``storage.postings``) stores a posting in the caller's transaction; nothing else assigns a
@@ -34,8 +34,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
 from bot.domain.allocation import Draw as DrawPart
-from bot.domain.dates import month_start, recorded_day
-from bot.domain.ledger import (
+from bot.domain.charges import (
     EntryPlan,
     Policy,
     account_balance,
@@ -45,6 +44,7 @@ from bot.domain.ledger import (
     states,
     usable_balance,
 )
+from bot.domain.dates import month_start, recorded_day
 from bot.domain.thresholds import Crossing, Threshold, alert_crossing
 
 PROVISIONAL = 1 << 60  # ids of rows a posting adds, until the writer stores them
@@ -56,7 +56,7 @@ def is_provisional(row_id: int | None) -> bool:
 
 @dataclass
 class LedgerBlock:
-    """A live block as the ledger holds it (``bot.domain.ledger.HeldBlock``)."""
+    """A live block as the ledger holds it (``bot.domain.charges.HeldBlock``)."""
 
     id: int
     number: int | None
@@ -115,7 +115,7 @@ class LedgerEntry:
 
 @dataclass(frozen=True)
 class Figures:
-    """The two balances at one moment (see ``bot.domain.ledger``)."""
+    """The two balances at one moment (see ``bot.domain.charges``)."""
 
     usable: int
     account: int

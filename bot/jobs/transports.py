@@ -145,14 +145,14 @@ class WebhookTransport:
 
 class PsaTransport:
     """The PSA (``PSA=connectwise|halopsa|autotask``): each delivery makes the PSA's record match one chain of entries
-    (``bot.services.psa.sync_chain``). A refusal of the PSA is permanent: not retried until queued again."""
+    (``bot.services.psa_sync.sync_chain``). A refusal of the PSA is permanent: not retried until queued again."""
 
     def __init__(self, ctx: Context, psa: Psa) -> None:
         self.ctx = ctx
         self.psa = psa
 
     def deliver(self, delivery: Delivery) -> str | None:
-        from bot.services.psa import sync_chain
+        from bot.services.psa_sync import sync_chain
 
         try:
             assert delivery.entry_id is not None, "a PSA sync names its chain"

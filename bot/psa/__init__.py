@@ -1,6 +1,6 @@
 """The MSP's PSA, one module per vendor behind one interface (:class:`Psa`).
 
-A vendor module turns :class:`bot.domain.psa.PsaTime` into its API's records and back, and says every
+A vendor module turns :class:`bot.domain.psa_records.PsaTime` into its API's records and back, and says every
 failure as :class:`PsaError`: ``permanent`` when the PSA refused the request as it stands (a missing
 mapping, a validation error: retrying the same would fail the same; :class:`PsaAccessRefused` when it
 refused blocktime's credentials), else it may be retried, after ``retry_after`` seconds when the PSA
@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from bot.config import Settings
-from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime
+from bot.domain.psa_records import PrepaidBlock, PsaTime, TheirTime
 
 
 class PsaError(Exception):

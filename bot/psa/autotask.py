@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from bot.config import AUTOTASK_ZONE_URL, Settings
-from bot.domain.psa import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
+from bot.domain.psa_records import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
-from bot.domain.psa import BILLED_PER, PrepaidBlock, PsaTime, TheirTime, cycle_holding, minutes_of_hours
+from bot.domain.psa_records import BILLED_PER, PrepaidBlock, PsaTime, TheirTime, cycle_holding, minutes_of_hours
 from bot.psa import Agreement, Company, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 

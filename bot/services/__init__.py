@@ -9,7 +9,7 @@ from bot.domain.errors import ParseError
 from bot.domain.grammar import facts_of, parse_command
 from bot.domain.helptext import help_text
 from bot.domain.roles import Role, Standing, require
-from bot.services import alerts, channels, clients, ledger, nudges, queries, reports, timers, worktypes  # noqa: F401 - they serve commands
+from bot.services import alerts, channels, clients, hours, nudges, queries, reports, timers, worktypes  # noqa: F401 - they serve commands
 from bot.services.context import Actor, Context
 from bot.services.dispatch import Call, serves_call, service
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
@@ -112,7 +112,7 @@ def run(
 
 @serves_call(c.LogTime)
 def _(command: c.LogTime, call: Call) -> LogResult:
-    return ledger.log_time(
+    return hours.log_time(
         call.ctx,
         call.actor,
         command,
@@ -134,7 +134,7 @@ def _(command: c.Balance, call: Call) -> BalancesResult | ClientCard:
 
 @serves_call(c.TopUp)
 def _(command: c.TopUp, call: Call) -> TopUpResult:
-    return ledger.top_up(call.ctx, call.actor, command, call.idempotency_key)
+    return hours.top_up(call.ctx, call.actor, command, call.idempotency_key)
 
 
 @serves_call(c.Blocks)
@@ -150,7 +150,7 @@ def _(command: c.Entries, call: Call) -> EntriesResult:
 
 @serves_call(c.EditEntry)
 def _(command: c.EditEntry, call: Call) -> LogResult:
-    return ledger.edit_entry(call.ctx, call.actor, command, call.idempotency_key)
+    return hours.edit_entry(call.ctx, call.actor, command, call.idempotency_key)
 
 
 @serves_call(c.ClientList)

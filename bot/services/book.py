@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import notices
 from bot.domain.allocation import closed_on
+from bot.domain.charges import EntryPlan, Policy
 from bot.domain.client_ledger import (
     ClientLedger,
     Crossed,
@@ -28,11 +29,10 @@ from bot.domain.client_ledger import (
     Totals,
 )
 from bot.domain.commands import Command, LogTime, fingerprint
-from bot.domain.ledger import EntryPlan, Policy
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, lock_client, policy_of
-from bot.services.psa import queue_chain_sync
+from bot.services.psa_sync import queue_chain_sync
 from storage import postings, repositories
 from storage.bare import BareUnitOfWork
 from storage.db import UnitOfWork, unit_of_work_of

@@ -14,7 +14,7 @@ from bot.domain.commands import EditEntry, Link, LogTime, VoidEntry
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.roles import Role, require
 from bot.domain.threads import parse_thread_line
-from bot.services import ledger
+from bot.services import hours
 from bot.services.context import Actor, Context, client_named, record_audit
 from bot.services.people import channel_shared
 from bot.services.results import LogResult, Message, VoidResult
@@ -153,7 +153,7 @@ def _log_line(
     work was done, unless the line names a day or a time of its own."""
     if parsed.when is None and parsed.at is None:
         parsed = replace(parsed, moment=datetime.fromtimestamp(float(ts), UTC))
-    return ledger.log_time(
+    return hours.log_time(
         ctx,
         actor,
         parsed,
@@ -202,7 +202,7 @@ def thread_message_edited(
             return None
         return _log_line(ctx, actor, parsed, edit_key, client_id, channel_id, ts, ticket, thread_ts)
     if parsed is None:
-        return ledger.void_entry(ctx, actor, VoidEntry(entry.id, "thread message no longer logs time"))
+        return hours.void_entry(ctx, actor, VoidEntry(entry.id, "thread message no longer logs time"))
     unchanged = (parsed.minutes, parsed.note, parsed.non_billable, parsed.when is None) == (
         entry.minutes,
         entry.note,
@@ -212,7 +212,7 @@ def thread_message_edited(
     if unchanged:
         return None
     edit = EditEntry(entry.id, parsed.minutes, parsed.typed, parsed.when, parsed.note, parsed.non_billable)
-    return ledger.edit_entry(ctx, actor, edit, idempotency_key=edit_key)
+    return hours.edit_entry(ctx, actor, edit, idempotency_key=edit_key)
 
 
 def thread_message_deleted(ctx: Context, actor: Actor, channel_id: str, ts: str) -> VoidResult | None:
@@ -220,7 +220,7 @@ def thread_message_deleted(ctx: Context, actor: Actor, channel_id: str, ts: str)
     if entry is None:
         return None
     try:
-        return ledger.void_entry(ctx, actor, VoidEntry(entry.id, "thread message deleted"))
+        return hours.void_entry(ctx, actor, VoidEntry(entry.id, "thread message deleted"))
     except Refused:
         return None  # voided meanwhile (a retried event)
 
@@ -238,4 +238,4 @@ def undo_entry(ctx: Context, actor: Actor, entry_id: int) -> VoidResult:
         raise PermissionDenied("Only the person who logged this entry can undo it.")
     if ctx.now() - created > UNDO_WINDOW:
         raise Refused(f"Undo works for 10 minutes. To remove it now: /blocktime void {entry_id}")
-    return ledger.void_entry(ctx, actor, VoidEntry(entry_id, "undo"))
+    return hours.void_entry(ctx, actor, VoidEntry(entry_id, "undo"))

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.charges import Policy
 from bot.domain.errors import NotFound, Refused
-from bot.domain.ledger import Policy
 from bot.domain.roles import Role, Standing, role_for
 from storage import repositories
 from storage.db import Database, UnitOfWork, unit_of_work_of
@@ -98,7 +98,7 @@ def used_up_since(ctx: Context) -> date:
 
 
 def policy_of(client: BillingPolicyRow, settings: Settings) -> Policy:
-    """The client's billing policy, for ``bot.domain.ledger.plan_entry`` (both writers read it here)."""
+    """The client's billing policy, for ``bot.domain.charges.plan_entry`` (both writers read it here)."""
     return Policy(
         client.rounding_minutes, client.minimum_minutes, client.overdraft_minutes, grace_days_of(client, settings)
     )

@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 from bot.domain.commands import ClientSet, TopUp
 from bot.domain.dates import Period
 from bot.domain.errors import NotFound, ParseError, Refused
-from bot.domain.psa import OurTime, compare
+from bot.domain.psa_records import OurTime, compare
 from bot.domain.roles import Role, require
 from bot.domain.worktypes import STANDARD
 from bot.psa import Company, Psa, PsaNotFound, psa_label
-from bot.services import ledger
+from bot.services import hours
 from bot.services.clients import set_client
 from bot.services.context import Actor, Context, client_named, record_audit
-from bot.services.psa import queue_chain, retry_failed
+from bot.services.psa_sync import queue_chain, retry_failed
 from bot.services.results import Message
 from storage.db import UnitOfWork
 from storage.repos import Client, SyncRow
@@ -316,7 +316,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
     data: list[dict[str, object]] = []
     for offer in offers:
         key = f"psa-import:{client_id}:{offer.source}"
-        hours = f"{offer.minutes / 60:g} h"
+        size = f"{offer.minutes / 60:g} h"
         row: dict[str, object] = {
             "source": offer.source,
             "minutes": offer.minutes,
@@ -331,7 +331,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
             with ctx.db.unit_of_work(read_only=True) as uow:
                 row["status"] = "imported" if uow.blocks.by_key(key) else "offered"
         else:
-            result = ledger.top_up(
+            result = hours.top_up(
                 ctx,
                 actor,
                 TopUp(
@@ -351,7 +351,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
             row["block_id"] = result.block_id
             row["block_number"] = result.block_number
         data.append(row)
-        lines.append(f"  {offer.source}: {hours}, {offer.description} [{row['status']}]")
+        lines.append(f"  {offer.source}: {size}, {offer.description} [{row['status']}]")
     if not confirmed and any(r["status"] == "offered" for r in data):
         lines.append(f"Add them as top-ups: blocktime psa import-blocks {handle} confirm")
     return Message("\n".join(lines), {"client": handle, "blocks": data})

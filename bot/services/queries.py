@@ -9,17 +9,17 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.allocation import BlockState, closing_day, in_grace
+from bot.domain.charges import current_block_minutes, is_waiting, usable_balance, waiting
 from bot.domain.commands import Balance, Blocks, Entries
 from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
-from bot.domain.ledger import current_block_minutes, is_waiting, usable_balance, waiting
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, client_named, grace_days_of, used_up_since
-from bot.services.psa import with_sync
+from bot.services.psa_sync import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
 from storage.db import UnitOfWork
 from storage.repos import Block, Client, Entry

@@ -11,14 +11,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.allocation import BlockState, fifo_order
+from bot.domain.charges import usable_balance
 from bot.domain.dates import Period, add_months
 from bot.domain.flatfee import FlatFee, suggest_flat_fee
 from bot.domain.forecast import burn_forecast, likely_forfeits
-from bot.domain.ledger import usable_balance
 from bot.domain.roles import Role, require
 from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, client_named, grace_days_of
-from bot.services.psa import with_sync
+from bot.services.psa_sync import with_sync
 from bot.services.queries import block_view, movement_view
 from bot.services.results import EntryView, Result
 from storage.db import UnitOfWork

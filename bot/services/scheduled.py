@@ -28,7 +28,7 @@ from bot.psa import psa_label
 from bot.services.alerts import enqueue, internal_channel, queue, thresholds_of
 from bot.services.book import SYSTEM, ClientBook
 from bot.services.context import Context
-from bot.services.ledger import add_block, expire_blocks
+from bot.services.hours import add_block, expire_blocks
 from bot.services.queries import all_balances
 from bot.services.reports import statement_facts
 from storage.db import UnitOfWork

@@ -18,7 +18,7 @@ from bot.domain.roles import Role, require
 from bot.services.alerts import queue
 from bot.services.context import Actor, Context, client_named
 from bot.services.dispatch import serves
-from bot.services.ledger import log_time
+from bot.services.hours import log_time
 from bot.services.results import LogResult, Message
 from storage.db import UnitOfWork
 from storage.repos import Client, Timer

@@ -157,7 +157,7 @@ def test_home_refreshes_come_in_rounds_one_dashboard_for_everyone_waiting(
     later), which publishes the same fresh dashboard to each of those users; a user who changes again
     while cooling down is published once more when the cooldown ends."""
     from bot.app import make_web_client
-    from handlers.context import AfterAck
+    from handlers.deps import AfterAck
     from handlers.home import HomeRefresher
     from handlers.people import People
 

@@ -329,7 +329,7 @@ def test_entries_are_headed_by_the_client_name_and_threads_are_short_links(
     slack: SlackDriver, slack_ctx: Context, acme: str
 ) -> None:
     from bot.domain.grammar import parse_command
-    from bot.services.ledger import log_time
+    from bot.services.hours import log_time
 
     command = parse_command("logtime acme 30m toner", slack_ctx.today())
     log_time(slack_ctx, Actor("UTECH", "Tess"), command, ticket="https://fake.slack.com/archives/C1/p1700000000000100")

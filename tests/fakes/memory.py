@@ -18,7 +18,7 @@ from typing import Any
 
 from storage import models
 from storage.outbox import NEW_ROW_FIELDS
-from storage.psa import DESTINATION, FailedSync, SyncRow
+from storage.psa_chains import DESTINATION, FailedSync, SyncRow
 
 
 class Row(SimpleNamespace):

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.domain.commands import LogTime
 from bot.domain.errors import ParseError, Refused
 from bot.phrasebook import log_line
-from bot.services import Actor, Context, ledger
+from bot.services import Actor, Context, hours
 from tests.helpers import balance_of, do
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -71,10 +71,10 @@ def test_a_timer_started_after_hours_is_after_hours_work(
 def test_a_slack_message_time_is_read_on_the_clients_clock(ctx: Context, tech: Actor, acme: str) -> None:
     # 17:30 UTC is 18:30 in Berlin (after hours) but within hours in London
     moment = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)
-    logged = ledger.log_time(ctx, tech, LogTime("acme", 30, "30m", None, "vpn", moment=moment), source="thread")
+    logged = hours.log_time(ctx, tech, LogTime("acme", 30, "30m", None, "vpn", moment=moment), source="thread")
     assert (logged.work_type, logged.billable_minutes) == ("afterhours", 60)
     do(ctx, Actor.local_admin(), "client set acme timezone Europe/London")
-    logged = ledger.log_time(ctx, tech, LogTime("acme", 30, "30m", None, "vpn", moment=moment), source="thread")
+    logged = hours.log_time(ctx, tech, LogTime("acme", 30, "30m", None, "vpn", moment=moment), source="thread")
     assert (logged.work_type, logged.billable_minutes) == ("standard", 30)
 
 
@@ -114,7 +114,5 @@ def test_the_same_utc_time_is_office_hours_only_once_the_clocks_went_forward(
     friday = datetime(2026, 3, 6, 12, 30, tzinfo=UTC)
     monday = datetime(2026, 3, 9, 12, 30, tzinfo=UTC)
     for moment, expected in ((friday, "afterhours"), (monday, "standard")):
-        logged = ledger.log_time(
-            ctx, tech, LogTime("acme", 30, "30m", None, "patching", moment=moment), source="thread"
-        )
+        logged = hours.log_time(ctx, tech, LogTime("acme", 30, "30m", None, "patching", moment=moment), source="thread")
         assert logged.work_type == expected, moment

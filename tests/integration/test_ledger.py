@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.clock import FixedClock
 from bot.domain.errors import NotFound, PermissionDenied, Refused
 from bot.services import Actor, Context
-from bot.services.ledger import expire_blocks
+from bot.services.hours import expire_blocks
 from storage.models import AuditLog, Block, Draw, LedgerLine
 from tests.helpers import balance_of, do, entry_count
 

@@ -19,9 +19,9 @@ from bot.config import Settings
 from bot.domain.commands import Link
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
-from handlers.commands import on_logtime_command
-from handlers.context import Deps, SlackApp
+from handlers.deps import Deps, SlackApp
 from handlers.message_events import on_thread_message
+from handlers.slash_commands import on_logtime_command
 from handlers.timecapture import on_timer_stop
 from handlers.views.outbox import TIMER_STOP_ACTION
 from storage.db import Database

@@ -20,7 +20,7 @@ from bot.jobs.tasks import renewal
 from bot.phrasebook import figures_line, grace_lines, log_line, statement_lines, topup_line
 from bot.reports.csvfile import entries_csv
 from bot.services import Actor, Context
-from bot.services.ledger import log_time
+from bot.services.hours import log_time
 from bot.services.reports import report, statement_facts
 from storage.models import Block, Client, LedgerLine
 from tests.helpers import balance_of, do, entry_count

@@ -28,7 +28,7 @@ from bot.domain.dates import parse_period
 from bot.domain.errors import DomainError
 from bot.jobs.tasks import renewal
 from bot.services import Actor, Context
-from bot.services.ledger import expire_blocks
+from bot.services.hours import expire_blocks
 from bot.services.reports import entry_movements, statement_facts
 from storage.db import Database
 from storage.models import Client

@@ -15,7 +15,7 @@ from bot.domain.errors import NotFound, PermissionDenied, Refused
 from bot.jobs.dispatcher import Dispatcher
 from bot.jobs.transports import Delivery, DeliveryFailed
 from bot.services import Actor, Context, psa_admin
-from bot.services.psa import queue_chain, retry_failed, sync_states
+from bot.services.psa_sync import queue_chain, retry_failed, sync_states
 from storage.outbox import new_row
 from tests.fakes.memory import MemoryDatabase
 from tests.service.conftest import add_client, add_entry

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.domain.charges import Policy
 from bot.domain.client_ledger import (
     PROVISIONAL,
     ClientLedger,
@@ -23,7 +24,6 @@ from bot.domain.client_ledger import (
     Totals,
     is_provisional,
 )
-from bot.domain.ledger import Policy
 from bot.domain.thresholds import parse_thresholds
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)

@@ -118,7 +118,7 @@ def test_no_import_cycles() -> None:
 def test_the_checks_see_a_cycle_when_there_is_one() -> None:
     """The cycle check is not vacuous: the package ``bot.services`` imports its modules, and a module
     importing the package back would close a loop the graph shows."""
-    assert "bot.services.ledger" in GRAPH["bot.services"]
+    assert "bot.services.hours" in GRAPH["bot.services"]
     assert any("bot.services.context" in GRAPH[m] for m in GRAPH if m.startswith("bot.services."))
 
 

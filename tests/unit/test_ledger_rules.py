@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.domain.ledger import Policy, account_balance, current_block_minutes, plan_entry, usable_balance, waiting
+from bot.domain.charges import Policy, account_balance, current_block_minutes, plan_entry, usable_balance, waiting
 
 TODAY = date(2026, 11, 25)
 NO_OVERDRAFT = Policy(rounding=1, minimum=0, overdraft=0, grace_days=7)

@@ -1,4 +1,4 @@
-"""The application cycle of a ConnectWise agreement that holds a day (``bot.domain.psa.cycle_holding``)."""
+"""The application cycle of a ConnectWise agreement that holds a day (``bot.domain.psa_records.cycle_holding``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.domain.psa import cycle_holding
+from bot.domain.psa_records import cycle_holding
 
 START, END = date(2026, 1, 31), date(2027, 1, 30)
 

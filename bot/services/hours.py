@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.allocation import closed_on, closing_day
+from bot.domain.charges import EntryPlan, Waiting, waiting
 from bot.domain.client_ledger import LedgerBlock, LiveDraw
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
 from bot.domain.dates import add_months, recorded_day
@@ -25,7 +26,6 @@ from bot.domain.durations import billable_causes, format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
 from bot.domain.grammar import timer_misread
-from bot.domain.ledger import EntryPlan, Waiting, waiting
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
@@ -33,7 +33,7 @@ from bot.domain.worktypes import STANDARD, plain
 from bot.services.book import ClientBook, forfeit_due, ledger_entry, new_entry_values
 from bot.services.context import Actor, Context, audit, client_named, find_client, lock_client
 from bot.services.dispatch import serves
-from bot.services.psa import queued_note
+from bot.services.psa_sync import queued_note
 from bot.services.queries import block_view
 from bot.services.results import LogResult, TopUpResult, VoidResult
 from bot.services.worktypes import rate_for
@@ -121,7 +121,7 @@ def _add_entry(
     multiplier: Decimal | None = None,
     thread_ref: str | None = None,
 ) -> tuple[SimpleNamespace, EntryPlan, str | None]:
-    """Record the entry the rules plan (``bot.domain.ledger.plan_entry``) and store it."""
+    """Record the entry the rules plan (``bot.domain.charges.plan_entry``) and store it."""
     client = book.client
     day = work_date or command.work_date(book.today)
     role = book.ctx.role(book.uow, author)

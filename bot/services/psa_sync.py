@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.domain.psa import PsaTime, SyncState, masked, service_ticket, start_of, sync_state
+from bot.domain.psa_records import PsaTime, SyncState, masked, service_ticket, start_of, sync_state
 from bot.domain.roles import Role, require
 from bot.psa import Psa, PsaError, PsaNotFound, psa_label
 from bot.services.context import Actor, Context, client_named
 from bot.services.results import EntryView, Message
 from storage import outbox
-from storage import psa as store
+from storage import psa_chains as store
 from storage.db import OrmSession, UnitOfWork, unit_of_work_of
 from storage.repos import Entry
 

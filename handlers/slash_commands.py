@@ -19,7 +19,7 @@ from bot.domain.roles import Role
 from bot.services import Actor, read_text, run_text
 from bot.services import clients as client_services
 from bot.services.results import ClientCard, Result
-from handlers.context import Deps
+from handlers.deps import Deps
 from handlers.outcome import attempt, role_refusal
 from handlers.reports import run_report
 from handlers.views.modals import topup_modal
