@@ -148,7 +148,7 @@ class BareUnitOfWork:
         try:
             try:
                 self._connection = self._engine.raw_connection()
-            except DBAPIError as error:
+            except (DBAPIError, self._engine.dialect.loaded_dbapi.Error) as error:  # a new connection's comes unwrapped
                 raise NotHere(str(error)) from error
             driver = driver_for(self._engine.dialect)
             run = Runner(driver, self._connection, self._on_error)
