@@ -550,6 +550,11 @@ def _edit(tokens: list[str], today: date, max_minutes: int) -> Command:
     elif flags & BILLABLE_FLAGS:
         non_billable = False
     words = [t for t in tokens[1:] if t.lower() not in NON_BILLABLE_FLAGS | BILLABLE_FLAGS]
+    if not words:  # only a flag: the entry's duration is still needed (an edit restates it)
+        raise ParseError(
+            f"Say entry {entry_id}'s duration too: an edit restates it.",
+            f"edit {entry_id} 45m {' '.join(tokens[1:])}",
+        )
     parts = read_entry_words(words, today, max_minutes, f"edit {entry_id} 45m yesterday laptop setup")
     minutes, typed = _duration_of(parts, words, max_minutes)
     when, note, work_type, at = parts.when, parts.note, parts.work_type, parts.at
