@@ -303,10 +303,8 @@ class ClientBook:
         facts = alerts.balance_facts(
             self.session, client, event.after, event.block_minutes, self.today, self.open_blocks()
         )
-        facts.update(
-            threshold=found.threshold.label,
-            level_minutes=found.level,
-            before_minutes=event.before,
-            at=self.now.isoformat(),
+        crossing = {"threshold": found.threshold.label, "at": self.now.isoformat()}
+        notice = notices.ThresholdCrossed.from_json(
+            {**facts, **crossing, "level_minutes": found.level, "before_minutes": event.before}
         )
-        alerts.enqueue(self.session, ctx, "threshold", client, facts, f"threshold:{client.id}:{line_id}")
+        alerts.queue(self.session, ctx, notice, client, f"threshold:{client.id}:{line_id}")
