@@ -235,15 +235,17 @@ def write_results(f: dict[str, Any], path: Path) -> None:
     p50 = {d: at(d, 1, "p50_ms") for d in ("sqlite", "postgres")}
     ratio = {d: at(d, 32, "ratio") for d in ("sqlite", "postgres")}
     p99 = max(at(d, 32, "p99_ms") for d in ("sqlite", "postgres"))
+    cpu = max(at(d, 32, "cpu_ms_per_request") for d in ("sqlite", "postgres"))
     rounds = {d: points[(d, 32)].get("round_ratios") for d in ("sqlite", "postgres") if (d, 32) in points}
     lines += [
         "",
-        "Goals (issue 17), from this run:",
-        f"- p50 at concurrency 1 ≤ 3 ms on SQLite ({p50['sqlite']} ms) — {_verdict(p50['sqlite'] <= 3)}; ≤ 4 ms on"
-        f" PostgreSQL ({p50['postgres']} ms) — {_verdict(p50['postgres'] <= 4)}.",
-        f"- At concurrency 32, ≥ 0.5× the fastest bare Bolt on SQLite ({ratio['sqlite']}) —"
-        f" {_verdict(ratio['sqlite'] >= 0.5)}; ≥ 0.4× on PostgreSQL ({ratio['postgres']}) —"
-        f" {_verdict(ratio['postgres'] >= 0.4)}; p99 under 100 ms (worst {p99} ms) — {_verdict(p99 < 100)}.",
+        "Goals (issue 25), from this run:",
+        f"- p50 at concurrency 1 ≤ 1.5 ms on SQLite ({p50['sqlite']} ms) — {_verdict(p50['sqlite'] <= 1.5)}; ≤ 2.5 ms"
+        f" on PostgreSQL ({p50['postgres']} ms) — {_verdict(p50['postgres'] <= 2.5)}.",
+        f"- At concurrency 32, ≥ 0.35× the fastest bare Bolt on SQLite ({ratio['sqlite']}) —"
+        f" {_verdict(ratio['sqlite'] >= 0.35)}; ≥ 0.3× on PostgreSQL ({ratio['postgres']}) —"
+        f" {_verdict(ratio['postgres'] >= 0.3)}; p99 under 100 ms (worst {p99} ms) — {_verdict(p99 < 100)};"
+        f" CPU per request ≤ 1.2 ms (worst {cpu} ms) — {_verdict(cpu <= 1.2)}.",
         f"- Peak RSS of the server after the run: SQLite {rss.get('sqlite')} MB, PostgreSQL {rss.get('postgres')} MB.",
         f"  Concurrency-32 ratio by round: SQLite {rounds.get('sqlite')}, PostgreSQL {rounds.get('postgres')}.",
         "",
