@@ -2,7 +2,7 @@
 use cases read and write, by name, on the unit of work's transaction. Services call these and never
 touch the session or build a model; the SQL itself stays in the query modules beside this one
 (``storage.repositories``, ``storage.ledger_queries``, ``storage.capture``, ``storage.outbox``,
-``storage.psa_chains``), which the ledger's modules still call with a session.
+``storage.psa_chains``). The ledger's reads and its one writer are ``uow.ledger`` (``storage.postings``).
 
 The rows handed out are the ORM's for now; the names below (``Client``, ``Entry``...) are for type
 annotations: only a repository makes one."""
