@@ -38,11 +38,7 @@ from storage.repos import (
     WorkTypes,
 )
 
-__all__ = ["Database", "DatabaseUnavailable", "OrmSession", "UnitOfWork", "unavailable", "unit_of_work_of"]
-
-# The session as the modules that do not take a unit of work yet (the ledger's) still pass it; a service
-# given one turns it into its unit of work (``unit_of_work_of``) and goes on with the repositories.
-OrmSession = Session
+__all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "unavailable"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _REVISION = re.compile(r"^revision: str = '([0-9]+)'$", re.MULTILINE)
@@ -152,24 +148,16 @@ class Database:
         self.engine.dispose()
 
 
-def unit_of_work_of(session: Session) -> UnitOfWork:
-    """The unit of work ``session`` belongs to (every session comes from ``Database.unit_of_work``)."""
-    found = session.info.get("unit_of_work")
-    assert isinstance(found, UnitOfWork), "a session outside a unit of work"
-    return found
-
-
 class UnitOfWork:
     """One command's transaction: ``with uow: ...; uow.commit()``. Leaving the block without a commit
     rolls everything back, so an error half-way writes nothing. The use cases read and write through
     its repositories (``uow.clients.get(handle, lock=True)``, ``uow.outbox.requeue(...)``:
-    ``storage.repos``); ``session`` is for the modules that do not take a unit of work yet."""
+    ``storage.repos``); no service touches ``session`` (tests read rows back with it)."""
 
     def __init__(self, session: Session, write_lock: threading.RLock | None = None) -> None:
         self.session = session
         self._write_lock = write_lock
         self._after_commit: list[Callable[[], None]] = []
-        session.info["unit_of_work"] = self  # so code holding only the session can add a hook
         self.clients = Clients(session)
         self.blocks = Blocks(session)
         self.entries = Entries(session)

@@ -2,7 +2,7 @@
 use cases read and write, by name, on the unit of work's transaction. Services call these and never
 touch the session or build a model; the SQL itself stays in the query modules beside this one
 (``storage.repositories``, ``storage.ledger_queries``, ``storage.capture``, ``storage.outbox``,
-``storage.psa_chains``), which the ledger's modules still call with a session.
+``storage.psa_chains``). The ledger's reads and its one writer are ``uow.ledger`` (``storage.postings``).
 
 The rows handed out are the ORM's for now; the names below (``Client``, ``Entry``...) are for type
 annotations: only a repository makes one."""
@@ -79,6 +79,10 @@ class Clients(_Repository):
     def id_by_alias(self, alias: str) -> int | None:
         return repositories.client_id_by_alias(self._session, alias)
 
+    def by_ids(self, client_ids: list[int]) -> dict[int, Client]:
+        """The given clients by id, in one query."""
+        return repositories.clients_by_id(self._session, client_ids)
+
     def all(self, include_archived: bool = False) -> list[Client]:
         """By handle; archived ones only when asked for."""
         return repositories.clients(self._session, include_archived)
@@ -121,8 +125,24 @@ class Blocks(_Repository):
     def get(self, block_id: int) -> Block | None:
         return self._session.get(Block, block_id)
 
+    def reread(self, block_id: int) -> Block | None:
+        """The block's row read again (after taking its client's lock: what another writer committed)."""
+        return self._session.get(Block, block_id, populate_existing=True)
+
     def by_key(self, key: str) -> Block | None:
         return repositories.block_by_key(self._session, key)
+
+    def by_number(self, client_id: int, number: int) -> Block | None:
+        """The client's block ``number`` (its own numbering: its first block is 1)."""
+        return repositories.block_by_number(self._session, client_id, number)
+
+    def last_number(self, client_id: int) -> int | None:
+        """The number of the client's newest block (None: it has none yet)."""
+        return repositories.last_block_number(self._session, client_id)
+
+    def clients_expiring_by(self, day: date) -> list[int]:
+        """Clients with a live block still holding minutes whose expiry is on or before ``day``."""
+        return repositories.clients_with_blocks_expiring_by(self._session, day)
 
     def open_of(self, client_ids: list[int], used_up_since: date | None = None) -> dict[int, list[Block]]:
         """Each client's live blocks with minutes left (and, with ``used_up_since``, the used-up ones
@@ -146,6 +166,14 @@ class Entries(_Repository):
 
     def get(self, entry_id: int) -> Entry | None:
         return repositories.entry(self._session, entry_id)
+
+    def reread(self, entry_id: int) -> Entry | None:
+        """The entry's row read again (after taking its client's lock: what another writer committed)."""
+        return self._session.get(Entry, entry_id, populate_existing=True)
+
+    def latest_live_id(self, client_id: int, besides: int) -> int | None:
+        """The client's newest live entry other than ``besides`` (what a dashboard shows once it is voided)."""
+        return repositories.latest_live_entry_id(self._session, client_id, besides)
 
     def by_key(self, key: str) -> Entry | None:
         return repositories.entry_by_key(self._session, key)
@@ -220,9 +248,21 @@ class LedgerLines(_Repository):
     def priced_draws(self, client_id: int, start: date, end: date) -> list[tuple[int, Decimal, int]]:
         return ledger_queries.priced_draws(self._session, client_id, start, end)
 
+    def bought_above_since(self, client_id: int, since: datetime, level: int) -> bool:
+        """Whether hours were bought (a top-up or renewal line) after ``since`` that left the balance above ``level``."""
+        return repositories.bought_above_since(self._session, client_id, since, level)
+
 
 class Outbox(_Repository):
     """Messages waiting to go out, and the dispatcher's claims on them (``storage.outbox``)."""
+
+    def add(self, row: dict[str, object], entry_id: int | None = None) -> None:
+        """A new message: ``row`` as ``storage.outbox.new_row`` makes it (its ``dedupe_key`` unique)."""
+        self._session.add(OutboxMessage(**row, entry_id=entry_id))
+
+    def key_taken(self, dedupe_key: str) -> bool:
+        """Whether a message with ``dedupe_key`` was queued already."""
+        return repositories.outbox_key_taken(self._session, dedupe_key)
 
     def requeue(self, row: dict[str, object], entry_id: int) -> None:
         outbox.requeue(self._session, row, entry_id)

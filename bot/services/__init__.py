@@ -76,13 +76,13 @@ def _writes_text(ctx: Context, text: str) -> bool:
 def role_of(ctx: Context, actor: Actor) -> Role:
     """The role ``actor`` acts with (for what the Slack edge shows them, never instead of a service's check)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        return ctx.role_of(uow.session, actor)
+        return ctx.role(uow, actor)
 
 
 def require_role(ctx: Context, actor: Actor, needed: Role, what: str) -> None:
     """Refuse early (before opening a modal) when the actor's role is too low."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        require(ctx.role_of(uow.session, actor), needed, what)
+        require(ctx.role(uow, actor), needed, what)
 
 
 def run(

@@ -13,19 +13,17 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from bot.config import Settings
 from bot.domain.forecast import burn_forecast
 from bot.domain.notices import BY_KIND, Notice
 from bot.domain.roles import Role, require
 from bot.domain.thresholds import Threshold, parse_thresholds, percent_left
-from bot.services.context import Actor, Context, audit, find_client
-from bot.services.people import shared_channel
+from bot.services.context import Actor, Context, client_named, record_audit
+from bot.services.people import channel_shared
 from bot.services.results import Message
-from storage import repositories
-from storage.db import unit_of_work_of
-from storage.models import Client, OutboxMessage
+from storage.db import UnitOfWork
+from storage.outbox import new_row
+from storage.repos import Client
 
 SNOOZE_DAYS = 7
 
@@ -42,24 +40,24 @@ def _thresholds(text: str) -> tuple[Threshold, ...]:
     return found if any(t.percent is None and t.minutes == 0 for t in found) else (*found, Threshold(minutes=0))
 
 
-def armed(session: Session, settings: Settings, client_id: int, label: str, level: int, now: datetime) -> bool:
+def armed(uow: UnitOfWork, settings: Settings, client_id: int, label: str, level: int, now: datetime) -> bool:
     """A threshold alerts again only once new hours were bought since its last alert (a top-up that
     lifted the balance above it: a void or an edit does not re-arm it) and, even then, not within
     ``BLOCKTIME_ALERT_REARM_HOURS`` of it: corrections never spam the account manager."""
-    recent = repositories.recent_threshold_alerts(session, client_id)
+    recent = uow.outbox.threshold_alerts(client_id)
     last = next((row for row in recent if json.loads(row.payload).get("threshold") == label), None)
     if last is None:
         return True
     if now - last.created_at < timedelta(hours=settings.alert_rearm_hours):
         return False
-    return repositories.bought_above_since(session, client_id, last.created_at, level)
+    return uow.lines.bought_above_since(client_id, last.created_at, level)
 
 
 def balance_facts(
-    session: Session, client: Client, remaining: int, block_minutes: int, today: date, open_blocks: list[Any]
+    uow: UnitOfWork, client: Client, remaining: int, block_minutes: int, today: date, open_blocks: list[Any]
 ) -> dict[str, Any]:
-    used_30 = repositories.billable_used_since(session, client.id, today - timedelta(days=30))
-    used_90 = repositories.billable_used_since(session, client.id, today - timedelta(days=90))
+    used_30 = uow.entries.billable_since(client.id, today - timedelta(days=30))
+    used_90 = uow.entries.billable_since(client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)
     expiries = [b.expires_on for b in open_blocks if b.expires_on is not None and b.expires_on >= today]
     return {
@@ -77,13 +75,13 @@ def balance_facts(
     }
 
 
-def destinations(session: Session, client: Client | None, settings: Settings) -> list[tuple[str, str]]:
+def destinations(uow: UnitOfWork, client: Client | None, settings: Settings) -> list[tuple[str, str]]:
     """``(destination, target)`` pairs for a client's alerts: its channel (else the default), and
     e-mail and webhook where configured for the client or globally. Alerts invite the team to sell
     hours, so a channel the client can read (shared with its organisation, or with guests) never gets
     them: they go to the default internal channel instead."""
     found: list[tuple[str, str]] = []
-    channel = internal_channel(session, client.alert_channel if client else None, settings)
+    channel = internal_channel(uow, client.alert_channel if client else None, settings)
     if channel:
         found.append(("slack", channel))
     email = (client.alert_email if client else None) or settings.alert_email_to
@@ -95,17 +93,17 @@ def destinations(session: Session, client: Client | None, settings: Settings) ->
     return found
 
 
-def internal_channel(session: Session, wanted: str | None, settings: Settings) -> str | None:
+def internal_channel(uow: UnitOfWork, wanted: str | None, settings: Settings) -> str | None:
     """``wanted`` unless it is shared with people outside the MSP; else ``BLOCKTIME_ALERT_CHANNEL``
     (unless that is shared too: then no channel at all)."""
     for channel in (wanted, settings.alert_channel):
-        if channel and shared_channel(session, channel) is None:
+        if channel and channel_shared(uow, channel) is None:
             return channel
     return None
 
 
 def queue(
-    session: Session,
+    uow: UnitOfWork,
     ctx: Context,
     notice: Notice,
     client: Client | None,
@@ -114,35 +112,39 @@ def queue(
 ) -> int:
     """Queue ``notice`` for every destination (or only the Slack channel ``only_slack``); returns rows added.
     The dedupe key makes a second queuing of the same notice a no-op (idempotent jobs)."""
-    targets = [("slack", only_slack)] if only_slack else destinations(session, client, ctx.settings)
+    targets = [("slack", only_slack)] if only_slack else destinations(uow, client, ctx.settings)
     now = ctx.now()
+    payload = json.dumps(notice.to_json(), default=str)
     added = 0
     for destination, target in targets:
         dedupe = f"{key}:{destination}"
-        if repositories.outbox_key_taken(session, dedupe):
+        if uow.outbox.key_taken(dedupe):
             continue
-        session.add(
-            OutboxMessage(
-                kind=notice.kind,
-                destination=destination,
-                target=target,
-                client_id=client.id if client else None,
-                dedupe_key=dedupe,
-                payload=json.dumps(notice.to_json(), default=str),
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        row = new_row(
+            kind=notice.kind,
+            destination=destination,
+            now=now,
+            payload=payload,
+            dedupe_key=dedupe,
+            client_id=client.id if client else None,
         )
+        uow.outbox.add({**row, "target": target})
         added += 1
     if added:
-        unit_of_work_of(session).after_commit(ctx.db.outbox_written)
+        uow.after_commit(ctx.db.outbox_written)
     return added
 
 
+def can_queue(uow: UnitOfWork) -> None:
+    """Raise ``NotHere`` now if ``uow`` cannot queue a notice: a bare unit of work (``storage.bare``) has
+    no outbox rows but a PSA chain's, and its repositories raise ``NotHere`` for any other name. A
+    change asks before it writes, so a bare unit of work hands it over with nothing written (no id is
+    spent on a row that is rolled back)."""
+    _ = uow.outbox.key_taken, uow.outbox.threshold_alerts, uow.channels, uow.lines, uow.entries
+
+
 def enqueue(
-    session: Session,
+    uow: UnitOfWork,
     ctx: Context,
     kind: str,
     client: Client | None,
@@ -156,18 +158,18 @@ def enqueue(
     stray = set(facts) - set(notice.to_json())
     if stray:
         raise ValueError(f"{sorted(stray)} are not facts of {type(notice).__name__}")
-    return queue(session, ctx, notice, client, key, only_slack)
+    return queue(uow, ctx, notice, client, key, only_slack)
 
 
 def snooze(ctx: Context, actor: Actor, handle: str, days: int = SNOOZE_DAYS) -> Message:
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "snooze alerts")
-        client = find_client(session, handle, lock=True)
+        require(ctx.role(uow, actor), Role.MANAGER, "snooze alerts")
+        client = client_named(uow, handle, lock=True)
         before = client.alerts_snoozed_until
         client.alerts_snoozed_until = ctx.now() + timedelta(days=days)
-        audit(
-            session,
+        uow.clients.save(client)
+        record_audit(
+            uow,
             ctx,
             actor,
             "snooze",

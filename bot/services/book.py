@@ -1,8 +1,9 @@
 """One client's ledger inside one write transaction: ``ClientBook`` reads what the aggregate
 (``bot.domain.client_ledger.ClientLedger``) needs, lets it decide every change of hours, has the one
 writer (``storage.postings``) store its posting, and turns the posting's events into outbox rows
-(alerts, the PSA's sync). The caller holds the client's row lock (``lock_client``); because all of
-it is one transaction, the running figures can never disagree with the rows."""
+(alerts, the PSA's sync), all through the unit of work's repositories. The caller holds the client's
+row lock (``locked_client``); because all of it is one transaction, the running figures can never
+disagree with the rows."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, cast
-
-from sqlalchemy.orm import Session
 
 from bot.domain import notices
 from bot.domain.allocation import closed_on
@@ -29,17 +28,18 @@ from bot.domain.client_ledger import (
     Totals,
 )
 from bot.domain.commands import Command, LogTime, fingerprint
+from bot.domain.errors import NotFound
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
-from bot.services.context import Actor, Context, lock_client, policy_of
+from bot.services.context import Actor, Context, policy_of
 from bot.services.psa_sync import queue_chain_sync
-from storage import postings, repositories
+from storage import postings
 from storage.bare import BareUnitOfWork
-from storage.db import UnitOfWork, unit_of_work_of
-from storage.models import Client
+from storage.db import UnitOfWork
 from storage.postings import Ids
+from storage.repos import Client
 
-__all__ = ["SYSTEM", "ClientBook", "Figures", "forfeit_due", "ledger_entry", "new_entry_values"]
+__all__ = ["SYSTEM", "ClientBook", "Figures", "forfeit_due", "ledger_entry", "locked_client", "new_entry_values"]
 
 
 def new_entry_values(
@@ -89,6 +89,16 @@ def new_entry_values(
     }
 
 
+def locked_client(uow: UnitOfWork, client_id: int) -> Client:
+    """The client's row, locked for this transaction: writers of one client queue here (``SELECT ... FOR
+    UPDATE`` on PostgreSQL; SQLite holds the database's write lock already). Re-read, so running
+    figures are current."""
+    client = uow.clients.locked(client_id)
+    if client is None:  # pragma: no cover - ids come from a lookup in the same transaction
+        raise NotFound(f"Client {client_id} no longer exists.")
+    return client
+
+
 SYSTEM = Actor("blocktime", "scheduler")  # who forfeits what time closed (the expiry job, a read)
 
 
@@ -101,10 +111,9 @@ def forfeit_due(ctx: Context, actor: Actor = SYSTEM) -> list[tuple[str, int]]:
     2. only those whose block is past its closing day, by their own grace period and calendar, are
        locked and forfeited (most expired blocks are in their grace period: nothing to write)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
-        session = uow.session
-        candidates = repositories.clients_with_blocks_expiring_by(session, ctx.today() + timedelta(days=2))
-        blocks = repositories.open_blocks(session, candidates)
-        clients = repositories.clients_by_id(session, candidates)
+        candidates = uow.blocks.clients_expiring_by(ctx.today() + timedelta(days=2))
+        blocks = uow.blocks.open_of(candidates)
+        clients = uow.clients.by_ids(candidates)
         due = []
         for client_id in candidates:
             client = clients[client_id]
@@ -114,8 +123,8 @@ def forfeit_due(ctx: Context, actor: Actor = SYSTEM) -> list[tuple[str, int]]:
     forfeited: list[tuple[str, int]] = []
     for client_id in due:
         with ctx.db.unit_of_work() as uow:
-            client = lock_client(uow.session, client_id)
-            minutes = ClientBook(uow.session, ctx, client, actor).expire_due()
+            client = locked_client(uow, client_id)
+            minutes = ClientBook(uow, ctx, client, actor).expire_due()
             uow.commit()
             if minutes:
                 forfeited.append((client.handle, minutes))
@@ -162,14 +171,12 @@ def ledger_entry(row: EntryFigures, draws: Sequence[postings.DrawRow] = ()) -> L
 
 
 class ClientBook:
-    """The client's ledger (``ClientLedger``) in ``session``'s transaction. Changes are recorded in
-    the ledger's posting; ``save`` stores it and queues what its events call for."""
+    """The client's ledger (``ClientLedger``) in ``uow``'s transaction. Changes are recorded in the
+    ledger's posting; ``save`` stores it and queues what its events call for."""
 
-    def __init__(
-        self, where: Session | UnitOfWork | BareUnitOfWork, ctx: Context, client: Client, actor: Actor
-    ) -> None:
+    def __init__(self, uow: UnitOfWork | BareUnitOfWork, ctx: Context, client: Client, actor: Actor) -> None:
         # a bare unit of work stands in for a full one: what it lacks raises NotHere (storage.bare)
-        self.uow = unit_of_work_of(where) if isinstance(where, Session) else cast(UnitOfWork, where)
+        self.uow = cast(UnitOfWork, uow)
         self.ctx = ctx
         self.client = client
         self.actor = actor
@@ -205,12 +212,6 @@ class ClientBook:
             load_blocks=lambda ids: (_block(r) for r in ledger.blocks_by_id(ids)),
             overage_entries=lambda: (ledger_entry(r) for r in ledger.overage_entries(client.id)),
         )
-
-    @property
-    def session(self) -> Session:
-        """The ORM session of a full unit of work (a bare one has none: ``NotHere``)."""
-        session: Session = self.uow.session
-        return session
 
     # -- reading (the ledger's figures) -------------------------------------------------------------
     @property
@@ -264,9 +265,7 @@ class ClientBook:
         armed threshold's alert, a forfeit's notice, the PSA's sync of a changed entry."""
         posting = self.ledger.posting
         if any(isinstance(event, Crossed | Forfeited) for event in posting.events):
-            # their notices are queued through the ORM session: a bare unit of work hands the change
-            # over (NotHere) before it writes anything, so no id is spent on a row that is rolled back
-            assert self.session is not None
+            alerts.can_queue(self.uow)  # else NotHere, before anything is written
         ids = self.uow.ledger.save(posting)
         self.ledger.stored(ids)
         for event in posting.events:
@@ -293,18 +292,16 @@ class ClientBook:
             remaining_minutes=event.usable_after,
             reference=block.reference,
         )
-        alerts.queue(self.session, self.ctx, notice, client, f"forfeit:{block_id}:{line_id}")
+        alerts.queue(self.uow, self.ctx, notice, client, f"forfeit:{block_id}:{line_id}")
 
     def _alert(self, event: Crossed, line_id: int) -> None:
         """A fall through a threshold: the alert, when the threshold is armed (``alerts.armed``)."""
         client, ctx, found = self.client, self.ctx, event.crossing
-        if not alerts.armed(self.session, ctx.settings, client.id, found.threshold.label, found.level, self.now):
+        if not alerts.armed(self.uow, ctx.settings, client.id, found.threshold.label, found.level, self.now):
             return
-        facts = alerts.balance_facts(
-            self.session, client, event.after, event.block_minutes, self.today, self.open_blocks()
-        )
+        facts = alerts.balance_facts(self.uow, client, event.after, event.block_minutes, self.today, self.open_blocks())
         crossing = {"threshold": found.threshold.label, "at": self.now.isoformat()}
         notice = notices.ThresholdCrossed.from_json(
             {**facts, **crossing, "level_minutes": found.level, "before_minutes": event.before}
         )
-        alerts.queue(self.session, ctx, notice, client, f"threshold:{client.id}:{line_id}")
+        alerts.queue(self.uow, ctx, notice, client, f"threshold:{client.id}:{line_id}")

@@ -116,7 +116,7 @@ def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[
         rates = changes.pop("work_type_rates", None)
         if rates:
             set_client_rates(uow, client.id, rates)
-        ClientBook(uow.session, ctx, client, actor).expire_due()  # what had closed already, as the job would
+        ClientBook(uow, ctx, client, actor).expire_due()  # what had closed already, as the job would
         for name, value in changes.items():
             setattr(client, name, value)
         _keep_the_calendar_from_going_back(ctx, client, before["timezone"])
@@ -150,7 +150,7 @@ def _forfeit_what_the_change_closed(
     ledger does not record, and no line lands in a month that is over."""
     changed = [why for name, why in CLOSING_SETTINGS.items() if before[name] != getattr(client, name)]
     if changed:
-        ClientBook(uow.session, ctx, client, actor).expire_due(cause=f"closed by {' and '.join(changed)}")
+        ClientBook(uow, ctx, client, actor).expire_due(cause=f"closed by {' and '.join(changed)}")
 
 
 @serves(ClientRename)

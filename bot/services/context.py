@@ -9,15 +9,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.charges import Policy
 from bot.domain.errors import NotFound, Refused
 from bot.domain.roles import Role, Standing, role_for
-from storage import repositories
-from storage.db import Database, UnitOfWork, unit_of_work_of
+from storage.db import Database, UnitOfWork
 from storage.repos import Client
 
 LOCAL_ADMIN = "cli"
@@ -56,9 +53,6 @@ class Context:
 
     def today(self, timezone: str | None = None) -> date:
         return self.now().astimezone(ZoneInfo(timezone or self.settings.timezone)).date()
-
-    def role_of(self, session: Session, actor: Actor) -> Role:
-        return self.role(unit_of_work_of(session), actor)
 
     def role(self, uow: UnitOfWork, actor: Actor) -> Role:
         """The role ``actor`` acts with: admin locally or in ``BLOCKTIME_ADMINS``, else the stored one,
@@ -104,36 +98,8 @@ def policy_of(client: BillingPolicyRow, settings: Settings) -> Policy:
     )
 
 
-def find_client(session: Session, handle: str, lock: bool = False, allow_archived: bool = True) -> Client:
-    """The client called ``handle`` (or one of its aliases); ``lock`` takes its row lock for a write."""
-    word = handle.lower().lstrip("@")
-    client = repositories.client_by_handle(session, word, lock)
-    if client is None:
-        client_id = repositories.client_id_by_alias(session, word)
-        if client_id is None:
-            raise NotFound(_unknown_client_message(session, word))
-        client = lock_client(session, client_id) if lock else repositories.client(session, client_id)
-    assert client is not None
-    if client.archived and not allow_archived:
-        raise Refused(
-            f"{client.display_name} (`{client.handle}`) is archived; unarchive it first.",
-            f"client unarchive {client.handle}",
-        )
-    return client
-
-
-def lock_client(session: Session, client_id: int) -> Client:
-    """Serialise writers per client: ``SELECT ... FOR UPDATE`` on PostgreSQL (SQLite already holds the
-    database write lock from ``BEGIN IMMEDIATE``). Re-reads the row so running figures are current."""
-    client = repositories.locked_client(session, client_id)
-    if client is None:  # pragma: no cover - ids come from a lookup in the same transaction
-        raise NotFound(f"Client {client_id} no longer exists.")
-    return client
-
-
 def client_named(uow: UnitOfWork, handle: str, lock: bool = False, allow_archived: bool = True) -> Client:
-    """The client called ``handle`` (or one of its aliases); ``lock`` takes its row lock for a write
-    (``find_client``'s rule, for the services that hold a unit of work)."""
+    """The client called ``handle`` (or one of its aliases); ``lock`` takes its row lock for a write."""
     word = handle.lower().lstrip("@")
     client = uow.clients.get(word, lock)
     if client is None:
@@ -151,12 +117,6 @@ def client_named(uow: UnitOfWork, handle: str, lock: bool = False, allow_archive
     return client
 
 
-def _unknown_client_message(session: Session, word: str) -> str:
-    names = repositories.active_handles(session)
-    names += repositories.aliases(session)
-    return _unknown_client(word, names)
-
-
 def _unknown_client(word: str, names: list[str]) -> str:
     close = difflib.get_close_matches(word, names, n=3, cutoff=0.5)
     close += [n for n in names if (n.startswith(word) or word.startswith(n)) and n not in close][:3]
@@ -166,19 +126,6 @@ def _unknown_client(word: str, names: list[str]) -> str:
     if not names:
         return f"I don't know a client called `{word}`: there are no clients yet. Add one: client add {word} Name"
     return f"I don't know a client called `{word}`. See every client with `balance`."
-
-
-def audit(
-    session: Session,
-    ctx: Context,
-    actor: Actor,
-    action: str,
-    target: str,
-    client_id: int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    record_audit(unit_of_work_of(session), ctx, actor, action, target, client_id, before, after)
 
 
 def record_audit(

@@ -14,9 +14,6 @@ from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from bot.domain.allocation import closed_on, closing_day
 from bot.domain.charges import EntryPlan, Waiting, waiting
 from bot.domain.client_ledger import LedgerBlock, LiveDraw
@@ -30,18 +27,17 @@ from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
-from bot.services.book import ClientBook, forfeit_due, ledger_entry, new_entry_values
-from bot.services.context import Actor, Context, audit, client_named, find_client, lock_client
+from bot.services.book import ClientBook, forfeit_due, ledger_entry, locked_client, new_entry_values
+from bot.services.context import Actor, Context, client_named, record_audit
 from bot.services.dispatch import serves
 from bot.services.psa_sync import queued_note
 from bot.services.queries import block_view
 from bot.services.results import LogResult, TopUpResult, VoidResult
 from bot.services.worktypes import rate_for
-from storage import repositories
 from storage.db import UnitOfWork
-from storage.errors import NotHere
-from storage.models import Block, Client, Entry
+from storage.errors import Conflict, NotHere
 from storage.postings import Ids
+from storage.repos import Block, Client, Entry
 
 T = TypeVar("T")
 SOURCES = ("slack", "thread", "cli")
@@ -99,9 +95,7 @@ def _client_for(uow: UnitOfWork, command: LogTime, client_id: int | None) -> Cli
             raise
     if client_id is None:
         raise ParseError("Say which client the time is for.", "logtime acme 15m laptop advice")
-    client = uow.clients.locked(client_id)
-    if client is None:  # pragma: no cover - ids come from a lookup in the same transaction
-        raise NotFound(f"Client {client_id} no longer exists.")
+    client = locked_client(uow, client_id)
     if client.archived:
         raise Refused(f"{client.display_name} is archived; time can't be logged for it.")
     return client
@@ -269,15 +263,15 @@ def _same_request(stored: str | None, command: Command) -> None:
         )
 
 
-def _entry_by_key_result(ctx: Context, command: Command) -> Callable[[Session, str], LogResult | None]:
-    def lookup(session: Session, key: str) -> LogResult | None:
-        entry = repositories.entry_by_key(session, key)
+def _entry_by_key_result(ctx: Context, command: Command) -> Callable[[UnitOfWork, str], LogResult | None]:
+    def lookup(uow: UnitOfWork, key: str) -> LogResult | None:
+        entry = uow.entries.by_key(key)
         if entry is None:
             return None
         _same_request(entry.request_fingerprint, command)
-        client = session.get(Client, entry.client_id)
+        client = uow.clients.by_id(entry.client_id)
         assert client is not None
-        return _log_result(ClientBook(session, ctx, client, Actor(entry.user_id)), entry, duplicate=True)
+        return _log_result(ClientBook(uow, ctx, client, Actor(entry.user_id)), entry, duplicate=True)
 
     return lookup
 
@@ -286,7 +280,7 @@ def _idempotent(
     ctx: Context,
     key: str | None,
     write: Callable[[UnitOfWork], T],
-    lookup: Callable[[Session, str], T | None],
+    lookup: Callable[[UnitOfWork, str], T | None],
 ) -> T:
     """Run ``write`` once per key: the unique index on the key refuses a repeat (or a concurrent twin
     that lost the race), and the stored answer of the first is returned instead."""
@@ -295,11 +289,11 @@ def _idempotent(
             result = write(uow)  # a repeated key fails on the unique index at the first write
             uow.commit()
             return result
-    except IntegrityError:
+    except Conflict:
         if key is None:
             raise
         with ctx.db.unit_of_work(read_only=True) as uow:
-            seen = lookup(uow.session, key)
+            seen = lookup(uow, key)
         if seen is None:
             raise
         return seen
@@ -308,18 +302,15 @@ def _idempotent(
 @serves(VoidEntry)
 def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        entry = _entry(session, command.entry_id)
-        client = lock_client(session, entry.client_id)
-        session.refresh(entry)
-        check_void_entry(ctx.role_of(session, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now())
-        book = ClientBook(session, ctx, client, actor)
+        entry, client = _entry_locked(uow, command.entry_id)
+        check_void_entry(ctx.role(uow, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now())
+        book = ClientBook(uow, ctx, client, actor)
         book.catch_up()
         _take_back(book, entry, command.reason, command.reason[:200])
         book.settle_overage()
         book.save()
-        audit(
-            session,
+        record_audit(
+            uow,
             ctx,
             actor,
             "void_entry",
@@ -335,8 +326,8 @@ def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
         return result
 
 
-def _entry(session: Session, entry_id: int) -> Entry:
-    entry = session.get(Entry, entry_id)
+def _entry(uow: UnitOfWork, entry_id: int) -> Entry:
+    entry = uow.entries.get(entry_id)
     if entry is None:
         raise NotFound(f"There is no entry {entry_id}.", "entries acme  (shows entry numbers)")
     if entry.voided_at is not None:
@@ -344,15 +335,26 @@ def _entry(session: Session, entry_id: int) -> Entry:
     return entry
 
 
+def _entry_locked(uow: UnitOfWork, entry_id: int) -> tuple[Entry, Client]:
+    """A live entry and its client, the client's row locked and the entry read again under the lock
+    (a void or an edit that got there first is seen)."""
+    entry = _entry(uow, entry_id)
+    client = locked_client(uow, entry.client_id)
+    entry = uow.entries.reread(entry_id) or entry
+    if entry.voided_at is not None:
+        raise Refused(f"Entry {entry.id} is already voided.")
+    return entry, client
+
+
 def _take_back(book: ClientBook, entry: Entry, reason: str, note: str, correction: bool = False) -> None:
     """Void ``entry`` (``ClientLedger.take_back``); for a ``correction`` the forfeit of what it gave
     back to a closed block waits for the corrected entry, which draws on those minutes first."""
-    session, client = book.session, book.client
+    uow, client = book.uow, book.client
     book.ledger.take_back(
-        ledger_entry(entry, book.uow.ledger.live_draws(entry_id=entry.id)),
+        ledger_entry(entry, uow.ledger.live_draws(entry_id=entry.id)),
         reason=reason,
         note=note,
-        latest_live_entry=lambda: repositories.latest_live_entry_id(session, client.id, entry.id),
+        latest_live_entry=lambda: uow.entries.latest_live_id(client.id, entry.id),
         chain_root=entry.root_id or entry.id,
         correction=correction,
     )
@@ -368,18 +370,13 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
     seen_before = _entry_by_key_result(ctx, command)
 
     def write(uow: UnitOfWork) -> LogResult:
-        session = uow.session
         # a repeat (Slack's retry of a message edit) finds the entry voided by the first: answer it again
-        seen = seen_before(session, idempotency_key) if idempotency_key else None
+        seen = seen_before(uow, idempotency_key) if idempotency_key else None
         if seen is not None:
             return seen
-        old = _entry(session, command.entry_id)
-        client = lock_client(session, old.client_id)
-        session.refresh(old)
-        if old.voided_at is not None:
-            raise Refused(f"Entry {old.id} is already voided.")
-        check_void_entry(ctx.role_of(session, actor), actor.user_id, old.user_id, old.created_at, ctx.now(), "edit")
-        book = ClientBook(session, ctx, client, actor)
+        old, client = _entry_locked(uow, command.entry_id)
+        check_void_entry(ctx.role(uow, actor), actor.user_id, old.user_id, old.created_at, ctx.now(), "edit")
+        book = ClientBook(uow, ctx, client, actor)
         book.catch_up()
         _take_back(book, old, f"edited by {actor.label}", "replaced by an edit", correction=True)
         book.settle_overage()
@@ -415,8 +412,8 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         )
         book.forfeit_returned()  # what the corrected entry did not draw again of a closed block's minutes
         book.save()
-        audit(
-            session,
+        record_audit(
+            uow,
             ctx,
             actor,
             "edit_entry",
@@ -438,8 +435,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
 
 def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | None = None) -> TopUpResult:
     def write(uow: UnitOfWork) -> TopUpResult:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "top up")
+        require(ctx.role(uow, actor), Role.MANAGER, "top up")
         limit = ctx.settings.max_topup_minutes
         if command.minutes > limit and not command.confirmed:  # a typo here would be expensive
             raise NeedsConfirmation(
@@ -447,13 +443,13 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
                 "(BLOCKTIME_MAX_TOPUP). If it is right, add the word confirm.",
                 f"topup {command.client} {command.minutes // 60} confirm",
             )
-        client = find_client(session, command.client, lock=True, allow_archived=False)
-        book = ClientBook(session, ctx, client, actor)
+        client = client_named(uow, command.client, lock=True, allow_archived=False)
+        book = ClientBook(uow, ctx, client, actor)
         _refuse_a_closed_block(book, command)
         book.catch_up()
         block, carried, billed = add_block(book, command, idempotency_key)
-        audit(
-            session,
+        record_audit(
+            uow,
             ctx,
             actor,
             "topup",
@@ -464,14 +460,14 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
         )
         return _topup_result(book, block, carried, billed)
 
-    def lookup(session: Session, key: str) -> TopUpResult | None:
-        block = repositories.block_by_key(session, key)
+    def lookup(uow: UnitOfWork, key: str) -> TopUpResult | None:
+        block = uow.blocks.by_key(key)
         if block is None:
             return None
         _same_request(block.request_fingerprint, command)
-        client = session.get(Client, block.client_id)
+        client = uow.clients.by_id(block.client_id)
         assert client is not None
-        return _topup_result(ClientBook(session, ctx, client, actor), block, 0, 0, duplicate=True)
+        return _topup_result(ClientBook(uow, ctx, client, actor), block, 0, 0, duplicate=True)
 
     return _idempotent(ctx, idempotency_key, write, lookup)
 
@@ -498,7 +494,7 @@ def add_block(
     """Add a block and settle open overage by the client's policy; returns (block, carried, billed)."""
     start = command.starts_on or book.today
     # numbered per client, under the client's row lock (a client's second block is its block 2)
-    last = repositories.last_block_number(book.session, book.client.id)
+    last = book.uow.blocks.last_number(book.client.id)
     values = {
         "client_id": book.client.id,
         "number": (last or 0) + 1,
@@ -519,7 +515,7 @@ def add_block(
     added = book.ledger.add_block(values, command.minutes, start, "renewal" if renewal_of else "topup", note)
     carried, billed = book.settle_overage()
     book.save()
-    block = book.session.get(Block, added.id)
+    block = book.uow.blocks.get(added.id)
     assert block is not None
     return block, carried, billed
 
@@ -552,22 +548,21 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
     """Cancel a block entered by mistake. Minutes already drawn from it are drawn again from the
     client's other blocks, FIFO, and what no block covers becomes overage."""
     with ctx.db.unit_of_work() as uow:
-        session = uow.session
-        require(ctx.role_of(session, actor), Role.MANAGER, "void a top-up")
+        require(ctx.role(uow, actor), Role.MANAGER, "void a top-up")
         if command.client is not None:  # the client's own numbering
-            owner = find_client(session, command.client)
-            block = repositories.block_by_number(session, owner.id, command.block_id)
+            owner = client_named(uow, command.client)
+            block = uow.blocks.by_number(owner.id, command.block_id)
             what = f"{owner.display_name} has no block {command.block_id}."
         else:
-            block = session.get(Block, command.block_id)
+            block = uow.blocks.get(command.block_id)
             what = f"There is no top-up {command.block_id}."
         if block is None:
             raise NotFound(what, "blocks acme  (shows block numbers)")
-        client = lock_client(session, block.client_id)
-        session.refresh(block)
+        client = locked_client(uow, block.client_id)
+        block = uow.blocks.reread(block.id) or block
         if block.voided_at is not None:
             raise Refused(f"Block {block.number or block.id} of {client.display_name} is already voided.")
-        book = ClientBook(session, ctx, client, actor)
+        book = ClientBook(uow, ctx, client, actor)
         book.catch_up()
         snapshot = block_view(block, book.today, book.policy.grace_days).as_dict()
         live = book.uow.ledger.live_draws(block_id=block.id)
@@ -587,8 +582,8 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
             held, [(LiveDraw(d.id, d.block_id, d.minutes), entries[d.entry_id]) for d in live], command.reason[:200]
         )
         book.save()
-        audit(
-            session,
+        record_audit(
+            uow,
             ctx,
             actor,
             "void_topup",

@@ -98,7 +98,7 @@ def nudge(ctx: Context, day: date) -> str:
             if not _still_staff(ctx, uow, user_id):
                 continue
             reminder = Nudge(user=user_id, date=day.isoformat(), count=len(open_threads), threads=tuple(open_threads))
-            people += queue(uow.session, ctx, reminder, None, f"nudge:{user_id}:{day.isoformat()}", only_slack=user_id)
+            people += queue(uow, ctx, reminder, None, f"nudge:{user_id}:{day.isoformat()}", only_slack=user_id)
             threads += len(open_threads)
         # what was kept served this nudge only (later days' rows, if the job runs late, stay)
         uow.nudges.forget(before=end)

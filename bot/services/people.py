@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.domain.roles import Standing
 from bot.services.context import Context
-from storage.db import OrmSession, UnitOfWork, unit_of_work_of
+from storage.db import UnitOfWork
 
 
 def remember_person(
@@ -34,11 +34,6 @@ def remember_channel(ctx: Context, channel_id: str, shared: bool, reason: str) -
 def channel_shared(uow: UnitOfWork, channel_id: str | None) -> str | None:
     """Why ``channel_id`` is read by people outside the MSP (None when it is not known to be)."""
     return uow.channels.shared_reason(channel_id) if channel_id else None
-
-
-def shared_channel(session: OrmSession, channel_id: str | None) -> str | None:
-    """``channel_shared`` for the modules that hold a session (the alerts)."""
-    return channel_shared(unit_of_work_of(session), channel_id)
 
 
 def person_standing(uow: UnitOfWork, user_id: str) -> Standing | None:

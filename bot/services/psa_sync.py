@@ -1,7 +1,7 @@
 """Time logged here lands in the MSP's PSA, through the outbox.
 
 - Every entry, edit and void queues its chain (an entry and the edits that replaced it: one record in
-  the PSA) in the same transaction (:func:`queue_sync`). One outbox row per chain, queued again on
+  the PSA) in the same transaction (:func:`queue_chain`). One outbox row per chain, queued again on
   each change, so the dispatcher syncs the chain's latest state: create, update or remove.
 - :func:`sync_chain` makes the PSA's record match the chain's latest entry; the dispatcher's
   transport for ``psa`` (``bot.jobs.transports.PsaTransport``) calls it.
@@ -21,7 +21,7 @@ from bot.services.context import Actor, Context, client_named
 from bot.services.results import EntryView, Message
 from storage import outbox
 from storage import psa_chains as store
-from storage.db import OrmSession, UnitOfWork, unit_of_work_of
+from storage.db import UnitOfWork
 from storage.repos import Entry
 
 
@@ -46,11 +46,6 @@ def queued_note(ctx: Context) -> str | None:
     """What a new entry's reply says of the PSA (no PSA: nothing)."""
     label = psa_label(ctx.settings)
     return f"queued for {label}" if label else None
-
-
-def queue_sync(session: OrmSession, ctx: Context, entry: Entry) -> None:
-    """``queue_chain``, for code that holds a session."""
-    queue_chain(unit_of_work_of(session), ctx, entry)
 
 
 def queue_chain(uow: UnitOfWork, ctx: Context, entry: Entry) -> None:

@@ -91,7 +91,7 @@ def _renew(ctx: Context, block_id: int) -> None:
             f"renewal of block {block.number or block.id}",
         )
         # No forfeit here: that is the expiry job's, which reports what it forfeited whichever job runs first.
-        book = ClientBook(uow.session, ctx, client, SCHEDULER)
+        book = ClientBook(uow, ctx, client, SCHEDULER)
         new, _, _ = add_block(book, command, None, renewal_of=block)
         renewed = BlockRenewed(
             client=client.handle,
@@ -104,7 +104,7 @@ def _renew(ctx: Context, block_id: int) -> None:
             remaining_minutes=book.balance(),
             account_manager=client.account_manager,
         )
-        queue(uow.session, ctx, renewed, client, f"renewal:{new.id}")
+        queue(uow, ctx, renewed, client, f"renewal:{new.id}")
         uow.commit()
 
 
@@ -115,7 +115,7 @@ def digest(ctx: Context, day: date) -> str:
     expire_blocks(ctx, SCHEDULER)  # the digest's balances show only forfeits the ledger records
     with ctx.db.unit_of_work() as uow:
         found = digest_facts(ctx, uow, day)
-        added = queue(uow.session, ctx, found, None, f"digest:{day.isoformat()}", only_slack=channel)
+        added = queue(uow, ctx, found, None, f"digest:{day.isoformat()}", only_slack=channel)
         uow.commit()
     return f"{len(found.low)} low, {len(found.overdrawn)} overdrawn, {len(found.expiring)} expiring" + (
         "" if added else " (already posted)"
@@ -198,7 +198,7 @@ def statement(ctx: Context, day: date) -> str:
             if not any(facts[k] for k in MOVEMENTS):  # an idle month: nothing to say
                 continue
             posted += enqueue(
-                uow.session,
+                uow,
                 ctx,
                 "statement",
                 client,
@@ -208,7 +208,7 @@ def statement(ctx: Context, day: date) -> str:
             )
             if client.statement_channel:  # opt-in: the client-safe statement, in the client's own channel
                 posted += enqueue(
-                    uow.session,
+                    uow,
                     ctx,
                     "client_statement",
                     client,
@@ -244,4 +244,4 @@ def client_safe_statement(facts: dict[str, Any]) -> dict[str, Any]:
 
 def _statement_channel(uow: UnitOfWork, ctx: Context, client: Client) -> str | None:
     """The internal statement (it speaks of the account manager and sales): never a shared channel."""
-    return internal_channel(uow.session, client.alert_channel, ctx.settings)
+    return internal_channel(uow, client.alert_channel, ctx.settings)

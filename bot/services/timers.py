@@ -186,6 +186,6 @@ def ask_about_long_timers(ctx: Context) -> int:
                 started_at=timer.started_at.isoformat(),
             )
             key = f"timer_check:{timer.user_id}:{timer.started_at.isoformat()}"
-            asked += queue(uow.session, ctx, check, client, key, only_slack=timer.user_id)
+            asked += queue(uow, ctx, check, client, key, only_slack=timer.user_id)
         uow.commit()
     return asked

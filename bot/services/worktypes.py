@@ -13,7 +13,7 @@ from bot.domain.worktypes import STANDARD, multiplier_label, plain
 from bot.services.context import Actor, Context, record_audit
 from bot.services.dispatch import serves
 from bot.services.results import Message, Result
-from storage.db import OrmSession, UnitOfWork, unit_of_work_of
+from storage.db import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,6 @@ class WorkTypeView(Result):
 @dataclass(frozen=True)
 class WorkTypesResult(Result):
     work_types: list[WorkTypeView]
-
-
-def multiplier_for(session: OrmSession, client_id: int, name: str) -> Decimal:
-    """``rate_for``, for the ledger (it holds a session)."""
-    return rate_for(unit_of_work_of(session), client_id, name)
 
 
 def rate_for(uow: UnitOfWork, client_id: int, name: str) -> Decimal:

@@ -3,26 +3,38 @@ without a database (the service ring, ``tests/service``). A unit of work works o
 tables and publishes it on commit; leaving without a commit drops it, as a rollback would.
 
 Rows are plain namespaces with the model's columns (a column's scalar default, else None), so a
-service reads them as it reads ORM rows. What the ledger writes (blocks, ledger lines) is not here:
-the ledger still holds a session, and its use cases are tested on the real databases."""
+service reads them as it reads ORM rows. The ledger (``uow.ledger``) reads and stores as
+``storage.postings`` does: the same rows read, a posting applied in the writer's order, new rows given
+real ids. A unique key written twice (an idempotency key, an outbox row's dedupe key) raises
+``storage.errors.Conflict``, as the database's unique index does."""
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 from storage import models
+from storage.errors import Conflict, NotHere
 from storage.outbox import NEW_ROW_FIELDS
+from storage.postings import BlockRow, DrawRow, EntryRow, Ids, PostingLike
 from storage.psa_chains import DESTINATION, FailedSync, SyncRow
 
 
 class Row(SimpleNamespace):
     """A row: the model's columns as attributes."""
+
+
+class BlockRecord(Row):
+    """A block's row, with the model's ``drawn_minutes``."""
+
+    @property
+    def drawn_minutes(self) -> int:
+        return int(self.minutes - self.remaining_minutes - self.forfeited_minutes)
 
 
 def row_of(model: type[models.Base], **values: Any) -> Row:
@@ -31,7 +43,19 @@ def row_of(model: type[models.Base], **values: Any) -> Row:
     for column in model.__table__.columns:
         default = column.default
         found[column.key] = default.arg if default is not None and not callable(default.arg) else None
-    return Row(**{**found, **values})
+    kind = BlockRecord if model is models.Block else Row
+    return kind(**{**found, **values})
+
+
+def conflict(what: str) -> Conflict:
+    """The error a unique index raises for a second row with the same key."""
+    return Conflict(f"INSERT ({what})", None, Exception(f"UNIQUE constraint failed: {what}"))
+
+
+def unique(rows: Iterable[Row], column: str, value: Any, what: str) -> None:
+    """Raise ``Conflict`` when ``value`` (not None) is already some row's ``column``."""
+    if value is not None and any(getattr(r, column) == value for r in rows):
+        raise conflict(what)
 
 
 class Tables:
@@ -41,6 +65,8 @@ class Tables:
         self.clients: dict[int, Row] = {}
         self.entries: dict[int, Row] = {}
         self.blocks: dict[int, Row] = {}
+        self.draws: dict[int, Row] = {}
+        self.lines: dict[int, Row] = {}
         self.outbox: dict[int, Row] = {}
         self.audit: list[Row] = []
         self.roles: dict[str, Row] = {}
@@ -74,6 +100,11 @@ class MemoryDatabase:
     def unit_of_work(self, read_only: bool = False) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self, read_only)
 
+    def bare_unit_of_work(self) -> MemoryUnitOfWork:
+        """There is no bare connection here: the everyday ``/logtime`` hands over at once (``NotHere``)
+        and runs on a full unit of work, as it does when a bare one cannot serve it."""
+        raise NotHere("no bare connection in memory")
+
     def outbox_written(self) -> None:
         for subscriber in list(self.outbox_subscribers):
             subscriber()
@@ -83,8 +114,8 @@ class MemoryDatabase:
 
 
 class MemoryUnitOfWork:
-    """``storage.db.UnitOfWork`` over a copy of the tables. It has no ``session``: a use case that still
-    hands one to the ledger or the alerts fails here, loudly, and is tested on the real databases."""
+    """``storage.db.UnitOfWork`` over a copy of the tables. It has no ``session``: a use case that
+    still reaches for one fails here, loudly."""
 
     def __init__(self, db: MemoryDatabase, read_only: bool) -> None:
         self._db = db
@@ -105,6 +136,7 @@ class MemoryUnitOfWork:
         self.worktypes = WorkTypes(t)
         self.nudges = Nudges(t)
         self.psa = PsaLinks(t)
+        self.ledger = Ledger(t)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -150,6 +182,9 @@ class Clients(_Repository):
     def id_by_alias(self, alias: str) -> int | None:
         return next((c.id for c in self._t.clients.values() for a in c.aliases if a.alias == alias), None)
 
+    def by_ids(self, client_ids: list[int]) -> dict[int, Row]:
+        return {i: self._t.clients[i] for i in client_ids if i in self._t.clients}
+
     def all(self, include_archived: bool = False) -> list[Row]:
         found = [c for c in self._t.clients.values() if include_archived or not c.archived]
         return sorted(found, key=lambda c: c.handle)
@@ -186,37 +221,91 @@ class Clients(_Repository):
         return found
 
 
+def _holding(block: Row) -> bool:
+    """A live block with minutes left."""
+    return block.voided_at is None and block.remaining_minutes > 0
+
+
+def _may_be_current(block: Row, blocks: Iterable[Row], used_up_since: date) -> bool:
+    """``storage.repositories.open_blocks``'s rule for a used-up block: expiring on or after
+    ``used_up_since``, or never expiring and started no earlier than the oldest block with minutes left."""
+    if block.expires_on is not None:
+        return bool(block.expires_on >= used_up_since)
+    starts = [b.start_on for b in blocks if b.client_id == block.client_id and _holding(b)]
+    return bool(starts) and block.start_on >= min(starts)
+
+
 class Blocks(_Repository):
     def get(self, block_id: int) -> Row | None:
+        return self._t.blocks.get(block_id)
+
+    def reread(self, block_id: int) -> Row | None:
         return self._t.blocks.get(block_id)
 
     def by_key(self, key: str) -> Row | None:
         return next((b for b in self._t.blocks.values() if b.idempotency_key == key), None)
 
+    def by_number(self, client_id: int, number: int) -> Row | None:
+        return next((b for b in self._t.blocks.values() if b.client_id == client_id and b.number == number), None)
+
+    def last_number(self, client_id: int) -> int | None:
+        return max((b.number for b in self._t.blocks.values() if b.client_id == client_id and b.number), default=None)
+
+    def clients_expiring_by(self, day: date) -> list[int]:
+        return sorted(
+            {
+                b.client_id
+                for b in self._t.blocks.values()
+                if _holding(b) and b.expires_on is not None and b.expires_on <= day
+            }
+        )
+
     def open_of(self, client_ids: list[int], used_up_since: date | None = None) -> dict[int, list[Row]]:
-        raise NotImplementedError("the ledger writes blocks: tested on the real databases")
+        found: dict[int, list[Row]] = {i: [] for i in client_ids}
+        blocks = list(self._t.blocks.values())
+        for b in sorted(blocks, key=lambda b: b.id):
+            if b.client_id not in found or b.voided_at is not None:
+                continue
+            if _holding(b) or (used_up_since is not None and _may_be_current(b, blocks, used_up_since)):
+                found[b.client_id].append(b)
+        return found
 
     def of_client(self, client_id: int) -> list[Row]:
         return sorted((b for b in self._t.blocks.values() if b.client_id == client_id), key=lambda b: -b.id)
 
     def unrenewed(self) -> list[tuple[int, date, int]]:
-        raise NotImplementedError("the ledger writes blocks: tested on the real databases")
+        renewed = {b.renewal_of_id for b in self._t.blocks.values()}
+        found = [
+            b
+            for b in self._t.blocks.values()
+            if b.renew_months is not None and b.voided_at is None and b.id not in renewed
+        ]
+        return [(b.id, b.start_on, b.renew_months) for b in sorted(found, key=lambda b: (b.start_on, b.id))]
 
     def renewal_of(self, block_id: int) -> int | None:
         return next((b.id for b in self._t.blocks.values() if b.renewal_of_id == block_id), None)
 
 
 class Entries(_Repository):
-    """Entries as a test puts them (``add``): the ledger writes them for real."""
+    """Entries as the ledger stores them (``Ledger.save``), or as a test puts them (``add``)."""
 
     def add(self, **columns: Any) -> Row:
-        """An entry (the ledger's job in the product; a test's here)."""
+        """An entry put by a test (the product's are the ledger's: ``Ledger.save``)."""
         entry = row_of(models.Entry, id=self._t.next_id(), **columns)
         self._t.entries[entry.id] = entry
         return entry
 
     def get(self, entry_id: int) -> Row | None:
         return self._t.entries.get(entry_id)
+
+    def reread(self, entry_id: int) -> Row | None:
+        return self._t.entries.get(entry_id)
+
+    def latest_live_id(self, client_id: int, besides: int) -> int | None:
+        return max(
+            (e.id for e in self._t.entries.values() if e.client_id == client_id and e.id != besides and _live(e)),
+            default=None,
+        )
 
     def by_key(self, key: str) -> Row | None:
         return next((e for e in self._t.entries.values() if e.idempotency_key == key), None)
@@ -277,7 +366,17 @@ class Entries(_Repository):
 
 
 class LedgerLines(_Repository):
-    """Only what needs no ledger lines: the ledger writes them, and is tested on the real databases."""
+    """The lines the ledger stored (``Ledger.save``): what the use cases read of them. The statements'
+    and reports' reads are tested on the real databases."""
+
+    def bought_above_since(self, client_id: int, since: datetime, level: int) -> bool:
+        return any(
+            line.client_id == client_id
+            and line.kind in ("topup", "renewal")
+            and line.at > since
+            and line.balance_after > level
+            for line in self._t.lines.values()
+        )
 
     def timezones(self, client_ids: list[int]) -> dict[int, str]:
         return {i: self._t.clients[i].timezone for i in client_ids}
@@ -286,7 +385,7 @@ class LedgerLines(_Repository):
         return {i: c.handle for i, c in sorted(self._t.clients.items())}
 
     def _not_here(self, *_: Any) -> Any:
-        raise NotImplementedError("ledger lines are the ledger's: tested on the real databases")
+        raise NotImplementedError("the statements' reads of ledger lines are tested on the real databases")
 
     totals_by_kind = balance_before = any_before = entry_lines = covered_at = corrections_of = _not_here
     latest = billable_by_work_date = priced_draws = _not_here
@@ -295,13 +394,17 @@ class LedgerLines(_Repository):
 class Outbox(_Repository):
     def _new(self, row: dict[str, object], entry_id: int | None) -> Row:
         assert set(row) == set(NEW_ROW_FIELDS)
+        unique(self._t.outbox.values(), "dedupe_key", row["dedupe_key"], "outbox.dedupe_key")
         message = row_of(models.OutboxMessage, id=self._t.next_id(), entry_id=entry_id, **row)
         self._t.outbox[message.id] = message
         return message
 
     def add(self, row: dict[str, object], entry_id: int | None = None) -> Row:
-        """A message as ``storage.outbox.new_row`` makes it (the alerts' job in the product; a test's here)."""
+        """A message as ``storage.outbox.new_row`` makes it."""
         return self._new(row, entry_id)
+
+    def key_taken(self, dedupe_key: str) -> bool:
+        return any(m.dedupe_key == dedupe_key for m in self._t.outbox.values())
 
     def requeue(self, row: dict[str, object], entry_id: int) -> None:
         found = next(
@@ -676,3 +779,99 @@ class PsaLinks(_Repository):
 
     def set_work_type(self, work_type: str, type_id: str | None, role_id: str | None) -> None:
         self._t.psa_work_types[work_type] = Row(work_type=work_type, psa_work_type_id=type_id, psa_work_role_id=role_id)
+
+
+class Ledger(_Repository):
+    """``storage.postings.Ledger`` over the tables: the same reads, and ``save`` applies a posting as
+    ``storage.postings.store`` does, in its order (new blocks and entries get real ids first)."""
+
+    def blocks(self, client_id: int, used_up_since: date) -> list[BlockRow]:
+        found = self._t.blocks.values()
+        return [
+            _block_row(b)
+            for b in sorted(found, key=lambda b: b.id)
+            if b.client_id == client_id
+            and b.voided_at is None
+            and (b.remaining_minutes > 0 or _may_be_current(b, found, used_up_since))
+        ]
+
+    def blocks_by_id(self, block_ids: Sequence[int]) -> list[BlockRow]:
+        return [_block_row(self._t.blocks[i]) for i in block_ids if i in self._t.blocks]
+
+    def overage_entries(self, client_id: int) -> list[EntryRow]:
+        found = (e for e in self._t.entries.values() if e.client_id == client_id and e.overage_minutes > 0)
+        return [_entry_row(e) for e in sorted(found, key=lambda e: e.id) if _live(e)]
+
+    def entries_by_id(self, entry_ids: Sequence[int]) -> dict[int, EntryRow]:
+        return {i: _entry_row(self._t.entries[i]) for i in entry_ids if i in self._t.entries}
+
+    def live_draws(self, *, entry_id: int | None = None, block_id: int | None = None) -> list[DrawRow]:
+        found = (
+            d
+            for d in sorted(self._t.draws.values(), key=lambda d: d.id)
+            if d.reversed_at is None and (d.entry_id == entry_id if entry_id is not None else d.block_id == block_id)
+        )
+        return [DrawRow(d.id, d.entry_id, d.block_id, d.minutes) for d in found]
+
+    def save(self, posting: PostingLike) -> Ids:
+        t, ids = self._t, Ids()
+        for values in posting.new_blocks:
+            unique(t.blocks.values(), "idempotency_key", values.get("idempotency_key"), "blocks.idempotency_key")
+            unique(t.blocks.values(), "renewal_of_id", values.get("renewal_of_id"), "blocks.renewal_of_id")
+            block = row_of(models.Block, **{**values, "id": t.next_id()})
+            t.blocks[block.id] = block
+            ids[values["id"]] = block.id
+        for values in posting.new_entries:
+            unique(t.entries.values(), "idempotency_key", values.get("idempotency_key"), "entries.idempotency_key")
+            entry = row_of(models.Entry, **{**values, "id": t.next_id(), "root_id": ids(values.get("root_id"))})
+            t.entries[entry.id] = entry
+            ids[values["id"]] = entry.id
+        for values in posting.new_draws:
+            draw = row_of(
+                models.Draw,
+                **{
+                    **values,
+                    "id": t.next_id(),
+                    "entry_id": ids(values["entry_id"]),
+                    "block_id": ids(values["block_id"]),
+                },
+            )
+            t.draws[draw.id] = draw
+        for draw_id in posting.reversed_draws:
+            t.draws[draw_id].reversed_at = posting.reversed_at
+        for block_id, changes in posting.blocks.items():
+            _change(t.blocks[block_id], changes)
+        for entry_id, changes in posting.entries.items():
+            _change(t.entries[entry_id], changes)
+        if posting.totals:
+            totals = {k: ids(v) if k == "last_entry_id" else v for k, v in posting.totals.items()}
+            _change(t.clients[posting.client_id], totals)
+        for values in posting.lines:
+            line = row_of(
+                models.LedgerLine,
+                **{
+                    **values,
+                    "id": t.next_id(),
+                    "block_id": ids(values["block_id"]),
+                    "entry_id": ids(values["entry_id"]),
+                },
+            )
+            t.lines[line.id] = line
+            ids[values["id"]] = line.id
+        return ids
+
+
+def _change(row: Row, changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        assert hasattr(row, name), name  # a column the table has
+        setattr(row, name, value)
+
+
+def _block_row(b: Row) -> BlockRow:
+    return BlockRow(
+        b.id, b.number, b.minutes, b.remaining_minutes, b.forfeited_minutes, b.start_on, b.expires_on, b.reference
+    )
+
+
+def _entry_row(e: Row) -> EntryRow:
+    return EntryRow(e.id, e.work_date, e.billable_minutes, e.overage_minutes, e.billed_overage_minutes)

@@ -1,7 +1,7 @@
 """The service ring: use cases run against the in-memory unit of work (``tests.fakes.memory``), no
-database, so their decisions (refusals, roles, idempotency, outbox and PSA rows) are checked in
-milliseconds. What the ledger and the alerts write still needs a session: those use cases are in the
-integration and end-to-end rings."""
+database, so their decisions (refusals, roles, idempotency, alerts, outbox and PSA rows) are checked
+in milliseconds, the ledger's among them (its postings stored by the fake ``Ledger``). What SQL itself
+decides (statements' queries, locks, races, the bare unit of work) is the integration ring's."""
 
 from __future__ import annotations
 

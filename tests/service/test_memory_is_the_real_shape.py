@@ -8,7 +8,7 @@ import inspect
 
 from sqlalchemy.orm import Session
 
-from storage import repos
+from storage import postings, repos
 from storage.db import UnitOfWork
 from tests.fakes import memory
 from tests.fakes.memory import MemoryDatabase
@@ -43,3 +43,17 @@ def test_every_repository_method_is_there_with_the_same_parameters() -> None:
             ) != list(inspect.signature(function).parameters):
                 missing.append(f"{name}.{method}: {inspect.signature(ours)} != {inspect.signature(function)}")
     assert missing == []
+
+
+def test_the_ledger_has_the_one_writers_reads_and_save_with_the_same_parameters() -> None:
+    fake = MemoryDatabase().unit_of_work().ledger
+    assert type(fake).__name__ == postings.Ledger.__name__
+    real = {
+        name: function
+        for name, function in inspect.getmembers(postings.Ledger, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    assert set(real) == {"blocks", "blocks_by_id", "overage_entries", "entries_by_id", "live_draws", "save"}
+    for name, function in real.items():
+        ours = getattr(fake, name)
+        assert list(inspect.signature(ours).parameters) == list(inspect.signature(function).parameters)[1:], name
