@@ -64,6 +64,8 @@ def refused(text: str, today: date = TODAY) -> str:
         ("12/31", date(2025, 12, 31)),
         ("30/11/2025", date(2025, 11, 30)),
         ("11/13/2026", date(2026, 11, 13)),
+        ("1/13", date(2026, 1, 13)),
+        ("31/1", date(2026, 1, 31)),
     ],
 )
 def test_the_day_a_phrase_names(text: str, day: date) -> None:
@@ -71,7 +73,20 @@ def test_the_day_a_phrase_names(text: str, day: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["printer", "3 months ago", "3 days", "days ago", "1.5", "50/50", "0/1", "13/13", "1 2 3 4", "two days ago"]
+    "text",
+    [
+        "printer",
+        "3 months ago",
+        "3 days",
+        "days ago",
+        "1.5",
+        "50/50",
+        "0/1",
+        "13/13",
+        "1 2 3 4",
+        "two days ago",
+        "12/32",
+    ],
 )
 def test_words_that_name_no_date(text: str) -> None:
     assert parse_work_date(text, TODAY) is None
@@ -90,6 +105,7 @@ def test_words_that_name_no_date(text: str) -> None:
         ("2026/02/30", "`2026/02/30` is not a real date."),
         ("31/02", "`31/02` is not a real date."),
         ("31 feb", "`31 feb` is not a real date."),
+        ("feb 31", "`feb 31` is not a real date."),
         ("2026-02-30", "`2026-02-30` is not a real date."),
         ("11/26/2026", "in the future"),
         ("2 days ago tomorrow", None),

@@ -90,6 +90,8 @@ def test_the_limit_counts_what_is_kept() -> None:
         ("é\u200d b", "é b"),  # nor beside a space
         ("x\u200dé", "xé"),  # nor beside an ASCII letter
         ("é\u200d\u200b", "é"),
+        ("\u200déé", "éé"),  # a joiner first joins nothing, whatever the last character
+        ("\U0001f3f4\u200b", "\U0001f3f4"),  # only tag characters may follow a black flag
         ("\U0001f469\u200d\U0001f4bb", "\U0001f469\u200d\U0001f4bb"),  # woman technologist
         ("\U0001f3f4\U000e0067\U000e0062\U000e007f", "\U0001f3f4\U000e0067\U000e0062\U000e007f"),  # a flag
         ("a\U000e0067\U000e007f", "a"),  # tags with no black flag before them
@@ -110,6 +112,7 @@ def test_invisible_characters_are_dropped_but_those_text_needs(typed: str, kept:
     [
         ("<@U123|sam>", "@sam"),
         ("<@U123|@sam>", "@sam"),
+        ("<@U123|Xavier>", "@Xavier"),
         ("<@U123>", "@U123"),
         ("<#C1|general>", "#general"),
         ("<#C1|#general>", "#general"),
@@ -124,6 +127,11 @@ def test_invisible_characters_are_dropped_but_those_text_needs(typed: str, kept:
         ("<https://x.example/|/x.example>", "/x.example (https://x.example/)"),
         ("<mailto:sam@x.example|sam@x.example>", "sam@x.example"),
         ("<https://x.example>", "https://x.example"),
+        ("<https://a.example/X|https://a.example/>", "https://a.example/ (https://a.example/X)"),
+        (
+            "<https://x.example/?u=https://y.example|x.example/?u=https://y.example>",
+            "https://x.example/?u=https://y.example",
+        ),
     ],
 )
 def test_slack_markup_reads_as_plain_words(text: str, plain: str) -> None:
@@ -142,7 +150,7 @@ def test_the_ticket_a_note_names(note: str, ticket: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "number"), [("15", True), ("+1.5", True), ("-2", True), ("1-2", False), ("1.", False)]
+    ("text", "number"), [("15", True), ("+1.5", True), ("-2", True), ("1-2", False), ("1.", False), ("X5", False)]
 )
 def test_a_number(text: str, number: bool) -> None:
     assert is_number(text) is number

@@ -94,6 +94,10 @@ def test_a_first_sentence_longer_than_the_field_is_cut_at_a_word_with_an_ellipsi
     assert len(shown) <= 18
 
 
+def test_a_cut_refusal_is_never_longer_than_the_field() -> None:
+    assert field_error("alpha beta gamma delta", limit=16) == "alpha beta…"
+
+
 def test_the_default_limit_keeps_a_refusal_within_what_slack_shows() -> None:
     sentence = "One sentence of a long refusal."
     shown = field_error(" ".join([sentence] * 20))
@@ -145,6 +149,16 @@ def test_a_price_without_a_symbol_has_no_currency() -> None:
 def test_confirm_after_the_hours_confirms_a_large_topup() -> None:
     command = topup(hours="1500 Confirm")
     assert (command.minutes, command.confirmed) == (90000, True)
+
+
+def test_hours_of_several_words_before_confirm() -> None:
+    command = topup(hours="1 h 30 m confirm")
+    assert (command.minutes, command.confirmed) == (90, True)
+
+
+def test_no_reference_or_note_given_is_none_and_empty() -> None:
+    command = topup()
+    assert (command.reference, command.note) == (None, "")
 
 
 def test_the_reference_is_cut_to_a_hundred_characters() -> None:
@@ -250,6 +264,11 @@ def test_an_edit_keeps_the_date_when_the_form_shows_the_logged_one_or_none() -> 
     assert edit(work_date="2026-11-24").when is None
     assert edit(work_date=None).when is None
     assert edit(work_date="2026-11-25").when == "2026-11-25"
+
+
+def test_a_form_without_a_note_has_an_empty_note() -> None:
+    assert logtime(note=None).note == ""
+    assert edit(note=None).note == ""
 
 
 def test_an_edit_keeps_the_work_type_when_none_is_picked() -> None:

@@ -86,6 +86,16 @@ def test_a_linked_channel_still_reads_a_named_client() -> None:
     assert parse("logtime acme 30m VPN", client_known=True) == c.LogTime("acme", 30, "30m", None, "VPN")
 
 
+def test_a_linked_channels_line_may_start_with_at_or_on_words() -> None:
+    assert parse("log at 22:00 30m fix", client_known=True) == c.LogTime(None, 30, "30m", None, "fix", at=time(22, 0))
+    assert parse("log on site 30m", client_known=True) == c.LogTime(None, 30, "30m", None, "on site")
+
+
+def test_two_long_durations_still_offer_their_sum() -> None:
+    assert "(31h if both are meant)" in refusal("logtime acme 30h fix 1h", max_minutes=3000).message
+    assert "(3h if both are meant)" in refusal("logtime acme 1h fix 2h").message
+
+
 def test_the_longest_entry_is_the_callers() -> None:
     assert parse("logtime acme 25h migration", max_minutes=25 * 60) == c.LogTime("acme", 1500, "25h", None, "migration")
     assert "more than 24h" in refusal("logtime acme 25h migration").message
@@ -286,6 +296,7 @@ def test_topup_reads_every_key_and_its_other_names() -> None:
         ("reference INV-2", "reference", "INV-2"),
         ("po PO-3", "reference", "PO-3"),
         ("currency usd", "currency", "USD"),
+        ("currency EUR", "currency", "EUR"),
         ("price 1500 USD", "currency", "USD"),
         ("price 1500", "currency", None),
         ("price $1500", "currency", "USD"),
@@ -307,6 +318,11 @@ def test_a_price_then_a_currency_code_leaves_the_words_after_them_as_note() -> N
     command = parse("topup acme 10 price 1500 EUR first block")
     assert isinstance(command, c.TopUp)
     assert (command.price, command.currency, command.note) == (Decimal("1500.00"), "EUR", "first block")
+
+
+def test_a_price_with_its_currency_between_other_keys() -> None:
+    command = parse("topup acme 10 ref X price 1500 EUR renew monthly")
+    assert command == c.TopUp("acme", 600, date(2026, 12, 24), None, Decimal("1500.00"), "EUR", "X", 1, "", False)
 
 
 def test_a_reference_is_cut_to_a_hundred_characters() -> None:
@@ -366,6 +382,10 @@ def test_a_missing_value_is_refused_with_an_example_of_its_key() -> None:
     assert refusal("topup acme 10 expires").example == "expires 2027-06-30 or expires never"
     assert refusal("topup acme 10 ref").example == "ref INV-1001"
     assert refusal("topup acme 10 currency").example == "currency EUR"
+    assert refusal("topup acme 10 starts").example == "starts 2026-12-01"
+    assert refusal("topup acme 10 price").example == "price 1500"
+    assert refusal("topup acme 10 renew").example == "renew yearly"
+    assert "`expires` needs a value after it." in refusal("topup acme 10 expires").message
 
 
 # void and edit
@@ -384,6 +404,8 @@ def test_a_missing_value_is_refused_with_an_example_of_its_key() -> None:
         ("void TOPUP Acme 2 sold twice", c.VoidTopUp(2, "sold twice", client="acme")),
         ("void topup acme #2", c.VoidTopUp(2, "", client="acme")),
         ("void topup 7 2", c.VoidTopUp(7, "2")),
+        ("void topup #7 2", c.VoidTopUp(7, "2")),
+        ("void topup 7 sold twice", c.VoidTopUp(7, "sold twice")),
     ],
 )
 def test_void_reads_an_entry_or_a_block(text: str, command: c.Command) -> None:
@@ -448,6 +470,7 @@ def test_an_edit_refusing_at_names_the_type_to_use() -> None:
 
 def test_edit_refusals_quote_an_edit_example() -> None:
     assert refusal("edit 42").example == "edit 42 45m laptop setup"
+    assert refusal("edit x 45m").example == "edit 42 45m laptop setup"
     assert refusal("edit 42 30m 1h").example == "edit 42 45m yesterday laptop setup".replace(" 1h ", " 1h30m ")
 
 
@@ -461,6 +484,7 @@ def test_edit_refusals_quote_an_edit_example() -> None:
         ("client add acme", c.ClientAdd("acme", "acme")),
         ("client ALIAS Acme Acme-Corp", c.ClientAlias("acme", "acme-corp")),
         ("client rename acme Acme  Corp", c.ClientRename("acme", "Acme Corp")),
+        ("client rename acme Globex", c.ClientRename("acme", "Globex")),
         ("client archive Acme", c.ClientArchive("acme", True)),
         ("client unarchive acme", c.ClientArchive("acme", False)),
         ("client show ACME", c.ClientShow("acme")),
@@ -541,6 +565,10 @@ def settings_of(words: str, max_minutes: int = 24 * 60) -> dict[str, object]:
         ("hours mon-fri 08:00-18:00", {"work_hours": "mon-fri 08:00-18:00"}),
         ("hours none rounding 15m", {"work_hours": None, "rounding_minutes": 15}),
         ("hours OFF", {"work_hours": None}),
+        ("grace 3 hours mon-fri 08:00-18:00", {"expiry_grace_days": 3, "work_hours": "mon-fri 08:00-18:00"}),
+        ("hours mon-fri 08:00-18:00 grace 3", {"work_hours": "mon-fri 08:00-18:00", "expiry_grace_days": 3}),
+        ("grace 3 worktype onsite 2", {"expiry_grace_days": 3, "work_type_rates": {"onsite": Decimal(2)}}),
+        ("worktype onsite 2 grace 3", {"work_type_rates": {"onsite": Decimal(2)}, "expiry_grace_days": 3}),
         ("worktype onsite 2", {"work_type_rates": {"onsite": Decimal(2)}}),
         ("worktype OnSite none", {"work_type_rates": {"onsite": None}}),
         ("worktype onsite default", {"work_type_rates": {"onsite": None}}),

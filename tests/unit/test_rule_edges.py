@@ -10,23 +10,28 @@ from decimal import Decimal
 import pytest
 
 from bot.domain.allocation import BlockState, Draw, allocate, closed_on, closing_day, in_grace
+from bot.domain.commands import Help, LogTime, fingerprint
 from bot.domain.durations import (
     as_recorded,
     billable_causes,
     billable_minutes,
+    elapsed_minutes,
     format_duration,
+    format_hours,
     hours_column,
     looks_like_duration,
     parse_duration,
     take_duration,
 )
-from bot.domain.errors import ParseError
+from bot.domain.errors import DomainError, ParseError
 from bot.domain.thresholds import (
     Crossing,
     Threshold,
+    alert_crossing,
     crossing,
     lowest_above_zero,
     parse_thresholds,
+    percent_left,
 )
 from bot.domain.workhours import WorkHours, parse_work_hours, stored_work_hours
 
@@ -301,3 +306,71 @@ def test_the_causes_of_a_bill_other_than_the_time_worked() -> None:
     )
     assert billable_causes(15, 15, 15) == ()
     assert billable_causes(10, 15, 30, non_billable=True) == ()
+
+
+# figures shown to people
+
+
+def test_the_share_of_hours_left() -> None:
+    assert percent_left(150, 600) == 25
+    assert percent_left(1, 600) == 0  # rounded down: 1 minute of 10h is not yet 1 %
+    assert percent_left(700, 600) == 100  # never more than all
+    assert percent_left(0, 600) == 0 and percent_left(-30, 600) == 0
+    assert percent_left(1, 1) == 100
+    assert percent_left(30, 0) is None  # no current block to be a share of
+
+
+def test_a_snoozed_client_is_not_alerted_until_the_snooze_ends() -> None:
+    thresholds = (Threshold(minutes=0),)
+    now = datetime(2026, 11, 25, 12, 0)
+    expected = Crossing(Threshold(minutes=-60), -60, 30, -60)
+    assert alert_crossing(30, -60, thresholds, 600, 60, None, now) == expected
+    assert alert_crossing(30, -60, thresholds, 600, 60, now, now) == expected
+    assert alert_crossing(30, -60, thresholds, 600, 60, datetime(2026, 11, 25, 12, 1), now) is None
+
+
+@pytest.mark.parametrize(
+    ("minutes", "hours"), [(90, "1.5"), (60, "1"), (20, "0.33"), (1, "0.02"), (0, "0"), (-45, "-0.75")]
+)
+def test_minutes_as_decimal_hours(minutes: int, hours: str) -> None:
+    assert format_hours(minutes) == hours
+
+
+def test_a_timer_counts_each_begun_minute_and_at_least_one() -> None:
+    start = datetime(2026, 11, 25, 9, 0)
+    assert elapsed_minutes(start, start) == 1
+    assert elapsed_minutes(start, datetime(2026, 11, 25, 9, 0, 1)) == 1
+    assert elapsed_minutes(start, datetime(2026, 11, 25, 9, 1, 0)) == 1
+    assert elapsed_minutes(start, datetime(2026, 11, 25, 9, 1, 1)) == 2
+    assert elapsed_minutes(start, datetime(2026, 11, 25, 11, 30)) == 150
+
+
+def test_a_block_is_expired_the_day_after_its_expiry() -> None:
+    block = BlockState(1, 60, date(2026, 11, 1), date(2026, 11, 25))
+    assert not block.expired_on(date(2026, 11, 25)) and block.expired_on(date(2026, 11, 26))
+    assert not BlockState(2, 60, date(2026, 11, 1), None).expired_on(date(2099, 1, 1))
+
+
+def test_a_used_up_block_pays_nothing_and_a_block_with_one_minute_pays_it() -> None:
+    used, one, other = (
+        BlockState(1, 0, date(2026, 11, 1), date(2026, 11, 30)),
+        BlockState(2, 1, date(2026, 11, 1), date(2026, 12, 30)),
+        BlockState(3, 60, date(2026, 11, 1), None),
+    )
+    assert allocate(30, [used, one, other], TODAY).draws == (Draw(2, 1), Draw(3, 29))
+
+
+def test_the_same_command_has_the_same_fingerprint_and_another_another() -> None:
+    assert fingerprint(LogTime("acme", 15, "15m", None, "fix")) == fingerprint(LogTime("acme", 15, "15m", None, "fix"))
+    assert fingerprint(LogTime("acme", 15, "15m", None, "fix")) != fingerprint(LogTime("acme", 30, "30m", None, "fix"))
+    assert len(fingerprint(Help())) == 64
+
+
+def test_an_error_without_an_example_reads_as_its_message() -> None:
+    assert str(DomainError("No hours left.")) == "No hours left."
+    assert str(DomainError("No hours left.", "topup acme 10")) == "No hours left.\nExample: topup acme 10"
+
+
+@pytest.mark.parametrize(("typed", "minutes", "shown"), [("0.5h 30m", 60, "0.5h 30m"), ("1.0m", 1, "1.0m")])
+def test_decimal_hours_that_come_out_whole_show_as_typed(typed: str, minutes: int, shown: str) -> None:
+    assert as_recorded(typed, minutes) == shown
