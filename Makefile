@@ -60,7 +60,7 @@ bench: $(STAMP)
 MUTATION_CHILDREN ?= 1
 mutation: $(STAMP)
 ifdef MUTANTS
-	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(foreach name,$(MUTANTS),'$(name)')
 else
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN)
