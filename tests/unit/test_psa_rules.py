@@ -115,7 +115,8 @@ def test_untimed_entries_of_a_day_follow_one_another() -> None:
 
 
 @pytest.mark.parametrize(
-    ("hours", "minutes"), [(0.25, 15), (0.17, 10), ("1.5", 90), (2, 120), (0.125, 8), ("0.0083", 0)]
+    ("hours", "minutes"),
+    [(0.25, 15), (0.17, 10), ("1.5", 90), (2, 120), (0.125, 8), ("0.175", 11), ("0.0083", 0)],
 )
 def test_a_psas_decimal_hours_are_whole_minutes_rounded_half_up(hours: object, minutes: int) -> None:
     assert minutes_of_hours(hours) == minutes
@@ -271,6 +272,8 @@ def test_a_difference_as_json() -> None:
     [
         (None, None, False, None, SyncState("not queued"), "not queued"),
         ("pending", None, False, None, SyncState("queued"), "queued"),
+        ("pending", None, False, "5", SyncState("queued", "5"), "queued"),  # an edit of a record it holds
+        ("pending", "timed out", False, "5", SyncState("retrying", "5", "timed out"), "retrying: timed out"),
         ("pending", "timed out", False, None, SyncState("retrying", None, "timed out"), "retrying: timed out"),
         ("sent", None, False, "77", SyncState("synced", "77"), "synced (#77)"),
         ("sent", None, True, "77", SyncState("removed", "77"), "removed"),
