@@ -270,10 +270,3 @@ def test_a_cleaned_note_has_no_format_character_but_a_joiner_or_a_flags_tags(tex
 )
 def test_slack_markup_reads_as_plain_words_and_a_label_never_hides_its_url(note: str, plain: str) -> None:
     assert plain_markup(note) == plain
-
-
-def test_an_edit_with_only_a_flag_asks_for_the_duration() -> None:
-    """Found by mutation testing: ``edit 42 --nb`` crashed (IndexError) instead of answering."""
-    with pytest.raises(ParseError) as refused:
-        parse_command("edit 42 --nb", TODAY, 1440)
-    assert "duration" in str(refused.value) and refused.value.example == "edit 42 45m --nb"
