@@ -13,7 +13,6 @@ from bot.domain import commands as c
 from bot.domain.dates import Period
 from bot.domain.errors import ParseError
 from bot.domain.grammar import VERBS, parse_command, timer_misread
-
 from bot.domain.roles import Role
 
 USAGE = {name: verb.usage for name, verb in VERBS.items()}  # each verb's usage line, as declared
