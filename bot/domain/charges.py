@@ -26,7 +26,7 @@ from bot.domain.durations import billable_minutes, format_duration
 
 
 class HeldBlock(Protocol):
-    """What the rules need of an open (not voided) block: an ORM row or a row read by the fast path."""
+    """What the rules need of an open (not voided) block: a row the ledger read (``storage.postings.BlockRow``) or the aggregate's ``LedgerBlock``."""
 
     @property
     def id(self) -> int: ...

@@ -65,7 +65,7 @@ class Context:
 
 
 class BillingPolicyRow(Protocol):
-    """What a client's billing policy is read from: the ORM ``Client`` or the fast path's row."""
+    """What a client's billing policy is read from: the ORM ``Client`` or the bare unit of work's row (``storage.bare.ClientRow``)."""
 
     @property
     def rounding_minutes(self) -> int: ...

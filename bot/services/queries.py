@@ -353,7 +353,7 @@ def recent_clients(ctx: Context, user_id: str) -> list[str]:
 
 
 def entry_of(ctx: Context, actor: Actor, entry_id: int) -> EntryView:
-    """One live entry, to edit: whoever may edit it (``check_void_entry``, as ``ledger.edit_entry``)."""
+    """One live entry, to edit: whoever may edit it (``check_void_entry``, as ``hours.edit_entry``)."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         entry = uow.entries.get(entry_id)
         if entry is None or entry.voided_at is not None:

@@ -61,7 +61,7 @@ def test_percent_left_is_a_share_of_every_current_block_used_up_or_not(
     assert_valid_message(alert["blocks"], alert["text"])
     assert "*25%* threshold" in json.dumps(alert["blocks"]) and "(15%)" in alert["text"]
     assert "15%" in home_text(alerting, fake_slack)
-    plain = alerting.command("/logtime", "acme 5m call").json  # the fast path says the same
+    plain = alerting.command("/logtime", "acme 5m call").json  # the bare unit of work says the same
     assert "2h 10m" in json.dumps(plain["blocks"]) and "14%" in json.dumps(plain["blocks"])
 
 

@@ -116,7 +116,7 @@ def test_under_carry_overage_left_before_the_start_is_paid_off_by_the_block_once
     at(clock, "2026-12-15")
     assert balance_of(ctx, "hooli").remaining_minutes == 480  # 10h less the 2h it will pay off
     # the first change on the start day pays the overage off from the block, before anything else
-    # (the fast path leaves it to the full one)
+    # (the same rule on the bare unit of work and the full one)
     second = do(ctx, tech, "logtime hooli 1h today y")
     assert (second.overage_minutes, second.remaining_minutes) == (0, 420)
     view = balance_of(ctx, "hooli")
