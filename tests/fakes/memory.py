@@ -80,11 +80,11 @@ class Tables:
         self.replies: list[Row] = []
         self.psa_members: dict[str, Row] = {}
         self.psa_work_types: dict[str, Row] = {}
-        self.last_id = 0
+        self.last_ids: dict[str, int] = {}  # each table's own sequence, as the databases keep them
 
-    def next_id(self) -> int:
-        self.last_id += 1
-        return self.last_id
+    def next_id(self, table: str) -> int:
+        self.last_ids[table] = self.last_ids.get(table, 0) + 1
+        return self.last_ids[table]
 
 
 class MemoryDatabase:
@@ -200,7 +200,7 @@ class Clients(_Repository):
         return self.get(name) is not None or self.id_by_alias(name) is not None
 
     def add(self, **columns: Any) -> Row:
-        client = row_of(models.Client, id=self._t.next_id(), aliases=[], **columns)
+        client = row_of(models.Client, id=self._t.next_id("clients"), aliases=[], **columns)
         self._t.clients[client.id] = client
         return client
 
@@ -291,7 +291,7 @@ class Entries(_Repository):
 
     def add(self, **columns: Any) -> Row:
         """An entry put by a test (the product's are the ledger's: ``Ledger.save``)."""
-        entry = row_of(models.Entry, id=self._t.next_id(), **columns)
+        entry = row_of(models.Entry, id=self._t.next_id("entries"), **columns)
         self._t.entries[entry.id] = entry
         return entry
 
@@ -395,7 +395,7 @@ class Outbox(_Repository):
     def _new(self, row: dict[str, object], entry_id: int | None) -> Row:
         assert set(row) == set(NEW_ROW_FIELDS)
         unique(self._t.outbox.values(), "dedupe_key", row["dedupe_key"], "outbox.dedupe_key")
-        message = row_of(models.OutboxMessage, id=self._t.next_id(), entry_id=entry_id, **row)
+        message = row_of(models.OutboxMessage, id=self._t.next_id("outbox"), entry_id=entry_id, **row)
         self._t.outbox[message.id] = message
         return message
 
@@ -818,12 +818,12 @@ class Ledger(_Repository):
         for values in posting.new_blocks:
             unique(t.blocks.values(), "idempotency_key", values.get("idempotency_key"), "blocks.idempotency_key")
             unique(t.blocks.values(), "renewal_of_id", values.get("renewal_of_id"), "blocks.renewal_of_id")
-            block = row_of(models.Block, **{**values, "id": t.next_id()})
+            block = row_of(models.Block, **{**values, "id": t.next_id("blocks")})
             t.blocks[block.id] = block
             ids[values["id"]] = block.id
         for values in posting.new_entries:
             unique(t.entries.values(), "idempotency_key", values.get("idempotency_key"), "entries.idempotency_key")
-            entry = row_of(models.Entry, **{**values, "id": t.next_id(), "root_id": ids(values.get("root_id"))})
+            entry = row_of(models.Entry, **{**values, "id": t.next_id("entries"), "root_id": ids(values.get("root_id"))})
             t.entries[entry.id] = entry
             ids[values["id"]] = entry.id
         for values in posting.new_draws:
@@ -831,7 +831,7 @@ class Ledger(_Repository):
                 models.Draw,
                 **{
                     **values,
-                    "id": t.next_id(),
+                    "id": t.next_id("draws"),
                     "entry_id": ids(values["entry_id"]),
                     "block_id": ids(values["block_id"]),
                 },
@@ -851,7 +851,7 @@ class Ledger(_Repository):
                 models.LedgerLine,
                 **{
                     **values,
-                    "id": t.next_id(),
+                    "id": t.next_id("ledger_lines"),
                     "block_id": ids(values["block_id"]),
                     "entry_id": ids(values["entry_id"]),
                 },
