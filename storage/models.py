@@ -156,6 +156,9 @@ class Entry(Base):
     __table_args__ = (
         Index("ix_entries_client_work_date", "client_id", "work_date"),
         Index("ix_entries_client_id_id", "client_id", "id"),
+        # a person's own entries (App Home's day, their recent clients): no scan of everyone's
+        Index("ix_entries_user_id_id", "user_id", "id"),
+        Index("ix_entries_user_id_created_at", "user_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
