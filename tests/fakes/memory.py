@@ -823,7 +823,9 @@ class Ledger(_Repository):
             ids[values["id"]] = block.id
         for values in posting.new_entries:
             unique(t.entries.values(), "idempotency_key", values.get("idempotency_key"), "entries.idempotency_key")
-            entry = row_of(models.Entry, **{**values, "id": t.next_id("entries"), "root_id": ids(values.get("root_id"))})
+            entry = row_of(
+                models.Entry, **{**values, "id": t.next_id("entries"), "root_id": ids(values.get("root_id"))}
+            )
             t.entries[entry.id] = entry
             ids[values["id"]] = entry.id
         for values in posting.new_draws:
