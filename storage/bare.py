@@ -143,25 +143,31 @@ class BareUnitOfWork:
 
     @contextmanager
     def opened(self) -> Iterator[BareUnitOfWork]:
+        """The transaction. A driver error before the commit (a new connection refused, the write
+        lock not taken, a statement failing) is ``NotHere``: nothing was written, and the full unit of
+        work runs the use case and reports it. Once committed, nothing is turned into ``NotHere``: a
+        second run would write the change twice."""
+        driver_error = (DBAPIError, self._engine.dialect.loaded_dbapi.Error)  # a new connection's comes unwrapped
         if self._write_lock is not None:
             self._write_lock.acquire()
         try:
             try:
                 self._connection = self._engine.raw_connection()
-            except (DBAPIError, self._engine.dialect.loaded_dbapi.Error) as error:  # a new connection's comes unwrapped
+            except driver_error as error:
                 raise NotHere(str(error)) from error
-            driver = driver_for(self._engine.dialect)
-            run = Runner(driver, self._connection, self._on_error)
-            self.run = run
-            self.clients = _Clients(run)
-            self.roles = _Roles(run)
-            self.outbox = _Outbox(run)
-            self.ledger = Ledger(run)
             try:
+                run = Runner(driver_for(self._engine.dialect), self._connection, self._on_error)
+                self.run = run
+                self.clients = _Clients(run)
+                self.roles = _Roles(run)
+                self.outbox = _Outbox(run)
+                self.ledger = Ledger(run)
                 if self._engine.dialect.name == "sqlite":
-                    self._connection.cursor().execute("BEGIN IMMEDIATE")
+                    run.cursor.execute("BEGIN IMMEDIATE")
                 yield self
-            except DBAPIError as error:
+            except driver_error as error:
+                if self.committed:
+                    raise
                 raise NotHere(str(error)) from error
             finally:
                 if not self.committed:
@@ -191,7 +197,7 @@ class BareUnitOfWork:
         except self._engine.dialect.loaded_dbapi.Error as error:  # the outcome on the server is unknown
             self._on_error(error)
             raise DatabaseUnavailable(f"COMMIT failed: {str(error).splitlines()[0][:200]}") from error
-        self.committed = True
+        self.committed = True  # from here on, no error may send the change to the full unit of work
         hooks, self._after_commit = self._after_commit, []
         for hook in hooks:
             hook()

@@ -32,8 +32,16 @@ class Prepared:
         self.compiled = compiled
         self.sql = str(compiled)
         self.positional: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
+        # An INSERT binds the table's columns with a Python-side scalar default too (SQLAlchemy fills
+        # them in as it executes, which the driver does not): their defaults are the binds' own.
+        table = getattr(statement, "table", None)
+        defaults = {
+            c.key: c.default.arg
+            for c in (table.columns if getattr(statement, "is_insert", False) and table is not None else ())
+            if c.default is not None and c.default.is_scalar
+        }
         self.binds: dict[str, tuple[Any, Processor]] = {
-            name: (bind.value, bind.type.dialect_impl(dialect).bind_processor(dialect))
+            name: (defaults.get(name, bind.value), bind.type.dialect_impl(dialect).bind_processor(dialect))
             for name, bind in compiled.binds.items()
         }
         assert not any(b.expanding or b.callable for b in compiled.binds.values()), "no expanding or callable binds"

@@ -285,3 +285,31 @@ def test_a_commit_that_fails_is_reported_and_never_tried_again(
             connection.exec_driver_sql("DROP TRIGGER refuse_at_commit ON entries")
             connection.exec_driver_sql("DROP FUNCTION refuse_at_commit()")
             connection.exec_driver_sql("DROP SEQUENCE commit_attempts")
+
+
+def test_a_column_left_out_of_an_insert_on_the_driver_takes_its_default(ctx: Context) -> None:
+    """The driver runs what SQLAlchemy compiled, without its execution step: a column's Python-side
+    default (an outbox row's ``attempts`` and ``version``) is still applied, not stored as NULL."""
+    from storage.outbox import new_row
+
+    row = new_row(kind="psa_sync", destination="psa", now=NOW, payload="{}", dedupe_key="psa:k", client_id=None)
+    without = {k: v for k, v in row.items() if k not in ("attempts", "version")}
+    with ctx.db.bare_unit_of_work() as bare:
+        bare.outbox.requeue(without, 41)
+        bare.commit()
+    with ctx.db.engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT attempts, version FROM outbox WHERE entry_id = 41").all()
+    assert [tuple(r) for r in stored] == [(0, 0)]
+
+
+def test_an_error_after_the_commit_is_never_sent_to_the_full_unit_of_work(ctx: Context) -> None:
+    """Once the bare unit of work has committed, a failing after-commit hook is raised as it is: turned
+    into NotHere, the use case would run again on the full unit of work and write the change twice."""
+    from sqlalchemy.exc import OperationalError
+
+    def failing() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("after the commit"))
+
+    with pytest.raises(OperationalError), ctx.db.bare_unit_of_work() as bare:
+        bare.after_commit(failing)
+        bare.commit()
