@@ -18,7 +18,6 @@ from bot.domain.charges import EntryPlan, Policy
 from bot.domain.client_ledger import (
     ClientLedger,
     Crossed,
-    Figures,
     Forfeited,
     LedgerBlock,
     LedgerEntry,
@@ -39,7 +38,7 @@ from storage.db import UnitOfWork
 from storage.postings import Ids
 from storage.repos import Client
 
-__all__ = ["SYSTEM", "ClientBook", "Figures", "forfeit_due", "ledger_entry", "locked_client", "new_entry_values"]
+__all__ = ["SYSTEM", "ClientBook", "forfeit_due", "ledger_entry", "locked_client", "new_entry_values"]
 
 
 def new_entry_values(
@@ -218,10 +217,6 @@ class ClientBook:
     def policy(self) -> Policy:
         return self.ledger.policy
 
-    @property
-    def block_minutes_before(self) -> int:
-        return self.ledger.block_minutes_before
-
     def open_blocks(self) -> list[LedgerBlock]:
         return self.ledger.open_blocks()
 
@@ -230,19 +225,6 @@ class ClientBook:
 
     def balance(self) -> int:
         return self.ledger.balance()
-
-    def figures(self) -> Figures:
-        return self.ledger.figures()
-
-    def plan(
-        self,
-        minutes: int,
-        non_billable: bool,
-        work_date: date,
-        multiplier: Decimal = Decimal(1),
-        correction: bool = False,
-    ) -> EntryPlan:
-        return self.ledger.plan(minutes, non_billable, work_date, multiplier, correction)
 
     # -- changes ------------------------------------------------------------------------------------
     def catch_up(self) -> None:

@@ -126,7 +126,7 @@ def _add_entry(
     if multiplier is None:
         command, after = _after_hours(book, command, day)
         multiplier = _multiplier(book, command, after)
-    plan = book.plan(command.minutes, command.non_billable, day, multiplier, correction=replaces is not None)
+    plan = book.ledger.plan(command.minutes, command.non_billable, day, multiplier, correction=replaces is not None)
     if not plan.allowed:
         raise Refused(
             _no_hours_message(client, plan.before, plan.billable, waiting(book.open_blocks(), book.today)),
