@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -107,6 +108,28 @@ class Client(Base):
     # no ledger line is recorded on a day before this one: set when a new time zone moves the client's
     # calendar back, so a month that is over (and its statement) never gets a new line
     records_from: Mapped[date | None] = mapped_column(Date)
+    # -- a block's life (issue 26) --
+    # time draws only from paid blocks (then overage): ``client set acme pay-first on``
+    pay_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    psa_product_id: Mapped[str | None] = mapped_column(String(32))  # the PSA product a block is sold as
+    # refill policy: notify (None: today's alert only) | draft (a ready block to confirm) | auto
+    refill_mode: Mapped[str | None] = mapped_column(String(8))
+    refill_minutes: Mapped[int | None] = mapped_column(Integer)
+    refill_paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    refill_cap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # auto refills a month
+    # one refill per run-down: cleared by a refill, set again once the balance is above the lowest threshold
+    refill_armed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # recurring allotment: monthly | quarterly | yearly (None: none), its size, the rollover cap
+    recurring_period: Mapped[str | None] = mapped_column(String(10))
+    recurring_minutes: Mapped[int | None] = mapped_column(Integer)
+    rollover_minutes: Mapped[int | None] = mapped_column(Integer)  # None or 0: nothing rolls over
+    recurring_last_start: Mapped[date | None] = mapped_column(Date)  # the latest period granted
+    psa_alert: Mapped[str | None] = mapped_column(String(10))  # activity | ticket | off; None = the default
+    # overage hold: past this much overage new time is refused (minutes, or percent of the last block)
+    hold_at_minutes: Mapped[int | None] = mapped_column(Integer)
+    hold_at_percent: Mapped[int | None] = mapped_column(Integer)
+    hold_approved_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    client_approves: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
 
@@ -145,10 +168,28 @@ class Block(Base):
     created_at: Mapped[datetime] = mapped_column()
     voided_at: Mapped[datetime | None] = mapped_column()
     voided_by: Mapped[str | None] = mapped_column(String(64))
+    # -- a block's life (issue 26) --
+    paid: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    paid_at: Mapped[datetime | None] = mapped_column()
+    paid_by: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(
+        String(16), default="topup", server_default="topup"
+    )  # topup | renewal | refill | recurring | psa
+    psa_id: Mapped[str | None] = mapped_column(String(40))  # the PSA's record of the block (written or imported)
+    period_start: Mapped[date | None] = mapped_column(Date)  # a recurring allotment's period
+    # hours rolled over: into this block from the last period's, and out of this one into the next
+    rolled_in_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rolled_out_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def drawn_minutes(self) -> int:
-        return self.minutes - self.remaining_minutes - self.forfeited_minutes
+        return (
+            self.minutes
+            + self.rolled_in_minutes
+            - self.remaining_minutes
+            - self.forfeited_minutes
+            - self.rolled_out_minutes
+        )
 
 
 class Entry(Base):
@@ -386,6 +427,8 @@ class OutboxMessage(Base):
     # every change; ``version`` counts those, so a delivery of an older version never marks a newer sent
     entry_id: Mapped[int | None] = mapped_column(Integer, index=True)
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # a block's write to the PSA (destination "psa"): its block, one row per change of the block
+    block_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class PsaMember(Base):

@@ -34,7 +34,13 @@ class BlockRecord(Row):
 
     @property
     def drawn_minutes(self) -> int:
-        return int(self.minutes - self.remaining_minutes - self.forfeited_minutes)
+        return int(
+            self.minutes
+            + self.rolled_in_minutes
+            - self.remaining_minutes
+            - self.forfeited_minutes
+            - self.rolled_out_minutes
+        )
 
 
 def row_of(model: type[models.Base], **values: Any) -> Row:
