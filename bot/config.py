@@ -84,6 +84,11 @@ class Settings:
     autotask_username: str | None = None  # the API user's user name
     autotask_secret: str | None = field(default=None, repr=False)
     autotask_integration_code: str | None = field(default=None, repr=False)
+    # a low balance opens work in the PSA (issue 26, part 5): activity | ticket | off (a client may differ)
+    psa_alert: str = "off"
+    connectwise_followup_board: str | None = None  # the board of follow-up tickets: its id or name
+    autotask_followup_queue: int | None = None  # the queue of follow-up tickets
+    home_url: str | None = None  # a link to blocktime's App Home (Slack's app_redirect), where balances are
 
     @property
     def slack_configured(self) -> bool:
@@ -183,6 +188,10 @@ class Settings:
             autotask_username=get("AUTOTASK_USERNAME"),
             autotask_secret=get("AUTOTASK_SECRET"),
             autotask_integration_code=get("AUTOTASK_INTEGRATION_CODE"),
+            psa_alert=convert("PSA_ALERT", _psa_alert, "off"),
+            connectwise_followup_board=get("CONNECTWISE_FOLLOWUP_BOARD"),
+            autotask_followup_queue=convert("AUTOTASK_FOLLOWUP_QUEUE", _positive_int, None),
+            home_url=get("BLOCKTIME_HOME_URL"),
         )
 
 
@@ -212,6 +221,13 @@ def _psa(get) -> str | None:  # type: ignore[no-untyped-def]
     if missing:
         raise ConfigError(f"PSA={name} needs {', '.join(missing)} in the environment (see .env.example).")
     return name
+
+
+def _psa_alert(text: str) -> str:
+    """``activity``, ``ticket`` or ``off`` (``PSA_ALERT``: every client's follow-up unless it sets its own)."""
+    from bot.domain.followups import parse_psa_alert
+
+    return parse_psa_alert(text) or "off"
 
 
 def _clock_time(text: str) -> str:

@@ -17,6 +17,7 @@ from bot.domain.notices import (
     BlockForfeited,
     BlockRenewed,
     Digest,
+    FollowupRefused,
     LateEntry,
     Notice,
     Nudge,
@@ -416,6 +417,14 @@ def _(nudge: Nudge) -> str:
 def _(check: TimerCheck) -> str:
     ran = format_duration(check.minutes)
     return f"Your timer for {check.display_name} has been running {ran} (since {check.since}). Was it left running?"
+
+
+@summary.register
+def _(refused: FollowupRefused) -> str:
+    return (
+        f"{refused.psa} refused the low-balance follow-up ({refused.followup}) for "
+        f"{refused.display_name or refused.client}: {refused.error}"
+    )
 
 
 @singledispatch

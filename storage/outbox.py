@@ -3,6 +3,7 @@ delivers it), and marking it sent, failed or due again later (the dispatcher ask
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -165,6 +166,14 @@ def retry_later(
     row.next_attempt_at = now + timedelta(seconds=seconds)
     row.last_error = reason[:500]
     return seconds
+
+
+def mark_create_sent(session: Session, outbox_id: int) -> None:
+    """Record on the row, before the call, that a create of its PSA record is being sent (a low
+    balance's follow-up): a later attempt then looks for the record before creating another."""
+    row = session.get(OutboxMessage, outbox_id)
+    if row is not None:
+        row.payload = json.dumps({**json.loads(row.payload), "create_sent": True})
 
 
 def message(session: Session, outbox_id: int) -> OutboxMessage | None:

@@ -119,7 +119,11 @@ class FailedSync:
 
 def failed_syncs(session: Session, limit: int = 20) -> tuple[list[FailedSync], int]:
     """Chains whose sync failed (latest entry's facts), oldest first, and how many there are in all."""
-    failed = (OutboxMessage.destination == DESTINATION, OutboxMessage.status == "failed")
+    failed = (
+        OutboxMessage.destination == DESTINATION,
+        OutboxMessage.status == "failed",
+        OutboxMessage.entry_id.is_not(None),  # a chain's row (a follow-up's row has no entry)
+    )
     total = session.scalar(select(func.count()).select_from(OutboxMessage).where(*failed)) or 0
     rows = session.execute(
         select(OutboxMessage.entry_id, OutboxMessage.last_error).where(*failed).order_by(OutboxMessage.id).limit(limit)
@@ -147,7 +151,9 @@ def root_ids_of_client(session: Session, client_id: int) -> list[int]:
         int(r or 0)
         for r in session.scalars(
             select(OutboxMessage.entry_id).where(
-                OutboxMessage.destination == DESTINATION, OutboxMessage.client_id == client_id
+                OutboxMessage.destination == DESTINATION,
+                OutboxMessage.client_id == client_id,
+                OutboxMessage.entry_id.is_not(None),
             )
         )
     ]

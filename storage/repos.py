@@ -290,6 +290,9 @@ class Outbox(_Repository):
     def threshold_alerts(self, client_id: int, limit: int = 50) -> list[OutboxMessage]:
         return repositories.recent_threshold_alerts(self._session, client_id, limit)
 
+    def mark_create_sent(self, outbox_id: int) -> None:
+        outbox.mark_create_sent(self._session, outbox_id)
+
 
 class Audit(_Repository):
     """The audit log: who changed what, with before and after."""

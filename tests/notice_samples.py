@@ -156,3 +156,12 @@ STORED["client_statement"] = {
     "kind": "client_statement",
     "by_technician": [["Tess", 90]],
 }
+STORED["psa_followup_failed"] = {
+    "kind": "psa_followup_failed",
+    "client": "acme",
+    "display_name": "Acme",
+    "account_manager": "UAM",
+    "psa": "ConnectWise PSA",
+    "followup": "ticket",
+    "error": "ConnectWise PSA refused: Ticket object is invalid (board: Board is required)",
+}

@@ -84,6 +84,7 @@ from bot.domain.fields import (
     parse_user,
     validate_handle,
 )
+from bot.domain.followups import parse_psa_alert
 from bot.domain.roles import Role
 from bot.domain.thresholds import format_thresholds, parse_thresholds
 from bot.domain.workhours import parse_work_hours
@@ -576,7 +577,8 @@ CLIENT_SET_KEYS = (
     "email (address|none), webhook (URL|none), hours (mon-fri 08:00-18:00|none: working hours; work outside "
     "them is billed as BLOCKTIME_AFTER_HOURS_TYPE), worktype (onsite 2|onsite none: this client's rate), "
     "psa-company (250|none) and psa-agreement (30|none): the client's company and agreement in the PSA, "
-    "psa-ticket (5678|none): the PSA ticket for time that names no #ticket (HaloPSA and Autotask need one)"
+    "psa-ticket (5678|none): the PSA ticket for time that names no #ticket (HaloPSA and Autotask need one), "
+    "psa-alert (activity|ticket|off|default: the follow-up a low balance opens in the PSA)"
 )
 
 _SETTERS = {
@@ -597,6 +599,7 @@ _SETTERS = {
     "psa-company": ("psa_company_id", lambda v: parse_psa_id(v, "psa-company")),
     "psa-agreement": ("psa_agreement_id", lambda v: parse_psa_id(v, "psa-agreement")),
     "psa-ticket": ("psa_ticket_id", lambda v: parse_psa_id(v.lstrip("#"), "psa-ticket")),
+    "psa-alert": ("psa_alert", parse_psa_alert),
 }
 
 

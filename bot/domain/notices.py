@@ -325,6 +325,20 @@ class TimerCheck(Notice):
     started_at: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class FollowupRefused(Notice):
+    """The PSA refused the follow-up a low balance opens there (issue 26, part 5), in its own words;
+    managers see it at once, where the alert went."""
+
+    kind = "psa_followup_failed"
+    client: str
+    display_name: str | None = None
+    account_manager: str | None = None
+    psa: str  # the PSA, as blocktime names it ("ConnectWise PSA")
+    followup: str  # activity | ticket
+    error: str
+
+
 NOTICES: tuple[type[Notice], ...] = (
     ThresholdCrossed,
     BlockForfeited,
@@ -334,6 +348,7 @@ NOTICES: tuple[type[Notice], ...] = (
     ClientStatement,
     Nudge,
     TimerCheck,
+    FollowupRefused,
 )
 BY_KIND: dict[str, type[Notice]] = {notice.kind: notice for notice in NOTICES}
 

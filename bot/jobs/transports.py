@@ -145,16 +145,19 @@ class WebhookTransport:
 
 class PsaTransport:
     """The PSA (``PSA=connectwise|halopsa|autotask``): each delivery makes the PSA's record match one chain of entries
-    (``bot.services.psa_sync.sync_chain``). A refusal of the PSA is permanent: not retried until queued again."""
+    (``bot.services.psa_sync.sync_chain``), or opens a low balance's follow-up (``bot.services.psa_followup``). A refusal of the PSA is permanent: not retried until queued again."""
 
     def __init__(self, ctx: Context, psa: Psa) -> None:
         self.ctx = ctx
         self.psa = psa
 
     def deliver(self, delivery: Delivery) -> str | None:
+        from bot.services.psa_followup import FOLLOWUP, deliver_followup
         from bot.services.psa_sync import sync_chain
 
         try:
+            if delivery.facts.get("kind") == FOLLOWUP:  # a low balance's follow-up (issue 26, part 5)
+                return deliver_followup(self.ctx, self.psa, delivery.outbox_id, delivery.version, delivery.facts)
             assert delivery.entry_id is not None, "a PSA sync names its chain"
             return sync_chain(self.ctx, self.psa, delivery.entry_id, str(delivery.facts["reference"]))
         except PsaError as error:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from bot.config import Settings
+from bot.domain.followups import Followup
 from bot.domain.psa_records import PrepaidBlock, PsaTime, TheirTime
 
 
@@ -89,6 +90,11 @@ class Psa(Protocol):
 
     # the prepaid hours offered on ``today`` (a PSA whose hours renew each cycle: the cycle holding it)
     def prepaid_blocks(self, agreement_id: str, today: date) -> list[PrepaidBlock]: ...
+
+    # a low balance's follow-up (bot.domain.followups): the record carrying its reference, else None
+    def find_followup(self, followup: Followup) -> str | None: ...
+
+    def create_followup(self, followup: Followup) -> str: ...  # the new record's id
 
 
 LABELS = {"connectwise": "ConnectWise PSA", "halopsa": "HaloPSA", "autotask": "Autotask"}

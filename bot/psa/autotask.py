@@ -19,18 +19,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from bot.config import AUTOTASK_ZONE_URL, Settings
+from bot.domain.followups import Followup, with_reference
 from bot.domain.psa_records import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
 
 PAGE_SIZE = 500
+TICKET_NEW, TICKET_MEDIUM = 1, 2  # Autotask's ticket status New and priority Medium
+TODO_LENGTH = timedelta(minutes=30)  # a follow-up to-do's slot in the account manager's calendar
 REFERENCE = "blocktime:"
 NO_RECORD = "No matching records found"  # in the 500 Autotask answers for a record that is not there  # internalNotes carries "blocktime:<our reference>"
 
@@ -174,6 +177,61 @@ class Autotask:
                 )
             )
         return found
+
+    # -- a low balance's follow-up ------------------------------------------------------------------
+
+    def find_followup(self, followup: Followup) -> str | None:
+        """A ticket carries our reference in ``externalID``; a to-do, having no such field, in its
+        ``activityDescription``."""
+        if followup.kind == "ticket":
+            condition = _where("externalID", "eq", followup.reference)
+            rows = self._query("Tickets", [condition], limit=2)
+        else:
+            condition = _where("activityDescription", "contains", REFERENCE + followup.reference)
+            rows = self._query("ToDos", [condition], limit=2)
+        return str(rows[0]["id"]) if rows else None
+
+    def create_followup(self, followup: Followup) -> str:
+        """A ticket in the follow-up queue (``companyID``, ``title``, ``description``, ``status`` New,
+        ``priority`` Medium, ``queueID``), or a to-do for the account manager (``companyID``,
+        ``assignedToResourceID``, ``actionType``, ``startDateTime``, ``endDateTime``,
+        ``activityDescription``)."""
+        company = _number(followup.company_id, "company")
+        text = with_reference(followup.details, followup.reference)
+        body: dict[str, Any]
+        if followup.kind == "ticket":
+            body = {
+                "companyID": company,
+                "title": followup.summary,
+                "description": text[:8000],
+                "status": TICKET_NEW,
+                "priority": TICKET_MEDIUM,
+                "externalID": followup.reference,
+            }
+            if followup.board:
+                body["queueID"] = _number(followup.board, "queue")
+            created = self._call("POST", "Tickets", json_body=body)[0]
+        else:
+            assert followup.at is not None
+            start = followup.at
+            body = {
+                "companyID": company,
+                "assignedToResourceID": _number(followup.member_id or "", "resource"),
+                "actionType": self._action_type(),
+                "startDateTime": stamp(start),
+                "endDateTime": stamp(start + TODO_LENGTH),
+                "activityDescription": f"{followup.summary}\n{text}",
+            }
+            created = self._call("POST", "ToDos", json_body=body)[0]
+        return str(created["itemId"])
+
+    def _action_type(self) -> int:
+        """The to-do's action type: the active one named General, else the first active one."""
+        rows = self._query("ActionTypes", [_where("isActive", "eq", True)])
+        if not rows:
+            raise PsaError("Autotask has no active action type for a to-do", permanent=True)
+        general = [r for r in rows if str(r.get("name") or "").strip().lower() == "general"]
+        return int((general or rows)[0]["id"])
 
     # -- HTTP -----------------------------------------------------------------------------------
 

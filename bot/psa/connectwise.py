@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
+from bot.domain.followups import Followup, with_reference
 from bot.domain.psa_records import BILLED_PER, PrepaidBlock, PsaTime, TheirTime, cycle_holding, minutes_of_hours
 from bot.psa import Agreement, Company, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
@@ -35,6 +36,8 @@ NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 HOUR_UNITS = ("hour", "hours", "hr", "hrs")
 REFERENCE = "blocktime:"  # internalNotes carries "blocktime:<our reference>"
 EMAIL_FIELDS = ("primaryEmail", "officeEmail")
+# a follow-up's record and the field that carries our reference
+FOLLOWUP_RECORDS = {"activity": ("sales/activities", "mobileGuid"), "ticket": ("service/tickets", "externalXRef")}
 
 
 class ConnectWise:
@@ -203,6 +206,35 @@ class ConnectWise:
                 )
             )
         return found
+
+    # -- a low balance's follow-up ------------------------------------------------------------------
+
+    def find_followup(self, followup: Followup) -> str | None:
+        """An activity carries our reference in ``mobileGuid``, a ticket in ``externalXRef``."""
+        path, field = FOLLOWUP_RECORDS[followup.kind]
+        rows = self._list(path, f'{field}="{_quoted(followup.reference)}"', fields="id", limit=2)
+        return str(rows[0]["id"]) if rows else None
+
+    def create_followup(self, followup: Followup) -> str:
+        """A sales activity for the account manager (``POST /sales/activities``: ``name``, ``company``,
+        ``assignTo``, ``notes``), or a service ticket on the follow-up board (``POST /service/tickets``:
+        ``summary``, ``board``, ``company``, ``initialDescription``)."""
+        path, field = FOLLOWUP_RECORDS[followup.kind]
+        company = {"id": _number(followup.company_id, "company")}
+        text = with_reference(followup.details, followup.reference)
+        body: dict[str, Any]
+        if followup.kind == "activity":
+            body = {"name": followup.summary, "company": company, "notes": text}
+            if followup.member_id:
+                body["assignTo"] = {"id": _number(followup.member_id, "member")}
+        else:
+            body = {"summary": followup.summary, "company": company, "initialDescription": text}
+            if followup.board:
+                board = followup.board.strip()
+                body["board"] = {"id": int(board)} if board.isdigit() else {"name": board}
+        body[field] = followup.reference
+        created = self._call("POST", path, json_body=body)
+        return str(created["id"])
 
     # -- HTTP -----------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
+from bot.domain.followups import REFERENCE, Followup, with_reference
 from bot.domain.psa_records import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaAccessRefused, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, failure_of, money, number, parse_stamp, pooled, stamp
@@ -180,6 +181,29 @@ class HaloPsa:
                 str(contract.get("ref") or f"contract {contract['id']}"),
             )
         ]
+
+    # -- a low balance's follow-up ------------------------------------------------------------------
+
+    def find_followup(self, followup: Followup) -> str | None:
+        """The client's ticket whose details carry our reference (Halo searches a ticket's text)."""
+        params = {"client_id": _number(followup.company_id, "client"), "search": REFERENCE + followup.reference}
+        for ticket in self._get("Tickets", params).get("tickets") or []:
+            if REFERENCE + followup.reference in str(ticket.get("details") or ""):
+                return str(ticket["id"])
+        return None
+
+    def create_followup(self, followup: Followup) -> str:
+        """A ticket on the client (``POST /Tickets``: ``summary``, ``details``, ``client_id``), given to the
+        account manager's agent when known. Halo has no activities: an activity is a ticket too."""
+        ticket: dict[str, Any] = {
+            "summary": followup.summary,
+            "details": with_reference(followup.details, followup.reference),
+            "client_id": _number(followup.company_id, "client"),
+        }
+        if followup.member_id:
+            ticket["agent_id"] = _number(followup.member_id, "agent")
+        created = self.http.call("POST", "Tickets", json_body=[ticket])[0]
+        return str(_one(created)["id"])
 
     # -- HTTP -----------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from bot.domain.errors import NotFound
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, policy_of
+from bot.services.psa_followup import queue_followup
 from bot.services.psa_sync import queue_chain_sync
 from storage import postings
 from storage.bare import BareUnitOfWork
@@ -286,4 +287,8 @@ class ClientBook:
         notice = notices.ThresholdCrossed.from_json(
             {**facts, **crossing, "level_minutes": found.level, "before_minutes": event.before}
         )
-        alerts.queue(self.uow, ctx, notice, client, f"threshold:{client.id}:{line_id}")
+        key = f"threshold:{client.id}:{line_id}"
+        alerts.queue(self.uow, ctx, notice, client, key)
+        # the PSA's follow-up of the same crossing; part 3's Refilled event, when it lands, passes the
+        # block it added (refill=...) so the follow-up says so instead of asking for a sale
+        queue_followup(self.uow, ctx, client, notice.to_json(), key)

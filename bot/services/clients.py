@@ -17,6 +17,7 @@ from bot.domain.commands import (
     SetRole,
 )
 from bot.domain.errors import Refused
+from bot.domain.followups import followup_kind
 from bot.domain.roles import Role, Standing, require
 from bot.services.book import ClientBook
 from bot.services.context import Actor, Context, client_named, grace_days_of, record_audit
@@ -48,6 +49,7 @@ POLICY_FIELDS = (
     "alert_email",
     "alert_webhook",
     "work_hours",
+    "psa_alert",
 )
 
 
@@ -76,6 +78,8 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         psa_company_id=client.psa_company_id,
         psa_agreement_id=client.psa_agreement_id,
         psa_ticket_id=client.psa_ticket_id,
+        psa_alert=followup_kind(client.psa_alert, settings.psa_alert) or "off",
+        psa_alert_default=client.psa_alert is None,
     )
 
 

@@ -232,6 +232,8 @@ class ClientView(Result):
     psa_company_id: str | None = None  # the client's company and agreement in the PSA
     psa_agreement_id: str | None = None
     psa_ticket_id: str | None = None  # the PSA ticket for time that names none
+    psa_alert: str = "off"  # the follow-up a low balance opens in the PSA: activity | ticket | off
+    psa_alert_default: bool = True  # psa_alert is the PSA_ALERT setting's (the client sets none of its own)
 
 
 @dataclass(frozen=True)

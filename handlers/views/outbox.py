@@ -17,6 +17,7 @@ from bot.domain.notices import (
     BlockRenewed,
     Digest,
     DigestClient,
+    FollowupRefused,
     LowClient,
     Notice,
     Nudge,
@@ -195,6 +196,19 @@ def _(nudge: Nudge) -> list[Block]:
         blocks.append(context(f"…and {nudge.count - THREADS_SHOWN} more threads."))
     blocks.append(context("Not billable? Nothing to do. `/blocktime nudges off` stops these messages."))
     return blocks
+
+
+@layout.register
+def _(refused: FollowupRefused) -> list[Block]:
+    """The PSA refused a low balance's follow-up: the managers see its words and what to do."""
+    who = f"<@{refused.account_manager}>" if refused.account_manager else "Account managers"
+    return [
+        section(f":warning: {escape(summary(refused))}"),
+        context(
+            f"{who}: fix it in {escape(refused.psa)} or here (`client set {refused.client} psa-alert ...`), "
+            "then `blocktime psa retry` sends it again."
+        ),
+    ]
 
 
 @layout.register

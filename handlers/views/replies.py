@@ -223,6 +223,11 @@ def render_client(client: ClientView) -> str:
         f" · alerts {('<#' + client.alert_channel + '>') if client.alert_channel else 'default channel'}"
         + (f" · working hours {client.work_hours}" if client.work_hours else "")
         + (f" · PSA {psa_link(client)}" if psa_link(client) else "")
+        + (
+            f" · PSA follow-up {client.psa_alert}{' (default)' if client.psa_alert_default else ''}"
+            if client.psa_alert != "off" or not client.psa_alert_default
+            else ""
+        )
     )
 
 

@@ -86,7 +86,39 @@ ENTITY_FIELDS = {
     "ResourceServiceDeskRoles": {"id", "resourceID", "roleID", "isDefault", "isActive"},
     "Roles": {"id", "name", "isActive"},
     "BillingCodes": {"id", "name", "useType", "isActive"},
-    "Tickets": {"id", "companyID", "contractID", "ticketNumber", "title"},
+    "Tickets": {
+        "id",
+        "companyID",
+        "contractID",
+        "ticketNumber",
+        "title",
+        "description",
+        "status",
+        "priority",
+        "queueID",
+        "externalID",
+        "assignedResourceID",
+        "assignedResourceRoleID",
+        "createDate",
+    },
+    "ToDos": {
+        "id",
+        "actionType",
+        "activityDescription",
+        "assignedToResourceID",
+        "companyID",
+        "completedDate",
+        "contactID",
+        "contractID",
+        "createDateTime",
+        "creatorResourceID",
+        "endDateTime",
+        "lastModifiedDate",
+        "opportunityID",
+        "startDateTime",
+        "ticketID",
+    },
+    "ActionTypes": {"id", "name", "isActive", "isSystemActionType", "view"},
     "TimeEntries": set(TIME_ENTRY_FIELDS),
 }
 NO_RECORD = (
@@ -108,10 +140,12 @@ class FakeAutotask(FakeServer):
     secret: str = "at-secret"
     integration_code: str = "AT-INTEGRATION"
     tables: dict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: {k: {} for k in ENTITY_FIELDS})
+    queues: dict[int, str] = field(default_factory=dict)  # the ticket queue picklist
 
     def reset(self) -> FakeAutotask:
         for table in self.tables.values():
             table.clear()
+        self.queues.clear()
         self.reset_requests()
         return self
 
@@ -189,6 +223,9 @@ class FakeAutotask(FakeServer):
             self.add(
                 "Tickets", id=ticket_id, companyID=company_id, ticketNumber=f"T20261101.{ticket_id:04d}", title=title
             )
+        self.add("ActionTypes", id=1, name="Phone Call", isActive=True, isSystemActionType=True, view=2)
+        self.add("ActionTypes", id=3, name="General", isActive=True, isSystemActionType=True, view=2)
+        self.queues[29683354] = "Account Management"
         return self
 
     def records(self) -> list[Record]:
@@ -261,7 +298,7 @@ class FakeAutotask(FakeServer):
         return Answer(429, {"errors": ["Request rejected: the integration's thread limit was exceeded"]})
 
     def _is_create(self, method: str, path: str, status: int) -> bool:
-        return method == "POST" and self._short(path) == "TimeEntries" and status == 200
+        return method == "POST" and self._short(path) in ("TimeEntries", "Tickets", "ToDos") and status == 200
 
     def _authorise(self, request: Incoming) -> None:
         if request.path == PREFIX + "zoneInformation":
@@ -310,6 +347,8 @@ class FakeAutotask(FakeServer):
             return 200, self._query(entity, state["search"], state["offset"]), {}
         if len(parts) == 2 and method == "GET":
             return 200, {"item": self.tables[entity].get(_id(parts[1]))}, {}
+        if entity in ("Tickets", "ToDos") and len(parts) == 1 and method == "POST":
+            return 200, {"itemId": self._create_followup(entity, body)}, {}
         if entity != "TimeEntries":
             raise Answer(405, {"errors": [f"{method} is not allowed on {entity}"]})
         if len(parts) == 1 and method == "POST":
@@ -406,6 +445,53 @@ class FakeAutotask(FakeServer):
             "lte": lambda a, b: a <= b,
         }[op]
         return bool(compare(value, wanted))
+
+    # -- follow-ups: tickets and to-dos -------------------------------------------------------
+
+    def _create_followup(self, entity: str, body: Any) -> int:
+        """``POST /Tickets`` or ``POST /ToDos``: only the entity's fields, the required ones present,
+        and Autotask's rules: the company exists; a ticket's title holds 255 characters and it is in a
+        queue (of the picklist) or with a resource; a to-do's resource and action type exist and it
+        ends after it starts."""
+        if not isinstance(body, dict):
+            raise Answer(500, {"errors": [f"A {entity} record is a JSON object"]})
+        if "id" in body:
+            raise Answer(500, {"errors": ["id is assigned by Autotask"]})
+        unknown = sorted(set(body) - ENTITY_FIELDS[entity])
+        if unknown:
+            raise Answer(500, {"errors": [f"{unknown[0]} is not a field of {entity}"]})
+        required = {
+            "Tickets": ("companyID", "title", "status", "priority"),
+            "ToDos": ("companyID", "assignedToResourceID", "actionType", "startDateTime", "endDateTime"),
+        }[entity]
+        missing = [f for f in required if body.get(f) in (None, "")]
+        if missing:
+            raise Answer(500, {"errors": [f"{name} is required" for name in missing]})
+        problems = []
+        if body["companyID"] not in self.tables["Companies"]:
+            problems.append(f"Company {body['companyID']} does not exist")
+        if entity == "Tickets":
+            if len(str(body["title"])) > 255:
+                problems.append("title: the value exceeds the maximum length of 255")
+            queue = body.get("queueID")
+            if queue is None and body.get("assignedResourceID") is None:
+                problems.append("A Ticket must have a Queue or a Primary Resource assigned.")
+            elif queue is not None and queue not in self.queues:
+                problems.append(f"Value {queue} is not a valid queueID")
+        else:
+            if body["assignedToResourceID"] not in self.tables["Resources"]:
+                problems.append(f"Resource {body['assignedToResourceID']} does not exist")
+            if body["actionType"] not in self.tables["ActionTypes"]:
+                problems.append(f"Value {body['actionType']} is not a valid actionType")
+            if _moment(body["endDateTime"]) <= _moment(body["startDateTime"]):
+                problems.append("endDateTime must be after startDateTime")
+        if problems:
+            raise Answer(500, {"errors": problems})
+        record = {**body, "id": self.next_id()}
+        if entity == "Tickets":
+            record["ticketNumber"] = f"T20261201.{record['id']:04d}"
+        self.tables[entity][record["id"]] = record
+        return int(record["id"])
 
     # -- time entries ---------------------------------------------------------------------------
 

@@ -56,6 +56,24 @@ def _strict_time_entry() -> Any:
     return _STRICT["TimeEntry"]
 
 
+def _strict(kind: str) -> Any:
+    """ConnectWise's ``Activity`` or ``Ticket`` schema, refusing fields it does not have."""
+    if kind not in _STRICT:
+        import warnings
+
+        from pydantic import ConfigDict
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pyconnectwise.models import manage
+
+            class Strict(getattr(manage, kind)):  # type: ignore[misc]
+                model_config = ConfigDict(extra="forbid")
+
+        _STRICT[kind] = Strict
+    return _STRICT[kind]
+
+
 def _schema_fields() -> set[str]:
     model = _strict_time_entry()
     return {f.alias or name for name, f in model.model_fields.items()}
@@ -86,6 +104,8 @@ class FakeConnectWise(FakeServer):
     work_types: dict[int, dict[str, Any]] = field(default_factory=dict)
     time_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
     keeps_mobile_guid: bool = True  # False: a ConnectWise that drops mobileGuid from what it stores
+    activities: dict[int, dict[str, Any]] = field(default_factory=dict)  # sales activities (follow-ups)
+    boards: dict[int, dict[str, Any]] = field(default_factory=dict)  # service boards
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -99,6 +119,8 @@ class FakeConnectWise(FakeServer):
             self.tickets,
             self.work_types,
             self.time_entries,
+            self.activities,
+            self.boards,
         ):
             table.clear()
         self.keeps_mobile_guid = True
@@ -106,7 +128,9 @@ class FakeConnectWise(FakeServer):
         return self
 
     def start(self) -> FakeConnectWise:
-        _strict_time_entry()  # the schema loads once, before the first request
+        _strict_time_entry()  # the schemas load once, before the first request
+        _strict("Activity")
+        _strict("Ticket")
         super().start()
         return self
 
@@ -201,6 +225,7 @@ class FakeConnectWise(FakeServer):
         self.add_ticket(5000, 250, "Acme: general")
         self.add_ticket(6000, 300, "Globex: general")
         self.work_types[5] = {"id": 5, "name": "Onsite"}
+        self.boards[7] = {"id": 7, "name": "Account Management"}
         return self
 
     def records(self) -> list[Record]:
@@ -279,7 +304,7 @@ class FakeConnectWise(FakeServer):
         return Answer(429, _error_body(429, "TooManyRequests", "Too many requests; slow down"))
 
     def _is_create(self, method: str, path: str, status: int) -> bool:
-        return method == "POST" and status == 201
+        return method == "POST" and status == 201  # a time entry, an activity or a ticket
 
     def _authorise(self, request: Incoming) -> None:
         expected = base64.b64encode(f"{self.company}+{self.public_key}:{self.private_key}".encode()).decode()
@@ -297,6 +322,8 @@ class FakeConnectWise(FakeServer):
             ("service", "tickets"): self.tickets,
             ("time", "workTypes"): self.work_types,
             ("time", "entries"): self.time_entries,
+            ("sales", "activities"): self.activities,
+            ("service", "boards"): self.boards,
         }
         if parts == ["system", "info"] and method == "GET":
             return 200, {"version": "v2025.1.12345", "isCloud": True, "serverTimeZone": "Eastern Standard Time"}, {}
@@ -313,6 +340,8 @@ class FakeConnectWise(FakeServer):
                 return self._page(list(table.values()), query, path)
             if method == "POST" and parts == ["time", "entries"]:
                 return 201, self._create_time(body), {}
+            if method == "POST" and parts in (["sales", "activities"], ["service", "tickets"]):
+                return 201, self._create_followup(parts[1], body), {}
             raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
         record_id = _id(parts[2])
         if len(parts) != 3 or record_id not in table:
@@ -415,6 +444,71 @@ class FakeConnectWise(FakeServer):
                 "TimeEntry object is invalid",
                 [{"code": "InvalidField", "message": m, "resource": "TimeEntry", "field": f} for f, m in problems],
             )
+
+    # -- follow-ups: sales activities and service tickets -----------------------------------------
+
+    def _create_followup(self, table: str, body: Any) -> dict[str, Any]:
+        """``POST /sales/activities`` or ``POST /service/tickets``: the body checked against the
+        ``Activity`` or ``Ticket`` schema (unknown fields refused), then ConnectWise's rules: an
+        activity's name and a ticket's summary hold 100 characters; an activity is assigned to a
+        member; a ticket is on a board that exists; the company exists."""
+        kind, text_field = ("Activity", "name") if table == "activities" else ("Ticket", "summary")
+        if not isinstance(body, dict):
+            raise ApiError(400, "InvalidObject", f"{kind} is a JSON object")
+        if "id" in body:
+            raise ApiError(400, "InvalidObject", "id is assigned by ConnectWise")
+        self._schema_check(kind, body)
+        problems: list[tuple[str, str, str]] = []
+        if len(str(body.get(text_field) or "")) > 100:
+            problems.append(("InvalidField", text_field, f"{text_field} may not be more than 100 characters"))
+        company = (body.get("company") or {}).get("id")
+        if company not in self.companies:
+            problems.append(("InvalidField", "company", f"Company {company} was not found"))
+        if kind == "Activity":
+            member = (body.get("assignTo") or {}).get("id")
+            if body.get("assignTo") is None:
+                problems.append(("NullValue", "assignTo", "The assignTo field is required."))
+            elif member not in self.members:
+                problems.append(("InvalidField", "assignTo", f"Member {member} was not found"))
+        else:
+            board = body.get("board")
+            if board is None:
+                problems.append(("NullValue", "board", "The board field is required."))
+            elif not any(b["id"] == board.get("id") or b["name"] == board.get("name") for b in self.boards.values()):
+                problems.append(
+                    ("InvalidField", "board", f"Board {board.get('id') or board.get('name')} was not found")
+                )
+        if problems:
+            raise ApiError(
+                400,
+                "InvalidObject",
+                f"{kind} object is invalid",
+                [{"code": c, "message": m, "resource": kind, "field": f} for c, f, m in problems],
+            )
+        record = {**body, "id": self.next_id(), "_info": {}}
+        (self.activities if kind == "Activity" else self.tickets)[record["id"]] = record
+        return record
+
+    def _schema_check(self, kind: str, body: dict[str, Any]) -> None:
+        from pydantic import ValidationError
+
+        try:
+            _strict(kind).model_validate(json.loads(json.dumps(body, default=plain)))
+        except ValidationError as error:
+            raise ApiError(
+                400,
+                "InvalidObject",
+                f"{kind} object is invalid",
+                [
+                    {
+                        "code": "InvalidField" if e["type"] != "missing" else "NullValue",
+                        "message": e["msg"],
+                        "resource": kind,
+                        "field": ".".join(str(p) for p in e["loc"]),
+                    }
+                    for e in error.errors()
+                ],
+            ) from None
 
     def _create_time(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):

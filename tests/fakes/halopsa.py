@@ -34,8 +34,35 @@ PARAMETERS = {
     "ClientContract": {"client_id", "search", "count"},
     "Lookup": {"lookupid"},
     "Actions": {"ticket_id", "excludesys", "count", "agentonly"},
-    "Tickets": {"client_id", "contract_id", "datesearch", "startdate", "enddate", "pageinate", "page_size", "page_no"},
+    "Tickets": {
+        "client_id",
+        "contract_id",
+        "datesearch",
+        "startdate",
+        "enddate",
+        "pageinate",
+        "page_size",
+        "page_no",
+        "search",
+    },
 }
+TICKET_FIELDS = frozenset(  # a part of Halo's ticket (Faults) model: what a new ticket may say
+    {
+        "summary",
+        "details",
+        "client_id",
+        "site_id",
+        "user_id",
+        "agent_id",
+        "team",
+        "tickettype_id",
+        "priority_id",
+        "status_id",
+        "category_1",
+        "third_party_id",
+        "dateoccurred",
+    }
+)
 LOOKUP_TYPES, CHARGE_RATES = 11, 17
 LOOKUPS = {  # a few of Halo's lookup types (lookup 11 lists them)
     1: {"id": 1, "name": "Ticket Types"},
@@ -190,7 +217,7 @@ class FakeHalo(FakeServer):
         return Answer(429, "Too many requests")
 
     def _is_create(self, method: str, path: str, status: int) -> bool:
-        return method == "POST" and path == "/api/Actions" and status == 201
+        return method == "POST" and path in ("/api/Actions", "/api/Tickets") and status == 201
 
     def _authorise(self, request: Incoming) -> None:
         if request.path == "/auth/token":
@@ -216,6 +243,8 @@ class FakeHalo(FakeServer):
             return 200, {"id": 1, "name": "blocktime API application", "is_agent": True}, {}
         if parts[0] == "Actions":
             return self._actions(method, parts, request.query, body)
+        if parts == ["Tickets"] and method == "POST":
+            return self._new_tickets(body)
         tables = {
             "Client": (self.clients, "clients"),
             "ClientContract": (self.contracts, "contracts"),
@@ -249,7 +278,10 @@ class FakeHalo(FakeServer):
     def _filtered(self, table: str, rows: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
         if "search" in query:
             text = query["search"].lower()
-            rows = [r for r in rows if text in str(r.get("name") or r.get("ref") or "").lower()]
+            if table == "Tickets":  # a ticket's summary and details
+                rows = [r for r in rows if text in f"{r.get('summary') or ''} {r.get('details') or ''}".lower()]
+            else:
+                rows = [r for r in rows if text in str(r.get("name") or r.get("ref") or "").lower()]
         if "client_id" in query:
             rows = [r for r in rows if str(r.get("client_id")) == query["client_id"]]
         if table == "Tickets" and query.get("datesearch") == "lastactiondate" and "startdate" in query:
@@ -352,6 +384,30 @@ class FakeHalo(FakeServer):
         record["datetime"] = record.get("actionarrivaldate")
         self.actions[record["id"]] = record
         return record
+
+    # -- tickets (a low balance's follow-up) --------------------------------------------------------
+
+    def _new_tickets(self, body: Any) -> tuple[int, Any, dict[str, str]]:
+        """``POST /api/Tickets`` takes a list of tickets; each field must be one of Halo's ticket model
+        (``TICKET_FIELDS``, a part of it), a new ticket needs a summary and a client that exists, and an
+        agent it names exists."""
+        if not isinstance(body, list) or not body or not all(isinstance(t, dict) for t in body):
+            raise Answer(400, "The body is a list of tickets")
+        saved = []
+        for ticket in body:
+            unknown = sorted(set(ticket) - TICKET_FIELDS)
+            if unknown:
+                raise Answer(400, f"{unknown[0]} is not a field of a ticket")
+            if not str(ticket.get("summary") or "").strip():
+                raise Answer(400, "Please enter a Summary")
+            if ticket.get("client_id") not in self.clients:
+                raise Answer(400, f"Client {ticket.get('client_id')} does not exist")
+            if "agent_id" in ticket and ticket["agent_id"] not in self.agents:
+                raise Answer(400, f"Agent {ticket['agent_id']} does not exist")
+            record = {**ticket, "id": self.next_id()}
+            self.tickets[record["id"]] = record
+            saved.append(record)
+        return 201, saved[0] if len(saved) == 1 else saved, {}
 
     @staticmethod
     def _not_invoiced(action: dict[str, Any]) -> None:

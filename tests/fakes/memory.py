@@ -412,6 +412,11 @@ class Outbox(_Repository):
     def key_taken(self, dedupe_key: str) -> bool:
         return any(m.dedupe_key == dedupe_key for m in self._t.outbox.values())
 
+    def mark_create_sent(self, outbox_id: int) -> None:
+        row = self._t.outbox.get(outbox_id)
+        if row is not None:
+            row.payload = json.dumps({**json.loads(row.payload), "create_sent": True})
+
     def requeue(self, row: dict[str, object], entry_id: int) -> None:
         found = next(
             (m for m in self._t.outbox.values() if m.destination == row["destination"] and m.entry_id == entry_id),
@@ -723,7 +728,11 @@ class PsaLinks(_Repository):
 
     def failed_syncs(self, limit: int = 20) -> tuple[list[FailedSync], int]:
         failed = sorted(
-            (m for m in self._t.outbox.values() if m.destination == DESTINATION and m.status == "failed"),
+            (
+                m
+                for m in self._t.outbox.values()
+                if m.destination == DESTINATION and m.status == "failed" and m.entry_id is not None
+            ),
             key=lambda m: m.id,
         )
         found = []
@@ -745,7 +754,9 @@ class PsaLinks(_Repository):
 
     def root_ids_of_client(self, client_id: int) -> list[int]:
         return [
-            m.entry_id for m in self._t.outbox.values() if m.destination == DESTINATION and m.client_id == client_id
+            m.entry_id
+            for m in self._t.outbox.values()
+            if m.destination == DESTINATION and m.client_id == client_id and m.entry_id is not None
         ]
 
     def member_of(self, user_id: str) -> Row | None:
