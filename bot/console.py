@@ -308,7 +308,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             c.thresholds,
             f"{c.expiry_grace_days}d",
             c.work_hours or "",
-            psa_link(c),
+            psa_link(c) + (f" · follow-up {c.psa_alert}" if c.psa_alert != "off" else ""),
             "archived" if c.archived else "",
         )
     return table
