@@ -145,7 +145,8 @@ class WebhookTransport:
 
 class PsaTransport:
     """The PSA (``PSA=connectwise|halopsa|autotask``): each delivery makes the PSA's record match one chain of entries
-    (``bot.services.psa_sync.sync_chain``), or opens a low balance's follow-up (``bot.services.psa_followup``). A refusal of the PSA is permanent: not retried until queued again."""
+    (``bot.services.psa_sync.sync_chain``), or opens a low balance's follow-up (``bot.services.psa_followup``,
+    its row's kind ``psa_followup``). A refusal of the PSA is permanent: not retried until queued again."""
 
     def __init__(self, ctx: Context, psa: Psa) -> None:
         self.ctx = ctx
