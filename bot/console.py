@@ -14,6 +14,7 @@ from bot.domain.durations import format_duration
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.phrasebook import (
     all_entries_line,
+    balance_left,
     bar,
     block_status,
     card_lines,
@@ -21,6 +22,7 @@ from bot.phrasebook import (
     grace_lines,
     insights_lines,
     log_line,
+    payment_line,
     percent_label,
     psa_link,
     report_lines,
@@ -29,6 +31,7 @@ from bot.phrasebook import (
     waiting_lines,
     work_type_lines,
 )
+from bot.services.payments import PaymentResult
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
@@ -125,6 +128,11 @@ def _(result: VoidResult, console: Console) -> None:
 
 
 @_view.register
+def _(result: PaymentResult, console: Console) -> None:
+    say(console, payment_line(result))
+
+
+@_view.register
 def _(result: BalancesResult, console: Console) -> None:
     if len(result.balances) == 1:
         _balance_detail(console, result.balances[0])
@@ -205,8 +213,7 @@ def balances_table(views: list[BalanceView]) -> FitTable:
 def _balance_detail(console: Console, view: BalanceView) -> None:
     say(
         console,
-        f"{view.display_name} ({view.client}): {format_duration(view.remaining_minutes)} left "
-        f"{bar(view.percent_left)} {percent_label(view)}",
+        f"{view.display_name} ({view.client}): {balance_left(view)} {bar(view.percent_left)} {percent_label(view)}",
     )
     say(console, figures_line(view))
     for line in [*grace_lines(view), *waiting_lines(view)]:

@@ -25,10 +25,12 @@ from bot.domain.notices import (
     ThresholdCrossed,
     TimerCheck,
 )
+from bot.domain.payments import Unpaid, held_note, left_words
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.services.results import BalanceView, BlockView, ClientCard, ClientView, LogResult, TopUpResult, VoidResult
 
 if TYPE_CHECKING:  # results of services that hold queries: their types only
+    from bot.services.payments import PaymentResult
     from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
     from bot.services.worktypes import WorkTypesResult
 
@@ -76,8 +78,12 @@ def log_notes(result: LogResult) -> list[str]:
             f"No block valid on {result.work_date} had hours left: "
             f"{format_duration(result.from_later_blocks_minutes)} drawn from the current blocks."
         )
+    held = held_note(result.display_name, result.held_for_payment_minutes, result.overage_minutes)
     if result.overage_minutes:
-        notes.append(f"{format_duration(result.overage_minutes)} of it is overage (no block left to draw from).")
+        why = "no paid block left to draw from" if held else "no block left to draw from"
+        notes.append(f"{format_duration(result.overage_minutes)} of it is overage ({why}).")
+    if held:
+        notes.append(held)
     if result.waiting:
         notes.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: not usable before then.")
     if result.psa:
@@ -111,6 +117,15 @@ def topup_validity(result: TopUpResult) -> str:
 def topup_notes(result: TopUpResult, new_block: str = "it") -> list[str]:
     """What a top-up's reply says besides its figures, in every interface."""
     notes = []
+    if not result.paid:
+        held = (
+            " Until then pay-first holds its hours: new work does not draw from it."
+            if result.held_for_payment_minutes
+            else ""
+        )
+        notes.append(
+            f"Unpaid: `block paid {result.client} {result.block_number or result.block_id}` marks it paid.{held}"
+        )
     if result.waiting:
         notes.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: new work draws from it from that day.")
     if result.carried_overage_minutes:
@@ -171,12 +186,35 @@ def figures_line(view: BalanceView) -> str:
         text += f" − expired, closing soon {d(view.in_grace_minutes)}"
     if view.waiting_minutes:
         text += f" − waiting to start {d(view.waiting_minutes)}"
+    if view.held_for_payment_minutes:
+        text += f" − unpaid, held for payment {d(view.held_for_payment_minutes)}"
     if view.billed_overage_minutes:
         text += f" + overage billed on its own {d(view.billed_overage_minutes)}"
-    text += f" = {d(view.remaining_minutes)} left"
+    text += f" = {balance_left(view)}"
     if view.overage_minutes:
         text += f" (of the time used, {d(view.overage_minutes)} is overage the next block pays off)"
     return text + f" · used this month (by work date) {d(view.used_this_month_minutes)}"
+
+
+def balance_left(view: BalanceView) -> str:
+    """``10h left (4h unpaid)``: the usable balance, its unpaid hours said apart."""
+    return left_words(view.remaining_minutes, Unpaid(view.unpaid_minutes, view.held_for_payment_minutes))
+
+
+def payment_line(result: PaymentResult) -> str:
+    """``Block 3 of Acme (10h, INV-1042) marked paid. Acme: 10h left.``, or that it was so already."""
+    ref = f", {result.reference}" if result.reference else ""
+    what = f"{result.label} of {result.display_name} ({format_duration(result.minutes)}{ref})"
+    left = left_words(result.remaining_minutes, Unpaid(result.unpaid_minutes, result.held_for_payment_minutes))
+    if not result.changed:
+        since = f" (since {result.paid_at:%Y-%m-%d})" if result.paid and result.paid_at else ""
+        return f"{what} is already {'paid' if result.paid else 'unpaid'}{since}; nothing changed."
+    text = f"{what} marked {'paid' if result.paid else 'unpaid'}"
+    text += f": {result.reason}." if result.reason else "."
+    text += f" {result.display_name}: {left}."
+    if result.carried_overage_minutes:
+        text += f" {format_duration(result.carried_overage_minutes)} of overage was paid off from it."
+    return text
 
 
 def grace_lines(view: BalanceView) -> list[str]:
@@ -207,8 +245,10 @@ def block_status(block: BlockView) -> str:
     if block.expired:
         return "expired"
     if block.waiting:
-        return f"starts on {block.start_on}"
-    return "used up" if block.remaining_minutes == 0 else "open"
+        status = f"starts on {block.start_on}"
+    else:
+        status = "used up" if block.remaining_minutes == 0 else "open"
+    return status if block.paid else f"{status}, unpaid"
 
 
 def psa_link(client: ClientView) -> str:

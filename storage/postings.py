@@ -288,6 +288,8 @@ class BlockRow:
     start_on: date
     expires_on: date | None
     reference: str | None
+    paid: bool = True
+    source: str = "topup"
 
 
 _B = _BLOCKS.c
@@ -300,6 +302,8 @@ _BLOCK_COLUMNS = (
     _B.start_on,
     _B.expires_on,
     _B.reference,
+    _B.paid,
+    _B.source,
 )
 _HOLDING = _BLOCKS.alias("holding")
 _LEDGER_BLOCKS = select(*_BLOCK_COLUMNS).where(

@@ -45,6 +45,7 @@ from bot.domain.charges import (
     usable_balance,
 )
 from bot.domain.dates import month_start, recorded_day
+from bot.domain.payments import Payment, Unpaid, drawable, unpaid
 from bot.domain.thresholds import Crossing, Threshold, alert_crossing
 
 PROVISIONAL = 1 << 60  # ids of rows a posting adds, until the writer stores them
@@ -66,6 +67,8 @@ class LedgerBlock:
     start_on: date
     expires_on: date | None
     reference: str | None = None
+    paid: bool = True  # an unpaid block draws only when the client is not pay-first (bot.domain.payments)
+    source: str = "topup"
 
 
 @dataclass
@@ -92,6 +95,7 @@ class Terms:
     thresholds: Sequence[Threshold] = ()
     overdraft_alert_step: int = 0
     alerts_snoozed_until: datetime | None = None
+    pay_first: bool = False  # work draws only from paid blocks (bot.domain.payments)
 
 
 @dataclass(frozen=True)
@@ -214,20 +218,29 @@ class ClientLedger:
         """Blocks with minutes left."""
         return [b for b in self._blocks.values() if b.remaining_minutes > 0]
 
+    def drawable_blocks(self) -> list[LedgerBlock]:
+        """Blocks with minutes left that work may draw from: under pay-first, the paid ones only."""
+        return drawable(self.open_blocks(), self.terms.pay_first)
+
     def block(self, block_id: int) -> LedgerBlock | None:
         return self._blocks.get(block_id)
 
     def block_minutes(self) -> int:
         """The size of the current blocks, used-up ones included: what "% left" is a share of."""
-        return current_block_minutes(list(self._blocks.values()), self.today)
+        return current_block_minutes(drawable(self._blocks.values(), self.terms.pay_first), self.today)
 
     def balance(self) -> int:
         """The usable balance: what new work can draw today (thresholds, overdraft, "hours left")."""
-        return usable_balance(self.open_blocks(), self.totals.open_overage_minutes, self.today)
+        return usable_balance(self.drawable_blocks(), self.totals.open_overage_minutes, self.today)
+
+    def unpaid(self) -> Unpaid:
+        """Unpaid hours of the current blocks, and what of them pay-first holds for payment."""
+        return unpaid(self.open_blocks(), self.today, self.terms.pay_first)
 
     def figures(self) -> Figures:
         blocks, overage = self.open_blocks(), self.totals.open_overage_minutes
-        return Figures(usable_balance(blocks, overage, self.today), account_balance(blocks, overage))
+        usable = usable_balance(drawable(blocks, self.terms.pay_first), overage, self.today)
+        return Figures(usable, account_balance(blocks, overage))
 
     def plan(
         self,
@@ -245,7 +258,7 @@ class ClientLedger:
             work_date,
             self.today,
             self.policy,
-            self.open_blocks(),
+            self.drawable_blocks(),
             self.totals.open_overage_minutes,
             multiplier,
             self.kept_draws() if correction else (),
@@ -293,7 +306,7 @@ class ClientLedger:
         it can expire with the overage still open. Returns the minutes carried."""
         if self.terms.overage_policy != "carry" or self.totals.open_overage_minutes <= 0:
             return 0
-        if not any(is_current(b, self.today) for b in self.open_blocks()):
+        if not any(is_current(b, self.today) for b in self.drawable_blocks()):
             return 0
         carried, _ = self.settle_overage()
         return carried
@@ -378,9 +391,20 @@ class ClientLedger:
             if left > 0:
                 self._forfeit(block, left, "returned by a void after its closing day")
 
-    def add_block(self, values: dict[str, Any], minutes: int, start_on: date, line_kind: str, note: str) -> LedgerBlock:
-        """Add a block of ``minutes`` (``values``: its other columns) and settle open overage by the
-        client's policy. Returns the block (its id provisional until stored)."""
+    def add_block(
+        self,
+        values: dict[str, Any],
+        minutes: int,
+        start_on: date,
+        line_kind: str,
+        note: str,
+        *,
+        paid: bool = True,
+        source: str = "topup",
+    ) -> LedgerBlock:
+        """Add a block of ``minutes`` (``values``: its other columns), ``paid`` or sold on an invoice
+        still to be paid, and settle open overage by the client's policy. Returns the block (its id
+        provisional until stored)."""
         before = self.figures()
         block = LedgerBlock(
             id=next(self._ids),
@@ -391,14 +415,42 @@ class ClientLedger:
             start_on=start_on,
             expires_on=values.get("expires_on"),
             reference=values.get("reference"),
+            paid=paid,
+            source=source,
         )
+        # only what differs from the columns' defaults (paid, source "topup"): a block sold paid was
+        # paid when it was sold (``paid_at`` is set when a block is marked paid later)
+        life = {**({} if paid else {"paid": False}), **({} if source == "topup" else {"source": source})}
         self.posting.new_blocks.append(
-            {**values, "id": block.id, "minutes": minutes, "remaining_minutes": minutes, "forfeited_minutes": 0}
+            {
+                **values,
+                "id": block.id,
+                "minutes": minutes,
+                "remaining_minutes": minutes,
+                "forfeited_minutes": 0,
+                **life,
+            }
         )
         self._blocks[block.id] = block
         self._set_totals(purchased_minutes=self.totals.purchased_minutes + minutes)
         self._line(line_kind, before, block_id=block.id, note=note)
         return block
+
+    def mark_payment(self, block: LedgerBlock, payment: Payment) -> None:
+        """Mark ``block`` paid or unpaid: a ledger line of kind ``paid``/``unpaid`` moving no minutes of
+        the account (statements and the audit see it), dated now. Under pay-first this moves the
+        usable balance: a block marked paid pays off open overage under ``carry`` (as a top-up would);
+        one marked unpaid stops paying for new work (what it already paid for stays)."""
+        before = self.figures()
+        if payment.paid:
+            self._set_block(block, paid=True, paid_at=self.now, paid_by=self.actor)
+        else:
+            self._set_block(block, paid=False, paid_at=None, paid_by=None)
+        if block.id not in self._blocks and block.remaining_minutes > 0:
+            self._blocks[block.id] = block
+        self._line(payment.kind, before, block_id=block.id, note=payment.note(), minutes=0)
+        if payment.paid:
+            self.carry_to_started()
 
     def void_block(self, block: LedgerBlock, live: Sequence[tuple[LiveDraw, LedgerEntry]], note: str) -> None:
         """Cancel a block entered by mistake. Minutes already drawn from it are drawn again from the
@@ -416,7 +468,7 @@ class ClientLedger:
         )
         self._blocks.pop(block.id, None)
         for draw, entry in live:
-            usable = states(self.open_blocks(), self.today, self.policy.grace_days)
+            usable = states(self.drawable_blocks(), self.today, self.policy.grace_days)
             uncovered = self._draw(entry.id, allocate(draw.minutes, usable, self.today, entry.work_date))
             entry.overage_minutes += uncovered
             self._set_entry(entry.id, overage_minutes=entry.overage_minutes)
@@ -449,7 +501,7 @@ class ClientLedger:
                 entry.overage_minutes = 0
                 self._set_entry(entry.id, overage_minutes=0, billed_overage_minutes=entry.billed_overage_minutes)
                 continue
-            usable = states(self.open_blocks(), self.today, self.policy.grace_days)
+            usable = states(self.drawable_blocks(), self.today, self.policy.grace_days)
             still_open = self._draw(entry.id, allocate(entry.overage_minutes, usable, self.today, entry.work_date))
             carried += entry.overage_minutes - still_open
             entry.overage_minutes = still_open

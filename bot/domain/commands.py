@@ -68,11 +68,29 @@ class TopUp:
     renew_months: int | None = None
     note: str = ""
     confirmed: bool = False  # ``confirm``: an amount above BLOCKTIME_MAX_TOPUP is meant
+    paid: bool = True  # ``unpaid``: sold on an invoice still to be paid (bot.domain.payments)
 
 
 @dataclass(frozen=True)
 class Blocks:
     client: str
+
+
+@dataclass(frozen=True)
+class MarkPaid:
+    """``block paid acme 3``: the client's block 3 is paid (managers)."""
+
+    client: str
+    number: int
+
+
+@dataclass(frozen=True)
+class MarkUnpaid:
+    """``block unpaid acme 3 <reason>``: a paid block is unpaid again (admins, with a reason)."""
+
+    client: str
+    number: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -259,6 +277,8 @@ Command = (
     | TimerShow
     | TimerDiscard
     | NudgesSet
+    | MarkPaid
+    | MarkUnpaid
 )
 
 

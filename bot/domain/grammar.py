@@ -37,6 +37,8 @@ from bot.domain.commands import (
     Insights,
     Link,
     LogTime,
+    MarkPaid,
+    MarkUnpaid,
     NudgesSet,
     Report,
     SetRole,
@@ -85,6 +87,7 @@ from bot.domain.fields import (
     validate_handle,
 )
 from bot.domain.followups import parse_psa_alert
+from bot.domain.payments import read_payment_words
 from bot.domain.roles import Role
 from bot.domain.thresholds import format_thresholds, parse_thresholds
 from bot.domain.workhours import parse_work_hours
@@ -415,8 +418,8 @@ _TOPUP_KEYS = {
 
 @declare(
     "topup",
-    usage="topup <client> <hours> [expires YYYY-MM-DD|never] [starts YYYY-MM-DD] [price 1500] [ref INV-1001]"
-    " [renew monthly|quarterly|yearly|6months] [note...]"
+    usage="topup <client> <hours> [paid|unpaid] [expires YYYY-MM-DD|never] [starts YYYY-MM-DD] [price 1500]"
+    " [ref|invoice INV-1001] [renew monthly|quarterly|yearly|6months] [note...]"
     "   e.g. topup acme 10 expires 2027-06-30 price 1500 ref INV-1001",
     makes={TopUp: MOVES_HOURS},
 )
@@ -426,8 +429,8 @@ def _topup(tokens: list[str], today: date, max_minutes: int) -> Command:
         raise ParseError("Say which client and how many hours.", usage)
     client = tokens[0].lower()
     minutes = parse_hours(tokens[1])
-    words = tokens[2:]
-    values: dict[str, object] = {}
+    paid, words = read_payment_words(tokens[2:])
+    values: dict[str, object] = {} if paid is None else {"paid": paid}
     note: list[str] = []
     seen: set[str] = set()
     i = 0
@@ -498,6 +501,35 @@ def _blocks(tokens: list[str], today: date, max_minutes: int) -> Command:
     if len(tokens) != 1:
         raise ParseError("`blocks` takes one client.", "blocks acme")
     return Blocks(tokens[0].lower())
+
+
+@declare(
+    "block",
+    usage="block paid <client> <block number> | block unpaid <client> <block number> <reason...>"
+    "   e.g. block paid acme 3  (managers; unpaid: admins, with a reason)",
+    makes={
+        MarkPaid: Facts(writes=True, refreshes_home=True, role=Role.MANAGER),
+        MarkUnpaid: Facts(writes=True, refreshes_home=True, role=Role.ADMIN),
+    },
+)
+def _block(tokens: list[str], today: date, max_minutes: int) -> Command:
+    example = VERBS["block"].example
+    sub = tokens[0].lower() if tokens else ""
+    if sub not in ("paid", "unpaid"):
+        raise ParseError("`block` takes paid or unpaid, the client and its block number.", example)
+    if len(tokens) < 3:
+        raise ParseError("Say which block: the client and its block number (see `blocks acme`).", f"block {sub} acme 3")
+    client, number = tokens[1].lower(), parse_id(tokens[2], "a block", f"block {sub} acme 3")
+    if sub == "paid":
+        if len(tokens) > 3:
+            raise ParseError("`block paid` takes the client and a block number only.", "block paid acme 3")
+        return MarkPaid(client, number)
+    reason = clean_note(" ".join(tokens[3:]))
+    if not reason:
+        raise ParseError(
+            "Say why the block is unpaid again: a reason is required.", "block unpaid acme 3 card charge reversed"
+        )
+    return MarkUnpaid(client, number, reason[:200])
 
 
 @declare(
@@ -579,6 +611,7 @@ CLIENT_SET_KEYS = (
     "psa-company (250|none) and psa-agreement (30|none): the client's company and agreement in the PSA, "
     "psa-ticket (5678|none): the PSA ticket for time that names no #ticket (HaloPSA and Autotask need one), "
     "psa-alert (activity|ticket|off|default: the follow-up a low balance opens in the PSA)"
+    "pay-first (on|off: time draws only from paid blocks, then overage)"
 )
 
 _SETTERS = {
@@ -600,6 +633,7 @@ _SETTERS = {
     "psa-agreement": ("psa_agreement_id", lambda v: parse_psa_id(v, "psa-agreement")),
     "psa-ticket": ("psa_ticket_id", lambda v: parse_psa_id(v.lstrip("#"), "psa-ticket")),
     "psa-alert": ("psa_alert", parse_psa_alert),
+    "pay-first": ("pay_first", parse_on_off),
 }
 
 

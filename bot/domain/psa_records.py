@@ -96,6 +96,7 @@ class PrepaidBlock:
     expires_on: date | None
     price: str | None  # as the PSA says it (a decimal string), never a float
     description: str
+    paid: bool | None = None  # the PSA's paid flag (Autotask's isPaid); None: it gives none, the mark is ours
 
 
 # ConnectWise's applicationCycle: the period an agreement's hours limit applies to (its hours renew each)

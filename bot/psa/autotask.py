@@ -174,6 +174,7 @@ class Autotask:
                     day(row.get("endDate")),
                     money(Decimal(str(rate)) * Decimal(str(hours)) if rate is not None else None),
                     f"{Decimal(str(hours)):g} h block {row['id']}",
+                    paid=None if row.get("isPaid") is None else bool(row["isPaid"]),
                 )
             )
         return found

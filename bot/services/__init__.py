@@ -9,7 +9,18 @@ from bot.domain.errors import ParseError
 from bot.domain.grammar import facts_of, parse_command
 from bot.domain.helptext import help_text
 from bot.domain.roles import Role, Standing, require
-from bot.services import alerts, channels, clients, hours, nudges, queries, reports, timers, worktypes  # noqa: F401 - they serve commands
+from bot.services import (  # noqa: F401 - they serve commands
+    alerts,
+    channels,
+    clients,
+    hours,
+    nudges,
+    payments,
+    queries,
+    reports,
+    timers,
+    worktypes,
+)
 from bot.services.context import Actor, Context
 from bot.services.dispatch import Call, serves_call, service
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult

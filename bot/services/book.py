@@ -37,9 +37,17 @@ from storage import postings
 from storage.bare import BareUnitOfWork
 from storage.db import UnitOfWork
 from storage.postings import Ids
-from storage.repos import Client
+from storage.repos import Block, Client
 
-__all__ = ["SYSTEM", "ClientBook", "forfeit_due", "ledger_entry", "locked_client", "new_entry_values"]
+__all__ = [
+    "SYSTEM",
+    "ClientBook",
+    "forfeit_due",
+    "ledger_block",
+    "ledger_entry",
+    "locked_client",
+    "new_entry_values",
+]
 
 
 def new_entry_values(
@@ -131,7 +139,8 @@ def forfeit_due(ctx: Context, actor: Actor = SYSTEM) -> list[tuple[str, int]]:
     return forfeited
 
 
-def _block(row: postings.BlockRow) -> LedgerBlock:
+def ledger_block(row: postings.BlockRow | Block) -> LedgerBlock:
+    """A block as the ledger holds it, from a row the ledger read or a block's stored row."""
     return LedgerBlock(
         row.id,
         row.number,
@@ -141,6 +150,8 @@ def _block(row: postings.BlockRow) -> LedgerBlock:
         row.start_on,
         row.expires_on,
         row.reference,
+        paid=row.paid,
+        source=row.source,
     )
 
 
@@ -192,6 +203,7 @@ class ClientBook:
             alerts.thresholds_of(client.thresholds, settings),
             settings.overdraft_alert_step_minutes,
             client.alerts_snoozed_until,
+            pay_first=client.pay_first,
         )
         totals = Totals(
             client.purchased_minutes,
@@ -205,11 +217,11 @@ class ClientBook:
         self.ledger = ClientLedger(
             terms,
             totals,
-            (_block(r) for r in ledger.blocks(client.id, self.today)),
+            (ledger_block(r) for r in ledger.blocks(client.id, self.today)),
             today=self.today,
             now=self.now,
             actor=actor.user_id,
-            load_blocks=lambda ids: (_block(r) for r in ledger.blocks_by_id(ids)),
+            load_blocks=lambda ids: (ledger_block(r) for r in ledger.blocks_by_id(ids)),
             overage_entries=lambda: (ledger_entry(r) for r in ledger.overage_entries(client.id)),
         )
 

@@ -50,6 +50,7 @@ POLICY_FIELDS = (
     "alert_webhook",
     "work_hours",
     "psa_alert",
+    "pay_first",
 )
 
 
@@ -80,6 +81,7 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         psa_ticket_id=client.psa_ticket_id,
         psa_alert=followup_kind(client.psa_alert, settings.psa_alert) or "off",
         psa_alert_default=client.psa_alert is None,
+        pay_first=client.pay_first,
     )
 
 

@@ -16,18 +16,19 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.allocation import closed_on, closing_day
 from bot.domain.charges import EntryPlan, Waiting, waiting
-from bot.domain.client_ledger import LedgerBlock, LiveDraw
+from bot.domain.client_ledger import LiveDraw
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
 from bot.domain.dates import add_months, recorded_day
 from bot.domain.durations import billable_causes, format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
 from bot.domain.grammar import timer_misread
+from bot.domain.payments import held_note
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
 from bot.domain.worktypes import STANDARD, plain
-from bot.services.book import ClientBook, forfeit_due, ledger_entry, locked_client, new_entry_values
+from bot.services.book import ClientBook, forfeit_due, ledger_block, ledger_entry, locked_client, new_entry_values
 from bot.services.context import Actor, Context, client_named, record_audit
 from bot.services.dispatch import serves
 from bot.services.psa_sync import queued_note
@@ -129,7 +130,8 @@ def _add_entry(
     plan = book.ledger.plan(command.minutes, command.non_billable, day, multiplier, correction=replaces is not None)
     if not plan.allowed:
         raise Refused(
-            _no_hours_message(client, plan.before, plan.billable, waiting(book.open_blocks(), book.today)),
+            _no_hours_message(client, plan.before, plan.billable, waiting(book.open_blocks(), book.today))
+            + (f" {held}" if (held := held_note(client.display_name, book.ledger.unpaid().held, 0)) else ""),
             f"topup {client.handle} 10",
         )
     values = new_entry_values(
@@ -250,6 +252,7 @@ def _log_result(
         billed_by=billable_causes(
             entry.minutes, book.policy.rounding, book.policy.minimum, entry.non_billable, entry.multiplier
         ),
+        held_for_payment_minutes=book.ledger.unpaid().held,
     )
 
 
@@ -512,7 +515,10 @@ def add_block(
         "created_at": book.now,
     }
     note = f"{format_duration(command.minutes)} block" + (f" {command.reference}" if command.reference else "")
-    added = book.ledger.add_block(values, command.minutes, start, "renewal" if renewal_of else "topup", note)
+    note += "" if command.paid else ", unpaid"
+    added = book.ledger.add_block(
+        values, command.minutes, start, "renewal" if renewal_of else "topup", note, paid=command.paid
+    )
     carried, billed = book.settle_overage()
     book.save()
     block = book.uow.blocks.get(added.id)
@@ -540,6 +546,8 @@ def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, dup
         waiting_minutes=later.minutes,
         waiting=later.words(),
         block_number=block.number,
+        paid=block.paid,
+        held_for_payment_minutes=book.ledger.unpaid().held,
     )
 
 
@@ -568,16 +576,7 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
         live = book.uow.ledger.live_draws(block_id=block.id)
         rows = book.uow.ledger.entries_by_id(sorted({d.entry_id for d in live}))
         entries = {entry_id: ledger_entry(row) for entry_id, row in rows.items()}
-        held = book.ledger.block(block.id) or LedgerBlock(
-            block.id,
-            block.number,
-            block.minutes,
-            block.remaining_minutes,
-            block.forfeited_minutes,
-            block.start_on,
-            block.expires_on,
-            block.reference,
-        )
+        held = book.ledger.block(block.id) or ledger_block(block)
         book.ledger.void_block(
             held, [(LiveDraw(d.id, d.block_id, d.minutes), entries[d.entry_id]) for d in live], command.reason[:200]
         )

@@ -324,6 +324,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
             "expires_on": offer.expires_on.isoformat() if offer.expires_on else None,
             "price": offer.price,
             "description": offer.description,
+            "paid": offer.paid is not False,  # unpaid only where the PSA says so (Autotask's isPaid)
         }
         if offer.expires_on is not None and offer.expires_on < today:
             row["status"] = "expired"
@@ -344,6 +345,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
                     reference=f"{psa.name} {offer.source}"[:100],
                     note=offer.description[:200],
                     confirmed=True,
+                    paid=offer.paid is not False,
                 ),
                 idempotency_key=key,
             )

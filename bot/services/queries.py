@@ -15,6 +15,7 @@ from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
+from bot.domain.payments import drawable, unpaid
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.book import forfeit_due
@@ -49,6 +50,8 @@ def block_view(block: Block, today: date, grace_days: int) -> BlockView:
         renewal_of_id=block.renewal_of_id,
         number=block.number,
         waiting=block.voided_at is None and is_waiting(block, today),
+        paid=block.paid,
+        paid_at=block.paid_at or (block.created_at if block.paid else None),  # sold paid: paid when sold
     )
 
 
@@ -104,16 +107,18 @@ def balance_view(
     grace = grace_days_of(client, ctx.settings)
     views = [block_view(b, today, grace) for b in sorted(open_blocks, key=lambda b: b.id) if b.remaining_minutes > 0]
     later = waiting(open_blocks, today)
+    usable = drawable(open_blocks, client.pay_first)
+    unpaid_figures = unpaid(open_blocks, today, client.pay_first)
     return BalanceView(
         client=client.handle,
         display_name=client.display_name,
-        remaining_minutes=usable_balance(open_blocks, client.open_overage_minutes, today),
+        remaining_minutes=usable_balance(usable, client.open_overage_minutes, today),
         purchased_minutes=client.purchased_minutes,
         used_minutes=client.used_minutes,
         forfeited_minutes=client.forfeited_minutes,
         overage_minutes=client.open_overage_minutes,
         billed_overage_minutes=client.billed_overage_minutes,
-        current_block_minutes=current_block_minutes(open_blocks, today),
+        current_block_minutes=current_block_minutes(usable, today),
         used_this_month_minutes=used_this_month,
         archived=client.archived,
         in_grace_minutes=sum(v.remaining_minutes for v in views if v.closing_on is not None),
@@ -122,6 +127,9 @@ def balance_view(
         waiting=later.words(),
         blocks=views,
         last_entries=[entry_view(e, client.handle) for e in last_entries or []],
+        unpaid_minutes=unpaid_figures.minutes,
+        held_for_payment_minutes=unpaid_figures.held,
+        pay_first=client.pay_first,
     )
 
 

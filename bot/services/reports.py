@@ -15,6 +15,7 @@ from bot.domain.charges import usable_balance
 from bot.domain.dates import Period, add_months
 from bot.domain.flatfee import FlatFee, suggest_flat_fee
 from bot.domain.forecast import burn_forecast, likely_forfeits
+from bot.domain.payments import drawable, unpaid
 from bot.domain.roles import Role, require
 from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, client_named, grace_days_of
@@ -80,7 +81,15 @@ def statement_facts(uow: UnitOfWork, client: Client, period: Period, ctx: Contex
         "correction_count": sum(1 for m in movements if m.movement == "void"),
         "late": late_facts(uow, movements, end),
         "in_grace": [] if ctx is None else in_grace_facts(uow, ctx, client, period),
+        **({} if ctx is None else unpaid_facts(uow, ctx, client)),
     }
+
+
+def unpaid_facts(uow: UnitOfWork, ctx: Context, client: Client) -> dict[str, Any]:
+    """Unpaid hours of the closing balance, as of today (like ``in_grace``): the minutes left in
+    current unpaid blocks, and the part pay-first holds for payment."""
+    figures = unpaid(uow.blocks.open_of([client.id])[client.id], ctx.today(client.timezone), client.pay_first)
+    return {"unpaid_minutes": figures.minutes, "held_for_payment_minutes": figures.held}
 
 
 def in_grace_facts(uow: UnitOfWork, ctx: Context, client: Client, period: Period) -> list[dict[str, Any]]:
@@ -241,7 +250,7 @@ def balance_history(uow: UnitOfWork, client_id: int, limit: int = 5000) -> list[
 def forecast_facts(uow: UnitOfWork, ctx: Context, client: Client) -> dict[str, Any]:
     today = ctx.today(client.timezone)
     blocks = uow.blocks.open_of([client.id])[client.id]
-    remaining = usable_balance(blocks, client.open_overage_minutes, today)
+    remaining = usable_balance(drawable(blocks, client.pay_first), client.open_overage_minutes, today)
     used_30 = uow.entries.billable_since(client.id, today - timedelta(days=30))
     used_90 = uow.entries.billable_since(client.id, today - timedelta(days=90))
     forecast = burn_forecast(remaining, used_30, used_90, today)

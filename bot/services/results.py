@@ -47,6 +47,8 @@ class BlockView(Result):
     renewal_of_id: int | None = None
     number: int | None = None  # the client's own numbering: its second block is block 2
     waiting: bool = False  # bought, but starts later: not usable before start_on
+    paid: bool = True  # False: sold on an invoice still to be paid (``block paid acme 3`` marks it)
+    paid_at: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -114,6 +116,10 @@ class BalanceView(Result):
     waiting: str | None = None  # "10h waiting to start on 15 Dec 2026, 5h on 1 Jan 2027"
     blocks: list[BlockView] = field(default_factory=list)
     last_entries: list[EntryView] = field(default_factory=list)
+    # usable minutes in unpaid blocks, and the part of them pay-first holds until payment
+    unpaid_minutes: int = 0
+    held_for_payment_minutes: int = 0
+    pay_first: bool = False
 
     @property
     def percent_left(self) -> int | None:
@@ -159,6 +165,7 @@ class LogResult(Result):
     waiting: str | None = None  # "10h waiting to start on 15 Dec 2026"
     timer_minutes: int | None = None  # a timer's own time, when its owner logged another (stop 2h)
     billed_by: tuple[str, ...] = ()  # what made the billable time differ: the rate, the rounding, the minimum
+    held_for_payment_minutes: int = 0  # unpaid hours pay-first kept from paying (bot.domain.payments)
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,8 @@ class TopUpResult(Result):
     waiting_minutes: int = 0  # bought in blocks that start later (not in remaining_minutes)
     waiting: str | None = None  # "10h waiting to start on 15 Dec 2026"
     block_number: int | None = None  # the client's own numbering (``void topup acme 2``); block_id is global
+    paid: bool = True  # False: sold on an invoice still to be paid
+    held_for_payment_minutes: int = 0  # unpaid hours pay-first keeps from use until payment
 
     @property
     def renewal(self) -> str | None:
@@ -234,6 +243,7 @@ class ClientView(Result):
     psa_ticket_id: str | None = None  # the PSA ticket for time that names none
     psa_alert: str = "off"  # the follow-up a low balance opens in the PSA: activity | ticket | off
     psa_alert_default: bool = True  # psa_alert is the PSA_ALERT setting's (the client sets none of its own)
+    pay_first: bool = False  # time draws only from paid blocks (then overage)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,12 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.notices import Statement
+from bot.domain.payments import Unpaid
 from bot.domain.worktypes import multiplier_label
 from bot.phrasebook import (
     NO_HISTORY,
     all_entries_line,
+    balance_left,
     bar,
     block_status,
     card_lines,
@@ -24,6 +26,7 @@ from bot.phrasebook import (
     forecast_lines,
     grace_lines,
     log_notes,
+    payment_line,
     psa_link,
     statement_headline,
     statement_lines,
@@ -34,6 +37,7 @@ from bot.phrasebook import (
     waiting_lines,
     work_type_lines,
 )
+from bot.services.payments import PaymentResult
 from bot.services.reports import AllEntriesResult, InsightsResult, ReportResult
 from bot.services.results import (
     BalancesResult,
@@ -113,15 +117,22 @@ def render_topup(result: TopUpResult) -> Rendered:
     return escape(text), to_dicts([section("\n".join(lines))])
 
 
+def render_payment(result: PaymentResult) -> Rendered:
+    text = payment_line(result)
+    return escape(text), to_dicts([section(f":receipt: {escape(text)}")])
+
+
 def render_void(result: VoidResult) -> Rendered:
     text = void_line(result)
     return escape(text), to_dicts([section(f":leftwards_arrow_with_hook: {escape(text)}")])
 
 
 def balance_blocks(view: BalanceView) -> list[Block]:
+    unpaid_words = Unpaid(view.unpaid_minutes, view.held_for_payment_minutes).words()
     blocks: list[Block] = [
         section(
             f"*{escape(view.display_name)}* (`{view.client}`): {balance_line(view.remaining_minutes, view.percent_left)}"
+            + (f" ({escape(unpaid_words)})" if unpaid_words else "")
         ),
         context(escape("\n".join([figures_line(view), *grace_lines(view), *waiting_lines(view)]))),
     ]
@@ -129,6 +140,7 @@ def balance_blocks(view: BalanceView) -> list[Block]:
         f"{b.label}: {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left, "
         + (f"starts {b.start_on}, " if b.waiting else "")
         + (f"expires {b.expires_on}" if b.expires_on else "never expires")
+        + ("" if b.paid else ", unpaid")
         for b in view.blocks
     ]
     if block_lines:
@@ -145,7 +157,7 @@ def render_balances(result: BalancesResult) -> Rendered:
     views = result.balances
     if len(views) == 1:
         view = views[0]
-        text = f"{view.display_name}: {format_duration(view.remaining_minutes)} left."
+        text = f"{view.display_name}: {balance_left(view)}."
         return escape(text), to_dicts(balance_blocks(view))
     if not views:
         return "No clients yet.", to_dicts(
@@ -222,6 +234,7 @@ def render_client(client: ClientView) -> str:
         f"timezone {client.timezone} · manager {('<@' + client.account_manager + '>') if client.account_manager else 'none'}"
         f" · alerts {('<#' + client.alert_channel + '>') if client.alert_channel else 'default channel'}"
         + (f" · working hours {client.work_hours}" if client.work_hours else "")
+        + (" · pay-first" if client.pay_first else "")
         + (f" · PSA {psa_link(client)}" if psa_link(client) else "")
         + (
             f" · PSA follow-up {client.psa_alert}{' (default)' if client.psa_alert_default else ''}"
@@ -278,6 +291,7 @@ def _(result: AllEntriesResult) -> Rendered:
 render.register(LogResult, lambda result: render_log(result))
 render.register(TopUpResult, render_topup)
 render.register(VoidResult, render_void)
+render.register(PaymentResult, render_payment)
 render.register(BalancesResult, render_balances)
 render.register(EntriesResult, render_entries)
 render.register(BlocksResult, render_blocks)

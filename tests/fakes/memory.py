@@ -888,7 +888,16 @@ def _change(row: Row, changes: dict[str, Any]) -> None:
 
 def _block_row(b: Row) -> BlockRow:
     return BlockRow(
-        b.id, b.number, b.minutes, b.remaining_minutes, b.forfeited_minutes, b.start_on, b.expires_on, b.reference
+        b.id,
+        b.number,
+        b.minutes,
+        b.remaining_minutes,
+        b.forfeited_minutes,
+        b.start_on,
+        b.expires_on,
+        b.reference,
+        paid=b.paid,
+        source=b.source,
     )
 
 

@@ -237,6 +237,34 @@ def test_autotask_import_blocks_offers_the_contracts_blocks(
     import_twice(linked_to(database, autotask, clock), "block:7", 1200, "2000.00")
 
 
+def test_autotask_import_blocks_reads_each_blocks_paid_flag(
+    database: Database, autotask: FakeAutotask, clock: FixedClock
+) -> None:
+    """Autotask's contract blocks carry isPaid: an unpaid one is imported unpaid (its paid mark is then
+    ours), a paid one paid."""
+    autotask.tables["ContractBlocks"][7]["isPaid"] = False
+    autotask.add(
+        "ContractBlocks",
+        id=8,
+        contractID=30,
+        hours=5,
+        hourlyRate=100,
+        startDate="2026-11-01T00:00:00",
+        endDate="2027-10-31T00:00:00",
+        datePurchased="2026-11-01T00:00:00",
+        isPaid=True,
+        status=1,
+    )
+    ctx = linked_to(database, autotask, clock)
+    admin = Actor.local_admin()
+    offered = psa_admin.import_blocks(ctx, admin, psa_of(ctx), "acme", confirmed=False)
+    assert [(b["source"], b["paid"]) for b in offered.data["blocks"]] == [("block:7", False), ("block:8", True)]
+    psa_admin.import_blocks(ctx, admin, psa_of(ctx), "acme", confirmed=True)
+    paid = {b.reference: b.paid for b in do(ctx, admin, "blocks acme").blocks if b.reference}
+    assert paid == {"Autotask block:7": False, "Autotask block:8": True}
+    assert balance_of(ctx, "acme").unpaid_minutes == 1200
+
+
 def test_the_fake_refuses_what_autotask_refuses(autotask: FakeAutotask) -> None:
     """The fake's checks can fail: wrong credentials, an unknown field, a missing role, a bad filter."""
     headers = {

@@ -24,7 +24,7 @@ def test_every_verb_has_a_usage_line_with_its_name() -> None:
 
 def test_the_verbs_and_their_words_are_those_users_know() -> None:
     assert list(VERBS) == [
-        "logtime", "balance", "topup", "blocks", "entries", "void", "edit", "client", "role", "link",
+        "logtime", "balance", "topup", "blocks", "block", "entries", "void", "edit", "client", "role", "link",
         "snooze", "report", "insights", "worktype", "nudges", "help",
     ]  # fmt: skip
     others = {word: getattr(verb_named(word), "name", None) for word in ("log", "clients", "worktypes")}
@@ -48,7 +48,7 @@ def test_only_reads_say_nothing_could_be_shown() -> None:
 
 def test_what_moves_hours_refreshes_app_home_and_reports_are_answered_after_the_ack() -> None:
     home = {k.__name__ for k in get_args(c.Command) if facts_of(k).refreshes_home}
-    assert home == {"LogTime", "TopUp", "VoidEntry", "VoidTopUp", "EditEntry", "TimerStop"}
+    assert home == {"LogTime", "TopUp", "VoidEntry", "VoidTopUp", "EditEntry", "TimerStop", "MarkPaid", "MarkUnpaid"}
     assert {k.__name__ for k in get_args(c.Command) if facts_of(k).slow} == {"Report", "Insights"}
 
 
