@@ -610,7 +610,7 @@ CLIENT_SET_KEYS = (
     "them is billed as BLOCKTIME_AFTER_HOURS_TYPE), worktype (onsite 2|onsite none: this client's rate), "
     "psa-company (250|none) and psa-agreement (30|none): the client's company and agreement in the PSA, "
     "psa-ticket (5678|none): the PSA ticket for time that names no #ticket (HaloPSA and Autotask need one), "
-    "psa-alert (activity|ticket|off|default: the follow-up a low balance opens in the PSA)"
+    "psa-alert (activity|ticket|off|default: the follow-up a low balance opens in the PSA), "
     "pay-first (on|off: time draws only from paid blocks, then overage)"
 )
 
