@@ -89,6 +89,8 @@ class Settings:
     connectwise_followup_board: str | None = None  # the board of follow-up tickets: its id or name
     autotask_followup_queue: int | None = None  # the queue of follow-up tickets
     home_url: str | None = None  # a link to blocktime's App Home (Slack's app_redirect), where balances are
+    # the PSA product a block is sold as (ConnectWise's agreement addition); a client's psa-product wins
+    psa_product_id: str | None = None
 
     @property
     def slack_configured(self) -> bool:
@@ -192,6 +194,7 @@ class Settings:
             connectwise_followup_board=get("CONNECTWISE_FOLLOWUP_BOARD"),
             autotask_followup_queue=convert("AUTOTASK_FOLLOWUP_QUEUE", _positive_int, None),
             home_url=get("BLOCKTIME_HOME_URL"),
+            psa_product_id=get("PSA_PRODUCT_ID"),
         )
 
 

@@ -434,6 +434,9 @@ def _(digest: Digest) -> str:
         if psa and psa.failed_count
         else "."
     )
+    if psa and psa.failed_block_count:  # issue 26: blocks the PSA refused
+        blocks = f"{psa.failed_block_count} block{'' if psa.failed_block_count == 1 else 's'} not in {psa.name}."
+        failed = f"{failed[:-1]}, {blocks}"
     return (
         f"Daily digest: {len(digest.low)} low, {len(digest.overdrawn)} overdrawn, "
         f"{soon} block{'' if soon == 1 else 's'} expiring soon" + failed

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.bare import BareUnitOfWork
 from storage.errors import DatabaseUnavailable, unavailable
 from storage.postings import Ledger
+from storage.psa_blocks import PsaBlocks
 from storage.repos import (
     Audit,
     Blocks,
@@ -172,6 +173,7 @@ class UnitOfWork:
         self.nudges = Nudges(session)
         self.psa = PsaLinks(session)
         self.ledger = Ledger(session)
+        self.psa_blocks = PsaBlocks(session)  # blocks' writes to the PSA (issue 26)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once this unit of work has committed (never if it rolls back); once per hook."""

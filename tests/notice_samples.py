@@ -79,6 +79,17 @@ STORED: dict[str, dict[str, Any]] = {
                     "error": "no such member",
                 }
             ],
+            "failed_block_count": 1,
+            "failed_blocks": [
+                {
+                    "block_id": 4,
+                    "block_number": 3,
+                    "client": "acme",
+                    "minutes": 600,
+                    "voided": False,
+                    "error": "ConnectWise 400: Addition object is invalid (product: Product 12 was not found)",
+                }
+            ],
         },
     },
     "statement": {

@@ -153,7 +153,14 @@ class SyncDue:
     chain_root: int
 
 
-Event = Crossed | Forfeited | SyncDue
+@dataclass(frozen=True)
+class BlockSyncDue:
+    """A block was added or voided: the PSA's record of it is to be written (``bot.services.psa_blocks``)."""
+
+    block_id: int
+
+
+Event = Crossed | Forfeited | SyncDue | BlockSyncDue
 
 
 @dataclass
@@ -434,6 +441,7 @@ class ClientLedger:
         self._blocks[block.id] = block
         self._set_totals(purchased_minutes=self.totals.purchased_minutes + minutes)
         self._line(line_kind, before, block_id=block.id, note=note)
+        self.posting.events.append(BlockSyncDue(block.id))
         return block
 
     def mark_payment(self, block: LedgerBlock, payment: Payment) -> None:
@@ -460,6 +468,7 @@ class ClientLedger:
         before = self.figures()
         forfeited = block.forfeited_minutes
         self._set_block(block, remaining_minutes=0, voided_at=self.now, voided_by=self.actor)
+        self.posting.events.append(BlockSyncDue(block.id))
         self.posting.reversed_draws.extend(d.id for d, _ in live)
         self.posting.reversed_at = self.now
         self._set_totals(

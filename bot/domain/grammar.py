@@ -611,7 +611,8 @@ CLIENT_SET_KEYS = (
     "psa-company (250|none) and psa-agreement (30|none): the client's company and agreement in the PSA, "
     "psa-ticket (5678|none): the PSA ticket for time that names no #ticket (HaloPSA and Autotask need one), "
     "psa-alert (activity|ticket|off|default: the follow-up a low balance opens in the PSA), "
-    "pay-first (on|off: time draws only from paid blocks, then overage)"
+    "pay-first (on|off: time draws only from paid blocks, then overage), "
+    "psa-product (12|none): the PSA product a block is sold as (ConnectWise's agreement additions)"
 )
 
 _SETTERS = {
@@ -634,6 +635,7 @@ _SETTERS = {
     "psa-ticket": ("psa_ticket_id", lambda v: parse_psa_id(v.lstrip("#"), "psa-ticket")),
     "psa-alert": ("psa_alert", parse_psa_alert),
     "pay-first": ("pay_first", parse_on_off),
+    "psa-product": ("psa_product_id", lambda v: parse_psa_id(v, "psa-product")),
 }
 
 

@@ -172,12 +172,27 @@ class PsaFailure:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PsaBlockFailure:
+    """A block the PSA refused (its write, or its void's), with the PSA's own words (issue 26)."""
+
+    block_id: int
+    block_number: int | None
+    client: str
+    minutes: int
+    voided: bool
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class PsaFailures:
-    """The entries that did not reach the PSA (``failed``: the first of them, ``failed_count``: all)."""
+    """The entries that did not reach the PSA (``failed``: the first of them, ``failed_count``: all),
+    and the blocks (``failed_blocks``, ``failed_block_count``)."""
 
     name: str
     failed_count: int
     failed: tuple[PsaFailure, ...] = ()
+    failed_block_count: int = 0
+    failed_blocks: tuple[PsaBlockFailure, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,7 +218,11 @@ class Digest(Notice):
             psa=None
             if psa is None
             else PsaFailures(
-                name=psa["name"], failed_count=psa["failed_count"], failed=_parts(PsaFailure, psa.get("failed"))
+                name=psa["name"],
+                failed_count=psa["failed_count"],
+                failed=_parts(PsaFailure, psa.get("failed")),
+                failed_block_count=psa.get("failed_block_count", 0),
+                failed_blocks=_parts(PsaBlockFailure, psa.get("failed_blocks")),
             ),
         )
 

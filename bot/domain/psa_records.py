@@ -97,6 +97,7 @@ class PrepaidBlock:
     price: str | None  # as the PSA says it (a decimal string), never a float
     description: str
     paid: bool | None = None  # the PSA's paid flag (Autotask's isPaid); None: it gives none, the mark is ours
+    ours: bool = False  # a block blocktime wrote there (it carries our reference): never imported back
 
 
 # ConnectWise's applicationCycle: the period an agreement's hours limit applies to (its hours renew each)

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.notices import BY_KIND, Notice, notice_from_json
+from bot.domain.psa_blocks import KIND as PSA_BLOCK
 from bot.phrasebook import email_message
 from bot.psa import Psa, PsaError
 from bot.services.context import Context
@@ -146,7 +147,8 @@ class WebhookTransport:
 class PsaTransport:
     """The PSA (``PSA=connectwise|halopsa|autotask``): each delivery makes the PSA's record match one chain of entries
     (``bot.services.psa_sync.sync_chain``), or opens a low balance's follow-up (``bot.services.psa_followup``,
-    its row's kind ``psa_followup``). A refusal of the PSA is permanent: not retried until queued again."""
+    its row's kind ``psa_followup``), or writes a block (``bot.services.psa_blocks``, kind ``psa_block``). A refusal
+    of the PSA is permanent: not retried until queued again."""
 
     def __init__(self, ctx: Context, psa: Psa) -> None:
         self.ctx = ctx
@@ -156,10 +158,21 @@ class PsaTransport:
         from bot.services.psa_followup import FOLLOWUP, deliver_followup
         from bot.services.psa_sync import sync_chain
 
+        if delivery.facts.get("kind") == PSA_BLOCK:
+            return self._block(delivery)
         try:
             if delivery.facts.get("kind") == FOLLOWUP:  # a low balance's follow-up (issue 26, part 5)
                 return deliver_followup(self.ctx, self.psa, delivery.outbox_id, delivery.version, delivery.facts)
             assert delivery.entry_id is not None, "a PSA sync names its chain"
             return sync_chain(self.ctx, self.psa, delivery.entry_id, str(delivery.facts["reference"]))
+        except PsaError as error:
+            raise DeliveryFailed(str(error), error.retry_after, error.permanent) from None
+
+    def _block(self, delivery: Delivery) -> str | None:
+        """A block's write (issue 26): ``bot.services.psa_blocks.sync_block``."""
+        from bot.services.psa_blocks import sync_block
+
+        try:
+            return sync_block(self.ctx, self.psa, int(delivery.facts["block_id"]), str(delivery.facts["reference"]))
         except PsaError as error:
             raise DeliveryFailed(str(error), error.retry_after, error.permanent) from None

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.config import Settings
 from bot.domain.followups import Followup
+from bot.domain.psa_blocks import PsaBlock
 from bot.domain.psa_records import PrepaidBlock, PsaTime, TheirTime
 
 
@@ -95,6 +96,12 @@ class Psa(Protocol):
     def find_followup(self, followup: Followup) -> str | None: ...
 
     def create_followup(self, followup: Followup) -> str: ...  # the new record's id
+    # -- blocks sold here (issue 26): the PSA's record of a block, named like ``PrepaidBlock.source``
+    def find_block(self, block: PsaBlock) -> str | None: ...  # the record carrying ``block.reference``
+
+    def create_block(self, block: PsaBlock) -> str: ...
+
+    def void_block(self, psa_id: str, block: PsaBlock) -> None: ...  # cancelled as of block.voided_on
 
 
 LABELS = {"connectwise": "ConnectWise PSA", "halopsa": "HaloPSA", "autotask": "Autotask"}

@@ -10,6 +10,12 @@
 - Time is a ``TimeEntries`` record on a ticket, with the resource, their role, the contract that
   pays, the billing code (our work type), start and end, hours and summary notes. Our reference
   rides in ``internalNotes``: before creating a record, a retry looks for it there.
+- A block sold here (issue 26) is a contract block on the linked (Block Hours) contract:
+  ``POST /Contracts/{id}/Blocks`` with ``datePurchased``, ``startDate``, ``endDate`` (the block's
+  expiry, else the contract's end), ``hours``, ``hourlyRate`` (the block's price per hour, 0 when it
+  has none) and ``isPaid``; our reference rides in its ``paymentNumber`` (``blocktime:<reference>``), the
+  sale's invoice in ``invoiceNumber``. A void makes the block inactive (``status`` 0), as Autotask keeps
+  a block that time may already have drawn from.
 - Autotask says a refusal (a business rule, a missing field) as HTTP 500 with ``{"errors": [...]}``:
   that is a refusal, not an outage, and is not retried by itself.
 
@@ -27,6 +33,7 @@ import httpx
 
 from bot.config import AUTOTASK_ZONE_URL, Settings
 from bot.domain.followups import Followup, with_reference
+from bot.domain.psa_blocks import PsaBlock, ours
 from bot.domain.psa_records import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
@@ -175,6 +182,7 @@ class Autotask:
                     money(Decimal(str(rate)) * Decimal(str(hours)) if rate is not None else None),
                     f"{Decimal(str(hours)):g} h block {row['id']}",
                     paid=None if row.get("isPaid") is None else bool(row["isPaid"]),
+                    ours=ours(row.get("paymentNumber")),
                 )
             )
         return found
@@ -233,6 +241,40 @@ class Autotask:
             raise PsaError("Autotask has no active action type for a to-do", permanent=True)
         general = [r for r in rows if str(r.get("name") or "").strip().lower() == "general"]
         return int((general or rows)[0]["id"])
+    # -- blocks sold here (issue 26) ------------------------------------------------------------
+
+    def find_block(self, block: PsaBlock) -> str | None:
+        contract = _number(block.agreement_id, "contract")
+        rows = self._query(
+            "ContractBlocks", [_where("contractID", "eq", contract), _where("paymentNumber", "eq", block.tag)], limit=1
+        )
+        return f"block:{rows[0]['id']}" if rows else None
+
+    def create_block(self, block: PsaBlock) -> str:
+        contract = _number(block.agreement_id, "contract")
+        ends = block.expires_on.isoformat() if block.expires_on else None
+        if ends is None:  # Autotask needs an end: the contract's
+            ends = str(self._item("Contracts", contract).get("endDate") or "")[:10] or None
+        body: dict[str, Any] = {
+            "contractID": contract,
+            "datePurchased": f"{block.purchased_on.isoformat()}T00:00:00",
+            "startDate": f"{block.start_on.isoformat()}T00:00:00",
+            "endDate": f"{ends}T00:00:00" if ends else None,
+            "hours": float(block.hours),  # JSON has no decimals; 2 places
+            "hourlyRate": float(block.hourly_rate or 0),
+            "isPaid": block.paid,
+            "paymentNumber": block.tag,
+            "status": 1,
+        }
+        if block.invoice:
+            body["invoiceNumber"] = block.invoice[:50]
+        created = self._call("POST", f"Contracts/{contract}/Blocks", json_body=body)[0]
+        return f"block:{created['itemId']}"
+
+    def void_block(self, psa_id: str, block: PsaBlock) -> None:
+        contract = _number(block.agreement_id, "contract")
+        record = _number(psa_id.removeprefix("block:"), "contract block")
+        self._call("PATCH", f"Contracts/{contract}/Blocks", json_body={"id": record, "status": 0})
 
     # -- HTTP -----------------------------------------------------------------------------------
 

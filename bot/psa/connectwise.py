@@ -8,6 +8,12 @@
   OpenAPI description) and, should a ConnectWise version not keep it, in ``internalNotes`` too
   (``blocktime:<reference>``, never shown to the client): a look-up tries the first, then the second,
   so a create that timed out after ConnectWise stored it is never made twice.
+- A block sold here (issue 26) is an agreement addition (``POST /finance/agreements/{id}/additions``):
+  the product a block is sold as (``client set acme psa-product 12`` or ``PSA_PRODUCT_ID``; ConnectWise
+  requires one), ``quantity`` in hours, ``unitPrice`` (the block's price per hour, when it has one),
+  ``billCustomer`` ``Billable``, ``effectiveDate`` (the block's start); our reference rides in its
+  ``serialNumber`` (``blocktime:<reference>``, at most 50 characters, not printed on invoices). A void
+  sets the addition's ``cancelledDate``.
 - A technician is the member whose ``primaryEmail`` (the e-mail ConnectWise names by the member's
   ``defaultEmail``: office, mobile or home) is their Slack e-mail, else whose ``officeEmail`` is (what
   integrations commonly match).
@@ -26,6 +32,7 @@ import httpx
 
 from bot.config import Settings
 from bot.domain.followups import Followup, with_reference
+from bot.domain.psa_blocks import PsaBlock, ours
 from bot.domain.psa_records import BILLED_PER, PrepaidBlock, PsaTime, TheirTime, cycle_holding, minutes_of_hours
 from bot.psa import Agreement, Company, PsaNotFound
 from bot.psa.http import VendorHttp, day, money, number, parse_stamp, pooled, stamp
@@ -43,6 +50,7 @@ FOLLOWUP_RECORDS = {"activity": ("sales/activities", "mobileGuid"), "ticket": ("
 class ConnectWise:
     name = "ConnectWise PSA"
     needs_ticket = False
+    needs_product = True  # an agreement addition is of a product
 
     def __init__(
         self,
@@ -203,6 +211,7 @@ class ConnectWise:
                         or (addition.get("product") or {}).get("identifier")
                         or f"addition {addition['id']}"
                     ),
+                    ours=ours(addition.get("serialNumber")),
                 )
             )
         return found
@@ -235,6 +244,37 @@ class ConnectWise:
         body[field] = followup.reference
         created = self._call("POST", path, json_body=body)
         return str(created["id"])
+    # -- blocks sold here (issue 26) ------------------------------------------------------------
+
+    def find_block(self, block: PsaBlock) -> str | None:
+        agreement = _number(block.agreement_id, "agreement")
+        rows = self._list(
+            f"finance/agreements/{agreement}/additions", f'serialNumber="{_quoted(block.tag)}"', fields="id", limit=2
+        )
+        return f"addition:{rows[0]['id']}" if rows else None
+
+    def create_block(self, block: PsaBlock) -> str:
+        assert block.product_id is not None  # the service refuses a block without a product first
+        body: dict[str, Any] = {
+            "product": {"id": _number(block.product_id, "product")},
+            "quantity": float(block.hours),  # JSON has no decimals; hours with 2 places
+            "billCustomer": "Billable",
+            "effectiveDate": f"{block.start_on.isoformat()}T00:00:00Z",
+            "description": block.note,
+            "serialNumber": block.tag,
+        }
+        if block.hourly_rate is not None:
+            body["unitPrice"] = float(block.hourly_rate)
+        agreement = _number(block.agreement_id, "agreement")
+        created = self._call("POST", f"finance/agreements/{agreement}/additions", json_body=body)
+        return f"addition:{created['id']}"
+
+    def void_block(self, psa_id: str, block: PsaBlock) -> None:
+        assert block.voided_on is not None
+        agreement = _number(block.agreement_id, "agreement")
+        addition = _number(psa_id.removeprefix("addition:"), "addition")
+        patch = [{"op": "replace", "path": "cancelledDate", "value": f"{block.voided_on.isoformat()}T00:00:00Z"}]
+        self._call("PATCH", f"finance/agreements/{agreement}/additions/{addition}", json_body=patch)
 
     # -- HTTP -----------------------------------------------------------------------------------
 

@@ -10,6 +10,13 @@
   ``actioncompletiondate``), billable or not, the charge rate (our work type), hidden from the end
   user. Our reference rides in ``actionuserdefineddata``: before creating an action, a retry looks
   for it among the ticket's actions.
+- A block sold here (issue 26) is a pre-pay record on the client (``POST /ClientPrepay``, a list of
+  Halo's ``PrepayHistory``: ``client_id``, ``date``, ``hours``, ``amount``, ``description``,
+  ``expirydate``); our reference rides at the end of its ``description`` (``blocktime:<reference>``),
+  read back from ``GET /ClientPrepay?client_id=``. A void deletes the record
+  (``DELETE /ClientPrepay/{id}``): Halo's pre-pay history has no cancelled state. (Halo's reference
+  names these fields; how its list answer is wrapped is not documented there, so a bare list and an
+  object holding one list are both read.)
 - Lists of tickets page with ``pageinate``, ``page_size`` and ``page_no`` and say ``record_count``.
 
 Numbers are read as Decimal (hours and prices are never floats here)."""
@@ -27,6 +34,7 @@ import httpx
 
 from bot.config import Settings
 from bot.domain.followups import REFERENCE, Followup, with_reference
+from bot.domain.psa_blocks import PsaBlock, carries
 from bot.domain.psa_records import PrepaidBlock, PsaTime, TheirTime, minutes_of_hours
 from bot.psa import Agreement, Company, PsaAccessRefused, PsaError, PsaNotFound
 from bot.psa.http import VendorHttp, day, failure_of, money, number, parse_stamp, pooled, stamp
@@ -204,6 +212,33 @@ class HaloPsa:
             ticket["agent_id"] = _number(followup.member_id, "agent")
         created = self.http.call("POST", "Tickets", json_body=[ticket])[0]
         return str(_one(created)["id"])
+    # -- blocks sold here (issue 26) ------------------------------------------------------------
+
+    def find_block(self, block: PsaBlock) -> str | None:
+        client = _number(block.company_id, "client")
+        found = self.http.call("GET", "ClientPrepay", params={"client_id": client})[0]
+        rows = (
+            found if isinstance(found, list) else next((v for v in (found or {}).values() if isinstance(v, list)), [])
+        )
+        mine = [row for row in rows if carries(row.get("description"), block.reference)]
+        return f"prepay:{mine[0]['id']}" if mine else None
+
+    def create_block(self, block: PsaBlock) -> str:
+        record: dict[str, Any] = {
+            "client_id": _number(block.company_id, "client"),
+            "date": f"{block.purchased_on.isoformat()}T00:00:00",
+            "hours": float(block.hours),  # JSON has no decimals; 2 places
+            "description": f"{block.note} {block.tag}",
+        }
+        if block.price is not None:
+            record["amount"] = float(block.price)
+        if block.expires_on is not None:
+            record["expirydate"] = f"{block.expires_on.isoformat()}T23:59:59"
+        created = self.http.call("POST", "ClientPrepay", json_body=[record])[0]
+        return f"prepay:{_one(created)['id']}"
+
+    def void_block(self, psa_id: str, block: PsaBlock) -> None:
+        self.http.call("DELETE", f"ClientPrepay/{_number(psa_id.removeprefix('prepay:'), 'pre-pay record')}")
 
     # -- HTTP -----------------------------------------------------------------------------------
 

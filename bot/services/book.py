@@ -16,6 +16,7 @@ from bot.domain import notices
 from bot.domain.allocation import closed_on
 from bot.domain.charges import EntryPlan, Policy
 from bot.domain.client_ledger import (
+    BlockSyncDue,
     ClientLedger,
     Crossed,
     Forfeited,
@@ -32,6 +33,7 @@ from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, policy_of
 from bot.services.psa_followup import queue_followup
+from bot.services.psa_blocks import queue_block
 from bot.services.psa_sync import queue_chain_sync
 from storage import postings
 from storage.bare import BareUnitOfWork
@@ -270,6 +272,8 @@ class ClientBook:
                 self._forfeit_notice(event, ids(event.block.id) or 0, ids(event.line_id) or 0)
             elif isinstance(event, SyncDue):
                 queue_chain_sync(self.uow, self.ctx, self.client.id, ids(event.chain_root) or 0)
+            elif isinstance(event, BlockSyncDue):
+                queue_block(self.uow, self.ctx, self.client, ids(event.block_id) or 0)
         return ids
 
     def _forfeit_notice(self, event: Forfeited, block_id: int, line_id: int) -> None:

@@ -51,6 +51,7 @@ POLICY_FIELDS = (
     "work_hours",
     "psa_alert",
     "pay_first",
+    "psa_product_id",
 )
 
 
@@ -82,6 +83,7 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         psa_alert=followup_kind(client.psa_alert, settings.psa_alert) or "off",
         psa_alert_default=client.psa_alert is None,
         pay_first=client.pay_first,
+        psa_product_id=client.psa_product_id,
     )
 
 

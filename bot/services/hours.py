@@ -24,6 +24,7 @@ from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
 from bot.domain.fields import find_ticket
 from bot.domain.grammar import timer_misread
 from bot.domain.payments import held_note
+from bot.domain.psa_blocks import IMPORTED
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
 from bot.domain.thresholds import percent_left
 from bot.domain.workhours import after_hours, stored_work_hours
@@ -436,7 +437,11 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
     return _idempotent(ctx, idempotency_key, write, seen_before)
 
 
-def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | None = None) -> TopUpResult:
+def top_up(
+    ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | None = None, psa_id: str | None = None
+) -> TopUpResult:
+    """A block sold; ``psa_id``: one imported from the PSA (``psa import-blocks``), never written back."""
+
     def write(uow: UnitOfWork) -> TopUpResult:
         require(ctx.role(uow, actor), Role.MANAGER, "top up")
         limit = ctx.settings.max_topup_minutes
@@ -450,7 +455,7 @@ def top_up(ctx: Context, actor: Actor, command: TopUp, idempotency_key: str | No
         book = ClientBook(uow, ctx, client, actor)
         _refuse_a_closed_block(book, command)
         book.catch_up()
-        block, carried, billed = add_block(book, command, idempotency_key)
+        block, carried, billed = add_block(book, command, idempotency_key, psa_id=psa_id)
         record_audit(
             uow,
             ctx,
@@ -492,7 +497,7 @@ def _refuse_a_closed_block(book: ClientBook, command: TopUp) -> None:
 
 
 def add_block(
-    book: ClientBook, command: TopUp, key: str | None, renewal_of: Block | None = None
+    book: ClientBook, command: TopUp, key: str | None, renewal_of: Block | None = None, psa_id: str | None = None
 ) -> tuple[Block, int, int]:
     """Add a block and settle open overage by the client's policy; returns (block, carried, billed)."""
     start = command.starts_on or book.today
@@ -514,6 +519,8 @@ def add_block(
         "request_fingerprint": fingerprint(command) if key else None,
         "created_at": book.now,
     }
+    if psa_id is not None:  # imported from the PSA: it is there already (issue 26)
+        values.update(source=IMPORTED, psa_id=psa_id)
     note = f"{format_duration(command.minutes)} block" + (f" {command.reference}" if command.reference else "")
     note += "" if command.paid else ", unpaid"
     added = book.ledger.add_block(

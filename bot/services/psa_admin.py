@@ -314,6 +314,8 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
     blocks = "prepaid block" if len(offers) == 1 else "prepaid blocks"
     lines = [f"{psa.name} agreement {agreement} of {name} holds {len(offers) or 'no'} {blocks} of hours:"]
     data: list[dict[str, object]] = []
+    with ctx.db.unit_of_work(read_only=True) as uow:  # a block here has it: imported, or written by us
+        known = uow.psa_blocks.by_psa_id(client_id, [o.source for o in offers])
     for offer in offers:
         key = f"psa-import:{client_id}:{offer.source}"
         size = f"{offer.minutes / 60:g} h"
@@ -326,7 +328,11 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
             "description": offer.description,
             "paid": offer.paid is not False,  # unpaid only where the PSA says so (Autotask's isPaid)
         }
-        if offer.expires_on is not None and offer.expires_on < today:
+        if offer.ours or (offer.source in known and not confirmed):
+            row["status"] = "written by blocktime" if offer.ours else "imported"
+        elif offer.source in known:
+            row["status"] = "imported before"
+        elif offer.expires_on is not None and offer.expires_on < today:
             row["status"] = "expired"
         elif not confirmed:
             with ctx.db.unit_of_work(read_only=True) as uow:
@@ -348,6 +354,7 @@ def import_blocks(ctx: Context, actor: Actor, psa: Psa, handle: str, confirmed: 
                     paid=offer.paid is not False,
                 ),
                 idempotency_key=key,
+                psa_id=offer.source,
             )
             row["status"] = "imported before" if result.duplicate else "imported"
             row["block_id"] = result.block_id

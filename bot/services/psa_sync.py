@@ -18,6 +18,7 @@ from bot.domain.psa_records import PsaTime, SyncState, masked, service_ticket, s
 from bot.domain.roles import Role, require
 from bot.psa import Psa, PsaError, PsaNotFound, psa_label
 from bot.services.context import Actor, Context, client_named
+from bot.services.psa_blocks import requeue_failed as requeue_failed_blocks
 from bot.services.results import EntryView, Message
 from storage import outbox
 from storage import psa_chains as store
@@ -101,17 +102,19 @@ def retry_failed(ctx: Context, actor: Actor, handle: str | None = None, entry_id
         if label is None:
             return Message("No PSA is connected (PSA in the environment).", {"requeued": 0})
         wanted = entry_ids
-        if handle is not None:
-            wanted = uow.psa.root_ids_of_client(client_named(uow, handle).id)
-        count = uow.outbox.requeue_failed(store.DESTINATION, ctx.now(), wanted)
+        client_id = client_named(uow, handle).id if handle is not None else None
+        blocks = requeue_failed_blocks(uow, ctx, client_id) if entry_ids is None else 0  # first: see below
+        if client_id is not None:
+            wanted = uow.psa.root_ids_of_client(client_id)
+        count = uow.outbox.requeue_failed(store.DESTINATION, ctx.now(), wanted)  # the blocks' are pending now
         if count:
             uow.after_commit(ctx.db.outbox_written)
         uow.commit()
+    said = [f"{count} failed {'entry' if count == 1 else 'entries'}"] if count else []
+    said += [f"{blocks} failed {'block' if blocks == 1 else 'blocks'}"] if blocks else []
     return Message(
-        f"{count} failed {'entry' if count == 1 else 'entries'} queued for {label} again."
-        if count
-        else "Nothing failed.",
-        {"requeued": count},
+        f"{' and '.join(said)} queued for {label} again." if said else "Nothing failed.",
+        {"requeued": count + blocks, "requeued_blocks": blocks},
     )
 
 

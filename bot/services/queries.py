@@ -20,6 +20,7 @@ from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, client_named, grace_days_of, used_up_since
+from bot.services.psa_blocks import with_psa as with_block_psa
 from bot.services.psa_sync import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
 from storage.db import UnitOfWork
@@ -244,7 +245,8 @@ def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, li
         today = ctx.today(client.timezone)
         rows = uow.blocks.of_client(client.id)
         grace = grace_days_of(client, ctx.settings)
-        return _one_balance(uow, ctx, client), [block_view(b, today, grace) for b in rows]
+        views = with_block_psa(uow, [block_view(b, today, grace) for b in rows], rows)
+        return _one_balance(uow, ctx, client), views
 
 
 def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, str, Period, list[EntryView]]:

@@ -49,6 +49,8 @@ class BlockView(Result):
     waiting: bool = False  # bought, but starts later: not usable before start_on
     paid: bool = True  # False: sold on an invoice still to be paid (``block paid acme 3`` marks it)
     paid_at: datetime | None = None
+    # where it stands in the PSA: {"state": "queued|synced|failed|none", "id": ..., "error": ...} (issue 26)
+    psa: dict[str, str | None] | None = None
 
     @property
     def label(self) -> str:
@@ -244,6 +246,7 @@ class ClientView(Result):
     psa_alert: str = "off"  # the follow-up a low balance opens in the PSA: activity | ticket | off
     psa_alert_default: bool = True  # psa_alert is the PSA_ALERT setting's (the client sets none of its own)
     pay_first: bool = False  # time draws only from paid blocks (then overage)
+    psa_product_id: str | None = None  # the PSA product a block is sold as (issue 26)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from bot.domain.notices import (
     DigestClient,
     ExpiringBlock,
     LowClient,
+    PsaBlockFailure,
     PsaFailure,
     PsaFailures,
 )
@@ -161,11 +162,12 @@ def digest_facts(ctx: Context, uow: UnitOfWork, day: date) -> Digest:
 
 
 def _psa_failures(ctx: Context, uow: UnitOfWork) -> PsaFailures | None:
-    """Entries the PSA refused (or that miss a mapping), each with the PSA's own words."""
+    """Entries and blocks the PSA refused (or that miss a mapping), each with the PSA's own words."""
     label = psa_label(ctx.settings)
     if not label:
         return None
     failed, count = uow.psa.failed_syncs()
+    blocks, block_count = uow.psa_blocks.failed()
     return PsaFailures(
         name=label,
         failed_count=count,
@@ -179,6 +181,18 @@ def _psa_failures(ctx: Context, uow: UnitOfWork) -> PsaFailures | None:
                 error=f.error,
             )
             for f in failed
+        ),
+        failed_block_count=block_count,
+        failed_blocks=tuple(
+            PsaBlockFailure(
+                block_id=b.block_id,
+                block_number=b.number,
+                client=b.client,
+                minutes=b.minutes,
+                voided=b.voided,
+                error=b.error,
+            )
+            for b in blocks
         ),
     )
 

@@ -35,6 +35,7 @@ from handlers.views.blockkit import (
     section,
     to_dicts,
 )
+from handlers.views.psa_blocks import psa_block_lines
 
 THREADS_SHOWN = 20  # one section with a button per thread; a message holds 50 blocks
 
@@ -155,16 +156,18 @@ def _(digest: Digest) -> list[Block]:
     lines += ["*Overdrawn*", *(over or ["none"])]
     lines += ["*Expiring within 30 days with unused hours* (use them or lose them)", *(expiring or ["none"])]
     psa = digest.psa
-    if not psa or not psa.failed_count:
+    if not psa or not (psa.failed_count or psa.failed_block_count):
         return lines_as_sections(lines)
-    lines.append(f"*Entries that did not reach {escape(psa.name)}* ({psa.failed_count})")
-    lines += [
-        f"• #{f.entry_id} `{f.client}` {escape(f.user_name)}, {format_duration(f.minutes)} on "
-        f"{f.work_date}: {escape(f.error)}"
-        for f in psa.failed
-    ]
-    if psa.failed_count > len(psa.failed):
-        lines.append(f"…and {psa.failed_count - len(psa.failed)} more (`blocktime psa retry`).")
+    if psa.failed_count:
+        lines.append(f"*Entries that did not reach {escape(psa.name)}* ({psa.failed_count})")
+        lines += [
+            f"• #{f.entry_id} `{f.client}` {escape(f.user_name)}, {format_duration(f.minutes)} on "
+            f"{f.work_date}: {escape(f.error)}"
+            for f in psa.failed
+        ]
+        if psa.failed_count > len(psa.failed):
+            lines.append(f"…and {psa.failed_count - len(psa.failed)} more (`blocktime psa retry`).")
+    lines += psa_block_lines(psa)
     retry = ActionsBlock(
         block_id="psa_retry",
         elements=[ButtonElement(text="Retry", action_id=PSA_RETRY_ACTION, value="all", style="primary")],

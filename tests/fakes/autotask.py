@@ -81,6 +81,10 @@ ENTITY_FIELDS = {
         "datePurchased",
         "isPaid",
         "status",
+        "invoiceNumber",
+        "paymentNumber",
+        "paymentType",
+        "hoursApproved",
     },
     "Resources": {"id", "firstName", "lastName", "email", "userName", "isActive"},
     "ResourceServiceDeskRoles": {"id", "resourceID", "roleID", "isDefault", "isActive"},
@@ -171,8 +175,9 @@ class FakeAutotask(FakeServer):
         self.reset()
         for company_id, name in ((250, "Acme Corp"), (251, "Acme Logistics"), (300, "Globex")):
             self.add("Companies", id=company_id, companyName=name, companyNumber=f"C{company_id}", isActive=True)
-        self.add("Contracts", id=30, contractName="Acme block time", companyID=250, contractType=4, status=1)
-        self.add("Contracts", id=40, contractName="Globex block time", companyID=300, contractType=4, status=1)
+        term = {"startDate": "2026-11-01T00:00:00", "endDate": "2027-10-31T00:00:00"}
+        self.add("Contracts", id=30, contractName="Acme block time", companyID=250, contractType=4, status=1, **term)
+        self.add("Contracts", id=40, contractName="Globex block time", companyID=300, contractType=4, status=1, **term)
         self.add(
             "ContractBlocks",
             id=7,
@@ -299,6 +304,8 @@ class FakeAutotask(FakeServer):
 
     def _is_create(self, method: str, path: str, status: int) -> bool:
         return method == "POST" and self._short(path) in ("TimeEntries", "Tickets", "ToDos") and status == 200
+        short = self._short(path)
+        return method == "POST" and (short == "TimeEntries" or short.endswith("/Blocks")) and status == 200
 
     def _authorise(self, request: Incoming) -> None:
         if request.path == PREFIX + "zoneInformation":
@@ -349,6 +356,8 @@ class FakeAutotask(FakeServer):
             return 200, {"item": self.tables[entity].get(_id(parts[1]))}, {}
         if entity in ("Tickets", "ToDos") and len(parts) == 1 and method == "POST":
             return 200, {"itemId": self._create_followup(entity, body)}, {}
+        if entity == "Contracts" and len(parts) == 3 and parts[2] == "Blocks" and method in ("POST", "PATCH"):
+            return 200, {"itemId": self._block(_id(parts[1]), method, body)}, {}
         if entity != "TimeEntries":
             raise Answer(405, {"errors": [f"{method} is not allowed on {entity}"]})
         if len(parts) == 1 and method == "POST":
@@ -491,6 +500,64 @@ class FakeAutotask(FakeServer):
         if entity == "Tickets":
             record["ticketNumber"] = f"T20261201.{record['id']:04d}"
         self.tables[entity][record["id"]] = record
+    # -- contract blocks (blocks sold in blocktime) ----------------------------------------------
+
+    def blocks_written(self) -> list[dict[str, Any]]:
+        """The contract blocks blocktime wrote (they carry its reference), in the shared tests' words."""
+        return [
+            {
+                "psa_id": f"block:{row['id']}",
+                "hours": Decimal(str(row["hours"])),
+                "reference": row["paymentNumber"],
+                "cancelled": row.get("status") == 0,
+                "paid": row.get("isPaid"),
+            }
+            for row in sorted(self.tables["ContractBlocks"].values(), key=lambda r: r["id"])
+            if str(row.get("paymentNumber") or "").startswith("blocktime:")
+        ]
+
+    def refuse_blocks(self) -> str:
+        """Acme's contract is no longer a Block Hours contract: Autotask refuses a block on it."""
+        self.tables["Contracts"][30]["contractType"] = 1
+        return "Contract blocks can only be added to a Block Hours contract"
+
+    def _block(self, contract_id: int, method: str, body: Any) -> int:
+        """``POST`` or ``PATCH /Contracts/{id}/Blocks``: a block of hours on a Block Hours contract."""
+        if not isinstance(body, dict):
+            raise Answer(500, {"errors": ["A contract block is a JSON object"]})
+        unknown = sorted(set(body) - ENTITY_FIELDS["ContractBlocks"])
+        if unknown:
+            raise Answer(500, {"errors": [f"{unknown[0]} is not a field of ContractBlocks"]})
+        contract = self.tables["Contracts"].get(contract_id)
+        if contract is None:
+            raise Answer(500, {"errors": [f"Contract {contract_id} does not exist"]})
+        blocks = self.tables["ContractBlocks"]
+        if method == "PATCH":
+            if body.get("id") not in blocks:
+                raise Answer(500, {"errors": [NO_RECORD]})
+            blocks[body["id"]].update(body)
+            return int(body["id"])
+        if "id" in body:
+            raise Answer(500, {"errors": ["id is assigned by Autotask"]})
+        required = ("contractID", "datePurchased", "startDate", "endDate", "hours", "hourlyRate")
+        missing = [name for name in required if body.get(name) in (None, "")]
+        if missing:
+            raise Answer(500, {"errors": [f"{name} is required" for name in missing]})
+        problems = []
+        if body["contractID"] != contract_id:
+            problems.append("contractID must be the parent contract")
+        if contract.get("contractType") != 4:
+            problems.append("Contract blocks can only be added to a Block Hours contract")
+        if Decimal(str(body["hours"])) <= 0:
+            problems.append("hours must be more than 0")
+        if _moment(body["endDate"]) < _moment(body["startDate"]):
+            problems.append("endDate must be on or after startDate")
+        if len(str(body.get("paymentNumber") or "")) > 50:
+            problems.append("paymentNumber is at most 50 characters")
+        if problems:
+            raise Answer(500, {"errors": problems})
+        record = {**body, "id": self.next_id()}
+        blocks[record["id"]] = record
         return int(record["id"])
 
     # -- time entries ---------------------------------------------------------------------------

@@ -59,6 +59,9 @@ def _strict_time_entry() -> Any:
 def _strict(kind: str) -> Any:
     """ConnectWise's ``Activity`` or ``Ticket`` schema, refusing fields it does not have."""
     if kind not in _STRICT:
+def _strict_addition() -> Any:
+    """ConnectWise's agreement ``Addition`` schema, refusing fields it does not have."""
+    if "Addition" not in _STRICT:
         import warnings
 
         from pydantic import ConfigDict
@@ -72,6 +75,13 @@ def _strict(kind: str) -> Any:
 
         _STRICT[kind] = Strict
     return _STRICT[kind]
+            from pyconnectwise.models.manage import Addition
+
+            class StrictAddition(Addition):  # type: ignore[misc]
+                model_config = ConfigDict(extra="forbid")
+
+        _STRICT["Addition"] = StrictAddition
+    return _STRICT["Addition"]
 
 
 def _schema_fields() -> set[str]:
@@ -103,6 +113,7 @@ class FakeConnectWise(FakeServer):
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     work_types: dict[int, dict[str, Any]] = field(default_factory=dict)
     time_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    products: dict[int, dict[str, Any]] = field(default_factory=dict)  # the product catalog (additions)
     keeps_mobile_guid: bool = True  # False: a ConnectWise that drops mobileGuid from what it stores
     activities: dict[int, dict[str, Any]] = field(default_factory=dict)  # sales activities (follow-ups)
     boards: dict[int, dict[str, Any]] = field(default_factory=dict)  # service boards
@@ -121,6 +132,7 @@ class FakeConnectWise(FakeServer):
             self.time_entries,
             self.activities,
             self.boards,
+            self.products,
         ):
             table.clear()
         self.keeps_mobile_guid = True
@@ -131,6 +143,7 @@ class FakeConnectWise(FakeServer):
         _strict_time_entry()  # the schemas load once, before the first request
         _strict("Activity")
         _strict("Ticket")
+        _strict_addition()
         super().start()
         return self
 
@@ -226,7 +239,27 @@ class FakeConnectWise(FakeServer):
         self.add_ticket(6000, 300, "Globex: general")
         self.work_types[5] = {"id": 5, "name": "Onsite"}
         self.boards[7] = {"id": 7, "name": "Account Management"}
+        self.products[12] = {"id": 12, "identifier": "BLOCK-HOURS", "description": "Prepaid hours", "uom": "Hour"}
         return self
+
+    def blocks_written(self) -> list[dict[str, Any]]:
+        """The additions blocktime wrote (they carry its reference), in the shared tests' words."""
+        return [
+            {
+                "psa_id": f"addition:{a['id']}",
+                "hours": Decimal(str(a["quantity"])),
+                "reference": a["serialNumber"],
+                "cancelled": bool(a.get("cancelledDate")),
+            }
+            for rows in self.additions.values()
+            for a in rows
+            if str(a.get("serialNumber") or "").startswith("blocktime:")
+        ]
+
+    def refuse_blocks(self) -> str:
+        """The product blocks are sold as is gone from the catalog: ConnectWise refuses the addition."""
+        self.products.pop(12, None)
+        return "Product 12 was not found"
 
     def records(self) -> list[Record]:
         return [
@@ -305,6 +338,7 @@ class FakeConnectWise(FakeServer):
 
     def _is_create(self, method: str, path: str, status: int) -> bool:
         return method == "POST" and status == 201  # a time entry, an activity or a ticket
+        return method == "POST" and status == 201  # a time entry or an agreement addition
 
     def _authorise(self, request: Incoming) -> None:
         expected = base64.b64encode(f"{self.company}+{self.public_key}:{self.private_key}".encode()).decode()
@@ -327,11 +361,8 @@ class FakeConnectWise(FakeServer):
         }
         if parts == ["system", "info"] and method == "GET":
             return 200, {"version": "v2025.1.12345", "isCloud": True, "serverTimeZone": "Eastern Standard Time"}, {}
-        if len(parts) == 4 and parts[:2] == ["finance", "agreements"] and parts[3] == "additions" and method == "GET":
-            agreement_id = _id(parts[2])
-            if agreement_id not in self.agreements:
-                raise ApiError(404, "NotFound", f"Agreement {agreement_id} not found")
-            return self._page(self.additions.get(agreement_id, []), query, path)
+        if len(parts) in (4, 5) and parts[:2] == ["finance", "agreements"] and parts[3] == "additions":
+            return self._additions(method, parts, query, body, path)
         table = tables.get((parts[0], parts[1])) if len(parts) >= 2 else None
         if table is None:
             raise ApiError(404, "NotFound", f"No endpoint {method} {path}")
@@ -388,6 +419,91 @@ class FakeConnectWise(FakeServer):
             wanted = fields.split(",")
             chunk = [{k: v for k, v in row.items() if k in wanted} for row in chunk]
         return 200, chunk, headers
+
+    # -- agreement additions (blocks) -----------------------------------------------------------
+
+    def _additions(
+        self, method: str, parts: list[str], query: dict[str, str], body: Any, path: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        agreement_id = _id(parts[2])
+        if agreement_id not in self.agreements:
+            raise ApiError(404, "NotFound", f"Agreement {agreement_id} not found")
+        rows = self.additions.setdefault(agreement_id, [])
+        if len(parts) == 4:
+            if method == "GET":
+                return self._page(rows, query, path)
+            if method == "POST":
+                return 201, self._create_addition(agreement_id, body), {}
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
+        record_id = _id(parts[4])
+        found = next((a for a in rows if a["id"] == record_id), None)
+        if found is None:
+            raise ApiError(404, "NotFound", f"Addition {record_id} not found")
+        if method == "GET":
+            return 200, found, {}
+        if method != "PATCH":
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
+        changed = dict(found)
+        for op in body if isinstance(body, list) else [None]:
+            if not isinstance(op, dict) or op.get("op") != "replace" or set(op) - {"op", "path", "value"}:
+                raise ApiError(400, "InvalidObject", "A PATCH body is a list of operations")
+            changed[str(op.get("path", "")).strip("/")] = op.get("value")
+        self._validate_addition({k: v for k, v in changed.items() if k not in ("id", "_info", "agreementId")})
+        found.update(changed)
+        return 200, found, {}
+
+    def _validate_addition(self, record: dict[str, Any]) -> None:
+        """As ConnectWise checks an addition: its schema, then a product of the catalog, a quantity."""
+        from pydantic import ValidationError
+
+        def refused(problems: list[tuple[str, str, str]]) -> ApiError:
+            return ApiError(
+                400,
+                "InvalidObject",
+                "Addition object is invalid",
+                [{"code": c, "message": m, "resource": "Addition", "field": f} for c, f, m in problems],
+            )
+
+        try:
+            _strict_addition().model_validate(json.loads(json.dumps(record, default=plain)))
+        except ValidationError as error:
+            raise refused(
+                [
+                    ("NullValue" if e["type"] == "missing" else "InvalidField", ".".join(map(str, e["loc"])), e["msg"])
+                    for e in error.errors()
+                ]
+            ) from None
+        problems = []
+        product = (record.get("product") or {}).get("id")
+        if product is None:
+            problems.append(("NullValue", "product", "Product is required"))
+        elif product not in self.products:
+            problems.append(("InvalidField", "product", f"Product {product} was not found"))
+        if record.get("quantity") is not None and Decimal(str(record["quantity"])) <= 0:
+            problems.append(("InvalidField", "quantity", "Quantity must be greater than zero"))
+        serial = record.get("serialNumber")
+        if serial is not None and len(str(serial)) > 50:
+            problems.append(("InvalidField", "serialNumber", "serialNumber cannot be longer than 50 characters"))
+        if problems:
+            raise refused(problems)
+
+    def _create_addition(self, agreement_id: int, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ApiError(400, "InvalidObject", "An addition is a JSON object")
+        if "id" in body:
+            raise ApiError(400, "InvalidObject", "id is assigned by ConnectWise")
+        self._validate_addition(body)
+        product = self.products[body["product"]["id"]]
+        record = {
+            **body,
+            "id": self.next_id(),
+            "agreementId": agreement_id,
+            "product": {"id": product["id"], "identifier": product["identifier"]},
+            "uom": product["uom"],
+            "agreementStatus": "Active",
+        }
+        self.additions[agreement_id].append(record)
+        return record
 
     # -- time entries ---------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ PARAMETERS = {
         "page_no",
         "search",
     },
+    "ClientPrepay": {"client_id", "search", "count"},
+    "Tickets": {"client_id", "contract_id", "datesearch", "startdate", "enddate", "pageinate", "page_size", "page_no"},
 }
 TICKET_FIELDS = frozenset(  # a part of Halo's ticket (Faults) model: what a new ticket may say
     {
@@ -89,13 +91,22 @@ class FakeHalo(FakeServer):
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
     charge_rates: dict[int, dict[str, Any]] = field(default_factory=dict)
     actions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    prepays: dict[int, dict[str, Any]] = field(default_factory=dict)  # the clients' pre-pay records
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.tokens: dict[str, float] = {}
 
     def reset(self) -> FakeHalo:
-        for table in (self.clients, self.contracts, self.agents, self.tickets, self.charge_rates, self.actions):
+        for table in (
+            self.clients,
+            self.contracts,
+            self.agents,
+            self.tickets,
+            self.charge_rates,
+            self.actions,
+            self.prepays,
+        ):
             table.clear()
         self.tokens.clear()
         self.reset_requests()
@@ -218,6 +229,7 @@ class FakeHalo(FakeServer):
 
     def _is_create(self, method: str, path: str, status: int) -> bool:
         return method == "POST" and path in ("/api/Actions", "/api/Tickets") and status == 201
+        return method == "POST" and path in ("/api/Actions", "/api/ClientPrepay") and status == 201
 
     def _authorise(self, request: Incoming) -> None:
         if request.path == "/auth/token":
@@ -245,6 +257,8 @@ class FakeHalo(FakeServer):
             return self._actions(method, parts, request.query, body)
         if parts == ["Tickets"] and method == "POST":
             return self._new_tickets(body)
+        if parts[0] == "ClientPrepay":
+            return self._prepay(method, parts, request.query, body)
         tables = {
             "Client": (self.clients, "clients"),
             "ClientContract": (self.contracts, "contracts"),
@@ -315,6 +329,68 @@ class FakeHalo(FakeServer):
             {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime, "scope": "all"},
             {},
         )
+
+    # -- pre-pay records (blocks sold in blocktime) ---------------------------------------------
+
+    def blocks_written(self) -> list[dict[str, Any]]:
+        """The pre-pay records blocktime wrote (they carry its reference), in the shared tests' words.
+        Halo has no cancelled pre-pay: a void deletes the record, kept here as ``cancelled``."""
+        return [
+            {
+                "psa_id": f"prepay:{row['id']}",
+                "hours": Decimal(str(row["hours"])),
+                "reference": "blocktime:" + str(row["description"]).split("blocktime:")[1],
+                "cancelled": row.get("_deleted", False),
+            }
+            for row in sorted(self.prepays.values(), key=lambda r: r["id"])
+            if "blocktime:" in str(row.get("description") or "")
+        ]
+
+    def refuse_blocks(self) -> str:
+        """Acme's client is made inactive in Halo: it takes no new pre-pay."""
+        self.clients[250]["inactive"] = True
+        return "Client 250 is inactive"
+
+    def _prepay(
+        self, method: str, parts: list[str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        if method == "GET" and len(parts) == 1:
+            rows = [r for r in sorted(self.prepays.values(), key=lambda r: r["id"]) if not r.get("_deleted")]
+            if "client_id" in query:
+                rows = [r for r in rows if str(r["client_id"]) == query["client_id"]]
+            return 200, {"record_count": len(rows), "prepays": [_shown(r) for r in rows]}, {}
+        if method == "DELETE" and len(parts) == 2:
+            found = self.prepays.get(_id(parts[1]))
+            if found is None or found.get("_deleted"):
+                raise Answer(404, f"Prepay {parts[1]} not found")
+            found["_deleted"] = True  # gone from Halo; kept for the tests to see
+            return 200, None, {}
+        if method == "POST" and len(parts) == 1:
+            if not isinstance(body, list) or not body or not all(isinstance(r, dict) for r in body):
+                raise Answer(400, "The body is a list of prepay records")
+            saved = [self._save_prepay(record) for record in body]
+            return 201, saved[0] if len(saved) == 1 else saved, {}
+        raise Answer(404, f"No endpoint {method} ClientPrepay")
+
+    def _save_prepay(self, record: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(record) - PREPAY_FIELDS)
+        if unknown:
+            raise Answer(400, f"{unknown[0]} is not a field of a prepay record")
+        if "id" in record:
+            raise Answer(400, "id is assigned by Halo")
+        client = self.clients.get(record.get("client_id"))  # type: ignore[arg-type]
+        if client is None:
+            raise Answer(400, f"Client {record.get('client_id')} does not exist")
+        if client.get("inactive"):
+            raise Answer(400, f"Client {client['id']} is inactive")
+        hours = record.get("hours")
+        if not isinstance(hours, int | float | Decimal) or Decimal(str(hours)) <= 0:
+            raise Answer(400, "hours must be a number greater than 0")
+        if not record.get("date"):
+            raise Answer(400, "date is required")
+        saved = {**record, "id": self.next_id(), "client_name": client["name"]}
+        self.prepays[saved["id"]] = saved
+        return _shown(saved)
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -413,6 +489,27 @@ class FakeHalo(FakeServer):
     def _not_invoiced(action: dict[str, Any]) -> None:
         if action.get("actioninvoicenumber"):
             raise Answer(400, f"Action {action['id']} has been invoiced and cannot be changed")
+
+
+PREPAY_FIELDS = frozenset(  # Halo's PrepayHistory model
+    {
+        "id",
+        "client_id",
+        "client_name",
+        "date",
+        "hours",
+        "description",
+        "invoicedate",
+        "invoice_id",
+        "amount",
+        "expirydate",
+        "expirychecked",
+    }
+)
+
+
+def _shown(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 def _id(text: str) -> int:
