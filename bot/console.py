@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.domain.durations import format_duration
+from bot.domain.psa_blocks import state_text
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.phrasebook import (
     all_entries_line,
@@ -230,10 +231,24 @@ def _balance_detail(console: Console, view: BalanceView) -> None:
 
 
 def blocks_table(title: str, blocks: list[BlockView]) -> FitTable:
+    psa = any(state_text(b.psa) for b in blocks)  # some block went to the PSA (issue 26): where it stands
     table = FitTable(
         title,
-        ("#", "Size", "Remaining", "Drawn", "Forfeited", "Starts", "Expires", "Renews", "Price", "Ref", "Status"),
-        wrap={"Status"},
+        (
+            "#",
+            "Size",
+            "Remaining",
+            "Drawn",
+            "Forfeited",
+            "Starts",
+            "Expires",
+            "Renews",
+            "Price",
+            "Ref",
+            "Status",
+            *(("PSA",) if psa else ()),
+        ),
+        wrap={"Status", "PSA"},
     )
     for b in blocks:
         status = block_status(b)
@@ -249,6 +264,7 @@ def blocks_table(title: str, blocks: list[BlockView]) -> FitTable:
             f"{b.price} {b.currency}" if b.price is not None else "",
             b.reference or "",
             status,
+            *((state_text(b.psa),) if psa else ()),
         )
     return table
 

@@ -6,6 +6,7 @@ Minutes stay whole numbers here; hours appear only at the vendor's edge (:func:`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -95,3 +96,10 @@ def block_psa_state(status: str | None, error: str | None, psa_id: str | None) -
     if status == "sent" or psa_id:
         return BlockPsaState("synced", psa_id)
     return BlockPsaState("none")
+
+
+def state_text(psa: Mapping[str, str | None] | None) -> str:
+    """A block's PSA state (``BlockPsaState.as_dict``) in words; "" when it is not written (none)."""
+    if not psa or psa.get("state") in (None, "none"):
+        return ""
+    return BlockPsaState(str(psa["state"]), psa.get("id"), psa.get("error")).text

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.psa_blocks import IMPORTED, KIND, BlockPsaState, PsaBlock, block_psa_state
-from bot.psa import Psa, PsaError, PsaNotFound
+from bot.psa import Psa, PsaError, PsaNotFound, psa_label
 from bot.services.context import Context
 from bot.services.results import BlockView
 from storage import outbox
@@ -67,6 +67,18 @@ def with_psa(uow: UnitOfWork, views: list[BlockView], blocks: Iterable[Block]) -
     """``views`` with each block's PSA state (``psa`` in ``blocks --json``)."""
     states = block_states(uow, blocks)
     return [replace(v, psa=states[v.id].as_dict()) if v.id in states else v for v in views]
+
+
+def failed_block_reasons(uow: UnitOfWork, ctx: Context, limit: int = 10) -> list[tuple[str, str]]:
+    """(client handle, why) of blocks the PSA refused, for App Home's "Needs attention"."""
+    label = psa_label(ctx.settings)
+    if label is None:
+        return []
+    failed, _ = uow.psa_blocks.failed(limit)
+    return [
+        (f.client, f"block {f.number or f.block_id}{' (its void)' if f.voided else ''} not in {label}: {f.error}")
+        for f in failed
+    ]
 
 
 def requeue_failed(uow: UnitOfWork, ctx: Context, client_id: int | None = None) -> int:

@@ -114,7 +114,7 @@ def retry_failed(ctx: Context, actor: Actor, handle: str | None = None, entry_id
     said += [f"{blocks} failed {'block' if blocks == 1 else 'blocks'}"] if blocks else []
     return Message(
         f"{' and '.join(said)} queued for {label} again." if said else "Nothing failed.",
-        {"requeued": count + blocks, "requeued_blocks": blocks},
+        {"requeued": count + blocks, **({"requeued_blocks": blocks} if blocks else {})},
     )
 
 

@@ -20,6 +20,7 @@ from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, client_named, grace_days_of, used_up_since
+from bot.services.psa_blocks import failed_block_reasons
 from bot.services.psa_blocks import with_psa as with_block_psa
 from bot.services.psa_sync import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
@@ -201,6 +202,7 @@ def dashboard(ctx: Context) -> Dashboard:
         balances = all_balances(uow, ctx, with_last_entry=True)
         today = ctx.today()
         usage = uow.clients.usage_by_handle(today)
+        not_in_psa = failed_block_reasons(uow, ctx)  # issue 26: blocks the PSA refused
     attention: list[Attention] = []
     for view in balances:
         used_30, used_90 = usage.get(view.client, (0, 0))
@@ -234,6 +236,8 @@ def dashboard(ctx: Context) -> Dashboard:
                         f"{block.number or block.id} expires on {block.expires_on}",
                     )
                 )
+    names = {view.client: view.display_name for view in balances}
+    attention += [Attention(handle, names.get(handle, handle), reason) for handle, reason in not_in_psa]
     return Dashboard(balances, attention)
 
 

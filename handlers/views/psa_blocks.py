@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from bot.domain.durations import format_duration
 from bot.domain.notices import PsaFailures
+from bot.domain.psa_blocks import state_text
 from handlers.views.blockkit import escape
 
 
@@ -27,10 +28,4 @@ def psa_block_lines(psa: PsaFailures) -> list[str]:
 
 def psa_block_state(psa: Mapping[str, str | None] | None) -> str:
     """A block's PSA state in words: "queued", "synced #addition:7", "failed: why" ("" for none)."""
-    if not psa or psa.get("state") in (None, "none"):
-        return ""
-    if psa["state"] == "synced":
-        return f"synced #{psa['id']}" if psa.get("id") else "synced"
-    if psa["state"] == "failed":
-        return f"failed: {psa.get('error')}"
-    return str(psa["state"])
+    return state_text(psa)

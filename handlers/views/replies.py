@@ -70,6 +70,7 @@ from handlers.views.blockkit import (
     to_dicts,
 )
 from handlers.views.outbox import TIMER_DISCARD_ACTION, TIMER_STOP_ACTION
+from handlers.views.psa_blocks import psa_block_state
 
 Rendered = tuple[str, list[dict[str, Any]]]
 UNDO_ACTION = "undo_entry"
@@ -217,6 +218,7 @@ def render_blocks(result: BlocksResult) -> Rendered:
             + renews
             + price
             + (f" · ref {escape(b.reference)}" if b.reference else "")
+            + (f" · {escape(psa_block_state(b.psa))}" if psa_block_state(b.psa) else "")
         )
     head = f"*Blocks of {escape(result.balance.display_name)}*"
     return escape(f"Blocks of {result.balance.display_name}"), to_dicts(

@@ -171,3 +171,38 @@ def test_psa_check_says_refused_credentials_apart_from_missing_mappings_and_an_o
     finally:
         psa_fake.faults.down = False
     assert cli.run("psa", "check").returncode in (0, 1)
+
+
+def test_the_digest_lists_failed_blocks_and_its_retry_button_sends_them_again(
+    psa_slack: SlackDriver, psa_ctx: Context, psa_fake: Any, fake_slack: FakeSlack
+) -> None:
+    """Issue 26: a block the PSA refused is in the digest, in the PSA's words, and Retry sends it again."""
+    label, admin = psa_fake.label, Actor.local_admin()
+    do(psa_ctx, admin, "client set acme psa-company 250 psa-agreement 30 psa-product 12")
+    words = psa_fake.refuse_blocks()
+    do(psa_ctx, admin, "topup acme 5")
+    dispatch = Dispatcher(psa_ctx, transports_for(psa_ctx))
+    dispatch.run_once()
+    run_job(psa_ctx, "digest", date(2026, 11, 25))
+    dispatch.run_once()
+    digest = [c for c in fake_slack.of("chat.postMessage") if c.params.get("channel") == "CMANAGERS"][-1].params
+    assert_valid_message(digest["blocks"], digest["text"])
+    text = json.dumps(digest["blocks"])
+    assert f"Blocks that did not reach {label}" in text and words in text
+    assert f"1 block not in {label}" in digest["text"]
+    psa_fake.seed()  # fixed in the PSA
+    psa_slack.click("psa_retry", "all", user="UMGR", channel="CMANAGERS")
+    handled = fake_slack.wait_for("response_url")[-1].params
+    assert f"1 failed block queued for {label} again" in json.dumps(handled["blocks"])
+    assert dispatch.run_once() == 1 and len(psa_fake.blocks_written()) == 1
+
+
+def test_blocks_json_says_where_each_block_stands_in_the_psa(cli: Cli, psa_fake: Any) -> None:
+    cli.env.update(psa_fake.env(PSA_PRODUCT_ID="12"))
+    assert cli.run("client", "add", "acme", "Acme", "Corp").returncode == 0
+    assert cli.run("client", "set", "acme", "psa-company", "250", "psa-agreement", "30").returncode == 0
+    assert cli.run("topup", "acme", "5").returncode == 0  # the CLI delivers what it queued before it exits
+    [written] = psa_fake.blocks_written()
+    shown = cli.json("blocks", "acme")["blocks"]
+    assert [b["psa"] for b in shown] == [{"state": "synced", "id": written["psa_id"], "error": None}]
+    assert "synced" in cli.run("blocks", "acme").stdout

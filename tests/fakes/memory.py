@@ -143,6 +143,7 @@ class MemoryUnitOfWork:
         self.nudges = Nudges(t)
         self.psa = PsaLinks(t)
         self.ledger = Ledger(t)
+        self.psa_blocks = PsaBlocks(t)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -903,3 +904,89 @@ def _block_row(b: Row) -> BlockRow:
 
 def _entry_row(e: Row) -> EntryRow:
     return EntryRow(e.id, e.work_date, e.billable_minutes, e.overage_minutes, e.billed_overage_minutes)
+
+
+class PsaBlocks(_Repository):
+    """``storage.psa_blocks.PsaBlocks``: blocks' writes to the PSA (issue 26)."""
+
+    def _row(self, block_id: int) -> Row | None:
+        return next(
+            (
+                m
+                for m in self._t.outbox.values()
+                if m.destination == DESTINATION and m.kind == "psa_block" and m.block_id == block_id
+            ),
+            None,
+        )
+
+    def requeue(self, row: dict[str, object], block_id: int) -> None:
+        found = self._row(block_id)
+        if found is None:
+            unique(self._t.outbox.values(), "dedupe_key", row["dedupe_key"], "outbox.dedupe_key")
+            message = row_of(models.OutboxMessage, id=self._t.next_id("outbox"), block_id=block_id, **row)
+            self._t.outbox[message.id] = message
+            return
+        found.status, found.next_attempt_at, found.attempts, found.last_error = (
+            "pending",
+            row["next_attempt_at"],
+            0,
+            None,
+        )
+        found.version += 1
+
+    def create_sent(self, block_id: int) -> bool:
+        row = self._row(block_id)
+        return row is None or bool(json.loads(row.payload).get("create_sent", True))
+
+    def mark_create_sent(self, block_id: int) -> None:
+        row = self._row(block_id)
+        if row is not None:
+            row.payload = json.dumps({**json.loads(row.payload), "create_sent": True})
+
+    def set_psa_id(self, block_id: int, psa_id: str | None) -> None:
+        self._t.blocks[block_id].psa_id = psa_id
+
+    def rows(self, block_ids: Iterable[int]) -> dict[int, Any]:
+        from storage.psa_blocks import BlockRow
+
+        found = {}
+        for block_id in set(block_ids):
+            row = self._row(block_id)
+            if row is not None:
+                found[block_id] = BlockRow(block_id, row.status, row.last_error)
+        return found
+
+    def failed(self, limit: int = 20) -> tuple[list[Any], int]:
+        from storage.psa_blocks import FailedBlock
+
+        rows = sorted(
+            (m for m in self._t.outbox.values() if m.kind == "psa_block" and m.status == "failed"), key=lambda m: m.id
+        )
+        found = []
+        for m in rows[:limit]:
+            block = self._t.blocks[m.block_id]
+            client = self._t.clients[block.client_id]
+            found.append(
+                FailedBlock(
+                    block.id,
+                    block.number,
+                    client.handle,
+                    block.minutes,
+                    block.voided_at is not None,
+                    m.last_error or "",
+                )
+            )
+        return found, len(rows)
+
+    def requeue_failed(self, now: datetime, client_id: int | None = None) -> int:
+        count = 0
+        for m in self._t.outbox.values():
+            if m.kind == "psa_block" and m.status == "failed" and client_id in (None, m.client_id):
+                m.status, m.next_attempt_at, m.attempts, m.last_error = "pending", now, 0, None
+                m.version += 1
+                count += 1
+        return count
+
+    def by_psa_id(self, client_id: int, psa_ids: Iterable[str]) -> set[str]:
+        wanted = set(psa_ids)
+        return {b.psa_id for b in self._t.blocks.values() if b.client_id == client_id and b.psa_id in wanted}

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import update
 
 from bot.clock import FixedClock
 from bot.services import Actor, Context, psa_admin
 from bot.services.psa_sync import retry_failed
 from bot.services.scheduled import digest_facts
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import Block, OutboxMessage
 from tests.conftest import psa_settings
+from tests.fakes.autotask import FakeAutotask
 from tests.fakes.connectwise import FakeConnectWise
+from tests.fakes.halopsa import FakeHalo
+from tests.fakes.psa_base import started
 from tests.helpers import balance_of, do
 from tests.psa_helpers import deliver, linked, psa_of
 
@@ -192,3 +197,62 @@ def test_import_blocks_never_adds_a_block_twice_nor_writes_an_imported_one_back(
     assert statuses["addition:7"] == "imported before" and statuses[written] == "written by blocktime"
     assert balance_of(ctx, "acme").remaining_minutes == before + 300  # the block written is not imported back
     assert len(connectwise.blocks_written()) == 1
+
+
+def test_autotask_writes_the_blocks_paid_flag_and_its_contract_dates(
+    database: Database, psa_servers: dict[str, Any], clock: FixedClock
+) -> None:
+    autotask: FakeAutotask = started(psa_servers, "autotask").seed()
+    ctx = linked(Context(database, psa_settings(autotask), clock))
+    do(ctx, ADMIN, "topup acme 10 price 1000 ref INV-1042")
+    with ctx.db.unit_of_work() as uow:  # sold before it is paid (issue 26 part 1 marks it so)
+        uow.session.execute(update(Block).where(Block.number == 2).values(paid=False))
+        uow.commit()
+    assert deliver(ctx) == 1
+    [posted] = [r.body for r in autotask.requests if r.method == "POST" and r.path == "Contracts/30/Blocks"]
+    assert posted["isPaid"] is False and posted["hours"] == 10 and posted["hourlyRate"] == 100
+    assert posted["endDate"] == "2027-10-31T00:00:00" and posted["invoiceNumber"] == "INV-1042"
+
+
+def test_the_fakes_refuse_what_their_vendors_refuse(psa_servers: dict[str, Any]) -> None:
+    """Each fake's checks of a block can fail: a missing product or field, a wrong type, a field the
+    vendor's model does not have."""
+    cw: FakeConnectWise = started(psa_servers, "connectwise").seed()
+    auth = httpx.BasicAuth(f"{cw.company}+{cw.public_key}", cw.private_key)
+    with httpx.Client(auth=auth, headers={"clientId": cw.client_id}) as http:
+        url = f"{cw.url}/finance/agreements/30/additions"
+        good = {"product": {"id": 12}, "quantity": 5, "billCustomer": "Billable"}
+        assert http.post(url, json=good).status_code == 201
+        missing = http.post(url, json={"quantity": 5, "billCustomer": "Billable"})
+        assert missing.status_code == 400 and missing.json()["errors"][0]["field"] == "product"
+        assert http.post(url, json={**good, "billCustomer": "Sometimes"}).status_code == 400
+        assert http.post(url, json={**good, "hours": 5}).status_code == 400  # not a field of an addition
+        assert http.post(url, json={**good, "quantity": 0}).status_code == 400
+    at: FakeAutotask = started(psa_servers, "autotask").seed()
+    headers = {"ApiIntegrationCode": at.integration_code, "UserName": at.username, "Secret": at.secret}
+    with httpx.Client(headers=headers) as http:
+        url = f"{at.url}/Contracts/30/Blocks"
+        good = {
+            "contractID": 30,
+            "datePurchased": "2026-11-25T00:00:00",
+            "startDate": "2026-11-25T00:00:00",
+            "endDate": "2027-10-31T00:00:00",
+            "hours": 5,
+            "hourlyRate": 100,
+        }
+        assert http.post(url, json=good).status_code == 200
+        missing = http.post(url, json={k: v for k, v in good.items() if k != "hours"})
+        assert missing.status_code == 500 and missing.json()["errors"] == ["hours is required"]
+        assert http.post(url, json={**good, "notes": "x"}).status_code == 500
+    halo: FakeHalo = started(psa_servers, "halopsa").seed()
+    form = {"grant_type": "client_credentials", "client_id": halo.client_id, "scope": "all"}
+    token = httpx.post(
+        f"{halo.url}/auth/token?tenant={halo.tenant}", data={**form, "client_secret": halo.client_secret}
+    ).json()["access_token"]
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as http:
+        url = f"{halo.url}/api/ClientPrepay"
+        good = {"client_id": 250, "date": "2026-11-25T00:00:00", "hours": 5}
+        assert http.post(url, json=[good]).status_code == 201
+        assert http.post(url, json=[{**good, "hours": "five"}]).json() == "hours must be a number greater than 0"
+        assert http.post(url, json=[{**good, "client_id": 999}]).status_code == 400
+        assert http.post(url, json=[{**good, "minutes": 300}]).status_code == 400
