@@ -256,6 +256,7 @@ def psa_link(client: ClientView) -> str:
     if not (client.psa_company_id or client.psa_agreement_id or client.psa_ticket_id):
         return ""
     ticket = f", ticket #{client.psa_ticket_id} for other time" if client.psa_ticket_id else ""
+    ticket += f", blocks sold as product {client.psa_product_id}" if client.psa_product_id else ""  # issue 26
     return f"company {client.psa_company_id or '?'}, agreement {client.psa_agreement_id or '?'}{ticket}"
 
 

@@ -5,6 +5,7 @@ the vendor's words, a void, and ``psa import-blocks`` never adding a block twice
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from bot.services import Actor, Context, psa_admin
 from bot.services.psa_sync import retry_failed
 from bot.services.scheduled import digest_facts
 from storage.db import Database
-from storage.models import Block, OutboxMessage
+from storage.models import AuditLog, Block, OutboxMessage
 from tests.conftest import psa_settings
 from tests.fakes.autotask import FakeAutotask
 from tests.fakes.connectwise import FakeConnectWise
@@ -256,3 +257,14 @@ def test_the_fakes_refuse_what_their_vendors_refuse(psa_servers: dict[str, Any])
         assert http.post(url, json=[{**good, "hours": "five"}]).json() == "hours must be a number greater than 0"
         assert http.post(url, json=[{**good, "client_id": 999}]).status_code == 400
         assert http.post(url, json=[{**good, "minutes": 300}]).status_code == 400
+
+
+def test_a_clients_psa_product_is_set_audited_and_shown(cwctx: Context) -> None:
+    do(cwctx, ADMIN, "client set acme psa-product 12")
+    shown = do(cwctx, ADMIN, "client show acme")
+    assert shown.psa_product_id == "12"
+    with cwctx.db.unit_of_work(read_only=True) as uow:
+        after = uow.session.query(AuditLog.after).order_by(AuditLog.id.desc()).limit(1).scalar()
+    assert json.loads(after or "{}")["psa_product_id"] == "12"
+    do(cwctx, ADMIN, "client set acme psa-product none")
+    assert do(cwctx, ADMIN, "client show acme").psa_product_id is None
