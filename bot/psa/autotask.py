@@ -241,6 +241,7 @@ class Autotask:
             raise PsaError("Autotask has no active action type for a to-do", permanent=True)
         general = [r for r in rows if str(r.get("name") or "").strip().lower() == "general"]
         return int((general or rows)[0]["id"])
+
     # -- blocks sold here (issue 26) ------------------------------------------------------------
 
     def find_block(self, block: PsaBlock) -> str | None:

@@ -244,6 +244,7 @@ class ConnectWise:
         body[field] = followup.reference
         created = self._call("POST", path, json_body=body)
         return str(created["id"])
+
     # -- blocks sold here (issue 26) ------------------------------------------------------------
 
     def find_block(self, block: PsaBlock) -> str | None:

@@ -212,6 +212,7 @@ class HaloPsa:
             ticket["agent_id"] = _number(followup.member_id, "agent")
         created = self.http.call("POST", "Tickets", json_body=[ticket])[0]
         return str(_one(created)["id"])
+
     # -- blocks sold here (issue 26) ------------------------------------------------------------
 
     def find_block(self, block: PsaBlock) -> str | None:

@@ -32,8 +32,8 @@ from bot.domain.errors import NotFound
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, policy_of
-from bot.services.psa_followup import queue_followup
 from bot.services.psa_blocks import queue_block
+from bot.services.psa_followup import queue_followup
 from bot.services.psa_sync import queue_chain_sync
 from storage import postings
 from storage.bare import BareUnitOfWork

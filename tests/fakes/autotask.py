@@ -303,9 +303,12 @@ class FakeAutotask(FakeServer):
         return Answer(429, {"errors": ["Request rejected: the integration's thread limit was exceeded"]})
 
     def _is_create(self, method: str, path: str, status: int) -> bool:
-        return method == "POST" and self._short(path) in ("TimeEntries", "Tickets", "ToDos") and status == 200
         short = self._short(path)
-        return method == "POST" and (short == "TimeEntries" or short.endswith("/Blocks")) and status == 200
+        return (
+            method == "POST"
+            and (short in ("TimeEntries", "Tickets", "ToDos") or short.endswith("/Blocks"))
+            and status == 200
+        )
 
     def _authorise(self, request: Incoming) -> None:
         if request.path == PREFIX + "zoneInformation":
@@ -500,6 +503,8 @@ class FakeAutotask(FakeServer):
         if entity == "Tickets":
             record["ticketNumber"] = f"T20261201.{record['id']:04d}"
         self.tables[entity][record["id"]] = record
+        return int(record["id"])
+
     # -- contract blocks (blocks sold in blocktime) ----------------------------------------------
 
     def blocks_written(self) -> list[dict[str, Any]]:

@@ -57,11 +57,8 @@ def _strict_time_entry() -> Any:
 
 
 def _strict(kind: str) -> Any:
-    """ConnectWise's ``Activity`` or ``Ticket`` schema, refusing fields it does not have."""
+    """ConnectWise's ``Activity``, ``Ticket`` or agreement ``Addition`` schema, refusing fields it does not have."""
     if kind not in _STRICT:
-def _strict_addition() -> Any:
-    """ConnectWise's agreement ``Addition`` schema, refusing fields it does not have."""
-    if "Addition" not in _STRICT:
         import warnings
 
         from pydantic import ConfigDict
@@ -75,13 +72,11 @@ def _strict_addition() -> Any:
 
         _STRICT[kind] = Strict
     return _STRICT[kind]
-            from pyconnectwise.models.manage import Addition
 
-            class StrictAddition(Addition):  # type: ignore[misc]
-                model_config = ConfigDict(extra="forbid")
 
-        _STRICT["Addition"] = StrictAddition
-    return _STRICT["Addition"]
+def _strict_addition() -> Any:
+    """ConnectWise's agreement ``Addition`` schema (a block sold in blocktime, issue 26)."""
+    return _strict("Addition")
 
 
 def _schema_fields() -> set[str]:

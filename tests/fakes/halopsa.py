@@ -46,7 +46,6 @@ PARAMETERS = {
         "search",
     },
     "ClientPrepay": {"client_id", "search", "count"},
-    "Tickets": {"client_id", "contract_id", "datesearch", "startdate", "enddate", "pageinate", "page_size", "page_no"},
 }
 TICKET_FIELDS = frozenset(  # a part of Halo's ticket (Faults) model: what a new ticket may say
     {
@@ -228,8 +227,7 @@ class FakeHalo(FakeServer):
         return Answer(429, "Too many requests")
 
     def _is_create(self, method: str, path: str, status: int) -> bool:
-        return method == "POST" and path in ("/api/Actions", "/api/Tickets") and status == 201
-        return method == "POST" and path in ("/api/Actions", "/api/ClientPrepay") and status == 201
+        return method == "POST" and path in ("/api/Actions", "/api/Tickets", "/api/ClientPrepay") and status == 201
 
     def _authorise(self, request: Incoming) -> None:
         if request.path == "/auth/token":
