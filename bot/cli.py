@@ -49,7 +49,7 @@ USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
 {help_text()}
 
 Also: blocktime migrate | console | run | serve [--port N] | socket | demo | version
-      blocktime jobs list | jobs run expiry|renewal|digest|statement|dispatch [--date YYYY-MM-DD]
+      blocktime jobs list | jobs run expiry|renewal|digest|statement|allotments|dispatch [--date YYYY-MM-DD]
       blocktime report <client>|--all [period] [--out FILE.csv] [--chart FILE.png]
       blocktime export [--out FILE.json] | import FILE.json
       {PSA_USAGE}

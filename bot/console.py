@@ -15,6 +15,7 @@ from bot.domain.psa_blocks import state_text
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.phrasebook import (
     all_entries_line,
+    allotment_label,
     balance_left,
     bar,
     block_status,
@@ -311,6 +312,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             "Grace",
             "Hours",
             "PSA",
+            "Allotment",
             "",
         ),
         wrap={"Name", "Aliases"},
@@ -332,6 +334,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             f"{c.expiry_grace_days}d",
             c.work_hours or "",
             psa_link(c) + (f" · follow-up {c.psa_alert}" if c.psa_alert != "off" else ""),
+            allotment_label(c),
             "archived" if c.archived else "",
         )
     return table

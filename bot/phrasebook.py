@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import singledispatch
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.allotments import Allotment
 from bot.domain.dates import long_day, recorded_words
 from bot.domain.durations import as_recorded, format_duration, format_hours
 from bot.domain.fields import plain_markup
@@ -260,6 +261,13 @@ def psa_link(client: ClientView) -> str:
     return f"company {client.psa_company_id or '?'}, agreement {client.psa_agreement_id or '?'}{ticket}"
 
 
+def allotment_label(client: ClientView) -> str:
+    """``monthly 10h, rollover up to 20h``: the client's recurring allotment, or nothing when none."""
+    if not client.recurring_period or not client.recurring_minutes:
+        return ""
+    return Allotment(client.recurring_period, client.recurring_minutes, client.rollover_minutes or 0).words()
+
+
 def statement_lines(statement: Statement) -> list[str]:
     """A statement that adds up as printed: opening + bought - used - forfeited + overage billed = closing."""
     d, st = format_duration, statement
@@ -282,6 +290,11 @@ def statement_lines(statement: Statement) -> list[str]:
         extras.append(f"{st.correction_count} {plural(st.correction_count, 'correction')} (voids and edits) included")
     if extras:
         lines.append("; ".join(extras).capitalize() + ".")
+    if st.rolled_over_minutes:
+        lines.append(
+            f"Rolled over: {d(st.rolled_over_minutes)} of the last allotment period's unused hours went into "
+            f"the new period (still in the balance); forfeited: {d(st.forfeited_minutes)}."
+        )
     for late in st.late:
         lines.append(
             f"Late: work of {_day(late.work_date)}, logged {_day(late.recorded_on)}: "

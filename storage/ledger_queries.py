@@ -23,6 +23,22 @@ def totals_by_kind(session: Session, client_id: int, start: date, end: date) -> 
     return {kind: int(total or 0) for kind, total in rows}
 
 
+def rolled_over(session: Session, client_id: int, start: date, end: date) -> int:
+    """Minutes rolled over from one allotment period into the next by the ``rollover`` lines recorded on
+    days in [start, end) (each line names the block the minutes went into; it moves no balance)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Block.rolled_in_minutes), 0))
+        .join(LedgerLine, LedgerLine.block_id == Block.id)
+        .where(
+            LedgerLine.client_id == client_id,
+            LedgerLine.kind == "rollover",
+            LedgerLine.recorded_on >= start,
+            LedgerLine.recorded_on < end,
+        )
+    )
+    return int(total or 0)
+
+
 def balance_before(session: Session, client_id: int, day: date) -> int:
     """The sum of every line recorded before ``day``: a period's opening balance."""
     total = session.scalar(

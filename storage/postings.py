@@ -290,6 +290,10 @@ class BlockRow:
     reference: str | None
     paid: bool = True
     source: str = "topup"
+    psa_id: str | None = None
+    period_start: date | None = None
+    rolled_in_minutes: int = 0
+    rolled_out_minutes: int = 0
 
 
 _B = _BLOCKS.c
@@ -304,6 +308,10 @@ _BLOCK_COLUMNS = (
     _B.reference,
     _B.paid,
     _B.source,
+    _B.psa_id,
+    _B.period_start,
+    _B.rolled_in_minutes,
+    _B.rolled_out_minutes,
 )
 _HOLDING = _BLOCKS.alias("holding")
 _LEDGER_BLOCKS = select(*_BLOCK_COLUMNS).where(

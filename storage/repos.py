@@ -219,6 +219,9 @@ class LedgerLines(_Repository):
     def balance_before(self, client_id: int, day: date) -> int:
         return ledger_queries.balance_before(self._session, client_id, day)
 
+    def rolled_over(self, client_id: int, start: date, end: date) -> int:
+        return ledger_queries.rolled_over(self._session, client_id, start, end)
+
     def any_before(self, client_id: int, day: date) -> bool:
         return ledger_queries.has_lines_before(self._session, client_id, day)
 

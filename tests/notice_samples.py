@@ -136,6 +136,7 @@ STORED: dict[str, dict[str, Any]] = {
                 "closing_on": "2026-11-30",
             }
         ],
+        "rolled_over_minutes": 0,
     },
     "nudge": {
         "kind": "nudge",

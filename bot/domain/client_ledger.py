@@ -11,9 +11,11 @@ events (a threshold crossed, a block forfeited, an entry's chain to sync with th
 
 Every change follows the same steps:
 1. the caller holds the client's row lock, so concurrent writers queue;
-2. blocks past their closing day (expiry + grace period) are forfeited first (``catch_up``), each by
-   its own ledger line dated the closing day; under ``carry``, open overage left while the next block
-   was still waiting to start is paid off by it once it has started;
+2. a recurring allotment's due periods are granted, and a closed period's unused minutes roll into the
+   next period's block up to the cap (``renew_allotments``); then blocks past their closing day (expiry +
+   grace period) are forfeited (``catch_up``), each by its own ledger line dated the closing day; under
+   ``carry``, open overage left while the next block was still waiting to start is paid off by it once it
+   has started;
 3. the change itself, as the rules decide it;
 4. one ledger line records the change: its minutes are the move of the account balance and
    ``balance_after`` the account balance after it, so the lines of any period add up (statements); a
@@ -27,13 +29,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.allocation import Allocation, allocate, closed_on, closing_day
 from bot.domain.allocation import Draw as DrawPart
+from bot.domain.allotments import SOURCE as RECURRING
+from bot.domain.allotments import Allotment, due_starts, period_end, period_words, rollover_split
 from bot.domain.charges import (
     EntryPlan,
     Policy,
@@ -69,6 +73,10 @@ class LedgerBlock:
     reference: str | None = None
     paid: bool = True  # an unpaid block draws only when the client is not pay-first (bot.domain.payments)
     source: str = "topup"
+    psa_id: str | None = None
+    period_start: date | None = None
+    rolled_in_minutes: int = 0
+    rolled_out_minutes: int = 0
 
 
 @dataclass
@@ -96,6 +104,7 @@ class Terms:
     overdraft_alert_step: int = 0
     alerts_snoozed_until: datetime | None = None
     pay_first: bool = False  # work draws only from paid blocks (bot.domain.payments)
+    recurring: Allotment | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,7 @@ class ClientLedger:
         actor: str,
         load_blocks: Callable[[Sequence[int]], Iterable[LedgerBlock]] = lambda ids: (),
         overage_entries: Callable[[], Iterable[LedgerEntry]] = lambda: (),
+        last_block_number: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.terms = terms
         self.totals = totals
@@ -210,6 +220,8 @@ class ClientLedger:
         self._blocks = {b.id: b for b in blocks}
         self._load_blocks = load_blocks
         self._overage_entries = overage_entries
+        self._last_block_number = last_block_number
+        self._last_start = terms.recurring.last_start if terms.recurring else None
         self._returned_to_closed: list[tuple[LedgerBlock, int]] = []
         self._ids = itertools.count(PROVISIONAL)
         self.posting = Posting(terms.client_id)
@@ -294,8 +306,99 @@ class ClientLedger:
     # -- changes ----------------------------------------------------------------------------------
     def catch_up(self) -> None:
         """Step 2 of every change: what is due before it, as of today."""
+        self.renew_allotments()
         self.expire_due()
         self.carry_to_started()
+
+    def next_block_number(self) -> int:
+        """The client's next block number (a client's second block is its block 2), counting the
+        blocks this posting adds."""
+        pending = [row.get("number") or 0 for row in self.posting.new_blocks]
+        return max([self._last_block_number() or 0, *pending]) + 1
+
+    def renew_allotments(self) -> list[LedgerBlock]:
+        """The recurring allotment (``bot.domain.allotments``), before anything else of a change:
+        1. each period due since the last granted one, oldest first, gets its block (source
+           ``recurring``, valid from the period's first day to its last, a ``topup`` line dated now),
+           and the client's ``recurring_last_start`` moves to it, so no writer grants a period twice;
+        2. each period block past its closing day whose next period's block exists rolls its unused
+           minutes into that block up to the cap (one ``rollover`` line: the account balance does not
+           move), oldest period first, so a missed run rolls through every period in order; what is
+           left is forfeited by ``expire_due`` right after, one line dated the period's closing day
+           (never before the current month began: a month that is over never changes).
+        Returns the blocks added."""
+        added: list[LedgerBlock] = []
+        allotment = self.terms.recurring
+        if allotment is not None:
+            current = Allotment(allotment.period, allotment.minutes, allotment.rollover_minutes, self._last_start)
+            for start in due_starts(current, self.today):
+                added.append(self._grant(allotment, start))
+        self._roll_over_closed_periods()
+        return added
+
+    def _grant(self, allotment: Allotment, start: date) -> LedgerBlock:
+        ends = period_end(start, allotment.period)
+        values = {
+            "client_id": self.terms.client_id,
+            "number": self.next_block_number(),
+            "start_on": start,
+            "expires_on": ends,
+            "note": f"{allotment.period} allotment, {period_words(start, allotment.period)}",
+            "sold_by": self.actor,
+            "created_at": self.now,
+        }
+        block = self.add_block(
+            values,
+            allotment.minutes,
+            start,
+            "topup",
+            f"{allotment.period} allotment {period_words(start, allotment.period)}",
+            source=RECURRING,
+            period_start=start,
+        )
+        self._last_start = start
+        self.posting.totals["recurring_last_start"] = start
+        return block
+
+    def _roll_over_closed_periods(self) -> None:
+        allotment = self.terms.recurring
+        cap = allotment.rollover_minutes if allotment is not None else 0
+        if cap <= 0:
+            return
+        periods = {b.period_start: b for b in self._blocks.values() if b.source == RECURRING and b.period_start}
+        grace = self.policy.grace_days
+        for start in sorted(periods):
+            block = periods[start]
+            if block.remaining_minutes <= 0 or not closed_on(block.expires_on, self.today, grace):
+                continue
+            assert block.expires_on is not None
+            following = periods.get(block.expires_on + timedelta(days=1))
+            if following is None:
+                continue
+            rolled, _ = rollover_split(block.remaining_minutes, cap, following.rolled_in_minutes)
+            if rolled:
+                self._roll_over(block, following, rolled)
+
+    def _roll_over(self, block: LedgerBlock, following: LedgerBlock, minutes: int) -> None:
+        before = self.figures()
+        self._set_block(
+            block,
+            remaining_minutes=block.remaining_minutes - minutes,
+            rolled_out_minutes=block.rolled_out_minutes + minutes,
+        )
+        self._set_block(
+            following,
+            remaining_minutes=following.remaining_minutes + minutes,
+            rolled_in_minutes=following.rolled_in_minutes + minutes,
+        )
+        self._line(
+            "rollover",
+            before,
+            block_id=following.id,
+            note=f"{minutes} min rolled over from block {block.number or block.id} into block "
+            f"{following.number or following.id}",
+            alert=False,
+        )
 
     def expire_due(self, cause: str | None = None) -> int:
         """Forfeit the unused minutes of every block past its closing day; returns minutes forfeited.
@@ -408,6 +511,7 @@ class ClientLedger:
         *,
         paid: bool = True,
         source: str = "topup",
+        period_start: date | None = None,
     ) -> LedgerBlock:
         """Add a block of ``minutes`` (``values``: its other columns), ``paid`` or sold on an invoice
         still to be paid, and settle open overage by the client's policy. Returns the block (its id
@@ -424,10 +528,13 @@ class ClientLedger:
             reference=values.get("reference"),
             paid=paid,
             source=source,
+            period_start=period_start,
         )
-        # only what differs from the columns' defaults (paid, source "topup"): a block sold paid was
-        # paid when it was sold (``paid_at`` is set when a block is marked paid later)
+        # only what differs from the columns' defaults (paid, source "topup", no period): a block sold
+        # paid was paid when it was sold (``paid_at`` is set when a block is marked paid later)
         life = {**({} if paid else {"paid": False}), **({} if source == "topup" else {"source": source})}
+        if period_start is not None:
+            life["period_start"] = period_start
         self.posting.new_blocks.append(
             {
                 **values,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 
+from bot.domain.allotments import ALLOTMENT_KEYS, allotment_setting
 from bot.domain.commands import (
     MOVES_HOURS,
     READS,
@@ -612,7 +613,9 @@ CLIENT_SET_KEYS = (
     "psa-ticket (5678|none): the PSA ticket for time that names no #ticket (HaloPSA and Autotask need one), "
     "psa-alert (activity|ticket|off|default: the follow-up a low balance opens in the PSA), "
     "pay-first (on|off: time draws only from paid blocks, then overage), "
-    "psa-product (12|none): the PSA product a block is sold as (ConnectWise's agreement additions)"
+    "psa-product (12|none): the PSA product a block is sold as (ConnectWise's agreement additions), "
+    "monthly|quarterly|yearly (10h: a recurring allotment, a block each period) with rollover (20h|0: unused "
+    "hours carried into the next period), recurring off"
 )
 
 _SETTERS = {
@@ -727,6 +730,13 @@ def _client_settings(words: list[str], longest: int = DEFAULT_MAX_MINUTES) -> di
                 )
             changes["work_hours"] = str(parse_work_hours(words[i + 1], words[i + 2]))
             i += 3
+            continue
+        if key in ALLOTMENT_KEYS:  # client set acme monthly 10h rollover 20h | rollover 0 | recurring off
+            for name, setting in allotment_setting(key, words[i + 1] if i + 1 < len(words) else None).items():
+                if name in changes and changes[name] != setting:
+                    raise ParseError(f"`{key}` is given twice with different values; give it once.", example)
+                changes[name] = setting
+            i += 2
             continue
         if key not in _SETTERS and key not in _LIMITED_BY_LONGEST_ENTRY:
             raise ParseError(f"`{words[i]}` is not a client setting. Settings: {CLIENT_SET_KEYS}.", example)

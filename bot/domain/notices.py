@@ -282,6 +282,7 @@ class Statement(Notice):
     correction_count: int = 0
     late: tuple[LateEntry, ...] = ()
     in_grace: tuple[GraceBlock, ...] = ()
+    rolled_over_minutes: int = 0  # a recurring allotment's hours carried into the next period
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:

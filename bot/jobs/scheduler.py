@@ -15,7 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.jobs.dispatcher import Dispatcher, worker_name
 from bot.jobs.runs import RunOutcome, run_once
-from bot.jobs.tasks import JOBS, REPEATABLE
+from bot.jobs.tasks import HOURLY, JOBS, REPEATABLE
 from bot.services import Context
 from bot.services.timers import ask_about_long_timers
 
@@ -37,6 +37,8 @@ def triggers(ctx: Context) -> dict[str, Any]:
         "digest": CronTrigger(day_of_week=settings.digest_days, hour=hour, minute=minute, timezone=zone),
         "statement": CronTrigger(day=1, hour=8, minute=0, timezone=zone),
         "nudge": CronTrigger(day_of_week=settings.nudge_days, hour=nudge_hour, minute=nudge_minute, timezone=zone),
+        # every hour: a recurring allotment's period begins at midnight in the client's own time zone
+        "allotments": CronTrigger(minute=2, timezone=zone),
     }
 
 
@@ -44,7 +46,8 @@ def run_job(ctx: Context, name: str, day: date, owner: str | None = None, repeat
     """Run job ``name`` for ``day`` unless it already ran (here or in another process); with
     ``repeat`` (a person asked), a job in ``REPEATABLE`` runs again and answers what it did now."""
     work = JOBS[name]
-    outcome = run_once(ctx, name, day.isoformat(), owner or worker_name(), lambda: work(ctx, day))
+    due_key = f"{day.isoformat()}T{ctx.now():%H}" if name in HOURLY else day.isoformat()
+    outcome = run_once(ctx, name, due_key, owner or worker_name(), lambda: work(ctx, day))
     if outcome.ran or not repeat or name not in REPEATABLE:
         return outcome
     return RunOutcome(name, day.isoformat(), True, work(ctx, day))

@@ -14,6 +14,7 @@ from typing import Any, Protocol, cast
 
 from bot.domain import notices
 from bot.domain.allocation import closed_on
+from bot.domain.allotments import Allotment
 from bot.domain.charges import EntryPlan, Policy
 from bot.domain.client_ledger import (
     BlockSyncDue,
@@ -141,6 +142,15 @@ def forfeit_due(ctx: Context, actor: Actor = SYSTEM) -> list[tuple[str, int]]:
     return forfeited
 
 
+def allotment_of(client: Client) -> Allotment | None:
+    """The client's recurring allotment, as the ledger reads it (None: none)."""
+    if not client.recurring_period or not client.recurring_minutes:
+        return None
+    return Allotment(
+        client.recurring_period, client.recurring_minutes, client.rollover_minutes or 0, client.recurring_last_start
+    )
+
+
 def ledger_block(row: postings.BlockRow | Block) -> LedgerBlock:
     """A block as the ledger holds it, from a row the ledger read or a block's stored row."""
     return LedgerBlock(
@@ -154,6 +164,10 @@ def ledger_block(row: postings.BlockRow | Block) -> LedgerBlock:
         row.reference,
         paid=row.paid,
         source=row.source,
+        psa_id=row.psa_id,
+        period_start=row.period_start,
+        rolled_in_minutes=row.rolled_in_minutes,
+        rolled_out_minutes=row.rolled_out_minutes,
     )
 
 
@@ -206,6 +220,7 @@ class ClientBook:
             settings.overdraft_alert_step_minutes,
             client.alerts_snoozed_until,
             pay_first=client.pay_first,
+            recurring=allotment_of(client),
         )
         totals = Totals(
             client.purchased_minutes,
@@ -225,6 +240,7 @@ class ClientBook:
             actor=actor.user_id,
             load_blocks=lambda ids: (ledger_block(r) for r in ledger.blocks_by_id(ids)),
             overage_entries=lambda: (ledger_entry(r) for r in ledger.overage_entries(client.id)),
+            last_block_number=lambda: self.uow.blocks.last_number(client.id),
         )
 
     # -- reading (the ledger's figures) -------------------------------------------------------------
@@ -246,7 +262,10 @@ class ClientBook:
         self.ledger.catch_up()
 
     def expire_due(self, cause: str | None = None) -> int:
-        """Forfeit what closed (``ClientLedger.expire_due``) and store it."""
+        """Forfeit what closed (``ClientLedger.expire_due``) and store it; a recurring allotment's due
+        periods are granted and rolled over first, so a closed period's hours roll over before any
+        forfeit (``ClientLedger.renew_allotments``)."""
+        self.ledger.renew_allotments()
         minutes = self.ledger.expire_due(cause)
         self.save()
         return minutes

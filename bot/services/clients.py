@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Settings
+from bot.domain.allotments import last_start_after_change
 from bot.domain.commands import (
     ClientAdd,
     ClientAlias,
@@ -19,7 +20,7 @@ from bot.domain.commands import (
 from bot.domain.errors import Refused
 from bot.domain.followups import followup_kind
 from bot.domain.roles import Role, Standing, require
-from bot.services.book import ClientBook
+from bot.services.book import ClientBook, allotment_of
 from bot.services.context import Actor, Context, client_named, grace_days_of, record_audit
 from bot.services.dispatch import serves
 from bot.services.people import channel_shared, person_standing
@@ -52,7 +53,11 @@ POLICY_FIELDS = (
     "psa_alert",
     "pay_first",
     "psa_product_id",
+    "recurring_period",
+    "recurring_minutes",
+    "rollover_minutes",
 )
+ALLOTMENT_FIELDS = ("recurring_period", "recurring_minutes", "rollover_minutes")
 
 
 def client_view(client: Client, settings: Settings) -> ClientView:
@@ -84,6 +89,10 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         psa_alert_default=client.psa_alert is None,
         pay_first=client.pay_first,
         psa_product_id=client.psa_product_id,
+        recurring_period=client.recurring_period,
+        recurring_minutes=client.recurring_minutes,
+        rollover_minutes=client.rollover_minutes,
+        recurring_last_start=client.recurring_last_start,
     )
 
 
@@ -125,11 +134,18 @@ def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[
         if rates:
             set_client_rates(uow, client.id, rates)
         ClientBook(uow, ctx, client, actor).expire_due()  # what had closed already, as the job would
+        allotment_before = allotment_of(client)
         for name, value in changes.items():
             setattr(client, name, value)
         _keep_the_calendar_from_going_back(ctx, client, before["timezone"])
+        if any(name in changes for name in ALLOTMENT_FIELDS):
+            client.recurring_last_start = last_start_after_change(
+                allotment_before, allotment_of(client), client.recurring_last_start, ctx.today(client.timezone)
+            )
         uow.clients.save(client)
         _forfeit_what_the_change_closed(uow, ctx, actor, client, before)
+        if any(name in changes for name in ALLOTMENT_FIELDS) and allotment_of(client) is not None:
+            ClientBook(uow, ctx, client, actor).expire_due()  # an allotment begun: its current period now
         record_audit(uow, ctx, actor, action, f"client:{client.id}", client.id, before, _snapshot(client))
         view = client_view(client, ctx.settings)
         uow.commit()

@@ -502,10 +502,9 @@ def add_block(
     """Add a block and settle open overage by the client's policy; returns (block, carried, billed)."""
     start = command.starts_on or book.today
     # numbered per client, under the client's row lock (a client's second block is its block 2)
-    last = book.uow.blocks.last_number(book.client.id)
     values = {
         "client_id": book.client.id,
-        "number": (last or 0) + 1,
+        "number": book.ledger.next_block_number(),
         "start_on": start,
         "expires_on": command.expires_on,
         "price": command.price,
@@ -579,6 +578,19 @@ def void_top_up(ctx: Context, actor: Actor, command: VoidTopUp) -> VoidResult:
             raise Refused(f"Block {block.number or block.id} of {client.display_name} is already voided.")
         book = ClientBook(uow, ctx, client, actor)
         book.catch_up()
+        now_held = book.ledger.block(block.id)  # a rollover just now may have moved its hours
+        if (
+            block.rolled_in_minutes
+            or block.rolled_out_minutes
+            or (now_held is not None and (now_held.rolled_in_minutes or now_held.rolled_out_minutes))
+        ):
+            raise Refused(
+                f"Block {block.number or block.id} of {client.display_name} holds hours rolled over between "
+                "allotment periods, so voiding it would take back hours another period holds. Stop the "
+                "allotment with `client set "
+                f"{client.handle} recurring off` instead; its blocks then run to their expiry.",
+                f"client set {client.handle} recurring off",
+            )
         snapshot = block_view(block, book.today, book.policy.grace_days).as_dict()
         live = book.uow.ledger.live_draws(block_id=block.id)
         rows = book.uow.ledger.entries_by_id(sorted({d.entry_id for d in live}))

@@ -82,6 +82,8 @@ def statement_facts(uow: UnitOfWork, client: Client, period: Period, ctx: Contex
         "late": late_facts(uow, movements, end),
         "in_grace": [] if ctx is None else in_grace_facts(uow, ctx, client, period),
         **({} if ctx is None else unpaid_facts(uow, ctx, client)),
+        # hours a recurring allotment carried from one period into the next (no balance moves)
+        "rolled_over_minutes": uow.lines.rolled_over(client.id, period.start, period.end),
     }
 
 

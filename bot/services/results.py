@@ -247,6 +247,12 @@ class ClientView(Result):
     psa_alert_default: bool = True  # psa_alert is the PSA_ALERT setting's (the client sets none of its own)
     pay_first: bool = False  # time draws only from paid blocks (then overage)
     psa_product_id: str | None = None  # the PSA product a block is sold as (issue 26)
+    # a recurring allotment (issue 26): monthly | quarterly | yearly, its size, the rollover cap, the
+    # latest period granted
+    recurring_period: str | None = None
+    recurring_minutes: int | None = None
+    rollover_minutes: int | None = None
+    recurring_last_start: date | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from bot.domain.worktypes import multiplier_label
 from bot.phrasebook import (
     NO_HISTORY,
     all_entries_line,
+    allotment_label,
     balance_left,
     bar,
     block_status,
@@ -243,6 +244,7 @@ def render_client(client: ClientView) -> str:
             if client.psa_alert != "off" or not client.psa_alert_default
             else ""
         )
+        + (f" · allotment {allotment_label(client)}" if allotment_label(client) else "")
     )
 
 
