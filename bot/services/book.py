@@ -261,6 +261,14 @@ class ClientBook:
     def catch_up(self) -> None:
         self.ledger.catch_up()
 
+    def catch_up_stored(self) -> None:
+        """Catch up and store it at once, for a change that reads rows the catch-up may change: an
+        entry to take back whose open overage a block (an allotment granted, a block that started) just
+        paid off by a carry reads its new draws and figures from storage."""
+        self.ledger.catch_up()
+        if self.ledger.posting:
+            self.save()
+
     def expire_due(self, cause: str | None = None) -> int:
         """Forfeit what closed (``ClientLedger.expire_due``) and store it; a recurring allotment's due
         periods are granted and rolled over first, so a closed period's hours roll over before any

@@ -309,7 +309,8 @@ def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
         entry, client = _entry_locked(uow, command.entry_id)
         check_void_entry(ctx.role(uow, actor), actor.user_id, entry.user_id, entry.created_at, ctx.now())
         book = ClientBook(uow, ctx, client, actor)
-        book.catch_up()
+        book.catch_up_stored()
+        entry = uow.entries.get(entry.id) or entry  # as the catch-up left it
         _take_back(book, entry, command.reason, command.reason[:200])
         book.settle_overage()
         book.save()
@@ -381,7 +382,8 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         old, client = _entry_locked(uow, command.entry_id)
         check_void_entry(ctx.role(uow, actor), actor.user_id, old.user_id, old.created_at, ctx.now(), "edit")
         book = ClientBook(uow, ctx, client, actor)
-        book.catch_up()
+        book.catch_up_stored()
+        old = uow.entries.get(old.id) or old  # as the catch-up left it
         _take_back(book, old, f"edited by {actor.label}", "replaced by an edit", correction=True)
         book.settle_overage()
         note = old.note if command.note is None else command.note
