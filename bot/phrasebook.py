@@ -268,6 +268,16 @@ def allotment_label(client: ClientView) -> str:
     return Allotment(client.recurring_period, client.recurring_minutes, client.rollover_minutes or 0).words()
 
 
+def allotment_block_words(block: BlockView) -> str:
+    """``allotment from 2026-12-01, 2h rolled in, 1h rolled out``: a recurring period's block."""
+    words = f"allotment from {block.period_start}"
+    if block.rolled_in_minutes:
+        words += f", {format_duration(block.rolled_in_minutes)} rolled in"
+    if block.rolled_out_minutes:
+        words += f", {format_duration(block.rolled_out_minutes)} rolled out"
+    return words
+
+
 def statement_lines(statement: Statement) -> list[str]:
     """A statement that adds up as printed: opening + bought - used - forfeited + overage billed = closing."""
     d, st = format_duration, statement

@@ -54,6 +54,10 @@ def block_view(block: Block, today: date, grace_days: int) -> BlockView:
         waiting=block.voided_at is None and is_waiting(block, today),
         paid=block.paid,
         paid_at=block.paid_at or (block.created_at if block.paid else None),  # sold paid: paid when sold
+        source=block.source,
+        period_start=block.period_start,
+        rolled_in_minutes=block.rolled_in_minutes,
+        rolled_out_minutes=block.rolled_out_minutes,
     )
 
 

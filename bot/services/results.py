@@ -51,6 +51,10 @@ class BlockView(Result):
     paid_at: datetime | None = None
     # where it stands in the PSA: {"state": "queued|synced|failed|none", "id": ..., "error": ...} (issue 26)
     psa: dict[str, str | None] | None = None
+    source: str = "topup"  # topup | renewal | refill | recurring | psa
+    period_start: date | None = None  # a recurring allotment's period
+    rolled_in_minutes: int = 0  # rolled over into it from the last period, and out of it into the next
+    rolled_out_minutes: int = 0
 
     @property
     def label(self) -> str:

@@ -18,6 +18,7 @@ from bot.domain.worktypes import multiplier_label
 from bot.phrasebook import (
     NO_HISTORY,
     all_entries_line,
+    allotment_block_words,
     allotment_label,
     balance_left,
     bar,
@@ -220,6 +221,7 @@ def render_blocks(result: BlocksResult) -> Rendered:
             + price
             + (f" · ref {escape(b.reference)}" if b.reference else "")
             + (f" · {escape(psa_block_state(b.psa))}" if psa_block_state(b.psa) else "")
+            + (f" · {allotment_block_words(b)}" if b.period_start else "")
         )
     head = f"*Blocks of {escape(result.balance.display_name)}*"
     return escape(f"Blocks of {result.balance.display_name}"), to_dicts(
