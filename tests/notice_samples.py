@@ -136,6 +136,8 @@ STORED: dict[str, dict[str, Any]] = {
                 "closing_on": "2026-11-30",
             }
         ],
+        "unpaid_minutes": 0,
+        "held_for_payment_minutes": 0,
         "rolled_over_minutes": 0,
     },
     "nudge": {

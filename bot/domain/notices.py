@@ -282,6 +282,8 @@ class Statement(Notice):
     correction_count: int = 0
     late: tuple[LateEntry, ...] = ()
     in_grace: tuple[GraceBlock, ...] = ()
+    unpaid_minutes: int = 0  # of the closing balance, hours in unpaid blocks (as of when it was taken)
+    held_for_payment_minutes: int = 0  # of those, what pay-first holds until the invoice is paid
     rolled_over_minutes: int = 0  # a recurring allotment's hours carried into the next period
 
     @classmethod
