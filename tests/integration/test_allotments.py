@@ -5,9 +5,11 @@ dated the period's end, statements that reconcile and a month already over that 
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,8 +21,11 @@ from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
 from bot.services.allotments import renew_allotments
 from bot.services.reports import statement_facts
-from storage.models import Block, Client, LedgerLine
+from storage.db import Database
+from storage.models import AuditLog, Block, Client, LedgerLine
+from tests.conftest import psa_settings
 from tests.helpers import balance_of, do
+from tests.psa_helpers import deliver, linked
 
 
 def at(clock: FixedClock, moment: str) -> None:
@@ -261,3 +266,32 @@ def test_the_job_is_scheduled_every_hour(ctx: Context) -> None:
     first = trigger.get_next_fire_time(None, datetime(2026, 12, 1, tzinfo=UTC))
     second = trigger.get_next_fire_time(first, first.replace(minute=3))
     assert (second - first).total_seconds() == 3600
+
+
+def test_the_setting_is_audited_with_before_and_after(acme: Context, admin: Actor) -> None:
+    do(acme, admin, "client set acme monthly 10h rollover 20h")
+    do(acme, admin, "client set acme recurring off")
+    with acme.db.unit_of_work(read_only=True) as uow:
+        rows = list(uow.session.scalars(select(AuditLog).where(AuditLog.action == "client_set").order_by(AuditLog.id)))
+        changes = [(json.loads(r.before or "{}"), json.loads(r.after or "{}")) for r in rows][-2:]
+    (before_on, after_on), (before_off, after_off) = changes
+    assert (before_on["recurring_period"], after_on["recurring_period"], after_on["rollover_minutes"]) == (
+        None,
+        "monthly",
+        1200,
+    )
+    assert (before_off["recurring_minutes"], after_off["recurring_minutes"]) == (600, None)
+
+
+def test_each_period_block_reaches_the_psa_once(database: Database, psa_fake: Any, clock: FixedClock) -> None:
+    at(clock, "2026-11-25T15:00:00+00:00")
+    ctx = linked(Context(database, psa_settings(psa_fake, psa_product_id="12"), clock))
+    admin = Actor.local_admin()
+    do(ctx, admin, "client set acme monthly 10h rollover 20h")
+    at(clock, "2026-12-01T00:30:00+00:00")
+    renew_allotments(ctx)
+    renew_allotments(ctx)
+    assert deliver(ctx) == 2  # November's block, granted with the setting, and December's
+    assert deliver(ctx) == 0
+    written = psa_fake.blocks_written()
+    assert sorted(record["hours"] for record in written) == [10, 10]
