@@ -140,6 +140,10 @@ class Blocks(_Repository):
         """The number of the client's newest block (None: it has none yet)."""
         return repositories.last_block_number(self._session, client_id)
 
+    def refills_since(self, client_id: int, since: datetime) -> int:
+        """How many live refill blocks (source ``refill``) the client got from ``since`` on (a refill cap)."""
+        return repositories.refills_since(self._session, client_id, since)
+
     def clients_expiring_by(self, day: date) -> list[int]:
         """Clients with a live block still holding minutes whose expiry is on or before ``day``."""
         return repositories.clients_with_blocks_expiring_by(self._session, day)

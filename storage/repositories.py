@@ -335,6 +335,16 @@ def last_block_number(session: Session, client_id: int) -> int | None:
     return session.scalar(select(func.max(Block.number)).where(Block.client_id == client_id))
 
 
+def refills_since(session: Session, client_id: int, since: datetime) -> int:
+    query = select(func.count()).where(
+        Block.client_id == client_id,
+        Block.source == "refill",
+        Block.voided_at.is_(None),
+        Block.created_at >= since,
+    )
+    return int(session.scalar(query) or 0)
+
+
 def block_by_number(session: Session, client_id: int, number: int) -> Block | None:
     return session.scalar(select(Block).where(Block.client_id == client_id, Block.number == number))
 

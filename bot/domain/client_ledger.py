@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -50,6 +50,7 @@ from bot.domain.charges import (
 )
 from bot.domain.dates import month_start, recorded_day
 from bot.domain.payments import Payment, Unpaid, drawable, unpaid
+from bot.domain.refills import RefillDecision, RefillPolicy, decide, refill_level
 from bot.domain.thresholds import Crossing, Threshold, alert_crossing
 
 PROVISIONAL = 1 << 60  # ids of rows a posting adds, until the writer stores them
@@ -105,6 +106,7 @@ class Terms:
     alerts_snoozed_until: datetime | None = None
     pay_first: bool = False  # work draws only from paid blocks (bot.domain.payments)
     recurring: Allotment | None = None
+    refill: RefillPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,27 @@ class BlockSyncDue:
     block_id: int
 
 
-Event = Crossed | Forfeited | SyncDue | BlockSyncDue
+@dataclass(frozen=True)
+class Refilled:
+    """An entry took the usable balance through the refill level (``bot.domain.refills``): a block was
+    added (``decision.action`` "added", ``block_id`` its id) or is offered for a manager's click
+    ("draft", no block). ``line_id`` is the entry's line, the one its crossing alert names."""
+
+    decision: RefillDecision
+    line_id: int
+    before: int
+    after: int  # the usable balance after the entry, before the refill
+    block_minutes: int
+    level: int  # the refill level the entry went through
+    block_id: int | None = None
+    block_number: int | None = None
+
+    @property
+    def added(self) -> bool:
+        return self.decision.action == "added"
+
+
+Event = Crossed | Forfeited | SyncDue | BlockSyncDue | Refilled
 
 
 @dataclass
@@ -211,6 +233,7 @@ class ClientLedger:
         load_blocks: Callable[[Sequence[int]], Iterable[LedgerBlock]] = lambda ids: (),
         overage_entries: Callable[[], Iterable[LedgerEntry]] = lambda: (),
         last_block_number: Callable[[], int | None] = lambda: None,
+        refills_this_month: Callable[[], int] = lambda: 0,
     ) -> None:
         self.terms = terms
         self.totals = totals
@@ -227,6 +250,9 @@ class ClientLedger:
         self.posting = Posting(terms.client_id)
         # Thresholds in percent are of the blocks current before the change.
         self.block_minutes_before = self.block_minutes()
+        self._refills_this_month = refills_this_month
+        self.refill_armed = terms.refill.armed if terms.refill is not None else True
+        self._refilled = False  # one refill per posting, and its own lift does not arm the next
 
     # -- reading ---------------------------------------------------------------------------------
     @property
@@ -602,15 +628,16 @@ class ClientLedger:
             alert=False,
         )
 
-    def settle_overage(self) -> tuple[int, int]:
+    def settle_overage(self, include_new: bool = False) -> tuple[int, int]:
         """After hours were added back: under ``carry`` the blocks pay off open overage (oldest entry
         first); under ``bill`` open overage becomes its own billable ledger line ("overage_billed").
-        Returns (carried, billed)."""
+        ``include_new``: entries this posting logs count too (a refill pays off the entry that called
+        for it). Returns (carried, billed)."""
         if self.totals.open_overage_minutes <= 0:
             return 0, 0
         before = self.figures()
         carried = billed = 0
-        for entry in self._open_overage():
+        for entry in self._open_overage(include_new):
             if self.terms.overage_policy == "bill":
                 entry.billed_overage_minutes += entry.overage_minutes
                 billed += entry.overage_minutes
@@ -633,10 +660,16 @@ class ClientLedger:
         return carried, billed
 
     # -- the steps' parts ------------------------------------------------------------------------------
-    def _open_overage(self) -> Iterable[LedgerEntry]:
+    def _open_overage(self, include_new: bool = False) -> Iterable[LedgerEntry]:
         """The stored entries with open overage, oldest first, as this posting leaves them (one it
-        voided or paid off is not among them)."""
-        for entry in self._overage_entries():
+        voided or paid off is not among them); with ``include_new``, then the ones it logs."""
+        stored = self._overage_entries()
+        new = (
+            LedgerEntry(r["id"], r["work_date"], r["billable_minutes"], r["overage_minutes"], 0)
+            for r in self.posting.new_entries
+            if include_new and r.get("voided_at") is None
+        )
+        for entry in itertools.chain(stored, new):
             changes = self.posting.entries.get(entry.id, {})
             if "voided_at" in changes:
                 continue
@@ -758,7 +791,53 @@ class ClientLedger:
         self.posting.lines.append(line)
         if alert:
             self._crossed(before.usable, after.usable, line["id"])
+            self._refill(kind, before.usable, after.usable, line["id"])
         return line
+
+    def _refill(self, kind: str, before: int, after: int, line_id: int) -> None:
+        """The client's refill policy after a change of the usable balance (``bot.domain.refills``):
+        arm it again once the balance is above the refill level (but not by the refill's own posting),
+        and on an entry's fall through that level, refill (auto) or offer a draft, once per run-down."""
+        policy = self.terms.refill
+        if policy is None or policy.mode == "notify" or self._refilled:
+            return
+        level = refill_level(self.terms.thresholds, self.block_minutes_before)
+        if not self.refill_armed and before > level:  # lifted above it since the last refill
+            self._arm(True)
+        if kind != "entry" or not after <= level < before:
+            if not self.refill_armed and after > level:
+                self._arm(True)
+            return
+        this_month = self._refills_this_month() if policy.mode == "auto" and self.refill_armed else 0
+        decision = decide(replace(policy, armed=self.refill_armed), before, after, level, this_month)
+        if decision is None:
+            return
+        if decision.action == "draft":
+            self.posting.events.append(Refilled(decision, line_id, before, after, self.block_minutes_before, level))
+            return
+        self._refilled = True
+        self._arm(False)
+        number = self.next_block_number()
+        values = {
+            "client_id": self.terms.client_id,
+            "number": number,
+            "start_on": self.today,
+            "expires_on": None,
+            "note": decision.rule,
+            "sold_by": self.actor,
+            "created_at": self.now,
+        }
+        block = self.add_block(
+            values, decision.minutes, self.today, "topup", f"{decision.rule}", paid=decision.paid, source="refill"
+        )
+        self.settle_overage(include_new=True)
+        self.posting.events.append(
+            Refilled(decision, line_id, before, after, self.block_minutes_before, level, block.id, number)
+        )
+
+    def _arm(self, armed: bool) -> None:
+        self.refill_armed = armed
+        self._set_totals(refill_armed=armed)
 
     def _crossed(self, before: int, after: int, line_id: int) -> None:
         """If the balance fell through a threshold: an event (the caller decides whether it is armed)."""

@@ -89,6 +89,7 @@ from bot.domain.fields import (
 )
 from bot.domain.followups import parse_psa_alert
 from bot.domain.payments import read_payment_words
+from bot.domain.refills import parse_refill
 from bot.domain.roles import Role
 from bot.domain.thresholds import format_thresholds, parse_thresholds
 from bot.domain.workhours import parse_work_hours
@@ -615,7 +616,8 @@ CLIENT_SET_KEYS = (
     "pay-first (on|off: time draws only from paid blocks, then overage), "
     "psa-product (12|none): the PSA product a block is sold as (ConnectWise's agreement additions), "
     "monthly|quarterly|yearly (10h: a recurring allotment, a block each period) with rollover (20h|0: unused "
-    "hours carried into the next period), recurring off"
+    "hours carried into the next period), recurring off, "
+    "refill (notify|draft 10h|auto 10h [paid] [max 2 per month]: what a fall through the lowest threshold does)"
 )
 
 _SETTERS = {
@@ -737,6 +739,11 @@ def _client_settings(words: list[str], longest: int = DEFAULT_MAX_MINUTES) -> di
                     raise ParseError(f"`{key}` is given twice with different values; give it once.", example)
                 changes[name] = setting
             i += 2
+            continue
+        if key == "refill":  # client set acme refill auto 10h [paid] [max 2 per month] (bot.domain.refills)
+            refill, used = parse_refill(words[i + 1 :])
+            changes.update(refill)
+            i += 1 + used
             continue
         if key not in _SETTERS and key not in _LIMITED_BY_LONGEST_ENTRY:
             raise ParseError(f"`{words[i]}` is not a client setting. Settings: {CLIENT_SET_KEYS}.", example)

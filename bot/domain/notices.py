@@ -67,6 +67,10 @@ class ThresholdCrossed(Notice):
     """A client's balance crossed one of its thresholds: low, used up or overdrawn."""
 
     kind = "threshold"
+    # a refill's facts (``bot.domain.refills``), absent from an alert without one
+    left_out = frozenset(
+        {"refill", "refill_minutes", "refill_paid", "refill_rule", "refill_reason", "refill_block", "refill_line"}
+    )
     client: str
     display_name: str | None = None
     account_manager: str | None = None
@@ -83,6 +87,13 @@ class ThresholdCrossed(Notice):
     level_minutes: int | None = None
     before_minutes: int | None = None
     at: str | None = None
+    refill: str | None = None  # "added" (auto) | "draft" (a ready block for a manager's click)
+    refill_minutes: int | None = None
+    refill_paid: bool | None = None
+    refill_rule: str | None = None  # "refill auto 10h": the setting that decided it
+    refill_reason: str | None = None  # why an auto refill is only a draft (its monthly cap)
+    refill_block: int | None = None  # the added block's number (the client's own numbering)
+    refill_line: int | None = None  # the crossing's ledger line: a draft's confirmation is keyed on it
 
     @classmethod
     def event(cls) -> str:

@@ -24,12 +24,16 @@ from bot.domain.client_ledger import (
     LedgerBlock,
     LedgerEntry,
     LiveDraw,
+    Refilled,
     SyncDue,
     Terms,
     Totals,
 )
 from bot.domain.commands import Command, LogTime, fingerprint
 from bot.domain.errors import NotFound
+from bot.domain.refills import month_began, refill_facts
+from bot.domain.refills import policy_of as refill_policy_of
+from bot.domain.thresholds import Crossing, Threshold
 from bot.domain.worktypes import STANDARD
 from bot.services import alerts
 from bot.services.context import Actor, Context, policy_of
@@ -221,6 +225,9 @@ class ClientBook:
             client.alerts_snoozed_until,
             pay_first=client.pay_first,
             recurring=allotment_of(client),
+            refill=refill_policy_of(
+                client.refill_mode, client.refill_minutes, client.refill_paid, client.refill_cap, client.refill_armed
+            ),
         )
         totals = Totals(
             client.purchased_minutes,
@@ -241,6 +248,8 @@ class ClientBook:
             load_blocks=lambda ids: (ledger_block(r) for r in ledger.blocks_by_id(ids)),
             overage_entries=lambda: (ledger_entry(r) for r in ledger.overage_entries(client.id)),
             last_block_number=lambda: self.uow.blocks.last_number(client.id),
+            # read only when an entry calls for a refill: a bare unit of work hands such a change over
+            refills_this_month=lambda: self.uow.blocks.refills_since(client.id, month_began(self.now, client.timezone)),
         )
 
     # -- reading (the ledger's figures) -------------------------------------------------------------
@@ -288,19 +297,25 @@ class ClientBook:
         """Store the ledger's posting (``storage.postings``) and queue what its events call for: an
         armed threshold's alert, a forfeit's notice, the PSA's sync of a changed entry."""
         posting = self.ledger.posting
-        if any(isinstance(event, Crossed | Forfeited) for event in posting.events):
+        if any(isinstance(event, Crossed | Forfeited | Refilled) for event in posting.events):
             alerts.can_queue(self.uow)  # else NotHere, before anything is written
         ids = self.uow.ledger.save(posting)
         self.ledger.stored(ids)
+        refills = {event.line_id: event for event in posting.events if isinstance(event, Refilled)}
         for event in posting.events:
             if isinstance(event, Crossed):
-                self._alert(event, ids(event.line_id) or 0)
+                self._alert(event, ids(event.line_id) or 0, refills.pop(event.line_id, None))
             elif isinstance(event, Forfeited):
                 self._forfeit_notice(event, ids(event.block.id) or 0, ids(event.line_id) or 0)
             elif isinstance(event, SyncDue):
                 queue_chain_sync(self.uow, self.ctx, self.client.id, ids(event.chain_root) or 0)
             elif isinstance(event, BlockSyncDue):
                 queue_block(self.uow, self.ctx, self.client, ids(event.block_id) or 0)
+        for refill in refills.values():  # no crossing alert (snoozed): a refill is said all the same
+            level = Threshold(minutes=refill.level)
+            crossing = Crossing(level, refill.level, refill.before, refill.after)
+            crossed = Crossed(crossing, refill.before, refill.after, refill.block_minutes, refill.line_id)
+            self._alert(crossed, ids(refill.line_id) or 0, refill)
         return ids
 
     def _forfeit_notice(self, event: Forfeited, block_id: int, line_id: int) -> None:
@@ -320,15 +335,20 @@ class ClientBook:
         )
         alerts.queue(self.uow, self.ctx, notice, client, f"forfeit:{block_id}:{line_id}")
 
-    def _alert(self, event: Crossed, line_id: int) -> None:
-        """A fall through a threshold: the alert, when the threshold is armed (``alerts.armed``)."""
+    def _alert(self, event: Crossed, line_id: int, refill: Refilled | None = None) -> None:
+        """A fall through a threshold: the alert, when the threshold is armed (``alerts.armed``), or
+        whenever it carries a refill (a block added, or a draft to confirm: a capped auto refill is
+        never swallowed)."""
         client, ctx, found = self.client, self.ctx, event.crossing
-        if not alerts.armed(self.uow, ctx.settings, client.id, found.threshold.label, found.level, self.now):
+        if refill is None and not alerts.armed(
+            self.uow, ctx.settings, client.id, found.threshold.label, found.level, self.now
+        ):
             return
         facts = alerts.balance_facts(self.uow, client, event.after, event.block_minutes, self.today, self.open_blocks())
         crossing = {"threshold": found.threshold.label, "at": self.now.isoformat()}
+        extra = refill_facts(refill.decision, refill.block_number, line_id) if refill is not None else {}
         notice = notices.ThresholdCrossed.from_json(
-            {**facts, **crossing, "level_minutes": found.level, "before_minutes": event.before}
+            {**facts, **crossing, "level_minutes": found.level, "before_minutes": event.before, **extra}
         )
         key = f"threshold:{client.id}:{line_id}"
         alerts.queue(self.uow, ctx, notice, client, key)

@@ -56,6 +56,10 @@ POLICY_FIELDS = (
     "recurring_period",
     "recurring_minutes",
     "rollover_minutes",
+    "refill_mode",
+    "refill_minutes",
+    "refill_paid",
+    "refill_cap",
 )
 ALLOTMENT_FIELDS = ("recurring_period", "recurring_minutes", "rollover_minutes")
 
@@ -93,6 +97,11 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         recurring_minutes=client.recurring_minutes,
         rollover_minutes=client.rollover_minutes,
         recurring_last_start=client.recurring_last_start,
+        refill_mode=client.refill_mode or "notify",
+        refill_minutes=client.refill_minutes,
+        refill_paid=bool(client.refill_paid),
+        refill_cap=client.refill_cap if client.refill_cap is not None else 1,
+        refill_armed=client.refill_armed if client.refill_armed is not None else True,
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.domain.refills import policy_of as refill_policy_of
 from bot.domain.thresholds import percent_left
 
 
@@ -257,6 +258,18 @@ class ClientView(Result):
     recurring_minutes: int | None = None
     rollover_minutes: int | None = None
     recurring_last_start: date | None = None
+    # refill policy (bot.domain.refills): notify | draft | auto, the block's size, paid, the monthly cap of
+    # auto refills, and whether the next fall through the lowest threshold refills (one per run-down)
+    refill_mode: str = "notify"
+    refill_minutes: int | None = None
+    refill_paid: bool = False
+    refill_cap: int = 1
+    refill_armed: bool = True
+
+    @property
+    def refill(self) -> str:
+        """The refill setting in its own words: ``refill auto 10h max 2 per month``."""
+        return refill_policy_of(self.refill_mode, self.refill_minutes, self.refill_paid, self.refill_cap, True).rule
 
 
 @dataclass(frozen=True)

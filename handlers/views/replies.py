@@ -247,6 +247,7 @@ def render_client(client: ClientView) -> str:
             else ""
         )
         + (f" · allotment {allotment_label(client)}" if allotment_label(client) else "")
+        + (f" · {client.refill}" if client.refill_mode != "notify" else "")
     )
 
 

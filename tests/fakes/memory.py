@@ -258,6 +258,13 @@ class Blocks(_Repository):
     def last_number(self, client_id: int) -> int | None:
         return max((b.number for b in self._t.blocks.values() if b.client_id == client_id and b.number), default=None)
 
+    def refills_since(self, client_id: int, since: datetime) -> int:
+        return sum(
+            1
+            for b in self._t.blocks.values()
+            if b.client_id == client_id and b.source == "refill" and b.voided_at is None and b.created_at >= since
+        )
+
     def clients_expiring_by(self, day: date) -> list[int]:
         return sorted(
             {
