@@ -8,7 +8,6 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
