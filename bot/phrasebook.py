@@ -27,6 +27,7 @@ from bot.domain.notices import (
     TimerCheck,
 )
 from bot.domain.payments import Unpaid, held_note, left_words
+from bot.domain.refills import refill_words
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.services.results import BalanceView, BlockView, ClientCard, ClientView, LogResult, TopUpResult, VoidResult
 
@@ -425,14 +426,25 @@ def summary(notice: Notice) -> str:
     raise AssertionError(f"no phrase for {type(notice).__name__}")  # pragma: no cover
 
 
+def refill_line(alert: ThresholdCrossed) -> str | None:
+    """``Added 10h (refill auto 10h, unpaid).``, or a draft's offer: the alert's refill, if it has one."""
+    if alert.refill is None or not alert.refill_minutes:
+        return None
+    return refill_words(
+        alert.refill, alert.refill_minutes, bool(alert.refill_paid), alert.refill_rule, alert.refill_reason
+    )
+
+
 @summary.register
 def threshold_text(alert: ThresholdCrossed) -> str:
     remaining = alert.remaining_minutes
+    refill = refill_line(alert)
+    tail = f" {refill}" if refill else ""
     if remaining < 0:
-        return f"{alert.display_name} is overdrawn by {format_duration(-remaining)}{limit_text(alert)}."
+        return f"{alert.display_name} is overdrawn by {format_duration(-remaining)}{limit_text(alert)}.{tail}"
     state = "has used up its hours" if remaining == 0 else "is running low"
     pct = f" ({alert.percent_left}%)" if alert.percent_left is not None else ""
-    return f"{alert.display_name} {state}: {format_duration(remaining)} left{pct}."
+    return f"{alert.display_name} {state}: {format_duration(remaining)} left{pct}.{tail}"
 
 
 @summary.register
@@ -512,6 +524,7 @@ def _(alert: ThresholdCrossed) -> tuple[str, str]:
             f"Next block expiry: {alert.next_expiry or 'none'}",
             "",
             f"Top up in Slack: /topup {alert.client} 10",
+            *([f"Refill: {refill_line(alert)}"] if refill_line(alert) else []),
         ]
     )
     return f"[blocktime] {threshold_text(alert)}", body

@@ -9,18 +9,28 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.durations import format_duration
 from bot.domain.errors import ParseError
 from bot.domain.fields import parse_id
 from bot.services import alerts, run_text
 from bot.services.channels import undo_entry
 from bot.services.psa_sync import retry_failed
+from bot.services.refills import confirm_refill, draft_of, refill_note
 from handlers.deps import Deps, ack_then
 from handlers.outcome import attempt
 from handlers.reports import chart_into_thread
 from handlers.slash_commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
 from handlers.views.blockkit import escape
 from handlers.views.home import OPEN_TOPUP_ACTION
-from handlers.views.outbox import ADD_HOURS_ACTION, CHART_ACTION, ENTRIES_ACTION, PSA_RETRY_ACTION, SNOOZE_ACTION
+from handlers.views.outbox import (
+    ADD_HOURS_ACTION,
+    CHART_ACTION,
+    ENTRIES_ACTION,
+    PSA_RETRY_ACTION,
+    REFILL_CONFIRM_ACTION,
+    REFILL_EDIT_ACTION,
+    SNOOZE_ACTION,
+)
 from handlers.views.replies import UNDO_ACTION, error_message, render, render_void
 
 log = logging.getLogger("blocktime.actions")
@@ -139,6 +149,52 @@ def psa_retry_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], 
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
+def refill_confirm_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    """A draft refill's one click: the service adds the block once (managers; a second click, here or
+    in another process, finds the first's block) and the alert says who added it."""
+    actor = deps.people.actor(body["user"]["id"])
+    draft = draft_of(str(action.get("value", "")))
+    if draft is None:  # not one of our buttons' values
+        return
+    outcome = attempt(lambda: confirm_refill(deps.ctx, actor, draft), "refill")
+    result = outcome.result
+    if result is None:  # refused (a technician, a guest, an archived client) or failed: said, never swallowed
+        text, blocks = error_message(outcome.error or "")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return
+    added = f"{format_duration(result.minutes)} as block {result.block_number or result.block_id}"
+    if result.duplicate:
+        note = f":information_source: Already added: {added}. Nothing was added twice."
+        respond(text=note, response_type="ephemeral", replace_original=False)
+        return
+    note = f":white_check_mark: Refill added by <@{actor.user_id}>: {added}."
+    if body.get("message"):  # the alert says it was handled, so colleagues don't add it twice
+        handled(respond, body, note)
+    else:
+        respond(text=note, response_type="ephemeral", replace_original=False)
+    deps.home_changed(actor.user_id)
+
+
+def refill_edit_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    """The draft refill in the top-up form, filled in, to change before adding (managers)."""
+    actor = deps.people.actor(body["user"]["id"])
+    refusal = topup_refusal(deps, actor)
+    draft = draft_of(str(action.get("value", "")))
+    if refusal or draft is None:
+        text, blocks = error_message(refusal or "That button is not one of ours.")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return
+    channel = (body.get("channel") or {}).get("id")
+    alert_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+    prefill = {"hours": f"{draft.minutes / 60:g}", "note": refill_note(draft)}
+    form_or_apology(
+        respond,
+        lambda: open_topup_modal(
+            deps, actor, body["trigger_id"], channel, chosen=draft.client, alert_ts=alert_ts, prefill=prefill
+        ),
+    )
+
+
 def on_undo(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
     ack_then(ack, deps, f"button {UNDO_ACTION}", undo_clicked, body, action, respond)
 
@@ -167,6 +223,14 @@ def on_alert_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any], respo
     ack_then(ack, deps, f"button {CHART_ACTION}", chart_clicked, body, action, respond)
 
 
+def on_refill_confirm(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {REFILL_CONFIRM_ACTION}", refill_confirm_clicked, body, action, respond)
+
+
+def on_refill_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {REFILL_EDIT_ACTION}", refill_edit_clicked, body, action, respond)
+
+
 def register(app: App) -> None:
     """Each button is acknowledged at once; its work (the database, then Web API calls and
     ``respond``) runs after the ack (``handlers.deps.ack_then``)."""
@@ -177,3 +241,5 @@ def register(app: App) -> None:
     app.action(SNOOZE_ACTION)(on_snooze)
     app.action(ENTRIES_ACTION)(on_alert_entries)
     app.action(CHART_ACTION)(on_alert_chart)
+    app.action(REFILL_CONFIRM_ACTION)(on_refill_confirm)
+    app.action(REFILL_EDIT_ACTION)(on_refill_edit)

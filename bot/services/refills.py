@@ -11,6 +11,7 @@ entry's own posting; this is the manager's click on a draft (``bot.domain.refill
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bot.domain.durations import format_duration
@@ -39,6 +40,22 @@ def draft_key(client_id: int, line_id: int) -> str:
     return f"refill:{client_id}:{line_id}"
 
 
+def draft_of(value: str) -> RefillDraft | None:
+    """The draft a button's value carries (``handlers.views.outbox.refill_value``); None if it is not one."""
+    try:
+        data = json.loads(value)
+        draft = RefillDraft(str(data["client"]), int(data["line"]), int(data["minutes"]), bool(data.get("paid")))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return draft
+
+
+def refill_note(draft: RefillDraft) -> str:
+    """The note a draft refill's block carries (and the top-up form's first note)."""
+    state = "paid" if draft.paid else f"unpaid, {DRAFT_NOTE}"
+    return f"refill draft {format_duration(draft.minutes)} ({state})"
+
+
 def confirm_refill(ctx: Context, actor: Actor, draft: RefillDraft) -> TopUpResult:
     """Add the draft's block (see the module's docstring); a repeat returns the first one, ``duplicate``."""
     if not 0 < draft.minutes <= MAX_REFILL_MINUTES:
@@ -55,13 +72,12 @@ def confirm_refill(ctx: Context, actor: Actor, draft: RefillDraft) -> TopUpResul
         if seen is not None:  # clicked before: the first click's block
             return _topup_result(book, seen, 0, 0, duplicate=True)
         book.catch_up()
-        state = "paid" if draft.paid else f"unpaid, {DRAFT_NOTE}"
         values = {
             "client_id": client.id,
             "number": book.ledger.next_block_number(),  # counting an allotment the catch-up added
             "start_on": book.today,
             "expires_on": None,
-            "note": f"refill draft {format_duration(draft.minutes)} ({state}), confirmed",
+            "note": f"{refill_note(draft)}, confirmed",
             "sold_by": actor.user_id,
             "idempotency_key": key,
             "created_at": book.now,

@@ -54,10 +54,17 @@ def _text(
     return InputBlock(block_id=block_id, label=label, optional=optional, element=element)
 
 
-def topup_modal(clients: list[ClientView], metadata: dict[str, str], chosen: str | None = None) -> dict[str, Any]:
+def topup_modal(
+    clients: list[ClientView],
+    metadata: dict[str, str],
+    chosen: str | None = None,
+    prefill: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The top-up form; ``prefill`` gives fields' first values by block id (a draft refill's hours and note)."""
+    first = prefill or {}
     blocks = [
         _client_input(clients, chosen),
-        _text("hours", "Hours", "10 (or 7.5, 90m)"),
+        _text("hours", "Hours", "10 (or 7.5, 90m)", initial=first.get("hours", "")),
         InputBlock(
             block_id="expires",
             label="Expires on",
@@ -66,7 +73,7 @@ def topup_modal(clients: list[ClientView], metadata: dict[str, str], chosen: str
         ),
         _text("price", "Price", "1500.00", optional=True),
         _text("reference", "Reference (invoice or PO)", "INV-1001", optional=True),
-        _text("note", "Note", "", optional=True, multiline=True),
+        _text("note", "Note", "", optional=True, multiline=True, initial=first.get("note", "")),
     ]
     return View(
         type="modal",

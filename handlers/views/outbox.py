@@ -25,7 +25,7 @@ from bot.domain.notices import (
     ThresholdCrossed,
     TimerCheck,
 )
-from bot.phrasebook import limit_text, per_week, run_out, statement_lines, summary
+from bot.phrasebook import limit_text, per_week, refill_line, run_out, statement_lines, summary
 from handlers.views.blockkit import (
     MESSAGE_BLOCKS,
     balance_line,
@@ -49,6 +49,21 @@ TIMER_FIX_ACTION = "timer_fix"
 TIMER_STOP_ACTION = "timer_stop"
 TIMER_DISCARD_ACTION = "timer_discard"
 PSA_RETRY_ACTION = "psa_retry"  # the digest's Retry of entries that did not reach the PSA
+REFILL_CONFIRM_ACTION = "refill_confirm"  # a draft refill's one click (managers); value: ``refill_value``
+REFILL_EDIT_ACTION = "refill_edit"  # the draft refill in the top-up form first
+
+
+def refill_value(alert: ThresholdCrossed) -> str:
+    """A draft refill's buttons' value: what ``bot.services.refills.RefillDraft`` is read from."""
+    return json.dumps(
+        {
+            "client": alert.client,
+            "line": alert.refill_line,
+            "minutes": alert.refill_minutes,
+            "paid": bool(alert.refill_paid),
+        },
+        separators=(",", ":"),
+    )
 
 
 def _who(notice: ThresholdCrossed | BlockForfeited) -> str:
@@ -83,6 +98,7 @@ def _(alert: ThresholdCrossed) -> list[Block]:
             f"{icon} *{_name(alert)}* crossed the *{alert.threshold}* threshold: "
             f"{balance_line(remaining, alert.percent_left)}"
         )
+    refill = refill_line(alert)
     burn = alert.burn_per_day_minutes or "0"
     lines = [
         f"Used in the last 30 days: *{format_duration(alert.used_30d_minutes)}*",
@@ -90,10 +106,28 @@ def _(alert: ThresholdCrossed) -> list[Block]:
         f"Projected run-out: *{run_out(alert)}*",
         f"Next block expiry: {alert.next_expiry or 'none'}",
     ]
+    if alert.refill == "added":
+        ask = f"{_who(alert)}: {escape(refill or '')} It goes on the next invoice."
+    else:
+        ask = f"{_who(alert)}: time to talk to {_name(alert)} about more hours."
+    draft: list[Block] = []
+    if alert.refill == "draft" and alert.refill_minutes:
+        value = refill_value(alert)
+        size = format_duration(alert.refill_minutes)
+        draft = [
+            section(f":package: {escape(refill or '')}"),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(text=f"Add {size}", action_id=REFILL_CONFIRM_ACTION, value=value, style="primary"),
+                    ButtonElement(text="Edit first", action_id=REFILL_EDIT_ACTION, value=value),
+                ]
+            ),
+        ]
     return [
         section(head),
         section("\n".join(lines)),
-        context(f"{_who(alert)}: time to talk to {_name(alert)} about more hours."),
+        context(ask),
+        *draft,
         ActionsBlock(
             elements=[
                 ButtonElement(text="Add hours", action_id=ADD_HOURS_ACTION, value=alert.client, style="primary"),
