@@ -24,7 +24,7 @@ AUTO = RefillPolicy("auto", 600, False, 1)
         ("draft 10h", {"refill_mode": "draft", "refill_minutes": 600, "refill_paid": False, "refill_cap": 1}, 2),
         ("auto 10h paid", {"refill_mode": "auto", "refill_minutes": 600, "refill_paid": True, "refill_cap": 1}, 3),
         (
-            "auto 7.5 max 2 per month",
+            "auto 7.5h max 2 per month",
             {"refill_mode": "auto", "refill_minutes": 450, "refill_paid": False, "refill_cap": 2},
             6,
         ),
