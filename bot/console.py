@@ -313,9 +313,10 @@ def client_table(clients: list[ClientView]) -> FitTable:
             "Hours",
             "PSA",
             "Allotment",
+            "Refill",
             "",
         ),
-        wrap={"Name", "Aliases"},
+        wrap={"Name", "Aliases", "Refill"},
     )
     for c in clients:
         overdraft = "unlimited" if c.overdraft_minutes is None else format_duration(c.overdraft_minutes)
@@ -335,6 +336,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             c.work_hours or "",
             psa_link(c) + (f" · follow-up {c.psa_alert}" if c.psa_alert != "off" else ""),
             allotment_label(c),
+            c.refill.removeprefix("refill "),
             "archived" if c.archived else "",
         )
     return table

@@ -35,3 +35,22 @@ def test_a_top_up_that_closed_before_it_was_bought_is_refused_with_an_example(cl
     said = " ".join((done.stdout + done.stderr).split())
     assert "closed on 2026-11-17" in said and "topup acme 5 expires 2027-11-25" in said, said
     assert cli.json("balance", "acme")["purchased_minutes"] == 0
+
+
+def test_a_refill_policy_is_set_shown_and_acted_on_through_the_cli(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    cli.run("topup", "acme", "10")
+    shown = cli.json("client", "set", "acme", "refill", "auto", "10h", "paid", "max", "2", "per", "month")
+    assert (shown["refill_mode"], shown["refill_minutes"], shown["refill_paid"], shown["refill_cap"]) == (
+        "auto",
+        600,
+        True,
+        2,
+    )
+    assert shown["refill_armed"] is True
+    assert "Refill" in cli.run("client", "show", "acme").stdout
+    cli.run("logtime", "acme", "9h30m", "migration")
+    assert cli.json("balance", "acme")["remaining_minutes"] == 630
+    assert cli.json("client", "show", "acme")["refill_armed"] is False
+    refused = cli.run("client", "set", "acme", "refill", "sometimes")
+    assert refused.returncode != 0 and "client set acme refill auto 10h" in refused.stdout + refused.stderr

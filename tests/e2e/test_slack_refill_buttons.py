@@ -79,3 +79,12 @@ def test_edit_opens_the_topup_form_filled_in(
     assert fields["hours"]["element"]["initial_value"] == "10"
     assert fields["note"]["element"]["initial_value"] == "refill draft 10h (unpaid, invoice to follow)"
     assert refill_blocks(slack_ctx) == 0
+
+
+def test_the_setting_from_slack_is_for_admins_and_shown_in_the_reply(slack: SlackDriver, acme: str) -> None:
+    refused = slack.command("/blocktime", "client set acme refill auto 10h", user="UMGR")
+    assert refused.status == 200 and "Only admins" in json.dumps(refused.json)
+    done = slack.command("/blocktime", "client set acme refill auto 10h max 2 per month", user="UADMIN")
+    assert done.status == 200
+    assert_valid_message(done.json.get("blocks", []), done.json.get("text"))
+    assert "refill auto 10h max 2 per month" in json.dumps(done.json)
