@@ -3,8 +3,10 @@
 typed with their words (duration, date, ``as <type>``, ``--nb``, note) in any order and with random work
 dates (late, back-dated, across month ends), voids, edits (late ones across a block's closing
 included), expiries with grace, overage carried and billed, the grace period and the client's time
-zone changed between writes, and a recurring allotment (monthly or quarterly, set, changed, turned off
-and on) whose closed periods roll over into the next up to the cap, the rest forfeited.
+zone changed between writes, a recurring allotment (monthly or quarterly, set, changed, turned off
+and on) whose closed periods roll over into the next up to the cap, the rest forfeited, and
+automatic refills (``refill auto``: a block added by the entry that falls through the lowest
+threshold, at most ``max`` a calendar month in the client's zone).
 
 After every step the product's balance figures equal the model's; at the end, for every month, the
 statement reconciles (opening + bought - used - forfeited + overage billed = closing), opens where the
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +35,7 @@ from bot.services.allotments import renew_allotments
 from bot.services.hours import expire_blocks
 from bot.services.reports import entry_movements, statement_facts
 from storage.db import Database
-from storage.models import Client
+from storage.models import Block, Client
 from tests.conftest import NOW, FreshDatabases
 from tests.helpers import balance_of, do
 
@@ -97,6 +99,13 @@ class Model:
     grace: int = GRACE
     allot: tuple[int, int, int] | None = None  # recurring allotment: (months, minutes, rollover cap)
     last_start: date | None = None
+    refill: tuple[int, int] | None = None  # ``refill auto``: (minutes, a month's cap); None: notify
+    refills: list[datetime] = field(default_factory=list)  # when each refill was added
+    refill_id: int = 0  # the product's id of the refill block a step added, if it added one
+    now: datetime = NOW
+    zone: str = "UTC"
+
+    REFILL_LEVEL = 60  # the story's thresholds: 1h,0 (the lowest above zero)
 
     def closed(self, b: MBlock) -> bool:
         return b.expires is not None and self.today > b.expires + timedelta(days=self.grace)
@@ -168,6 +177,7 @@ class Model:
         after = self.usable() - sum(m for i, m in draws.items() if i in current) - over
         if over and self.overdraft is not None and after < -self.overdraft:
             raise Refused
+        before = self.usable()
         entry = MEntry(work_date, billable, non_billable, onsite, open_over=over)
         self.forfeited -= sum(first.values())  # the void forfeited them; drawn again, they are not
         entry.draws.update({i: m for i, m in first.items() if m})
@@ -175,7 +185,23 @@ class Model:
         self.open_over += over
         if entry_id is not None:
             self.entries[entry_id] = entry
+        self.refill_after(before)
         return entry
+
+    def refill_after(self, before: int) -> None:
+        """An entry that took the usable balance from above the refill level to at or under it adds the
+        refill block (once: a crossing starts above the level), unless this month's cap is reached; the
+        block pays off the open overage by the client's policy, the new entry's included."""
+        if self.refill is None or not self.usable() <= self.REFILL_LEVEL < before:
+            return
+        minutes, cap = self.refill
+        zone = ZoneInfo(self.zone)
+        month_began = datetime.combine(self.now.astimezone(zone).date().replace(day=1), time.min, zone)
+        if sum(1 for at in self.refills if at >= month_began) >= cap:  # a calendar month in the client's zone
+            return
+        self.refills.append(self.now)
+        self.blocks.append(MBlock(self.refill_id or 10**9, minutes, minutes, self.today, None))
+        self.settle()
 
     def void(self, entry_id: int) -> None:
         entry = self.entries[entry_id]
@@ -303,8 +329,11 @@ allots = st.tuples(
     st.integers(1, 8),
     st.sampled_from([0, 1, 3]),
 )
+# (hours of ``refill auto``, its monthly cap), or 0: ``refill notify``
+refill_rules = st.tuples(st.just("refill"), st.integers(0, 4), st.integers(1, 3))
 stories = st.lists(
-    st.one_of(topups, logs, logs, logs, voids, edits, edits, days, policies, graces, zones, allots), max_size=28
+    st.one_of(topups, logs, logs, logs, voids, edits, edits, days, policies, graces, zones, allots, refill_rules),
+    max_size=28,
 )
 MONTHS = {"monthly": 1, "quarterly": 3}
 OVERDRAFTS = {"none": 0, "2h": 120, "unlimited": None}
@@ -316,7 +345,7 @@ class Story:
         self.ctx = Context(db, Settings(), self.clock)
         self.admin = Actor.local_admin()
         do(self.ctx, self.admin, "client add acme Acme")
-        do(self.ctx, self.admin, f"client set acme overdraft 2h rounding {ROUNDING}m grace {GRACE}d")
+        do(self.ctx, self.admin, f"client set acme overdraft 2h rounding {ROUNDING}m grace {GRACE}d thresholds 1h,0")
         do(self.ctx, self.admin, "worktype add onsite 1.5")
         self.zone = "UTC"
         self.records_from: date | None = None  # the product's rule: the calendar of records never goes back
@@ -324,6 +353,7 @@ class Story:
         self.entry_ids: list[int] = []
         self.block_count = 0
         self.sent: dict[str, dict] = {}  # type: ignore[type-arg]
+        self.refill_ids: list[int] = []
 
     @property
     def today(self) -> date:
@@ -391,6 +421,7 @@ class Story:
             line = " ".join(w for w in (said[part] for part in op[5]) if w)
             result = do(self.ctx, self.admin, f"logtime acme {line}")
             assert str(result.work_date) == str(work_date), line  # the date is read wherever it stands
+            model.refill_id, model.now, model.zone = self.new_refill(), self.clock.now(), self.zone
             model.log(result.entry_id, op[1], work_date, op[3], onsite=op[4])
             self.entry_ids.append(result.entry_id)
         elif kind == "void" and self.entry_ids:
@@ -405,6 +436,7 @@ class Story:
             if old.voided:
                 return
             result = do(self.ctx, self.admin, f"edit {entry_id} {op[2]}m")
+            model.refill_id, model.now, model.zone = self.new_refill(), self.clock.now(), self.zone
             model.edit(entry_id, result.entry_id, op[2])
             self.entry_ids.append(result.entry_id)
         elif kind == "days":
@@ -423,6 +455,10 @@ class Story:
         elif kind == "policy":
             do(self.ctx, self.admin, f"client set acme overage {op[1]} overdraft {op[2]}")
             model.policy, model.overdraft = op[1], OVERDRAFTS[op[2]]
+        elif kind == "refill":
+            words = f"auto {op[1]}h max {op[2]} per month" if op[1] else "notify"
+            do(self.ctx, self.admin, f"client set acme refill {words}")
+            model.refill = (op[1] * 60, op[2]) if op[1] else None
         elif kind == "grace":  # a shorter grace period may close blocks: forfeited at once
             do(self.ctx, self.admin, f"client set acme grace {op[1]}d")
             model.grace = op[1]
@@ -445,6 +481,15 @@ class Story:
             model.set_allotment(None if op[1] is None else (MONTHS[op[1]], op[2] * 60, op[3] * 60))
             self.block_count += model.renew_allotment(self.block_count + 1)
             model.expire()
+
+    def new_refill(self) -> int:
+        """The id of the refill block the last step added (0: none), as the model's id of it."""
+        with self.ctx.db.unit_of_work(read_only=True) as uow:
+            ids = list(uow.session.scalars(select(Block.id).where(Block.source == "refill").order_by(Block.id)))
+        new = [i for i in ids if i not in self.refill_ids]
+        self.refill_ids = ids
+        self.block_count += len(new)  # the product numbers blocks in order: a refill takes the next id
+        return new[0] if new else 0
 
     def send_statements_if_a_month_ended(self, month: date) -> None:
         """The statements of months that are over are sent: from now on they must never change."""
@@ -608,6 +653,7 @@ def test_statements_reconcile_and_balances_match_the_reference_model(fresh_datab
     @example(OVERAGE_BEFORE_A_BLOCK_STARTS)
     @example(VOID_AFTER_AN_ALLOTMENT_PAID_OFF_ITS_OVERAGE)
     @example(ROLLOVER_ACROSS_MONTHS)
+    @example(REFILLS_ACROSS_THE_CAP)
     def story_holds(ops: list[tuple]) -> None:  # type: ignore[type-arg]
         with fresh_databases.open() as db:
             run_story(db, ops)
@@ -640,6 +686,35 @@ def test_the_model_and_the_product_agree_on_a_late_entry_in_grace(tmp_path) -> N
             story.step(op)
             story.check_balances()
         assert story.model.blocks[0].left == 240  # drawn from the expired block, in its grace period
+        story.check_statements()
+    finally:
+        db.dispose()
+
+
+# refills: one by the entry through the level, none past the cap, one again in the next month
+REFILLS_ACROSS_THE_CAP = [
+    ("refill", 2, 1),
+    ("topup", 3, None, False, 0),
+    ("log", 150, 0, False, False, WORDS, False),  # 3h -> 30m: a refill of 2h
+    ("log", 120, 0, False, False, WORDS, False),  # 2h30m -> 30m: the cap of 1 is reached
+    ("days", 25),  # December
+    ("topup", 2, None, False, 0),
+    ("log", 150, 0, False, False, WORDS, False),  # 2h30m -> 0: a refill again
+    ("policy", "bill", "2h"),
+    ("refill", 1, 3),
+    ("log", 200, 0, False, False, WORDS, False),  # 2h -> -1h20m: the refill bills the overage
+]
+
+
+def test_the_model_and_the_product_agree_on_refills_and_their_cap(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = Database(f"sqlite:///{tmp_path}/x.db")
+    db.migrate()
+    try:
+        story = Story(db)
+        for op in REFILLS_ACROSS_THE_CAP:
+            story.step(op)
+            story.check_balances()
+        assert len(story.model.refills) == len(story.refill_ids) == 3
         story.check_statements()
     finally:
         db.dispose()
