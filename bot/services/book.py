@@ -352,6 +352,8 @@ class ClientBook:
         )
         key = f"threshold:{client.id}:{line_id}"
         alerts.queue(self.uow, ctx, notice, client, key)
-        # the PSA's follow-up of the same crossing; part 3's Refilled event, when it lands, passes the
-        # block it added (refill=...) so the follow-up says so instead of asking for a sale
-        queue_followup(self.uow, ctx, client, notice.to_json(), key)
+        # the PSA's follow-up of the same crossing: a block a refill added is said instead of asking for a sale
+        added = None
+        if refill is not None and refill.added:
+            added = {"minutes": refill.decision.minutes, "paid": refill.decision.paid, "rule": refill.decision.rule}
+        queue_followup(self.uow, ctx, client, notice.to_json(), key, refill=added)

@@ -291,3 +291,17 @@ def test_a_client_not_linked_to_the_psa_queues_no_follow_up(
     do(ctx, Actor.local_admin(), "client set acme psa-company none")
     cross_half(ctx)
     assert followup_rows(ctx) == []
+
+
+def test_a_refill_added_by_the_crossing_is_said_instead_of_asking(
+    database: Database, psa_fake: Any, clock: FixedClock
+) -> None:
+    ctx = followup_ctx(database, psa_fake, clock)
+    do(ctx, Actor.local_admin(), "client set acme refill auto 10h")
+    do(ctx, TECH, "logtime acme 9h30m server migration")  # through 50%, 25% and 10%: one refill
+    [row] = followup_rows(ctx)
+    assert json.loads(row.payload)["refill"] == {"minutes": 600, "paid": False, "rule": "refill auto 10h"}
+    deliver(ctx)
+    [followup] = opened(psa_fake)
+    assert "A refill of 10h (unpaid) was added automatically by rule refill auto 10h" in followup["text"]
+    assert "Please contact the client" not in followup["text"]
