@@ -268,3 +268,13 @@ def test_a_clients_psa_product_is_set_audited_and_shown(cwctx: Context) -> None:
     assert json.loads(after or "{}")["psa_product_id"] == "12"
     do(cwctx, ADMIN, "client set acme psa-product none")
     assert do(cwctx, ADMIN, "client show acme").psa_product_id is None
+
+
+def test_an_automatic_refill_reaches_the_psa_like_a_top_up(bctx: Context, psa_fake: Any) -> None:
+    do(bctx, ADMIN, "client set acme refill auto 10h")
+    do(bctx, ADMIN, "logtime acme 9h30m server migration")  # 10h -> 30m: through 10%, a refill of 10h
+    assert psa_state(bctx, 2)["state"] == "queued"
+    deliver(bctx)
+    [record] = psa_fake.blocks_written()
+    assert record["hours"] == 10 and not record["cancelled"]
+    assert psa_state(bctx, 2)["state"] == "synced"
