@@ -473,9 +473,11 @@ def _(digest: Digest) -> str:
     if psa and psa.failed_block_count:  # issue 26: blocks the PSA refused
         blocks = f"{psa.failed_block_count} block{'' if psa.failed_block_count == 1 else 's'} not in {psa.name}."
         failed = f"{failed[:-1]}, {blocks}"
+    unpaid = len(digest.unpaid or ())
+    waiting = f", {unpaid} block{'' if unpaid == 1 else 's'} waiting for payment" if unpaid else ""
     return (
         f"Daily digest: {len(digest.low)} low, {len(digest.overdrawn)} overdrawn, "
-        f"{soon} block{'' if soon == 1 else 's'} expiring soon" + failed
+        f"{soon} block{'' if soon == 1 else 's'} expiring soon{waiting}" + failed
     )
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, home, message_events, modals, slash_commands, timecapture
+from handlers import actions, home, message_events, modals, payments, slash_commands, timecapture
 
 
 def register_all(app: App) -> None:
-    for module in (slash_commands, message_events, home, actions, modals, timecapture):
+    for module in (slash_commands, message_events, home, actions, modals, timecapture, payments):
         module.register(app)

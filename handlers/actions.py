@@ -186,7 +186,11 @@ def refill_edit_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any]
         return
     channel = (body.get("channel") or {}).get("id")
     alert_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
-    prefill = {"hours": f"{draft.minutes / 60:g}", "note": refill_note(draft)}
+    prefill = {
+        "hours": f"{draft.minutes / 60:g}",
+        "note": refill_note(draft),
+        "paid": "paid" if draft.paid else "unpaid",
+    }
     form_or_apology(
         respond,
         lambda: open_topup_modal(

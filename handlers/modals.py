@@ -66,6 +66,7 @@ def _top_up(deps: Deps, actor: Actor, fields: dict[str, Any], view: dict[str, An
         fields.get("reference"),
         fields.get("note"),
         deps.ctx.today(),
+        paid=fields.get("paid"),
     )
     return hours.top_up(deps.ctx, actor, command, idempotency_key=f"view:{view['id']}")
 

@@ -164,6 +164,10 @@ class Blocks(_Repository):
     def renewal_of(self, block_id: int) -> int | None:
         return repositories.renewal_of(self._session, block_id)
 
+    def unpaid(self) -> list[Block]:
+        """Live blocks not yet paid, used up or not, of active clients: by client, then block number."""
+        return repositories.unpaid_blocks(self._session)
+
 
 class Entries(_Repository):
     """Time entries."""

@@ -56,6 +56,16 @@ def billable_used_since(session: Session, client_id: int, start: date) -> int:
     return int(total or 0)
 
 
+def unpaid_blocks(session: Session) -> list[Block]:
+    query = (
+        select(Block)
+        .join(Client, Client.id == Block.client_id)
+        .where(Block.voided_at.is_(None), Block.paid.is_(False), Client.archived.is_(False))
+        .order_by(Block.client_id, Block.number, Block.id)
+    )
+    return list(session.scalars(query))
+
+
 def unrenewed_blocks(session: Session) -> list[tuple[int, date, int]]:
     """``(block id, start, months)`` of live blocks with a renewal rule and no renewal yet, oldest first."""
     successor = aliased(Block)

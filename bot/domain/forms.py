@@ -53,7 +53,9 @@ def topup_from_form(
     reference: str | None,
     note: str | None,
     today: date,
+    paid: str | None = None,
 ) -> TopUp:
+    """``paid``: the form's payment choice (``paid`` or ``unpaid``); no choice is paid."""
     errors: dict[str, str] = {}
     if not client:
         errors["client"] = "Pick a client."
@@ -76,6 +78,7 @@ def topup_from_form(
         reference=(reference or "").strip()[:100] or None,
         note=clean_note(note or ""),
         confirmed=confirmed,
+        paid=paid != "unpaid",
     )
 
 

@@ -171,6 +171,16 @@ class ExpiringBlock(DigestClient):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UnpaidBlock(DigestClient):
+    """A block sold on an invoice not yet paid (``remaining_minutes``: the block's), with Mark paid."""
+
+    block_id: int
+    block_number: int | None = None
+    minutes: int
+    reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class PsaFailure:
     """An entry the PSA refused, with the PSA's own words."""
 
@@ -211,12 +221,13 @@ class Digest(Notice):
     """The managers' daily digest: low, overdrawn, expiring soon, and what the PSA refused."""
 
     kind = "digest"
-    left_out = frozenset({"psa"})  # no PSA connected: no key
+    left_out = frozenset({"psa", "unpaid"})  # no PSA connected, no unpaid block: no key
     date: str
     low: tuple[LowClient, ...] = ()
     overdrawn: tuple[DigestClient, ...] = ()
     expiring: tuple[ExpiringBlock, ...] = ()
     psa: PsaFailures | None = None
+    unpaid: tuple[UnpaidBlock, ...] | None = None  # blocks waiting for payment (issue 26), Mark paid on each
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
@@ -235,6 +246,7 @@ class Digest(Notice):
                 failed_block_count=psa.get("failed_block_count", 0),
                 failed_blocks=_parts(PsaBlockFailure, psa.get("failed_blocks")),
             ),
+            unpaid=_parts(UnpaidBlock, data["unpaid"]) if data.get("unpaid") else None,
         )
 
 

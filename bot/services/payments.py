@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.domain.commands import MarkPaid, MarkUnpaid
 from bot.domain.errors import NotFound
+from bot.domain.notices import UnpaidBlock
 from bot.domain.payments import Payment, check_mark_paid, check_mark_unpaid, refuse_voided
 from bot.services.book import ClientBook, ledger_block, locked_client
 from bot.services.context import Actor, Context, client_named, record_audit
@@ -44,6 +45,25 @@ class PaymentResult(Result):
     @property
     def label(self) -> str:
         return f"Block {self.block_number or self.block_id}"
+
+
+def unpaid_blocks(uow: UnitOfWork) -> list[UnpaidBlock]:
+    """Every live block still waiting for payment, used up or not (App Home and the digest offer Mark
+    paid on each), by client and block number."""
+    rows = uow.blocks.unpaid()
+    clients = uow.clients.by_ids(sorted({b.client_id for b in rows}))
+    return [
+        UnpaidBlock(
+            client=clients[b.client_id].handle,
+            display_name=clients[b.client_id].display_name,
+            remaining_minutes=b.remaining_minutes,
+            block_id=b.id,
+            block_number=b.number,
+            minutes=b.minutes,
+            reference=b.reference,
+        )
+        for b in rows
+    ]
 
 
 @serves(MarkPaid)

@@ -4,7 +4,7 @@ length of the history."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
+from bot.domain.notices import UnpaidBlock
 from bot.domain.payments import drawable, unpaid
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
@@ -22,6 +23,7 @@ from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, client_named, grace_days_of, used_up_since
 from bot.services.psa_blocks import failed_block_reasons
 from bot.services.psa_blocks import with_psa as with_block_psa
+from bot.services.payments import unpaid_blocks
 from bot.services.psa_sync import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
 from storage.db import UnitOfWork
@@ -193,6 +195,7 @@ class Attention:
 class Dashboard:
     balances: list[BalanceView]
     attention: list[Attention]
+    unpaid: list[UnpaidBlock] = field(default_factory=list)  # blocks waiting for payment (Mark paid)
 
 
 ATTENTION_DAYS = 14
@@ -207,6 +210,7 @@ def dashboard(ctx: Context) -> Dashboard:
         today = ctx.today()
         usage = uow.clients.usage_by_handle(today)
         not_in_psa = failed_block_reasons(uow, ctx)  # issue 26: blocks the PSA refused
+        unpaid = unpaid_blocks(uow)
     attention: list[Attention] = []
     for view in balances:
         used_30, used_90 = usage.get(view.client, (0, 0))
@@ -242,7 +246,7 @@ def dashboard(ctx: Context) -> Dashboard:
                 )
     names = {view.client: view.display_name for view in balances}
     attention += [Attention(handle, names.get(handle, handle), reason) for handle, reason in not_in_psa]
-    return Dashboard(balances, attention)
+    return Dashboard(balances, attention, unpaid)
 
 
 def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, list[BlockView]]:

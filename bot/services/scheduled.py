@@ -30,6 +30,7 @@ from bot.services.alerts import enqueue, internal_channel, queue, thresholds_of
 from bot.services.book import SYSTEM, ClientBook
 from bot.services.context import Context
 from bot.services.hours import add_block, expire_blocks
+from bot.services.payments import unpaid_blocks
 from bot.services.queries import all_balances
 from bot.services.reports import statement_facts
 from storage.db import UnitOfWork
@@ -158,6 +159,7 @@ def digest_facts(ctx: Context, uow: UnitOfWork, day: date) -> Digest:
         overdrawn=tuple(overdrawn),
         expiring=tuple(expiring),
         psa=_psa_failures(ctx, uow),
+        unpaid=tuple(unpaid_blocks(uow)) or None,
     )
 
 

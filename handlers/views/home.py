@@ -16,11 +16,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain.durations import as_recorded, format_duration
+from bot.domain.payments import Unpaid
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.phrasebook import bar, percent_label
 from bot.services.queries import Dashboard, MyDay
 from bot.services.results import BalanceView
 from handlers.views.blockkit import context, escape, section
+from handlers.views.payments import unpaid_blocks
 from handlers.views.replies import timer_actions
 
 OPEN_LOG_ACTION = "home_log_time"
@@ -28,14 +30,16 @@ OPEN_TOPUP_ACTION = "home_top_up"
 HOME_EDIT_ACTION = "home_edit_entry"  # value: the entry id
 HOME_VOID_ACTION = "home_void_entry"
 HOME_BLOCKS = 100
+UNPAID_SHOWN = 8  # blocks waiting for payment shown with Mark paid (the rest: ``blocks <client>``)
 
 
 ATTENTION_LIMIT = 10
 
 
 def home_view(dashboard: Dashboard, can_top_up: bool = True, mine: MyDay | None = None) -> dict[str, Any]:
-    """The dashboard; the Top up button only for those who may top up (account managers, admins);
-    ``mine``: the viewer's running timer and today's entries, with their buttons."""
+    """The dashboard; the Top up button and the blocks waiting for payment (Mark paid) only for those
+    who may top up (account managers, admins); ``mine``: the viewer's running timer and today's
+    entries, with their buttons."""
     balances = dashboard.balances
     blocks: list[Block] = [HeaderBlock(text="blocktime")]
     if dashboard.attention:
@@ -48,6 +52,9 @@ def home_view(dashboard: Dashboard, can_top_up: bool = True, mine: MyDay | None 
     if can_top_up:
         buttons.append(ButtonElement(text="Top up", action_id=OPEN_TOPUP_ACTION))
     blocks.append(ActionsBlock(elements=buttons))
+    if can_top_up:  # managers: blocks waiting for payment, each with Mark paid
+        paying = unpaid_blocks(dashboard.unpaid, UNPAID_SHOWN + 2, "`blocks <client>` lists each client's")
+        blocks += [*paying, DividerBlock()] if paying else []
     if mine is not None:
         blocks += my_blocks(mine)
     blocks += [
@@ -129,9 +136,11 @@ def client_blocks(view: BalanceView) -> list[Block]:
         else ""
     )
     waits = f" · {view.waiting}" if view.waiting else ""
+    said = Unpaid(view.unpaid_minutes, view.held_for_payment_minutes).words()
+    unpaid = f" ({said})" if said else ""
     head = (
         f"{warn}*{escape(view.display_name)}* (`{view.client}`)\n`{bar(view.percent_left)}` {percent} · "
-        f"*{format_duration(view.remaining_minutes)}* left{grace}{waits}{expiry}"
+        f"*{format_duration(view.remaining_minutes)}* left{unpaid}{grace}{waits}{expiry}"
     )
     last = view.last_entries[0] if view.last_entries else None
     detail = (

@@ -54,17 +54,32 @@ def _text(
     return InputBlock(block_id=block_id, label=label, optional=optional, element=element)
 
 
+PAYMENT_OPTIONS = (("paid", "Paid"), ("unpaid", "Unpaid: invoice to follow"))
+
+
 def topup_modal(
     clients: list[ClientView],
     metadata: dict[str, str],
     chosen: str | None = None,
     prefill: dict[str, str] | None = None,
+    paid: bool = True,
 ) -> dict[str, Any]:
-    """The top-up form; ``prefill`` gives fields' first values by block id (a draft refill's hours and note)."""
+    """The top-up form; ``prefill`` gives fields' first values by block id (a draft refill's hours and
+    note; ``"paid": "unpaid"`` opens it unpaid, as ``paid=False`` does): a block is paid unless said."""
     first = prefill or {}
+    options = [Option(value=value, label=label) for value, label in PAYMENT_OPTIONS]
+    unpaid = not paid or first.get("paid") == "unpaid"
     blocks = [
         _client_input(clients, chosen),
         _text("hours", "Hours", "10 (or 7.5, 90m)", initial=first.get("hours", "")),
+        InputBlock(
+            block_id="paid",
+            label="Payment",
+            element=StaticSelectElement(
+                action_id="value", options=options, initial_option=options[1] if unpaid else options[0]
+            ),
+            hint="Unpaid: `block paid <client> <number>` (or Mark paid in App Home) marks it paid later.",
+        ),
         InputBlock(
             block_id="expires",
             label="Expires on",

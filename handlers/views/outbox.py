@@ -36,8 +36,10 @@ from handlers.views.blockkit import (
     to_dicts,
 )
 from handlers.views.psa_blocks import psa_block_lines
+from handlers.views.payments import unpaid_blocks
 
 THREADS_SHOWN = 20  # one section with a button per thread; a message holds 50 blocks
+UNPAID_SHOWN = 8  # the digest's blocks waiting for payment, one section with Mark paid each
 
 ADD_HOURS_ACTION = "alert_add_hours"
 SNOOZE_ACTION = "alert_snooze"
@@ -189,9 +191,11 @@ def _(digest: Digest) -> list[Block]:
     lines += ["*Low: at or under their lowest threshold above zero*", *(low or ["none"])]
     lines += ["*Overdrawn*", *(over or ["none"])]
     lines += ["*Expiring within 30 days with unused hours* (use them or lose them)", *(expiring or ["none"])]
+    # blocks waiting for payment, each with Mark paid: a heading, UNPAID_SHOWN of them, how many more
+    paying = unpaid_blocks(digest.unpaid or (), UNPAID_SHOWN + 2, "`blocks <client>` lists each client's")
     psa = digest.psa
     if not psa or not (psa.failed_count or psa.failed_block_count):
-        return lines_as_sections(lines)
+        return [*lines_as_sections(lines, MESSAGE_BLOCKS - len(paying)), *paying]
     if psa.failed_count:
         lines.append(f"*Entries that did not reach {escape(psa.name)}* ({psa.failed_count})")
         lines += [
@@ -206,7 +210,7 @@ def _(digest: Digest) -> list[Block]:
         block_id="psa_retry",
         elements=[ButtonElement(text="Retry", action_id=PSA_RETRY_ACTION, value="all", style="primary")],
     )
-    return [*lines_as_sections(lines, MESSAGE_BLOCKS - 1), retry]
+    return [*lines_as_sections(lines, MESSAGE_BLOCKS - 1 - len(paying)), retry, *paying]
 
 
 @layout.register

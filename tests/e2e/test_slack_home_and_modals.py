@@ -59,6 +59,7 @@ def test_topup_without_arguments_opens_the_modal(slack: SlackDriver, fake_slack:
     assert {b["block_id"] for b in call["view"]["blocks"]} == {
         "client",
         "hours",
+        "paid",
         "expires",
         "price",
         "reference",

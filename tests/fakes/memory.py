@@ -299,6 +299,11 @@ class Blocks(_Repository):
     def renewal_of(self, block_id: int) -> int | None:
         return next((b.id for b in self._t.blocks.values() if b.renewal_of_id == block_id), None)
 
+    def unpaid(self) -> list[Row]:
+        active = {c.id for c in self._t.clients.values() if not c.archived}
+        found = (b for b in self._t.blocks.values() if b.voided_at is None and not b.paid and b.client_id in active)
+        return sorted(found, key=lambda b: (b.client_id, b.number or 0, b.id))
+
 
 class Entries(_Repository):
     """Entries as the ledger stores them (``Ledger.save``), or as a test puts them (``add``)."""
