@@ -21,9 +21,9 @@ from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.book import forfeit_due
 from bot.services.context import Actor, Context, client_named, grace_days_of, used_up_since
+from bot.services.payments import unpaid_blocks
 from bot.services.psa_blocks import failed_block_reasons
 from bot.services.psa_blocks import with_psa as with_block_psa
-from bot.services.payments import unpaid_blocks
 from bot.services.psa_sync import with_sync
 from bot.services.results import BalanceView, BlockView, CardEntry, ClientCard, EntryView
 from storage.db import UnitOfWork

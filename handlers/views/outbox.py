@@ -35,8 +35,8 @@ from handlers.views.blockkit import (
     section,
     to_dicts,
 )
-from handlers.views.psa_blocks import psa_block_lines
 from handlers.views.payments import unpaid_blocks
+from handlers.views.psa_blocks import psa_block_lines
 
 THREADS_SHOWN = 20  # one section with a button per thread; a message holds 50 blocks
 UNPAID_SHOWN = 8  # the digest's blocks waiting for payment, one section with Mark paid each

@@ -4,9 +4,11 @@ typed with their words (duration, date, ``as <type>``, ``--nb``, note) in any or
 dates (late, back-dated, across month ends), voids, edits (late ones across a block's closing
 included), expiries with grace, overage carried and billed, the grace period and the client's time
 zone changed between writes, a recurring allotment (monthly or quarterly, set, changed, turned off
-and on) whose closed periods roll over into the next up to the cap, the rest forfeited, and
+and on) whose closed periods roll over into the next up to the cap, the rest forfeited,
 automatic refills (``refill auto``: a block added by the entry that falls through the lowest
-threshold, at most ``max`` a calendar month in the client's zone).
+threshold, at most ``max`` a calendar month in the client's zone), and unpaid top-ups, blocks marked
+paid and unpaid again, and pay-first turned on and off (issue 26: under pay-first only paid blocks
+pay, and their unpaid hours are held apart).
 
 After every step the product's balance figures equal the model's; at the end, for every month, the
 statement reconciles (opening + bought - used - forfeited + overage billed = closing), opens where the
@@ -67,6 +69,7 @@ class MBlock:
     renewed: bool = False
     period_start: date | None = None  # a recurring allotment's period
     rolled_in: int = 0
+    paid: bool = True
 
 
 @dataclass
@@ -106,6 +109,25 @@ class Model:
     zone: str = "UTC"
 
     REFILL_LEVEL = 60  # the story's thresholds: 1h,0 (the lowest above zero)
+    pay_first: bool = False
+
+    def drawable(self, b: MBlock) -> bool:
+        """Under pay-first only a paid block pays for work; otherwise any block does."""
+        return b.paid or not self.pay_first
+
+    def unpaid(self) -> int:
+        """Minutes left in current unpaid blocks (shown apart, held for payment under pay-first)."""
+        return sum(b.left for b in self.blocks if self.current(b) and not b.paid)
+
+    def mark(self, block_id: int, paid: bool) -> None:
+        """``block paid`` / ``block unpaid``: a block marked paid pays off open overage under carry."""
+        block = next(b for b in self.blocks if b.id == block_id)
+        if block.paid == paid:
+            return
+        self.carry_to_started()
+        block.paid = paid
+        if paid:
+            self.carry_to_started()
 
     def closed(self, b: MBlock) -> bool:
         return b.expires is not None and self.today > b.expires + timedelta(days=self.grace)
@@ -120,7 +142,7 @@ class Model:
     def carry_to_started(self) -> None:
         """Every write: under carry, open overage is paid off by a block once one is usable (a block
         bought to start later pays it from its start day)."""
-        if self.policy == "carry" and self.open_over and any(self.current(b) and b.left for b in self.blocks):
+        if self.policy == "carry" and self.open_over and any(self.current(b) and b.left for b in self.drawing()):
             self.settle()
 
     def expire(self) -> None:
@@ -129,8 +151,11 @@ class Model:
                 self.forfeited += b.left
                 b.left = 0
 
+    def drawing(self) -> list[MBlock]:
+        return [b for b in self.blocks if self.drawable(b)]
+
     def usable(self) -> int:
-        return sum(b.left for b in self.blocks if self.current(b)) - self.open_over
+        return sum(b.left for b in self.drawing() if self.current(b)) - self.open_over
 
     def account(self) -> int:
         return sum(b.left for b in self.blocks) - self.open_over
@@ -140,7 +165,7 @@ class Model:
         return sorted(blocks, key=lambda b: (b.expires is None, b.expires or date.max, b.start, b.id))
 
     def plan(self, minutes: int, work_date: date) -> tuple[dict[int, int], int]:
-        open_blocks = [b for b in self.blocks if b.left and not self.closed(b)]
+        open_blocks = [b for b in self.drawing() if b.left and not self.closed(b)]
         valid = [b for b in open_blocks if b.start <= work_date and (b.expires is None or work_date <= b.expires)]
         today = [b for b in open_blocks if b not in valid and b.start <= self.today and self.current(b)]
         draws: dict[int, int] = {}
@@ -173,7 +198,7 @@ class Model:
         for block_id, had in (kept or {}).items():  # a correction keeps what closed blocks paid first
             first[block_id] = min(had, billable - sum(first.values()))
         draws, over = self.plan(billable - sum(first.values()), work_date)
-        current = {b.id for b in self.blocks if self.current(b)}
+        current = {b.id for b in self.drawing() if self.current(b)}
         after = self.usable() - sum(m for i, m in draws.items() if i in current) - over
         if over and self.overdraft is not None and after < -self.overdraft:
             raise Refused
@@ -200,7 +225,8 @@ class Model:
         if sum(1 for at in self.refills if at >= month_began) >= cap:  # a calendar month in the client's zone
             return
         self.refills.append(self.now)
-        self.blocks.append(MBlock(self.refill_id or 10**9, minutes, minutes, self.today, None))
+        # ``refill auto`` adds an unpaid block (invoice to follow): under pay-first it pays for nothing yet
+        self.blocks.append(MBlock(self.refill_id or 10**9, minutes, minutes, self.today, None, paid=False))
         self.settle()
 
     def void(self, entry_id: int) -> None:
@@ -239,8 +265,10 @@ class Model:
             if still:
                 break
 
-    def top_up(self, block_id: int, size: int, start: date, expires: date | None, renew: int | None) -> None:
-        self.blocks.append(MBlock(block_id, size, size, start, expires, renew))
+    def top_up(
+        self, block_id: int, size: int, start: date, expires: date | None, renew: int | None, paid: bool = True
+    ) -> None:
+        self.blocks.append(MBlock(block_id, size, size, start, expires, renew, paid=paid))
         self.settle()
 
     def set_allotment(self, allot: tuple[int, int, int] | None) -> None:
@@ -299,10 +327,17 @@ class Model:
             made += 1
 
 
-# (hours, expires in days or never, renews monthly, starts in days: 0 = today)
+# (hours, expires in days or never, renews monthly, starts in days: 0 = today, paid: unpaid one time in three)
 topups = st.tuples(
-    st.just("topup"), st.integers(1, 8), st.none() | st.integers(0, 40), st.booleans(), st.sampled_from([0, 0, 3, 12])
+    st.just("topup"),
+    st.integers(1, 8),
+    st.none() | st.integers(0, 40),
+    st.booleans(),
+    st.sampled_from([0, 0, 3, 12]),
+    st.sampled_from([True, True, False]),
 )
+marks = st.tuples(st.just("mark"), st.integers(0, 10), st.booleans())  # block paid / block unpaid <reason>
+pay_firsts = st.tuples(st.just("payfirst"), st.booleans())
 # (minutes, days back, --nb, as onsite, the words' order, the date as words or ISO)
 WORDS = ("duration", "date", "type", "nb", "note")
 logs = st.tuples(
@@ -332,7 +367,23 @@ allots = st.tuples(
 # (hours of ``refill auto``, its monthly cap), or 0: ``refill notify``
 refill_rules = st.tuples(st.just("refill"), st.integers(0, 4), st.integers(1, 3))
 stories = st.lists(
-    st.one_of(topups, logs, logs, logs, voids, edits, edits, days, policies, graces, zones, allots, refill_rules),
+    st.one_of(
+        topups,
+        logs,
+        logs,
+        logs,
+        voids,
+        edits,
+        edits,
+        days,
+        policies,
+        graces,
+        zones,
+        allots,
+        refill_rules,
+        marks,
+        pay_firsts,
+    ),
     max_size=28,
 )
 MONTHS = {"monthly": 1, "quarterly": 3}
@@ -400,15 +451,27 @@ class Story:
             renew = " renew monthly" if renews else ""
             if renews and expires is None:
                 expires = add_months(self.today, 1) - timedelta(days=1)
+            paid = op[5] if len(op) > 5 else True
             words = (
                 f"topup acme {op[1]}"
+                + ("" if paid else " unpaid")
                 + (f" starts {start}" if op[4] else "")
                 + (f" expires {expires}" if expires else "")
                 + renew
             )
             result = do(self.ctx, self.admin, words)
+            assert result.paid is paid
             self.block_count += 1
-            model.top_up(result.block_id, op[1] * 60, start, expires, 1 if renews else None)
+            model.top_up(result.block_id, op[1] * 60, start, expires, 1 if renews else None, paid)
+        elif kind == "mark" and self.block_count:
+            number = op[1] % self.block_count + 1  # a fresh database: block number n is block id n
+            said = "block paid acme" if op[2] else "block unpaid acme"
+            result = do(self.ctx, self.admin, f"{said} {number}" + ("" if op[2] else " cheque bounced"))
+            assert result.paid is op[2]
+            model.mark(number, op[2])
+        elif kind == "payfirst":
+            do(self.ctx, self.admin, f"client set acme pay-first {'on' if op[1] else 'off'}")
+            model.pay_first = op[1]
         elif kind == "log":
             work_date = self.latest_work_day - timedelta(days=op[2])
             said = {
@@ -541,6 +604,8 @@ class Story:
             view.billed_overage_minutes,
             view.overage_minutes,
             view.waiting_minutes,
+            view.unpaid_minutes,
+            view.held_for_payment_minutes,
         ) == (
             model.usable(),
             sum(b.size for b in model.blocks),
@@ -550,6 +615,8 @@ class Story:
             sum(e.billed for e in live),
             model.open_over,
             waiting,
+            model.unpaid(),
+            model.unpaid() if model.pay_first else 0,
         )
 
     def check_statements(self) -> None:
@@ -631,6 +698,19 @@ ROLLOVER_ACROSS_MONTHS = [
     ("allot", "monthly", 2, 3),
 ]
 
+# under pay-first an unpaid block pays for nothing: the entry is overage, paid off once the block is paid
+PAY_FIRST_THEN_PAID = [
+    ("policy", "carry", "2h"),
+    ("payfirst", True),
+    ("topup", 5, None, False, 0, False),
+    ("log", 90, 0, False, False, WORDS, True),
+    ("mark", 0, True),
+    ("mark", 0, False),
+    ("log", 30, 0, False, False, WORDS, True),
+    ("payfirst", False),
+    ("log", 15, 0, False, False, WORDS, True),
+]
+
 
 def run_story(db: Database, ops: list[tuple]) -> Story:  # type: ignore[type-arg]
     story = Story(db)
@@ -654,6 +734,7 @@ def test_statements_reconcile_and_balances_match_the_reference_model(fresh_datab
     @example(VOID_AFTER_AN_ALLOTMENT_PAID_OFF_ITS_OVERAGE)
     @example(ROLLOVER_ACROSS_MONTHS)
     @example(REFILLS_ACROSS_THE_CAP)
+    @example(PAY_FIRST_THEN_PAID)
     def story_holds(ops: list[tuple]) -> None:  # type: ignore[type-arg]
         with fresh_databases.open() as db:
             run_story(db, ops)
