@@ -22,6 +22,7 @@ from bot.domain.notices import (
     LateEntry,
     Notice,
     Nudge,
+    RefillFailed,
     Statement,
     ThresholdCrossed,
     TimerCheck,
@@ -506,6 +507,11 @@ def _(refused: FollowupRefused) -> str:
         f"{refused.psa} refused the low-balance follow-up ({refused.followup}) for "
         f"{refused.display_name or refused.client}: {refused.error}"
     )
+
+
+@summary.register
+def _(failed: RefillFailed) -> str:
+    return f"{failed.display_name or failed.client}: {failed.rule} could not run: {failed.reason}."
 
 
 @singledispatch

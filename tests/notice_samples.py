@@ -179,3 +179,13 @@ STORED["psa_followup_failed"] = {
     "followup": "ticket",
     "error": "ConnectWise PSA refused: Ticket object is invalid (board: Board is required)",
 }
+STORED["refill_failed"] = {
+    "kind": "refill_failed",
+    "client": "acme",
+    "display_name": "Acme",
+    "account_manager": "UAM",
+    "rule": "refill auto 10h",
+    "reason": "a 2h entry by Tess Tech was refused: it would go past the overdraft limit with 1h 30m left",
+    "remaining_minutes": 90,
+    "at": "2026-11-25T10:00:00+00:00",
+}

@@ -31,3 +31,24 @@ class Refused(DomainError):
 
 class NeedsConfirmation(Refused):
     """Allowed, but unusual enough to be said twice (a top-up above BLOCKTIME_MAX_TOPUP)."""
+
+
+class OutOfHours(Refused):
+    """An entry refused because the client has no hours left for it (its overdraft limit): a client on a
+    refill policy is told to its managers (``bot.services.refills.tell_out_of_hours``)."""
+
+    def __init__(
+        self,
+        message: str,
+        example: str | None = None,
+        *,
+        client_id: int,
+        minutes: int,
+        left: int,
+        refill_mode: str | None = None,
+    ) -> None:
+        super().__init__(message, example)
+        self.client_id = client_id
+        self.minutes = minutes
+        self.left = left
+        self.refill_mode = refill_mode  # the client's (None: notify, nothing to tell)

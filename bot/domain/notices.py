@@ -384,6 +384,22 @@ class FollowupRefused(Notice):
     error: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class RefillFailed(Notice):
+    """A client's refill could not run (issue 26, part 3): an entry that would have called for it was
+    refused by the overdraft rule (nothing was written, so no crossing). Managers see it where the
+    alerts go, once a day per client."""
+
+    kind = "refill_failed"
+    client: str
+    display_name: str | None = None
+    account_manager: str | None = None
+    rule: str  # "refill auto 10h"
+    reason: str
+    remaining_minutes: int
+    at: str | None = None
+
+
 NOTICES: tuple[type[Notice], ...] = (
     ThresholdCrossed,
     BlockForfeited,
@@ -394,6 +410,7 @@ NOTICES: tuple[type[Notice], ...] = (
     Nudge,
     TimerCheck,
     FollowupRefused,
+    RefillFailed,
 )
 BY_KIND: dict[str, type[Notice]] = {notice.kind: notice for notice in NOTICES}
 

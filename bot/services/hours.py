@@ -20,7 +20,7 @@ from bot.domain.client_ledger import LiveDraw
 from bot.domain.commands import Command, EditEntry, LogTime, TopUp, VoidEntry, VoidTopUp, fingerprint
 from bot.domain.dates import add_months, recorded_day
 from bot.domain.durations import billable_causes, format_duration
-from bot.domain.errors import NeedsConfirmation, NotFound, ParseError, Refused
+from bot.domain.errors import NeedsConfirmation, NotFound, OutOfHours, ParseError, Refused
 from bot.domain.fields import find_ticket
 from bot.domain.grammar import timer_misread
 from bot.domain.payments import held_note
@@ -34,6 +34,7 @@ from bot.services.context import Actor, Context, client_named, record_audit
 from bot.services.dispatch import serves
 from bot.services.psa_sync import queued_note
 from bot.services.queries import block_view
+from bot.services.refill_notices import tell_out_of_hours
 from bot.services.results import LogResult, TopUpResult, VoidResult
 from bot.services.worktypes import rate_for
 from storage.db import UnitOfWork
@@ -72,18 +73,22 @@ def log_time(
         )
         return _log_result(book, entry, plan, after_hours=after)
 
-    if ctx.settings.fast_writer:
-        # The same use case on a bare driver connection first (storage.bare): the everyday entry at a
-        # third of the CPU. What that unit of work cannot serve (an alias, a work type's rate, an alert,
-        # a repeated key...) is NotHere, with nothing written: then on a full unit of work.
-        try:
-            with ctx.db.bare_unit_of_work() as bare:
-                result = write(cast(UnitOfWork, bare))
-                bare.commit()
-                return result
-        except NotHere:
-            pass
-    return _idempotent(ctx, idempotency_key, lambda uow: write(uow), _entry_by_key_result(ctx, command))
+    try:
+        if ctx.settings.fast_writer:
+            # The same use case on a bare driver connection first (storage.bare): the everyday entry at a
+            # third of the CPU. What that unit of work cannot serve (an alias, a work type's rate, an alert,
+            # a repeated key...) is NotHere, with nothing written: then on a full unit of work.
+            try:
+                with ctx.db.bare_unit_of_work() as bare:
+                    result = write(cast(UnitOfWork, bare))
+                    bare.commit()
+                    return result
+            except NotHere:
+                pass
+        return _idempotent(ctx, idempotency_key, lambda uow: write(uow), _entry_by_key_result(ctx, command))
+    except OutOfHours as refused:
+        tell_out_of_hours(ctx, actor, refused)  # a refill that could not run is never swallowed
+        raise
 
 
 def _client_for(uow: UnitOfWork, command: LogTime, client_id: int | None) -> Client:
@@ -129,11 +134,15 @@ def _add_entry(
         command, after = _after_hours(book, command, day)
         multiplier = _multiplier(book, command, after)
     plan = book.ledger.plan(command.minutes, command.non_billable, day, multiplier, correction=replaces is not None)
-    if not plan.allowed:
-        raise Refused(
+    if not plan.allowed:  # a client on a refill policy is told to its managers (bot.services.refill_notices)
+        raise OutOfHours(
             _no_hours_message(client, plan.before, plan.billable, waiting(book.open_blocks(), book.today))
             + (f" {held}" if (held := held_note(client.display_name, book.ledger.unpaid().held, 0)) else ""),
             f"topup {client.handle} 10",
+            client_id=client.id,
+            minutes=plan.billable,
+            left=plan.before,
+            refill_mode=client.refill_mode,
         )
     values = new_entry_values(
         command,

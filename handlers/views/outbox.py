@@ -21,6 +21,7 @@ from bot.domain.notices import (
     LowClient,
     Notice,
     Nudge,
+    RefillFailed,
     Statement,
     ThresholdCrossed,
     TimerCheck,
@@ -248,6 +249,19 @@ def _(refused: FollowupRefused) -> list[Block]:
         context(
             f"{who}: fix it in {escape(refused.psa)} or here (`client set {refused.client} psa-alert ...`), "
             "then `blocktime psa retry` sends it again."
+        ),
+    ]
+
+
+@layout.register
+def _(failed: RefillFailed) -> list[Block]:
+    """A refill that could not run: the managers see why, with Add hours so the work can be logged."""
+    who = f"<@{failed.account_manager}>" if failed.account_manager else "Account managers"
+    return [
+        section(f":warning: {escape(summary(failed))}"),
+        context(f"{who}: add hours so the work can be logged."),
+        ActionsBlock(
+            elements=[ButtonElement(text="Add hours", action_id=ADD_HOURS_ACTION, value=failed.client, style="primary")]
         ),
     ]
 

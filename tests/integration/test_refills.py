@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FixedClock
-from bot.domain.errors import ParseError, PermissionDenied
+from bot.domain.errors import OutOfHours, ParseError, PermissionDenied
 from bot.domain.roles import Standing
 from bot.services import Actor, Context
 from bot.services.refills import RefillDraft, confirm_refill
@@ -259,3 +259,31 @@ def test_a_technician_or_a_guest_may_not_confirm_a_refill(
         with pytest.raises(PermissionDenied):
             confirm_refill(alerting, who, draft)
     assert refills(alerting) == []
+
+
+def test_an_entry_refused_by_the_overdraft_rule_tells_the_managers_once_a_day(
+    alerting: Context, admin: Actor, tech: Actor, acme: str
+) -> None:
+    do(alerting, admin, "client set acme refill auto 10h overdraft none")
+    do(alerting, admin, "logtime acme 8h30m earlier work")  # 1h30m left
+    for _ in range(2):
+        with pytest.raises(OutOfHours):
+            do(alerting, tech, "logtime acme 2h too much")
+    with alerting.db.unit_of_work(read_only=True) as uow:
+        rows = [
+            json.loads(r.payload)
+            for r in uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "refill_failed", OutboxMessage.destination == "slack")
+            )
+        ]
+    assert [(r["rule"], r["remaining_minutes"]) for r in rows] == [("refill auto 10h", 90)]
+    assert "a 2h entry by Tess Tech was refused" in rows[0]["reason"]
+    assert refills(alerting) == [] and balance_of(alerting, "acme").remaining_minutes == 90
+
+
+def test_a_client_on_notify_is_not_told_of_a_refused_entry(alerting: Context, admin: Actor, acme: str) -> None:
+    do(alerting, admin, "client set acme overdraft none")
+    with pytest.raises(OutOfHours):
+        do(alerting, admin, "logtime acme 11h too much")
+    with alerting.db.unit_of_work(read_only=True) as uow:
+        assert uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "refill_failed")).first() is None
