@@ -78,6 +78,7 @@ def test_edit_opens_the_topup_form_filled_in(
     assert fields["client"]["element"]["initial_option"]["value"] == "acme"
     assert fields["hours"]["element"]["initial_value"] == "10"
     assert fields["note"]["element"]["initial_value"] == "refill draft 10h (unpaid, invoice to follow)"
+    assert fields["paid"]["element"]["initial_option"]["value"] == "unpaid"
     assert refill_blocks(slack_ctx) == 0
 
 
