@@ -14,6 +14,7 @@ from bot.domain.allotments import Allotment
 from bot.domain.dates import long_day, recorded_words
 from bot.domain.durations import as_recorded, format_duration, format_hours
 from bot.domain.fields import plain_markup
+from bot.domain.holds import overage_words
 from bot.domain.notices import (
     BlockForfeited,
     BlockRenewed,
@@ -84,7 +85,15 @@ def log_notes(result: LogResult) -> list[str]:
     held = held_note(result.display_name, result.held_for_payment_minutes, result.overage_minutes)
     if result.overage_minutes:
         why = "no paid block left to draw from" if held else "no block left to draw from"
-        notes.append(f"{format_duration(result.overage_minutes)} of it is overage ({why}).")
+        notes.append(
+            overage_words(
+                result.display_name,
+                result.overage_minutes,
+                result.overage_so_far_minutes,
+                result.hold_left_minutes,
+                why=why,
+            )
+        )
     if held:
         notes.append(held)
     if result.waiting:
@@ -278,6 +287,21 @@ def allotment_block_words(block: BlockView) -> str:
     if block.rolled_out_minutes:
         words += f", {format_duration(block.rolled_out_minutes)} rolled out"
     return words
+
+
+def hold_words(client: ClientView) -> str:
+    """``hold at 2h (+1h approved), client approves``: the overage hold setting, or nothing without one."""
+    if client.hold_at_minutes is not None:
+        text = f"hold at {format_duration(client.hold_at_minutes)}"
+    elif client.hold_at_percent is not None:
+        text = f"hold at {client.hold_at_percent}% of the last block"
+    elif client.client_approves:
+        return "client approves (no hold set)"
+    else:
+        return ""
+    if client.hold_approved_minutes:
+        text += f" (+{format_duration(client.hold_approved_minutes)} approved)"
+    return text + (", client approves" if client.client_approves else "")
 
 
 def statement_lines(statement: Statement) -> list[str]:

@@ -12,12 +12,16 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.durations import format_duration
 from bot.domain.errors import ParseError
 from bot.domain.fields import parse_id
-from bot.services import alerts, run_text
+from bot.domain.holds import approve_label
+from bot.domain.roles import Standing
+from bot.services import Actor, alerts, run_text
 from bot.services.channels import undo_entry
+from bot.services.overage import Contact, client_approve
 from bot.services.psa_sync import retry_failed
 from bot.services.refills import confirm_refill, draft_of, refill_note
 from handlers.deps import Deps, ack_then
 from handlers.outcome import attempt
+from handlers.people import SLACK_CONNECT
 from handlers.reports import chart_into_thread
 from handlers.slash_commands import FORM_FAILED, form_or_apology, open_topup_modal, topup_refusal
 from handlers.views.blockkit import escape
@@ -31,7 +35,7 @@ from handlers.views.outbox import (
     REFILL_EDIT_ACTION,
     SNOOZE_ACTION,
 )
-from handlers.views.replies import UNDO_ACTION, error_message, render, render_void
+from handlers.views.replies import CLIENT_APPROVE_ACTION, UNDO_ACTION, error_message, render, render_void
 
 log = logging.getLogger("blocktime.actions")
 
@@ -199,6 +203,35 @@ def refill_edit_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any]
     )
 
 
+def client_approve_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    """The client card's **Approve up to 2 more hours**: taken only from a Slack Connect member of the
+    client's own linked channel (the service decides, on what Slack says of the user and the channel)."""
+    user = body.get("user") or {}
+    user_id = str(user.get("id", ""))
+    person = deps.people.person(user_id, user_team=user.get("team_id"))
+    channel = (body.get("channel") or {}).get("id")
+    home = deps.people.home_team()
+    external = person.standing is Standing.EXTERNAL
+    contact = Contact(
+        external=external,
+        other_team=bool(person.team_id and home and person.team_id != home),
+        # asked of Slack only for someone who may be the client's: staff are refused on their standing
+        channel_connect=external and bool(channel) and deps.people.check_channel(str(channel)) == SLACK_CONNECT,
+        member=external and bool(channel) and deps.people.is_member(str(channel), user_id),
+    )
+    actor = Actor(user_id, person.name, standing=person.standing)
+    value = str(action.get("value", ""))
+    outcome = attempt(lambda: client_approve(deps.ctx, actor, channel, value, contact), "client approval")
+    if outcome.result is None:
+        text, blocks = error_message(outcome.error or "")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return
+    minutes = int(outcome.result.data["approved_minutes"])
+    # the card is in the client's channel: the note says who approved what, in the client's words
+    offered = approve_label(minutes).removeprefix("Approve ")
+    handled(respond, body, f":white_check_mark: Approved by {escape(person.name)}: {offered} of work.")
+
+
 def on_undo(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
     ack_then(ack, deps, f"button {UNDO_ACTION}", undo_clicked, body, action, respond)
 
@@ -235,6 +268,10 @@ def on_refill_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], respo
     ack_then(ack, deps, f"button {REFILL_EDIT_ACTION}", refill_edit_clicked, body, action, respond)
 
 
+def on_client_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps) -> None:
+    ack_then(ack, deps, f"button {CLIENT_APPROVE_ACTION}", client_approve_clicked, body, action, respond)
+
+
 def register(app: App) -> None:
     """Each button is acknowledged at once; its work (the database, then Web API calls and
     ``respond``) runs after the ack (``handlers.deps.ack_then``)."""
@@ -247,3 +284,4 @@ def register(app: App) -> None:
     app.action(CHART_ACTION)(on_alert_chart)
     app.action(REFILL_CONFIRM_ACTION)(on_refill_confirm)
     app.action(REFILL_EDIT_ACTION)(on_refill_edit)
+    app.action(CLIENT_APPROVE_ACTION)(on_client_approve)

@@ -57,10 +57,13 @@ def _in_enterprise(user: dict[str, Any], home_team: str) -> bool:
     return home_team in teams
 
 
+SLACK_CONNECT = "shared with another organisation (Slack Connect)"
+
+
 def shared_reason(channel: dict[str, Any]) -> str | None:
     """Why a channel (conversations.info's ``channel``) is read outside the MSP, or None."""
     if channel.get("is_ext_shared") or channel.get("is_pending_ext_shared"):
-        return "shared with another organisation (Slack Connect)"
+        return SLACK_CONNECT
     if channel.get("is_shared"):
         return "shared with another workspace"
     return None
@@ -173,6 +176,24 @@ class People:
         if reason:
             self._remember_channel(channel_id, reason)
         return reason
+
+    def is_member(self, channel_id: str, user_id: str, pages: int = 10) -> bool:
+        """Whether ``user_id`` is a member of ``channel_id`` (conversations.members, page by page);
+        False when Slack cannot say (fail closed)."""
+        cursor = None
+        for _ in range(pages):
+            try:
+                answer = self.client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+            except (SlackApiError, OSError) as error:
+                log.warning("conversations.members failed for %s: %s", channel_id, error)
+                return False
+            members = answer.get("members")
+            if isinstance(members, list) and user_id in members:
+                return True
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+        return False
 
     def _remember_channel(self, channel_id: str, reason: str | None) -> None:
         if self.ctx is not None:

@@ -23,6 +23,7 @@ from typing import Protocol
 from bot.domain.allocation import Allocation, BlockState, Draw, allocate, closed_on, usable_on, within_overdraft
 from bot.domain.dates import long_day
 from bot.domain.durations import billable_minutes, format_duration
+from bot.domain.holds import HoldLimit
 
 
 class HeldBlock(Protocol):
@@ -141,6 +142,7 @@ class EntryPlan:
     after: int  # usable balance after it
     block_minutes_before: int
     allowed: bool  # False: the overdraft does not allow the overage it would leave
+    held: bool = False  # True: the overage would go past the client's hold (bot.domain.holds)
 
     @property
     def overage(self) -> int:
@@ -157,6 +159,7 @@ def plan_entry(
     open_overage: int,
     multiplier: Decimal = Decimal(1),
     kept: Sequence[Draw] = (),
+    hold: HoldLimit | None = None,
 ) -> EntryPlan:
     """Decide an entry of ``minutes`` worked on ``work_date``:
     1. deducted (billable) minutes: worked minutes x the work type's ``multiplier``, rounded up to the
@@ -165,11 +168,13 @@ def plan_entry(
        then blocks valid on the work date, then today's blocks, then overage;
     3. the usable balance after: minutes drawn from an expired block in its grace period were not
        counted as usable, so they do not lower it;
-    4. allowed: an entry that leaves overage must stay within the overdraft."""
+    4. allowed: an entry that leaves overage must stay within the overdraft;
+    5. held: nor may it take the open overage past the client's hold (limit + approved)."""
     billable = billable_minutes(minutes, policy.rounding, policy.minimum, non_billable, multiplier)
     allocation = allocate(billable, states(blocks, today, policy.grace_days), today, work_date, kept)
     current = {b.id for b in blocks if is_current(b, today)}
     before = usable_balance(blocks, open_overage, today)
     after = before - sum(d.minutes for d in allocation.draws if d.block_id in current) - allocation.overage
     allowed = allocation.overage == 0 or within_overdraft(after, policy.overdraft)
-    return EntryPlan(billable, allocation, before, after, current_block_minutes(blocks, today), allowed)
+    held = hold is not None and hold.held(open_overage, allocation.overage)
+    return EntryPlan(billable, allocation, before, after, current_block_minutes(blocks, today), allowed, held=held)

@@ -49,6 +49,7 @@ from bot.domain.charges import (
     usable_balance,
 )
 from bot.domain.dates import month_start, recorded_day
+from bot.domain.holds import HoldLimit
 from bot.domain.payments import Payment, Unpaid, drawable, unpaid
 from bot.domain.refills import RefillDecision, RefillPolicy, decide, refill_level
 from bot.domain.thresholds import Crossing, Threshold, alert_crossing
@@ -107,6 +108,7 @@ class Terms:
     pay_first: bool = False  # work draws only from paid blocks (bot.domain.payments)
     recurring: Allotment | None = None
     refill: RefillPolicy | None = None
+    hold_limit: HoldLimit | None = None  # the overage hold (part 6): past it new time is refused
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,7 @@ class ClientLedger:
             self.totals.open_overage_minutes,
             multiplier,
             self.kept_draws() if correction else (),
+            hold=self.terms.hold_limit,
         )
 
     def kept_draws(self) -> list[DrawPart]:
@@ -657,7 +660,23 @@ class ClientLedger:
         )
         if billed:
             self._line("overage_billed", before, note=f"{billed} min of overage billed on its own", alert=False)
+        self._clear_approvals()
         return carried, billed
+
+    def approve_overage(self, minutes: int) -> int:
+        """Lift the client's overage hold by ``minutes`` (an account manager's ``approve``, or the
+        client's own button); returns the approved minutes now. Nothing already logged changes."""
+        hold = self.terms.hold_limit
+        approved = (hold.approved_minutes if hold else 0) + minutes
+        self.posting.totals["hold_approved_minutes"] = approved
+        return approved
+
+    def _clear_approvals(self) -> None:
+        """Once the overage is paid off, approvals of it are spent: the next run into overage starts
+        from the hold's own limit again."""
+        hold = self.terms.hold_limit
+        if hold is not None and hold.approved_minutes and self.totals.open_overage_minutes <= 0:
+            self.posting.totals["hold_approved_minutes"] = 0
 
     # -- the steps' parts ------------------------------------------------------------------------------
     def _open_overage(self, include_new: bool = False) -> Iterable[LedgerEntry]:

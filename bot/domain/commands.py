@@ -186,6 +186,14 @@ class Snooze:
 
 
 @dataclass(frozen=True)
+class ApproveOverage:
+    """``approve acme 2h``: an account manager lifts the client's overage hold by ``minutes``."""
+
+    client: str
+    minutes: int
+
+
+@dataclass(frozen=True)
 class Report:
     client: str | None  # None = every client (one CSV for invoicing)
     period: Period
@@ -279,6 +287,7 @@ Command = (
     | NudgesSet
     | MarkPaid
     | MarkUnpaid
+    | ApproveOverage
 )
 
 

@@ -21,6 +21,7 @@ from bot.domain.commands import (
     READS,
     SLOW_READ,
     WRITES,
+    ApproveOverage,
     Balance,
     Blocks,
     ClientAdd,
@@ -88,6 +89,7 @@ from bot.domain.fields import (
     validate_handle,
 )
 from bot.domain.followups import parse_psa_alert
+from bot.domain.holds import parse_approval, parse_hold_at
 from bot.domain.payments import read_payment_words
 from bot.domain.refills import parse_refill
 from bot.domain.roles import Role
@@ -617,7 +619,10 @@ CLIENT_SET_KEYS = (
     "psa-product (12|none): the PSA product a block is sold as (ConnectWise's agreement additions), "
     "monthly|quarterly|yearly (10h: a recurring allotment, a block each period) with rollover (20h|0: unused "
     "hours carried into the next period), recurring off, "
-    "refill (notify|draft 10h|auto 10h [paid] [max 2 per month]: what a fall through the lowest threshold does)"
+    "refill (notify|draft 10h|auto 10h [paid] [max 2 per month]: what a fall through the lowest threshold does), "
+    "hold-at (2h|25%|none: past this much overage, or this share of the last block, new time is refused "
+    "until someone approves more), client-approves (on|off: the client card in the client's channel lets "
+    "the client's own people approve more overage)"
 )
 
 _SETTERS = {
@@ -641,6 +646,12 @@ _SETTERS = {
     "psa-alert": ("psa_alert", parse_psa_alert),
     "pay-first": ("pay_first", parse_on_off),
     "psa-product": ("psa_product_id", lambda v: parse_psa_id(v, "psa-product")),
+    "client-approves": ("client_approves", parse_on_off),
+}
+
+# settings whose one word sets several columns: the parser returns them (field name -> value)
+_MULTI_SETTERS: dict[str, Callable[[str], dict[str, object]]] = {
+    "hold-at": parse_hold_at,
 }
 
 
@@ -745,6 +756,12 @@ def _client_settings(words: list[str], longest: int = DEFAULT_MAX_MINUTES) -> di
             changes.update(refill)
             i += 1 + used
             continue
+        if key in _MULTI_SETTERS:
+            if i + 1 >= len(words):
+                raise ParseError(f"`{key}` needs a value.", example)
+            changes.update(_MULTI_SETTERS[key](words[i + 1]))
+            i += 2
+            continue
         if key not in _SETTERS and key not in _LIMITED_BY_LONGEST_ENTRY:
             raise ParseError(f"`{words[i]}` is not a client setting. Settings: {CLIENT_SET_KEYS}.", example)
         if i + 1 >= len(words):
@@ -802,6 +819,17 @@ def _snooze(tokens: list[str], today: date, max_minutes: int) -> Command:
     if not (days.isascii() and days.isdigit() and 1 <= int(days) <= 90):
         raise ParseError(f"`{tokens[1]}` is not a number of days from 1 to 90.", "snooze acme 7")
     return Snooze(tokens[0].lower(), int(days))
+
+
+@declare(
+    "approve",
+    usage="approve <client> <time>   e.g. approve acme 2h  (more overage past the client's hold; managers)",
+    makes={ApproveOverage: WRITES},
+)
+def _approve(tokens: list[str], today: date, max_minutes: int) -> Command:
+    if len(tokens) != 2:
+        raise ParseError("`approve` takes a client and how much more overage to allow.", "approve acme 2h")
+    return ApproveOverage(tokens[0].lower(), parse_approval(tokens[1]))
 
 
 @declare(

@@ -15,6 +15,7 @@ from bot.services import (  # noqa: F401 - they serve commands
     clients,
     hours,
     nudges,
+    overage,
     payments,
     queries,
     reports,

@@ -31,6 +31,7 @@ from bot.domain.client_ledger import (
 )
 from bot.domain.commands import Command, LogTime, fingerprint
 from bot.domain.errors import NotFound
+from bot.domain.holds import HoldLimit, hold_limit
 from bot.domain.refills import month_began, refill_facts
 from bot.domain.refills import policy_of as refill_policy_of
 from bot.domain.thresholds import Crossing, Threshold
@@ -175,6 +176,15 @@ def ledger_block(row: postings.BlockRow | Block) -> LedgerBlock:
     )
 
 
+def hold_of(uow: UnitOfWork, client: Client) -> HoldLimit | None:
+    """The client's overage hold (``bot.domain.holds``). A percentage is of the client's last block
+    (the newest not voided): only then are its blocks read."""
+    last = 0
+    if client.hold_at_minutes is None and client.hold_at_percent is not None:
+        last = next((b.minutes for b in uow.blocks.of_client(client.id) if b.voided_at is None), 0)
+    return hold_limit(client.hold_at_minutes, client.hold_at_percent, client.hold_approved_minutes or 0, last)
+
+
 class EntryFigures(Protocol):
     """An entry's figures as the ledger reads them (a stored row, or an ORM entry)."""
 
@@ -228,6 +238,7 @@ class ClientBook:
             refill=refill_policy_of(
                 client.refill_mode, client.refill_minutes, client.refill_paid, client.refill_cap, client.refill_armed
             ),
+            hold_limit=hold_of(self.uow, client),
         )
         totals = Totals(
             client.purchased_minutes,

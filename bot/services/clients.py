@@ -60,6 +60,9 @@ POLICY_FIELDS = (
     "refill_minutes",
     "refill_paid",
     "refill_cap",
+    "hold_at_minutes",
+    "hold_at_percent",
+    "client_approves",
 )
 ALLOTMENT_FIELDS = ("recurring_period", "recurring_minutes", "rollover_minutes")
 
@@ -102,6 +105,10 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         refill_paid=bool(client.refill_paid),
         refill_cap=client.refill_cap if client.refill_cap is not None else 1,
         refill_armed=client.refill_armed if client.refill_armed is not None else True,
+        hold_at_minutes=client.hold_at_minutes,
+        hold_at_percent=client.hold_at_percent,
+        hold_approved_minutes=client.hold_approved_minutes or 0,
+        client_approves=bool(client.client_approves),
     )
 
 

@@ -23,6 +23,7 @@ from bot.domain.durations import billable_causes, format_duration
 from bot.domain.errors import NeedsConfirmation, NotFound, OutOfHours, ParseError, Refused
 from bot.domain.fields import find_ticket
 from bot.domain.grammar import timer_misread
+from bot.domain.holds import held_message
 from bot.domain.payments import held_note
 from bot.domain.psa_blocks import IMPORTED
 from bot.domain.roles import Role, check_void_entry, check_work_date, require
@@ -144,6 +145,10 @@ def _add_entry(
             left=plan.before,
             refill_mode=client.refill_mode,
         )
+    hold = book.ledger.terms.hold_limit
+    if plan.held and hold is not None:  # decided by the rules (EntryPlan.held); nothing is written
+        over = book.ledger.totals.open_overage_minutes
+        raise Refused(held_message(client.display_name, over, over + plan.overage, hold))
     values = new_entry_values(
         command,
         plan,
@@ -263,7 +268,15 @@ def _log_result(
             entry.minutes, book.policy.rounding, book.policy.minimum, entry.non_billable, entry.multiplier
         ),
         held_for_payment_minutes=book.ledger.unpaid().held,
+        overage_so_far_minutes=book.ledger.totals.open_overage_minutes,
+        hold_left_minutes=_hold_left(book),
     )
+
+
+def _hold_left(book: ClientBook) -> int | None:
+    """Overage the client may still run up before new time is held (None: it has no hold)."""
+    hold = book.ledger.terms.hold_limit
+    return None if hold is None else hold.allowed - book.ledger.totals.open_overage_minutes
 
 
 def _same_request(stored: str | None, command: Command) -> None:

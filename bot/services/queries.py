@@ -19,8 +19,9 @@ from bot.domain.notices import UnpaidBlock
 from bot.domain.payments import drawable, unpaid
 from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
-from bot.services.book import forfeit_due
+from bot.services.book import forfeit_due, hold_of
 from bot.services.context import Actor, Context, client_named, grace_days_of, used_up_since
+from bot.services.overage import approval_value
 from bot.services.payments import unpaid_blocks
 from bot.services.psa_blocks import failed_block_reasons
 from bot.services.psa_blocks import with_psa as with_block_psa
@@ -308,6 +309,7 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
             )
             for e in view.last_entries[:CARD_ENTRIES]
         ]
+        approve = _client_approval(uow, client, view.remaining_minutes)
         return ClientCard(
             client=client.handle,
             display_name=client.display_name,
@@ -316,7 +318,19 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
             expiring=expiring,
             used_this_month_minutes=view.used_this_month_minutes,
             last_entries=last,
+            approve_minutes=approve[0] if approve else None,
+            approve_value=approve[1] if approve else None,
         )
+
+
+def _client_approval(uow: UnitOfWork, client: Client, remaining: int) -> tuple[int, str] | None:
+    """What the card offers the client to approve (``client-approves on``, a hold set, and no hours
+    left: the next entry may be held): the hold's own size, once."""
+    hold = hold_of(uow, client) if client.client_approves else None
+    if hold is None or remaining > 0:
+        return None
+    minutes = hold.client_approval_minutes()
+    return minutes, approval_value(client.id, minutes, hold.approved_minutes, client.open_overage_minutes or 0)
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,8 @@ class LogResult(Result):
     timer_minutes: int | None = None  # a timer's own time, when its owner logged another (stop 2h)
     billed_by: tuple[str, ...] = ()  # what made the billable time differ: the rate, the rounding, the minimum
     held_for_payment_minutes: int = 0  # unpaid hours pay-first kept from paying (bot.domain.payments)
+    overage_so_far_minutes: int = 0  # the client's open overage after this entry (part 6)
+    hold_left_minutes: int | None = None  # overage still allowed before new time is held; None: no hold
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,10 @@ class ClientView(Result):
     refill_paid: bool = False
     refill_cap: int = 1
     refill_armed: bool = True
+    hold_at_minutes: int | None = None  # overage hold (part 6): hold-at 2h ...
+    hold_at_percent: int | None = None  # ... or hold-at 25% (of the last block)
+    hold_approved_minutes: int = 0  # approved on top of the hold since the overage was last paid off
+    client_approves: bool = False  # the client card lets the client's people approve more overage
 
     @property
     def refill(self) -> str:
@@ -330,3 +336,5 @@ class ClientCard(Result):
     expiring: list[dict[str, Any]]  # {"minutes", "expires_on"} of current blocks that expire
     used_this_month_minutes: int
     last_entries: list[CardEntry]
+    approve_minutes: int | None = None  # the client may approve this much more overage (part 6)
+    approve_value: str | None = None  # the button's value (bot.services.overage.approval_value)

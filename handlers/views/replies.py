@@ -12,6 +12,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.durations import as_recorded, format_duration
+from bot.domain.holds import approve_label
 from bot.domain.notices import Statement
 from bot.domain.payments import Unpaid
 from bot.domain.worktypes import multiplier_label
@@ -27,6 +28,7 @@ from bot.phrasebook import (
     figures_line,
     forecast_lines,
     grace_lines,
+    hold_words,
     log_notes,
     payment_line,
     psa_link,
@@ -76,6 +78,7 @@ from handlers.views.psa_blocks import psa_block_state
 
 Rendered = tuple[str, list[dict[str, Any]]]
 UNDO_ACTION = "undo_entry"
+CLIENT_APPROVE_ACTION = "overage_client_approve"  # the client card's Approve up to 2 more hours
 
 
 def render_log(result: LogResult, undo: bool = True) -> Rendered:
@@ -240,6 +243,7 @@ def render_client(client: ClientView) -> str:
         f" · alerts {('<#' + client.alert_channel + '>') if client.alert_channel else 'default channel'}"
         + (f" · working hours {client.work_hours}" if client.work_hours else "")
         + (" · pay-first" if client.pay_first else "")
+        + (f" · {hold_words(client)}" if hold_words(client) else "")
         + (f" · PSA {psa_link(client)}" if psa_link(client) else "")
         + (
             f" · PSA follow-up {client.psa_alert}{' (default)' if client.psa_alert_default else ''}"
@@ -325,6 +329,13 @@ def _(result: WorkTypesResult) -> Rendered:
 def _(result: ClientCard) -> Rendered:
     lines = card_lines(result)
     blocks: list[Block] = [section(f"*{escape(lines[0])}*"), section("\n".join(escape(x) for x in lines[1:]))]
+    if result.approve_minutes and result.approve_value:  # only a client contact's click is taken
+        label = approve_label(result.approve_minutes)
+        blocks.append(
+            ActionsBlock(
+                elements=[ButtonElement(text=label, action_id=CLIENT_APPROVE_ACTION, value=result.approve_value)]
+            )
+        )
     return escape(lines[0]), to_dicts(blocks)
 
 
