@@ -86,7 +86,10 @@ def parse_hold_at(text: str) -> dict[str, object]:
         raise ParseError(f"`hold-at {text}` has no unit: write {word}h or {word}%.", EXAMPLE)
     if not looks_like_duration(word) or word.startswith("-"):
         raise ParseError(f"`hold-at {text}`: say how much overage, as 2h, 25% or none.", EXAMPLE)
-    minutes = parse_duration(word, max_minutes=MAX_HOLD)
+    try:
+        minutes = parse_duration(word, max_minutes=MAX_HOLD)
+    except ParseError as error:  # more than 1000h
+        raise ParseError(f"`hold-at {text}`: {error.message}", EXAMPLE) from None
     return {"hold_at_minutes": minutes, "hold_at_percent": None}
 
 
@@ -97,10 +100,10 @@ def parse_approval(text: str) -> int:
         raise ParseError(f"`{text}` has no unit: write {word}h.", "approve acme 2h")
     if not looks_like_duration(word) or word.startswith("-"):
         raise ParseError(f"`{text}` is not an amount of time to approve.", "approve acme 2h")
-    minutes = parse_duration(word, max_minutes=MAX_HOLD)
-    if minutes <= 0:
-        raise ParseError("Approve more than nothing.", "approve acme 2h")
-    return minutes
+    try:
+        return parse_duration(word, max_minutes=MAX_HOLD)
+    except ParseError as error:  # zero, or more than 1000h
+        raise ParseError(f"`approve {text}`: {error.message}", "approve acme 2h") from None
 
 
 def held_message(name: str, open_overage: int, after: int, hold: HoldLimit) -> str:
@@ -109,7 +112,7 @@ def held_message(name: str, open_overage: int, after: int, hold: HoldLimit) -> s
     over = f"{name} is {format_duration(open_overage)} over" if open_overage > 0 else f"{name} has no hours left"
     approved = f" + {format_duration(hold.approved_minutes)} approved" if hold.approved_minutes else ""
     text = f"Not recorded: {over}; ask an account manager or the client to approve more."
-    if after > hold.allowed:
+    if open_overage < hold.allowed:  # not held yet: this entry is what would cross the hold
         text += (
             f" This entry would take the overage to {format_duration(after)}, past its hold at "
             f"{hold.setting()}{approved}. Nothing already logged changes."
