@@ -63,7 +63,7 @@ def test_pay_first_on_the_fast_writer_draws_only_from_paid_blocks_and_the_confir
     logged = do(ctx, tech, "logtime acme 3h server")
     assert (logged.overage_minutes, logged.remaining_minutes) == (60, -60)
     words = log_line(logged)
-    assert "1h of it is overage (no paid block left to draw from)." in words
+    assert "1h of it is overage (no paid block left to draw from): Acme is 1h over so far." in words
     assert "Acme has 10h unpaid waiting for payment (pay-first); this went to overage." in words
     assert (_block(ctx, 1).remaining_minutes, _block(ctx, 2).remaining_minutes) == (0, 600)
     view = balance_of(ctx, acme)
