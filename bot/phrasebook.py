@@ -29,7 +29,7 @@ from bot.domain.notices import (
     TimerCheck,
 )
 from bot.domain.payments import Unpaid, held_note, left_words
-from bot.domain.refills import refill_words
+from bot.domain.refills import entry_refill_words, refill_words
 from bot.domain.worktypes import STANDARD, multiplier_label
 from bot.services.results import BalanceView, BlockView, ClientCard, ClientView, LogResult, TopUpResult, VoidResult
 
@@ -96,6 +96,9 @@ def log_notes(result: LogResult) -> list[str]:
         )
     if held:
         notes.append(held)
+    if result.refill is not None:
+        refill = result.refill
+        notes.append(entry_refill_words(refill.action, refill.minutes, refill.paid, refill.rule, refill.reason))
     if result.waiting:
         notes.append(f"{result.waiting[0].upper()}{result.waiting[1:]}: not usable before then.")
     if result.psa:

@@ -169,3 +169,13 @@ def refill_words(action: str, minutes: int, paid: bool, rule: str | None, reason
         return f"Added {size} ({rule}, {state})." if rule else f"Added {size} ({state})."
     offer = f"Ready to add: {size}, {state}" + ("." if paid else f", {DRAFT_NOTE}.")
     return f"{offer} Not added automatically: {reason}." if reason else offer
+
+
+def entry_refill_words(action: str, minutes: int, paid: bool, rule: str, reason: str | None) -> str:
+    """The technician's confirmation of an entry that set off a refill, so a balance that went up after
+    logging reads right: ``Refill: 5h added by rule refill auto 5h (unpaid).`` or the draft offered."""
+    size, state = format_duration(minutes), "paid" if paid else "unpaid"
+    if action == "added":
+        return f"Refill: {size} added by rule {rule} ({state})."
+    offered = f"Refill: the managers were offered a block of {size} to confirm (rule {rule}, {state})"
+    return f"{offered}; not added automatically: {reason}." if reason else f"{offered}."

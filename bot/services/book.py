@@ -8,6 +8,7 @@ disagree with the rows."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, cast
@@ -262,6 +263,9 @@ class ClientBook:
             # read only when an entry calls for a refill: a bare unit of work hands such a change over
             refills_this_month=lambda: self.uow.blocks.refills_since(client.id, month_began(self.now, client.timezone)),
         )
+        # what the stored postings refilled (a block added, with its stored id, or a draft offered): the
+        # entry's reply says so from the event itself, never by working it out again
+        self.refills: list[Refilled] = []
 
     # -- reading (the ledger's figures) -------------------------------------------------------------
     @property
@@ -313,6 +317,7 @@ class ClientBook:
         ids = self.uow.ledger.save(posting)
         self.ledger.stored(ids)
         refills = {event.line_id: event for event in posting.events if isinstance(event, Refilled)}
+        self.refills.extend(replace(event, block_id=ids(event.block_id)) for event in refills.values())
         for event in posting.events:
             if isinstance(event, Crossed):
                 self._alert(event, ids(event.line_id) or 0, refills.pop(event.line_id, None))

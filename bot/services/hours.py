@@ -36,7 +36,7 @@ from bot.services.dispatch import serves
 from bot.services.psa_sync import queued_note
 from bot.services.queries import block_view
 from bot.services.refill_notices import tell_out_of_hours
-from bot.services.results import LogResult, TopUpResult, VoidResult
+from bot.services.results import EntryRefill, LogResult, TopUpResult, VoidResult
 from bot.services.worktypes import rate_for
 from storage.db import UnitOfWork
 from storage.errors import Conflict, NotHere
@@ -270,6 +270,23 @@ def _log_result(
         held_for_payment_minutes=book.ledger.unpaid().held,
         overage_so_far_minutes=book.ledger.totals.open_overage_minutes,
         hold_left_minutes=_hold_left(book),
+        refill=_entry_refill(book),
+    )
+
+
+def _entry_refill(book: ClientBook) -> EntryRefill | None:
+    """The refill the entry's posting recorded (its ``Refilled`` event), as the reply says it."""
+    if not book.refills:
+        return None
+    event = book.refills[-1]
+    decision = event.decision
+    return EntryRefill(
+        minutes=decision.minutes,
+        paid=decision.paid,
+        rule=decision.rule,
+        block=event.block_number,
+        action=decision.action,
+        reason=decision.reason,
     )
 
 

@@ -175,6 +175,20 @@ class LogResult(Result):
     held_for_payment_minutes: int = 0  # unpaid hours pay-first kept from paying (bot.domain.payments)
     overage_so_far_minutes: int = 0  # the client's open overage after this entry (part 6)
     hold_left_minutes: int | None = None  # overage still allowed before new time is held; None: no hold
+    refill: EntryRefill | None = None  # the refill this entry set off (bot.domain.refills), if it did
+
+
+@dataclass(frozen=True)
+class EntryRefill(Result):
+    """An entry's refill in its reply and ``--json``: the block added (``block`` its number) or, for a
+    draft, the block offered to the managers (``block`` None, ``reason`` when a capped auto fell back)."""
+
+    minutes: int
+    paid: bool
+    rule: str
+    block: int | None = None
+    action: str = "added"  # added | draft
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
