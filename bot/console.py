@@ -18,6 +18,7 @@ from bot.phrasebook import (
     allotment_label,
     balance_left,
     bar,
+    block_source_words,
     block_status,
     card_lines,
     figures_line,
@@ -248,9 +249,10 @@ def blocks_table(title: str, blocks: list[BlockView]) -> FitTable:
             "Price",
             "Ref",
             "Status",
+            "Source",
             *(("PSA",) if psa else ()),
         ),
-        wrap={"Status", "PSA"},
+        wrap={"Status", "Source", "PSA"},
     )
     for b in blocks:
         status = block_status(b)
@@ -266,6 +268,7 @@ def blocks_table(title: str, blocks: list[BlockView]) -> FitTable:
             f"{b.price} {b.currency}" if b.price is not None else "",
             b.reference or "",
             status,
+            block_source_words(b) or "top-up",
             *((state_text(b.psa),) if psa else ()),
         )
     return table

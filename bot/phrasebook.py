@@ -282,6 +282,24 @@ def allotment_label(client: ClientView) -> str:
     return Allotment(client.recurring_period, client.recurring_minutes, client.rollover_minutes or 0).words()
 
 
+SOURCE_WORDS = {"refill": "refill", "psa": "imported from the PSA", "renewal": "renewal", "recurring": "allotment"}
+
+
+def block_source_words(block: BlockView) -> str:
+    """Where a block came from and what rolled in and out of it, the same words in Slack, App Home and
+    the CLI: ``allotment from 2026-12-01, 2h rolled in``, ``refill``, ``imported from the PSA``; "" for
+    a top-up (so a block with more left than its size reads right)."""
+    if block.period_start is not None:
+        return allotment_block_words(block)
+    words = SOURCE_WORDS.get(block.source, "")
+    rolled = [
+        f"{format_duration(minutes)} rolled {way}"
+        for minutes, way in ((block.rolled_in_minutes, "in"), (block.rolled_out_minutes, "out"))
+        if minutes
+    ]
+    return ", ".join([w for w in (words, *rolled) if w])
+
+
 def allotment_block_words(block: BlockView) -> str:
     """``allotment from 2026-12-01, 2h rolled in, 1h rolled out``: a recurring period's block."""
     words = f"allotment from {block.period_start}"

@@ -18,7 +18,7 @@ from slack_sdk.models.views import View
 from bot.domain.durations import as_recorded, format_duration
 from bot.domain.payments import Unpaid
 from bot.domain.worktypes import STANDARD, multiplier_label
-from bot.phrasebook import bar, percent_label
+from bot.phrasebook import bar, block_source_words, percent_label
 from bot.services.queries import Dashboard, MyDay
 from bot.services.results import BalanceView
 from handlers.views.blockkit import context, escape, section
@@ -149,7 +149,14 @@ def client_blocks(view: BalanceView) -> list[Block]:
         if last
         else "No entries yet."
     )
-    return [section(head), context(detail)]
+    # where a block came from, as `blocks` says it: an allotment with hours rolled in may hold more than its size
+    sourced = [
+        f"{b.label}: {format_duration(b.remaining_minutes)} of {format_duration(b.minutes)} left · "
+        f"{escape(block_source_words(b))}"
+        for b in view.blocks
+        if block_source_words(b)
+    ]
+    return [section(head), context("\n".join([*sourced, detail]))]
 
 
 def contact_home_view(refusal: str) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from bot.domain.worktypes import multiplier_label
 from bot.phrasebook import (
     NO_HISTORY,
     all_entries_line,
-    allotment_block_words,
     allotment_label,
     balance_left,
     bar,
+    block_source_words,
     block_status,
     card_lines,
     figures_line,
@@ -147,6 +147,7 @@ def balance_blocks(view: BalanceView) -> list[Block]:
         + (f"starts {b.start_on}, " if b.waiting else "")
         + (f"expires {b.expires_on}" if b.expires_on else "never expires")
         + ("" if b.paid else ", unpaid")
+        + (f", {escape(block_source_words(b))}" if block_source_words(b) else "")
         for b in view.blocks
     ]
     if block_lines:
@@ -224,7 +225,7 @@ def render_blocks(result: BlocksResult) -> Rendered:
             + price
             + (f" · ref {escape(b.reference)}" if b.reference else "")
             + (f" · {escape(psa_block_state(b.psa))}" if psa_block_state(b.psa) else "")
-            + (f" · {allotment_block_words(b)}" if b.period_start else "")
+            + (f" · {escape(block_source_words(b))}" if block_source_words(b) else "")
         )
     head = f"*Blocks of {escape(result.balance.display_name)}*"
     return escape(f"Blocks of {result.balance.display_name}"), to_dicts(
