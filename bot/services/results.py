@@ -179,7 +179,7 @@ class LogResult(Result):
 
 
 @dataclass(frozen=True)
-class EntryRefill(Result):
+class EntryRefill:
     """An entry's refill in its reply and ``--json``: the block added (``block`` its number) or, for a
     draft, the block offered to the managers (``block`` None, ``reason`` when a capped auto fell back)."""
 
