@@ -493,11 +493,21 @@ def threshold_text(alert: ThresholdCrossed) -> str:
     return f"{alert.display_name} {state}: {format_duration(remaining)} left{pct}.{tail}"
 
 
+def rolled_over_words(notice: BlockForfeited) -> str:
+    """``1h rolled over into block 3``: what of a closed period's hours went on, or "" when none did."""
+    if not notice.rolled_over_minutes:
+        return ""
+    into = f" into block {notice.rolled_into_block}" if notice.rolled_into_block else " into the next period"
+    return f"{format_duration(notice.rolled_over_minutes)} rolled over{into}"
+
+
 @summary.register
 def _(notice: BlockForfeited) -> str:
+    rolled = rolled_over_words(notice)
     return (
         f"{notice.display_name}: {format_duration(notice.forfeited_minutes)} of block "
-        f"{notice.block_number or notice.block_id} forfeited (expired {notice.expires_on})."
+        f"{notice.block_number or notice.block_id} forfeited (expired {notice.expires_on})"
+        + (f"; {rolled}." if rolled else ".")
     )
 
 

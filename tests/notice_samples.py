@@ -38,6 +38,8 @@ STORED: dict[str, dict[str, Any]] = {
         "reason": "expired",
         "remaining_minutes": 0,
         "reference": "INV-7",
+        "rolled_over_minutes": 0,
+        "rolled_into_block": None,
     },
     "renewal": {
         "kind": "renewal",

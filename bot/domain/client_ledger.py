@@ -157,6 +157,7 @@ class Forfeited:
     reason: str
     usable_after: int
     line_id: int
+    rolled_into: int | None = None  # the number of the next period's block its hours rolled into, if any
 
 
 @dataclass(frozen=True)
@@ -407,6 +408,16 @@ class ClientLedger:
             rolled, _ = rollover_split(block.remaining_minutes, cap, following.rolled_in_minutes)
             if rolled:
                 self._roll_over(block, following, rolled)
+
+    def _next_period_block(self, block: LedgerBlock) -> LedgerBlock | None:
+        """The block of the period after ``block``'s (a recurring allotment's), the one its hours roll into."""
+        if block.source != RECURRING or block.expires_on is None:
+            return None
+        following = block.expires_on + timedelta(days=1)
+        return next(
+            (b for b in self._blocks.values() if b.source == RECURRING and b.period_start == following),
+            None,
+        )
 
     def _roll_over(self, block: LedgerBlock, following: LedgerBlock, minutes: int) -> None:
         before = self.figures()
@@ -725,7 +736,9 @@ class ClientLedger:
             alert=False,
         )
         snapshot = LedgerBlock(**vars(block))
-        self.posting.events.append(Forfeited(snapshot, minutes, why, self.balance(), line["id"]))
+        into = self._next_period_block(block) if block.rolled_out_minutes else None
+        rolled_into = (into.number or into.id) if into is not None else None
+        self.posting.events.append(Forfeited(snapshot, minutes, why, self.balance(), line["id"], rolled_into))
         return minutes
 
     def _draw(self, entry_id: int, allocation: Allocation) -> int:

@@ -127,6 +127,9 @@ class BlockForfeited(Notice):
     reason: str | None = None
     remaining_minutes: int
     reference: str | None = None
+    # a recurring period's block: what of its unused hours rolled into the next period's block (number)
+    rolled_over_minutes: int = 0
+    rolled_into_block: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -348,6 +348,8 @@ class ClientBook:
             reason=event.reason,
             remaining_minutes=event.usable_after,
             reference=block.reference,
+            rolled_over_minutes=block.rolled_out_minutes,
+            rolled_into_block=event.rolled_into,
         )
         alerts.queue(self.uow, self.ctx, notice, client, f"forfeit:{block_id}:{line_id}")
 

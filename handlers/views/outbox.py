@@ -26,7 +26,7 @@ from bot.domain.notices import (
     ThresholdCrossed,
     TimerCheck,
 )
-from bot.phrasebook import limit_text, per_week, refill_line, run_out, statement_lines, summary
+from bot.phrasebook import limit_text, per_week, refill_line, rolled_over_words, run_out, statement_lines, summary
 from handlers.views.blockkit import (
     MESSAGE_BLOCKS,
     balance_line,
@@ -148,7 +148,9 @@ def _(notice: BlockForfeited) -> list[Block]:
         section(
             f":hourglass: *{_name(notice)}*: {format_duration(notice.forfeited_minutes)} unused of a "
             f"{format_duration(notice.block_minutes)} block expired on {notice.expires_on} and were "
-            f"forfeited. Balance now {format_duration(notice.remaining_minutes)}."
+            f"forfeited. "
+            + (f"{rolled_over_words(notice)}. " if rolled_over_words(notice) else "")
+            + f"Balance now {format_duration(notice.remaining_minutes)}."
         ),
         context(f"{_who(notice)}: a reason to call."),
     ]
