@@ -169,9 +169,12 @@ class SyncDue:
 
 @dataclass(frozen=True)
 class BlockSyncDue:
-    """A block was added or voided: the PSA's record of it is to be written (``bot.services.psa_blocks``)."""
+    """A block was added, voided or marked paid or unpaid: the PSA's record of it is to be written
+    (``bot.services.psa_blocks``). A mark (``marked``) writes again only a block written (or queued)
+    before: one sold before the client's link stays out of the PSA."""
 
     block_id: int
+    marked: bool = False
 
 
 @dataclass(frozen=True)
@@ -604,6 +607,7 @@ class ClientLedger:
         if block.id not in self._blocks and block.remaining_minutes > 0:
             self._blocks[block.id] = block
         self._line(payment.kind, before, block_id=block.id, note=payment.note(), minutes=0)
+        self.posting.events.append(BlockSyncDue(block.id, marked=True))  # the PSA's paid flag, where it has one
         if payment.paid:
             self.carry_to_started()
 

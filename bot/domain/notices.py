@@ -146,6 +146,7 @@ class BlockRenewed(Notice):
     expires_on: str | None = None
     remaining_minutes: int
     account_manager: str | None = None
+    paid: bool = True  # a renewal of an unpaid block is unpaid: its invoice to follow (issue 26)
 
 
 @dataclass(frozen=True, kw_only=True)

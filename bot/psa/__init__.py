@@ -103,6 +103,10 @@ class Psa(Protocol):
 
     def void_block(self, psa_id: str, block: PsaBlock) -> None: ...  # cancelled as of block.voided_on
 
+    # the record's paid flag as ``block.paid`` says (a mark since it was written); nothing where the
+    # vendor's record has no paid flag
+    def update_block(self, psa_id: str, block: PsaBlock) -> None: ...
+
 
 LABELS = {"connectwise": "ConnectWise PSA", "halopsa": "HaloPSA", "autotask": "Autotask"}
 

@@ -15,7 +15,8 @@
   expiry, else the contract's end), ``hours``, ``hourlyRate`` (the block's price per hour, 0 when it
   has none) and ``isPaid``; our reference rides in its ``paymentNumber`` (``blocktime:<reference>``), the
   sale's invoice in ``invoiceNumber``. A void makes the block inactive (``status`` 0), as Autotask keeps
-  a block that time may already have drawn from.
+  a block that time may already have drawn from; a block marked paid or unpaid later has its
+  ``isPaid`` patched the same way.
 - Autotask says a refusal (a business rule, a missing field) as HTTP 500 with ``{"errors": [...]}``:
   that is a refusal, not an outage, and is not retried by itself.
 
@@ -276,6 +277,21 @@ class Autotask:
         contract = _number(block.agreement_id, "contract")
         record = _number(psa_id.removeprefix("block:"), "contract block")
         self._call("PATCH", f"Contracts/{contract}/Blocks", json_body={"id": record, "status": 0})
+
+    def update_block(self, psa_id: str, block: PsaBlock) -> None:
+        """A block marked paid or unpaid: ``PATCH /Contracts/{id}/Blocks`` with its ``isPaid``, then read
+        back: Autotask's own field list (``getFieldInfo``, as generated API clients show it) has had
+        ``isPaid`` read-only for updates, so an update answered but not made is a refusal, said as such,
+        not taken as done."""
+        contract = _number(block.agreement_id, "contract")
+        record = _number(psa_id.removeprefix("block:"), "contract block")
+        self._call("PATCH", f"Contracts/{contract}/Blocks", json_body={"id": record, "isPaid": block.paid})
+        if bool(self._item("ContractBlocks", record).get("isPaid")) is not block.paid:
+            raise PsaError(
+                f"Autotask kept contract block {record} {'un' if block.paid else ''}paid (isPaid not changed "
+                "through its API): mark it in Autotask",
+                permanent=True,
+            )
 
     # -- HTTP -----------------------------------------------------------------------------------
 

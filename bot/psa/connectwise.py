@@ -277,6 +277,9 @@ class ConnectWise:
         patch = [{"op": "replace", "path": "cancelledDate", "value": f"{block.voided_on.isoformat()}T00:00:00Z"}]
         self._call("PATCH", f"finance/agreements/{agreement}/additions/{addition}", json_body=patch)
 
+    def update_block(self, psa_id: str, block: PsaBlock) -> None:
+        """An agreement addition has no paid flag: a block's payment is ours; nothing is sent."""
+
     # -- HTTP -----------------------------------------------------------------------------------
 
     @staticmethod

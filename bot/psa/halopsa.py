@@ -241,6 +241,9 @@ class HaloPsa:
     def void_block(self, psa_id: str, block: PsaBlock) -> None:
         self.http.call("DELETE", f"ClientPrepay/{_number(psa_id.removeprefix('prepay:'), 'pre-pay record')}")
 
+    def update_block(self, psa_id: str, block: PsaBlock) -> None:
+        """A pre-pay record has no paid flag: a block's payment is ours; nothing is sent."""
+
     # -- HTTP -----------------------------------------------------------------------------------
 
     @staticmethod

@@ -326,7 +326,7 @@ class ClientBook:
             elif isinstance(event, SyncDue):
                 queue_chain_sync(self.uow, self.ctx, self.client.id, ids(event.chain_root) or 0)
             elif isinstance(event, BlockSyncDue):
-                queue_block(self.uow, self.ctx, self.client, ids(event.block_id) or 0)
+                queue_block(self.uow, self.ctx, self.client, ids(event.block_id) or 0, again=event.marked)
         for refill in refills.values():  # no crossing alert (snoozed): a refill is said all the same
             level = Threshold(minutes=refill.level)
             crossing = Crossing(level, refill.level, refill.before, refill.after)

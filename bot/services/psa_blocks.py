@@ -9,7 +9,10 @@
   (``bot.services.psa_sync``): a create is marked on the row before it is sent, and any later attempt
   looks for the record by our reference first, so a timeout after the PSA stored it never makes two.
   A void cancels the record (ConnectWise: ``cancelledDate``; Autotask: the block made inactive;
-  HaloPSA: the pre-pay record deleted).
+  HaloPSA: the pre-pay record deleted). A block marked paid or unpaid is queued again (a newer version
+  of its row) and its record updated, never made twice: Autotask's contract block takes ``isPaid``;
+  ConnectWise's additions and HaloPSA's pre-pay records have no paid flag (the mark is ours). A block
+  not sent yet is created with its flag as it is when it goes.
 - :func:`block_states` says, for views, where each block stands (queued, synced #id, failed: why)."""
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ from storage.psa_blocks import CREATE_SENT, DESTINATION
 from storage.repos import Block, Client
 
 
-def queue_block(uow: UnitOfWork, ctx: Context, client: Client, block_id: int) -> None:
+def queue_block(uow: UnitOfWork, ctx: Context, client: Client, block_id: int, again: bool = False) -> None:
     """Queue the block's write to the PSA, in the caller's transaction: nothing without a PSA, for a
-    client not linked to one, or for a block that came from the PSA."""
+    client not linked to one, or for a block that came from the PSA. ``again`` (a mark of payment):
+    only a block queued before, so a block sold before the client's link is not written now."""
     if not ctx.settings.psa or not (client.psa_company_id and client.psa_agreement_id):
         return
     block = uow.blocks.get(block_id)
     if block is None or block.source == IMPORTED:
+        return
+    if again and not uow.psa_blocks.rows([block_id]):
         return
     reference = uuid.uuid4().hex  # 32 characters: fits every PSA's field for it ("blocktime:" + 32 <= 50)
     row = outbox.new_row(
@@ -90,11 +96,12 @@ def requeue_failed(uow: UnitOfWork, ctx: Context, client_id: int | None = None) 
 
 
 def sync_block(ctx: Context, psa: Psa, block_id: int, reference: str) -> str:
-    """Make ``psa``'s record match the block: create it, or cancel it (voided). Where a create was sent
-    before (marked on the row before the call), the record may be in the PSA without our knowing its
-    id: it is looked for by our ``reference`` first; a block never sent is not (one request, not two).
-    Stores the PSA's id on the block; returns it (or what was cancelled). Raises ``PsaError``:
-    permanent for a missing mapping or a refusal of the PSA, else to be tried again."""
+    """Make ``psa``'s record match the block: create it, update its paid flag (a record there already),
+    or cancel it (voided). Where a create was sent before (marked on the row before the call), the
+    record may be in the PSA without our knowing its id: it is looked for by our ``reference`` first; a
+    block never sent is not (one request, not two). Stores the PSA's id on the block; returns it (or
+    what was cancelled). Raises ``PsaError``: permanent for a missing mapping or a refusal of the PSA,
+    else to be tried again."""
     with ctx.db.unit_of_work(read_only=True) as uow:
         plan = _plan(uow, ctx, psa, block_id, reference)
     psa_id = plan.psa_id
@@ -107,10 +114,13 @@ def sync_block(ctx: Context, psa: Psa, block_id: int, reference: str) -> str:
         except PsaNotFound:
             pass  # gone already (removed in the PSA by hand)
         return f"cancelled {psa_id}"
-    if psa_id:
-        return psa_id  # written already: a block's record is not changed afterwards, only cancelled
+    if psa_id:  # written already: marked paid or unpaid since (the PSA's only change besides a void)
+        psa.update_block(psa_id, plan.block)
+        return psa_id
     psa_id = psa.find_block(plan.block) if plan.create_sent else None
-    if psa_id is None:
+    if psa_id is not None:  # created before without our learning its id: maybe marked since
+        psa.update_block(psa_id, plan.block)
+    else:
         if not plan.create_sent:
             with ctx.db.unit_of_work() as uow:  # committed before the call: see the docstring
                 uow.psa_blocks.mark_create_sent(block_id)

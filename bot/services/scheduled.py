@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from bot.domain.commands import TopUp
 from bot.domain.dates import add_months, month_period
 from bot.domain.notices import (
     BlockRenewed,
@@ -24,6 +23,7 @@ from bot.domain.notices import (
     PsaFailure,
     PsaFailures,
 )
+from bot.domain.renewals import renewal as renewal_of
 from bot.domain.thresholds import lowest_above_zero
 from bot.psa import psa_label
 from bot.services.alerts import enqueue, internal_channel, queue, thresholds_of
@@ -79,18 +79,16 @@ def _renew(ctx: Context, block_id: int) -> None:
         assert client is not None  # a block's client is never deleted
         if uow.blocks.renewal_of(block.id) is not None:
             return  # another process renewed it meanwhile
-        start = add_months(block.start_on, block.renew_months)
-        expires = add_months(block.expires_on, block.renew_months) if block.expires_on else None
-        command = TopUp(
+        command = renewal_of(
             client.handle,
-            block.minutes,
-            expires,
-            start,
-            block.price,
-            block.currency,
-            None,  # the renewal is not invoiced yet: no reference of the block it renews
-            block.renew_months,
-            f"renewal of block {block.number or block.id}",
+            minutes=block.minutes,
+            start_on=block.start_on,
+            expires_on=block.expires_on,
+            renew_months=block.renew_months,
+            price=block.price,
+            currency=block.currency,
+            label=f"block {block.number or block.id}",
+            paid=bool(block.paid),
         )
         # No forfeit here: that is the expiry job's, which reports what it forfeited whichever job runs first.
         book = ClientBook(uow, ctx, client, SCHEDULER)
@@ -105,6 +103,7 @@ def _renew(ctx: Context, block_id: int) -> None:
             expires_on=str(new.expires_on) if new.expires_on else None,
             remaining_minutes=book.balance(),
             account_manager=client.account_manager,
+            paid=bool(new.paid),
         )
         queue(uow, ctx, renewed, client, f"renewal:{new.id}")
         uow.commit()

@@ -14,6 +14,8 @@ It checks every request as Autotask does and records it:
   required ones present, and hold Autotask's rules: the ticket, resource, role and billing code exist;
   the contract is the ticket's company's; the end is after the start; hours are more than 0 and at most
   24; an approved and posted entry is not changed or deleted;
+- ``POST`` and ``PATCH /Contracts/{id}/Blocks`` (a contract block, issue 26): an update names a block
+  of that contract, leaves ``hoursApproved`` (read-only) alone and gives ``isPaid`` as true or false;
 - errors come as Autotask's: ``{"errors": ["..."]}``, with HTTP 500 for a broken business rule and
   for a record to delete or update that does not exist ("No matching records found"); 429 carries
   ``Retry-After``."""
@@ -145,11 +147,15 @@ class FakeAutotask(FakeServer):
     integration_code: str = "AT-INTEGRATION"
     tables: dict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: {k: {} for k in ENTITY_FIELDS})
     queues: dict[int, str] = field(default_factory=dict)  # the ticket queue picklist
+    # an instance whose field list has a contract block's isPaid read-only: an update answers 200 and
+    # leaves it as it was (what blocktime reads back)
+    paid_read_only: bool = False
 
     def reset(self) -> FakeAutotask:
         for table in self.tables.values():
             table.clear()
         self.queues.clear()
+        self.paid_read_only = False
         self.reset_requests()
         return self
 
@@ -538,9 +544,18 @@ class FakeAutotask(FakeServer):
             raise Answer(500, {"errors": [f"Contract {contract_id} does not exist"]})
         blocks = self.tables["ContractBlocks"]
         if method == "PATCH":
-            if body.get("id") not in blocks:
+            found = blocks.get(body.get("id"))
+            if found is None or found.get("contractID") != contract_id:  # not a block of this contract
                 raise Answer(500, {"errors": [NO_RECORD]})
-            blocks[body["id"]].update(body)
+            problems = [f"{name} is read-only" for name in ("hoursApproved",) if name in body]
+            if "isPaid" in body and not isinstance(body["isPaid"], bool):
+                problems.append("isPaid must be true or false")
+            if "contractID" in body and body["contractID"] != contract_id:
+                problems.append("contractID must be the parent contract")
+            if problems:
+                raise Answer(500, {"errors": problems})
+            changes = {k: v for k, v in body.items() if not (k == "isPaid" and self.paid_read_only)}
+            found.update(changes)
             return int(body["id"])
         if "id" in body:
             raise Answer(500, {"errors": ["id is assigned by Autotask"]})

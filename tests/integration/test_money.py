@@ -358,6 +358,17 @@ def test_a_renewal_carries_the_price_but_no_invoice_reference(
     assert [b.renew_months for b in do(ctx, admin, "blocks acme").blocks] == [12, 12]
 
 
+def test_a_renewal_is_paid_as_the_block_it_renews_was(ctx: Context, clock: FixedClock, admin: Actor, acme: str) -> None:
+    """An unpaid block renews unpaid (its invoice to follow); a paid block renews paid (issue 26)."""
+    at(clock, "2026-10-01")
+    do(ctx, admin, "topup acme 2 unpaid invoice INV-8 renew monthly")
+    do(ctx, admin, "topup acme 3 renew monthly")
+    at(clock, "2026-11-01", hour=0)
+    assert renewal(ctx, date(2026, 11, 1)) == "renewed 2 blocks"
+    renewed = {b.minutes: b.paid for b in do(ctx, admin, "blocks acme").blocks if b.renewal_of_id is not None}
+    assert renewed == {120: False, 180: True}
+
+
 def test_a_renewing_block_that_never_expires_is_refused(ctx: Context, admin: Actor, acme: str) -> None:
     with pytest.raises(ParseError, match="renews needs an expiry"):
         do(ctx, admin, "topup acme 20 expires never renew yearly")

@@ -278,3 +278,109 @@ def test_an_automatic_refill_reaches_the_psa_like_a_top_up(bctx: Context, psa_fa
     [record] = psa_fake.blocks_written()
     assert record["hours"] == 10 and not record["cancelled"]
     assert psa_state(bctx, 2)["state"] == "synced"
+
+
+# -- a block marked paid or unpaid after it reached the PSA ----------------------------------------
+
+
+def test_a_mark_after_the_block_reached_the_psa_updates_its_record_never_makes_a_second(
+    bctx: Context, psa_fake: Any
+) -> None:
+    """Autotask's contract block takes isPaid; ConnectWise's additions and HaloPSA's pre-pay records
+    have no paid flag: the mark is ours there, and it neither fails nor writes a second record."""
+    do(bctx, ADMIN, "topup acme 5 unpaid invoice INV-9")
+    assert deliver(bctx) == 1
+    [before] = psa_fake.blocks_written()
+    do(bctx, ADMIN, "block paid acme 2")
+    assert psa_state(bctx, 2)["state"] == "queued"
+    assert deliver(bctx) == 1
+    [after] = psa_fake.blocks_written()
+    assert after["psa_id"] == before["psa_id"] and after["reference"] == before["reference"]
+    assert psa_state(bctx, 2) == {"state": "synced", "id": after["psa_id"], "error": None}
+    if isinstance(psa_fake, FakeAutotask):
+        assert before["paid"] is False and after["paid"] is True
+    do(bctx, ADMIN, "block unpaid acme 2 cheque bounced")
+    assert deliver(bctx) == 1
+    [again] = psa_fake.blocks_written()
+    assert again["psa_id"] == before["psa_id"] and len(block_rows(bctx)) == 1  # one row, queued again
+    if isinstance(psa_fake, FakeAutotask):
+        assert again["paid"] is False
+
+
+def test_a_mark_before_the_block_was_sent_makes_the_create_carry_the_flag(bctx: Context, psa_fake: Any) -> None:
+    do(bctx, ADMIN, "topup acme 5 unpaid")
+    do(bctx, ADMIN, "block paid acme 2")
+    assert deliver(bctx) == 1
+    [record] = psa_fake.blocks_written()
+    if isinstance(psa_fake, FakeAutotask):
+        assert record["paid"] is True
+        assert [r.method for r in psa_fake.requests if r.path == "Contracts/30/Blocks"] == ["POST"]  # no update
+
+
+def test_a_mark_leaves_a_block_sold_before_the_link_and_an_imported_one_out_of_the_psa(
+    database: Database, psa_servers: dict[str, Any], clock: FixedClock
+) -> None:
+    autotask: FakeAutotask = started(psa_servers, "autotask").seed()
+    ctx = linked(Context(database, psa_settings(autotask), clock))  # block 1 sold before the link
+    psa_admin.import_blocks(ctx, ADMIN, psa_of(ctx), "acme", confirmed=True)  # Autotask's block 7: paid there
+    [imported] = [b for b in do(ctx, ADMIN, "blocks acme").blocks if b.source == "psa"]
+    for number in (1, imported.number):
+        do(ctx, ADMIN, f"block unpaid acme {number} wrong block")
+        do(ctx, ADMIN, f"block paid acme {number}")
+    assert block_rows(ctx) == [] and deliver(ctx) == 0
+    assert autotask.blocks_written() == [] and autotask.tables["ContractBlocks"][7]["isPaid"] is True
+    assert [r for r in autotask.requests if r.method == "PATCH"] == []
+
+
+@pytest.fixture
+def atctx(database: Database, psa_servers: dict[str, Any], clock: FixedClock) -> Context:
+    started(psa_servers, "autotask").seed()
+    return linked(Context(database, psa_settings(psa_servers["autotask"]), clock))
+
+
+def test_autotask_down_during_the_update_gets_it_once_back(
+    atctx: Context, psa_servers: dict[str, Any], clock: FixedClock
+) -> None:
+    autotask: FakeAutotask = psa_servers["autotask"]
+    do(atctx, ADMIN, "topup acme 5 unpaid")
+    deliver(atctx)
+    do(atctx, ADMIN, "block paid acme 2")
+    autotask.faults.down = True
+    assert deliver(atctx) == 0
+    assert psa_state(atctx, 2)["state"] == "queued" and autotask.blocks_written()[0]["paid"] is False
+    autotask.faults.down = False
+    clock.advance(minutes=10)
+    assert deliver(atctx) == 1
+    [record] = autotask.blocks_written()
+    assert record["paid"] is True and psa_state(atctx, 2)["state"] == "synced"
+    patches = [r.body for r in autotask.requests if r.method == "PATCH" and r.path == "Contracts/30/Blocks"]
+    assert patches[-1] == {"id": int(record["psa_id"].removeprefix("block:")), "isPaid": True}
+
+
+def test_autotask_that_answers_the_update_but_keeps_is_paid_shows_a_failure_not_synced(
+    atctx: Context, psa_servers: dict[str, Any]
+) -> None:
+    autotask: FakeAutotask = psa_servers["autotask"]
+    autotask.paid_read_only = True
+    do(atctx, ADMIN, "topup acme 5 unpaid")
+    deliver(atctx)
+    do(atctx, ADMIN, "block paid acme 2")
+    assert deliver(atctx) == 0
+    state = psa_state(atctx, 2)
+    assert state["state"] == "failed" and "kept contract block" in state["error"] and "unpaid" in state["error"]
+    assert len(autotask.blocks_written()) == 1
+
+
+def test_the_autotask_fake_refuses_a_block_update_autotask_refuses(psa_servers: dict[str, Any]) -> None:
+    at: FakeAutotask = started(psa_servers, "autotask").seed()
+    headers = {"ApiIntegrationCode": at.integration_code, "UserName": at.username, "Secret": at.secret}
+    with httpx.Client(headers=headers) as http:
+        assert http.patch(f"{at.url}/Contracts/30/Blocks", json={"id": 7, "isPaid": False}).status_code == 200
+        other = http.patch(f"{at.url}/Contracts/40/Blocks", json={"id": 7, "isPaid": True})  # not its contract
+        assert other.status_code == 500 and "No matching records found" in other.json()["errors"][0]
+        worded = http.patch(f"{at.url}/Contracts/30/Blocks", json={"id": 7, "isPaid": "yes"})
+        assert worded.status_code == 500 and worded.json()["errors"] == ["isPaid must be true or false"]
+        approved = http.patch(f"{at.url}/Contracts/30/Blocks", json={"id": 7, "hoursApproved": 3})
+        assert approved.status_code == 500
+        assert http.patch(f"{at.url}/Contracts/30/Blocks", json={"id": 7, "paid": True}).status_code == 500
+    assert at.tables["ContractBlocks"][7]["isPaid"] is False

@@ -8,7 +8,7 @@ and on) whose closed periods roll over into the next up to the cap, the rest for
 automatic refills (``refill auto``: a block added by the entry that falls through the lowest
 threshold, at most ``max`` a calendar month in the client's zone), and unpaid top-ups, blocks marked
 paid and unpaid again, and pay-first turned on and off (issue 26: under pay-first only paid blocks
-pay, and their unpaid hours are held apart).
+pay, and their unpaid hours are held apart; an unpaid block renews unpaid).
 
 After every step the product's balance figures equal the model's; at the end, for every month, the
 statement reconciles (opening + bought - used - forfeited + overage billed = closing), opens where the
@@ -323,7 +323,8 @@ class Model:
             old.renewed = True
             assert old.renew is not None
             expires = add_months(old.expires, old.renew) if old.expires else None
-            self.top_up(next_id + made, old.size, add_months(old.start, old.renew), expires, old.renew)
+            # paid as the block it renews: an unpaid block renews unpaid, its invoice to follow
+            self.top_up(next_id + made, old.size, add_months(old.start, old.renew), expires, old.renew, old.paid)
             made += 1
 
 
@@ -711,6 +712,17 @@ PAY_FIRST_THEN_PAID = [
     ("log", 15, 0, False, False, WORDS, True),
 ]
 
+# an unpaid block renews unpaid: under pay-first the renewal pays for nothing until it is marked paid
+UNPAID_BLOCK_RENEWS_UNPAID = [
+    ("payfirst", True),
+    ("topup", 5, None, True, 0, False),
+    ("days", 25),
+    ("days", 25),
+    ("log", 60, 0, False, False, WORDS, True),
+    ("mark", 1, True),
+    ("log", 30, 0, False, False, WORDS, True),
+]
+
 
 def run_story(db: Database, ops: list[tuple]) -> Story:  # type: ignore[type-arg]
     story = Story(db)
@@ -735,6 +747,7 @@ def test_statements_reconcile_and_balances_match_the_reference_model(fresh_datab
     @example(ROLLOVER_ACROSS_MONTHS)
     @example(REFILLS_ACROSS_THE_CAP)
     @example(PAY_FIRST_THEN_PAID)
+    @example(UNPAID_BLOCK_RENEWS_UNPAID)
     def story_holds(ops: list[tuple]) -> None:  # type: ignore[type-arg]
         with fresh_databases.open() as db:
             run_story(db, ops)
@@ -749,6 +762,14 @@ def test_pinned_allotment_histories_hold(fresh_databases: FreshDatabases, ops: l
     if ops is ROLLOVER_ACROSS_MONTHS:  # the history does what it is pinned for
         rolled = [b.rolled_in for b in story.model.blocks]
         assert sum(rolled) > 0 and story.model.forfeited > 0 and len(rolled) >= 4, rolled
+
+
+def test_a_pinned_renewal_of_an_unpaid_block_holds_and_is_unpaid(fresh_databases: FreshDatabases) -> None:
+    with fresh_databases.open() as db:
+        story = run_story(db, UNPAID_BLOCK_RENEWS_UNPAID[:4])
+        blocks = do(story.ctx, story.admin, "blocks acme").blocks
+    renewals = [b for b in blocks if b.renewal_of_id is not None]
+    assert len(renewals) == 1 and renewals[0].paid is False  # the history does what it is pinned for
 
 
 def test_the_model_and_the_product_agree_on_a_late_entry_in_grace(tmp_path) -> None:  # type: ignore[no-untyped-def]
