@@ -514,7 +514,7 @@ def _(notice: BlockForfeited) -> str:
 @summary.register
 def _(notice: BlockRenewed) -> str:
     expires = f", expires {notice.expires_on}" if notice.expires_on else ""
-    unpaid = ", unpaid (invoice to follow)" if not notice.paid else ""
+    unpaid = ", unpaid (invoice to follow)" if notice.paid is False else ""
     return f"{notice.display_name}: renewed with {format_duration(notice.minutes)}{unpaid}{expires}."
 
 

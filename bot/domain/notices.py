@@ -137,6 +137,7 @@ class BlockRenewed(Notice):
     """A block renewed by its renewal rule: a new block of the same size."""
 
     kind = "renewal"
+    left_out = frozenset({"paid"})  # a renewal of a paid block says nothing of payment, as before issue 26
     client: str
     display_name: str | None = None
     block_id: int
@@ -146,7 +147,7 @@ class BlockRenewed(Notice):
     expires_on: str | None = None
     remaining_minutes: int
     account_manager: str | None = None
-    paid: bool = True  # a renewal of an unpaid block is unpaid: its invoice to follow (issue 26)
+    paid: bool | None = None  # False: the renewal of an unpaid block, unpaid, its invoice to follow
 
 
 @dataclass(frozen=True, kw_only=True)

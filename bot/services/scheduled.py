@@ -103,7 +103,7 @@ def _renew(ctx: Context, block_id: int) -> None:
             expires_on=str(new.expires_on) if new.expires_on else None,
             remaining_minutes=book.balance(),
             account_manager=client.account_manager,
-            paid=bool(new.paid),
+            paid=None if new.paid else False,
         )
         queue(uow, ctx, renewed, client, f"renewal:{new.id}")
         uow.commit()

@@ -162,7 +162,7 @@ def _(notice: BlockRenewed) -> list[Block]:
     return [
         section(
             f":repeat: *{_name(notice)}* renewed: new block {notice.block_number or notice.block_id} of "
-            f"{format_duration(notice.minutes)}{'' if notice.paid else ', unpaid (invoice to follow)'} "
+            f"{format_duration(notice.minutes)}{', unpaid (invoice to follow)' if notice.paid is False else ''} "
             f"from {notice.start_on}{expires}. "
             f"Balance now {format_duration(notice.remaining_minutes)}."
         )
