@@ -683,7 +683,7 @@ class ClientLedger:
         client's own button); returns the approved minutes now. Nothing already logged changes."""
         hold = self.terms.hold_limit
         approved = (hold.approved_minutes if hold else 0) + minutes
-        self.posting.totals["hold_approved_minutes"] = approved
+        self._set_approved(approved)
         return approved
 
     def _clear_approvals(self) -> None:
@@ -691,7 +691,15 @@ class ClientLedger:
         from the hold's own limit again."""
         hold = self.terms.hold_limit
         if hold is not None and hold.approved_minutes and self.totals.open_overage_minutes <= 0:
-            self.posting.totals["hold_approved_minutes"] = 0
+            self._set_approved(0)
+
+    def _set_approved(self, approved: int) -> None:
+        """Store the approved minutes, and hold the rest of this posting to them: an entry whose own
+        write paid the overage off is not allowed the approvals that payment spent."""
+        self.posting.totals["hold_approved_minutes"] = approved
+        hold = self.terms.hold_limit
+        if hold is not None:
+            self.terms = replace(self.terms, hold_limit=replace(hold, approved_minutes=approved))
 
     # -- the steps' parts ------------------------------------------------------------------------------
     def _open_overage(self, include_new: bool = False) -> Iterable[LedgerEntry]:
