@@ -8,7 +8,10 @@ and on) whose closed periods roll over into the next up to the cap, the rest for
 automatic refills (``refill auto``: a block added by the entry that falls through the lowest
 threshold, at most ``max`` a calendar month in the client's zone), and unpaid top-ups, blocks marked
 paid and unpaid again, and pay-first turned on and off (issue 26: under pay-first only paid blocks
-pay, and their unpaid hours are held apart; an unpaid block renews unpaid).
+pay, and their unpaid hours are held apart; an unpaid block renews unpaid), and the overage hold
+(``hold-at 2h``, ``hold-at 25%`` of the last block, ``hold-at none``, ``approve acme 1h``): an entry that
+would take the open overage past the hold and what was approved since the overage was last paid off is
+refused, nothing written.
 
 After every step the product's balance figures equal the model's; at the end, for every month, the
 statement reconciles (opening + bought - used - forfeited + overage billed = closing), opens where the
@@ -110,6 +113,21 @@ class Model:
 
     REFILL_LEVEL = 60  # the story's thresholds: 1h,0 (the lowest above zero)
     pay_first: bool = False
+    hold: tuple[str, int] | None = None  # ``hold-at``: ("m", minutes) or ("%", percent of the last block)
+    approved: int = 0  # ``approve``: overage allowed on top of the hold until the overage is paid off
+
+    def hold_allows(self) -> int:
+        """How much open overage the hold allows now: its limit (a percentage of the size of the newest
+        block, rounded down) and what was approved since the overage was last paid off."""
+        assert self.hold is not None
+        unit, value = self.hold
+        newest = max(self.blocks, key=lambda b: b.id).size if self.blocks else 0
+        return (value if unit == "m" else newest * value // 100) + self.approved
+
+    def approve(self, minutes: int) -> None:
+        if self.hold is None:  # no hold, nothing to approve
+            raise Refused
+        self.approved += minutes
 
     def drawable(self, b: MBlock) -> bool:
         """Under pay-first only a paid block pays for work; otherwise any block does."""
@@ -202,6 +220,8 @@ class Model:
         after = self.usable() - sum(m for i, m in draws.items() if i in current) - over
         if over and self.overdraft is not None and after < -self.overdraft:
             raise Refused
+        if over and self.hold is not None and self.open_over + over > self.hold_allows():
+            raise Refused  # past the hold: new time waits for an approval
         before = self.usable()
         entry = MEntry(work_date, billable, non_billable, onsite, open_over=over)
         self.forfeited -= sum(first.values())  # the void forfeited them; drawn again, they are not
@@ -252,6 +272,12 @@ class Model:
         return self.log(new_id, minutes, old.work_date, old.non_billable, kept, old.onsite)
 
     def settle(self) -> None:
+        was_over = self.open_over > 0
+        self.pay_off()
+        if was_over and self.open_over <= 0 and self.hold is not None:
+            self.approved = 0  # paid off: the approvals of that overage are spent
+
+    def pay_off(self) -> None:
         for entry in [e for _, e in sorted(self.entries.items()) if not e.voided and e.open_over]:
             if self.policy == "bill":
                 entry.billed += entry.open_over
@@ -339,6 +365,16 @@ topups = st.tuples(
 )
 marks = st.tuples(st.just("mark"), st.integers(0, 10), st.booleans())  # block paid / block unpaid <reason>
 pay_firsts = st.tuples(st.just("payfirst"), st.booleans())
+# ``hold-at``: None (none), ("m", minutes) or ("%", percent of the last block), then (unless 0 or none)
+# ``approve acme <minutes>m`` at once; and ``approve`` on its own (refused without a hold)
+hold_ats = st.tuples(
+    st.just("hold"),
+    st.none()
+    | st.tuples(st.just("m"), st.sampled_from([0, 30, 60, 120, 240]))
+    | st.tuples(st.just("%"), st.sampled_from([0, 10, 25, 50, 100])),
+    st.sampled_from([0, 0, 30, 60, 120]),
+)
+approvals = st.tuples(st.just("approve"), st.sampled_from([15, 30, 60, 120]))
 # (minutes, days back, --nb, as onsite, the words' order, the date as words or ISO)
 WORDS = ("duration", "date", "type", "nb", "note")
 logs = st.tuples(
@@ -384,6 +420,8 @@ stories = st.lists(
         refill_rules,
         marks,
         pay_firsts,
+        hold_ats,
+        approvals,
     ),
     max_size=28,
 )
@@ -406,6 +444,7 @@ class Story:
         self.block_count = 0
         self.sent: dict[str, dict] = {}  # type: ignore[type-arg]
         self.refill_ids: list[int] = []
+        self.refusals: list[tuple[str, str]] = []  # (the step's kind, the product's words) of each refusal
 
     @property
     def today(self) -> date:
@@ -442,6 +481,7 @@ class Story:
             if isinstance(error, Refused):  # the model refused: the product must have refused too
                 raise AssertionError(f"the model refused {op} but the product accepted it") from None
             self._check_refusal_is_real(op)
+            self.refusals.append((op[0], str(error)))
 
     def _apply(self, op: tuple) -> None:  # type: ignore[type-arg]
         kind, model = op[0], self.model
@@ -470,6 +510,14 @@ class Story:
             result = do(self.ctx, self.admin, f"{said} {number}" + ("" if op[2] else " cheque bounced"))
             assert result.paid is op[2]
             model.mark(number, op[2])
+        elif kind == "hold":
+            words = "none" if op[1] is None else f"{op[1][1]}{op[1][0]}" if op[1][0] == "%" else f"{op[1][1]}m"
+            do(self.ctx, self.admin, f"client set acme hold-at {words}")
+            model.hold = op[1]
+            if op[1] is not None and len(op) > 2 and op[2]:
+                self.approve(op[2])
+        elif kind == "approve":
+            self.approve(op[1])
         elif kind == "payfirst":
             do(self.ctx, self.admin, f"client set acme pay-first {'on' if op[1] else 'off'}")
             model.pay_first = op[1]
@@ -546,6 +594,12 @@ class Story:
             self.block_count += model.renew_allotment(self.block_count + 1)
             model.expire()
 
+    def approve(self, minutes: int) -> None:
+        result = do(self.ctx, self.admin, f"approve acme {minutes}m")
+        self.model.approve(minutes)
+        assert result.data["hold_approved_minutes"] == self.model.approved
+        assert result.data["allowed_overage_minutes"] == self.model.hold_allows()
+
     def new_refill(self) -> int:
         """The id of the refill block the last step added (0: none), as the model's id of it."""
         with self.ctx.db.unit_of_work(read_only=True) as uow:
@@ -575,6 +629,9 @@ class Story:
             probe.carry_to_started()
             with pytest.raises(Refused):
                 probe.edit(entry_id, None, op[2])
+        elif kind == "approve":
+            with pytest.raises(Refused):
+                probe.approve(op[1])
         else:
             raise AssertionError(f"{op} was refused")
 
@@ -723,6 +780,40 @@ UNPAID_BLOCK_RENEWS_UNPAID = [
     ("log", 30, 0, False, False, WORDS, True),
 ]
 
+# the overage hold: an entry past it is refused whole, an approval lets the next one in, the approvals are
+# spent once the overage is paid off, a percentage is of the newest block, and none lifts the hold
+HOLD_REFUSED_APPROVED_THEN_LOGGED = [
+    ("policy", "carry", "unlimited"),
+    ("hold", ("m", 60)),
+    ("topup", 1, None, False, 0),
+    ("log", 90, 0, False, False, WORDS, False),  # 1h from the block, 30m over: within the hold
+    ("log", 60, 0, False, False, WORDS, False),  # 1h30m over would pass the hold at 1h: refused
+    ("approve", 60),  # 2h allowed now
+    ("log", 60, 0, False, False, WORDS, False),  # 1h30m over: logged
+    ("topup", 3, None, False, 0),  # pays the 1h30m off: the approval is spent
+    ("log", 180, 0, False, False, WORDS, False),  # 1h30m from the block, 1h30m over: past 1h again
+    ("hold", ("%", 50)),  # half of the 3h block: 1h30m
+    ("log", 180, 0, False, False, WORDS, False),  # 1h30m over: at the hold, logged
+    ("log", 15, 0, False, False, WORDS, False),  # refused
+    ("hold", None),
+    ("approve", 30),  # no hold, nothing to approve: refused
+    ("log", 15, 0, False, False, WORDS, False),  # no hold: logged
+]
+
+# an entry whose own write pays the overage off (a block bought to start later has started) spends the
+# approvals with it: the entry itself is held to the hold's own limit again
+HOLD_APPROVALS_SPENT_BY_THE_ENTRYS_OWN_WRITE = [
+    ("policy", "carry", "unlimited"),
+    ("hold", ("m", 60)),
+    ("topup", 1, None, False, 0),
+    ("topup", 2, None, False, 3),
+    ("log", 90, 0, False, False, WORDS, False),  # 30m over
+    ("approve", 60),
+    ("days", 3),  # the 2h block starts
+    ("log", 180, 0, False, False, WORDS, False),  # pays the 30m off, then 1h30m over: past 1h, refused
+    ("log", 150, 0, False, False, WORDS, False),  # pays the 30m off, then 1h over: logged
+]
+
 
 def run_story(db: Database, ops: list[tuple]) -> Story:  # type: ignore[type-arg]
     story = Story(db)
@@ -748,6 +839,8 @@ def test_statements_reconcile_and_balances_match_the_reference_model(fresh_datab
     @example(REFILLS_ACROSS_THE_CAP)
     @example(PAY_FIRST_THEN_PAID)
     @example(UNPAID_BLOCK_RENEWS_UNPAID)
+    @example(HOLD_REFUSED_APPROVED_THEN_LOGGED)
+    @example(HOLD_APPROVALS_SPENT_BY_THE_ENTRYS_OWN_WRITE)
     def story_holds(ops: list[tuple]) -> None:  # type: ignore[type-arg]
         with fresh_databases.open() as db:
             run_story(db, ops)
@@ -820,3 +913,23 @@ def test_the_model_and_the_product_agree_on_refills_and_their_cap(tmp_path) -> N
         story.check_statements()
     finally:
         db.dispose()
+
+
+def test_the_model_and_the_product_agree_on_the_overage_hold(fresh_databases: FreshDatabases) -> None:
+    """The pinned history crosses the hold, is refused (nothing written), is approved, then logs; the
+    approval is spent once the overage is paid off; a percentage is of the newest block."""
+    with fresh_databases.open() as db:
+        story = run_story(db, HOLD_REFUSED_APPROVED_THEN_LOGGED)
+    assert [kind for kind, _ in story.refusals] == ["log", "log", "log", "approve"], story.refusals
+    first, second, third, approval = (words for _, words in story.refusals)
+    assert first.startswith("Not recorded: Acme is 30m over; ask an account manager or the client to approve")
+    assert "This entry would take the overage to 1h 30m, past its hold at 1h." in first
+    assert "to 1h 30m, past its hold at 1h." in second  # the approval was spent with the overage it allowed
+    assert third == "Not recorded: Acme is 1h 30m over; ask an account manager or the client to approve more."
+    assert "has no overage hold" in approval
+    assert (story.model.open_over, story.model.approved, len(story.entry_ids)) == (105, 0, 4)
+    with fresh_databases.open() as db:
+        spent = run_story(db, HOLD_APPROVALS_SPENT_BY_THE_ENTRYS_OWN_WRITE)
+    assert [kind for kind, _ in spent.refusals] == ["log"], spent.refusals
+    assert "would take the overage to 1h 30m, past its hold at 1h." in spent.refusals[0][1]  # no approval left
+    assert (spent.model.open_over, spent.model.approved) == (60, 0)
