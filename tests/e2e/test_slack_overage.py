@@ -15,14 +15,22 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import FixedClock
 from bot.domain.commands import Link
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
 from storage.models import AuditLog, Client, LedgerLine
 from tests.e2e.processes import Cli
-from tests.e2e.slack_harness import SlackDriver, assert_valid_message, static_select, text_state, thread_message
+from tests.e2e.slack_harness import (
+    SlackDriver,
+    assert_valid_message,
+    date_state,
+    static_select,
+    text_state,
+    thread_message,
+)
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import do, entry_count
+from tests.helpers import balance_of, do, entry_count
 
 CHANNEL, OTHER_CHANNEL = "CACME", "CGLOBEX"  # shared with Acme's and Globex's organisations
 GUEST, EXTERNAL, OTHER_CLIENT = "UGUEST", "UEXT", "UGLOBEXC"
@@ -156,6 +164,50 @@ def test_a_manager_approves_2h_then_2h_more_logs_and_the_third_entry_is_refused(
     assert "Logged" in text_of(slack.command("/logtime", "acme 1h second", user="UTECH"))
     third = text_of(slack.command("/logtime", "acme 15m third", user="UTECH"))
     assert "Acme Corp is 4h over; ask an account manager or the client to approve more" in third
+
+
+def test_an_edit_past_the_hold_is_refused_from_the_slash_command_and_the_home_form(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, held: str
+) -> None:
+    approved = text_of(slack.command("/blocktime", "approve acme 1h", user="UMGR"))
+    assert "1h more overage approved for Acme Corp" in approved
+    assert "Logged" in text_of(slack.command("/logtime", "acme 30m cabling", user="UTECH"))  # 2h 30m over
+    cabling = balance_of(slack_ctx, "acme").last_entries[0]
+    before = written(slack_ctx)
+    refused = text_of(slack.command("/blocktime", f"edit {cabling.id} 1h30m cabling", user="UTECH"))
+    assert f"Not recorded: {HELD}." in refused and "Logged" not in refused
+    assert "This entry would take the overage to 3h 30m, past its hold at 2h + 1h approved." in refused
+    slack.click("home_edit_entry", str(cabling.id), home=True)
+    form = fake_slack.wait_for("views.open")[-1].params["view"]
+    form = json.loads(form) if isinstance(form, str) else form
+    assert form["callback_id"] == "edit_entry_modal"
+    values = {"duration": text_state("1h30m"), "work_date": date_state("2026-11-25"), "note": text_state("cabling")}
+    submitted = slack.submit("edit_entry_modal", values, view_id="VEDIT", metadata=form["private_metadata"]).json
+    assert submitted["response_action"] == "errors" and HELD in json.dumps(submitted["errors"])
+    slack.settle()
+    assert written(slack_ctx) == before  # the entry stands as it was: 30m, not voided
+    entry = balance_of(slack_ctx, "acme").last_entries[0]
+    assert (entry.id, entry.minutes, entry.voided) == (cabling.id, 30, False)
+
+
+def test_a_timer_stopped_past_the_hold_is_refused_from_the_command_and_its_button(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, clock: FixedClock, held: str
+) -> None:
+    started = slack.command("/logtime", "start acme printer fix", user="UTECH").json
+    assert "Timer started for Acme Corp" in started["text"]
+    stop = next(
+        e for b in started["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "timer_stop"
+    )
+    clock.advance(minutes=40)
+    before = written(slack_ctx)
+    refused = text_of(slack.command("/logtime", "stop", user="UTECH"))
+    assert f"Not recorded: {HELD}." in refused and "Logged" not in refused
+    fake_slack.reset()
+    assert slack.click("timer_stop", stop["value"], user="UTECH").status == 200
+    assert HELD in answer(fake_slack)["text"]
+    slack.settle()
+    assert written(slack_ctx) == before
+    assert "40m" in text_of(slack.command("/logtime", "timer", user="UTECH"))  # the timer still runs: no time lost
 
 
 # -- the client's own approval ----------------------------------------------------------------------------
