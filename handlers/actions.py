@@ -180,7 +180,8 @@ def refill_confirm_clicked(deps: Deps, body: dict[str, Any], action: dict[str, A
 
 
 def refill_edit_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-    """The draft refill in the top-up form, filled in, to change before adding (managers)."""
+    """The draft refill in the top-up form, filled in, to change before adding (managers). The form
+    carries the draft: its submission is that refill, under the same key as **Add 10h**."""
     actor = deps.people.actor(body["user"]["id"])
     refusal = topup_refusal(deps, actor)
     draft = draft_of(str(action.get("value", "")))
@@ -198,7 +199,14 @@ def refill_edit_clicked(deps: Deps, body: dict[str, Any], action: dict[str, Any]
     form_or_apology(
         respond,
         lambda: open_topup_modal(
-            deps, actor, body["trigger_id"], channel, chosen=draft.client, alert_ts=alert_ts, prefill=prefill
+            deps,
+            actor,
+            body["trigger_id"],
+            channel,
+            chosen=draft.client,
+            alert_ts=alert_ts,
+            prefill=prefill,
+            refill=str(action.get("value", "")),
         ),
     )
 

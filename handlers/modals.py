@@ -20,6 +20,7 @@ from bot.domain.errors import NeedsConfirmation, ParseError
 from bot.domain.forms import FieldErrors, edit_from_form, field_error, logtime_from_form, topup_from_form
 from bot.services import Actor, hours
 from bot.services.channels import message_ref
+from bot.services.refills import draft_of, submit_edited_refill
 from bot.services.results import LogResult, TopUpResult
 from bot.services.timers import stop_timer
 from handlers.deps import Deps
@@ -68,6 +69,9 @@ def _top_up(deps: Deps, actor: Actor, fields: dict[str, Any], view: dict[str, An
         deps.ctx.today(),
         paid=fields.get("paid"),
     )
+    draft = draft_of(str(_metadata(view).get("refill") or ""))
+    if draft is not None and command.client == draft.client.lower():  # ``refill_edit``'s form: that refill, once
+        return submit_edited_refill(deps.ctx, actor, draft, command)
     return hours.top_up(deps.ctx, actor, command, idempotency_key=f"view:{view['id']}")
 
 

@@ -146,13 +146,19 @@ def open_topup_modal(
     chosen: str | None = None,
     alert_ts: str | None = None,
     prefill: dict[str, str] | None = None,
+    refill: str | None = None,
 ) -> None:
     """The top-up form; from an alert's Add hours button, ``alert_ts`` lets its confirmation go into
     the alert's thread ("10h added by @sam") so colleagues don't sell twice. ``prefill``: a draft
-    refill's fields (``refill_edit``)."""
+    refill's fields (``refill_edit``); ``refill``: the draft itself (its button's value), so the
+    submission is that refill, added once (``bot.services.refills.submit_edited_refill``)."""
     listed = attempt(lambda: client_services.list_clients(deps.ctx, actor, ClientList()), "topup modal")
     if listed.result is not None:
-        metadata = {"channel": channel_id or "", **({"alert_ts": alert_ts} if alert_ts else {})}
+        metadata = {
+            "channel": channel_id or "",
+            **({"alert_ts": alert_ts} if alert_ts else {}),
+            **({"refill": refill} if refill else {}),
+        }
         view = topup_modal(listed.result, metadata, chosen, prefill)
         deps.client.views_open(trigger_id=trigger_id, view=view)
 

@@ -538,9 +538,15 @@ def _refuse_a_closed_block(book: ClientBook, command: TopUp) -> None:
 
 
 def add_block(
-    book: ClientBook, command: TopUp, key: str | None, renewal_of: Block | None = None, psa_id: str | None = None
+    book: ClientBook,
+    command: TopUp,
+    key: str | None,
+    renewal_of: Block | None = None,
+    psa_id: str | None = None,
+    source: str = "topup",
 ) -> tuple[Block, int, int]:
-    """Add a block and settle open overage by the client's policy; returns (block, carried, billed)."""
+    """Add a block and settle open overage by the client's policy; returns (block, carried, billed).
+    ``source`` ``refill``: a draft refill edited in the top-up form (``bot.services.refills``)."""
     start = command.starts_on or book.today
     # numbered per client, under the client's row lock (a client's second block is its block 2)
     values = {
@@ -561,10 +567,11 @@ def add_block(
     }
     if psa_id is not None:  # imported from the PSA: it is there already (issue 26)
         values.update(source=IMPORTED, psa_id=psa_id)
-    note = f"{format_duration(command.minutes)} block" + (f" {command.reference}" if command.reference else "")
+    kind = "refill" if source == "refill" else "block"
+    note = f"{format_duration(command.minutes)} {kind}" + (f" {command.reference}" if command.reference else "")
     note += "" if command.paid else ", unpaid"
     added = book.ledger.add_block(
-        values, command.minutes, start, "renewal" if renewal_of else "topup", note, paid=command.paid
+        values, command.minutes, start, "renewal" if renewal_of else "topup", note, paid=command.paid, source=source
     )
     carried, billed = book.settle_overage()
     book.save()

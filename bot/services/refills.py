@@ -7,20 +7,25 @@ entry's own posting; this is the manager's click on a draft (``bot.domain.refill
    click in another process, finds the block the first added and says so (the unique index on the key
    settles a race the lock did not);
 3. the block is a refill (source ``refill``), unpaid unless the draft said paid, and settles open
-   overage like any top-up; audited as a top-up."""
+   overage like any top-up; audited as a top-up.
+
+The alert's **Edit first** (``refill_edit``) opens the top-up form carrying the draft; its submission
+(``submit_edited_refill``) is the same refill under the same key, with the form's figures: whichever of
+the click and the form comes second says "Already added" and adds nothing."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
+from bot.domain.commands import TopUp
 from bot.domain.durations import format_duration
-from bot.domain.errors import NotFound, Refused
+from bot.domain.errors import NeedsConfirmation, NotFound, Refused
 from bot.domain.refills import DRAFT_NOTE, MAX_REFILL_MINUTES
 from bot.domain.roles import Role, require
 from bot.services.book import ClientBook
 from bot.services.context import Actor, Context, client_named, record_audit
-from bot.services.hours import _idempotent, _topup_result
+from bot.services.hours import _idempotent, _refuse_a_closed_block, _topup_result, add_block
 from bot.services.queries import block_view
 from bot.services.results import TopUpResult
 from storage.db import UnitOfWork
@@ -60,6 +65,18 @@ def confirm_refill(ctx: Context, actor: Actor, draft: RefillDraft) -> TopUpResul
     """Add the draft's block (see the module's docstring); a repeat returns the first one, ``duplicate``."""
     if not 0 < draft.minutes <= MAX_REFILL_MINUTES:
         raise Refused("That refill is not one this alert offered.", f"topup {draft.client} 10")
+    return _add_once(ctx, actor, draft, None)
+
+
+def submit_edited_refill(ctx: Context, actor: Actor, draft: RefillDraft, command: TopUp) -> TopUpResult:
+    """The top-up form ``refill_edit`` opened, submitted: the draft's block with the form's figures,
+    under the draft's key (a click on **Add 10h** before or after finds it), a refill (source
+    ``refill``: it counts toward the monthly cap and shows as one)."""
+    return _add_once(ctx, actor, draft, command)
+
+
+def _add_once(ctx: Context, actor: Actor, draft: RefillDraft, command: TopUp | None) -> TopUpResult:
+    """The draft's block, once per key: ``command`` the edited form's, else the draft's own."""
     keys: list[str] = []
 
     def write(uow: UnitOfWork) -> TopUpResult:
@@ -69,8 +86,10 @@ def confirm_refill(ctx: Context, actor: Actor, draft: RefillDraft) -> TopUpResul
         keys.append(key)
         book = ClientBook(uow, ctx, client, actor)
         seen = uow.blocks.by_key(key)
-        if seen is not None:  # clicked before: the first click's block
+        if seen is not None:  # clicked or submitted before: the first one's block
             return _topup_result(book, seen, 0, 0, duplicate=True)
+        if command is not None:
+            return _add_edited(book, command, key)
         book.catch_up()
         values = {
             "client_id": client.id,
@@ -111,3 +130,20 @@ def confirm_refill(ctx: Context, actor: Actor, draft: RefillDraft) -> TopUpResul
 
     # the key is the client's id and the line: known inside ``write``, which records it for ``lookup``
     return _idempotent(ctx, "refill", write, lookup)
+
+
+def _add_edited(book: ClientBook, command: TopUp, key: str) -> TopUpResult:
+    """The edited form's block, checked as any top-up is (the top-up limit, a closed expiry)."""
+    limit = book.ctx.settings.max_topup_minutes
+    if command.minutes > limit and not command.confirmed:  # as ``top_up`` says it
+        raise NeedsConfirmation(
+            f"That is {format_duration(command.minutes)}, more than {format_duration(limit)} in one top-up "
+            "(BLOCKTIME_MAX_TOPUP). If it is right, add the word confirm.",
+            f"topup {command.client} {command.minutes // 60} confirm",
+        )
+    _refuse_a_closed_block(book, command)
+    book.catch_up()
+    block, carried, billed = add_block(book, command, key, source="refill")
+    view = block_view(block, book.today, book.policy.grace_days).as_dict()
+    record_audit(book.uow, book.ctx, book.actor, "refill_confirm", f"block:{block.id}", book.client.id, None, view)
+    return _topup_result(book, block, carried, billed)

@@ -11,7 +11,7 @@ from bot.domain.notices import ThresholdCrossed
 from bot.services import Actor, Context
 from handlers.views.outbox import slack_message
 from storage.models import Block, OutboxMessage
-from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view
+from tests.e2e.slack_harness import SlackDriver, assert_valid_message, assert_valid_view, static_select, text_state
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do
 
@@ -89,3 +89,54 @@ def test_the_setting_from_slack_is_for_admins_and_shown_in_the_reply(slack: Slac
     assert done.status == 200
     assert_valid_message(done.json.get("blocks", []), done.json.get("text"))
     assert "refill auto 10h max 2 per month" in json.dumps(done.json)
+
+
+def edited_form(slack: SlackDriver, fake_slack: FakeSlack, value: str, user: str = "UMGR") -> dict:  # type: ignore[type-arg]
+    slack.click("refill_edit", value, user=user, channel="CALERTS")
+    view = fake_slack.wait_for("views.open")[-1].params["view"]
+    assert json.loads(view["private_metadata"])["refill"] == value
+    return view  # type: ignore[no-any-return]
+
+
+EDITED = {
+    "client": static_select("acme"),
+    "hours": text_state("8"),
+    "paid": static_select("unpaid"),
+    "reference": text_state("INV-77"),
+    "note": text_state("refill draft, edited"),
+}
+
+
+def test_the_edited_form_is_the_same_refill_added_once(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    """Edit first, then Add 10h (or a colleague's second form): one block, a refill, counted as one."""
+    value = button(draft_alert(slack_ctx), "refill_confirm")["value"]
+    form = edited_form(slack, fake_slack, value)
+    first = slack.submit("topup_modal", EDITED, user="UMGR", view_id="VR1", metadata=form["private_metadata"])
+    assert first.status == 200 and not first.body
+    note = fake_slack.wait_for("chat.postEphemeral")[0].params
+    assert note["text"].startswith("Added 8h for Acme")
+    slack.click("refill_confirm", value, user="UMGR", channel="CALERTS")
+    assert "Already added: 8h as block 2" in fake_slack.wait_for("response_url")[-1].params["text"]
+    other = edited_form(slack, fake_slack, value, user="UADMIN")
+    again = slack.submit("topup_modal", EDITED, user="UADMIN", view_id="VR2", metadata=other["private_metadata"])
+    assert again.status == 200
+    assert fake_slack.wait_for("chat.postEphemeral", 2)[-1].params["text"].startswith("Already added 8h")
+    assert refill_blocks(slack_ctx) == 1
+    with slack_ctx.db.unit_of_work(read_only=True) as uow:
+        block = uow.session.scalars(select(Block).where(Block.source == "refill")).one()
+        assert (block.minutes, block.paid, block.reference) == (480, False, "INV-77")
+
+
+def test_add_first_then_the_edited_form_says_already_added(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: str
+) -> None:
+    value = button(draft_alert(slack_ctx), "refill_confirm")["value"]
+    form = edited_form(slack, fake_slack, value)
+    slack.click("refill_confirm", value, user="UMGR", channel="CALERTS")
+    assert "Refill added by <@UMGR>: 10h as block 2" in fake_slack.wait_for("response_url")[-1].params["text"]
+    reply = slack.submit("topup_modal", EDITED, user="UMGR", view_id="VR3", metadata=form["private_metadata"])
+    assert reply.status == 200
+    assert fake_slack.wait_for("chat.postEphemeral")[0].params["text"].startswith("Already added 10h")
+    assert refill_blocks(slack_ctx) == 1
