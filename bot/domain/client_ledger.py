@@ -50,7 +50,7 @@ from bot.domain.charges import (
 )
 from bot.domain.dates import month_start, recorded_day
 from bot.domain.holds import HoldLimit
-from bot.domain.payments import Payment, Unpaid, drawable, unpaid
+from bot.domain.payments import Payment, Unpaid, drawable, unpaid, waiting_block
 from bot.domain.refills import RefillDecision, RefillPolicy, decide, refill_level
 from bot.domain.thresholds import Crossing, Threshold, alert_crossing
 
@@ -853,7 +853,8 @@ class ClientLedger:
                 self._arm(True)
             return
         this_month = self._refills_this_month() if policy.mode == "auto" and self.refill_armed else 0
-        decision = decide(replace(policy, armed=self.refill_armed), before, after, level, this_month)
+        waiting = waiting_block(self.open_blocks(), self.today, self.terms.pay_first)
+        decision = decide(replace(policy, armed=self.refill_armed), before, after, level, this_month, waiting)
         if decision is None:
             return
         if decision.action == "draft":

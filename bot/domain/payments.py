@@ -33,6 +33,16 @@ class PaidBlock(HeldBlock, Protocol):
     def paid(self) -> bool: ...
 
 
+class NamedPaidBlock(PaidBlock, Protocol):
+    """A block as a reply names it: its number and the invoice reference it was sold on."""
+
+    @property
+    def number(self) -> int | None: ...
+
+    @property
+    def reference(self) -> str | None: ...
+
+
 B = TypeVar("B", bound=PaidBlock)
 
 
@@ -60,6 +70,19 @@ def unpaid(blocks: Iterable[PaidBlock], today: date, pay_first: bool) -> Unpaid:
     """The unpaid minutes of the blocks current ``today`` (a block waiting to start is counted there)."""
     minutes = sum(b.remaining_minutes for b in blocks if not b.paid and is_current(b, today))
     return Unpaid(minutes, minutes if pay_first else 0)
+
+
+def waiting_block(blocks: Iterable[NamedPaidBlock], today: date, pay_first: bool) -> str | None:
+    """Under pay-first, the first current unpaid block held for payment, in words: ``block 1 (INV-1042,
+    10h)``; None when none waits (or pay-first is off)."""
+    if not pay_first:
+        return None
+    held = [b for b in blocks if not b.paid and b.remaining_minutes > 0 and is_current(b, today)]
+    if not held:
+        return None
+    block = min(held, key=lambda b: (b.number or 0, b.id))
+    number, size = block.number or block.id, format_duration(block.remaining_minutes)
+    return f"block {number} ({block.reference}, {size})" if block.reference else f"block {number} ({size})"
 
 
 def left_words(remaining: int, figures: Unpaid) -> str:

@@ -77,14 +77,20 @@ def refill_level(thresholds: Sequence[Threshold], block_minutes: int) -> int:
     return lowest.level(block_minutes) if lowest is not None else 0
 
 
-def decide(policy: RefillPolicy, before: int, after: int, level: int, this_month: int) -> RefillDecision | None:
+def decide(
+    policy: RefillPolicy, before: int, after: int, level: int, this_month: int, waiting: str | None = None
+) -> RefillDecision | None:
     """The refill a change of the usable balance ``before -> after`` calls for: only a fall from above
     ``level`` to at or under it, while armed, does anything (one refill per run-down however many
-    thresholds the change went through); an auto refill past its monthly cap is a draft that says so."""
+    thresholds the change went through); an auto refill past its monthly cap is a draft that says so.
+    ``waiting``: under pay-first, the unpaid block held for payment (``bot.domain.payments.waiting_block``);
+    while one waits, auto sells no second block (a draft that says so, the cap unspent)."""
     if policy.mode == "notify" or not policy.armed or not after <= level < before:
         return None
     if policy.mode == "draft":
         return RefillDecision("draft", policy.minutes, policy.paid, policy.rule)
+    if waiting is not None:
+        return RefillDecision("draft", policy.minutes, policy.paid, policy.rule, f"{waiting} is waiting for payment")
     if this_month >= policy.cap:
         times = "refill" if policy.cap == 1 else "refills"
         reason = f"the cap of {policy.cap} {times} a month is reached, so this one waits for a manager"

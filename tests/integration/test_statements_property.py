@@ -244,6 +244,8 @@ class Model:
         month_began = datetime.combine(self.now.astimezone(zone).date().replace(day=1), time.min, zone)
         if sum(1 for at in self.refills if at >= month_began) >= cap:  # a calendar month in the client's zone
             return
+        if self.pay_first and self.unpaid():  # an unpaid block waits for payment: no second one sold (a draft)
+            return
         self.refills.append(self.now)
         # ``refill auto`` adds an unpaid block (invoice to follow): under pay-first it pays for nothing yet
         self.blocks.append(MBlock(self.refill_id or 10**9, minutes, minutes, self.today, None, paid=False))
