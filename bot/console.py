@@ -26,6 +26,7 @@ from bot.phrasebook import (
     hold_words,
     insights_lines,
     log_line,
+    payment_and_psa_words,
     payment_line,
     percent_label,
     psa_link,
@@ -315,12 +316,13 @@ def client_table(clients: list[ClientView]) -> FitTable:
             "Thresholds",
             "Grace",
             "Hours",
+            "Pay-first",
             "PSA",
             "Allotment",
             "Refill",
             "",
         ),
-        wrap={"Name", "Aliases", "Refill"},
+        wrap={"Name", "Aliases", "PSA", "Refill"},
     )
     for c in clients:
         overdraft = "unlimited" if c.overdraft_minutes is None else format_duration(c.overdraft_minutes)
@@ -338,7 +340,8 @@ def client_table(clients: list[ClientView]) -> FitTable:
             c.thresholds,
             f"{c.expiry_grace_days}d",
             c.work_hours or "",
-            psa_link(c) + (f" · follow-up {c.psa_alert}" if c.psa_alert != "off" else ""),
+            "on" if c.pay_first else "off",
+            " · ".join(w for w in [psa_link(c), *payment_and_psa_words(c)[1:]] if w),
             allotment_label(c),
             c.refill.removeprefix("refill "),
             "archived" if c.archived else "",

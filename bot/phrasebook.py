@@ -271,8 +271,19 @@ def psa_link(client: ClientView) -> str:
     if not (client.psa_company_id or client.psa_agreement_id or client.psa_ticket_id):
         return ""
     ticket = f", ticket #{client.psa_ticket_id} for other time" if client.psa_ticket_id else ""
-    ticket += f", blocks sold as product {client.psa_product_id}" if client.psa_product_id else ""  # issue 26
     return f"company {client.psa_company_id or '?'}, agreement {client.psa_agreement_id or '?'}{ticket}"
+
+
+def payment_and_psa_words(client: ClientView) -> list[str]:
+    """``pay-first off``, ``psa-product 12`` (``none``), ``psa-alert ticket (default)``: the issue 26
+    settings ``client show`` always shows, in the words that set them, as ``--json`` has them
+    (``pay_first``, ``psa_product_id``, ``psa_alert``, ``psa_alert_default``)."""
+    default = " (default)" if client.psa_alert_default else ""
+    return [
+        f"pay-first {'on' if client.pay_first else 'off'}",
+        f"psa-product {client.psa_product_id or 'none'}",
+        f"psa-alert {client.psa_alert}{default}",
+    ]
 
 
 def allotment_label(client: ClientView) -> str:

@@ -30,6 +30,7 @@ from bot.phrasebook import (
     grace_lines,
     hold_words,
     log_notes,
+    payment_and_psa_words,
     payment_line,
     psa_link,
     statement_headline,
@@ -243,14 +244,9 @@ def render_client(client: ClientView) -> str:
         f"timezone {client.timezone} · manager {('<@' + client.account_manager + '>') if client.account_manager else 'none'}"
         f" · alerts {('<#' + client.alert_channel + '>') if client.alert_channel else 'default channel'}"
         + (f" · working hours {client.work_hours}" if client.work_hours else "")
-        + (" · pay-first" if client.pay_first else "")
         + (f" · {hold_words(client)}" if hold_words(client) else "")
         + (f" · PSA {psa_link(client)}" if psa_link(client) else "")
-        + (
-            f" · PSA follow-up {client.psa_alert}{' (default)' if client.psa_alert_default else ''}"
-            if client.psa_alert != "off" or not client.psa_alert_default
-            else ""
-        )
+        + "".join(f" · {words}" for words in payment_and_psa_words(client))
         + (f" · allotment {allotment_label(client)}" if allotment_label(client) else "")
         + (f" · {client.refill}" if client.refill_mode != "notify" else "")
     )

@@ -54,3 +54,23 @@ def test_a_refill_policy_is_set_shown_and_acted_on_through_the_cli(cli: Cli) -> 
     assert cli.json("client", "show", "acme")["refill_armed"] is False
     refused = cli.run("client", "set", "acme", "refill", "sometimes")
     assert refused.returncode != 0 and "client set acme refill auto 10h" in refused.stdout + refused.stderr
+
+
+def test_client_show_shows_pay_first_psa_product_and_psa_alert_as_json_has_them(cli: Cli) -> None:
+    cli.env["COLUMNS"] = "80"  # the table as "Header: value" lines
+    cli.run("client", "add", "acme", "Acme")
+    plain = " ".join(cli.run("client", "show", "acme").stdout.split())
+    assert "Pay-first: off" in plain and "psa-product none" in plain and "psa-alert off (default)" in plain, plain
+    cli.run("client", "set", "acme", "pay-first", "on")
+    cli.run("client", "set", "acme", "psa-product", "12")
+    cli.run("client", "set", "acme", "psa-alert", "off")
+    shown = cli.json("client", "show", "acme")
+    assert (shown["pay_first"], shown["psa_product_id"], shown["psa_alert"], shown["psa_alert_default"]) == (
+        True,
+        "12",
+        "off",
+        False,
+    )
+    plain = " ".join(cli.run("client", "show", "acme").stdout.split())
+    assert "Pay-first: on" in plain and "psa-product 12" in plain, plain
+    assert "psa-alert off" in plain and "psa-alert off (default)" not in plain, plain

@@ -37,7 +37,7 @@ def test_the_cli_sets_the_follow_up_shows_it_in_json_and_a_crossing_reaches_the_
     assert refused.returncode != 0 and "use activity, ticket, off or default" in said and "psa-alert ticket" in said
     changed = cli.json("client", "set", "acme", "psa-alert", "ticket")
     assert (changed["psa_alert"], changed["psa_alert_default"]) == ("ticket", False)
-    assert "follow-up ticket" in " ".join(cli.run("client", "show", "acme").stdout.split())
+    assert "psa-alert ticket" in " ".join(cli.run("client", "show", "acme").stdout.split())
     assert cli.run("psa", "member", "UADMIN", "17").returncode == 0
     logged = cli.run("--as", "UADMIN", "logtime", "acme", "6h", "server", "migration")
     assert logged.returncode == 0, logged.stdout + logged.stderr
@@ -69,7 +69,7 @@ def test_slack_sets_the_follow_up_and_a_refusal_is_posted_where_the_alerts_go(
         reply = slack.command("/blocktime", "client set acme psa-alert ticket", user="UADMIN")
         assert reply.status == 200
         assert_valid_message(reply.json.get("blocks", []), reply.json.get("text"))
-        assert "PSA follow-up ticket" in json.dumps(reply.json)
+        assert "psa-alert ticket" in json.dumps(reply.json)
         do(ctx, Actor("UTECH", "Tess Tech"), "logtime acme 6h server migration #1234")
         dispatch = Dispatcher(ctx, transports_for(ctx))
         dispatch.run_once()  # no CONNECTWISE_FOLLOWUP_BOARD: ConnectWise refuses the ticket
