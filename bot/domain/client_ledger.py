@@ -252,6 +252,7 @@ class ClientLedger:
         self._last_block_number = last_block_number
         self._last_start = terms.recurring.last_start if terms.recurring else None
         self._returned_to_closed: list[tuple[LedgerBlock, int]] = []
+        self._returned: list[tuple[LedgerBlock, int]] = []  # every draw a take-back gave back (``kept_draws``)
         self._ids = itertools.count(PROVISIONAL)
         self.posting = Posting(terms.client_id)
         # Thresholds in percent are of the blocks current before the change.
@@ -302,7 +303,7 @@ class ClientLedger:
         correction: bool = False,
     ) -> EntryPlan:
         """``correction``: the entry replaces one just taken back, and keeps what that one drew from
-        blocks closed since (``kept_draws``) before anything else."""
+        blocks new work may no longer draw from (``kept_draws``) before anything else."""
         return plan_entry(
             minutes,
             non_billable,
@@ -317,12 +318,17 @@ class ClientLedger:
         )
 
     def kept_draws(self) -> list[DrawPart]:
-        """What the entry just taken back had drawn from blocks past their closing day, block by block
-        in the order it drew them: a correction keeps these first, so it never costs the client more
-        than the entry it corrects."""
+        """What the entry just taken back had drawn from blocks new work may no longer draw from (past
+        their closing day, or unpaid under pay-first, marked so since), block by block in the order it
+        drew them: a correction keeps these first, so it never costs the client more than the entry it
+        corrects. Draws from blocks still drawable are left to the normal rules (they are candidates
+        there: keeping them too would count their minutes twice)."""
+        drawable_ids = {b.id for b in self.drawable_blocks()}
         kept: dict[int, int] = {}
-        for block, minutes in self._returned_to_closed:
-            kept[block.id] = kept.get(block.id, 0) + minutes
+        for block, minutes in self._returned:
+            closed = closed_on(block.expires_on, self.today, self.policy.grace_days)
+            if closed or block.id not in drawable_ids:
+                kept[block.id] = kept.get(block.id, 0) + minutes
         return [DrawPart(block_id, minutes) for block_id, minutes in kept.items()]
 
     def stored(self, ids: Callable[[int | None], int | None]) -> None:
@@ -777,6 +783,7 @@ class ClientLedger:
             self.posting.reversed_at = self.now
             block = self._blocks[draw.block_id]
             self._set_block(block, remaining_minutes=block.remaining_minutes + draw.minutes)
+            self._returned.append((block, draw.minutes))
             if closed_on(block.expires_on, self.today, self.policy.grace_days):
                 self._returned_to_closed.append((block, draw.minutes))
 

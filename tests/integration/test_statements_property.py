@@ -224,7 +224,12 @@ class Model:
             raise Refused  # past the hold: new time waits for an approval
         before = self.usable()
         entry = MEntry(work_date, billable, non_billable, onsite, open_over=over)
-        self.forfeited -= sum(first.values())  # the void forfeited them; drawn again, they are not
+        by_id = {b.id: b for b in self.blocks}
+        for block_id, m in first.items():
+            if self.closed(by_id[block_id]):
+                self.forfeited -= m  # the void forfeited them; drawn again, they are not
+            else:
+                by_id[block_id].left -= m  # a block work may not draw from now (unpaid under pay-first)
         entry.draws.update({i: m for i, m in first.items() if m})
         self.take(entry, draws)
         self.open_over += over
@@ -265,11 +270,12 @@ class Model:
         self.settle()
 
     def edit(self, entry_id: int, new_id: int | None, minutes: int) -> MEntry:
-        """Void and log again, the corrected entry keeping first what blocks closed since paid for the
-        original: a correction never costs more than the entry it corrects."""
+        """Void and log again, the corrected entry keeping first what blocks closed since (or no longer
+        drawable: unpaid under pay-first) paid for the original: a correction never costs more than the
+        entry it corrects."""
         old = self.entries[entry_id]
         by_id = {b.id: b for b in self.blocks}
-        kept = {i: m for i, m in old.draws.items() if self.closed(by_id[i])}
+        kept = {i: m for i, m in old.draws.items() if self.closed(by_id[i]) or not self.drawable(by_id[i])}
         self.void(entry_id)
         return self.log(new_id, minutes, old.work_date, old.non_billable, kept, old.onsite)
 
