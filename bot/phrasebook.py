@@ -111,9 +111,17 @@ def log_notes(result: LogResult) -> list[str]:
 
 def void_line(result: VoidResult) -> str:
     """``Block 2 voided (5h). …``: a top-up named by the client's own block number, as ``blocks`` shows it."""
-    return (
+    text = (
         f"{result.label} voided ({format_duration(result.minutes)}). "
         f"{result.display_name} now has {format_duration(result.remaining_minutes)} left."
+    )
+    refill = result.refill_block
+    if refill is None:
+        return text
+    state = "paid" if refill.paid else "unpaid"
+    return (
+        f"{text} Block {refill.number} ({format_duration(refill.minutes)} refill, {state}) was added when this "
+        f"entry was logged; `void topup {result.client} {refill.number}` if it is not wanted."
     )
 
 

@@ -144,6 +144,10 @@ class Blocks(_Repository):
         """How many live refill blocks (source ``refill``) the client got from ``since`` on (a refill cap)."""
         return repositories.refills_since(self._session, client_id, since)
 
+    def refill_of_entry(self, client_id: int, entry_id: int) -> Block | None:
+        """The live refill block the logging of the entry added, if it added one."""
+        return repositories.refill_of_entry(self._session, client_id, entry_id)
+
     def clients_expiring_by(self, day: date) -> list[int]:
         """Clients with a live block still holding minutes whose expiry is on or before ``day``."""
         return repositories.clients_with_blocks_expiring_by(self._session, day)

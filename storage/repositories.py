@@ -355,6 +355,43 @@ def refills_since(session: Session, client_id: int, since: datetime) -> int:
     return int(session.scalar(query) or 0)
 
 
+def refill_of_entry(session: Session, client_id: int, entry_id: int) -> Block | None:
+    """The live refill block added by the posting that logged the entry: its ``topup`` line comes after
+    the entry's line, at the same moment (one posting, one moment), with no entry of the client logged
+    in between (one refill a posting; the client's row lock keeps a posting's lines together)."""
+    logged = session.execute(
+        select(LedgerLine.id, LedgerLine.at)
+        .where(LedgerLine.client_id == client_id, LedgerLine.entry_id == entry_id, LedgerLine.kind == "entry")
+        .order_by(LedgerLine.id)
+        .limit(1)
+    ).first()
+    if logged is None:
+        return None
+    topup, other = aliased(LedgerLine), aliased(LedgerLine)
+    later_entry = (
+        select(other.id)
+        .where(other.client_id == client_id, other.kind == "entry", other.id > logged.id, other.id < topup.id)
+        .exists()
+    )
+    query = (
+        select(Block)
+        .join(topup, topup.block_id == Block.id)
+        .where(
+            Block.client_id == client_id,
+            Block.source == "refill",
+            Block.voided_at.is_(None),
+            topup.client_id == client_id,
+            topup.kind == "topup",
+            topup.id > logged.id,
+            topup.at == logged.at,
+            ~later_entry,
+        )
+        .order_by(topup.id)
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
 def block_by_number(session: Session, client_id: int, number: int) -> Block | None:
     return session.scalar(select(Block).where(Block.client_id == client_id, Block.number == number))
 

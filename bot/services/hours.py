@@ -36,7 +36,7 @@ from bot.services.dispatch import serves
 from bot.services.psa_sync import queued_note
 from bot.services.queries import block_view
 from bot.services.refill_notices import tell_out_of_hours
-from bot.services.results import EntryRefill, LogResult, TopUpResult, VoidResult
+from bot.services.results import EntryRefill, LogResult, RefillKept, TopUpResult, VoidResult
 from bot.services.worktypes import rate_for
 from storage.db import UnitOfWork
 from storage.errors import Conflict, NotHere
@@ -363,8 +363,16 @@ def void_entry(ctx: Context, actor: Actor, command: VoidEntry) -> VoidResult:
             {"billable_minutes": entry.billable_minutes, "voided": False},
             {"voided": True, "reason": command.reason},
         )
+        refill = uow.blocks.refill_of_entry(client.id, entry.id)
+        kept = RefillKept(refill.number or refill.id, refill.minutes, refill.paid) if refill is not None else None
         result = VoidResult(
-            "entry", entry.id, client.handle, client.display_name, entry.billable_minutes, book.balance()
+            "entry",
+            entry.id,
+            client.handle,
+            client.display_name,
+            entry.billable_minutes,
+            book.balance(),
+            refill_block=kept,
         )
         uow.commit()
         return result

@@ -224,6 +224,16 @@ class TopUpResult(Result):
 
 
 @dataclass(frozen=True)
+class RefillKept:
+    """A refill block that the voided entry's logging added: kept (a sale, perhaps in the PSA already),
+    and said in the void's reply so a manager can void it too (``refill_block`` in ``--json``)."""
+
+    number: int
+    minutes: int
+    paid: bool
+
+
+@dataclass(frozen=True)
 class VoidResult(Result):
     kind: str  # entry | topup
     id: int  # the entry's id, or the block's global id
@@ -232,6 +242,7 @@ class VoidResult(Result):
     minutes: int
     remaining_minutes: int
     number: int | None = None  # a top-up's block number, the client's own numbering (``void topup acme 2``)
+    refill_block: RefillKept | None = None  # an entry's: the refill its logging added, still live
 
     @property
     def label(self) -> str:

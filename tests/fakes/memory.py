@@ -265,6 +265,21 @@ class Blocks(_Repository):
             if b.client_id == client_id and b.source == "refill" and b.voided_at is None and b.created_at >= since
         )
 
+    def refill_of_entry(self, client_id: int, entry_id: int) -> Row | None:
+        lines = sorted((r for r in self._t.lines.values() if r.client_id == client_id), key=lambda r: r.id)
+        logged = next((r for r in lines if r.entry_id == entry_id and r.kind == "entry"), None)
+        if logged is None:
+            return None
+        for line in lines:
+            if line.id <= logged.id:
+                continue
+            if line.kind == "entry":
+                return None
+            block = self._t.blocks.get(line.block_id) if line.kind == "topup" else None
+            if block is not None and block.source == "refill" and block.voided_at is None and line.at == logged.at:
+                return block
+        return None
+
     def clients_expiring_by(self, day: date) -> list[int]:
         return sorted(
             {
