@@ -5,7 +5,8 @@ refused, what an approval lifts it by, and who may approve from the client's sid
 ``approve acme 2h`` (an account manager) or the client-safe card's **Approve up to 2 more hours** (a
 client contact) adds approved minutes on top of it. An entry that would take the open overage past
 limit + approved is refused and nothing is written; entries already logged never change. Approvals
-count until the overage is paid off (``ClientLedger.settle_overage`` clears them then).
+count until the overage is paid off (``ClientLedger.settle_overage`` clears them then); one given while
+the client is not in overage is a pre-approval, kept for its next overage and spent once that is paid off.
 
 Pure: the ledger (``bot.domain.client_ledger``) reads ``HoldLimit`` from its terms and
 ``bot.domain.charges.plan_entry`` decides ``EntryPlan.held``."""
@@ -135,6 +136,21 @@ def overage_words(
     if hold_left <= 0:
         return text + " New time is now on hold until an account manager or the client approves more."
     return text + f" {format_duration(hold_left)} more and new time is on hold."
+
+
+def approval_words(name: str, minutes: int, how: str, open_overage: int, hold: HoldLimit) -> str:
+    """The reply to an approval (``hold``: as the approval left it). Given while the client is not in
+    overage it is a pre-approval: it counts for the next run into overage and, like any approval, is
+    spent once that overage is paid off (``ClientLedger.settle_overage``)."""
+    text = f"{format_duration(minutes)} more overage approved for {name} ({how})"
+    allowed = format_duration(hold.allowed)
+    if open_overage > 0:
+        return f"{text}: it is {format_duration(open_overage)} over, and new time is held past {allowed} of overage."
+    return (
+        f"{text}. {name} is not in overage now: this is a pre-approval for its next overage, where new time is "
+        f"held past {allowed} of overage (the hold at {hold.setting()} + "
+        f"{format_duration(hold.approved_minutes)} approved). Approvals are spent once that overage is paid off."
+    )
 
 
 def approve_label(minutes: int) -> str:

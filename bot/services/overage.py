@@ -8,12 +8,11 @@ client's row lock, and both are audited, the client's with their name."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain.commands import ApproveOverage
-from bot.domain.durations import format_duration
 from bot.domain.errors import PermissionDenied, Refused
-from bot.domain.holds import HoldLimit, client_approval_refusal
+from bot.domain.holds import HoldLimit, approval_words, client_approval_refusal
 from bot.domain.roles import Role, require
 from bot.services.book import ClientBook, hold_of, locked_client
 from bot.services.context import Actor, Context, client_named, record_audit
@@ -78,8 +77,7 @@ def _lifted(uow: UnitOfWork, ctx: Context, actor: Actor, client: Client, minutes
     allowed = before.limit + approved
     uow.commit()
     return Message(
-        f"{format_duration(minutes)} more overage approved for {client.display_name} ({how}): it is "
-        f"{format_duration(over)} over, and new time is held past {format_duration(allowed)} of overage.",
+        approval_words(client.display_name, minutes, how, over, replace(before, approved_minutes=approved)),
         {
             "client": client.handle,
             "approved_minutes": minutes,
@@ -88,6 +86,7 @@ def _lifted(uow: UnitOfWork, ctx: Context, actor: Actor, client: Client, minutes
             "overage_minutes": over,
             "allowed_overage_minutes": allowed,
             "approved_by": actor.label,
+            "pre_approval": over <= 0,  # not in overage now: it applies to the next overage
         },
     )
 
