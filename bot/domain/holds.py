@@ -161,6 +161,20 @@ def approve_label(minutes: int) -> str:
     return f"Approve up to {format_duration(minutes)} more"
 
 
+def client_approval_offer(
+    hold: HoldLimit | None, client_approves: bool, usable_minutes: int, held_for_payment_minutes: int
+) -> int | None:
+    """What the client's card may offer to approve, in minutes, or None: the hold's own size, only
+    while the client lets its people approve (``client-approves on``), a hold is set, and the next
+    entry draws no block (no usable hours left: what it logs is overage, the minutes ``held`` counts).
+    Never while hours are held for payment (pay-first with an unpaid block waiting): the card's
+    "0m left" is then the invoice's business, not an approval of overage. The click is decided again
+    by the same rule (``bot.services.overage.client_approve``)."""
+    if hold is None or not client_approves or usable_minutes > 0 or held_for_payment_minutes > 0:
+        return None
+    return hold.client_approval_minutes()
+
+
 def client_approval_refusal(
     *, external: bool, other_team: bool, channel_connect: bool, member: bool, linked: bool
 ) -> str | None:

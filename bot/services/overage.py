@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from bot.domain.commands import ApproveOverage
 from bot.domain.errors import PermissionDenied, Refused
-from bot.domain.holds import HoldLimit, approval_words, client_approval_refusal
+from bot.domain.holds import HoldLimit, approval_words, client_approval_offer, client_approval_refusal
 from bot.domain.roles import Role, require
 from bot.services.book import ClientBook, hold_of, locked_client
 from bot.services.context import Actor, Context, client_named, record_audit
@@ -123,7 +123,9 @@ def client_approve(ctx: Context, actor: Actor, channel_id: str | None, value: st
         hold = hold_of(uow, client)
         if client.archived or not client.client_approves or hold is None:
             raise PermissionDenied("For your hours, ask your account manager.")
-        if minutes != hold.client_approval_minutes():
+        book = ClientBook(uow, ctx, client, actor)  # the card's rule, on today's figures
+        offered = client_approval_offer(hold, client.client_approves, book.balance(), book.ledger.unpaid().held)
+        if minutes != offered:
             raise PermissionDenied("For your hours, ask your account manager.")
         if (hold.approved_minutes, client.open_overage_minutes) != (seen, seen_overage):
             # this card approved already (a retry, a second click), or it is out of date

@@ -15,6 +15,7 @@ from bot.domain.dates import Period, add_months, month_start
 from bot.domain.durations import elapsed_minutes, format_duration
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.forecast import burn_forecast, likely_forfeits
+from bot.domain.holds import client_approval_offer
 from bot.domain.notices import UnpaidBlock
 from bot.domain.payments import drawable, unpaid
 from bot.domain.roles import Role, check_void_entry
@@ -309,7 +310,7 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
             )
             for e in view.last_entries[:CARD_ENTRIES]
         ]
-        approve = _client_approval(uow, client, view.remaining_minutes)
+        approve = _client_approval(uow, client, view.remaining_minutes, view.held_for_payment_minutes)
         return ClientCard(
             client=client.handle,
             display_name=client.display_name,
@@ -323,13 +324,13 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
         )
 
 
-def _client_approval(uow: UnitOfWork, client: Client, remaining: int) -> tuple[int, str] | None:
-    """What the card offers the client to approve (``client-approves on``, a hold set, and no hours
-    left: the next entry may be held): the hold's own size, once."""
+def _client_approval(uow: UnitOfWork, client: Client, usable: int, held_for_payment: int) -> tuple[int, str] | None:
+    """What the card offers the client to approve (``bot.domain.holds.client_approval_offer``: the
+    hold's own size, once, when no usable hours are left and none are held for payment)."""
     hold = hold_of(uow, client) if client.client_approves else None
-    if hold is None or remaining > 0:
+    minutes = client_approval_offer(hold, client.client_approves, usable, held_for_payment)
+    if hold is None or minutes is None:
         return None
-    minutes = hold.client_approval_minutes()
     return minutes, approval_value(client.id, minutes, hold.approved_minutes, client.open_overage_minutes or 0)
 
 

@@ -19,6 +19,7 @@ from bot.clock import FixedClock
 from bot.domain.commands import Link
 from bot.services import Actor, Context
 from bot.services.channels import link_channel
+from bot.services.overage import approval_value
 from storage.models import AuditLog, Client, LedgerLine
 from tests.e2e.processes import Cli
 from tests.e2e.slack_harness import (
@@ -325,3 +326,28 @@ def test_a_guest_and_a_slack_connect_member_are_refused_every_other_command_and_
         client = uow.session.scalar(select(Client).where(Client.handle == "acme"))
         assert client is not None and (client.hold_at_minutes, client.client_approves) == (120, True)
         assert client.alerts_snoozed_until is None
+
+
+def test_no_approval_is_offered_or_taken_while_hours_wait_for_payment(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, held: str
+) -> None:
+    """Pay-first with an unpaid block waiting: the card says 0m left, but that is the invoice's
+    business: it offers no approval, and a click with the value it would have carried changes nothing."""
+    stale = card_button(slack)["value"]
+    admin = Actor.local_admin()
+    do(slack_ctx, admin, "client set acme pay-first on")
+    do(slack_ctx, admin, "topup acme 10h unpaid invoice INV-1042")
+    view = balance_of(slack_ctx, "acme")
+    assert view.remaining_minutes <= 0 and view.held_for_payment_minutes == 600
+    card = slack.command("/balance", "public", user="UTECH", channel=CHANNEL).json
+    assert_valid_message(card["blocks"], card["text"])
+    assert APPROVE not in json.dumps(card)
+    with slack_ctx.db.unit_of_work(read_only=True) as uow:
+        client = uow.session.scalars(select(Client).where(Client.handle == "acme")).one()
+        value = approval_value(client.id, 120, client.hold_approved_minutes, client.open_overage_minutes)
+    before = written(slack_ctx)
+    for clicked in {stale, value}:
+        assert click(slack, clicked, EXTERNAL).status == 200
+    refused = answer(fake_slack, len({stale, value}))
+    assert "ask your account manager" in refused["text"].lower()
+    assert written(slack_ctx) == before

@@ -16,6 +16,7 @@ from bot.domain.grammar import parse_command
 from bot.domain.holds import (
     HoldLimit,
     approve_label,
+    client_approval_offer,
     client_approval_refusal,
     held_message,
     hold_limit,
@@ -128,3 +129,13 @@ def test_only_a_slack_connect_member_of_the_linked_shared_channel_may_approve() 
     assert client_approval_refusal(**(ok | {"other_team": False})) is not None  # a bot, or of our own team
     for fact in ("channel_connect", "member", "linked"):
         assert client_approval_refusal(**(ok | {fact: False})) == "For your hours, ask your account manager."
+
+
+def test_the_card_offers_an_approval_only_with_no_usable_hours_and_none_held_for_payment() -> None:
+    hold = HoldLimit(minutes=120)
+    assert client_approval_offer(hold, True, 0, 0) == 120
+    assert client_approval_offer(hold, True, -30, 0) == 120
+    assert client_approval_offer(hold, True, 15, 0) is None  # hours left: the next entry draws a block
+    assert client_approval_offer(hold, True, 0, 600) is None  # pay-first: hours wait for payment
+    assert client_approval_offer(hold, False, 0, 0) is None
+    assert client_approval_offer(None, True, 0, 0) is None
