@@ -220,12 +220,15 @@ def client_approve_clicked(deps: Deps, body: dict[str, Any], action: dict[str, A
     channel = (body.get("channel") or {}).get("id")
     home = deps.people.home_team()
     external = person.standing is Standing.EXTERNAL
+    # asked of Slack only for someone who may be the client's: staff are refused on their standing
+    shared, teams = deps.people.channel_sharing(str(channel)) if external and channel else (None, None)
     contact = Contact(
         external=external,
         other_team=bool(person.team_id and home and person.team_id != home),
-        # asked of Slack only for someone who may be the client's: staff are refused on their standing
-        channel_connect=external and bool(channel) and deps.people.check_channel(str(channel)) == SLACK_CONNECT,
+        channel_connect=shared == SLACK_CONNECT,
         member=external and bool(channel) and deps.people.is_member(str(channel), user_id),
+        team_id=person.team_id,
+        channel_teams=teams,
     )
     actor = Actor(user_id, person.name, standing=person.standing)
     value = str(action.get("value", ""))

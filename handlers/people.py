@@ -150,16 +150,27 @@ class People:
     def check_channel(self, channel_id: str) -> str | None:
         """Ask Slack whether people outside the MSP read ``channel_id`` (conversations.info) and keep
         the answer; returns why it is shared, or None (not shared, or Slack could not say)."""
+        return self.channel_sharing(channel_id)[0]
+
+    def channel_sharing(self, channel_id: str) -> tuple[str | None, tuple[str, ...] | None]:
+        """``check_channel``'s answer and, from the same conversations.info, the teams of other
+        organisations connected to the channel (its ``connected_team_ids``, else ``shared_team_ids``,
+        less the MSP's own team): None when Slack could not say (callers fail closed)."""
         try:
             info = self.client.conversations_info(channel=channel_id).get("channel")
         except (SlackApiError, OSError) as error:
             log.warning("conversations.info failed for %s: %s", channel_id, error)
-            return None
+            return None, None
         if not isinstance(info, dict):
-            return None
+            return None, None
         reason = shared_reason(info)
         self._remember_channel(channel_id, reason)
-        return reason
+        teams = info.get("connected_team_ids") or info.get("shared_team_ids")
+        home = self.home_team()
+        if not isinstance(teams, list) or home is None:
+            return reason, None
+        internal = {str(t) for t in info.get("internal_team_ids") or []}  # an Enterprise Grid's own workspaces
+        return reason, tuple(sorted({str(t) for t in teams} - {home} - internal))
 
     def guests_in(self, channel_id: str, limit: int = 200) -> str | None:
         """Whether guests or another organisation's members are in the channel (its first ``limit``

@@ -13,6 +13,7 @@ Pure: the ledger (``bot.domain.client_ledger``) reads ``HoldLimit`` from its ter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.durations import format_duration, looks_like_duration, parse_duration
@@ -175,18 +176,38 @@ def client_approval_offer(
     return hold.client_approval_minutes()
 
 
+MANY_ORGANISATIONS = (
+    "This channel is shared with more than one organisation, so an approval here cannot be taken as "
+    "the client's: an account manager must approve. For your hours, ask your account manager."
+)
+
+
 def client_approval_refusal(
-    *, external: bool, other_team: bool, channel_connect: bool, member: bool, linked: bool
+    *,
+    external: bool,
+    other_team: bool,
+    channel_connect: bool,
+    member: bool,
+    linked: bool,
+    team: str | None,
+    channel_teams: Sequence[str] | None,
 ) -> str | None:
     """Why a click of the client's button is refused (None: accepted). Only a client contact may use
     it: a member of another organisation (Slack Connect), in the client's own linked channel, which
     is shared with that organisation, and of which they are a member. Staff approve with ``approve``;
-    a guest of the MSP's workspace is not taken as the client's word."""
+    a guest of the MSP's workspace is not taken as the client's word. ``channel_teams``: the other
+    organisations connected to the channel (None: Slack could not say). Shared with more than one,
+    the clicker's organisation may not be the client's: refused (fail closed), as when unknown or
+    when the clicker's team is not the one the channel is shared with."""
     if not external or not other_team:
         return (
             "This button is for the client's own people in their shared channel; "
             "account managers approve with `approve acme 2h`."
         )
     if not linked or not channel_connect or not member:
+        return "For your hours, ask your account manager."
+    if channel_teams is not None and len(set(channel_teams)) > 1:
+        return MANY_ORGANISATIONS
+    if channel_teams is None or team is None or team not in channel_teams:
         return "For your hours, ask your account manager."
     return None

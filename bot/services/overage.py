@@ -30,6 +30,9 @@ class Contact:
     other_team: bool  # ...a real member of it (their team is known and is not the MSP's)
     channel_connect: bool  # the channel is shared with another organisation (Slack Connect)
     member: bool  # they are a member of that channel (conversations.members)
+    team_id: str | None = None  # their organisation's team
+    # the other organisations' teams connected to the channel (conversations.info); None: unknown
+    channel_teams: tuple[str, ...] | None = None
 
 
 def approval_value(client_id: int, minutes: int, approved_before: int, overage: int) -> str:
@@ -115,6 +118,8 @@ def client_approve(ctx: Context, actor: Actor, channel_id: str | None, value: st
             channel_connect=contact.channel_connect,
             member=contact.member,
             linked=read is not None and linked == read[0],
+            team=contact.team_id,
+            channel_teams=contact.channel_teams,
         )
         if refusal or read is None or linked is None:
             raise PermissionDenied(refusal or "For your hours, ask your account manager.")

@@ -47,8 +47,12 @@ def held(slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, acme: st
     fake_slack.user_facts[GUEST] = {"is_restricted": True}
     fake_slack.user_facts[EXTERNAL] = {"team_id": "TACME", "profile": {"real_name": "Eve Client", "team": "TACME"}}
     fake_slack.user_facts[OTHER_CLIENT] = {"team_id": "TGLOBEX", "profile": {"real_name": "Gil", "team": "TGLOBEX"}}
-    for channel in (CHANNEL, OTHER_CHANNEL):
-        fake_slack.channel_facts[channel] = {"is_shared": True, "is_ext_shared": True}
+    for channel, team in ((CHANNEL, "TACME"), (OTHER_CHANNEL, "TGLOBEX")):
+        fake_slack.channel_facts[channel] = {
+            "is_shared": True,
+            "is_ext_shared": True,
+            "connected_team_ids": ["T0", team],
+        }
     fake_slack.members[CHANNEL] = ["UTECH", "UMGR", GUEST, EXTERNAL]
     fake_slack.members[OTHER_CHANNEL] = ["UTECH", OTHER_CLIENT]
     admin = Actor.local_admin()
@@ -350,4 +354,22 @@ def test_no_approval_is_offered_or_taken_while_hours_wait_for_payment(
         assert click(slack, clicked, EXTERNAL).status == 200
     refused = answer(fake_slack, len({stale, value}))
     assert "ask your account manager" in refused["text"].lower()
+    assert written(slack_ctx) == before
+
+
+def test_a_channel_shared_with_more_than_one_organisation_takes_no_client_approval(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, held: str
+) -> None:
+    """Acme's channel also shared with Globex's organisation: Eve's click may not be Acme's word."""
+    value = card_button(slack)["value"]
+    fake_slack.channel_facts[CHANNEL]["connected_team_ids"] = ["T0", "TACME", "TGLOBEX"]
+    before = written(slack_ctx)
+    assert click(slack, value, EXTERNAL).status == 200
+    refused = answer(fake_slack)
+    assert "more than one organisation" in refused["text"] and "account manager must approve" in refused["text"]
+    assert refused.get("replace_original") is False
+    assert written(slack_ctx) == before
+    fake_slack.channel_facts[CHANNEL]["connected_team_ids"] = ["T0", "TGLOBEX"]  # not Eve's organisation
+    assert click(slack, value, EXTERNAL).status == 200
+    assert "ask your account manager" in answer(fake_slack, 2)["text"].lower()
     assert written(slack_ctx) == before

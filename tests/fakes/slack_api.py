@@ -42,7 +42,8 @@ class FakeSlack:
         self._outage_turn = 0
         self.names: dict[str, str] = {}
         # users.info facts beyond the name, per user (is_restricted, team_id, deleted, ...), and
-        # conversations.info facts per channel (is_ext_shared, is_shared), with its members
+        # conversations.info facts per channel (is_ext_shared, is_shared, connected_team_ids: every
+        # organisation's team in a Slack Connect channel, the host's included), with its members
         self.user_facts: dict[str, dict[str, Any]] = {}
         self.channel_facts: dict[str, dict[str, Any]] = {}
         self.members: dict[str, list[str]] = {}
@@ -254,9 +255,12 @@ class FakeSlack:
             return {"ok": True, "user": facts}
         if method == "conversations.info":
             facts = {"is_channel": True, "is_private": False, "is_shared": False, "is_ext_shared": False}
+            given = self.channel_facts.get(channel, {})
+            if "connected_team_ids" in given:  # a Slack Connect channel: its host and every team in it
+                facts |= {"conversation_host_id": "T0", "shared_team_ids": list(given["connected_team_ids"])}
             return {
                 "ok": True,
-                "channel": {"id": channel, "name": channel.lower(), **facts, **self.channel_facts.get(channel, {})},
+                "channel": {"id": channel, "name": channel.lower(), **facts, **given},
             }
         if method == "conversations.members":
             return {"ok": True, "members": self.members.get(channel, []), "response_metadata": {"next_cursor": ""}}

@@ -122,7 +122,15 @@ def test_the_button_names_the_hours_it_approves() -> None:
 
 
 def test_only_a_slack_connect_member_of_the_linked_shared_channel_may_approve() -> None:
-    ok = {"external": True, "other_team": True, "channel_connect": True, "member": True, "linked": True}
+    ok = {
+        "external": True,
+        "other_team": True,
+        "channel_connect": True,
+        "member": True,
+        "linked": True,
+        "team": "TACME",
+        "channel_teams": ("TACME",),
+    }
     assert client_approval_refusal(**ok) is None
     staff = client_approval_refusal(**(ok | {"external": False}))
     assert staff is not None and "account managers approve with `approve" in staff
@@ -139,3 +147,12 @@ def test_the_card_offers_an_approval_only_with_no_usable_hours_and_none_held_for
     assert client_approval_offer(hold, True, 0, 600) is None  # pay-first: hours wait for payment
     assert client_approval_offer(hold, False, 0, 0) is None
     assert client_approval_offer(None, True, 0, 0) is None
+
+
+def test_a_channel_shared_with_more_than_one_organisation_fails_closed() -> None:
+    ok = {"external": True, "other_team": True, "channel_connect": True, "member": True, "linked": True}
+    many = client_approval_refusal(**ok, team="TACME", channel_teams=("TACME", "TGLOBEX"))
+    assert many is not None and "more than one organisation" in many and "account manager must approve" in many
+    for team, teams in (("TACME", None), (None, ("TACME",)), ("TGLOBEX", ("TACME",))):
+        assert client_approval_refusal(**ok, team=team, channel_teams=teams) is not None
+    assert client_approval_refusal(**ok, team="TACME", channel_teams=("TACME",)) is None
