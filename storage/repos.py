@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import capture, ledger_queries, outbox, repositories
@@ -333,6 +334,16 @@ class Audit(_Repository):
                 after=None if after is None else json.dumps(after, default=str, sort_keys=True),
             )
         )
+
+    def changes(self, client_id: int, action: str, limit: int = 200) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The client's last ``limit`` audit rows of ``action``, newest first: (before, after)."""
+        rows = self._session.execute(
+            select(AuditLog.before, AuditLog.after)
+            .where(AuditLog.client_id == client_id, AuditLog.action == action)
+            .order_by(AuditLog.id.desc())
+            .limit(limit)
+        ).all()
+        return [(json.loads(b or "{}"), json.loads(a or "{}")) for b, a in rows]
 
 
 class Roles(_Repository):

@@ -162,18 +162,39 @@ def approve_label(minutes: int) -> str:
     return f"Approve up to {format_duration(minutes)} more"
 
 
+def client_approved_this_run(approved_now: int, approvals: Sequence[tuple[int, int, bool]]) -> int:
+    """How much of ``approved_now`` (the client's ``hold_approved_minutes``) the client's own people
+    approved in this run into overage. ``approvals``: every approval, newest first, as (approved
+    before, approved after, by the client); the run began at the approval made from nothing (the
+    last payoff cleared them), and a gap in the chain (a payoff since) ends it too."""
+    total, expected = 0, approved_now
+    for before, after, by_client in approvals:
+        if expected <= 0 or after != expected:
+            break
+        total += after - before if by_client else 0
+        expected = before
+    return total
+
+
 def client_approval_offer(
-    hold: HoldLimit | None, client_approves: bool, usable_minutes: int, held_for_payment_minutes: int
+    hold: HoldLimit | None,
+    client_approves: bool,
+    usable_minutes: int,
+    held_for_payment_minutes: int,
+    client_approved_minutes: int = 0,
 ) -> int | None:
     """What the client's card may offer to approve, in minutes, or None: the hold's own size, only
     while the client lets its people approve (``client-approves on``), a hold is set, and the next
     entry draws no block (no usable hours left: what it logs is overage, the minutes ``held`` counts).
     Never while hours are held for payment (pay-first with an unpaid block waiting): the card's
     "0m left" is then the invoice's business, not an approval of overage. The click is decided again
-    by the same rule (``bot.services.overage.client_approve``)."""
+    by the same rule (``bot.services.overage.client_approve``). The client's own approvals total at
+    most one hold-size a run into overage (``client_approved_minutes``, ``client_approved_this_run``):
+    past that, only an account manager approves more."""
     if hold is None or not client_approves or usable_minutes > 0 or held_for_payment_minutes > 0:
         return None
-    return hold.client_approval_minutes()
+    left = hold.client_approval_minutes() - client_approved_minutes
+    return left if left > 0 else None
 
 
 MANY_ORGANISATIONS = (

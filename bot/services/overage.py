@@ -12,7 +12,13 @@ from dataclasses import dataclass, replace
 
 from bot.domain.commands import ApproveOverage
 from bot.domain.errors import PermissionDenied, Refused
-from bot.domain.holds import HoldLimit, approval_words, client_approval_offer, client_approval_refusal
+from bot.domain.holds import (
+    HoldLimit,
+    approval_words,
+    client_approval_offer,
+    client_approval_refusal,
+    client_approved_this_run,
+)
 from bot.domain.roles import Role, require
 from bot.services.book import ClientBook, hold_of, locked_client
 from bot.services.context import Actor, Context, client_named, record_audit
@@ -49,6 +55,22 @@ def _read_value(value: str) -> tuple[int, int, int, int] | None:
     return client_id, minutes, before, overage
 
 
+def client_approved(uow: UnitOfWork, client_id: int, approved_now: int) -> int:
+    """The minutes the client's own people approved in this run into overage (from the audited
+    approvals: ``bot.domain.holds.client_approved_this_run``)."""
+    if approved_now <= 0:
+        return 0
+    chain = [
+        (int(before.get("hold_approved_minutes") or 0), int(after.get("hold_approved_minutes") or 0), _by_client(after))
+        for before, after in uow.audit.changes(client_id, "overage_approve")
+    ]
+    return client_approved_this_run(approved_now, chain)
+
+
+def _by_client(after: dict[str, object]) -> bool:
+    return bool(after.get("by_client")) or str(after.get("by", "")).endswith("for the client")
+
+
 def _hold(uow: UnitOfWork, client: Client) -> HoldLimit:
     hold = hold_of(uow, client)
     if hold is None:
@@ -74,7 +96,13 @@ def _lifted(uow: UnitOfWork, ctx: Context, actor: Actor, client: Client, minutes
         f"client:{client.id}",
         client.id,
         {"hold_approved_minutes": before.approved_minutes},
-        {"hold_approved_minutes": approved, "minutes": minutes, "by": how, "name": actor.label},
+        {
+            "hold_approved_minutes": approved,
+            "minutes": minutes,
+            "by": how,
+            "name": actor.label,
+            "by_client": how.endswith("for the client"),  # counted toward the client's own limit a run
+        },
     )
     over = book.ledger.totals.open_overage_minutes
     allowed = before.limit + approved
@@ -128,14 +156,15 @@ def client_approve(ctx: Context, actor: Actor, channel_id: str | None, value: st
         hold = hold_of(uow, client)
         if client.archived or not client.client_approves or hold is None:
             raise PermissionDenied("For your hours, ask your account manager.")
-        book = ClientBook(uow, ctx, client, actor)  # the card's rule, on today's figures
-        offered = client_approval_offer(hold, client.client_approves, book.balance(), book.ledger.unpaid().held)
-        if minutes != offered:
-            raise PermissionDenied("For your hours, ask your account manager.")
         if (hold.approved_minutes, client.open_overage_minutes) != (seen, seen_overage):
             # this card approved already (a retry, a second click), or it is out of date
             raise Refused(
                 "This card's approval was already given (or the hold changed since). "
                 "For the latest figures, ask for the card again with /balance."
             )
+        book = ClientBook(uow, ctx, client, actor)  # the card's rule, on today's figures
+        by_client = client_approved(uow, client.id, hold.approved_minutes)
+        usable, held = book.balance(), book.ledger.unpaid().held
+        if minutes != client_approval_offer(hold, client.client_approves, usable, held, by_client):
+            raise PermissionDenied("For your hours, ask your account manager.")
         return _lifted(uow, ctx, actor, client, minutes, f"by {actor.label} for the client")

@@ -22,7 +22,7 @@ from bot.domain.roles import Role, check_void_entry
 from bot.domain.worktypes import plain
 from bot.services.book import forfeit_due, hold_of
 from bot.services.context import Actor, Context, client_named, grace_days_of, used_up_since
-from bot.services.overage import approval_value
+from bot.services.overage import approval_value, client_approved
 from bot.services.payments import unpaid_blocks
 from bot.services.psa_blocks import failed_block_reasons
 from bot.services.psa_blocks import with_psa as with_block_psa
@@ -326,9 +326,11 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
 
 def _client_approval(uow: UnitOfWork, client: Client, usable: int, held_for_payment: int) -> tuple[int, str] | None:
     """What the card offers the client to approve (``bot.domain.holds.client_approval_offer``: the
-    hold's own size, once, when no usable hours are left and none are held for payment)."""
+    hold's own size, once, when no usable hours are left and none are held for payment; the client's
+    own approvals at most one hold-size a run into overage)."""
     hold = hold_of(uow, client) if client.client_approves else None
-    minutes = client_approval_offer(hold, client.client_approves, usable, held_for_payment)
+    by_client = client_approved(uow, client.id, hold.approved_minutes) if hold is not None else 0
+    minutes = client_approval_offer(hold, client.client_approves, usable, held_for_payment, by_client)
     if hold is None or minutes is None:
         return None
     return minutes, approval_value(client.id, minutes, hold.approved_minutes, client.open_overage_minutes or 0)

@@ -373,3 +373,32 @@ def test_a_channel_shared_with_more_than_one_organisation_takes_no_client_approv
     assert click(slack, value, EXTERNAL).status == 200
     assert "ask your account manager" in answer(fake_slack, 2)["text"].lower()
     assert written(slack_ctx) == before
+
+
+def test_the_client_approves_at_most_one_hold_size_a_run_into_overage(
+    slack: SlackDriver, slack_ctx: Context, fake_slack: FakeSlack, held: str
+) -> None:
+    """Eve approves 2h; a refreshed card offers nothing more (nor after a manager's approval), and a
+    click built on today's figures is refused; once the overage is paid off, the next run offers it again."""
+    assert click(slack, card_button(slack)["value"], EXTERNAL).status == 200
+    assert "Approved by Eve Client" in json.dumps(answer(fake_slack))
+    assert "Logged" in text_of(slack.command("/logtime", "acme 2h cutover", user="UTECH"))
+    do(slack_ctx, Actor.local_admin(), "approve acme 1h")
+
+    def current_value() -> str:
+        with slack_ctx.db.unit_of_work(read_only=True) as uow:
+            client = uow.session.scalars(select(Client).where(Client.handle == "acme")).one()
+            return approval_value(client.id, 120, client.hold_approved_minutes, client.open_overage_minutes)
+
+    card = slack.command("/balance", "public", user="UTECH", channel=CHANNEL).json
+    assert_valid_message(card["blocks"], card["text"])
+    assert APPROVE not in json.dumps(card)
+    before = written(slack_ctx)
+    assert before[3] == 180
+    assert click(slack, current_value(), EXTERNAL).status == 200
+    assert "ask your account manager" in answer(fake_slack, 2)["text"].lower()
+    assert written(slack_ctx) == before
+    do(slack_ctx, Actor.local_admin(), "topup acme 10")  # pays the 4h overage off: approvals spent
+    assert written(slack_ctx)[3] == 0
+    assert "Logged" in text_of(slack.command("/logtime", "acme 8h rebuild", user="UTECH"))  # 2h over again
+    assert card_button(slack)["text"]["text"] == "Approve up to 2 more hours"

@@ -553,6 +553,10 @@ class Audit(_Repository):
             )
         )
 
+    def changes(self, client_id: int, action: str, limit: int = 200) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        rows = [r for r in self._t.audit if r.client_id == client_id and r.action == action]
+        return [(r.before or {}, r.after or {}) for r in reversed(rows)][:limit]
+
 
 class Roles(_Repository):
     def stored(self, user_id: str) -> str | None:

@@ -18,6 +18,7 @@ from bot.domain.holds import (
     approve_label,
     client_approval_offer,
     client_approval_refusal,
+    client_approved_this_run,
     held_message,
     hold_limit,
     overage_words,
@@ -156,3 +157,13 @@ def test_a_channel_shared_with_more_than_one_organisation_fails_closed() -> None
     for team, teams in (("TACME", None), (None, ("TACME",)), ("TGLOBEX", ("TACME",))):
         assert client_approval_refusal(**ok, team=team, channel_teams=teams) is not None
     assert client_approval_refusal(**ok, team="TACME", channel_teams=("TACME",)) is None
+
+
+def test_the_clients_own_approvals_count_for_this_run_only() -> None:
+    # newest first: a manager's 1h on top of the client's 2h, in a run after an earlier client 2h
+    chain = [(120, 180, False), (0, 120, True), (0, 120, True)]
+    assert client_approved_this_run(180, chain) == 120
+    assert client_approved_this_run(0, chain) == 0  # paid off: approvals spent
+    assert client_approved_this_run(60, [(0, 60, False), (0, 120, True)]) == 0  # a manager began this run
+    assert client_approval_offer(HoldLimit(minutes=120), True, 0, 0, client_approved_minutes=120) is None
+    assert client_approval_offer(HoldLimit(minutes=120), True, 0, 0, client_approved_minutes=60) == 60
