@@ -4,6 +4,7 @@ from here and are never logged: ``repr(settings)`` masks them."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -91,6 +92,9 @@ class Settings:
     home_url: str | None = None  # a link to blocktime's App Home (Slack's app_redirect), where balances are
     # the PSA product a block is sold as (ConnectWise's agreement addition); a client's psa-product wins
     psa_product_id: str | None = None
+    # a client's private page (issue 27): the links' default life, and the address the page is reached at
+    share_days: int = 180
+    public_url: str | None = None
 
     @property
     def slack_configured(self) -> bool:
@@ -195,6 +199,8 @@ class Settings:
             autotask_followup_queue=convert("AUTOTASK_FOLLOWUP_QUEUE", _positive_int, None),
             home_url=get("BLOCKTIME_HOME_URL"),
             psa_product_id=get("PSA_PRODUCT_ID"),
+            share_days=convert("BLOCKTIME_SHARE_DAYS", _share_days, 180),
+            public_url=convert("BLOCKTIME_PUBLIC_URL", _public_url, None),
         )
 
 
@@ -304,6 +310,21 @@ def _seconds(text: str) -> float:
     if not 0 < value <= 300:
         raise ValueError("use seconds between 0 and 300, e.g. 15")
     return value
+
+
+def _share_days(text: str) -> int:
+    """``180`` or ``180d``: a share link's default life, 1 to 3650 days."""
+    value = text.lower().removesuffix("d").strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 3650:
+        raise ValueError("use a whole number of days from 1 to 3650, e.g. 180")
+    return int(value)
+
+
+def _public_url(text: str) -> str:
+    """The address clients reach blocktime at (``https://hours.example.com``), without a trailing slash."""
+    if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", text):
+        raise ValueError("use an http(s) URL, e.g. https://hours.example.com")
+    return text.rstrip("/")
 
 
 def _positive_int(text: str) -> int:

@@ -38,6 +38,7 @@ from storage.repos import (
     Timers,
     WorkTypes,
 )
+from storage.share_links import ShareLinks
 
 __all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "unavailable"]
 
@@ -174,6 +175,7 @@ class UnitOfWork:
         self.psa = PsaLinks(session)
         self.ledger = Ledger(session)
         self.psa_blocks = PsaBlocks(session)  # blocks' writes to the PSA (issue 26)
+        self.shares = ShareLinks(session)  # clients' private page links (issue 27)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once this unit of work has committed (never if it rolls back); once per hook."""

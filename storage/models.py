@@ -467,3 +467,21 @@ class JobRun(Base):
     summary: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("job", "due_key", name="uq_job_runs_job_due_key"),)
+
+
+class ShareLink(Base):
+    """A client's private page link (``share acme``): only the SHA-256 of its token is kept, so the
+    database never holds a link that works. Revoked and expired links stay, for the audit."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the token
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    last_viewed_at: Mapped[datetime | None] = mapped_column()
+    views: Mapped[int] = mapped_column(Integer, default=0)

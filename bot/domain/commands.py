@@ -255,6 +255,27 @@ class WorkTypeArchive:
     name: str
 
 
+@dataclass(frozen=True)
+class ShareCreate:
+    """``share acme [90d]``: a private page link for the client (managers); ``days`` None = the default."""
+
+    client: str
+    days: int | None = None
+
+
+@dataclass(frozen=True)
+class ShareList:
+    """``share list``: every client's live links (never their tokens)."""
+
+
+@dataclass(frozen=True)
+class ShareRevoke:
+    """``share revoke acme [id]``: one link, or every link of the client (``link_id`` None)."""
+
+    client: str
+    link_id: int | None = None
+
+
 Command = (
     LogTime
     | Balance
@@ -288,6 +309,9 @@ Command = (
     | MarkPaid
     | MarkUnpaid
     | ApproveOverage
+    | ShareCreate
+    | ShareList
+    | ShareRevoke
 )
 
 

@@ -44,6 +44,9 @@ from bot.domain.commands import (
     NudgesSet,
     Report,
     SetRole,
+    ShareCreate,
+    ShareList,
+    ShareRevoke,
     Snooze,
     TimerDiscard,
     TimerShow,
@@ -883,6 +886,36 @@ def _nudges(tokens: list[str], today: date, max_minutes: int) -> Command:
     if words in (["on"], ["off"]):
         return NudgesSet(words[0] == "on")
     raise ParseError("`nudges` takes on or off.", "nudges off")
+
+
+SHARE_WRITES = Facts(writes=True, role=Role.MANAGER)
+
+
+@declare(
+    "share",
+    usage="share <client> [days] | share list | share revoke <client> [id]"
+    "   e.g. share acme 90d  (a private page link for the client; managers)",
+    makes={ShareCreate: SHARE_WRITES, ShareList: Facts(writes=False, role=Role.MANAGER), ShareRevoke: SHARE_WRITES},
+)
+def _share(tokens: list[str], today: date, max_minutes: int) -> Command:
+    words = [t.lower() for t in tokens]
+    if words == ["list"]:
+        return ShareList()
+    if words and words[0] == "revoke" and len(words) in (2, 3):
+        return ShareRevoke(words[1], parse_id(words[2], "a link", "share revoke acme 3") if len(words) == 3 else None)
+    if len(words) in (1, 2) and words[0] not in ("list", "revoke"):
+        return ShareCreate(words[0], _share_days(words[1]) if len(words) == 2 else None)
+    raise ParseError(
+        "`share` takes a client and, optionally, how many days the link lasts; or list; or revoke <client> [id].",
+        "share acme 90d",
+    )
+
+
+def _share_days(word: str) -> int:
+    days = word.removesuffix("days").removesuffix("d")
+    if not (days.isascii() and days.isdigit() and 1 <= int(days) <= 3650):
+        raise ParseError(f"`{word}` is not a number of days from 1 to 3650.", "share acme 90d")
+    return int(days)
 
 
 @declare(

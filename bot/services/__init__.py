@@ -19,6 +19,7 @@ from bot.services import (  # noqa: F401 - they serve commands
     payments,
     queries,
     reports,
+    shares,
     timers,
     worktypes,
 )
