@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from bot import redaction
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.services.context import Context
@@ -80,6 +81,7 @@ def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool 
     settings = ctx.settings
     web = client or make_web_client(settings)
     bolt_log = logging.getLogger("blocktime.bolt")
+    redaction.install()  # a share link in an answer never reaches a log
     if not any(isinstance(f, _OurClientOnPurpose) for f in bolt_log.filters):
         bolt_log.addFilter(_OurClientOnPurpose())
     # users.info on the way to an answer: a short timeout and no waiting out 429s or 5xx (a name is

@@ -100,3 +100,19 @@ def test_ledger_lines_written_before_0013_keep_the_day_their_statements_showed_t
     upgrade(empty_database.engine)
     with empty_database.engine.connect() as conn:
         assert conn.execute(text("SELECT recorded_on FROM ledger_lines")).scalar() in (date(2026, 11, 30), "2026-11-30")
+
+
+def test_0017_adds_the_share_links_table_and_takes_it_away_again(empty_database: Database) -> None:
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    engine = empty_database.engine
+    upgrade(engine, "0016")
+    assert "share_links" not in inspect(engine).get_table_names()
+    upgrade(engine, "0017")
+    assert {c["name"] for c in inspect(engine).get_columns("share_links")} >= {"token_hash", "expires_at", "revoked_at"}
+    command.downgrade(alembic_config(engine), "0016")
+    assert "share_links" not in inspect(engine).get_table_names() and stored_revision(engine) == "0016"
+    upgrade(engine)
+    assert "share_links" in inspect(engine).get_table_names()

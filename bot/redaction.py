@@ -1,0 +1,41 @@
+"""Share links out of the logs: a private page link (``/c/<token>``, ``bot.services.shares``) is shown
+once, to the manager who made it, and never written to a log. Bolt logs each answer's body at DEBUG
+("Responding with status: 200 body: ..."), and Socket Mode each envelope it sends, so the loggers that
+carry answers replace a token with ``<redacted>`` before any handler sees it."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+SHARE_TOKEN = re.compile(r"/c/[A-Za-z0-9_-]{16,}")
+REDACTED = "/c/<redacted>"
+
+# the loggers that carry answers to Slack: Bolt's (named in bot.bootstrap) and Socket Mode's client
+ANSWER_LOGGERS = (
+    "blocktime.bolt",
+    "slack_bolt",
+    "slack_sdk.socket_mode.builtin.client",
+    "slack_sdk.socket_mode.builtin.connection",
+    "slack_sdk.web.base_client",
+)
+
+
+class RedactShareLinks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if SHARE_TOKEN.search(message):
+            record.msg, record.args = SHARE_TOKEN.sub(REDACTED, message), None
+        return True
+
+
+def redact(text: str) -> str:
+    return SHARE_TOKEN.sub(REDACTED, text)
+
+
+def install() -> None:
+    """Put the filter on every answer logger, once."""
+    for name in ANSWER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactShareLinks) for f in logger.filters):
+            logger.addFilter(RedactShareLinks())
