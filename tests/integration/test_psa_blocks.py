@@ -74,10 +74,11 @@ def test_a_psa_that_is_down_keeps_the_block_queued_and_gets_it_once_back(
 
 
 def test_a_timeout_after_the_psa_stored_the_block_does_not_make_a_second(
-    bctx: Context, psa_fake: Any, clock: FixedClock
+    database: Database, psa_fake: Any, clock: FixedClock
 ) -> None:
+    bctx = linked(Context(database, psa_settings(psa_fake, psa_product_id="12", psa_timeout_seconds=0.5), clock))
     do(bctx, ADMIN, "topup acme 5")
-    psa_fake.faults.slow_create = 2.5  # stored, answered after blocktime gave up (PSA_TIMEOUT 2 s)
+    psa_fake.faults.slow_create = 1.0  # stored, answered after blocktime gave up (PSA_TIMEOUT 0.5 s)
     assert deliver(bctx) == 0
     assert len(psa_fake.blocks_written()) == 1 and psa_state(bctx, 2)["state"] == "queued"
     psa_fake.faults.slow_create = 0
