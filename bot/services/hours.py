@@ -86,7 +86,7 @@ def log_time(
                     return result
             except NotHere:
                 pass
-        return _idempotent(ctx, idempotency_key, lambda uow: write(uow), _entry_by_key_result(ctx, command))
+        return idempotent(ctx, idempotency_key, lambda uow: write(uow), _entry_by_key_result(ctx, command))
     except OutOfHours as refused:
         tell_out_of_hours(ctx, actor, refused)  # a refill that could not run is never swallowed
         raise
@@ -319,7 +319,7 @@ def _entry_by_key_result(ctx: Context, command: Command) -> Callable[[UnitOfWork
     return lookup
 
 
-def _idempotent(
+def idempotent(
     ctx: Context,
     key: str | None,
     write: Callable[[UnitOfWork], T],
@@ -483,7 +483,7 @@ def edit_entry(ctx: Context, actor: Actor, command: EditEntry, idempotency_key: 
         )
         return _log_result(book, entry, plan)
 
-    return _idempotent(ctx, idempotency_key, write, seen_before)
+    return idempotent(ctx, idempotency_key, write, seen_before)
 
 
 def top_up(
@@ -502,7 +502,7 @@ def top_up(
             )
         client = client_named(uow, command.client, lock=True, allow_archived=False)
         book = ClientBook(uow, ctx, client, actor)
-        _refuse_a_closed_block(book, command)
+        refuse_a_closed_block(book, command)
         book.catch_up()
         block, carried, billed = add_block(book, command, idempotency_key, psa_id=psa_id)
         record_audit(
@@ -515,7 +515,7 @@ def top_up(
             None,
             block_view(block, book.today, book.policy.grace_days).as_dict(),
         )
-        return _topup_result(book, block, carried, billed)
+        return topup_result(book, block, carried, billed)
 
     def lookup(uow: UnitOfWork, key: str) -> TopUpResult | None:
         block = uow.blocks.by_key(key)
@@ -524,12 +524,12 @@ def top_up(
         _same_request(block.request_fingerprint, command)
         client = uow.clients.by_id(block.client_id)
         assert client is not None
-        return _topup_result(ClientBook(uow, ctx, client, actor), block, 0, 0, duplicate=True)
+        return topup_result(ClientBook(uow, ctx, client, actor), block, 0, 0, duplicate=True)
 
-    return _idempotent(ctx, idempotency_key, write, lookup)
+    return idempotent(ctx, idempotency_key, write, lookup)
 
 
-def _refuse_a_closed_block(book: ClientBook, command: TopUp) -> None:
+def refuse_a_closed_block(book: ClientBook, command: TopUp) -> None:
     """A block past its closing day could pay for nothing: all of it would be forfeited at once. It is
     refused rather than recorded (a block in its grace period is accepted: late work dated inside it
     still draws from it). History of blocks used up long ago is the PSA's, not a top-up's."""
@@ -588,7 +588,7 @@ def add_block(
     return block, carried, billed
 
 
-def _topup_result(book: ClientBook, block: Block, carried: int, billed: int, duplicate: bool = False) -> TopUpResult:
+def topup_result(book: ClientBook, block: Block, carried: int, billed: int, duplicate: bool = False) -> TopUpResult:
     later = waiting(book.open_blocks(), book.today)
     return TopUpResult(
         block_id=block.id,

@@ -25,7 +25,7 @@ from bot.domain.refills import DRAFT_NOTE, MAX_REFILL_MINUTES
 from bot.domain.roles import Role, require
 from bot.services.book import ClientBook
 from bot.services.context import Actor, Context, client_named, record_audit
-from bot.services.hours import _idempotent, _refuse_a_closed_block, _topup_result, add_block
+from bot.services.hours import add_block, idempotent, refuse_a_closed_block, topup_result
 from bot.services.queries import block_view
 from bot.services.results import TopUpResult
 from storage.db import UnitOfWork
@@ -87,7 +87,7 @@ def _add_once(ctx: Context, actor: Actor, draft: RefillDraft, command: TopUp | N
         book = ClientBook(uow, ctx, client, actor)
         seen = uow.blocks.by_key(key)
         if seen is not None:  # clicked or submitted before: the first one's block
-            return _topup_result(book, seen, 0, 0, duplicate=True)
+            return topup_result(book, seen, 0, 0, duplicate=True)
         if command is not None:
             return _add_edited(book, command, key)
         book.catch_up()
@@ -116,7 +116,7 @@ def _add_once(ctx: Context, actor: Actor, draft: RefillDraft, command: TopUp | N
         assert block is not None
         view = block_view(block, book.today, book.policy.grace_days).as_dict()
         record_audit(uow, ctx, actor, "refill_confirm", f"block:{block.id}", client.id, None, view)
-        return _topup_result(book, block, carried, billed)
+        return topup_result(book, block, carried, billed)
 
     def lookup(uow: UnitOfWork, _: str) -> TopUpResult | None:
         """After a conflict on the key (a twin click that won the race): the block it added."""
@@ -126,10 +126,10 @@ def _add_once(ctx: Context, actor: Actor, draft: RefillDraft, command: TopUp | N
         client = uow.clients.by_id(block.client_id)
         if client is None:  # pragma: no cover - a block's client is never deleted
             raise NotFound("That client no longer exists.")
-        return _topup_result(ClientBook(uow, ctx, client, actor), block, 0, 0, duplicate=True)
+        return topup_result(ClientBook(uow, ctx, client, actor), block, 0, 0, duplicate=True)
 
     # the key is the client's id and the line: known inside ``write``, which records it for ``lookup``
-    return _idempotent(ctx, "refill", write, lookup)
+    return idempotent(ctx, "refill", write, lookup)
 
 
 def _add_edited(book: ClientBook, command: TopUp, key: str) -> TopUpResult:
@@ -141,9 +141,9 @@ def _add_edited(book: ClientBook, command: TopUp, key: str) -> TopUpResult:
             "(BLOCKTIME_MAX_TOPUP). If it is right, add the word confirm.",
             f"topup {command.client} {command.minutes // 60} confirm",
         )
-    _refuse_a_closed_block(book, command)
+    refuse_a_closed_block(book, command)
     book.catch_up()
     block, carried, billed = add_block(book, command, key, source="refill")
     view = block_view(block, book.today, book.policy.grace_days).as_dict()
     record_audit(book.uow, book.ctx, book.actor, "refill_confirm", f"block:{block.id}", book.client.id, None, view)
-    return _topup_result(book, block, carried, billed)
+    return topup_result(book, block, carried, billed)
