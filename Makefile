@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-service test-dates lint format bench mutation clean
+.PHONY: install run test test-service test-browser test-dates lint format bench mutation clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "blocktime needs Python 3.11 or newer")'
@@ -30,6 +30,11 @@ test: lint
 # The service ring alone: use cases on the in-memory unit of work, no database (a few seconds).
 test-service: $(STAMP)
 	$(BIN)/python -m pytest -q tests/service
+
+# The browser ring alone: the client page in a real headless Chromium (apt-get install chromium), on
+# SQLite and on PostgreSQL when TEST_DATABASE_URL is set. Screenshots go to BLOCKTIME_ARTEFACTS.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -q -m browser tests/browser
 
 # The suite at three awkward moments (a first of the month just after midnight UTC, New Year's Eve at
 # 23:58, a leap day) under libfaketime. A relative offset (-f "+Ns"), not an absolute date: every process

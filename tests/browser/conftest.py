@@ -1,0 +1,85 @@
+"""The browser ring: pages opened in a real headless Chromium (the distribution's package, never a
+browser Playwright downloads) driven by Playwright. Every test here carries the ``browser`` marker.
+
+Without a Chromium the ring is skipped, saying how to install one; with ``BLOCKTIME_REQUIRE_BROWSER=1``
+(``.ci/run`` sets it) a missing Chromium fails instead, so CI never passes by skipping. One browser per
+session; each test gets a fresh context (cookies, downloads) whose console is watched: any error or
+warning the page logs, an uncaught exception or a Content-Security-Policy violation fails the test at
+teardown unless the test said it expects it. Screenshots go to ``BLOCKTIME_ARTEFACTS`` (default: a
+folder of the session's temporary directory), printed at the end of the run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from tests.browser.harness import DESKTOP, INSTALL_HINT, SCREENSHOTS, WATCH_CSP, ConsoleWatch, find_chromium
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SCREENSHOTS:
+        terminalreporter.write_line(f"browser screenshots ({len(SCREENSHOTS)}): {SCREENSHOTS[0].parent}")
+
+
+def _missing(reason: str) -> NoReturn:
+    if os.environ.get("BLOCKTIME_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (BLOCKTIME_REQUIRE_BROWSER=1: the browser ring must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    return find_chromium() or _missing(INSTALL_HINT)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed: pip install -e '.[dev]'")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def console() -> ConsoleWatch:
+    return ConsoleWatch()
+
+
+@pytest.fixture
+def context(browser: Any, console: ConsoleWatch) -> Iterator[Any]:
+    """A fresh browser context at a desktop size, every page of it watched by ``console``."""
+    made = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    made.add_init_script(WATCH_CSP)
+    made.on("page", console.attach)
+    yield made
+    made.close()
+    assert console.unexpected() == [], "the browser reported errors"
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    configured = os.environ.get("BLOCKTIME_ARTEFACTS", "").strip()
+    folder = Path(configured) if configured else tmp_path_factory.getbasetemp() / "browser-artefacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
