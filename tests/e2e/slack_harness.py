@@ -266,8 +266,10 @@ class RunningApp:
                 raise
 
     def stop(self) -> None:
+        """Close the server on its loop's own thread (woken by its trigger): the loop ends at once
+        instead of at its next one-second poll, a second saved per test that starts the app."""
         self.stopping = True
-        self.server.close()
+        self.server.trigger.pull_trigger(self.server.close)  # type: ignore[union-attr]
         self.thread.join(timeout=5)
         drain(self.app)
 
