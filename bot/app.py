@@ -1,7 +1,10 @@
 """The two ways to run the Bolt app that ``bot.bootstrap`` builds.
 
 - HTTP mode: ``create_wsgi_app`` serves ``POST /slack/events`` (Bolt checks every signature and
-  timestamp) and ``GET /healthz``; ``serve`` runs it on waitress, a production WSGI server.
+  timestamp), ``GET /healthz`` and, on every other path, the web surface (the client's page,
+  ``handlers.web``); ``serve`` runs it on waitress, a production WSGI server.
+- The web surface alone (``blocktime web``, beside Socket Mode): ``create_web_wsgi_app`` serves the
+  page and ``GET /healthz``; ``serve_web`` runs it on waitress.
 - Socket Mode (``SLACK_APP_TOKEN`` set): ``start_socket_mode`` opens the WebSocket; no public URL.
 
 """
@@ -15,11 +18,21 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.bootstrap import after_ack, create_app, make_web_client, start_scheduler
+from bot.bootstrap import after_ack, create_app, create_web, make_web_client, start_scheduler
 from bot.pools import DRAIN_SECONDS
 from bot.services import Context
 
-__all__ = ["create_app", "create_wsgi_app", "drain", "make_web_client", "serve", "settle", "start_socket_mode"]
+__all__ = [
+    "create_app",
+    "create_web_wsgi_app",
+    "create_wsgi_app",
+    "drain",
+    "make_web_client",
+    "serve",
+    "serve_web",
+    "settle",
+    "start_socket_mode",
+]
 log = logging.getLogger("blocktime.app")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per dispatcher pass is noise
 MAX_BODY_BYTES = 512 * 1024  # Slack's requests are a few KB; anything far larger is refused (413)
@@ -49,8 +62,13 @@ def dispatch_safely(app: App, request: BoltRequest) -> BoltResponse:
         return BoltResponse(status=400, body="malformed request")
 
 
-def create_wsgi_app(app: App, ctx: Context) -> Callable[..., Iterable[bytes]]:
-    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer."""
+WsgiApp = Callable[..., Iterable[bytes]]
+SLACK_PATH = "/slack/events"
+
+
+def create_wsgi_app(app: App, ctx: Context) -> WsgiApp:
+    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer, and the web surface
+    (``/c/<token>``, its static files, the routes later parts add) on every other path."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
@@ -63,17 +81,12 @@ def create_wsgi_app(app: App, ctx: Context) -> Callable[..., Iterable[bytes]]:
                 return BoltResponse(status=400, body="malformed request")
             return dispatch_safely(self.app, parsed)
 
-    slack = Handler(app, path="/slack/events")
+    slack = Handler(app, path=SLACK_PATH)
+    web = create_web(ctx).wsgi_app
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            healthy = database_ok(ctx)
-            body = json.dumps({"ok": healthy, "database": "ok" if healthy else "unavailable"}).encode()
-            start_response(
-                "200 OK" if healthy else "503 Service Unavailable",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
+        if environ.get("PATH_INFO") != SLACK_PATH:
+            return _healthz_or(web, ctx, environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY_BYTES:
             body = b"request too large"
@@ -84,6 +97,30 @@ def create_wsgi_app(app: App, ctx: Context) -> Callable[..., Iterable[bytes]]:
         return slack(environ, start_response)
 
     return wsgi
+
+
+def create_web_wsgi_app(ctx: Context) -> WsgiApp:
+    """The web surface alone (``blocktime web``), with ``GET /healthz``."""
+    web = create_web(ctx).wsgi_app
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return _healthz_or(web, ctx, environ, start_response)
+
+    return wsgi
+
+
+def _healthz_or(
+    web: WsgiApp, ctx: Context, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        healthy = database_ok(ctx)
+        body = json.dumps({"ok": healthy, "database": "ok" if healthy else "unavailable"}).encode()
+        start_response(
+            "200 OK" if healthy else "503 Service Unavailable",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+    return web(environ, start_response)
 
 
 def database_ok(ctx: Context) -> bool:
@@ -120,7 +157,9 @@ def _serve_one(ctx: Context, threads: int, **where: Any) -> None:
     app = create_app(ctx)
     scheduler = start_scheduler(ctx) if ctx.settings.scheduler else None
     if "port" in where:
-        log.info("blocktime listening on http://%s:%s/slack/events", where["host"], where["port"])
+        log.info(
+            "blocktime listening on http://%s:%s/slack/events (and the client's page)", where["host"], where["port"]
+        )
     try:
         waitress_serve(
             create_wsgi_app(app, ctx),
@@ -132,6 +171,24 @@ def _serve_one(ctx: Context, threads: int, **where: Any) -> None:
     finally:
         if scheduler is not None:
             scheduler.stop()
+
+
+def serve_web(ctx: Context, port: int, host: str = "0.0.0.0", threads: int = 8) -> int:  # noqa: S104
+    """``blocktime web``: the web surface alone on waitress until interrupted (no Slack, no scheduler:
+    the Socket Mode process runs those). Returns the exit code."""
+    from waitress import serve as waitress_serve
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    log.info("blocktime's client page listening on http://%s:%s/c/<token>", host, port)
+    waitress_serve(
+        create_web_wsgi_app(ctx),
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=MAX_BODY_BYTES,
+        ident="blocktime",
+    )
+    return 0
 
 
 def socket_mode_handler(ctx: Context) -> Any:

@@ -15,6 +15,7 @@ from bot.services.context import Context
 from storage.db import Database
 
 if TYPE_CHECKING:  # Slack's libraries load when the app is built, not for every CLI command
+    from flask import Flask
     from slack_bolt import App
     from slack_sdk import WebClient
 
@@ -65,6 +66,14 @@ class _OurClientOnPurpose(logging.Filter):
         from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def create_web(ctx: Context) -> Flask:
+    """The web surface (the client's page, ``handlers.web``): served beside the Slack endpoints by
+    ``blocktime serve`` and alone by ``blocktime web``."""
+    from handlers.web import create_web_app
+
+    return create_web_app(ctx)
 
 
 def create_app(ctx: Context, client: WebClient | None = None, socket_mode: bool = False) -> App:

@@ -48,7 +48,7 @@ USAGE = f"""usage: blocktime [--json] [--as USER] <command words...>
 
 {help_text()}
 
-Also: blocktime migrate | console | run | serve [--port N] | socket | demo | version
+Also: blocktime migrate | console | run | serve [--port N] | socket | web [--port N] | demo | version
       blocktime jobs list | jobs run expiry|renewal|digest|statement|allotments|dispatch [--date YYYY-MM-DD]
       blocktime report <client>|--all [period] [--out FILE.csv] [--chart FILE.png]
       blocktime export [--out FILE.json] | import FILE.json
@@ -159,6 +159,8 @@ def dispatch(ctx: Context, invocation: Invocation, out: Console, stdin: TextIO) 
         return _serve(ctx, invocation.words[1:], out)
     if verb == "socket":
         return _socket(ctx, out)
+    if verb == "web":
+        return _web(ctx, invocation.words[1:], out)
     if verb == "demo":
         return _demo(ctx, invocation, out)
     if verb == "jobs":
@@ -555,6 +557,22 @@ def _serve(ctx: Context, args: list[str], out: Console) -> int:
         )
     logging.getLogger().setLevel(logging.INFO)
     return serve(ctx, options.port, options.threads, options.host, options.workers)
+
+
+def _web(ctx: Context, args: list[str], out: Console) -> int:
+    """``blocktime web [--port N] [--host H]``: the client's page alone on waitress (beside Socket Mode,
+    which serves no HTTP); no Slack tokens needed."""
+    from bot.app import serve_web
+
+    parser = argparse.ArgumentParser(prog="blocktime web")
+    parser.add_argument("--port", type=int, default=ctx.settings.port)
+    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server
+    parser.add_argument("--threads", type=int, default=8)
+    options = parser.parse_args(args)
+    if options.threads < 1 or not 0 < options.port < 65536:
+        return _fail(out, False, "--port takes a port (1-65535) and --threads 1 or more, e.g. --port 8080.", EXIT_USAGE)
+    logging.getLogger().setLevel(logging.INFO)
+    return serve_web(ctx, options.port, options.host, options.threads)
 
 
 def _demo(ctx: Context, invocation: Invocation, out: Console) -> int:

@@ -95,6 +95,7 @@ class Settings:
     # a client's private page (issue 27): the links' default life, and the address the page is reached at
     share_days: int = 180
     public_url: str | None = None
+    page_rate: str = "60/minute"  # requests per link to the page, per second|minute|hour (then 429)
 
     @property
     def slack_configured(self) -> bool:
@@ -201,6 +202,7 @@ class Settings:
             psa_product_id=get("PSA_PRODUCT_ID"),
             share_days=convert("BLOCKTIME_SHARE_DAYS", _share_days, 180),
             public_url=convert("BLOCKTIME_PUBLIC_URL", _public_url, None),
+            page_rate=convert("BLOCKTIME_PAGE_RATE", _page_rate, "60/minute"),
         )
 
 
@@ -325,6 +327,24 @@ def _public_url(text: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", text):
         raise ValueError("use an http(s) URL, e.g. https://hours.example.com")
     return text.rstrip("/")
+
+
+RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """``60/minute`` (also ``60 per minute``): how many requests, in how many seconds."""
+    count, _, unit = text.lower().replace(" per ", "/").partition("/")
+    count, unit = count.strip(), unit.strip().removesuffix("s")
+    if not (count.isascii() and count.isdigit() and int(count) > 0) or unit not in RATE_UNITS:
+        raise ValueError("use a number of requests per second, minute or hour, e.g. 60/minute")
+    return int(count), RATE_UNITS[unit]
+
+
+def _page_rate(text: str) -> str:
+    count, seconds = parse_rate(text)
+    unit = next(name for name, length in RATE_UNITS.items() if length == seconds)
+    return f"{count}/{unit}"
 
 
 def _positive_int(text: str) -> int:

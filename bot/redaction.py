@@ -26,6 +26,8 @@ class RedactShareLinks(logging.Filter):
         message = record.getMessage()
         if SHARE_TOKEN.search(message):
             record.msg, record.args = SHARE_TOKEN.sub(REDACTED, message), None
+        if record.exc_info and not record.exc_text:  # a traceback may quote a path too
+            record.exc_text = SHARE_TOKEN.sub(REDACTED, logging.Formatter().formatException(record.exc_info))
         return True
 
 
@@ -36,6 +38,11 @@ def redact(text: str) -> str:
 def install() -> None:
     """Put the filter on every answer logger, once."""
     for name in ANSWER_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactShareLinks) for f in logger.filters):
-            logger.addFilter(RedactShareLinks())
+        install_on(name)
+
+
+def install_on(name: str) -> None:
+    """Put the filter on one logger (the web surface's, waitress'), once."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactShareLinks) for f in logger.filters):
+        logger.addFilter(RedactShareLinks())
