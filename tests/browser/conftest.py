@@ -6,18 +6,22 @@ Without a Chromium the ring is skipped, saying how to install one; with ``BLOCKT
 session; each test gets a fresh context (cookies, downloads) whose console is watched: any error or
 warning the page logs, an uncaught exception or a Content-Security-Policy violation fails the test at
 teardown unless the test said it expects it. Screenshots go to ``BLOCKTIME_ARTEFACTS`` (default: a
-folder of the session's temporary directory), printed at the end of the run."""
+new folder in the system's temporary directory), printed at the end of the run."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 
+from storage.db import Database
 from tests.browser.harness import DESKTOP, INSTALL_HINT, SCREENSHOTS, WATCH_CSP, ConsoleWatch, find_chromium
+from tests.browser.site import Site, start_site
+from tests.conftest import BACKENDS, _empty_pg
 
 HERE = Path(__file__).resolve().parent
 
@@ -78,8 +82,32 @@ def page(context: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def artefacts() -> Path:
+    """``BLOCKTIME_ARTEFACTS``, or a new folder under the system's temporary directory (not pytest's
+    own, which later runs clean away)."""
     configured = os.environ.get("BLOCKTIME_ARTEFACTS", "").strip()
-    folder = Path(configured) if configured else tmp_path_factory.getbasetemp() / "browser-artefacts"
+    folder = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="blocktime-browser-"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(
+    request: pytest.FixtureRequest, browser: Any, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[Site]:
+    """``blocktime web`` on a database of the module's own (a copy of the migrated SQLite template, or
+    the session's PostgreSQL schema emptied), for every test of the module. Asks for the browser first,
+    so without Chromium no server starts."""
+    folder = tmp_path_factory.mktemp(f"site-{request.param}")
+    if request.param == "sqlite":
+        path = folder / "blocktime.db"
+        path.write_bytes(sqlite_template.read_bytes())
+        database = Database(f"sqlite:///{path}")
+    else:
+        database = request.getfixturevalue("pg_database")
+        _empty_pg(database)
+    running = start_site(request.param, database, folder)
+    yield running
+    running.stop()
+    if request.param == "sqlite":
+        database.dispose()

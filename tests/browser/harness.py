@@ -43,10 +43,12 @@ class ConsoleWatch:
     def attach(self, page: Any) -> None:
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.messages.append(f"page error: {error}"))
+        page.on("requestfailed", lambda request: self.messages.append(f"request failed: {request.url}"))
 
     def _console(self, message: Any) -> None:
         if message.type in ("error", "warning", "assert"):
-            self.messages.append(f"console {message.type}: {message.text}")
+            where = message.location.get("url", "")
+            self.messages.append(f"console {message.type}: {message.text}" + (f" ({where})" if where else ""))
 
     def expect(self, pattern: str) -> None:
         self.expected.append(re.compile(pattern))
