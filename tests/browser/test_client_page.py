@@ -61,10 +61,36 @@ def test_each_state_shows_its_figures_on_a_desktop_and_a_phone(
     balance = seeded.json("balance", handle)
     page.goto(seeded.link(handle))
     assert int(hours_figure(page).get_attribute("data-minutes")) == balance["remaining_minutes"]
-    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(size)
-        path = screenshot(page, artefacts, f"client-page-{seeded.backend}-{state}-{name}")
-        assert path.stat().st_size > 1000
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
+    if seeded.backend == "sqlite":  # the same pages on PostgreSQL: one set of pictures is enough
+        for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            path = screenshot(page, artefacts, f"client-page-{state}-{name}")
+            assert path.stat().st_size > 1000
+
+
+def test_the_page_loads_its_stylesheet_under_its_own_policy_and_logs_nothing(
+    seeded: Site, page: Any, console: ConsoleWatch
+) -> None:
+    response = page.goto(seeded.link("acme"))
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.styleSheets.length") >= 1
+    figure_size = float(hours_figure(page).evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    body_size = float(page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)"))
+    assert figure_size >= 2 * body_size  # hours left first and large
+    assert console.messages == []
+
+
+def test_the_page_works_without_javascript(seeded: Site, browser: Any) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(seeded.link("acme"))
+        assert hours_figure(page).inner_text() == format_duration(seeded.json("balance", "acme")["remaining_minutes"])
+    finally:
+        context.close()
 
 
 def test_a_revoked_link_gives_the_plain_404(seeded: Site, page: Any, console: ConsoleWatch) -> None:
