@@ -158,3 +158,23 @@ def priced_draws(session: Session, client_id: int, start: date, end: date) -> li
         )
     )
     return [(int(drawn), price, int(size)) for drawn, price, size in rows if price is not None]
+
+
+def changes_by_day(session: Session, client_id: int, start: date, end: date) -> list[tuple[date, int]]:
+    """``(day, sum of minutes)`` of the client's lines recorded on days in [start, end), by day, in
+    order: with ``balance_before(start)``, the balance at each day's end (the page's burn-down)."""
+    rows = session.execute(
+        select(LedgerLine.recorded_on, func.sum(LedgerLine.minutes))
+        .where(LedgerLine.client_id == client_id, LedgerLine.recorded_on >= start, LedgerLine.recorded_on < end)
+        .group_by(LedgerLine.recorded_on)
+        .order_by(LedgerLine.recorded_on)
+    ).all()
+    return [(day, int(total or 0)) for day, total in rows]
+
+
+def first_recorded_on(session: Session, client_id: int) -> date | None:
+    """The day the client's first ledger line was recorded (its first statement's month)."""
+    found: date | None = session.scalar(
+        select(func.min(LedgerLine.recorded_on)).where(LedgerLine.client_id == client_id)
+    )
+    return found

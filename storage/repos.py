@@ -264,6 +264,12 @@ class LedgerLines(_Repository):
     def priced_draws(self, client_id: int, start: date, end: date) -> list[tuple[int, Decimal, int]]:
         return ledger_queries.priced_draws(self._session, client_id, start, end)
 
+    def changes_by_day(self, client_id: int, start: date, end: date) -> list[tuple[date, int]]:
+        return ledger_queries.changes_by_day(self._session, client_id, start, end)
+
+    def first_recorded_on(self, client_id: int) -> date | None:
+        return ledger_queries.first_recorded_on(self._session, client_id)
+
     def bought_above_since(self, client_id: int, since: datetime, level: int) -> bool:
         """Whether hours were bought (a top-up or renewal line) after ``since`` that left the balance above ``level``."""
         return repositories.bought_above_since(self._session, client_id, since, level)

@@ -118,3 +118,26 @@ def alert_crossing(
     if snoozed_until is not None and now < snoozed_until:
         return None
     return crossing(before, after, thresholds, block_minutes, overdraft_step)
+
+
+# The state of a client's hours, in the words the client's page shows (issue 27).
+HEALTHY, LOW, USED_UP, IN_OVERAGE, ON_HOLD = "healthy", "low", "used up", "in overage", "on hold"
+
+
+def hours_state(
+    remaining: int, block_minutes: int, thresholds: tuple[Threshold, ...], hold_left: int | None = None
+) -> str:
+    """Where a client's hours stand: ``on hold`` when nothing is left and the overage hold allows no
+    more (``hold_left``: overage still allowed before new time is refused; None when there is no
+    hold), ``in overage`` below zero, ``used up`` at zero, ``low`` at or under the lowest threshold
+    above zero (the digest's low), ``healthy`` otherwise."""
+    if hold_left is not None and remaining <= 0 and hold_left <= 0:
+        return ON_HOLD
+    if remaining < 0:
+        return IN_OVERAGE
+    if remaining == 0:
+        return USED_UP
+    lowest = lowest_above_zero(thresholds, block_minutes)
+    if remaining <= (lowest.level(block_minutes) if lowest else 0):
+        return LOW
+    return HEALTHY

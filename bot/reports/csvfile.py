@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 
 from bot.domain.durations import hours_column
 from bot.domain.worktypes import plain
+from bot.services.page import PageLine
 from bot.services.results import EntryView
 
 COLUMNS = [
@@ -76,3 +78,45 @@ def entries_csv(entries: list[EntryView]) -> bytes:
 def _safe(text: str) -> str:
     """Notes are user text: keep spreadsheets from running them as formulas."""
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+CLIENT_COLUMNS = [
+    "recorded_on",
+    "work_date",
+    "technician",
+    "ticket",
+    "work_type",
+    "minutes",
+    "hours",
+    "correction",
+    "late",
+    "non_billable",
+    "note",
+]
+
+
+def client_statement_csv(lines: Sequence[PageLine]) -> bytes:
+    """A month's client-safe statement lines (the client's page): the same rows as the page shows,
+    technicians by first name, notes only where the page has them (``client-notes on``), no ids, no
+    prices, no PSA. ``hours`` sum exactly to the month's hours used (``hours_column``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CLIENT_COLUMNS)
+    hours = hours_column([line.minutes for line in lines])
+    for line, line_hours in zip(lines, hours, strict=True):
+        writer.writerow(
+            [
+                line.recorded_on.isoformat(),
+                line.work_date.isoformat(),
+                _safe(line.technician),
+                _safe(line.ticket or ""),
+                line.work_type,
+                line.minutes,
+                line_hours,
+                "yes" if line.correction else "no",
+                "yes" if line.late else "no",
+                "yes" if line.non_billable else "no",
+                _safe(line.note or ""),
+            ]
+        )
+    return out.getvalue().encode("utf-8")

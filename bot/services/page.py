@@ -1,17 +1,103 @@
-"""The read model of a client's private page (issue 27): what ``/c/<token>`` shows, as plain
-dataclasses the web edge renders (``handlers.web``). Only the client's own, client-safe facts: no
-other client, no staff roles, no internal notes, no alert text."""
+"""The read model of a client's private page (issue 27): what ``/c/<token>`` shows, as plain frozen
+dataclasses that the web edge renders (``handlers.web``), and the rows of a month's CSV.
+
+Only the client's own, client-safe facts: the balance exactly as ``balance acme`` gives it
+(``bot.services.queries.balance_of``), the state in the domain's words (``hours_state``), the blocks
+with hours in them (size, dates, paid or not; never a price), the burn-down and the forecast
+(``forecast_facts``), and a month's client-safe statement (``client_safe_statement``: technicians by
+first name; notes only with ``client-notes on``). No other client, no staff roles, no account manager,
+no internal notes, no alert text. Dates are the client's calendar."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from bot.domain.commands import Balance
-from bot.services.context import Actor, Context
-from bot.services.queries import balance
-from bot.services.shares import PAGE_VIEWER, SharedClient
+from bot.domain.dates import Period, add_months, month_period
+from bot.domain.errors import NotFound
+from bot.domain.thresholds import hours_state
+from bot.services.alerts import thresholds_of
+from bot.services.book import forfeit_due, hold_of
+from bot.services.context import Context
+from bot.services.queries import balance_of
+from bot.services.reports import entry_movements, forecast_facts, statement_facts
+from bot.services.results import EntryView
+from bot.services.scheduled import client_safe_statement
+from bot.services.shares import SharedClient
+from storage.db import UnitOfWork
+from storage.repos import Client
 
-PAGE_ACTOR = Actor(PAGE_VIEWER, "client page")
+BURN_DAYS = 90  # the burn-down shows the balance at the end of each of the last 90 days
+
+
+@dataclass(frozen=True)
+class PageBlock:
+    """A block with hours in it: its size, what is left, its dates, paid or not."""
+
+    number: int
+    minutes: int
+    remaining_minutes: int
+    start_on: date | None
+    expires_on: date | None
+    paid: bool
+    waiting: bool  # starts later: not usable yet
+    expired: bool  # past its expiry, in its grace period for late work
+    closing_on: date | None  # the day its grace period ends (then the rest is forfeited)
+
+
+@dataclass(frozen=True)
+class PageLine:
+    """A statement line: an entry recorded in the month, or one taken back (minutes negative)."""
+
+    recorded_on: date
+    work_date: date
+    technician: str  # first name only
+    minutes: int  # billable minutes (negative for a correction that takes time back)
+    ticket: str | None
+    work_type: str
+    note: str | None  # only with client-notes on
+    correction: bool
+    late: bool
+    non_billable: bool
+
+
+@dataclass(frozen=True)
+class PageStatement:
+    """A month's client-safe statement: opening + bought - used - forfeited + overage billed = closing."""
+
+    month: date  # its first day
+    label: str  # November 2026
+    opening_minutes: int
+    bought_minutes: int
+    used_minutes: int
+    forfeited_minutes: int
+    overage_billed_minutes: int
+    closing_minutes: int
+    non_billable_minutes: int
+    by_technician: tuple[tuple[str, int], ...]
+    lines: tuple[PageLine, ...]
+
+
+@dataclass(frozen=True)
+class BurnDown:
+    """The balance at the end of each day from ``start`` to ``end`` (both included): ``opening`` before
+    ``start``, then each day's change (``changes``, only days with one)."""
+
+    start: date
+    end: date
+    opening_minutes: int
+    changes: tuple[tuple[date, int], ...]
+
+    def points(self) -> list[tuple[date, int]]:
+        """``(day, balance at its end)`` for ``start``, each day with a change, and ``end``."""
+        balance, found = self.opening_minutes, [(self.start, self.opening_minutes)]
+        for day, change in self.changes:
+            balance += change
+            found.append((day, balance))
+        found.append((self.end, balance))
+        return found
 
 
 @dataclass(frozen=True)
@@ -19,17 +105,156 @@ class ClientPage:
     handle: str
     display_name: str
     timezone: str
+    today: date
+    as_of: datetime  # in the client's time zone
     remaining_minutes: int
     percent_left: int | None
+    current_block_minutes: int
+    state: str  # healthy, low, used up, in overage, on hold
+    overage_minutes: int
+    used_this_month_minutes: int
+    waiting_minutes: int
+    waiting_starts_on: date | None
+    unpaid_minutes: int
+    held_for_payment_minutes: int
+    blocks: tuple[PageBlock, ...]
+    run_out_on: date | None
+    burn_per_day_minutes: Decimal  # over the last 30 days (90 when the last 30 had none)
+    burn: BurnDown
+    statement: PageStatement
+    months: tuple[date, ...]  # the months with a statement, newest first (the month picker)
 
 
-def client_page(ctx: Context, shared: SharedClient) -> ClientPage:
-    """The page of the client a live link opened (``bot.services.shares.resolve_share``)."""
-    view = balance(ctx, PAGE_ACTOR, Balance(shared.handle))[0]
-    return ClientPage(
-        handle=shared.handle,
-        display_name=shared.display_name,
-        timezone=shared.timezone,
-        remaining_minutes=view.remaining_minutes,
-        percent_left=view.percent_left,
+def client_page(ctx: Context, shared: SharedClient, month: date | None = None) -> ClientPage:
+    """The page of the client a live link opened (``bot.services.shares.resolve_share``), with the
+    statement of ``month`` (its first day; this month by default). A month before the client's first
+    line or after this one is ``NotFound``."""
+    forfeit_due(ctx)  # as every balance read: a forfeit the page shows is one the ledger records
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        client = _client(uow, shared)
+        view = balance_of(uow, ctx, client)
+        today = ctx.today(client.timezone)
+        months = _months(uow, client, today)
+        chosen = _month(month, months)
+        hold = hold_of(uow, client)
+        forecast = forecast_facts(uow, ctx, client)
+        start = today - timedelta(days=BURN_DAYS - 1)
+        burn = BurnDown(
+            start,
+            today,
+            uow.lines.balance_before(client.id, start),
+            tuple(uow.lines.changes_by_day(client.id, start, today + timedelta(days=1))),
+        )
+        statement = _statement(uow, client, chosen)
+        per_day = Decimal(forecast["burn_per_day_30"]) or Decimal(forecast["burn_per_day_90"])
+        return ClientPage(
+            handle=client.handle,
+            display_name=client.display_name,
+            timezone=client.timezone,
+            today=today,
+            as_of=ctx.now().astimezone(ZoneInfo(client.timezone)),
+            remaining_minutes=view.remaining_minutes,
+            percent_left=view.percent_left,
+            current_block_minutes=view.current_block_minutes,
+            state=hours_state(
+                view.remaining_minutes,
+                view.current_block_minutes,
+                thresholds_of(client.thresholds, ctx.settings),
+                None if hold is None else hold.allowed - view.overage_minutes,
+            ),
+            overage_minutes=view.overage_minutes,
+            used_this_month_minutes=view.used_this_month_minutes,
+            waiting_minutes=view.waiting_minutes,
+            waiting_starts_on=view.waiting_starts_on,
+            unpaid_minutes=view.unpaid_minutes,
+            held_for_payment_minutes=view.held_for_payment_minutes,
+            blocks=tuple(
+                PageBlock(
+                    number=b.number or b.id,
+                    minutes=b.minutes,
+                    remaining_minutes=b.remaining_minutes,
+                    start_on=b.start_on,
+                    expires_on=b.expires_on,
+                    paid=b.paid,
+                    waiting=b.waiting,
+                    expired=b.expired,
+                    closing_on=b.closing_on,
+                )
+                for b in sorted(view.blocks, key=lambda b: (b.waiting, b.expires_on or date.max, b.id))
+            ),
+            run_out_on=date.fromisoformat(forecast["run_out_on"]) if forecast["run_out_on"] else None,
+            burn_per_day_minutes=per_day,
+            burn=burn,
+            statement=statement,
+            months=months,
+        )
+
+
+def client_statement(ctx: Context, shared: SharedClient, month: date) -> PageStatement:
+    """The client-safe statement of one month (the CSV download)."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        client = _client(uow, shared)
+        chosen = _month(month, _months(uow, client, ctx.today(client.timezone)))
+        return _statement(uow, client, chosen)
+
+
+def _client(uow: UnitOfWork, shared: SharedClient) -> Client:
+    client = uow.clients.by_id(shared.client_id)
+    if client is None:  # pragma: no cover - a link's client is never deleted
+        raise NotFound("No such page.")
+    return client
+
+
+def _months(uow: UnitOfWork, client: Client, today: date) -> tuple[date, ...]:
+    """This month and every month back to the client's first ledger line, newest first."""
+    this_month = today.replace(day=1)
+    first = uow.lines.first_recorded_on(client.id)
+    month = min(first.replace(day=1), this_month) if first is not None else this_month
+    found = []
+    while month <= this_month:
+        found.append(month)
+        month = add_months(month, 1)
+    return tuple(reversed(found))
+
+
+def _month(month: date | None, months: tuple[date, ...]) -> date:
+    if month is None:
+        return months[0]
+    if month.replace(day=1) not in months:
+        raise NotFound("No statement for that month.")
+    return month.replace(day=1)
+
+
+def _statement(uow: UnitOfWork, client: Client, month: date) -> PageStatement:
+    period: Period = month_period(month.year, month.month)
+    facts = client_safe_statement(statement_facts(uow, client, period))
+    movements = entry_movements(uow, [client.id], period, {client.id: client.handle})
+    return PageStatement(
+        month=month,
+        label=period.label,
+        opening_minutes=facts["opening_minutes"],
+        bought_minutes=facts["bought_minutes"],
+        used_minutes=facts["used_minutes"],
+        forfeited_minutes=facts["forfeited_minutes"],
+        overage_billed_minutes=facts["overage_billed_minutes"],
+        closing_minutes=facts["closing_minutes"],
+        non_billable_minutes=facts["non_billable_minutes"],
+        by_technician=tuple((str(name), int(minutes)) for name, minutes in facts["by_technician"]),
+        lines=tuple(_line(m, client.client_notes) for m in movements),
+    )
+
+
+def _line(movement: EntryView, notes: bool) -> PageLine:
+    assert movement.recorded_on is not None  # a movement always has its day
+    return PageLine(
+        recorded_on=movement.recorded_on,
+        work_date=movement.work_date,
+        technician=(movement.user_name.split() or ["—"])[0],
+        minutes=movement.billable_minutes,
+        ticket=movement.ticket,
+        work_type=movement.work_type,
+        note=(movement.note or None) if notes else None,
+        correction=movement.movement == "void",
+        late=movement.late,
+        non_billable=movement.non_billable,
     )

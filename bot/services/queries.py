@@ -155,10 +155,11 @@ def balance(ctx: Context, actor: Actor, command: Balance, client_id: int | None 
         else:
             return all_balances(uow, ctx)
         assert client is not None
-        return [_one_balance(uow, ctx, client)]
+        return [balance_of(uow, ctx, client)]
 
 
-def _one_balance(uow: UnitOfWork, ctx: Context, client: Client) -> BalanceView:
+def balance_of(uow: UnitOfWork, ctx: Context, client: Client) -> BalanceView:
+    """One client's balance in an open unit of work (``balance``, the client card, the client's page)."""
     today = ctx.today(client.timezone)
     start = month_start(today)
     used = uow.entries.used_between([client.id], start, add_months(start, 1)).get(client.id, 0)
@@ -260,7 +261,7 @@ def blocks(ctx: Context, actor: Actor, command: Blocks) -> tuple[BalanceView, li
         rows = uow.blocks.of_client(client.id)
         grace = grace_days_of(client, ctx.settings)
         views = with_block_psa(uow, [block_view(b, today, grace) for b in rows], rows)
-        return _one_balance(uow, ctx, client), views
+        return balance_of(uow, ctx, client), views
 
 
 def entries(ctx: Context, actor: Actor, command: Entries) -> tuple[str, str, Period, list[EntryView]]:
@@ -293,7 +294,7 @@ def client_card(ctx: Context, actor: Actor, command: Balance, link_client_id: in
             if role is Role.CLIENT:
                 raise PermissionDenied("For your hours, ask your account manager.")
             raise Refused(f"This channel is linked to {client.display_name}: its card is the only one posted here.")
-        view = _one_balance(uow, ctx, client)
+        view = balance_of(uow, ctx, client)
         today = ctx.today(client.timezone)
         expiring = [
             {"minutes": b.remaining_minutes, "expires_on": b.expires_on}

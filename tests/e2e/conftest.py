@@ -12,6 +12,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.services import Actor, Context
 from storage.db import Database
+from tests.e2e.page_harness import PageDriver, RunningWeb
 from tests.e2e.processes import Cli
 from tests.e2e.slack_harness import SIGNING_SECRET, RunningApp, SlackDriver
 from tests.fakes.slack_api import FakeSlack
@@ -74,3 +75,22 @@ def process() -> Iterator[list[subprocess.Popen[bytes]]]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def page_settings() -> Settings:
+    """The client's page's settings (a test module may override the fixture: a lower rate, say)."""
+    return Settings(admins=frozenset({"UADMIN"}))
+
+
+@pytest.fixture
+def page_ctx(database: Database, page_settings: Settings, clock: FixedClock) -> Context:
+    return Context(database, page_settings, clock)
+
+
+@pytest.fixture
+def web(page_ctx: Context) -> Iterator[PageDriver]:
+    """The web surface alone (what ``blocktime web`` serves) over real HTTP, and a driver for it."""
+    running = RunningWeb(page_ctx)
+    yield PageDriver(running.port)
+    running.stop()

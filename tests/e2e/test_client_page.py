@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +14,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.services import Actor, Context
 from storage.db import Database
-from tests.e2e.page_harness import PageDriver, RunningWeb
+from tests.e2e.page_harness import PageDriver
 from tests.e2e.processes import SCRIPT, free_port, wait_healthy
 from tests.e2e.slack_harness import SlackDriver
 from tests.helpers import do
@@ -25,15 +24,8 @@ ADMIN = Actor.local_admin()
 
 
 @pytest.fixture
-def page_ctx(database: Database, clock: FixedClock) -> Context:
-    return Context(database, Settings(admins=frozenset({"UADMIN"}), page_rate=f"{RATE}/minute"), clock)
-
-
-@pytest.fixture
-def web(page_ctx: Context) -> Iterator[PageDriver]:
-    running = RunningWeb(page_ctx)
-    yield PageDriver(running.port)
-    running.stop()
+def page_settings() -> Settings:
+    return Settings(admins=frozenset({"UADMIN"}), page_rate=f"{RATE}/minute")
 
 
 @pytest.fixture
