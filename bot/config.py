@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.durations import parse_duration
@@ -19,6 +20,8 @@ from bot.domain.worktypes import parse_work_type
 DEFAULT_DATABASE_URL = "sqlite:///blocktime.db"
 SLACK_API_URL = "https://slack.com/api/"
 AUTOTASK_ZONE_URL = "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation"
+STRIPE_API_URL = "https://api.stripe.com"
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 
 
 class ConfigError(Exception):
@@ -96,6 +99,15 @@ class Settings:
     share_days: int = 180
     public_url: str | None = None
     page_rate: str = "60/minute"  # requests per link to the page, per second|minute|hour (then 429)
+    # Buy more hours on the page (issue 27): Stripe Checkout; both secrets, or neither
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_url: str = STRIPE_API_URL  # tests point Stripe's own library at a local fake
+    stripe_checkout_origin: str = STRIPE_CHECKOUT_ORIGIN  # where the buy button's form may lead (CSP form-action)
+
+    @property
+    def stripe_configured(self) -> bool:
+        return bool(self.stripe_secret_key and self.stripe_webhook_secret)
 
     @property
     def slack_configured(self) -> bool:
@@ -203,6 +215,7 @@ class Settings:
             share_days=convert("BLOCKTIME_SHARE_DAYS", _share_days, 180),
             public_url=convert("BLOCKTIME_PUBLIC_URL", _public_url, None),
             page_rate=convert("BLOCKTIME_PAGE_RATE", _page_rate, "60/minute"),
+            **_stripe(get, convert),
         )
 
 
@@ -239,6 +252,30 @@ def _psa_alert(text: str) -> str:
     from bot.domain.followups import parse_psa_alert
 
     return parse_psa_alert(text) or "off"
+
+
+def _stripe(get, convert) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """``STRIPE_SECRET_KEY`` and ``STRIPE_WEBHOOK_SECRET`` together (a block is added only from the
+    webhook, so a key without its endpoint secret would take payments that never add hours), or neither."""
+    key, secret = get("STRIPE_SECRET_KEY"), get("STRIPE_WEBHOOK_SECRET")
+    if bool(key) != bool(secret):
+        given, missing = (
+            ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if key else ("STRIPE_WEBHOOK_SECRET", "STRIPE_SECRET_KEY")
+        )
+        raise ConfigError(f"{given} needs {missing} as well (see .env.example); set both, or neither.")
+    return {
+        "stripe_secret_key": key,
+        "stripe_webhook_secret": secret,
+        "stripe_api_url": convert("STRIPE_API_URL", _public_url, STRIPE_API_URL),
+        "stripe_checkout_origin": convert("STRIPE_CHECKOUT_ORIGIN", _origin, STRIPE_CHECKOUT_ORIGIN),
+    }
+
+
+def _origin(text: str) -> str:
+    """``https://checkout.stripe.com``: a scheme and a host (and port), nothing after."""
+    if not re.fullmatch(r"https?://[^\s/]+/?", text):
+        raise ValueError("use an origin, e.g. https://checkout.stripe.com")
+    return text.rstrip("/")
 
 
 def _clock_time(text: str) -> str:

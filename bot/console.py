@@ -320,9 +320,10 @@ def client_table(clients: list[ClientView]) -> FitTable:
             "PSA",
             "Allotment",
             "Refill",
+            "Buy",
             "",
         ),
-        wrap={"Name", "Aliases", "PSA", "Refill"},
+        wrap={"Name", "Aliases", "PSA", "Refill", "Buy"},
     )
     for c in clients:
         overdraft = "unlimited" if c.overdraft_minutes is None else format_duration(c.overdraft_minutes)
@@ -344,6 +345,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             " · ".join(w for w in [psa_link(c), *payment_and_psa_words(c)[1:]] if w),
             allotment_label(c),
             c.refill.removeprefix("refill "),
+            c.buy_offers or "",
             "archived" if c.archived else "",
         )
     return table

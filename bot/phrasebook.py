@@ -23,6 +23,8 @@ from bot.domain.notices import (
     LateEntry,
     Notice,
     Nudge,
+    PurchasePaid,
+    PurchaseTrouble,
     RefillFailed,
     Statement,
     ThresholdCrossed,
@@ -589,11 +591,53 @@ def _(failed: RefillFailed) -> str:
     return f"{failed.display_name or failed.client}: {failed.rule} could not run: {failed.reason}."
 
 
+@summary.register
+def _(paid: PurchasePaid) -> str:
+    block = f" as block {paid.block_number}" if paid.block_number else ""
+    left = f"; {format_duration(paid.remaining_minutes)} left" if paid.remaining_minutes is not None else ""
+    return (
+        f"{paid.display_name or paid.client} bought {format_duration(paid.minutes)} on its page and paid "
+        f"{paid.amount} {paid.currency} by card (Stripe, {paid.reference}): added{block}, paid{left}."
+    )
+
+
+@summary.register
+def _(trouble: PurchaseTrouble) -> str:
+    who = trouble.display_name or trouble.client or "A client"
+    what = f" of {format_duration(trouble.minutes)}" if trouble.minutes else ""
+    ref = f" ({trouble.reference})" if trouble.reference else ""
+    return f"{who}: Stripe purchase{what}{ref} {trouble.trouble}: {trouble.news}."
+
+
+def purchase_advice(trouble: PurchaseTrouble) -> str:
+    """What the managers do about it: hours are never taken back or added by the event itself."""
+    handle = trouble.client or "<client>"
+    if trouble.trouble in ("refunded", "partly refunded", "disputed") and trouble.block_number:
+        return (
+            f"Its hours were not removed. If they should go, `void topup {handle} {trouble.block_number}` "
+            f"(or top up the difference); `block unpaid {handle} {trouble.block_number} <reason>` keeps them unpaid."
+        )
+    if trouble.trouble in ("refunded", "partly refunded", "disputed", "refund updated"):
+        return "No hours were added for it, and none were removed."
+    if trouble.trouble in ("refused", "paid late"):
+        return (
+            "Nothing was added. Check the payment in Stripe; if it is right, add the block by hand: "
+            f"`topup {handle} {format_duration(trouble.minutes or 600)} paid`."
+        )
+    return "Nothing was added."
+
+
 @singledispatch
 def email_message(notice: Notice) -> tuple[str, str]:
     """``(subject, body)`` in plain text: the notice's line, as both."""
     text = summary(notice)
     return f"[blocktime] {text}", text
+
+
+@email_message.register
+def _(trouble: PurchaseTrouble) -> tuple[str, str]:
+    text = summary(trouble)
+    return f"[blocktime] {text}", f"{text}\n\n{purchase_advice(trouble)}"
 
 
 @email_message.register

@@ -23,6 +23,7 @@ from storage.bare import BareUnitOfWork
 from storage.errors import DatabaseUnavailable, unavailable
 from storage.postings import Ledger
 from storage.psa_blocks import PsaBlocks
+from storage.purchases import Purchases
 from storage.repos import (
     Audit,
     Blocks,
@@ -176,6 +177,7 @@ class UnitOfWork:
         self.ledger = Ledger(session)
         self.psa_blocks = PsaBlocks(session)  # blocks' writes to the PSA (issue 26)
         self.shares = ShareLinks(session)  # clients' private page links (issue 27)
+        self.purchases = Purchases(session)  # blocks bought on the page through Stripe (issue 27)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` once this unit of work has committed (never if it rolls back); once per hook."""

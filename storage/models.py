@@ -130,6 +130,8 @@ class Client(Base):
     hold_at_percent: Mapped[int | None] = mapped_column(Integer)
     hold_approved_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     client_approves: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the blocks the client may buy on its page (issue 27): ``10h 950.00 USD, 20h 1800.00 USD`` (bot.domain.offers)
+    buy_offers: Mapped[str | None] = mapped_column(Text)
 
     aliases: Mapped[list[ClientAlias]] = relationship(back_populates="client", order_by="ClientAlias.alias")
 
@@ -485,3 +487,40 @@ class ShareLink(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     last_viewed_at: Mapped[datetime | None] = mapped_column()
     views: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Purchase(Base):
+    """A block bought on the client's page through Stripe Checkout (issue 27): recorded ``pending`` when
+    the Checkout Session is made, with the offer as it stood; only a verified payment of this row (its
+    ``reference`` in the session's metadata) adds the block. What Stripe says afterwards (a failed
+    payment, a refund, a dispute) is kept in ``state`` and ``news``; hours are never taken back here."""
+
+    __tablename__ = "purchases"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)  # ours, in the session's metadata
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    session_id: Mapped[str | None] = mapped_column(String(255), unique=True)  # Stripe's cs_...
+    payment_intent: Mapped[str | None] = mapped_column(String(255), index=True)  # Stripe's pi_..., once paid
+    # pending | paid | failed | expired | refused (the event disagreed) | refunded | disputed
+    state: Mapped[str] = mapped_column(String(16))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id"))
+    news: Mapped[str | None] = mapped_column(Text)  # the last thing Stripe said of it, in words
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class StripeEvent(Base):
+    """A Stripe event handled: inserted in the transaction of its effect, so an event (delivered again,
+    or twice at once) has its effect once."""
+
+    __tablename__ = "stripe_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)  # evt_...
+    type: Mapped[str] = mapped_column(String(64))
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"))
+    outcome: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column()

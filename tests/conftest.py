@@ -22,6 +22,7 @@ from storage.models import Base
 from tests.fakes.connectwise import FakeConnectWise
 from tests.fakes.psa_base import FAKES, started
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.stripe_api import FakeStripe
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -141,6 +142,21 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[FakeStripe]:
+    fake = FakeStripe().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_stripe(stripe_server: FakeStripe, clock: FixedClock) -> FakeStripe:
+    """The session's fake Stripe, emptied, dating its objects and signatures by the test's clock."""
+    stripe_server.reset()
+    stripe_server.clock = clock.now
+    return stripe_server
 
 
 PSA_VENDORS = tuple(FAKES)

@@ -181,6 +181,31 @@ STORED["psa_followup_failed"] = {
     "followup": "ticket",
     "error": "ConnectWise PSA refused: Ticket object is invalid (board: Board is required)",
 }
+STORED["purchase_paid"] = {
+    "kind": "purchase_paid",
+    "client": "acme",
+    "display_name": "Acme",
+    "account_manager": "UAM",
+    "minutes": 600,
+    "amount": "950.00",
+    "currency": "USD",
+    "reference": "bp_3f9c2a7d1e",
+    "block_number": 3,
+    "remaining_minutes": 720,
+}
+STORED["purchase_trouble"] = {
+    "kind": "purchase_trouble",
+    "client": "acme",
+    "display_name": "Acme",
+    "account_manager": "UAM",
+    "trouble": "refunded",
+    "news": "refunded: 950.00 USD",
+    "reference": "bp_3f9c2a7d1e",
+    "minutes": 600,
+    "amount": "950.00",
+    "currency": "USD",
+    "block_number": 3,
+}
 STORED["refill_failed"] = {
     "kind": "refill_failed",
     "client": "acme",

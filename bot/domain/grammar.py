@@ -93,6 +93,8 @@ from bot.domain.fields import (
 )
 from bot.domain.followups import parse_psa_alert
 from bot.domain.holds import parse_approval, parse_hold_at
+from bot.domain.offers import EXAMPLE as OFFERS_EXAMPLE
+from bot.domain.offers import parse_offer_words
 from bot.domain.payments import read_payment_words
 from bot.domain.refills import parse_refill
 from bot.domain.roles import Role
@@ -625,7 +627,9 @@ CLIENT_SET_KEYS = (
     "refill (notify|draft 10h|auto 10h [paid] [max 2 per month]: what a fall through the lowest threshold does), "
     "hold-at (2h|25%|none: past this much overage, or this share of the last block, new time is refused "
     "until someone approves more), client-approves (on|off: the client card in the client's channel lets "
-    "the client's own people approve more overage)"
+    "the client's own people approve more overage), "
+    "buy (10h 950 USD, 20h 1800 USD|10h none|none: the blocks the client may buy on its page, by card through "
+    "Stripe)"
 )
 
 _SETTERS = {
@@ -757,6 +761,13 @@ def _client_settings(words: list[str], longest: int = DEFAULT_MAX_MINUTES) -> di
         if key == "refill":  # client set acme refill auto 10h [paid] [max 2 per month] (bot.domain.refills)
             refill, used = parse_refill(words[i + 1 :])
             changes.update(refill)
+            i += 1 + used
+            continue
+        if key == "buy":  # client set acme buy 10h 950 USD, 20h 1800 USD | buy 10h none | buy none (bot.domain.offers)
+            if "buy_offers" in changes:
+                raise ParseError("`buy` is given twice; give every offer after one `buy`.", OFFERS_EXAMPLE)
+            offers, used = parse_offer_words(words[i + 1 :])
+            changes["buy_offers"] = offers
             i += 1 + used
             continue
         if key in _MULTI_SETTERS:

@@ -405,6 +405,42 @@ class RefillFailed(Notice):
     at: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class PurchasePaid(Notice):
+    """A block bought on the client's page and paid through Stripe (issue 27): added as a paid block;
+    the managers hear of it where the alerts go."""
+
+    kind = "purchase_paid"
+    client: str
+    display_name: str | None = None
+    account_manager: str | None = None
+    minutes: int
+    amount: str  # "950.00"
+    currency: str
+    reference: str  # our purchase reference
+    block_number: int | None = None
+    remaining_minutes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurchaseTrouble(Notice):
+    """What Stripe said of a purchase that the managers must see (issue 27): a payment that failed, a
+    refund, a dispute, or a paid event refused because it disagreed with our purchase. Hours are never
+    taken back by it: the words say what to do."""
+
+    kind = "purchase_trouble"
+    client: str | None = None
+    display_name: str | None = None
+    account_manager: str | None = None
+    trouble: str  # payment failed | refunded | partly refunded | refund updated | disputed | refused | paid late
+    news: str  # in Stripe's facts: "refunded: 950.00 USD"
+    reference: str | None = None
+    minutes: int | None = None
+    amount: str | None = None
+    currency: str | None = None
+    block_number: int | None = None
+
+
 NOTICES: tuple[type[Notice], ...] = (
     ThresholdCrossed,
     BlockForfeited,
@@ -416,6 +452,8 @@ NOTICES: tuple[type[Notice], ...] = (
     TimerCheck,
     FollowupRefused,
     RefillFailed,
+    PurchasePaid,
+    PurchaseTrouble,
 )
 BY_KIND: dict[str, type[Notice]] = {notice.kind: notice for notice in NOTICES}
 

@@ -19,6 +19,7 @@ from bot.domain.commands import (
 )
 from bot.domain.errors import Refused
 from bot.domain.followups import followup_kind
+from bot.domain.offers import OfferChange, apply_offers, format_offers, stored_offers
 from bot.domain.roles import Role, Standing, require
 from bot.services.book import ClientBook, allotment_of
 from bot.services.context import Actor, Context, client_named, grace_days_of, record_audit
@@ -63,6 +64,7 @@ POLICY_FIELDS = (
     "hold_at_minutes",
     "hold_at_percent",
     "client_approves",
+    "buy_offers",
 )
 ALLOTMENT_FIELDS = ("recurring_period", "recurring_minutes", "rollover_minutes")
 
@@ -109,6 +111,7 @@ def client_view(client: Client, settings: Settings) -> ClientView:
         hold_at_percent=client.hold_at_percent,
         hold_approved_minutes=client.hold_approved_minutes or 0,
         client_approves=bool(client.client_approves),
+        buy_offers=client.buy_offers,
     )
 
 
@@ -146,6 +149,9 @@ def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[
         _refuse_a_shared_alert_channel(uow, changes)
         client = client_named(uow, handle, lock=True)
         before = _snapshot(client)
+        offers = changes.pop("buy_offers", None)
+        if isinstance(offers, OfferChange):  # buy 10h 950 USD: this size added or re-priced, the others kept
+            changes["buy_offers"] = format_offers(apply_offers(stored_offers(client.buy_offers), offers))
         rates = changes.pop("work_type_rates", None)
         if rates:
             set_client_rates(uow, client.id, rates)

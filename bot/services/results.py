@@ -296,6 +296,7 @@ class ClientView(Result):
     hold_at_percent: int | None = None  # ... or hold-at 25% (of the last block)
     hold_approved_minutes: int = 0  # approved on top of the hold since the overage was last paid off
     client_approves: bool = False  # the client card lets the client's people approve more overage
+    buy_offers: str | None = None  # the blocks the client may buy on its page: 10h 950.00 USD, 20h 1800.00 USD
 
     @property
     def refill(self) -> str:

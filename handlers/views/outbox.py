@@ -21,12 +21,23 @@ from bot.domain.notices import (
     LowClient,
     Notice,
     Nudge,
+    PurchasePaid,
+    PurchaseTrouble,
     RefillFailed,
     Statement,
     ThresholdCrossed,
     TimerCheck,
 )
-from bot.phrasebook import limit_text, per_week, refill_line, rolled_over_words, run_out, statement_lines, summary
+from bot.phrasebook import (
+    limit_text,
+    per_week,
+    purchase_advice,
+    refill_line,
+    rolled_over_words,
+    run_out,
+    statement_lines,
+    summary,
+)
 from handlers.views.blockkit import (
     MESSAGE_BLOCKS,
     balance_line,
@@ -266,6 +277,23 @@ def _(failed: RefillFailed) -> list[Block]:
         ActionsBlock(
             elements=[ButtonElement(text="Add hours", action_id=ADD_HOURS_ACTION, value=failed.client, style="primary")]
         ),
+    ]
+
+
+@layout.register
+def _(paid: PurchasePaid) -> list[Block]:
+    """A block bought and paid on the client's page: the managers see it added."""
+    who = f"<@{paid.account_manager}>" if paid.account_manager else "Account managers"
+    return [section(f":moneybag: {escape(summary(paid))}"), context(f"{who}: it goes to the PSA like any top-up.")]
+
+
+@layout.register
+def _(trouble: PurchaseTrouble) -> list[Block]:
+    """A failed payment, a refund, a dispute or a refused event: the managers see it and what to do."""
+    who = f"<@{trouble.account_manager}>" if trouble.account_manager else "Account managers"
+    return [
+        section(f":warning: {escape(summary(trouble))}"),
+        context(f"{who}: {escape(purchase_advice(trouble))}"),
     ]
 
 

@@ -249,6 +249,7 @@ def render_client(client: ClientView) -> str:
         + "".join(f" · {words}" for words in payment_and_psa_words(client))
         + (f" · allotment {allotment_label(client)}" if allotment_label(client) else "")
         + (f" · {client.refill}" if client.refill_mode != "notify" else "")
+        + f" · buy {escape(client.buy_offers or 'none')}"
     )
 
 

@@ -116,3 +116,34 @@ def test_0017_adds_the_share_links_table_and_takes_it_away_again(empty_database:
     assert "share_links" not in inspect(engine).get_table_names() and stored_revision(engine) == "0016"
     upgrade(engine)
     assert "share_links" in inspect(engine).get_table_names()
+
+
+def test_0019_adds_purchases_stripe_events_and_offers_and_takes_them_away_again(empty_database: Database) -> None:
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    engine = empty_database.engine
+    below = _revision_below("0019")
+    upgrade(engine, below)
+    assert "purchases" not in inspect(engine).get_table_names()
+    upgrade(engine, "0019")
+    tables = inspect(engine).get_table_names()
+    assert {"purchases", "stripe_events"} <= set(tables)
+    assert "buy_offers" in {c["name"] for c in inspect(engine).get_columns("clients")}
+    command.downgrade(alembic_config(engine), below)
+    assert "purchases" not in inspect(engine).get_table_names() and stored_revision(engine) == below
+    assert "buy_offers" not in {c["name"] for c in inspect(engine).get_columns("clients")}
+    upgrade(engine)
+    assert "stripe_events" in inspect(engine).get_table_names()
+
+
+def _revision_below(revision: str) -> str:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
+    below = script.get_revision(revision).down_revision
+    assert isinstance(below, str)
+    return below

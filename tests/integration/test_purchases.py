@@ -1,0 +1,264 @@
+"""Buy more hours (issue 27, part 3), below the page: a Checkout Session made through Stripe's own
+library against the fake Stripe, and Stripe's signed events handled once, on SQLite and PostgreSQL.
+Only a verified payment that agrees with our purchase adds a block; the rest is told to the managers."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.checkout import CheckoutUnavailable
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.domain.errors import NotFound
+from bot.services import Actor, Context
+from bot.services.purchases import handle_webhook, offers_on_page, start_checkout
+from storage.models import Block, Client, OutboxMessage, Purchase, StripeEvent
+from storage.psa_blocks import DESTINATION as PSA
+from tests.fakes.stripe_api import FakeStripe, sign
+from tests.helpers import do
+
+PAGE = "https://hours.example.com/c/tok3n"
+ALERTS = "CALERTS"
+
+
+@pytest.fixture
+def acme(ctx: Context, admin: Actor, fake_stripe: FakeStripe) -> int:
+    ctx.settings = Settings(
+        admins=frozenset({"UADMIN"}),
+        alert_channel=ALERTS,
+        psa="connectwise",
+        **fake_stripe.settings_values(),
+    )
+    do(ctx, admin, "client add acme Acme Corp")
+    do(ctx, admin, "client add globex Globex")
+    do(ctx, admin, "client set acme buy 10h 950 USD, 20h 1800 USD manager <@UAM> psa-company 250 psa-agreement 30")
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        return uow.clients.get("acme").id  # type: ignore[union-attr]
+
+
+def session_of(fake: FakeStripe, url: str) -> dict[str, Any]:
+    return fake.sessions[url.rsplit("/", 1)[1]]
+
+
+def deliver(ctx: Context, fake: FakeStripe, event: dict[str, Any], secret: str | None = None, **at: float) -> Any:
+    """``event`` signed as Stripe signs it, handed to the webhook's use case."""
+    payload = json.dumps(event, indent=2)
+    stamp = int((ctx.now() + timedelta(**at)).timestamp())
+    return handle_webhook(ctx, payload.encode(), sign(payload, secret or fake.webhook_secret, stamp))
+
+
+def rows(ctx: Context, model: Any, *where: Any) -> list[Any]:
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        found = list(uow.session.scalars(select(model).where(*where)))
+        uow.session.expunge_all()  # read as they are now, after the unit of work is gone
+        return found
+
+
+def told(ctx: Context, kind: str) -> list[dict[str, Any]]:
+    return [json.loads(r.payload) for r in rows(ctx, OutboxMessage, OutboxMessage.kind == kind)]
+
+
+def test_the_buy_button_opens_a_checkout_session_for_the_offer(
+    ctx: Context, acme: int, fake_stripe: FakeStripe
+) -> None:
+    url = start_checkout(ctx, acme, 600, PAGE)
+    call = fake_stripe.calls[-1]
+    assert (call.method, call.path, call.authorization) == (
+        "POST",
+        "/v1/checkout/sessions",
+        f"Bearer {fake_stripe.secret_key}",
+    )
+    (purchase,) = rows(ctx, Purchase)
+    form = call.form
+    assert form["mode"] == "payment" and form["line_items[0][quantity]"] == "1"
+    assert form["line_items[0][price_data][unit_amount]"] == "95000"
+    assert form["line_items[0][price_data][currency]"] == "usd"
+    assert form["line_items[0][price_data][product_data][name]"] == "10 hours of support, Acme Corp"
+    assert form["client_reference_id"] == "acme"
+    assert form["metadata[blocktime_purchase]"] == purchase.reference == call.idempotency_key
+    assert (form["metadata[client]"], form["metadata[minutes]"]) == ("acme", "600")
+    assert form["success_url"] == f"{PAGE}?bought={purchase.reference}" and form["cancel_url"] == PAGE
+    session = session_of(fake_stripe, url)
+    assert url.startswith(fake_stripe.url + "/c/pay/cs_test_")
+    assert (purchase.state, purchase.session_id, purchase.minutes) == ("pending", session["id"], 600)
+    assert (purchase.amount, purchase.currency) == (Decimal("950.00"), "USD")
+
+
+def test_a_paid_checkout_adds_one_paid_block_queued_for_the_psa_and_tells_the_manager(
+    ctx: Context, acme: int, fake_stripe: FakeStripe
+) -> None:
+    session = session_of(fake_stripe, start_checkout(ctx, acme, 600, PAGE))
+    event = fake_stripe.event("checkout.session.completed", fake_stripe.pay(session["id"]))
+    answer = deliver(ctx, fake_stripe, event)
+    assert (answer.status, answer.text) == (200, "credited")
+    (block,) = rows(ctx, Block)
+    assert (block.minutes, block.paid, block.price, block.currency) == (600, True, Decimal("950.00"), "USD")
+    (purchase,) = rows(ctx, Purchase)
+    assert (purchase.state, purchase.block_id, purchase.payment_intent) == ("paid", block.id, session["payment_intent"])
+    assert len(rows(ctx, OutboxMessage, OutboxMessage.destination == PSA)) == 1
+    (paid,) = told(ctx, "purchase_paid")
+    assert paid["account_manager"] == "UAM" and paid["minutes"] == 600 and paid["amount"] == "950.00"
+    assert {r.target for r in rows(ctx, OutboxMessage, OutboxMessage.kind == "purchase_paid")} == {ALERTS}
+    outbox = len(rows(ctx, OutboxMessage))
+
+    again = deliver(ctx, fake_stripe, event)
+    assert (again.status, again.text) == (200, "already handled")
+    assert len(rows(ctx, Block)) == 1 and len(rows(ctx, OutboxMessage)) == outbox
+    assert do(ctx, Actor.local_admin(), "balance acme").balances[0].remaining_minutes == 600
+
+
+def test_a_checkout_paid_later_adds_its_block_once(ctx: Context, acme: int, fake_stripe: FakeStripe) -> None:
+    session = session_of(fake_stripe, start_checkout(ctx, acme, 1200, PAGE))
+    waiting = deliver(
+        ctx, fake_stripe, fake_stripe.event("checkout.session.completed", fake_stripe.pay(session["id"], paid=False))
+    )
+    assert waiting.status == 200 and rows(ctx, Block) == []
+    assert rows(ctx, Purchase)[0].state == "pending"
+    settled = fake_stripe.settle(session["id"])
+    assert (
+        deliver(ctx, fake_stripe, fake_stripe.event("checkout.session.async_payment_succeeded", settled)).text
+        == "credited"
+    )
+    # another event of the same payment (a different id): nothing more
+    deliver(ctx, fake_stripe, fake_stripe.event("checkout.session.completed", settled))
+    (block,) = rows(ctx, Block)
+    assert (block.minutes, block.price) == (1200, Decimal("1800.00"))
+    assert len(told(ctx, "purchase_paid")) == 1
+
+
+@pytest.mark.parametrize("how", ["wrong secret", "stale", "no header", "tampered"])
+def test_an_event_that_does_not_verify_is_answered_400_and_changes_nothing(
+    ctx: Context, acme: int, fake_stripe: FakeStripe, how: str
+) -> None:
+    session = session_of(fake_stripe, start_checkout(ctx, acme, 600, PAGE))
+    event = fake_stripe.event("checkout.session.completed", fake_stripe.pay(session["id"]))
+    payload = json.dumps(event)
+    stamp = int(ctx.now().timestamp())
+    header: str | None = sign(payload, fake_stripe.webhook_secret, stamp)
+    if how == "wrong secret":
+        header = sign(payload, "whsec_someone_else", stamp)
+    elif how == "stale":
+        header = sign(payload, fake_stripe.webhook_secret, stamp - 301)
+    elif how == "no header":
+        header = None
+    else:
+        payload = payload.replace('"amount_total": 95000', '"amount_total": 1')
+    answer = handle_webhook(ctx, payload.encode(), header)
+    assert (answer.status, answer.text) == (400, "bad signature")
+    assert rows(ctx, Block) == [] and rows(ctx, StripeEvent) == [] and rows(ctx, Purchase)[0].state == "pending"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"client_reference_id": "globex"},
+        {"amount_total": 100},
+        {"currency": "eur"},
+        {"metadata": {"blocktime_purchase": "bp_not_ours", "client": "acme", "minutes": "600"}},
+    ],
+)
+def test_a_paid_event_that_disagrees_with_our_purchase_is_refused_and_told(
+    ctx: Context, acme: int, fake_stripe: FakeStripe, forged: dict[str, Any]
+) -> None:
+    session = session_of(fake_stripe, start_checkout(ctx, acme, 600, PAGE))
+    obj = {**fake_stripe.pay(session["id"]), **forged}
+    answer = deliver(ctx, fake_stripe, fake_stripe.event("checkout.session.completed", obj))
+    assert answer.status == 200
+    assert rows(ctx, Block) == []
+    (trouble,) = told(ctx, "purchase_trouble")
+    assert trouble["trouble"] == "refused"
+    if "metadata" not in forged:
+        assert rows(ctx, Purchase)[0].state == "refused"
+        # the genuine event afterwards adds nothing either: managers decide
+        deliver(ctx, fake_stripe, fake_stripe.event("checkout.session.completed", fake_stripe.public(session)))
+        assert rows(ctx, Block) == []
+
+
+def test_a_refund_is_told_to_the_managers_and_removes_no_hours(
+    ctx: Context, acme: int, fake_stripe: FakeStripe
+) -> None:
+    session = session_of(fake_stripe, start_checkout(ctx, acme, 600, PAGE))
+    deliver(ctx, fake_stripe, fake_stripe.event("checkout.session.completed", fake_stripe.pay(session["id"])))
+    answer = deliver(ctx, fake_stripe, fake_stripe.event("charge.refunded", fake_stripe.charge(session["id"])))
+    assert answer.status == 200
+    assert do(ctx, Actor.local_admin(), "balance acme").balances[0].remaining_minutes == 600
+    (trouble,) = told(ctx, "purchase_trouble")
+    assert (
+        trouble["trouble"] == "refunded" and trouble["news"] == "refunded: 950.00 USD" and trouble["block_number"] == 1
+    )
+    assert rows(ctx, Purchase)[0].state == "refunded"
+    from bot.domain.notices import PurchaseTrouble
+    from bot.phrasebook import purchase_advice
+
+    assert "`void topup acme 1`" in purchase_advice(PurchaseTrouble.from_json(trouble))
+    deliver(ctx, fake_stripe, fake_stripe.event("charge.dispute.created", fake_stripe.dispute(session["id"])))
+    assert [t["trouble"] for t in told(ctx, "purchase_trouble")] == ["refunded", "disputed"]
+    assert do(ctx, Actor.local_admin(), "balance acme").balances[0].remaining_minutes == 600
+
+
+def test_a_failed_payment_is_told_and_adds_nothing(ctx: Context, acme: int, fake_stripe: FakeStripe) -> None:
+    session = session_of(fake_stripe, start_checkout(ctx, acme, 600, PAGE))
+    obj = fake_stripe.pay(session["id"], paid=False)
+    deliver(ctx, fake_stripe, fake_stripe.event("checkout.session.async_payment_failed", obj))
+    assert rows(ctx, Block) == [] and rows(ctx, Purchase)[0].state == "failed"
+    assert [t["trouble"] for t in told(ctx, "purchase_trouble")] == ["payment failed"]
+
+
+def test_an_event_type_we_do_not_handle_is_answered_200_and_ignored(
+    ctx: Context, acme: int, fake_stripe: FakeStripe
+) -> None:
+    answer = deliver(ctx, fake_stripe, fake_stripe.event("customer.created", {"id": "cus_1", "object": "customer"}))
+    assert (answer.status, answer.text) == (200, "ignored")
+    assert rows(ctx, StripeEvent) == []
+
+
+def test_without_offers_or_stripe_settings_there_is_nothing_to_buy(
+    ctx: Context, acme: int, admin: Actor, fake_stripe: FakeStripe
+) -> None:
+    assert [o.minutes for o in offers_on_page(ctx, acme)] == [600, 1200]
+    with pytest.raises(NotFound):
+        start_checkout(ctx, acme, 300, PAGE)  # no 5h offer
+    stripe_set = ctx.settings
+    ctx.settings = Settings(admins=frozenset({"UADMIN"}))
+    assert offers_on_page(ctx, acme) == ()
+    with pytest.raises(NotFound):
+        start_checkout(ctx, acme, 600, PAGE)
+    ctx.settings = stripe_set
+    do(ctx, admin, "client set acme buy none")
+    assert offers_on_page(ctx, acme) == ()
+    with pytest.raises(NotFound):
+        start_checkout(ctx, acme, 600, PAGE)
+    assert fake_stripe.calls == [] and rows(ctx, Purchase) == []
+
+
+def test_when_stripe_is_down_the_purchase_is_marked_failed(ctx: Context, acme: int, fake_stripe: FakeStripe) -> None:
+    fake_stripe.down = True
+    with pytest.raises(CheckoutUnavailable):
+        start_checkout(ctx, acme, 600, PAGE)
+    (purchase,) = rows(ctx, Purchase)
+    assert purchase.state == "failed" and purchase.session_id is None
+
+
+def test_client_set_buy_adds_reprices_and_removes_offers(
+    ctx: Context, acme: int, admin: Actor, clock: FixedClock
+) -> None:
+    def offers() -> str | None:
+        return rows(ctx, Client, Client.handle == "acme")[0].buy_offers
+
+    assert offers() == "10h 950.00 USD, 20h 1800.00 USD"
+    do(ctx, admin, "client set acme buy 10h 990 USD")
+    assert offers() == "10h 990.00 USD, 20h 1800.00 USD"
+    do(ctx, admin, "client set acme buy 5h 500 EUR")
+    assert offers() == "5h 500.00 EUR, 10h 990.00 USD, 20h 1800.00 USD"
+    do(ctx, admin, "client set acme buy 10h none")
+    assert offers() == "5h 500.00 EUR, 20h 1800.00 USD"
+    shown = do(ctx, admin, "client show acme")
+    assert shown.buy_offers == "5h 500.00 EUR, 20h 1800.00 USD"
+    do(ctx, admin, "client set acme buy none")
+    assert offers() is None
