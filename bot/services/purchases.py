@@ -170,21 +170,20 @@ def _handle(uow: UnitOfWork, ctx: Context, event_id: str, kind: str, obj: dict[s
         if found is None:
             found = uow.purchases.by_session(str(obj.get("id") or ""))
         if found is None:
-            if reference or kind in SESSION_EVENTS[:2]:  # it says it is ours, or it is a payment: managers look
-                _tell_unknown(
-                    uow, ctx, event_id, kind, obj, f"no purchase {reference or obj.get('id')!r} is known here"
-                )
+            if reference:  # it says it is ours, and it is not: the managers look
+                _tell_unknown(uow, ctx, event_id, kind, obj, f"no purchase {reference!r} is known here")
                 return "unknown purchase", None
-            return "not ours", None
+            return "not ours", None  # another sale on the same Stripe account
     else:
         payment = obj.get("payment_intent")
         found = uow.purchases.by_payment(str(payment)) if payment else None
         if found is None and reference:
             found = uow.purchases.by_reference(str(reference))
         if found is None:
-            verdict = on_charge_event(kind, obj, None)
-            _tell_unknown(uow, ctx, event_id, kind, obj, verdict.news)
-            return "unknown payment", None
+            if reference:  # names our purchase, which we do not have: the managers look
+                _tell_unknown(uow, ctx, event_id, kind, obj, on_charge_event(kind, obj, None).news)
+                return "unknown payment", None
+            return "not ours", None
     client = locked_client(uow, found.client_id)
     purchase = uow.purchases.reread(found)
     facts = _facts(purchase, client)

@@ -355,7 +355,7 @@ class FakeStripe:
             "amount_refunded": refunded,
             "currency": session["currency"],
             "livemode": False,
-            "metadata": dict(session["_payment_intent_metadata"]),
+            "metadata": {},  # the Charge's own (the PaymentIntent's metadata stays on the PaymentIntent)
             "paid": True,
             "payment_intent": session["payment_intent"],
             "refunded": refunded == amount,

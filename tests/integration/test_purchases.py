@@ -262,3 +262,15 @@ def test_client_set_buy_adds_reprices_and_removes_offers(
     assert shown.buy_offers == "5h 500.00 EUR, 20h 1800.00 USD"
     do(ctx, admin, "client set acme buy none")
     assert offers() is None
+
+
+def test_another_sale_on_the_same_stripe_account_is_left_alone(
+    ctx: Context, acme: int, fake_stripe: FakeStripe
+) -> None:
+    other = {"id": "cs_test_other", "object": "checkout.session", "mode": "payment", "amount_total": 500}
+    other.update(currency="usd", client_reference_id=None, metadata={}, payment_status="paid")
+    assert deliver(ctx, fake_stripe, fake_stripe.event("checkout.session.completed", other)).text == "not ours"
+    charge = {"id": "ch_other", "object": "charge", "amount": 500, "amount_refunded": 500, "currency": "usd"}
+    charge.update(payment_intent="pi_other", refunded=True, metadata={})
+    assert deliver(ctx, fake_stripe, fake_stripe.event("charge.refunded", charge)).text == "not ours"
+    assert rows(ctx, Block) == [] and told(ctx, "purchase_trouble") == []
