@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 from bot import redaction
 from bot.config import parse_rate
 from bot.services import Context
-from handlers.web import deps, page, security
+from handlers.web import buy, deps, page, security
 from handlers.web.limits import RateLimiter
 from storage.db import DatabaseUnavailable
 
@@ -56,7 +56,7 @@ def create_web_app(ctx: Context) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """The registration point: every route of the web surface is a blueprint registered here."""
     app.register_blueprint(page.blueprint)
-    # issue 27, part 3: app.register_blueprint(buy.blueprint)  (buy route + Stripe webhook)
+    app.register_blueprint(buy.blueprint)  # issue 27, part 3: the buy route and Stripe's webhook
     # issue 27, part 5: app.register_blueprint(metrics.blueprint)  (/metrics)
 
 

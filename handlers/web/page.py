@@ -14,6 +14,7 @@ from bot.domain.durations import format_duration
 from bot.domain.errors import NotFound
 from bot.reports.csvfile import client_statement_csv
 from bot.services.page import client_page, client_statement
+from bot.services.purchases import offers_on_page
 from handlers.web.chart import burn_chart
 from handlers.web.deps import context, shared_client
 
@@ -44,7 +45,10 @@ def show(token: str) -> str:
         page = client_page(context(), shared, month)
     except NotFound:
         abort(404)
-    return render_template("page.html", page=page, token=token, chart=burn_chart(page.burn, page.run_out_on))
+    offers = offers_on_page(context(), shared.client_id)  # Buy more hours (handlers.web.buy)
+    return render_template(
+        "page.html", page=page, token=token, chart=burn_chart(page.burn, page.run_out_on), offers=offers
+    )
 
 
 @blueprint.get("/c/<token>/statement/<month>.csv")
