@@ -274,3 +274,17 @@ def test_another_sale_on_the_same_stripe_account_is_left_alone(
     charge.update(payment_intent="pi_other", refunded=True, metadata={})
     assert deliver(ctx, fake_stripe, fake_stripe.event("charge.refunded", charge)).text == "not ours"
     assert rows(ctx, Block) == [] and told(ctx, "purchase_trouble") == []
+
+
+def test_the_same_event_delivered_twice_at_once_adds_one_block(
+    ctx: Context, acme: int, fake_stripe: FakeStripe
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = session_of(fake_stripe, start_checkout(ctx, acme, 600, PAGE))
+    event = fake_stripe.event("checkout.session.completed", fake_stripe.pay(session["id"]))
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: deliver(ctx, fake_stripe, event), range(2)))
+    assert sorted(a.text for a in answers) == ["already handled", "credited"]
+    assert all(a.status == 200 for a in answers)
+    assert len(rows(ctx, Block)) == 1 and len(rows(ctx, StripeEvent)) == 1
