@@ -74,3 +74,14 @@ def test_client_show_shows_pay_first_psa_product_and_psa_alert_as_json_has_them(
     plain = " ".join(cli.run("client", "show", "acme").stdout.split())
     assert "Pay-first: on" in plain and "psa-product 12" in plain, plain
     assert "psa-alert off" in plain and "psa-alert off (default)" not in plain, plain
+
+
+def test_offers_are_set_shown_and_refused_with_an_example_through_the_cli(cli: Cli) -> None:
+    cli.run("client", "add", "acme", "Acme")
+    shown = cli.json("client", "set", "acme", "buy", "10h", "950", "USD,", "20h", "1800", "USD")
+    assert shown["buy_offers"] == "10h 950.00 USD, 20h 1800.00 USD"
+    assert cli.json("client", "set", "acme", "buy", "10h", "none")["buy_offers"] == "20h 1800.00 USD"
+    refused = cli.run("client", "set", "acme", "buy", "10h", "950.123", "USD")
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0 and "at most 2 decimals" in said and "buy 10h 950 USD, 20h 1800 USD" in said
+    assert cli.json("client", "show", "acme")["buy_offers"] == "20h 1800.00 USD"

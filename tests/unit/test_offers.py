@@ -154,3 +154,14 @@ def test_a_refund_is_told_and_takes_nothing_back() -> None:
         "charge.refunded", {"amount_refunded": 40000, "currency": "usd", "refunded": False}, PENDING
     )
     assert (verdict.credit, verdict.trouble, verdict.news) == (False, "partly refunded", "partly refunded: 400.00 USD")
+
+
+def test_an_expired_checkout_is_recorded_and_told_to_no_one() -> None:
+    verdict = on_session_event("checkout.session.expired", {**PAID_SESSION, "status": "expired"}, PENDING)
+    assert (verdict.state, verdict.credit, verdict.trouble) == ("expired", False, None)
+
+
+def test_a_failure_after_the_block_was_added_is_told_and_keeps_the_block() -> None:
+    done = PurchaseFacts("bp_1", "acme", 600, Decimal("950.00"), "USD", "cs_1", "paid", credited=True)
+    verdict = on_session_event("checkout.session.async_payment_failed", PAID_SESSION, done)
+    assert (verdict.state, verdict.credit, verdict.trouble) == ("paid", False, "payment failed")
