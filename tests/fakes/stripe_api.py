@@ -156,6 +156,10 @@ class FakeStripe:
             "stripe_checkout_origin": self.url,
         }
 
+    def env(self) -> dict[str, str]:
+        """The same settings as environment variables, for a blocktime process (``blocktime web``)."""
+        return {name.upper(): str(value) for name, value in self.settings_values().items()}
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
@@ -411,7 +415,8 @@ class FakeStripe:
         if method == "GET":
             amount = session["amount_total"]
             page = (
-                "<!doctype html><html lang=en><head><meta charset=utf-8><title>Fake Stripe Checkout</title></head>"
+                "<!doctype html><html lang=en><head><meta charset=utf-8><title>Fake Stripe Checkout</title>"
+                '<link rel="icon" href="data:,"></head>'  # no /favicon.ico request (a browser's console stays clean)
                 f"<body><main><h1>Pay {amount} {html.escape(str(session['currency']).upper())} (minor units)</h1>"
                 f'<form method="post" action="/c/pay/{session_id}"><button type="submit">Pay</button></form>'
                 "</main></body></html>"
