@@ -1,11 +1,17 @@
 """The client's private page in a real browser, served by ``blocktime web`` on SQLite and on PostgreSQL:
-a link made with ``share`` opens it and shows the figures ``balance --json`` gives; a revoked or wrong
-link is the plain 404; each state (healthy, low, used up, in overage, on hold) looks right on a phone
-and a desktop (screenshots kept as artefacts); the page passes an accessibility smoke check. Every
-page's console stays clean (the ring's ``context`` fixture fails a test on any error or CSP violation)."""
+a link made with ``share`` opens it and shows the figures ``balance --json`` gives, the blocks, this
+month's statement lines as ``report --json`` has them, and downloads that month as CSV; a revoked or
+wrong link is the plain 404; each state (healthy, low, used up, in overage, on hold) shows its figures
+on a phone and a desktop (screenshots kept as artefacts); the page passes an accessibility smoke check.
+Every page's console stays clean (the ring's ``context`` fixture fails a test on any error or CSP
+violation)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +23,15 @@ from tests.browser.site import Site
 
 # Each state's client, seeded through the CLI as a manager would: (handle, name, settings, entries).
 STATES: dict[str, tuple[str, str, list[str], list[str]]] = {
-    "healthy": ("acme", "Acme Corp", [], ["2h printer fix", "30m password reset"]),
-    "low": ("globex", "Globex Inc", [], ["8h server move"]),
-    "used-up": ("initech", "Initech", [], ["10h office move"]),
-    "in-overage": ("umbrella", "Umbrella Ltd", ["overdraft", "5h"], ["10h migration", "2h cleanup"]),
-    "on-hold": ("hooli", "Hooli", ["overdraft", "5h", "hold-at", "1h"], ["10h migration", "1h patching"]),
+    "healthy": ("acme", "Acme Corp", ["client-notes", "on"], ["2h printer fix", "30m #1234 password reset"]),
+    "low": ("globex", "Globex Inc", [], ["9h30m GLOBEX-INTERNAL server move"]),
+    "used up": ("initech", "Initech", [], ["10h office move"]),
+    "in overage": ("umbrella", "Umbrella Ltd", ["overdraft", "5h"], ["10h migration", "2h cleanup"]),
+    "on hold": ("hooli", "Hooli", ["overdraft", "5h", "hold-at", "1h"], ["10h migration", "1h patching"]),
 }
+
+# How the page looks and behaves in the browser does not depend on the database: checked on one.
+ONE_DATABASE = pytest.mark.parametrize("site", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +48,19 @@ def seeded(site: Site) -> Site:
 
 
 def hours_figure(page: Any) -> Any:
-    return page.get_by_role("region", name="Hours left").locator("[data-minutes]").first
+    return page.get_by_role("region", name="Hours left").locator("#hours-left")
+
+
+def minutes(page: Any, selector: str) -> int:
+    return int(page.locator(selector).get_attribute("data-minutes"))
+
+
+def cells(page: Any, table: str) -> list[list[str]]:
+    """The text of each body row's cells (its header cell included) of the table with id ``table``."""
+    rows: list[list[str]] = page.locator(f"#{table} tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
+    return rows
 
 
 def test_a_link_opens_the_page_with_the_figures_balance_json_gives(seeded: Site, page: Any) -> None:
@@ -47,10 +68,56 @@ def test_a_link_opens_the_page_with_the_figures_balance_json_gives(seeded: Site,
     response = page.goto(seeded.link("acme"))
     assert response.status == 200
     assert page.get_by_role("heading", level=1).inner_text() == "Acme Corp"
-    figure = hours_figure(page)
-    assert int(figure.get_attribute("data-minutes")) == balance["remaining_minutes"] == 450
-    assert figure.inner_text() == format_duration(balance["remaining_minutes"])
+    assert minutes(page, "#hours-left") == balance["remaining_minutes"] == 450
+    assert hours_figure(page).inner_text() == format_duration(balance["remaining_minutes"])
+    assert int(page.locator("#left-meter").get_attribute("data-percent")) == balance["percent_left"] == 75
+    assert minutes(page, "#used-this-month") == balance["used_this_month_minutes"] == 150
+    assert page.locator("#state").get_attribute("data-state") == "healthy"
+    assert cells(page, "blocks") == [
+        ["Block 1", format_duration(b["minutes"]), format_duration(b["remaining_minutes"]), "never", "paid"]
+        for b in balance["blocks"]
+    ]
     assert "Globex" not in page.content()
+
+
+def test_the_statement_shows_this_months_lines_as_the_report_has_them(seeded: Site, page: Any) -> None:
+    report = seeded.json("report", "acme", "this", "month")
+    entries = sorted(report["entries"], key=lambda e: (e["work_date"], e["id"]))
+    page.goto(seeded.link("acme"))
+    rows = cells(page, "statement-lines")
+    assert len(rows) == len(entries) == 2
+    page_lines = sorted(
+        (row[2], format_duration(int(tr)), row[4])
+        for row, tr in zip(
+            rows,
+            page.locator("#statement-lines tbody tr").evaluate_all("rows => rows.map(r => r.dataset.minutes)"),
+            strict=True,
+        )
+    )
+    assert page_lines == sorted((e["ticket"] or "", format_duration(e["minutes"]), e["note"]) for e in entries)
+    assert {row[1] for row in rows} == {"local"}  # technicians by first name ("local admin" logged them)
+    assert minutes(page, "#statement-summary tr:has-text('Used') td") == sum(e["minutes"] for e in entries)
+
+
+def test_notes_stay_off_the_page_without_client_notes(seeded: Site, page: Any) -> None:
+    page.goto(seeded.link("globex"))
+    assert len(cells(page, "statement-lines")) == 1
+    assert "GLOBEX-INTERNAL" not in page.content()
+
+
+def test_the_csv_download_holds_this_months_lines(seeded: Site, page: Any) -> None:
+    report = seeded.json("report", "acme", "this", "month")
+    month = report["forecast"]["today"][:7]
+    page.goto(seeded.link("acme"))
+    with page.expect_download() as started:
+        page.get_by_role("link", name=re.compile(r"^Download .* as CSV$")).click()
+    download = started.value
+    assert download.failure() is None and download.suggested_filename == f"acme-{month}.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert sorted((r["work_date"], int(r["minutes"]), r["ticket"], r["note"]) for r in rows) == sorted(
+        (e["work_date"], e["minutes"], e["ticket"] or "", e["note"]) for e in report["entries"]
+    )
+    assert sum(Decimal(r["hours"]) for r in rows) == Decimal(sum(e["minutes"] for e in report["entries"])) / 60
 
 
 @pytest.mark.parametrize("state", list(STATES))
@@ -60,16 +127,21 @@ def test_each_state_shows_its_figures_on_a_desktop_and_a_phone(
     handle = STATES[state][0]
     balance = seeded.json("balance", handle)
     page.goto(seeded.link(handle))
-    assert int(hours_figure(page).get_attribute("data-minutes")) == balance["remaining_minutes"]
+    assert minutes(page, "#hours-left") == balance["remaining_minutes"]
+    assert page.locator("#state").get_attribute("data-state") == state
+    assert minutes(page, "#used-this-month") == balance["used_this_month_minutes"]
+    if balance["overage_minutes"]:
+        assert minutes(page, "#overage") == balance["overage_minutes"]
     page.set_viewport_size(PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
     if seeded.backend == "sqlite":  # the same pages on PostgreSQL: one set of pictures is enough
         for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
-            path = screenshot(page, artefacts, f"client-page-{state}-{name}")
+            path = screenshot(page, artefacts, f"client-page-{state.replace(' ', '-')}-{name}")
             assert path.stat().st_size > 1000
 
 
+@ONE_DATABASE
 def test_the_page_loads_its_stylesheet_under_its_own_policy_and_logs_nothing(
     seeded: Site, page: Any, console: ConsoleWatch
 ) -> None:
@@ -83,6 +155,7 @@ def test_the_page_loads_its_stylesheet_under_its_own_policy_and_logs_nothing(
     assert console.messages == []
 
 
+@ONE_DATABASE
 def test_the_page_works_without_javascript(seeded: Site, browser: Any) -> None:
     context = browser.new_context(java_script_enabled=False)
     try:
@@ -107,6 +180,7 @@ def test_a_revoked_link_gives_the_plain_404(seeded: Site, page: Any, console: Co
     assert wrong.status == 404 and wrong.body() == body
 
 
+@ONE_DATABASE
 def test_the_page_passes_an_accessibility_smoke_check(seeded: Site, page: Any) -> None:
     page.goto(seeded.link("acme"))
     assert page.locator("html").get_attribute("lang") == "en"
@@ -117,9 +191,18 @@ def test_the_page_passes_an_accessibility_smoke_check(seeded: Site, page: Any) -
     ]
     assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
     assert page.get_by_role("main").count() == 1
-    unlabelled = page.locator("input, select, textarea").evaluate_all(
+    unlabelled = page.locator("input, select, textarea, meter, progress").evaluate_all(
         "fields => fields.filter(f => f.type !== 'hidden' && !(f.labels && f.labels.length)"
         " && !f.getAttribute('aria-label') && !f.getAttribute('aria-labelledby')).map(f => f.outerHTML)"
     )
     assert unlabelled == []
-    assert hours_figure(page).inner_text() != ""
+    nameless = page.locator("a, button").evaluate_all(
+        "els => els.filter(e => !e.innerText.trim() && !e.getAttribute('aria-label')).map(e => e.outerHTML)"
+    )
+    assert nameless == []
+    assert page.locator("table").evaluate_all("ts => ts.filter(t => !t.caption).length") == 0
+    assert page.get_by_role("meter", name=re.compile(r"of the current blocks")).count() == 1
+    assert page.get_by_role("img", name=re.compile(r"^Balance at each day's end")).count() == 1
+    # the hours figure is read out under its heading, in the region that heading names
+    snapshot = page.get_by_role("region", name="Hours left").aria_snapshot()
+    assert 'heading "Hours left"' in snapshot and "7h 30m" in snapshot, snapshot
