@@ -91,13 +91,23 @@ def artefacts() -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def site_settings() -> dict[str, str]:
+    """Environment variables of the module's ``blocktime web`` (a module overrides this fixture)."""
+    return {}
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(
-    request: pytest.FixtureRequest, browser: Any, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    request: pytest.FixtureRequest,
+    browser: Any,
+    site_settings: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
 ) -> Iterator[Site]:
-    """``blocktime web`` on a database of the module's own (a copy of the migrated SQLite template, or
-    the session's PostgreSQL schema emptied), for every test of the module. Asks for the browser first,
-    so without Chromium no server starts."""
+    """``blocktime web`` with ``site_settings`` on a database of the module's own (a copy of the
+    migrated SQLite template, or the session's PostgreSQL schema emptied), for every test of the module.
+    Asks for the browser first, so without Chromium no server starts."""
     folder = tmp_path_factory.mktemp(f"site-{request.param}")
     if request.param == "sqlite":
         path = folder / "blocktime.db"
@@ -106,7 +116,7 @@ def site(
     else:
         database = request.getfixturevalue("pg_database")
         _empty_pg(database)
-    running = start_site(request.param, database, folder)
+    running = start_site(request.param, database, folder, **site_settings)
     yield running
     running.stop()
     if request.param == "sqlite":
