@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
+from bot import metrics
 from bot.bootstrap import after_ack, create_app, create_web, make_web_client, start_scheduler
 from bot.pools import DRAIN_SECONDS
 from bot.services import Context
@@ -67,19 +69,25 @@ SLACK_PATH = "/slack/events"
 
 
 def create_wsgi_app(app: App, ctx: Context) -> WsgiApp:
-    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer, and the web surface
-    (``/c/<token>``, its static files, the routes later parts add) on every other path."""
+    """``POST /slack/events`` for Slack (each request counted and timed by kind: ``bot.metrics``),
+    ``GET /healthz`` for the load balancer, and the web surface (``/c/<token>``, ``/metrics``, its static
+    files, the routes later parts add) on every other path."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
     class Handler(SlackRequestHandler):
         def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+            started = time.perf_counter()
             try:  # Bolt parses the body here (``payload=`` JSON), before any listener or error handler
                 parsed = BoltRequest(body=request.get_body(), query=request.query_string, headers=request.get_headers())
             except ValueError as error:
                 log.warning("malformed Slack request (%s: %s)", type(error).__name__, error)
+                metrics.observe("malformed", time.perf_counter() - started)
                 return BoltResponse(status=400, body="malformed request")
-            return dispatch_safely(self.app, parsed)
+            try:
+                return dispatch_safely(self.app, parsed)
+            finally:
+                metrics.observe(metrics.request_kind(parsed.body), time.perf_counter() - started)
 
     slack = Handler(app, path=SLACK_PATH)
     web = create_web(ctx).wsgi_app
@@ -195,8 +203,16 @@ def socket_mode_handler(ctx: Context) -> Any:
     """Socket Mode handler on the same app; its own client talks to ``SLACK_API_URL`` with the app token."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    class Measured(SocketModeHandler):
+        def handle(self, client: Any, req: Any) -> None:
+            started = time.perf_counter()
+            try:
+                super().handle(client, req)
+            finally:
+                metrics.observe(metrics.request_kind(req.payload or {}), time.perf_counter() - started)
+
     app = create_app(ctx, socket_mode=True)
-    return SocketModeHandler(
+    return Measured(
         app,
         app_token=ctx.settings.slack_app_token,
         web_client=make_web_client(ctx.settings, ctx.settings.slack_app_token),

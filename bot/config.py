@@ -99,6 +99,8 @@ class Settings:
     share_days: int = 180
     public_url: str | None = None
     page_rate: str = "60/minute"  # requests per link to the page, per second|minute|hour (then 429)
+    # ``GET /metrics`` (issue 27): off unless set; then scrapers send ``Authorization: Bearer <token>``
+    metrics_token: str | None = field(default=None, repr=False)
     # Buy more hours on the page (issue 27): Stripe Checkout; both secrets, or neither
     stripe_secret_key: str | None = field(default=None, repr=False)
     stripe_webhook_secret: str | None = field(default=None, repr=False)
@@ -216,6 +218,7 @@ class Settings:
             public_url=convert("BLOCKTIME_PUBLIC_URL", _public_url, None),
             page_rate=convert("BLOCKTIME_PAGE_RATE", _page_rate, "60/minute"),
             **_stripe(get, convert),
+            metrics_token=get("BLOCKTIME_METRICS_TOKEN"),
         )
 
 

@@ -422,6 +422,7 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
+    # when it was queued: made, or pending again after it was sent or failed (a waiting row's age counts from here)
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
     delivery_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. the Slack message ts

@@ -134,6 +134,8 @@ def requeue(session: Session, row: dict[str, object], entry_id: int) -> None:
         return
     due = row["next_attempt_at"]
     assert isinstance(due, datetime)
+    if found.status != "pending":  # sent or failed: it waits from now (a waiting row keeps its place)
+        found.created_at = due
     found.status, found.next_attempt_at, found.attempts, found.last_error = "pending", due, 0, None
     found.version += 1
 
@@ -143,7 +145,14 @@ def requeue_failed(session: Session, destination: str, now: datetime, entry_ids:
     query = (
         update(OutboxMessage)
         .where(OutboxMessage.destination == destination, OutboxMessage.status == "failed")
-        .values(status="pending", next_attempt_at=now, attempts=0, last_error=None, version=OutboxMessage.version + 1)
+        .values(
+            status="pending",
+            next_attempt_at=now,
+            created_at=now,  # it waits from now
+            attempts=0,
+            last_error=None,
+            version=OutboxMessage.version + 1,
+        )
     )
     if entry_ids is not None:
         query = query.where(OutboxMessage.entry_id.in_(list(entry_ids)))

@@ -37,6 +37,8 @@ def requeue(session: Session, row: dict[str, object], block_id: int) -> None:
         return
     due = row["next_attempt_at"]
     assert isinstance(due, datetime)
+    if found.status != "pending":  # sent or failed: it waits from now (a waiting row keeps its place)
+        found.created_at = due
     found.status, found.next_attempt_at, found.attempts, found.last_error = "pending", due, 0, None
     found.version += 1
 
@@ -111,7 +113,14 @@ def requeue_failed(session: Session, now: datetime, client_id: int | None = None
     query = (
         update(OutboxMessage)
         .where(OutboxMessage.destination == DESTINATION, OutboxMessage.kind == KIND, OutboxMessage.status == "failed")
-        .values(status="pending", next_attempt_at=now, attempts=0, last_error=None, version=OutboxMessage.version + 1)
+        .values(
+            status="pending",
+            next_attempt_at=now,
+            created_at=now,  # it waits from now
+            attempts=0,
+            last_error=None,
+            version=OutboxMessage.version + 1,
+        )
     )
     if client_id is not None:
         query = query.where(OutboxMessage.client_id == client_id)

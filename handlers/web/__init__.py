@@ -11,7 +11,8 @@ registration point for the rest of the web surface:
   same rate limit and the same plain 404 as the page), and the blueprint appends Stripe Checkout's origin
   to ``app.config[handlers.web.security.FORM_ACTIONS]`` so the Content-Security-Policy lets the form go
   there. The page itself stays read-only: GET only.
-- ``/metrics`` (issue 27, part 5): a blueprint (``handlers.web.metrics``) registered there too.
+- ``/metrics`` (issue 27, part 5): a blueprint (``handlers.web.metrics``) registered there too; it
+  reads nothing itself (``bot.metrics`` holds the figures and the token check).
 
 Blueprints reach the service context with ``handlers.web.deps.context()``; they render with the
 templates in ``handlers/web/templates`` (``base.html`` is the layout) and never build HTML by hand.
@@ -30,7 +31,7 @@ from werkzeug.exceptions import HTTPException
 from bot import redaction
 from bot.config import parse_rate
 from bot.services import Context
-from handlers.web import buy, deps, page, security
+from handlers.web import buy, deps, metrics, page, security
 from handlers.web.limits import RateLimiter
 from storage.db import DatabaseUnavailable
 
@@ -57,7 +58,7 @@ def _register_blueprints(app: Flask) -> None:
     """The registration point: every route of the web surface is a blueprint registered here."""
     app.register_blueprint(page.blueprint)
     app.register_blueprint(buy.blueprint)  # issue 27, part 3: the buy route and Stripe's webhook
-    # issue 27, part 5: app.register_blueprint(metrics.blueprint)  (/metrics)
+    app.register_blueprint(metrics.blueprint)  # GET /metrics (issue 27, part 5)
 
 
 def _register_errors(app: Flask) -> None:
