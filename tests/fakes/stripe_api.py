@@ -57,9 +57,18 @@ class StripeCall:
 
 
 class StripeError(Exception):
-    def __init__(self, status: int, kind: str, message: str, param: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        param: str | None = None,
+        code: str | None = None,
+        retry: bool | None = None,
+    ):
         super().__init__(message)
         self.status = status
+        self.headers = {} if retry is None else {"Stripe-Should-Retry": "true" if retry else "false"}
         self.body = {"error": {"type": kind, "message": message, **({"param": param} if param else {})}}
         if code:
             self.body["error"]["code"] = code
@@ -182,6 +191,7 @@ class FakeStripe:
                 status, body = self._api(method, parsed.path, handler.headers, form)
         except StripeError as error:
             status, body = error.status, error.body
+            headers.update(error.headers)
         call = StripeCall(
             method,
             parsed.path,
@@ -207,8 +217,8 @@ class FakeStripe:
     # -- the API -------------------------------------------------------------------------------------
 
     def _api(self, method: str, path: str, headers: Any, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        if self.down:
-            raise StripeError(503, "api_error", "Stripe is unavailable (the fake is down).")
+        if self.down:  # Stripe-Should-Retry: false (as Stripe says when a retry would not help): no back-off
+            raise StripeError(503, "api_error", "Stripe is unavailable (the fake is down).", retry=False)
         auth = headers.get("Authorization") or ""
         if auth != f"Bearer {self.secret_key}":
             shown = auth.removeprefix("Bearer ")[-4:]
