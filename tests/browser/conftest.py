@@ -4,8 +4,8 @@ browser Playwright downloads) driven by Playwright. Every test here carries the 
 Without a Chromium the ring is skipped, saying how to install one; with ``BLOCKTIME_REQUIRE_BROWSER=1``
 (``.ci/run`` sets it) a missing Chromium fails instead, so CI never passes by skipping. One browser per
 session; each test gets a fresh context (cookies, downloads) whose console is watched: any error or
-warning the page logs, an uncaught exception or a Content-Security-Policy violation fails the test at
-teardown unless the test said it expects it. Screenshots go to ``BLOCKTIME_ARTEFACTS`` (default: a
+warning the page logs, an uncaught exception, a failed request or a Content-Security-Policy
+violation fails the test at teardown unless the test said it expects it. Screenshots go to ``BLOCKTIME_ARTEFACTS`` (default: a
 new folder in the system's temporary directory), printed at the end of the run."""
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def site(
 ) -> Iterator[Site]:
     """``blocktime web`` with ``site_settings`` on a database of the module's own (a copy of the
     migrated SQLite template, or the session's PostgreSQL schema emptied), for every test of the module.
-    Asks for the browser first, so without Chromium no server starts."""
+    Asks for the browser first, so without Chromium no server starts. At the end no token the module
+    made may be in the server's log."""
     folder = tmp_path_factory.mktemp(f"site-{request.param}")
     if request.param == "sqlite":
         path = folder / "blocktime.db"
@@ -121,3 +122,4 @@ def site(
     running.stop()
     if request.param == "sqlite":
         database.dispose()
+    assert running.tokens_logged() == [], "a share link's token reached the server's log"

@@ -34,7 +34,7 @@ def find_chromium() -> str | None:
 
 @dataclass
 class ConsoleWatch:
-    """What one page said on its console, and threw: the test fails on any of it at teardown, except
+    """What one page said on its console, threw, or failed to load: the test fails on any of it at teardown, except
     messages matching a pattern the test ``expect``-ed (a 404 page's own "Failed to load resource")."""
 
     messages: list[str] = field(default_factory=list)

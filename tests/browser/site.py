@@ -43,6 +43,7 @@ class Site:
     process: subprocess.Popen[bytes]
     port: int
     links: dict[str, str] = field(default_factory=dict)
+    tokens: list[str] = field(default_factory=list)  # every link made, to be kept out of the log
     started: bool = False
 
     def ready(self) -> Site:
@@ -71,6 +72,7 @@ class Site:
         and ``id``; the server is ready for it."""
         made: dict[str, Any] = self.json("share", handle)["data"]
         assert made["link"].startswith(f"{self.base_url}/c/"), made
+        self.tokens.append(made["link"].rsplit("/c/", 1)[1])
         self.ready()
         return made
 
@@ -87,6 +89,11 @@ class Site:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def tokens_logged(self) -> list[str]:
+        """The links' tokens the server wrote to its log (there must be none)."""
+        text = self.log.read_text(errors="replace")
+        return [token for token in self.tokens if token in text]
 
 
 def start_site(backend: str, database: Database, folder: Path, **settings: str) -> Site:
