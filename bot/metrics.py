@@ -115,7 +115,7 @@ class DatabaseFigures:
             with self.ctx.db.unit_of_work(read_only=True) as uow:
                 figures = monitoring.read_figures(uow.session)
         except Exception as error:
-            log.warning("metrics: the database did not answer (%s)", type(error).__name__)
+            log.warning("metrics: the database did not answer (%s)", type(error).__name__, exc_info=True)
             up.add_metric([], 0)
             yield up
             return

@@ -1,13 +1,16 @@
-"""The pure parts of ``/metrics``: which kind of Slack input a request is (as Bolt tells them apart),
-and the bearer token check."""
+"""The parts of ``/metrics`` that need no database: which kind of Slack input a request is (as Bolt
+tells them apart), the bearer token check, and a scrape while the database is down."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from bot.metrics import bearer_matches, request_kind
+from bot.metrics import DatabaseFigures, bearer_matches, request_kind
+from storage.db import DatabaseUnavailable
 
 
 @pytest.mark.parametrize(
@@ -48,3 +51,15 @@ def test_a_request_is_named_by_its_kind_of_input(body: dict[str, Any], kind: str
 )
 def test_only_the_bearer_token_itself_opens_the_metrics(header: str | None, ok: bool) -> None:
     assert bearer_matches(header, "s3cret") is ok
+
+
+def test_a_scrape_without_the_database_says_so_and_leaves_its_figures_out(caplog: pytest.LogCaptureFixture) -> None:
+    class Down:
+        def unit_of_work(self, read_only: bool = False) -> Any:
+            raise DatabaseUnavailable("connection refused")
+
+    ctx = SimpleNamespace(db=Down(), now=lambda: datetime(2026, 11, 25, tzinfo=UTC))
+    families = {family.name: family for family in DatabaseFigures(ctx).collect()}  # type: ignore[arg-type]
+    assert list(families) == ["blocktime_database_up"]
+    assert families["blocktime_database_up"].samples[0].value == 0
+    assert "did not answer (DatabaseUnavailable)" in caplog.text
