@@ -170,7 +170,7 @@ def transports_for(ctx: Context, slack_client: WebClient | None = None) -> dict[
         client = slack_client or make_web_client(settings, in_process_retries=False)
         found["slack"] = SlackTransport(client, slack_message)
     if settings.smtp_url:
-        found["email"] = EmailTransport(settings.smtp_url, settings.alert_email_from)
+        found["email"] = EmailTransport(settings.smtp_url, settings.alert_email_from, ctx)
     psa = connect(settings)
     if psa is not None:
         from bot.jobs.transports import PsaTransport

@@ -27,6 +27,8 @@ from bot.domain.notices import (
     PurchaseTrouble,
     RefillFailed,
     Statement,
+    StatementBounced,
+    StatementEmail,
     ThresholdCrossed,
     TimerCheck,
 )
@@ -627,6 +629,87 @@ def purchase_advice(trouble: PurchaseTrouble) -> str:
     return "Nothing was added."
 
 
+@summary.register
+def _(bounced: StatementBounced) -> str:
+    return (
+        f"The {bounced.period} statement e-mail to {bounced.address} for {bounced.display_name or bounced.client} "
+        f"bounced: {bounced.error}"
+    )
+
+
+def bounce_advice(bounced: StatementBounced) -> str:
+    """What a manager does about a bounced statement e-mail."""
+    return (
+        f"Check the address with the client, then `client set {bounced.client} statement-email ...` and "
+        f"`statement {bounced.client} {bounced.month} --email` sends it again to the new address."
+    )
+
+
+# A client's statement by e-mail (issue 27): the same figures and lines as the client-safe statement in
+# Slack, in words a client reads; ``bot.reports.statement_email`` lays them out as HTML and plain text.
+
+
+def statement_email_subject(statement: StatementEmail) -> str:
+    return f"Your statement of block hours for {statement.period}: {statement.display_name}"
+
+
+def statement_email_figures(statement: StatementEmail) -> list[tuple[str, str]]:
+    """The statement's sums as rows, in the order they add up: opening + bought − used − forfeited (+
+    overage billed on its own) = closing."""
+    d, st = format_duration, statement
+    closing = st.remaining_minutes if st.closing_minutes is None else st.closing_minutes
+    rows = [
+        ("Opening balance", d(st.opening_minutes)),
+        ("Bought", d(st.bought_minutes)),
+        (used_label(st).capitalize(), d(st.used_minutes)),
+        ("Forfeited", d(st.forfeited_minutes)),
+    ]
+    if st.overage_billed_minutes:
+        rows.append(("Overage billed on its own", d(st.overage_billed_minutes)))
+    rows.append(("Closing balance", d(closing)))
+    return rows
+
+
+def statement_email_notes(statement: StatementEmail) -> list[str]:
+    """The statement's other lines (non-billable work, corrections, late work, grace, work types)."""
+    lines = statement_lines(statement)[2:]
+    return [line for line in lines if not line.startswith(("By technician:", "By ticket:"))]
+
+
+def statement_email_rows(statement: StatementEmail) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(technicians by first name, tickets) with their time, as the client-safe statement shows them."""
+    d = format_duration
+    return (
+        [(name, d(m)) for name, m in statement.by_technician],
+        [(plain_markup(ticket), d(m)) for ticket, m in statement.by_ticket],
+    )
+
+
+def statement_email_link_words(link: str | None, expires_on: str | None = None) -> str | None:
+    """The sentence with the client's private page link (none without a link)."""
+    if not link:
+        return None
+    until = f" (the link works until {_day(expires_on)})" if expires_on else ""
+    return f"Your hours, blocks and past statements are on your private page{until}:"
+
+
+def statement_email_text(statement: StatementEmail, link: str | None, expires_on: str | None = None) -> str:
+    """The plain-text part: heading, sums, notes, technicians, tickets, and the page's link if any."""
+    technicians, tickets = statement_email_rows(statement)
+    lines = [f"Statement for {statement.display_name}, {statement.period}", ""]
+    width = max(len(label) for label, _ in statement_email_figures(statement))
+    lines += [f"{label.ljust(width)}  {value}" for label, value in statement_email_figures(statement)]
+    notes = statement_email_notes(statement)
+    if notes:
+        lines += ["", *notes]
+    lines += ["", "By technician: " + (", ".join(f"{n} {m}" for n, m in technicians) or "none")]
+    lines += ["By ticket: " + (", ".join(f"{t} {m}" for t, m in tickets) or "none")]
+    words = statement_email_link_words(link, expires_on)
+    if words and link:
+        lines += ["", words, link]
+    return "\n".join(lines) + "\n"
+
+
 @singledispatch
 def email_message(notice: Notice) -> tuple[str, str]:
     """``(subject, body)`` in plain text: the notice's line, as both."""
@@ -638,6 +721,14 @@ def email_message(notice: Notice) -> tuple[str, str]:
 def _(trouble: PurchaseTrouble) -> tuple[str, str]:
     text = summary(trouble)
     return f"[blocktime] {text}", f"{text}\n\n{purchase_advice(trouble)}"
+def _(statement: StatementEmail) -> tuple[str, str]:
+    """Its plain text without a page (the transport renders it with one: ``bot.reports.statement_email``)."""
+    return statement_email_subject(statement), statement_email_text(statement, None)
+
+
+@email_message.register
+def _(bounced: StatementBounced) -> tuple[str, str]:
+    return f"[blocktime] {summary(bounced)}", f"{summary(bounced)}\n\n{bounce_advice(bounced)}\n"
 
 
 @email_message.register

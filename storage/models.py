@@ -99,6 +99,8 @@ class Client(Base):
     client_notes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     client_view: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     statement_channel: Mapped[str | None] = mapped_column(String(32))  # client-safe monthly statement
+    # the client-safe monthly statement by e-mail: "ap@acme.example,ceo@acme.example" (issue 27)
+    statement_emails: Mapped[str | None] = mapped_column(String(1000))
     work_hours: Mapped[str | None] = mapped_column(String(64))  # "mon-fri 08:00-18:00": outside is after hours
     # The client's company and block-time agreement in the MSP's PSA (PSA=connectwise|halopsa|autotask): ids as the PSA says them
     psa_company_id: Mapped[str | None] = mapped_column(String(32))

@@ -48,6 +48,10 @@ class ShareLinks:
         query = select(ShareLink).where(ShareLink.token_hash == token_hash)
         return self._session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
 
+    def rekey(self, link: ShareLink, token_hash: str) -> None:
+        """The link opens with a new token from now on (a statement e-mail's, drawn as it is sent)."""
+        link.token_hash = token_hash
+
     def revoke(self, link: ShareLink, at: datetime, by: str) -> None:
         link.revoked_at, link.revoked_by = at, by
 

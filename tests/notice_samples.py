@@ -216,3 +216,19 @@ STORED["refill_failed"] = {
     "remaining_minutes": 90,
     "at": "2026-11-25T10:00:00+00:00",
 }
+STORED["statement_email"] = {
+    **STORED["client_statement"],
+    "kind": "statement_email",
+    "address": "ap@acme.example",
+    "link_id": 7,
+}
+STORED["statement_bounced"] = {
+    "kind": "statement_bounced",
+    "client": "acme",
+    "display_name": "Acme",
+    "account_manager": "UAM",
+    "period": "November 2026",
+    "month": "2026-11",
+    "address": "ceo@acme.example",
+    "error": "550 5.1.1 mailbox unavailable",
+}

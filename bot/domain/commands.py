@@ -276,6 +276,15 @@ class ShareRevoke:
     link_id: int | None = None
 
 
+@dataclass(frozen=True)
+class EmailStatement:
+    """``statement acme last month --email``: the client-safe statement of one month that is over, e-mailed
+    now to the client's statement addresses (managers); each address gets a month's statement once."""
+
+    client: str
+    period: Period
+
+
 Command = (
     LogTime
     | Balance
@@ -312,6 +321,7 @@ Command = (
     | ShareCreate
     | ShareList
     | ShareRevoke
+    | EmailStatement
 )
 
 

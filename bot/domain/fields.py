@@ -333,6 +333,38 @@ def parse_email(text: str) -> str:
     return address
 
 
+STATEMENT_EMAIL_EXAMPLE = "client set acme statement-email ap@acme.example,ceo@acme.example"
+MOST_STATEMENT_EMAILS = 10
+LONGEST_ADDRESS = 150
+
+
+def parse_statement_emails(text: str) -> str | None:
+    """``ap@acme.example,ceo@acme.example`` (or ``none``/``off``: no e-mail): the addresses, each checked,
+    lower-cased, without repeats, joined by commas as stored; a bad one is named in the error."""
+    if text.lower() in ("none", "off"):
+        return None
+    found: list[str] = []
+    for part in text.split(","):
+        word = part.strip()
+        address = word.removeprefix("<mailto:").split("|")[0].rstrip(">")
+        if not word:
+            raise ParseError("An address is missing between two commas.", STATEMENT_EMAIL_EXAMPLE)
+        if not re.fullmatch(r"[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"'.]+", address):
+            raise ParseError(f"`{word}` is not an e-mail address.", STATEMENT_EMAIL_EXAMPLE)
+        if len(address) > LONGEST_ADDRESS:
+            raise ParseError(f"`{address}` is longer than {LONGEST_ADDRESS} characters.", STATEMENT_EMAIL_EXAMPLE)
+        if address.lower() not in found:
+            found.append(address.lower())
+    if len(found) > MOST_STATEMENT_EMAILS:
+        raise ParseError(f"At most {MOST_STATEMENT_EMAILS} addresses get the statement.", STATEMENT_EMAIL_EXAMPLE)
+    return ",".join(found)
+
+
+def statement_emails_of(stored: str | None) -> list[str]:
+    """The addresses a client's ``statement_emails`` column holds (none: an empty list)."""
+    return [a for a in (stored or "").split(",") if a]
+
+
 def parse_url(text: str) -> str:
     url = text.strip("<>").split("|")[0]
     if not re.fullmatch(r"https?://[^\s]+", url):

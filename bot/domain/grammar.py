@@ -33,6 +33,7 @@ from bot.domain.commands import (
     ClientShow,
     Command,
     EditEntry,
+    EmailStatement,
     Entries,
     Facts,
     Help,
@@ -86,6 +87,7 @@ from bot.domain.fields import (
     parse_price,
     parse_psa_id,
     parse_renewal,
+    parse_statement_emails,
     parse_timezone,
     parse_url,
     parse_user,
@@ -613,7 +615,8 @@ CLIENT_SET_KEYS = (
     "grace (7d: days after expiry that late work may still draw from a block), "
     "client-view (on|off: the client's people may see their card with /balance in their channel), "
     "client-notes (on|off: notes shown on the client card), statement-to (#channel|none: the client-safe "
-    "monthly statement), "
+    "monthly statement), statement-email (ap@acme.example,ceo@acme.example|none: the client-safe monthly "
+    "statement by e-mail), "
     "manager (@user|none), channel (#channel|none), timezone (Europe/Berlin), thresholds (50%,25%,2h,0), "
     "email (address|none), webhook (URL|none), hours (mon-fri 08:00-18:00|none: working hours; work outside "
     "them is billed as BLOCKTIME_AFTER_HOURS_TYPE), worktype (onsite 2|onsite none: this client's rate), "
@@ -637,6 +640,7 @@ _SETTERS = {
     "client-notes": ("client_notes", parse_on_off),
     "client-view": ("client_view", parse_on_off),
     "statement-to": ("statement_channel", lambda v: None if v.lower() in ("none", "off") else parse_channel(v)),
+    "statement-email": ("statement_emails", parse_statement_emails),
     "grace": ("expiry_grace_days", parse_grace),
     "overage": ("overage_policy", parse_overage_policy),
     "manager": ("account_manager", lambda v: None if v.lower() == "none" else parse_user(v)),
@@ -857,6 +861,29 @@ def _report(tokens: list[str], today: date, max_minutes: int) -> Command:
     first = tokens[0].lower()
     client = None if first in ("--all", "all") else first
     return Report(client, parse_period(" ".join(tokens[1:]), today))
+
+
+@declare(
+    "statement",
+    usage="statement <client> [last month|YYYY-MM] --email   e.g. statement acme last month --email"
+    "  (the client-safe statement to the client's statement-email addresses; managers)",
+    makes={EmailStatement: Facts(writes=True, role=Role.MANAGER)},
+)
+def _statement(tokens: list[str], today: date, max_minutes: int) -> Command:
+    example = "statement acme last month --email"
+    words = [t for t in tokens if t.lower() != "--email"]
+    if not words or words[0].startswith("-"):
+        raise ParseError("Say which client's statement to e-mail.", example)
+    if len(words) == len(tokens):
+        raise ParseError(
+            f"`statement` e-mails a client's statement: add --email (to read it here, `report {words[0].lower()} "
+            "last month`).",
+            example,
+        )
+    period = parse_period(" ".join(words[1:]) or "last month", today)
+    if add_months(period.start, 1) != period.end:
+        raise ParseError("A statement e-mail is of one month; name one.", example)
+    return EmailStatement(words[0].lower(), period)
 
 
 @declare(

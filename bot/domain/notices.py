@@ -337,6 +337,33 @@ class ClientStatement(Statement):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StatementEmail(ClientStatement):
+    """The client-safe statement e-mailed to one of the client's statement addresses (issue 27):
+    ``link_id`` is the private page link minted for this e-mail (None: no page, BLOCKTIME_PUBLIC_URL
+    unset); the link's token is never a fact (``bot.services.statement_mail``)."""
+
+    kind = "statement_email"
+    left_out = frozenset({"account_manager", "link_id"})
+    address: str
+    link_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatementBounced(Notice):
+    """A statement e-mail the client's mail server refused for good (a 5xx): the managers are told,
+    never the client's channel, so someone can fix the address."""
+
+    kind = "statement_bounced"
+    client: str
+    display_name: str | None = None
+    account_manager: str | None = None
+    period: str  # "November 2026"
+    month: str  # "2026-11": how a command names it
+    address: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class NudgeThread:
     """A ticket thread a staff member replied in without logging time."""
 
@@ -448,6 +475,8 @@ NOTICES: tuple[type[Notice], ...] = (
     Digest,
     Statement,
     ClientStatement,
+    StatementEmail,
+    StatementBounced,
     Nudge,
     TimerCheck,
     FollowupRefused,

@@ -35,7 +35,8 @@ def triggers(ctx: Context) -> dict[str, Any]:
         "expiry": CronTrigger(hour=0, minute=5, timezone=zone),
         "renewal": CronTrigger(hour=0, minute=10, timezone=zone),
         "digest": CronTrigger(day_of_week=settings.digest_days, hour=hour, minute=minute, timezone=zone),
-        "statement": CronTrigger(day=1, hour=8, minute=0, timezone=zone),
+        # every hour on the 1st and 2nd: each client's statements go at 08:00 on the 1st in its own time zone
+        "statement": CronTrigger(day="1-2", minute=0, timezone=zone),
         "nudge": CronTrigger(day_of_week=settings.nudge_days, hour=nudge_hour, minute=nudge_minute, timezone=zone),
         # every hour: a recurring allotment's period begins at midnight in the client's own time zone
         "allotments": CronTrigger(minute=2, timezone=zone),

@@ -20,5 +20,6 @@ JOBS = {
 # Jobs that act on the ledger's state alone (expiry forfeits what is due, each client under its lock),
 # so a person may run them again the same day: after a setting changed, the answer says what it did.
 REPEATABLE = frozenset({"expiry", "allotments"})
-# Jobs due every hour (a client's period begins at its own midnight): one run per hour across processes.
-HOURLY = frozenset({"allotments"})
+# Jobs due every hour (a client's period begins at its own midnight, its statements go at its own 08:00
+# on the 1st): one run per hour across processes.
+HOURLY = frozenset({"allotments", "statement"})

@@ -19,11 +19,13 @@ from urllib.parse import unquote, urlparse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.notices import BY_KIND, Notice, notice_from_json
+from bot.domain.notices import BY_KIND, Notice, StatementEmail, notice_from_json
 from bot.domain.psa_blocks import KIND as PSA_BLOCK
 from bot.phrasebook import email_message
 from bot.psa import Psa, PsaError
+from bot.reports.statement_email import statement_message
 from bot.services.context import Context
+from bot.services.statement_mail import page_link, report_bounce
 
 
 class DeliveryFailed(Exception):
@@ -79,33 +81,70 @@ class SlackTransport:
 
 class EmailTransport:
     """SMTP from ``SMTP_URL``: ``smtp://user:password@host:port`` (STARTTLS when the server offers it)
-    or ``smtps://...`` (TLS from the start)."""
+    or ``smtps://...`` (TLS from the start). A client's statement e-mail (``statement_email``) is
+    multipart, its page link drawn as it is sent, and a permanent refusal of its address (a 5xx at
+    RCPT or DATA) is a bounce the managers are told of (``bot.services.statement_mail``); a 4xx is
+    tried again later."""
 
-    def __init__(self, smtp_url: str, sender: str) -> None:
+    def __init__(self, smtp_url: str, sender: str, ctx: Context | None = None) -> None:
         self.url = urlparse(smtp_url)
         self.sender = sender
+        self.ctx = ctx
 
     def deliver(self, delivery: Delivery) -> str | None:
-        subject, body = email_message(notice_from_json(delivery.facts))
+        notice = notice_from_json(delivery.facts)
+        message_id = f"<blocktime-{delivery.outbox_id}@blocktime>"  # lets mail tools drop a repeat
+        if isinstance(notice, StatementEmail) and self.ctx is not None:
+            return self._statement(self.ctx, notice, message_id)
+        subject, body = email_message(notice)
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, delivery.target, subject
-        message["Message-ID"] = f"<blocktime-{delivery.outbox_id}@blocktime>"  # lets mail tools drop a repeat
+        message["Message-ID"] = message_id
         message.set_content(body)
-        host, port = self.url.hostname or "localhost", self.url.port
         try:
-            if self.url.scheme == "smtps":
-                server: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=10)
-            else:
-                server = smtplib.SMTP(host, port or 25, timeout=10)
-            with server:
-                if self.url.scheme != "smtps" and server.has_extn("starttls"):
-                    server.starttls()
-                if self.url.username:
-                    server.login(unquote(self.url.username), unquote(self.url.password or ""))
-                server.send_message(message)
+            self._send(message)
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryFailed(f"SMTP: {error}") from None
-        return str(message["Message-ID"])
+        return message_id
+
+    def _statement(self, ctx: Context, notice: StatementEmail, message_id: str) -> str:
+        link, expires_on = page_link(ctx, notice)
+        message = statement_message(notice, self.sender, message_id, link, expires_on)
+        try:
+            self._send(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
+            code, said = _refusal(error)
+            if code >= 500:  # the address (or the message) refused for good: a bounce
+                report_bounce(ctx, notice, f"{code} {said}")
+                raise DeliveryFailed(f"SMTP bounce: {code} {said}", permanent=True) from None
+            raise DeliveryFailed(f"SMTP: {code} {said}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryFailed(f"SMTP: {error}") from None
+        return message_id
+
+    def _send(self, message: EmailMessage) -> None:
+        host, port = self.url.hostname or "localhost", self.url.port
+        if self.url.scheme == "smtps":
+            server: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=10)
+        else:
+            server = smtplib.SMTP(host, port or 25, timeout=10)
+        with server:
+            if self.url.scheme != "smtps" and server.has_extn("starttls"):
+                server.starttls()
+            if self.url.username:
+                server.login(unquote(self.url.username), unquote(self.url.password or ""))
+            server.send_message(message)
+
+
+def _refusal(error: smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError) -> tuple[int, str]:
+    """The server's code and words for a refused recipient (one per message) or a refused message."""
+    said: bytes | str
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, said = next(iter(error.recipients.values()), (450, b"refused"))
+    else:
+        code, said = error.smtp_code, error.smtp_error
+    text = said.decode("utf8", errors="replace") if isinstance(said, bytes) else str(said)
+    return int(code), " ".join(text.split())[:300]
 
 
 def webhook_body(facts: dict[str, Any], outbox_id: int) -> bytes:

@@ -1,1 +1,1 @@
-"""Report files: the entries CSV and the burn-down chart PNG."""
+"""Report files: the entries CSV, the burn-down chart PNG, and a client's statement e-mail."""

@@ -20,6 +20,7 @@ from bot.services import (  # noqa: F401 - they serve commands
     queries,
     reports,
     shares,
+    statement_mail,
     timers,
     worktypes,
 )

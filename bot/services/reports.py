@@ -174,6 +174,18 @@ def has_history_before(uow: UnitOfWork, client_id: int, day: date) -> bool:
     return uow.lines.any_before(client_id, day)
 
 
+def client_safe_statement(facts: dict[str, Any]) -> dict[str, Any]:
+    """A statement the client may read: its figures, late work and tickets; technicians by first name;
+    no account manager."""
+    safe = {k: v for k, v in facts.items() if k != "account_manager"}
+    first_names: dict[str, int] = {}
+    for name, minutes in facts["by_technician"]:
+        first = (str(name).split() or ["—"])[0]
+        first_names[first] = first_names.get(first, 0) + minutes
+    safe["by_technician"] = sorted(first_names.items(), key=lambda kv: (-kv[1], kv[0]))
+    return safe
+
+
 # -- the report: statement, entries, balance history, forecast, flat-fee case -------------------------
 
 

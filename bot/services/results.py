@@ -271,6 +271,7 @@ class ClientView(Result):
     client_view: bool = False
     client_notes: bool = False
     statement_channel: str | None = None
+    statement_emails: str | None = None  # "ap@acme.example,ceo@acme.example"
     work_hours: str | None = None  # "mon-fri 08:00-18:00"; None = no after-hours rule
     psa_company_id: str | None = None  # the client's company and agreement in the PSA
     psa_agreement_id: str | None = None

@@ -5,12 +5,11 @@ twice for the same day changes nothing the second time.
 - expiry: forfeits the unused minutes of blocks past their closing day (each forfeit posts a notice);
 - renewal: blocks with a renewal rule get their next block on the anniversary;
 - digest: the managers' daily list of low, overdrawn and soon-expiring clients;
-- statement: on the 1st, last month's statement for each client."""
+- statement: on the 1st, last month's statements for each client (Slack and e-mail)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, time, timedelta
 
 from bot.domain.dates import add_months, month_period
 from bot.domain.notices import (
@@ -32,11 +31,13 @@ from bot.services.context import Context
 from bot.services.hours import add_block, expire_blocks
 from bot.services.payments import unpaid_blocks
 from bot.services.queries import all_balances
-from bot.services.reports import statement_facts
+from bot.services.reports import client_safe_statement, statement_facts
+from bot.services.statement_mail import month_is_over, queue_statement_emails
 from storage.db import UnitOfWork
 from storage.repos import Client
 
 SCHEDULER = SYSTEM
+STATEMENT_HOUR = time(8, 0)  # a client's statements go at 08:00 on the 1st in the client's time zone
 EXPIRING_WITHIN = timedelta(days=30)
 
 
@@ -199,16 +200,25 @@ def _psa_failures(ctx: Context, uow: UnitOfWork) -> PsaFailures | None:
 
 
 def statement(ctx: Context, day: date) -> str:
-    """Last month's statement for every active client whose ledger had begun by the month's end."""
+    """Last month's statements for every active client whose ledger had begun by the month's end, from
+    one place: the internal one, the client-safe one in the client's ``statement-to`` channel, and the
+    client-safe one by e-mail to its ``statement-email`` addresses (``bot.services.statement_mail``).
+
+    The job runs every hour on the 1st and 2nd (``bot.jobs.scheduler``); a client's statements go once
+    it is 08:00 on the 1st in the client's own time zone, so the month has ended there and the statement
+    never changes after it is sent. The dedupe keys make every later run of the month a no-op."""
     last = add_months(day.replace(day=1), -1)
     period = month_period(last.year, last.month)
-    posted = 0
+    posted = mailed = waiting = 0
     with ctx.db.unit_of_work(read_only=True) as uow:
         ids = uow.clients.active_ids()
     for client_id in ids:
         with ctx.db.unit_of_work() as uow:
             client = uow.clients.by_id(client_id)
             assert client is not None
+            if not month_is_over(ctx, client, period, STATEMENT_HOUR):
+                waiting += 1
+                continue
             facts = statement_facts(uow, client, period, ctx)
             if not any(facts[k] for k in MOVEMENTS):  # an idle month: nothing to say
                 continue
@@ -221,18 +231,25 @@ def statement(ctx: Context, day: date) -> str:
                 f"statement:{client.id}:{period.start:%Y-%m}",
                 only_slack=_statement_channel(uow, ctx, client),
             )
+            safe = client_safe_statement(facts)
             if client.statement_channel:  # opt-in: the client-safe statement, in the client's own channel
                 posted += enqueue(
                     uow,
                     ctx,
                     "client_statement",
                     client,
-                    client_safe_statement(facts),
+                    safe,
                     f"client_statement:{client.id}:{period.start:%Y-%m}",
                     only_slack=client.statement_channel,
                 )
+            mailed += len(queue_statement_emails(uow, ctx, client, safe, period)[0])
             uow.commit()
-    return f"{posted} statements for {period.label}"
+    summary = f"{posted} statements for {period.label}"
+    if mailed:
+        summary += f", {mailed} statement e-mails"
+    if waiting:
+        summary += f"; {waiting} clients wait for {STATEMENT_HOUR:%H:%M} on the 1st in their own time zone"
+    return summary
 
 
 MOVEMENTS = (
@@ -243,18 +260,6 @@ MOVEMENTS = (
     "entry_count",
     "correction_count",
 )
-
-
-def client_safe_statement(facts: dict[str, Any]) -> dict[str, Any]:
-    """A statement the client may read: its figures, late work and tickets; technicians by first name;
-    no account manager."""
-    safe = {k: v for k, v in facts.items() if k != "account_manager"}
-    first_names: dict[str, int] = {}
-    for name, minutes in facts["by_technician"]:
-        first = (str(name).split() or ["—"])[0]
-        first_names[first] = first_names.get(first, 0) + minutes
-    safe["by_technician"] = sorted(first_names.items(), key=lambda kv: (-kv[1], kv[0]))
-    return safe
 
 
 def _statement_channel(uow: UnitOfWork, ctx: Context, client: Client) -> str | None:

@@ -196,4 +196,6 @@ def _day(ctx: Context, iso: str) -> str:
 
 
 def _who(user_id: str) -> str:
+    if user_id == "blocktime":  # the system actor: a statement e-mail's own link (bot.services.statement_mail)
+        return "blocktime (a statement e-mail)"
     return "the CLI" if user_id == "cli" else f"<@{user_id}>"

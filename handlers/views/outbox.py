@@ -25,10 +25,12 @@ from bot.domain.notices import (
     PurchaseTrouble,
     RefillFailed,
     Statement,
+    StatementBounced,
     ThresholdCrossed,
     TimerCheck,
 )
 from bot.phrasebook import (
+    bounce_advice,
     limit_text,
     per_week,
     purchase_advice,
@@ -252,6 +254,17 @@ def _(nudge: Nudge) -> list[Block]:
         blocks.append(context(f"…and {nudge.count - THREADS_SHOWN} more threads."))
     blocks.append(context("Not billable? Nothing to do. `/blocktime nudges off` stops these messages."))
     return blocks
+
+
+@layout.register
+def _(bounced: StatementBounced) -> list[Block]:
+    """A statement e-mail refused by the client's mail server: its account manager (or the managers) see
+    the server's words and what to do; posted only where the client cannot read it."""
+    who = f"<@{bounced.account_manager}>" if bounced.account_manager else "Account managers"
+    return [
+        section(f":warning: {escape(summary(bounced))}"),
+        context(f"{who}: {escape(bounce_advice(bounced))}"),
+    ]
 
 
 @layout.register

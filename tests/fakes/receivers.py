@@ -1,5 +1,6 @@
 """Loopback receivers for alert destinations: an SMTP server (aiosmtpd) and a webhook endpoint, both
-recording what they get; the webhook can be told to fail."""
+recording what they get; the webhook can be told to fail, and the SMTP server to refuse a recipient at
+RCPT (``refuse``: every time, as a mailbox that does not exist; ``refuse_once``: the next time only)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,20 @@ from aiosmtpd.controller import Controller
 class MailBox:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        self.refuse: dict[str, str] = {}  # address -> the server's reply, e.g. "550 5.1.1 no such user"
+        self.refuse_once: dict[str, str] = {}  # address -> a reply given once, e.g. "451 4.3.0 try later"
         box = self
 
         class Handler:
+            async def handle_RCPT(  # noqa: N802 - aiosmtpd API
+                self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+            ) -> str:
+                refusal = box.refuse_once.pop(address, None) or box.refuse.get(address)
+                if refusal:
+                    return refusal
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
                 box.messages.append(
                     {
@@ -40,6 +52,11 @@ class MailBox:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        self.messages.clear()
+        self.refuse.clear()
+        self.refuse_once.clear()
 
     def stop(self) -> None:
         self.controller.stop()

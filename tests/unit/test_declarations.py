@@ -25,7 +25,7 @@ def test_every_verb_has_a_usage_line_with_its_name() -> None:
 def test_the_verbs_and_their_words_are_those_users_know() -> None:
     assert list(VERBS) == [
         "logtime", "balance", "topup", "blocks", "block", "entries", "void", "edit", "client", "role", "link",
-        "snooze", "approve", "report", "insights", "worktype", "nudges", "share", "help",
+        "snooze", "approve", "report", "statement", "insights", "worktype", "nudges", "share", "help",
     ]  # fmt: skip
     others = {word: getattr(verb_named(word), "name", None) for word in ("log", "clients", "worktypes")}
     assert others == {"log": "logtime", "clients": "client", "worktypes": "worktype"}

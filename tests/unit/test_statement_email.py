@@ -1,0 +1,84 @@
+"""A client's statement e-mail as built (``bot.reports.statement_email``): multipart, both parts saying
+the same figures, the HTML auto-escaped. Pure: no server, no database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.domain.commands import EmailStatement
+from bot.domain.errors import ParseError
+from bot.domain.grammar import parse_command
+from bot.domain.notices import StatementEmail, notice_from_json
+from bot.reports.statement_email import statement_html, statement_message
+from tests.notice_samples import STORED
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def sample(**changes: object) -> StatementEmail:
+    notice = notice_from_json({**STORED["statement_email"], **changes})
+    assert isinstance(notice, StatementEmail)
+    return notice
+
+
+def test_the_html_escapes_a_client_name_and_a_ticket_holding_markup() -> None:
+    html = statement_html(sample(display_name=f"Acme {SCRIPT}", by_ticket=[[f"#1 {SCRIPT}", 30]]), None)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_message_is_multipart_alternative_with_plain_text_first_and_the_link_in_both() -> None:
+    link = "https://hours.example/c/abc_DEF-123"
+    message = statement_message(sample(), "hours@msp.example", "<blocktime-1@blocktime>", link, "2027-05-01")
+    assert message.get_content_type() == "multipart/alternative"
+    plain, html = (part.get_content() for part in message.iter_parts())
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert link in plain and f'href="{link}"' in html and "until 1 May 2027" in plain
+    assert message["To"] == "ap@acme.example" and message["Message-ID"] == "<blocktime-1@blocktime>"
+
+
+def test_without_a_link_neither_part_speaks_of_a_page() -> None:
+    message = statement_message(sample(), "hours@msp.example", "<blocktime-1@blocktime>")
+    assert all("page" not in part.get_content() for part in message.iter_parts())
+
+
+TODAY = date(2026, 11, 25)
+EXAMPLE = "client set acme statement-email ap@acme.example,ceo@acme.example"
+
+
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        ("ap@acme.example,not-an-address", "`not-an-address` is not an e-mail address"),
+        ("ap@acme", "`ap@acme` is not an e-mail address"),
+        ("ap@acme.example,,ceo@acme.example", "missing between two commas"),
+        ("ap@acme.example;ceo@acme.example", "is not an e-mail address"),
+        ("<b>@x.example", "is not an e-mail address"),
+        (",".join(f"a{n}@acme.example" for n in range(11)), "At most 10 addresses"),
+    ],
+)
+def test_bad_statement_addresses_are_refused_with_an_example(words: str, said: str) -> None:
+    with pytest.raises(ParseError) as refused:
+        parse_command(f"client set acme statement-email {words}", TODAY)
+    assert said in str(refused.value) and refused.value.example == EXAMPLE
+
+
+def test_statement_addresses_are_kept_lower_case_once_and_none_clears_them() -> None:
+    command = parse_command("client set acme statement-email AP@Acme.example,ap@acme.example,ceo@acme.example", TODAY)
+    assert command.changes == {"statement_emails": "ap@acme.example,ceo@acme.example"}  # type: ignore[union-attr]
+    for word in ("none", "off"):
+        cleared = parse_command(f"client set acme statement-email {word}", TODAY)
+        assert cleared.changes == {"statement_emails": None}  # type: ignore[union-attr]
+
+
+def test_a_statement_email_names_one_month_last_month_by_default() -> None:
+    assert parse_command("statement acme --email", TODAY) == parse_command("statement acme last month --email", TODAY)
+    command = parse_command("statement ACME 2026-10 --email", TODAY)
+    assert isinstance(command, EmailStatement) and command.client == "acme" and command.period.label == "October 2026"
+    with pytest.raises(ParseError) as refused:
+        parse_command("statement acme 2026-08..2026-10 --email", TODAY)
+    assert "one month" in str(refused.value)
+    with pytest.raises(ParseError) as without:
+        parse_command("statement acme last month", TODAY)
+    assert "--email" in str(without.value) and "report acme last month" in str(without.value)
