@@ -31,7 +31,8 @@ from bot.services.context import Context
 from bot.services.hours import add_block, expire_blocks
 from bot.services.payments import unpaid_blocks
 from bot.services.queries import all_balances
-from bot.services.reports import client_safe_statement, statement_facts
+from bot.services.reports import client_safe_statement as client_safe_statement  # its home before issue 27
+from bot.services.reports import statement_facts
 from bot.services.statement_mail import month_is_over, queue_statement_emails
 from storage.db import UnitOfWork
 from storage.repos import Client
