@@ -721,6 +721,8 @@ def email_message(notice: Notice) -> tuple[str, str]:
 def _(trouble: PurchaseTrouble) -> tuple[str, str]:
     text = summary(trouble)
     return f"[blocktime] {text}", f"{text}\n\n{purchase_advice(trouble)}"
+
+
 def _(statement: StatementEmail) -> tuple[str, str]:
     """Its plain text without a page (the transport renders it with one: ``bot.reports.statement_email``)."""
     return statement_email_subject(statement), statement_email_text(statement, None)

@@ -138,6 +138,21 @@ def test_0019_adds_purchases_stripe_events_and_offers_and_takes_them_away_again(
     assert "stripe_events" in inspect(engine).get_table_names()
 
 
+def test_0020_adds_the_statement_email_addresses_and_takes_them_away_again(empty_database: Database) -> None:
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    engine = empty_database.engine
+    below = _revision_below("0020")
+    upgrade(engine, "0020")
+    assert "statement_emails" in {c["name"] for c in inspect(engine).get_columns("clients")}
+    command.downgrade(alembic_config(engine), below)
+    assert "statement_emails" not in {c["name"] for c in inspect(engine).get_columns("clients")}
+    upgrade(engine)
+    assert "statement_emails" in {c["name"] for c in inspect(engine).get_columns("clients")}
+
+
 def _revision_below(revision: str) -> str:
     from alembic.script import ScriptDirectory
 
