@@ -5,6 +5,7 @@ and figures that follow what happened (a signed /logtime, outbox rows, a job's r
 from __future__ import annotations
 
 import http.client
+import logging
 import os
 import subprocess
 import sys
@@ -86,6 +87,13 @@ def test_metrics_wants_the_bearer_token(watched: SlackDriver, authorization: str
     assert reply.status == 401
     assert reply.headers["www-authenticate"].startswith("Bearer")
     assert b"blocktime_" not in reply.body
+
+
+def test_no_token_reaches_a_log(watched: SlackDriver, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert get(watched.port, authorization="Bearer guessed-token-77").status == 401
+    assert get(watched.port, authorization=f"Bearer {TOKEN}").status == 200
+    assert TOKEN not in caplog.text and "guessed-token-77" not in caplog.text
 
 
 def test_the_scrape_parses_and_names_every_figure(watched: SlackDriver) -> None:
