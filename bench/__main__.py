@@ -5,6 +5,7 @@ python -m bench throughput      # one part: throughput, ledger, scaleout, drills
 python -m bench workers         # extra: both apps with 2 server processes on PostgreSQL
 python -m bench writers         # extra: the one writer against the fast writer it replaced (bench/writers.json)
 python -m bench psa             # extra: time into each PSA's fake: drain rate, requests, an outage
+python -m bench page            # extra: the client's page's server time, 10,000 entries (bench/page.json)
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ def main() -> None:
             figures["psa"] = psa.run()
             psa.write(figures["psa"], ROOT)
             lap("psa")
+        if "page" in wanted:  # not in the full run: its figures are kept in bench/page.json
+            from bench import page
+
+            figures["page"] = page.run()
+            page.write(figures["page"], ROOT)
+            lap("page")
         if "drills" in wanted:
             # the Slack outage drill mostly waits for a minute: it runs beside the fuzz and ledger parts
             outage: dict = {}  # type: ignore[type-arg]

@@ -121,6 +121,68 @@ def refresh_psa(results: Path) -> None:
     results.write_text(text[:start] + section + text[end:])
 
 
+def _page() -> list[str]:
+    """The client's page's server time (``python -m bench page``, kept in ``bench/page.json``)."""
+    import json
+
+    found = Path(__file__).with_name("page.json")
+    if not found.exists():
+        return ["## The client's page", "", "No figures yet: run `python -m bench page`."]
+    f = json.loads(found.read_text())
+    lines = [
+        "## The client's page",
+        "",
+        f"Measured {f['measured']} with `python -m bench page` ({f['machine']}): server time of the client's",
+        "page (`GET /c/<token>`: the link's check and audit row, the balance, blocks, forecast, 90-day",
+        "burn-down and this month's statement), of a past month's page and of a month's CSV, for a client",
+        "with 10,000 entries over 400 days beside 9 clients of 1,000, through the WSGI app itself (no",
+        f"socket). Goal: under {f['goal_ms']} ms. Load average at the end: {f.get('load_average')} (2 cores, shared).",
+        "",
+        _row(
+            [
+                "database",
+                "entries",
+                "lines this month",
+                "page p50 ms",
+                "p95 ms",
+                "past month p50 ms",
+                "CSV p50 ms",
+                "goal met",
+            ]
+        ),
+        _row(["---"] * 8),
+    ]
+    for r in f["rows"]:
+        worst = max(r["page"]["p50_ms"], r["past_month"]["p50_ms"], r["csv"]["p50_ms"])
+        lines.append(
+            _row(
+                [
+                    r["database"],
+                    r["entries"],
+                    r["month_lines"],
+                    r["page"]["p50_ms"],
+                    r["page"]["p95_ms"],
+                    r["past_month"]["p50_ms"],
+                    r["csv"]["p50_ms"],
+                    "yes" if worst < f["goal_ms"] else "**no**",
+                ]
+            )
+        )
+    return lines
+
+
+def refresh_page(results: Path) -> None:
+    """Rewrite only the client's page section of ``results`` (the other figures stay as measured)."""
+    text = results.read_text()
+    section = "\n".join(_page()) + "\n\n"
+    start = text.find("## The client's page")
+    if start < 0:
+        start = end = text.find("## Ledger size")
+    else:
+        end = text.find("\n## ", start + 1) + 1
+    results.write_text(text[:start] + section + text[end:])
+
+
 def _writers() -> list[str]:
     """The fast writer's A/B (``python -m bench writers``, kept in ``bench/writers.json``)."""
     import json
@@ -273,6 +335,8 @@ def write_results(f: dict[str, Any], path: Path) -> None:
         *_writers(),
         "",
         *_psa(),
+        "",
+        *_page(),
         "",
         "## Ledger size",
         "",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -178,3 +179,45 @@ def first_recorded_on(session: Session, client_id: int) -> date | None:
         select(func.min(LedgerLine.recorded_on)).where(LedgerLine.client_id == client_id)
     )
     return found
+
+
+class StatementRow(NamedTuple):
+    """An entry or void line of a statement, as plain columns (no ORM object: the client's page reads
+    a month of them per view)."""
+
+    kind: str  # entry | void
+    recorded_on: date
+    work_date: date
+    user_name: str
+    billable_minutes: int  # the entry's own (the caller negates a void's)
+    ticket: str | None
+    work_type: str
+    note: str
+    non_billable: bool
+
+
+def statement_rows(session: Session, client_id: int, start: date, end: date) -> list[StatementRow]:
+    """The client's entry and void lines recorded on days in [start, end), in order, with the columns
+    of their entries that a client-safe statement shows."""
+    rows = session.execute(
+        select(
+            LedgerLine.kind,
+            LedgerLine.recorded_on,
+            Entry.work_date,
+            Entry.user_name,
+            Entry.billable_minutes,
+            Entry.ticket,
+            Entry.work_type,
+            Entry.note,
+            Entry.non_billable,
+        )
+        .join(Entry, Entry.id == LedgerLine.entry_id)
+        .where(
+            LedgerLine.client_id == client_id,
+            LedgerLine.kind.in_(("entry", "void")),
+            LedgerLine.recorded_on >= start,
+            LedgerLine.recorded_on < end,
+        )
+        .order_by(LedgerLine.id)
+    ).all()
+    return [StatementRow(*row) for row in rows]

@@ -267,7 +267,8 @@ class LedgerLine(Base):
     __tablename__ = "ledger_lines"
     __table_args__ = (
         Index("ix_ledger_lines_client_id_id", "client_id", "id"),
-        Index("ix_ledger_lines_client_id_recorded_on", "client_id", "recorded_on"),
+        # the minutes too: a period's sums (opening balance, by kind, by day) read the index alone
+        Index("ix_ledger_lines_client_id_recorded_on_minutes", "client_id", "recorded_on", "minutes"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

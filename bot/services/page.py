@@ -1,11 +1,13 @@
 """The read model of a client's private page (issue 27): what ``/c/<token>`` shows, as plain frozen
 dataclasses that the web edge renders (``handlers.web``), and the rows of a month's CSV.
 
-Only the client's own, client-safe facts: the balance exactly as ``balance acme`` gives it
-(``bot.services.queries.balance_of``), the state in the domain's words (``hours_state``), the blocks
-with hours in them (size, dates, paid or not; never a price), the burn-down and the forecast
-(``forecast_facts``), and a month's client-safe statement (``client_safe_statement``: technicians by
-first name; notes only with ``client-notes on``). No other client, no staff roles, no account manager,
+Only the client's own, client-safe facts: the balance exactly as ``balance acme`` gives it (the same
+reads and ``bot.services.queries.balance_view``), the state in the domain's words (``hours_state``),
+the blocks with hours in them (size, dates, paid or not; never a price), the burn-down and the
+forecast (``burn_forecast`` over the last 30 and 90 days, as ``report`` forecasts), and a month's client-safe statement (the statement's own figures,
+``statement_totals``, and its lines as the client-safe statement shows them: technicians by first name;
+notes only with ``client-notes on``). A month's lines are read as plain columns
+(``uow.lines.statement_rows``), not entries: a busy client has hundreds a month. No other client, no staff roles, no account manager,
 no internal notes, no alert text. Dates are the client's calendar."""
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.dates import Period, add_months, month_period
 from bot.domain.errors import NotFound
+from bot.domain.forecast import burn_forecast
 from bot.domain.thresholds import hours_state
 from bot.services.alerts import thresholds_of
 from bot.services.book import forfeit_due, hold_of
-from bot.services.context import Context
-from bot.services.queries import balance_of
-from bot.services.reports import entry_movements, forecast_facts, statement_facts
-from bot.services.results import EntryView
-from bot.services.scheduled import client_safe_statement
+from bot.services.context import Context, used_up_since
+from bot.services.queries import balance_view
+from bot.services.reports import statement_totals
 from bot.services.shares import SharedClient
 from storage.db import UnitOfWork
+from storage.ledger_queries import StatementRow
 from storage.repos import Client
 
 BURN_DAYS = 90  # the burn-down shows the balance at the end of each of the last 90 days
@@ -75,8 +77,7 @@ class PageStatement:
     forfeited_minutes: int
     overage_billed_minutes: int
     closing_minutes: int
-    non_billable_minutes: int
-    by_technician: tuple[tuple[str, int], ...]
+    by_technician: tuple[tuple[str, int], ...]  # first names, most time first
     lines: tuple[PageLine, ...]
 
 
@@ -132,12 +133,22 @@ def client_page(ctx: Context, shared: SharedClient, month: date | None = None) -
     forfeit_due(ctx)  # as every balance read: a forfeit the page shows is one the ledger records
     with ctx.db.unit_of_work(read_only=True) as uow:
         client = _client(uow, shared)
-        view = balance_of(uow, ctx, client)
         today = ctx.today(client.timezone)
         months = _months(uow, client, today)
         chosen = _month(month, months)
+        # balance_of's reads, but the blocks read once for the balance and the forecast alike, and
+        # no latest entries (the page shows the month's lines instead)
+        blocks = uow.blocks.open_of([client.id], used_up_since(ctx))[client.id]
+        this_month = today.replace(day=1)
+        used = uow.entries.used_between([client.id], this_month, add_months(this_month, 1)).get(client.id, 0)
+        view = balance_view(ctx, client, blocks, used)
+        forecast = burn_forecast(
+            view.remaining_minutes,
+            uow.entries.billable_since(client.id, today - timedelta(days=30)),
+            uow.entries.billable_since(client.id, today - timedelta(days=90)),
+            today,
+        )
         hold = hold_of(uow, client)
-        forecast = forecast_facts(uow, ctx, client)
         start = today - timedelta(days=BURN_DAYS - 1)
         burn = BurnDown(
             start,
@@ -146,7 +157,7 @@ def client_page(ctx: Context, shared: SharedClient, month: date | None = None) -
             tuple(uow.lines.changes_by_day(client.id, start, today + timedelta(days=1))),
         )
         statement = _statement(uow, client, chosen)
-        per_day = Decimal(forecast["burn_per_day_30"]) or Decimal(forecast["burn_per_day_90"])
+        per_day = forecast.per_day_30 or forecast.per_day_90
         return ClientPage(
             handle=client.handle,
             display_name=client.display_name,
@@ -182,7 +193,7 @@ def client_page(ctx: Context, shared: SharedClient, month: date | None = None) -
                 )
                 for b in sorted(view.blocks, key=lambda b: (b.waiting, b.expires_on or date.max, b.id))
             ),
-            run_out_on=date.fromisoformat(forecast["run_out_on"]) if forecast["run_out_on"] else None,
+            run_out_on=forecast.run_out_on,
             burn_per_day_minutes=per_day,
             burn=burn,
             statement=statement,
@@ -227,34 +238,39 @@ def _month(month: date | None, months: tuple[date, ...]) -> date:
 
 def _statement(uow: UnitOfWork, client: Client, month: date) -> PageStatement:
     period: Period = month_period(month.year, month.month)
-    facts = client_safe_statement(statement_facts(uow, client, period))
-    movements = entry_movements(uow, [client.id], period, {client.id: client.handle})
+    figures = statement_totals(uow, client.id, period)
+    lines = tuple(
+        _line(row, client.client_notes) for row in uow.lines.statement_rows(client.id, period.start, period.end)
+    )
+    by_first_name: dict[str, int] = {}
+    for line in lines:
+        by_first_name[line.technician] = by_first_name.get(line.technician, 0) + line.minutes
     return PageStatement(
         month=month,
         label=period.label,
-        opening_minutes=facts["opening_minutes"],
-        bought_minutes=facts["bought_minutes"],
-        used_minutes=facts["used_minutes"],
-        forfeited_minutes=facts["forfeited_minutes"],
-        overage_billed_minutes=facts["overage_billed_minutes"],
-        closing_minutes=facts["closing_minutes"],
-        non_billable_minutes=facts["non_billable_minutes"],
-        by_technician=tuple((str(name), int(minutes)) for name, minutes in facts["by_technician"]),
-        lines=tuple(_line(m, client.client_notes) for m in movements),
+        opening_minutes=figures["opening_minutes"],
+        bought_minutes=figures["bought_minutes"],
+        used_minutes=figures["used_minutes"],
+        forfeited_minutes=figures["forfeited_minutes"],
+        overage_billed_minutes=figures["overage_billed_minutes"],
+        closing_minutes=figures["closing_minutes"],
+        by_technician=tuple(sorted(((n, m) for n, m in by_first_name.items() if m), key=lambda kv: (-kv[1], kv[0]))),
+        lines=lines,
     )
 
 
-def _line(movement: EntryView, notes: bool) -> PageLine:
-    assert movement.recorded_on is not None  # a movement always has its day
+def _line(row: StatementRow, notes: bool) -> PageLine:
+    """A statement line as ``movement_view`` makes one (a void's minutes negated), client-safe."""
+    correction = row.kind == "void"
     return PageLine(
-        recorded_on=movement.recorded_on,
-        work_date=movement.work_date,
-        technician=(movement.user_name.split() or ["—"])[0],
-        minutes=movement.billable_minutes,
-        ticket=movement.ticket,
-        work_type=movement.work_type,
-        note=(movement.note or None) if notes else None,
-        correction=movement.movement == "void",
-        late=movement.late,
-        non_billable=movement.non_billable,
+        recorded_on=row.recorded_on,
+        work_date=row.work_date,
+        technician=(row.user_name.split() or ["—"])[0],
+        minutes=-row.billable_minutes if correction else row.billable_minutes,
+        ticket=row.ticket,
+        work_type=row.work_type,
+        note=(row.note or None) if notes else None,
+        correction=correction,
+        late=row.work_date < row.recorded_on,
+        non_billable=row.non_billable,
     )

@@ -40,8 +40,7 @@ def statement_facts(uow: UnitOfWork, client: Client, period: Period, ctx: Contex
     opening + bought - used - forfeited + overage billed = closing, by construction. With ``ctx``,
     the hours of the closing balance that are in an expired block's grace period today (``in_grace``)."""
     end = period_end(period, client.timezone)
-    totals = uow.lines.totals_by_kind(client.id, period.start, period.end)
-    opening = uow.lines.balance_before(client.id, period.start)
+    figures = statement_totals(uow, client.id, period)
     movements = entry_movements(uow, [client.id], period, {client.id: client.handle})
     by_tech: Counter[str] = Counter()
     by_ticket: Counter[str] = Counter()
@@ -50,11 +49,6 @@ def statement_facts(uow: UnitOfWork, client: Client, period: Period, ctx: Contex
         by_tech[m.user_name] += m.billable_minutes
         by_ticket[m.ticket or "(no ticket)"] += m.billable_minutes
         by_type[m.work_type] += m.billable_minutes
-    bought = sum(int(totals.get(k) or 0) for k in BOUGHT)
-    used = -sum(int(totals.get(k) or 0) for k in USED)
-    forfeited = -int(totals.get("forfeit") or 0)
-    billed = int(totals.get("overage_billed") or 0)
-    closing = opening + bought - used - forfeited + billed
     return {
         "client": client.handle,
         "display_name": client.display_name,
@@ -62,13 +56,8 @@ def statement_facts(uow: UnitOfWork, client: Client, period: Period, ctx: Contex
         "period": period.label,
         "start": period.start.isoformat(),
         "end": period.end.isoformat(),
-        "opening_minutes": opening,
-        "bought_minutes": bought,
-        "used_minutes": used,
-        "forfeited_minutes": forfeited,
-        "overage_billed_minutes": billed,
-        "closing_minutes": closing,
-        "remaining_minutes": closing,  # the closing balance (kept under its first name for scripts)
+        **figures,
+        "remaining_minutes": figures["closing_minutes"],  # the closing balance (its first name, for scripts)
         "non_billable_minutes": sum(m.minutes for m in movements if m.non_billable),
         # of the period's entries, overage still open or billed on its own at the period's end: what
         # a block paid off, or a void took back, by then is not overage
@@ -84,6 +73,26 @@ def statement_facts(uow: UnitOfWork, client: Client, period: Period, ctx: Contex
         **({} if ctx is None else unpaid_facts(uow, ctx, client)),
         # hours a recurring allotment carried from one period into the next (no balance moves)
         "rolled_over_minutes": uow.lines.rolled_over(client.id, period.start, period.end),
+    }
+
+
+def statement_totals(uow: UnitOfWork, client_id: int, period: Period) -> dict[str, int]:
+    """A statement's figures, from two sums over the ledger lines: the opening (every line before the
+    period) and the period's lines by kind; opening + bought - used - forfeited + overage billed =
+    closing. The statement (``statement_facts``) and the client's page share them."""
+    totals = uow.lines.totals_by_kind(client_id, period.start, period.end)
+    opening = uow.lines.balance_before(client_id, period.start)
+    bought = sum(int(totals.get(k) or 0) for k in BOUGHT)
+    used = -sum(int(totals.get(k) or 0) for k in USED)
+    forfeited = -int(totals.get("forfeit") or 0)
+    billed = int(totals.get("overage_billed") or 0)
+    return {
+        "opening_minutes": opening,
+        "bought_minutes": bought,
+        "used_minutes": used,
+        "forfeited_minutes": forfeited,
+        "overage_billed_minutes": billed,
+        "closing_minutes": opening + bought - used - forfeited + billed,
     }
 
 

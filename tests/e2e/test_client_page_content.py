@@ -91,6 +91,7 @@ def test_the_statement_shows_this_months_lines_with_first_names_only(web: PageDr
         ["Used", "1h 30m"],
         ["Closing balance", "6h 30m"],
     ]
+    assert rows_of(page, "by-technician") == [["Bob", "1h 30m"]]
     assert "Builder" not in page and "UBOB" not in page  # first names only, never a Slack id
 
 
@@ -165,7 +166,7 @@ def test_another_clients_data_never_appears(web: PageDriver, page_ctx: Context, 
 def test_no_staff_role_account_manager_or_alert_text(web: PageDriver, page_ctx: Context, history: str) -> None:
     do(page_ctx, TESS, "log acme 6h30m big migration")  # through every threshold: alerts are queued
     page = web.text(history)
-    for word in ("UMGR", "manager <@", "technician", "admin", "threshold", "alert", "UTECH", "<@"):
+    for word in ("UMGR", "manager <@", "Manager", "admin", "threshold", "alert", "UTECH", "<@"):
         assert word not in page, word
 
 
