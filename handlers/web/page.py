@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 
 from flask import Blueprint, Response, abort, render_template, request
 
@@ -22,12 +23,15 @@ blueprint = Blueprint("page", __name__)
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
+# A month's statement has hundreds of lines with few distinct days and durations: each is formatted once.
 @blueprint.app_template_filter("duration")
+@lru_cache(maxsize=4096)
 def _duration(minutes: int) -> str:
     return format_duration(minutes)
 
 
 @blueprint.app_template_filter("day")
+@lru_cache(maxsize=4096)
 def _day(day: date | datetime) -> str:
     return f"{day.day} {day:%b %Y}"
 

@@ -1,8 +1,8 @@
 """ledger lines: the (client, recorded on) index carries the minutes too, so the sums of a period
 (an opening balance, the client's page's burn-down) are read from the index alone (issue 27)
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from alembic import op
 
 
-revision: str = '0018'
-down_revision: str | None = '0017'
+revision: str = '0020'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
