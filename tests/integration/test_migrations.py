@@ -153,6 +153,28 @@ def test_0020_adds_the_statement_email_addresses_and_takes_them_away_again(empty
     assert "statement_emails" in {c["name"] for c in inspect(engine).get_columns("clients")}
 
 
+def test_0021_puts_the_minutes_into_the_ledger_lines_day_index_and_takes_them_out_again(
+    empty_database: Database,
+) -> None:
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    def indexes() -> dict[str, list[str]]:
+        return {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("ledger_lines")}
+
+    engine = empty_database.engine
+    below = _revision_below("0021")
+    upgrade(engine, "0021")
+    assert indexes()["ix_ledger_lines_client_id_recorded_on_minutes"] == ["client_id", "recorded_on", "minutes"]
+    assert "ix_ledger_lines_client_id_recorded_on" not in indexes()
+    command.downgrade(alembic_config(engine), below)
+    assert indexes()["ix_ledger_lines_client_id_recorded_on"] == ["client_id", "recorded_on"]
+    assert "ix_ledger_lines_client_id_recorded_on_minutes" not in indexes()
+    upgrade(engine)
+    assert "ix_ledger_lines_client_id_recorded_on_minutes" in indexes()
+
+
 def _revision_below(revision: str) -> str:
     from alembic.script import ScriptDirectory
 

@@ -1,8 +1,8 @@
 """ledger lines: the (client, recorded on) index carries the minutes too, so the sums of a period
 (an opening balance, the client's page's burn-down) are read from the index alone (issue 27)
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from alembic import op
 
 
-revision: str = '0020'
-down_revision: str | None = '0019'
+revision: str = '0021'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
