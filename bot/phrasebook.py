@@ -685,6 +685,36 @@ def statement_email_rows(statement: StatementEmail) -> tuple[list[tuple[str, str
     )
 
 
+LINE_HEADINGS = ("Work date", "Technician", "Ticket", "Time", "Note")
+
+
+def statement_email_lines(statement: StatementEmail) -> list[tuple[str, str, str, str, str]]:
+    """The month's lines as rows under ``LINE_HEADINGS``: the work date (and the day it was logged,
+    when later), the technician's first name, the ticket, the time (a correction taken back shows
+    negative, non-billable time says so) and the note (only with ``client-notes on``)."""
+    rows = []
+    for line in statement.lines:
+        day = _day(line.work_date)
+        if line.recorded_on != line.work_date:
+            day += f" (logged {_day(line.recorded_on)})"
+        time = format_duration(line.minutes)
+        if line.correction:
+            time += " (correction)"
+        elif line.non_billable:
+            time = "non-billable"
+        note = plain_markup(line.note) if line.note else ""
+        rows.append((day, line.technician, plain_markup(line.ticket) if line.ticket else "", time, note))
+    return rows
+
+
+def statement_email_more_lines(statement: StatementEmail, link: str | None) -> str | None:
+    """What is said of the lines an e-mail leaves out (a very busy month)."""
+    if not statement.more_lines:
+        return None
+    where = "on your private page" if link else "from your account manager"
+    return f"…and {statement.more_lines} more {plural(statement.more_lines, 'line')}: the full list is {where}."
+
+
 def statement_email_link_words(link: str | None, expires_on: str | None = None) -> str | None:
     """The sentence with the client's private page link (none without a link)."""
     if not link:
@@ -704,6 +734,13 @@ def statement_email_text(statement: StatementEmail, link: str | None, expires_on
         lines += ["", *notes]
     lines += ["", "By technician: " + (", ".join(f"{n} {m}" for n, m in technicians) or "none")]
     lines += ["By ticket: " + (", ".join(f"{t} {m}" for t, m in tickets) or "none")]
+    rows = statement_email_lines(statement)
+    if rows:
+        lines += ["", "Lines:"]
+        lines += ["  " + " · ".join(cell for cell in row if cell) for row in rows]
+    more = statement_email_more_lines(statement, link)
+    if more:
+        lines.append(more)
     words = statement_email_link_words(link, expires_on)
     if words and link:
         lines += ["", words, link]

@@ -221,6 +221,19 @@ STORED["statement_email"] = {
     "kind": "statement_email",
     "address": "ap@acme.example",
     "link_id": 7,
+    "lines": [
+        {
+            "recorded_on": "2026-10-06",
+            "work_date": "2026-10-06",
+            "technician": "Tess",
+            "minutes": 90,
+            "ticket": "#12",
+            "note": None,
+            "correction": False,
+            "non_billable": False,
+        }
+    ],
+    "more_lines": 0,
 }
 STORED["statement_bounced"] = {
     "kind": "statement_bounced",

@@ -8,7 +8,7 @@ it as its default (the phrase then says less), so every row in an outbox still d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar, Self, TypeVar
 
 Part = TypeVar("Part")
@@ -337,8 +337,25 @@ class ClientStatement(Statement):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StatementLine:
+    """A line of a client's statement e-mail, as the client's page shows it: an entry recorded in the
+    month, or one taken back (``correction``, minutes negative); the technician by first name, the note
+    only with ``client-notes on``."""
+
+    recorded_on: str
+    work_date: str
+    technician: str
+    minutes: int
+    ticket: str | None = None
+    note: str | None = None
+    correction: bool = False
+    non_billable: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class StatementEmail(ClientStatement):
-    """The client-safe statement e-mailed to one of the client's statement addresses (issue 27):
+    """The client-safe statement e-mailed to one of the client's statement addresses (issue 27), with
+    its lines (at most ``bot.services.statement_mail.MOST_LINES``; ``more_lines``: those left out):
     ``link_id`` is the private page link minted for this e-mail (None: no page, BLOCKTIME_PUBLIC_URL
     unset); the link's token is never a fact (``bot.services.statement_mail``)."""
 
@@ -346,6 +363,12 @@ class StatementEmail(ClientStatement):
     left_out = frozenset({"account_manager", "link_id"})
     address: str
     link_id: int | None = None
+    lines: tuple[StatementLine, ...] = ()
+    more_lines: int = 0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return replace(super().from_json(data), lines=_parts(StatementLine, data.get("lines")))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,8 +12,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from bot.domain.notices import StatementEmail
 from bot.phrasebook import (
+    LINE_HEADINGS,
     statement_email_figures,
+    statement_email_lines,
     statement_email_link_words,
+    statement_email_more_lines,
     statement_email_notes,
     statement_email_rows,
     statement_email_subject,
@@ -44,6 +47,10 @@ def statement_html(statement: StatementEmail, link: str | None, expires_on: str 
             notes=statement_email_notes(statement),
             technicians=technicians,
             tickets=tickets,
+            headings=LINE_HEADINGS,
+            lines=statement_email_lines(statement),
+            notes_shown=any(line.note for line in statement.lines),
+            more_lines=statement_email_more_lines(statement, link),
             link_words=statement_email_link_words(link, expires_on),
             link=link,
         )

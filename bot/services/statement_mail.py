@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,14 +43,14 @@ from bot.domain.commands import EmailStatement
 from bot.domain.dates import Period
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.fields import STATEMENT_EMAIL_EXAMPLE, statement_emails_of
-from bot.domain.notices import StatementBounced, StatementEmail
+from bot.domain.notices import StatementBounced, StatementEmail, StatementLine
 from bot.domain.roles import Role, Standing, require
 from bot.services.alerts import queue
 from bot.services.book import SYSTEM, forfeit_due
 from bot.services.context import Actor, Context, client_named, record_audit
 from bot.services.dispatch import serves
 from bot.services.people import channel_shared
-from bot.services.reports import client_safe_statement, statement_facts
+from bot.services.reports import client_safe_statement, entry_movements, statement_facts
 from bot.services.results import Message
 from bot.services.shares import TOKEN_BYTES, link_of, token_hash
 from storage.db import UnitOfWork
@@ -58,6 +59,7 @@ from storage.repos import Client
 
 log = logging.getLogger("blocktime.statement_mail")
 KIND = StatementEmail.kind
+MOST_LINES = 500  # an e-mail lists at most this many lines; the rest are on the page (and `report`)
 
 
 def dedupe_key(client_id: int, period: Period, address: str) -> str:
@@ -72,6 +74,7 @@ def queue_statement_emails(
     (addresses queued now, addresses queued before). Nothing without ``SMTP_URL``."""
     queued: list[str] = []
     before: list[str] = []
+    lines: tuple[StatementLine, ...] | None = None  # read once, for the first address that needs them
     if not ctx.settings.smtp_url:
         return queued, before
     now = ctx.now()
@@ -80,8 +83,13 @@ def queue_statement_emails(
         if uow.outbox.key_taken(key):
             before.append(address)
             continue
+        if lines is None:
+            lines = statement_lines(uow, client, period)
         link_id = _mint_link(uow, ctx, client, now) if ctx.settings.public_url else None
-        notice = StatementEmail.from_json({**safe_facts, "address": address, "link_id": link_id})
+        facts = {**safe_facts, "address": address, "link_id": link_id}
+        notice = replace(
+            StatementEmail.from_json(facts), lines=lines[:MOST_LINES], more_lines=max(0, len(lines) - MOST_LINES)
+        )
         row = new_row(
             kind=KIND,
             destination="email",
@@ -95,6 +103,24 @@ def queue_statement_emails(
     if queued:
         uow.after_commit(ctx.db.outbox_written)
     return queued, before
+
+
+def statement_lines(uow: UnitOfWork, client: Client, period: Period) -> tuple[StatementLine, ...]:
+    """The month's lines as the client's page shows them (``bot.services.page``): each entry recorded in
+    it, or taken back, with its technician's first name; its note only with ``client-notes on``."""
+    return tuple(
+        StatementLine(
+            recorded_on=str(movement.recorded_on or movement.work_date),
+            work_date=str(movement.work_date),
+            technician=(movement.user_name.split() or ["—"])[0],
+            minutes=movement.billable_minutes,
+            ticket=movement.ticket,
+            note=(movement.note or None) if client.client_notes else None,
+            correction=movement.movement == "void",
+            non_billable=movement.non_billable,
+        )
+        for movement in entry_movements(uow, [client.id], period, {client.id: client.handle})
+    )
 
 
 def _mint_link(uow: UnitOfWork, ctx: Context, client: Client, now: datetime) -> int:

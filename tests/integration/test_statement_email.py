@@ -126,6 +126,8 @@ def test_the_monthly_job_mails_each_address_one_multipart_statement_with_its_own
         plain, html = parts(message)
         assert "Closing balance" in plain and "Tess 1h 30m" in plain and "Tess Tech" not in plain
         assert "<td" in html and "Tess" in html and "Tess Tech" not in html
+        assert "5 Oct 2026 · Tess · #12 · 1h 30m" in plain  # its line, as the page shows it
+        assert "printer fix" not in plain + html  # notes only with client-notes on
         link = link_in(plain)
         assert f'href="{link}"' in html
         shared = resolve_share(mailing, link.removeprefix(PAGE), clock.now())
@@ -138,6 +140,17 @@ def test_the_monthly_job_mails_each_address_one_multipart_statement_with_its_own
     assert all(link.removeprefix(PAGE) not in payloads for link in seen)  # the token is never stored
     listed = do(mailing, Actor.local_admin(), "share list").message
     assert listed.count("by blocktime (a statement e-mail)") == 2
+
+
+def test_the_lines_show_notes_only_with_client_notes_on(mailing: Context, clock: FixedClock, mailbox: MailBox) -> None:
+    set_addresses(mailing, AP)
+    do(mailing, Actor.local_admin(), "client set acme client-notes on")
+    monthly_run(mailing, clock)
+    deliver(mailing)
+    plain, html = parts(parsed(mailbox.messages[0]))
+    assert "5 Oct 2026 · Tess · #12 · 1h 30m · printer fix" in plain and "<td>printer fix" in html.replace(
+        '<td style="padding:4px 0;">', "<td>"
+    )
 
 
 def test_a_second_run_sends_nothing(mailing: Context, clock: FixedClock, mailbox: MailBox) -> None:

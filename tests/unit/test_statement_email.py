@@ -23,9 +23,17 @@ def sample(**changes: object) -> StatementEmail:
     return notice
 
 
-def test_the_html_escapes_a_client_name_and_a_ticket_holding_markup() -> None:
-    html = statement_html(sample(display_name=f"Acme {SCRIPT}", by_ticket=[[f"#1 {SCRIPT}", 30]]), None)
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+def test_the_html_escapes_a_client_name_a_ticket_and_a_note_holding_markup() -> None:
+    line = {**STORED["statement_email"]["lines"][0], "note": f"fixed {SCRIPT}", "ticket": f"#1 {SCRIPT}"}
+    notice = sample(display_name=f"Acme {SCRIPT}", by_ticket=[[f"#1 {SCRIPT}", 30]], lines=[line])
+    html = statement_html(notice, None)
+    assert "<script>" not in html and html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 5
+
+
+def test_a_busy_month_lists_its_first_lines_and_says_how_many_more_are_on_the_page() -> None:
+    message = statement_message(sample(more_lines=2), "hours@msp.example", "<x@y>", "https://hours.example/c/t")
+    plain, html = (part.get_content() for part in message.iter_parts())
+    assert "…and 2 more lines: the full list is on your private page." in plain and "2 more lines" in html
 
 
 def test_the_message_is_multipart_alternative_with_plain_text_first_and_the_link_in_both() -> None:
