@@ -17,9 +17,11 @@ from typing import Any, Protocol
 
 import stripe
 
+from bot import redaction
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
+STRIPE_LOGGER = "stripe"  # the library's: at DEBUG it logs each request's form and each answer's body
 
 TOLERANCE_SECONDS = 300  # Stripe's default: a signature older (or newer) than this is refused
 TIMEOUT_SECONDS = 15
@@ -52,6 +54,7 @@ class StripeCheckout:
         if not settings.stripe_configured:
             raise ValueError("Stripe is not configured (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)")
         assert settings.stripe_secret_key is not None
+        redaction.install_on(STRIPE_LOGGER)  # the success and cancel URLs name the page's token
         self._endpoint_secret = settings.stripe_webhook_secret
         self._client = stripe.StripeClient(
             settings.stripe_secret_key,

@@ -1,14 +1,16 @@
 """Share links out of the logs: a private page link (``/c/<token>``, ``bot.services.shares``) is shown
 once, to the manager who made it, and never written to a log. Bolt logs each answer's body at DEBUG
 ("Responding with status: 200 body: ..."), and Socket Mode each envelope it sends, so the loggers that
-carry answers replace a token with ``<redacted>`` before any handler sees it."""
+carry answers replace a token with ``<redacted>`` before any handler sees it. Stripe's library logs each
+request's form at DEBUG, the page's address in it URL-encoded (``%2Fc%2F<token>``): that form is
+redacted too, on the ``stripe`` logger (``bot.checkout``)."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-SHARE_TOKEN = re.compile(r"/c/[A-Za-z0-9_-]{16,}")
+SHARE_TOKEN = re.compile(r"(?:/|%2F)c(?:/|%2F)[A-Za-z0-9_-]{16,}", re.IGNORECASE)
 REDACTED = "/c/<redacted>"
 
 # the loggers that carry answers to Slack: Bolt's (named in bot.bootstrap) and Socket Mode's client

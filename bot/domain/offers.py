@@ -5,9 +5,10 @@ An offer is a block size with its price in one currency. A client has at most on
 several at once, ``buy 10h none`` removes one and ``buy none`` removes them all.
 
 Money is a ``Decimal`` in the currency's major unit; Stripe is sent it in minor units (cents), by the
-currency's ISO 4217 exponent. An amount has no more decimals than its currency has minor units, and
-never more than two (the ledger keeps a block's price to cents; Stripe asks the three-decimal
-currencies for amounts that end in 0 anyway). Pure."""
+currency's ISO 4217 exponent, or Stripe's own where it differs (ISK: two, ``STRIPE_EXPONENT``). An amount
+has no more decimals than its currency has minor units (ISO 4217: none for ISK), and never more than two
+(the ledger keeps a block's price to cents; Stripe asks the three-decimal currencies for amounts that
+end in 0 anyway). Pure."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ MINOR_UNITS: Mapping[str, int] = {
     **dict.fromkeys("JPY KRW VND CLP ISK XOF XAF UGX PYG RWF".split(), 0),
     **dict.fromkeys("BHD JOD KWD OMR TND".split(), 3),
 }
+# Stripe's own exponent where it differs from ISO 4217: ISK is a zero-decimal currency, but Stripe's API
+# keeps it two-decimal (an amount of 100 is 1 krona, and must be divisible by 100). Sending ISO's exponent
+# would charge a hundredth of the price.
+STRIPE_EXPONENT: Mapping[str, int] = {"ISK": 2}
 _AMOUNT = re.compile(r"\d+(\.\d+)?")
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 
@@ -56,7 +61,7 @@ class Offer:
 
     @property
     def minor_amount(self) -> int:
-        """The amount in the currency's minor units (cents), as Stripe takes it."""
+        """The amount in Stripe's minor units of the currency (cents), as Stripe takes it."""
         return minor_amount(self.amount, self.currency)
 
 
@@ -77,13 +82,19 @@ def hours_words(minutes: int) -> str:
     return f"{shown} hour" if minutes == 60 else f"{shown} hours"
 
 
+def stripe_exponent(currency: str) -> int:
+    """How many decimals Stripe's API counts in ``currency``'s amounts (ISO 4217's, but for ``STRIPE_EXPONENT``)."""
+    return STRIPE_EXPONENT.get(currency, MINOR_UNITS[currency])
+
+
 def minor_amount(amount: Decimal, currency: str) -> int:
-    return int(amount.scaleb(MINOR_UNITS[currency]).to_integral_value())
+    """``amount`` (major unit) as Stripe's API takes it: in its minor units (``stripe_exponent``)."""
+    return int(amount.scaleb(stripe_exponent(currency)).to_integral_value())
 
 
 def major_amount(minor: int, currency: str) -> Decimal:
     """A minor-unit amount (Stripe's ``amount_total``) back in the currency's major unit."""
-    return Decimal(minor).scaleb(-MINOR_UNITS[currency])
+    return Decimal(minor).scaleb(-stripe_exponent(currency))
 
 
 def parse_currency(word: str) -> str:

@@ -5,6 +5,7 @@ Only a verified payment that agrees with our purchase adds a block; the rest is 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -252,3 +253,29 @@ def test_the_same_event_delivered_twice_at_once_adds_one_block(
     assert sorted(a.text for a in answers) == ["already handled", "credited"]
     assert all(a.status == 200 for a in answers)
     assert len(rows(ctx, Block)) == 1 and len(rows(ctx, StripeEvent)) == 1
+
+
+def test_an_isk_offer_is_charged_in_stripes_two_decimal_units_and_credited(
+    ctx: Context, admin: Actor, acme: int, fake_stripe: FakeStripe
+) -> None:
+    """ISK is zero-decimal in ISO 4217 but two-decimal in Stripe's API: 150000 ISK is 15000000."""
+    do(ctx, admin, "client set acme buy 10h 150000 ISK")
+    session = session_of(fake_stripe, start_checkout(ctx, acme, 600, PAGE))
+    assert fake_stripe.calls[-1].form["line_items[0][price_data][unit_amount]"] == "15000000"
+    assert (session["amount_total"], session["currency"]) == (15_000_000, "isk")
+    event = fake_stripe.event("checkout.session.completed", fake_stripe.pay(session["id"]))
+    assert deliver(ctx, fake_stripe, event).text == "credited"
+    (block,) = rows(ctx, Block)
+    assert (block.minutes, block.price, block.currency) == (600, Decimal("150000"), "ISK")
+
+
+def test_no_share_token_reaches_a_log_through_stripes_library(
+    ctx: Context, acme: int, fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stripe's library logs each request's form (the success_url, URL-encoded) and each answer's body at
+    DEBUG: the page's token in them is redacted like anywhere else."""
+    token = "sRwASrycNQg2WBlQDzbSZPIOfFB7NXDjRq16glE-lQ8"
+    with caplog.at_level(logging.DEBUG):
+        start_checkout(ctx, acme, 600, f"https://hours.example.com/c/{token}")
+    assert "Post details" in caplog.text and "API response body" in caplog.text
+    assert token not in caplog.text

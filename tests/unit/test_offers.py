@@ -19,6 +19,8 @@ from bot.domain.offers import (
     apply_offers,
     format_offers,
     hours_words,
+    major_amount,
+    minor_amount,
     parse_offer_words,
     stored_offers,
 )
@@ -165,3 +167,13 @@ def test_a_failure_after_the_block_was_added_is_told_and_keeps_the_block() -> No
     done = PurchaseFacts("bp_1", "acme", 600, Decimal("950.00"), "USD", "cs_1", "paid", credited=True)
     verdict = on_session_event("checkout.session.async_payment_failed", PAID_SESSION, done)
     assert (verdict.state, verdict.credit, verdict.trouble) == ("paid", False, "payment failed")
+
+
+def test_stripe_is_sent_isk_in_its_own_two_decimal_units_not_iso_4217s_none() -> None:
+    """Stripe keeps ISK two-decimal (100 is 1 krona): ISO 4217's exponent would charge a hundredth."""
+    (offer,) = apply_offers((), parse_offer_words("10h 150000 ISK".split())[0])
+    assert (offer.amount, offer.minor_amount) == (Decimal("150000"), 15_000_000)
+    assert major_amount(15_000_000, "ISK") == Decimal("150000")
+    with pytest.raises(ParseError, match="ISK amounts take no decimals"):
+        parse_offer_words("10h 950.5 ISK".split())
+    assert (minor_amount(Decimal("120000"), "JPY"), minor_amount(Decimal("5.12"), "KWD")) == (120000, 5120)
