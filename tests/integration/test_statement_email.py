@@ -270,3 +270,18 @@ def test_by_hand_a_month_goes_once_and_a_month_not_over_is_refused(
     assert monthly_run(mailing, clock, datetime(2026, 12, 1, 8, 0, tzinfo=UTC)).startswith("0 statements")
     deliver(mailing)
     assert len(mailbox.messages) == 1  # October's went by hand; November had no movements
+
+
+def test_a_bounce_goes_to_the_clients_alert_channel_but_never_once_the_client_can_read_it(
+    mailing: Context, clock: FixedClock, mailbox: MailBox
+) -> None:
+    set_addresses(mailing)
+    do(mailing, Actor.local_admin(), "client set acme channel <#CACME>")
+    with mailing.db.unit_of_work() as uow:  # Slack says CACME is now shared with the client's organisation
+        uow.channels.remember("CACME", True, "shared with Acme (Slack Connect)", clock.now())
+        uow.commit()
+    mailbox.refuse[AP] = "550 5.1.1 no such user"
+    mailbox.refuse[CEO] = "554 5.7.1 rejected"
+    monthly_run(mailing, clock)
+    deliver(mailing)
+    assert [r.target for r in rows(mailing, "statement_bounced")] == ["CMANAGERS", "CMANAGERS"]
