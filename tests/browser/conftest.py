@@ -55,7 +55,10 @@ def browser(chromium: str) -> Iterator[Any]:
     except ImportError:
         _missing("Playwright is not installed: pip install -e '.[dev]'")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium)
+        # the browser keeps the real clock: under `make test-dates` (libfaketime preloaded) Chromium's
+        # network service never loads a page; the page's dates are the server's, and it has no script
+        real_clock = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+        launched = playwright.chromium.launch(executable_path=chromium, env=real_clock)
         yield launched
         launched.close()
 
