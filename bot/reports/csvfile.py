@@ -14,6 +14,8 @@ from bot.domain.worktypes import plain
 from bot.services.page import PageLine
 from bot.services.results import EntryView
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")  # OWASP's list of what a spreadsheet runs as a formula
+
 COLUMNS = [
     "client",
     "entry_id",
@@ -51,7 +53,7 @@ def entries_csv(entries: list[EntryView]) -> bytes:
                 e.client,
                 e.id,
                 e.work_date.isoformat(),
-                e.user_name,
+                _safe(e.user_name),  # a Slack display name: anyone may name themselves "=HYPERLINK(...)"
                 e.user_id,
                 e.typed,
                 e.minutes,
@@ -76,8 +78,11 @@ def entries_csv(entries: list[EntryView]) -> bytes:
 
 
 def _safe(text: str) -> str:
-    """Notes are user text: keep spreadsheets from running them as formulas."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """Notes and names are user text: keep spreadsheets from running them as formulas (a tab or a line
+    break first is read as one too). A bare carriage return becomes a newline: the writer quotes only
+    fields with its own line terminator (``\n``) in them, and a reader would end the row at a lone CR."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 CLIENT_COLUMNS = [

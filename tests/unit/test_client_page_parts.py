@@ -95,3 +95,42 @@ def test_the_burn_down_steps_at_each_change_and_forecasts_to_zero() -> None:
     assert burn_chart(burn, None).forecast is None
     assert burn_chart(burn, start + timedelta(days=400)).forecast is None  # beyond the chart
     assert [t.label for t in chart.y_ticks] == ["10h", "0m"]
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_a_formula_are_neutralised() -> None:
+    import csv
+    import io
+    from datetime import datetime
+
+    from bot.reports.csvfile import client_statement_csv, entries_csv
+    from bot.services.page import PageLine
+    from bot.services.results import EntryView
+
+    day = date(2026, 11, 2)
+    notes = ["=1+2", "+1", "-1", "@SUM(A1)", "\t=1+2", "\r=1+2", "plain"]
+    lines = [
+        PageLine(day, day, "=Eve", 30, None, "standard", note, False, False, False)  # type: ignore[arg-type]
+        for note in notes
+    ]
+    rows = list(csv.DictReader(io.StringIO(client_statement_csv(lines).decode(), newline="")))
+    assert [row["note"] for row in rows] == ["'" + n for n in notes[:-2]] + ["'\n=1+2", "plain"]
+    assert {row["technician"] for row in rows} == {"'=Eve"}
+    entry = EntryView(
+        id=1,
+        client="acme",
+        user_id="U1",
+        user_name='=HYPERLINK("https://evil.example","x")',
+        minutes=30,
+        typed="30m",
+        billable_minutes=30,
+        overage_minutes=0,
+        non_billable=False,
+        work_date=day,
+        note="\t=cmd",
+        ticket=None,
+        source="slack",
+        created_at=datetime(2026, 11, 2, 9),
+        voided=False,
+    )
+    (row,) = csv.DictReader(io.StringIO(entries_csv([entry]).decode(), newline=""))
+    assert row["technician"] == "'" + entry.user_name and row["note"] == "'\t=cmd"
