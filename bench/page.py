@@ -59,7 +59,19 @@ def seed(ctx: Context, clock: FixedClock) -> str:
         count = ENTRIES if handle == "big" else OTHER_ENTRIES
         next_id = _history(ctx.db, ids[handle], ids[handle], count, next_id)  # block n of client n: its first
     link: str = run_text(ctx, ADMIN, "share big").data["link"]  # type: ignore[attr-defined]
+    _analyze(ctx.db)
     return link
+
+
+def _analyze(db: Database) -> None:
+    """Statistics for the planner, as a database in use has them (autovacuum on PostgreSQL): without
+    them, rows inserted in bulk a moment ago look like none, and the plans are a fresh install's."""
+    if db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
 
 
 def _history(db: Database, client_id: int, block_id: int, count: int, first_id: int) -> int:

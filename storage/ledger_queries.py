@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Block, Client, Draw, Entry, LedgerLine
@@ -196,10 +196,12 @@ class StatementRow(NamedTuple):
     non_billable: bool
 
 
-def statement_rows(session: Session, client_id: int, start: date, end: date) -> list[StatementRow]:
+def statement_rows(
+    session: Session, client_id: int, start: date, end: date, latest: int | None = None
+) -> list[StatementRow]:
     """The client's entry and void lines recorded on days in [start, end), in order, with the columns
-    of their entries that a client-safe statement shows."""
-    rows = session.execute(
+    of their entries that a client-safe statement shows; only the ``latest`` of them when given."""
+    query = (
         select(
             LedgerLine.kind,
             LedgerLine.recorded_on,
@@ -218,6 +220,27 @@ def statement_rows(session: Session, client_id: int, start: date, end: date) -> 
             LedgerLine.recorded_on >= start,
             LedgerLine.recorded_on < end,
         )
-        .order_by(LedgerLine.id)
+    )
+    if latest is None:
+        return [StatementRow(*row) for row in session.execute(query.order_by(LedgerLine.id))]
+    rows = session.execute(query.order_by(LedgerLine.id.desc()).limit(latest)).all()
+    return [StatementRow(*row) for row in reversed(rows)]
+
+
+def statement_by_person(session: Session, client_id: int, start: date, end: date) -> list[tuple[str, int, int]]:
+    """``(user name, billable minutes, lines)`` of the client's entry and void lines recorded on days in
+    [start, end), summed by person (a void's minutes taken back): a statement's "by technician"."""
+    signed = case((LedgerLine.kind == "void", -Entry.billable_minutes), else_=Entry.billable_minutes)
+    rows = session.execute(
+        select(Entry.user_name, func.sum(signed), func.count())
+        .select_from(LedgerLine)
+        .join(Entry, Entry.id == LedgerLine.entry_id)
+        .where(
+            LedgerLine.client_id == client_id,
+            LedgerLine.kind.in_(("entry", "void")),
+            LedgerLine.recorded_on >= start,
+            LedgerLine.recorded_on < end,
+        )
+        .group_by(Entry.user_name)
     ).all()
-    return [StatementRow(*row) for row in rows]
+    return [(name, int(minutes or 0), int(count)) for name, minutes, count in rows]

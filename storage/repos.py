@@ -264,8 +264,13 @@ class LedgerLines(_Repository):
     def priced_draws(self, client_id: int, start: date, end: date) -> list[tuple[int, Decimal, int]]:
         return ledger_queries.priced_draws(self._session, client_id, start, end)
 
-    def statement_rows(self, client_id: int, start: date, end: date) -> list[ledger_queries.StatementRow]:
-        return ledger_queries.statement_rows(self._session, client_id, start, end)
+    def statement_rows(
+        self, client_id: int, start: date, end: date, latest: int | None = None
+    ) -> list[ledger_queries.StatementRow]:
+        return ledger_queries.statement_rows(self._session, client_id, start, end, latest)
+
+    def statement_by_person(self, client_id: int, start: date, end: date) -> list[tuple[str, int, int]]:
+        return ledger_queries.statement_by_person(self._session, client_id, start, end)
 
     def changes_by_day(self, client_id: int, start: date, end: date) -> list[tuple[date, int]]:
         return ledger_queries.changes_by_day(self._session, client_id, start, end)

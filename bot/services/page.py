@@ -4,11 +4,15 @@ dataclasses that the web edge renders (``handlers.web``), and the rows of a mont
 Only the client's own, client-safe facts: the balance exactly as ``balance acme`` gives it (the same
 reads and ``bot.services.queries.balance_view``), the state in the domain's words (``hours_state``),
 the blocks with hours in them (size, dates, paid or not; never a price), the burn-down and the
-forecast (``burn_forecast`` over the last 30 and 90 days, as ``report`` forecasts), and a month's client-safe statement (the statement's own figures,
-``statement_totals``, and its lines as the client-safe statement shows them: technicians by first name;
-notes only with ``client-notes on``). A month's lines are read as plain columns
-(``uow.lines.statement_rows``), not entries: a busy client has hundreds a month. No other client, no staff roles, no account manager,
-no internal notes, no alert text. Dates are the client's calendar."""
+forecast (``burn_forecast`` over the last 30 and 90 days, as ``report`` forecasts), and a month's
+client-safe statement: the statement's own figures (``statement_totals``), time by technician, and
+its lines as the client-safe statement shows them (technicians by first name; notes only with
+``client-notes on``). No other client, no staff roles, no account manager, no internal notes, no
+alert text. Dates are the client's calendar.
+
+Fast for a busy client (10,000 entries: ``bench/page.py``): a month's lines are read as plain
+columns (``uow.lines.statement_rows``), not entries, the page lists the latest ``PAGE_LINES`` of
+them (the CSV every one), and the period sums come from the ledger lines' index alone."""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from storage.ledger_queries import StatementRow
 from storage.repos import Client
 
 BURN_DAYS = 90  # the burn-down shows the balance at the end of each of the last 90 days
+PAGE_LINES = 100  # the page lists a month's latest lines; its CSV has every one (a busy month has hundreds)
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,8 @@ class PageStatement:
     overage_billed_minutes: int
     closing_minutes: int
     by_technician: tuple[tuple[str, int], ...]  # first names, most time first
-    lines: tuple[PageLine, ...]
+    lines: tuple[PageLine, ...]  # on the page the latest PAGE_LINES; in the CSV every one
+    line_count: int  # every line of the month
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ def client_page(ctx: Context, shared: SharedClient, month: date | None = None) -
             uow.lines.balance_before(client.id, start),
             tuple(uow.lines.changes_by_day(client.id, start, today + timedelta(days=1))),
         )
-        statement = _statement(uow, client, chosen)
+        statement = _statement(uow, client, chosen, PAGE_LINES)
         per_day = forecast.per_day_30 or forecast.per_day_90
         return ClientPage(
             handle=client.handle,
@@ -206,7 +212,7 @@ def client_statement(ctx: Context, shared: SharedClient, month: date) -> PageSta
     with ctx.db.unit_of_work(read_only=True) as uow:
         client = _client(uow, shared)
         chosen = _month(month, _months(uow, client, ctx.today(client.timezone)))
-        return _statement(uow, client, chosen)
+        return _statement(uow, client, chosen, None)
 
 
 def _client(uow: UnitOfWork, shared: SharedClient) -> Client:
@@ -236,15 +242,18 @@ def _month(month: date | None, months: tuple[date, ...]) -> date:
     return month.replace(day=1)
 
 
-def _statement(uow: UnitOfWork, client: Client, month: date) -> PageStatement:
+def _statement(uow: UnitOfWork, client: Client, month: date, latest: int | None) -> PageStatement:
+    """The month's statement: its figures, who used the time, and its lines (the ``latest`` of them,
+    or all)."""
     period: Period = month_period(month.year, month.month)
     figures = statement_totals(uow, client.id, period)
-    lines = tuple(
-        _line(row, client.client_notes) for row in uow.lines.statement_rows(client.id, period.start, period.end)
-    )
+    rows = uow.lines.statement_rows(client.id, period.start, period.end, latest)
     by_first_name: dict[str, int] = {}
-    for line in lines:
-        by_first_name[line.technician] = by_first_name.get(line.technician, 0) + line.minutes
+    count = 0
+    for name, minutes, lines in uow.lines.statement_by_person(client.id, period.start, period.end):
+        first = _first_name(name)
+        by_first_name[first] = by_first_name.get(first, 0) + minutes
+        count += lines
     return PageStatement(
         month=month,
         label=period.label,
@@ -255,8 +264,13 @@ def _statement(uow: UnitOfWork, client: Client, month: date) -> PageStatement:
         overage_billed_minutes=figures["overage_billed_minutes"],
         closing_minutes=figures["closing_minutes"],
         by_technician=tuple(sorted(((n, m) for n, m in by_first_name.items() if m), key=lambda kv: (-kv[1], kv[0]))),
-        lines=lines,
+        lines=tuple(_line(row, client.client_notes) for row in rows),
+        line_count=count,
     )
+
+
+def _first_name(name: str) -> str:
+    return (name.split() or ["—"])[0]
 
 
 def _line(row: StatementRow, notes: bool) -> PageLine:
@@ -265,7 +279,7 @@ def _line(row: StatementRow, notes: bool) -> PageLine:
     return PageLine(
         recorded_on=row.recorded_on,
         work_date=row.work_date,
-        technician=(row.user_name.split() or ["—"])[0],
+        technician=_first_name(row.user_name),
         minutes=-row.billable_minutes if correction else row.billable_minutes,
         ticket=row.ticket,
         work_type=row.work_type,

@@ -107,6 +107,26 @@ def test_the_month_picker_links_each_month_and_opens_a_past_statement(web: PageD
     assert web.get(history + "?month=october").body == web.get("/nowhere").body
 
 
+def test_a_busy_month_lists_its_latest_lines_and_the_csv_has_every_one(
+    web: PageDriver, page_ctx: Context, history: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.services.page
+
+    monkeypatch.setattr(bot.services.page, "PAGE_LINES", 2)
+    do(page_ctx, TESS, "log acme 15m #43 first")
+    do(page_ctx, TESS, "log acme 30m #44 second")
+    page = web.text(history)
+    assert rows_of(page, "statement-lines") == [
+        ["25 Nov 2026", "Tess", "#43", "15m"],
+        ["25 Nov 2026", "Tess", "#44", "30m"],
+    ]
+    assert "the latest 2 of 3 lines" in page
+    assert rows_of(page, "by-technician") == [["Bob", "1h 30m"], ["Tess", "45m"]]  # every line counts
+    assert rows_of(page, "statement-summary")[2] == ["Used", "2h 15m"]
+    csv_rows = list(csv.DictReader(io.StringIO(web.text(history + "/statement/2026-11.csv"))))
+    assert [r["ticket"] for r in csv_rows] == ["#42", "#43", "#44"]
+
+
 def test_notes_show_only_with_client_notes_on(web: PageDriver, page_ctx: Context, history: str) -> None:
     assert "mailbox migration" not in web.text(history)
     assert "mailbox migration" not in web.text(history + "/statement/2026-11.csv")

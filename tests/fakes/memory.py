@@ -423,7 +423,7 @@ class LedgerLines(_Repository):
 
     totals_by_kind = balance_before = any_before = entry_lines = covered_at = corrections_of = _not_here
     latest = billable_by_work_date = priced_draws = rolled_over = changes_by_day = first_recorded_on = _not_here
-    statement_rows = _not_here
+    statement_rows = statement_by_person = _not_here
 
 
 class Outbox(_Repository):
