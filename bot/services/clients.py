@@ -17,7 +17,7 @@ from bot.domain.commands import (
     ClientShow,
     SetRole,
 )
-from bot.domain.errors import Refused
+from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.followups import followup_kind
 from bot.domain.offers import OfferChange, apply_offers, format_offers, stored_offers
 from bot.domain.roles import Role, Standing, require
@@ -148,6 +148,7 @@ def add_client(ctx: Context, actor: Actor, command: ClientAdd) -> ClientView:
 def _change(ctx: Context, actor: Actor, handle: str, action: str, changes: dict[str, Any]) -> ClientView:
     with ctx.db.unit_of_work() as uow:
         require(ctx.role(uow, actor), Role.ADMIN, "change clients")
+        _refuse_a_guest_choosing_statement_emails(actor, changes)
         _refuse_a_shared_alert_channel(uow, changes)
         client = client_named(uow, handle, lock=True)
         before = _snapshot(client)
@@ -214,6 +215,16 @@ def archive_client(ctx: Context, actor: Actor, command: ClientArchive) -> Client
 @serves(ClientSet)
 def set_client(ctx: Context, actor: Actor, command: ClientSet) -> ClientView:
     return _change(ctx, actor, command.handle, "client_set", dict(command.changes))
+
+
+def _refuse_a_guest_choosing_statement_emails(actor: Actor, changes: dict[str, Any]) -> None:
+    """Each statement e-mail carries a link to the client's page: choosing where they go is sharing the
+    page, which a guest never does, whatever role they were given (``bot.services.shares``)."""
+    if "statement_emails" in changes and actor.standing is not Standing.STAFF and not actor.local:
+        raise PermissionDenied(
+            "Only the MSP's own account managers and admins can choose where a client's statements are "
+            "e-mailed (each carries a link to the client's page); guests can't."
+        )
 
 
 def _refuse_a_shared_alert_channel(uow: UnitOfWork, changes: dict[str, Any]) -> None:

@@ -285,3 +285,23 @@ def test_a_bounce_goes_to_the_clients_alert_channel_but_never_once_the_client_ca
     monthly_run(mailing, clock)
     deliver(mailing)
     assert [r.target for r in rows(mailing, "statement_bounced")] == ["CMANAGERS", "CMANAGERS"]
+
+
+def test_a_guest_given_the_admin_role_can_not_send_statements_and_their_links_to_an_address(
+    mailing: Context, clock: FixedClock, mailbox: MailBox
+) -> None:
+    """Each statement e-mail carries a page link: choosing where they go is sharing the page, which a
+    guest never does whatever role they were given (``share``'s rule)."""
+    from bot.domain.roles import Standing
+
+    do(mailing, Actor.local_admin(), "role <@UGINA> admin")
+    guest = Actor("UGINA", "Gina Guest", standing=Standing.GUEST)
+    for words in ("statement-email gina@evil.example", "statement-email none", "rounding 15m statement-email x@y.z"):
+        with pytest.raises(PermissionDenied) as refused:
+            do(mailing, guest, f"client set acme {words}")
+        assert "guests can't" in str(refused.value)
+    with mailing.db.unit_of_work(read_only=True) as uow:
+        assert uow.session.scalar(select(Client.statement_emails)) is None
+    do(mailing, guest, "client set acme rounding 15m")  # the rest of client set is the role's
+    set_addresses(mailing, AP)  # staff may
+    assert monthly_run(mailing, clock).startswith("1 statement")
