@@ -117,6 +117,16 @@ def create_web_wsgi_app(ctx: Context) -> WsgiApp:
     return wsgi
 
 
+# the web surface's security headers (handlers.web.security) on /healthz too, which answers beside it
+HEALTHZ_HEADERS = (
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Cache-Control", "private, no-store"),
+)
+
+
 def _healthz_or(
     web: WsgiApp, ctx: Context, environ: dict[str, Any], start_response: Callable[..., Any]
 ) -> Iterable[bytes]:
@@ -125,7 +135,7 @@ def _healthz_or(
         body = json.dumps({"ok": healthy, "database": "ok" if healthy else "unavailable"}).encode()
         start_response(
             "200 OK" if healthy else "503 Service Unavailable",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *HEALTHZ_HEADERS],
         )
         return [body]
     return web(environ, start_response)

@@ -66,6 +66,15 @@ def test_every_response_carries_the_security_headers(web: PageDriver, link: str,
         assert reply.headers[name] == value, name
 
 
+def test_healthz_beside_the_page_carries_the_security_headers_too(web: PageDriver) -> None:
+    reply = web.get("/healthz")
+    assert reply.status == 200 and reply.headers["content-type"] == "application/json"
+    for name in ("referrer-policy", "x-content-type-options", "cache-control"):
+        assert reply.headers[name] == SECURITY_HEADERS[name], name
+    assert reply.headers["content-security-policy"].startswith("default-src 'none'")
+    assert reply.headers["x-frame-options"] == "DENY"
+
+
 def test_the_stylesheet_is_a_static_file_and_the_page_has_no_script_or_inline_style(web: PageDriver, link: str) -> None:
     page = web.text(link)
     assert "<script" not in page and "style=" not in page and "<style" not in page
