@@ -31,6 +31,7 @@ from bot.phrasebook import (
     percent_label,
     psa_link,
     report_lines,
+    statement_words,
     topup_line,
     void_line,
     waiting_lines,
@@ -321,9 +322,10 @@ def client_table(clients: list[ClientView]) -> FitTable:
             "Allotment",
             "Refill",
             "Buy",
+            "Statements",
             "",
         ),
-        wrap={"Name", "Aliases", "PSA", "Refill", "Buy"},
+        wrap={"Name", "Aliases", "PSA", "Refill", "Buy", "Statements"},
     )
     for c in clients:
         overdraft = "unlimited" if c.overdraft_minutes is None else format_duration(c.overdraft_minutes)
@@ -346,6 +348,7 @@ def client_table(clients: list[ClientView]) -> FitTable:
             allotment_label(c),
             c.refill.removeprefix("refill "),
             c.buy_offers or "",
+            " · ".join(statement_words(c)),
             "archived" if c.archived else "",
         )
     return table

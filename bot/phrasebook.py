@@ -5,6 +5,7 @@ rich, Slack or SQLAlchemy."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import singledispatch
@@ -295,6 +296,19 @@ def payment_and_psa_words(client: ClientView) -> list[str]:
         f"pay-first {'on' if client.pay_first else 'off'}",
         f"psa-product {client.psa_product_id or 'none'}",
         f"psa-alert {client.psa_alert}{default}",
+    ]
+
+
+def statement_words(
+    client: ClientView, channel: Callable[[str], str] = lambda c: f"#{c}", text: Callable[[str], str] = str
+) -> list[str]:
+    """``statement-to #C1`` (``none``), ``statement-email ap@acme.example,ceo@acme.example`` (``none``):
+    where the client's monthly statement goes, in the words that set it, as ``--json`` has them
+    (``statement_channel``, ``statement_emails``); ``channel`` shows a channel id (Slack links it) and
+    ``text`` the addresses (Slack escapes them)."""
+    return [
+        f"statement-to {channel(client.statement_channel) if client.statement_channel else 'none'}",
+        f"statement-email {text(client.statement_emails or 'none')}",
     ]
 
 

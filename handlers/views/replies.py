@@ -35,6 +35,7 @@ from bot.phrasebook import (
     psa_link,
     statement_headline,
     statement_lines,
+    statement_words,
     topup_notes,
     topup_validity,
     topup_verb,
@@ -250,6 +251,7 @@ def render_client(client: ClientView) -> str:
         + (f" · allotment {allotment_label(client)}" if allotment_label(client) else "")
         + (f" · {client.refill}" if client.refill_mode != "notify" else "")
         + f" · buy {escape(client.buy_offers or 'none')}"
+        + "".join(f" · {words}" for words in statement_words(client, lambda c: f"<#{c}>", escape))
     )
 
 

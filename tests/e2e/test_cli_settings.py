@@ -85,3 +85,15 @@ def test_offers_are_set_shown_and_refused_with_an_example_through_the_cli(cli: C
     said = " ".join((refused.stdout + refused.stderr).split())
     assert refused.returncode != 0 and "at most 2 decimals" in said and "buy 10h 950 USD, 20h 1800 USD" in said
     assert cli.json("client", "show", "acme")["buy_offers"] == "20h 1800.00 USD"
+
+
+def test_client_show_shows_where_the_statement_goes_as_json_has_it(cli: Cli) -> None:
+    cli.env["COLUMNS"] = "80"  # the table as "Header: value" lines
+    cli.run("client", "add", "acme", "Acme")
+    plain = " ".join(cli.run("client", "show", "acme").stdout.split())
+    assert "statement-to none · statement-email none" in plain, plain
+    cli.run("client", "set", "acme", "statement-to", "<#CFIN>", "statement-email", "ap@acme.example,ceo@acme.example")
+    shown = cli.json("client", "show", "acme")
+    assert (shown["statement_channel"], shown["statement_emails"]) == ("CFIN", "ap@acme.example,ceo@acme.example")
+    plain = " ".join(cli.run("client", "show", "acme").stdout.split())
+    assert "statement-to #CFIN · statement-email ap@acme.example,ceo@acme.example" in plain, plain

@@ -23,3 +23,11 @@ def test_client_show_names_pay_first_psa_product_and_psa_alert(slack: SlackDrive
     after = shown(slack)
     assert "pay-first on" in after and "psa-product 12" in after, after
     assert "psa-alert off" in after and "psa-alert off (default)" not in after, after
+
+
+def test_client_show_names_where_the_statement_goes(slack: SlackDriver, acme: str) -> None:
+    assert "statement-to none \\u00b7 statement-email none" in shown(slack)
+    words = "client set acme statement-to <#CFIN> statement-email ap@acme.example,a&b@acme.example"
+    assert slack.command("/blocktime", words, user="UADMIN").status == 200
+    after = shown(slack)
+    assert "statement-to <#CFIN> \\u00b7 statement-email ap@acme.example,a&amp;b@acme.example" in after, after
