@@ -2,11 +2,11 @@
 browser Playwright downloads) driven by Playwright. Every test here carries the ``browser`` marker.
 
 Without a Chromium the ring is skipped, saying how to install one; with ``BLOCKTIME_REQUIRE_BROWSER=1``
-(``.ci/run`` sets it) a missing Chromium fails instead, so CI never passes by skipping. One browser per
-session; each test gets a fresh context (cookies, downloads) whose console is watched: any error or
-warning the page logs, an uncaught exception, a failed request or a Content-Security-Policy
-violation fails the test at teardown unless the test said it expects it. Screenshots go to ``BLOCKTIME_ARTEFACTS`` (default: a
-new folder in the system's temporary directory), printed at the end of the run."""
+(``.ci/run`` sets it) a missing Chromium fails instead, so CI never passes by skipping. One browser and
+one context per session; each test gets a new page whose console is watched: any error or warning the
+page logs, an uncaught exception, a failed request or a Content-Security-Policy violation fails the
+test at teardown unless the test said it expects it. Screenshots go to ``BLOCKTIME_ARTEFACTS``
+(default: a new folder in the system's temporary directory), printed at the end of the run."""
 
 from __future__ import annotations
 
@@ -68,20 +68,24 @@ def console() -> ConsoleWatch:
     return ConsoleWatch()
 
 
-@pytest.fixture
-def context(browser: Any, console: ConsoleWatch) -> Iterator[Any]:
-    """A fresh browser context at a desktop size, every page of it watched by ``console``."""
+@pytest.fixture(scope="session")
+def context(browser: Any) -> Iterator[Any]:
+    """One browser context at a desktop size for the session (a context costs a few tenths of a second
+    to make; the page keeps no cookies or storage that one test could leave to the next)."""
     made = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     made.add_init_script(WATCH_CSP)
-    made.on("page", console.attach)
     yield made
     made.close()
-    assert console.unexpected() == [], "the browser reported errors"
 
 
 @pytest.fixture
-def page(context: Any) -> Any:
-    return context.new_page()
+def page(context: Any, console: ConsoleWatch) -> Iterator[Any]:
+    """A new page, watched by ``console``: anything it reports fails the test at teardown."""
+    opened = context.new_page()
+    console.attach(opened)
+    yield opened
+    opened.close()
+    assert console.unexpected() == [], "the browser reported errors"
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ a link made with ``share`` opens it and shows the figures ``balance --json`` giv
 month's statement lines as ``report --json`` has them, and downloads that month as CSV; a revoked or
 wrong link is the plain 404; each state (healthy, low, used up, in overage, on hold) shows its figures
 on a phone and a desktop (screenshots kept as artefacts); the page passes an accessibility smoke check.
-Every page's console stays clean (the ring's ``context`` fixture fails a test on any error or CSP
+Every page's console stays clean (the ring's ``page`` fixture fails a test on any error or CSP
 violation)."""
 
 from __future__ import annotations
