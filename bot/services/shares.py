@@ -174,12 +174,20 @@ def resolve_share(ctx: Context, token: str, now: datetime) -> SharedClient | Non
 
     The token is looked up by its SHA-256, not compared: the database finds the row by a hash an
     attacker cannot steer toward a stored one, so how long the lookup takes tells nothing about any
-    token, and a constant-time compare (``hmac.compare_digest``) would add nothing."""
+    token, and a constant-time compare (``hmac.compare_digest``) would add nothing.
+
+    Anyone on the internet may ask, with any token: the link is looked up in a read-only unit of work
+    first, so a wrong token never takes the write lock (SQLite has one writer; a flood of guesses would
+    queue every Slack write behind it). Only a live link's view is written, the link read again there."""
     if not token or len(token) > LONGEST_TOKEN:
         return None
+    digest = token_hash(token)
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        if not _live(uow.shares.by_hash(digest), now):
+            return None
     with ctx.db.unit_of_work() as uow:
-        link = uow.shares.by_hash(token_hash(token), lock=True)
-        if link is None or link.revoked_at is not None or link.expires_at <= now:
+        link = uow.shares.by_hash(digest, lock=True)
+        if link is None or not _live(link, now):  # revoked in between
             return None
         client = uow.clients.by_id(link.client_id)
         if client is None:  # pragma: no cover - a link's client is never deleted
@@ -189,6 +197,10 @@ def resolve_share(ctx: Context, token: str, now: datetime) -> SharedClient | Non
         shared = SharedClient(client.id, client.handle, client.display_name, client.timezone, link.id)
         uow.commit()
     return shared
+
+
+def _live(link: ShareLink | None, now: datetime) -> bool:
+    return link is not None and link.revoked_at is None and link.expires_at > now
 
 
 def _day(ctx: Context, iso: str) -> str:

@@ -95,6 +95,31 @@ def test_a_wrong_a_revoked_and_an_expired_token_all_open_nothing_alike(
     assert resolve_share(ctx, kept, now + timedelta(days=9)) is not None
 
 
+def test_a_token_that_opens_nothing_never_takes_the_write_lock(
+    ctx: Context, acme: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may ask with any token: only a live link's view is written (SQLite has one writer)."""
+    kept = token_of(do(ctx, MANAGER, "share acme").data["link"])
+    revoked = do(ctx, MANAGER, "share acme")
+    do(ctx, MANAGER, f"share revoke acme {revoked.data['id']}")
+    expiring = token_of(do(ctx, MANAGER, "share acme 1d").data["link"])
+    opened: list[bool] = []
+    real = ctx.db.unit_of_work
+
+    def unit_of_work(read_only: bool = False) -> object:
+        opened.append(read_only)
+        return real(read_only)
+
+    monkeypatch.setattr(ctx.db, "unit_of_work", unit_of_work)
+    later = clock.now() + timedelta(days=1)
+    for token in (kept + "x", "A" * 43, token_of(revoked.data["link"]), expiring):
+        assert resolve_share(ctx, token, later) is None
+    assert opened and all(opened), opened  # read-only units of work only
+    opened.clear()
+    assert resolve_share(ctx, kept, later) is not None
+    assert False in opened  # the live link's view is recorded
+
+
 def test_revoking_without_an_id_ends_every_link_of_that_client_only(ctx: Context, acme: str) -> None:
     a1, a2 = (token_of(do(ctx, MANAGER, "share acme").data["link"]) for _ in range(2))
     g = token_of(do(ctx, MANAGER, "share globex").data["link"])
