@@ -139,6 +139,22 @@ def test_paying_on_the_fake_checkout_page_comes_back_to_the_page_with_the_hours(
     assert do(shop, ADMIN, "balance acme").balances[0].remaining_minutes == 1200
 
 
+def test_a_payment_for_a_link_revoked_since_and_a_checkout_expired_since_still_adds_the_block(
+    web: PageDriver, shop: Context, link: str, fake_stripe: FakeStripe
+) -> None:
+    """The client paid: the block follows, whatever became of the link or the session meanwhile."""
+    session_id = post_form(web, f"{link}/buy", {"minutes": "600"}).headers["location"].rsplit("/", 1)[1]
+    do(shop, ADMIN, "share revoke acme")
+    assert web.get(link).status == 404
+    url = fake_stripe.webhook_url or ""
+    session = fake_stripe.public(fake_stripe.sessions[session_id])
+    assert fake_stripe.deliver(url, fake_stripe.event("checkout.session.expired", session)).text == "expired\n"
+    paid = fake_stripe.event("checkout.session.completed", fake_stripe.pay(session_id))
+    assert fake_stripe.deliver(url, paid).text == "credited\n"
+    (block,) = rows(shop, Block)
+    assert (block.minutes, block.paid) == (600, True)
+
+
 def test_a_checkout_paid_later_adds_one_block(
     web: PageDriver, shop: Context, link: str, fake_stripe: FakeStripe
 ) -> None:
