@@ -29,7 +29,7 @@ class Chart:
     height: int
     line: str  # the balance's polyline points
     zero_y: float
-    forecast: str | None  # the forecast's polyline points, when it runs out within the chart
+    forecast: str | None  # the forecast's polyline points toward the run-out date (cut at the chart's edge)
     y_ticks: tuple[Tick, ...]
     x_ticks: tuple[Tick, ...]
     today_x: float
@@ -62,8 +62,12 @@ def burn_chart(burn: BurnDown, run_out_on: date | None) -> Chart:
         previous = balance
     forecast = None
     last = balances[-1]
-    if run_out_on is not None and last > 0 and run_out_on <= end:
-        forecast = f"{x(burn.end)},{y(last)} {x(run_out_on)},{y(0)}"
+    if run_out_on is not None and last > 0 and run_out_on > burn.end:
+        if run_out_on <= end:
+            forecast = f"{x(burn.end)},{y(last)} {x(run_out_on)},{y(0)}"
+        else:  # beyond the chart: the line toward it, cut at the right edge
+            left_at_end = last - last * (end - burn.end).days // (run_out_on - burn.end).days
+            forecast = f"{x(burn.end)},{y(last)} {x(end)},{y(left_at_end)}"
     y_ticks = tuple(Tick(LEFT - 6, y(m), format_duration(m), "end") for m in sorted({high, 0, low}, reverse=True))
     x_ticks = tuple(
         Tick(x(day), HEIGHT - 8, f"{day.day} {day:%b}", anchor)

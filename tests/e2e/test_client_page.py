@@ -59,11 +59,11 @@ def test_a_live_link_opens_its_clients_page(web: PageDriver, link: str) -> None:
     assert "Globex" not in page
 
 
-@pytest.mark.parametrize("path", ["LINK", "/c/x", "/static/page.css", "/nowhere", "/c/x/y"])
-def test_every_response_carries_the_security_headers(web: PageDriver, link: str, path: str) -> None:
-    reply = web.get(link if path == "LINK" else path)
-    for name, value in SECURITY_HEADERS.items():
-        assert reply.headers[name] == value, name
+def test_every_response_carries_the_security_headers(web: PageDriver, link: str) -> None:
+    for path in (link, f"{link}/statement/2026-11.csv", "/c/x", "/static/page.css", "/nowhere", "/c/x/y"):
+        reply = web.get(path)
+        for name, value in SECURITY_HEADERS.items():
+            assert reply.headers[name] == value, (path, name)
 
 
 def test_healthz_beside_the_page_carries_the_security_headers_too(web: PageDriver) -> None:

@@ -206,39 +206,43 @@ def test_every_user_text_is_escaped(web: PageDriver, page_ctx: Context, clock: F
     assert "&lt;script&gt;n&lt;/script&gt;" in page and "&lt;img" in page
 
 
-@pytest.mark.parametrize(
-    ("lines", "state", "words"),
-    [
-        (["topup acme 10"], "healthy", "Healthy"),
-        (["topup acme 10", "log acme 9h30m"], "low", "Low"),
-        (["topup acme 10", "log acme 10h"], "used up", "Used up"),
-        (["client set acme overdraft unlimited", "topup acme 10", "log acme 11h"], "in overage", "In overage"),
-        (
-            ["client set acme overdraft unlimited", "client set acme hold-at 1h", "topup acme 10", "log acme 11h"],
-            "on hold",
-            "On hold",
-        ),
-    ],
-)
-def test_each_state_is_shown_in_words(
-    web: PageDriver, page_ctx: Context, cli: Cli, lines: list[str], state: str, words: str
+STATES = {  # client: (its lines, the state, the words shown)
+    "fine": (["topup fine 10"], "healthy", "Healthy"),
+    "few": (["topup few 10", "log few 9h30m"], "low", "Low"),
+    "none": (["topup none 10", "log none 10h"], "used up", "Used up"),
+    "over": (["client set over overdraft unlimited", "topup over 10", "log over 11h"], "in overage", "In overage"),
+    "held": (
+        ["client set held overdraft unlimited", "client set held hold-at 1h", "topup held 10", "log held 11h"],
+        "on hold",
+        "On hold",
+    ),
+}
+
+
+def test_each_state_is_shown_in_words_with_the_clis_figures(web: PageDriver, page_ctx: Context, cli: Cli) -> None:
+    for handle, (lines, _, _) in STATES.items():
+        do(page_ctx, ADMIN, f"client add {handle} {handle.title()} Ltd")
+        for line in lines:
+            do(page_ctx, TESS if line.startswith("log") else ADMIN, line)
+    balances = {b["client"]: b for b in cli.json("balance")["balances"]}
+    for handle, (_, state, words) in STATES.items():
+        page = web.text(do(page_ctx, ADMIN, f"share {handle}").data["link"])
+        assert f'data-state="{state}"><strong>{words}</strong>' in page, handle
+        assert figure(page, "hours-left") == balances[handle]["remaining_minutes"]
+        if state in ("in overage", "on hold"):
+            assert figure(page, "overage") == balances[handle]["overage_minutes"] == 60
+
+
+def test_the_burn_down_is_inline_svg_with_the_forecast_run_out_date(
+    web: PageDriver, page_ctx: Context, history: str
 ) -> None:
-    do(page_ctx, ADMIN, "client add acme Acme Corp")
-    for line in lines:
-        do(page_ctx, TESS if line.startswith("log") else ADMIN, line)
-    page = web.text(do(page_ctx, ADMIN, "share acme").data["link"])
-    assert f'data-state="{state}"><strong>{words}</strong>' in page
-    assert figure(page, "hours-left") == cli.json("balance", "acme")["remaining_minutes"]
-    if state in ("in overage", "on hold"):
-        assert figure(page, "overage") == 60
+    from bot.services.reports import forecast_facts  # what `report acme` forecasts
 
-
-def test_the_burn_down_is_inline_svg_with_the_forecast_run_out_date(web: PageDriver, history: str, cli: Cli) -> None:
     page = web.text(history)
     svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]
-    assert 'role="img"' in svg and "<title" in svg and 'class="balance"' in svg
-    report = cli.json("report", "acme")
-    run_out = report["forecast"]["run_out_on"]
+    assert 'role="img"' in svg and "<title" in svg and 'class="balance"' in svg and 'class="forecast"' in svg
+    with page_ctx.db.unit_of_work(read_only=True) as uow:
+        run_out = forecast_facts(uow, page_ctx, uow.clients.get("acme"))["run_out_on"]  # type: ignore[arg-type]
     assert run_out is not None
     assert f'id="run-out" data-date="{run_out}"' in page
     assert "<img" not in page  # no image request: the chart is in the page

@@ -93,7 +93,8 @@ def test_the_burn_down_steps_at_each_change_and_forecasts_to_zero() -> None:
     assert xs == sorted(xs) and chart.forecast is not None
     assert chart.forecast.split()[1].endswith(f",{chart.zero_y}")
     assert burn_chart(burn, None).forecast is None
-    assert burn_chart(burn, start + timedelta(days=400)).forecast is None  # beyond the chart
+    beyond = burn_chart(burn, start + timedelta(days=89 + 60)).forecast  # runs out 60 days on: cut at 30
+    assert beyond is not None and beyond.split()[1] == f"{float(chart.right)},{(chart.zero_y + chart.top) / 2}"
     assert [t.label for t in chart.y_ticks] == ["10h", "0m"]
 
 
