@@ -6,11 +6,13 @@ shows the new paid block and the hours, as ``balance --json`` has them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.domain.durations import format_duration
+from tests.browser.harness import screenshot
 from tests.browser.site import Site
 from tests.fakes.stripe_api import FakeStripe
 
@@ -42,7 +44,7 @@ def hours_left(page: Any) -> int:
 
 
 def test_buying_10_hours_through_checkout_adds_a_paid_block_once_stripe_confirms(
-    shop: Site, stripe: FakeStripe, page: Any
+    shop: Site, stripe: FakeStripe, page: Any, artefacts: Path
 ) -> None:
     before = shop.json("balance", "acme")
     link = shop.link("acme")
@@ -59,6 +61,8 @@ def test_buying_10_hours_through_checkout_adds_a_paid_block_once_stripe_confirms
     page.wait_for_url(f"{link}?bought=*")
     assert "appear here as soon as the payment is confirmed" in page.get_by_role("status").inner_text()
     assert hours_left(page) == 60  # paid at Stripe, but no block before the webhook says so
+    if shop.backend == "sqlite":
+        screenshot(page, artefacts, "client-page-bought-waiting-for-stripe")
 
     event = stripe.event("checkout.session.completed", stripe.public(stripe.sessions[session_id]))
     delivered = stripe.deliver(f"{shop.base_url}/stripe/webhook", event)
@@ -73,3 +77,5 @@ def test_buying_10_hours_through_checkout_adds_a_paid_block_once_stripe_confirms
     assert ["Block 2", "10h", "10h", "never", "paid"] in [[c.strip() for c in row] for row in rows]
     assert page.locator("#state").get_attribute("data-state") == "healthy"
     assert format_duration(660) == page.locator("#hours-left").inner_text()
+    if shop.backend == "sqlite":
+        screenshot(page, artefacts, "client-page-bought-block-added")
