@@ -31,6 +31,7 @@ from bot.phrasebook import (
     percent_label,
     psa_link,
     report_lines,
+    statement_preview_heading,
     statement_words,
     topup_line,
     void_line,
@@ -51,6 +52,7 @@ from bot.services.results import (
     LogResult,
     Message,
     Result,
+    StatementPreview,
     TopUpResult,
     VoidResult,
     renewal_label,
@@ -179,6 +181,12 @@ def _(result: WorkTypesResult, console: Console) -> None:
 @_view.register
 def _(result: Message, console: Console) -> None:
     say(console, result.message)
+
+
+@_view.register
+def _(result: StatementPreview, console: Console) -> None:
+    say(console, "\n".join(statement_preview_heading(result)))
+    say(console, f"\nSubject: {result.subject}\n\n{result.text}")
 
 
 @_view.register

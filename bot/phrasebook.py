@@ -36,7 +36,16 @@ from bot.domain.notices import (
 from bot.domain.payments import Unpaid, held_note, left_words
 from bot.domain.refills import entry_refill_words, refill_words
 from bot.domain.worktypes import STANDARD, multiplier_label
-from bot.services.results import BalanceView, BlockView, ClientCard, ClientView, LogResult, TopUpResult, VoidResult
+from bot.services.results import (
+    BalanceView,
+    BlockView,
+    ClientCard,
+    ClientView,
+    LogResult,
+    StatementPreview,
+    TopUpResult,
+    VoidResult,
+)
 
 if TYPE_CHECKING:  # results of services that hold queries: their types only
     from bot.services.payments import PaymentResult
@@ -759,6 +768,29 @@ def statement_email_text(statement: StatementEmail, link: str | None, expires_on
     if words and link:
         lines += ["", words, link]
     return "\n".join(lines) + "\n"
+
+
+def statement_preview_heading(preview: StatementPreview) -> list[str]:
+    """What a manager reads above a statement e-mail's preview: to whom ``--email`` would send it, and
+    what stops it (no address, a month not over, no mail server); nothing is sent by a preview."""
+    command = f"statement {preview.client} {preview.month} --email"
+    lines = [f"Preview of the {preview.period} statement e-mail of {preview.display_name} (nothing sent)."]
+    if not preview.addresses:
+        lines.append(
+            f"It has no statement e-mail addresses yet: `client set {preview.client} statement-email "
+            "ap@acme.example,ceo@acme.example` sets them."
+        )
+    else:
+        waiting = [a for a in preview.addresses if a not in preview.already]
+        if preview.already:
+            lines.append(f"Already e-mailed to {', '.join(preview.already)}.")
+        if waiting:
+            lines.append(f"`{command}` sends it to {', '.join(waiting)}.")
+    if not preview.month_over:
+        lines.append(f"{preview.period} is not over yet in the client's time zone: it can be e-mailed once it is.")
+    if not preview.mail_server:
+        lines.append("No mail server is configured (SMTP_URL): nothing can be e-mailed yet.")
+    return lines
 
 
 @singledispatch

@@ -285,6 +285,15 @@ class EmailStatement:
     period: Period
 
 
+@dataclass(frozen=True)
+class PreviewStatement:
+    """``statement acme last month``: the client-safe statement of one month as its e-mail would carry
+    it, shown only to the manager who asks; nothing is sent or written."""
+
+    client: str
+    period: Period
+
+
 Command = (
     LogTime
     | Balance
@@ -322,6 +331,7 @@ Command = (
     | ShareList
     | ShareRevoke
     | EmailStatement
+    | PreviewStatement
 )
 
 

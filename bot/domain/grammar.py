@@ -43,6 +43,7 @@ from bot.domain.commands import (
     MarkPaid,
     MarkUnpaid,
     NudgesSet,
+    PreviewStatement,
     Report,
     SetRole,
     ShareCreate,
@@ -865,25 +866,28 @@ def _report(tokens: list[str], today: date, max_minutes: int) -> Command:
 
 @declare(
     "statement",
-    usage="statement <client> [last month|YYYY-MM] --email   e.g. statement acme last month --email"
-    "  (the client-safe statement to the client's statement-email addresses; managers)",
-    makes={EmailStatement: Facts(writes=True, role=Role.MANAGER)},
+    usage="statement <client> [last month|YYYY-MM] [--email]   e.g. statement acme last month --email"
+    "  (the client-safe statement to the client's statement-email addresses; without --email, a preview "
+    "of it shown only to you; managers)",
+    makes={
+        EmailStatement: Facts(writes=True, role=Role.MANAGER),
+        PreviewStatement: Facts(writes=False, role=Role.MANAGER),
+    },
 )
 def _statement(tokens: list[str], today: date, max_minutes: int) -> Command:
-    example = "statement acme last month --email"
+    emailed = any(t.lower() == "--email" for t in tokens)
+    example = "statement acme last month --email" if emailed else "statement acme last month"
     words = [t for t in tokens if t.lower() != "--email"]
     if not words or words[0].startswith("-"):
-        raise ParseError("Say which client's statement to e-mail.", example)
-    if len(words) == len(tokens):
         raise ParseError(
-            f"`statement` e-mails a client's statement: add --email (to read it here, `report {words[0].lower()} "
-            "last month`).",
-            example,
+            "Say which client's statement to e-mail." if emailed else "Say which client's statement.", example
         )
     period = parse_period(" ".join(words[1:]) or "last month", today)
     if add_months(period.start, 1) != period.end:
-        raise ParseError("A statement e-mail is of one month; name one.", example)
-    return EmailStatement(words[0].lower(), period)
+        raise ParseError("A statement is of one month; name one (several months: `report`).", example)
+    if emailed:
+        return EmailStatement(words[0].lower(), period)
+    return PreviewStatement(words[0].lower(), period)
 
 
 @declare(

@@ -314,6 +314,26 @@ class Message(Result):
 
 
 @dataclass(frozen=True)
+class StatementPreview(Result):
+    """``statement acme last month``: the statement e-mail a client would get (``subject`` and ``text``, its
+    plain-text part, the page's link a placeholder), its client-safe facts and lines (``statement``), and
+    what ``--email`` would do: the client's ``addresses``, those ``already`` sent this month's, whether
+    the month is over in the client's time zone and a mail server (``SMTP_URL``) is set."""
+
+    client: str
+    display_name: str
+    period: str  # "October 2026"
+    month: str  # "2026-10": how a command names it
+    addresses: list[str]
+    already: list[str]
+    month_over: bool
+    mail_server: bool
+    subject: str
+    text: str
+    statement: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class BalancesResult(Result):
     balances: list[BalanceView]
 

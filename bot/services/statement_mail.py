@@ -39,19 +39,20 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.commands import EmailStatement
+from bot.domain.commands import EmailStatement, PreviewStatement
 from bot.domain.dates import Period
 from bot.domain.errors import PermissionDenied, Refused
 from bot.domain.fields import STATEMENT_EMAIL_EXAMPLE, statement_emails_of
 from bot.domain.notices import StatementBounced, StatementEmail, StatementLine
 from bot.domain.roles import Role, Standing, require
+from bot.phrasebook import statement_email_subject, statement_email_text
 from bot.services.alerts import queue
 from bot.services.book import SYSTEM, forfeit_due
 from bot.services.context import Actor, Context, client_named, record_audit
 from bot.services.dispatch import serves
 from bot.services.people import channel_shared
 from bot.services.reports import client_safe_statement, entry_movements, statement_facts
-from bot.services.results import Message
+from bot.services.results import Message, StatementPreview
 from bot.services.shares import TOKEN_BYTES, link_of, token_hash
 from storage.db import UnitOfWork
 from storage.outbox import new_row
@@ -86,10 +87,7 @@ def queue_statement_emails(
         if lines is None:
             lines = statement_lines(uow, client, period)
         link_id = _mint_link(uow, ctx, client, now) if ctx.settings.public_url else None
-        facts = {**safe_facts, "address": address, "link_id": link_id}
-        notice = replace(
-            StatementEmail.from_json(facts), lines=lines[:MOST_LINES], more_lines=max(0, len(lines) - MOST_LINES)
-        )
+        notice = statement_email(safe_facts, address, link_id, lines)
         row = new_row(
             kind=KIND,
             destination="email",
@@ -103,6 +101,17 @@ def queue_statement_emails(
     if queued:
         uow.after_commit(ctx.db.outbox_written)
     return queued, before
+
+
+def statement_email(
+    safe_facts: dict[str, Any], address: str, link_id: int | None, lines: tuple[StatementLine, ...]
+) -> StatementEmail:
+    """The e-mail's facts: the client-safe statement, its address and link, and at most ``MOST_LINES``
+    of its lines (how many more are left out)."""
+    facts = {**safe_facts, "address": address, "link_id": link_id}
+    return replace(
+        StatementEmail.from_json(facts), lines=lines[:MOST_LINES], more_lines=max(0, len(lines) - MOST_LINES)
+    )
 
 
 def statement_lines(uow: UnitOfWork, client: Client, period: Period) -> tuple[StatementLine, ...]:
@@ -192,6 +201,12 @@ def month_is_over(ctx: Context, client: Client, period: Period, at: time = time(
     return ctx.now() >= datetime.combine(period.end, at, ZoneInfo(client.timezone))
 
 
+def _require_staff_manager(uow: UnitOfWork, ctx: Context, actor: Actor, what: str) -> None:
+    require(ctx.role(uow, actor), Role.MANAGER, what)
+    if actor.standing is not Standing.STAFF and not actor.local:
+        raise PermissionDenied(f"Only the MSP's own account managers and admins can {what}.")
+
+
 @serves(EmailStatement)
 def email_statement(ctx: Context, actor: Actor, command: EmailStatement) -> Message:
     """``statement acme last month --email``:
@@ -201,9 +216,7 @@ def email_statement(ctx: Context, actor: Actor, command: EmailStatement) -> Mess
        sends it at once); an address already sent it is named, never sent it twice."""
     forfeit_due(ctx)  # the statement and the balance agree on what is forfeited (as `report`)
     with ctx.db.unit_of_work() as uow:
-        require(ctx.role(uow, actor), Role.MANAGER, "e-mail statements")
-        if actor.standing is not Standing.STAFF and not actor.local:
-            raise PermissionDenied("Only the MSP's own account managers and admins can e-mail statements.")
+        _require_staff_manager(uow, ctx, actor, "e-mail statements")
         client = client_named(uow, command.client, lock=True)
         handle, name = client.handle, client.display_name
         addresses = statement_emails_of(client.statement_emails)
@@ -235,3 +248,45 @@ def email_statement(ctx: Context, actor: Actor, command: EmailStatement) -> Mess
         )
     data = {"client": handle, "period": command.period.label, "queued": queued, "already": before}
     return Message("\n".join(lines), data)
+
+
+#: what a preview shows where the e-mail's own page link will be (each e-mail's token is drawn as it is sent)
+PREVIEW_LINK = "[a private page link of its own, made as the e-mail is sent]"
+
+
+@serves(PreviewStatement)
+def preview_statement(ctx: Context, actor: Actor, command: PreviewStatement) -> StatementPreview:
+    """``statement acme last month``: what ``--email`` would send, shown only to the manager who asks.
+    1. managers (never a guest), as for ``--email``; any one month, over or not;
+    2. the client-safe statement and its lines as the e-mail's plain-text part says them, the page's
+       link shown as a placeholder (a real one is minted per e-mail, and only when it is sent);
+    3. nothing is written: no outbox row, no link, no audit line (the ledger's due forfeits aside, as
+       every read of balances records them first)."""
+    forfeit_due(ctx)  # the statement and the balance agree on what is forfeited (as `report`)
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        _require_staff_manager(uow, ctx, actor, "see statement e-mails")
+        client = client_named(uow, command.client)
+        addresses = statement_emails_of(client.statement_emails)
+        already = [a for a in addresses if uow.outbox.key_taken(dedupe_key(client.id, command.period, a))]
+        safe = client_safe_statement(statement_facts(uow, client, command.period, ctx))
+        notice = statement_email(safe, ", ".join(addresses), None, statement_lines(uow, client, command.period))
+        over = month_is_over(ctx, client, command.period)
+        handle, name = client.handle, client.display_name
+    link, expires_on = None, None
+    if ctx.settings.public_url:
+        link = PREVIEW_LINK
+        expires_on = (ctx.now() + timedelta(days=ctx.settings.share_days)).astimezone(ctx.settings.zone).date()
+    facts = {k: v for k, v in notice.to_json().items() if k not in ("kind", "address")}
+    return StatementPreview(
+        client=handle,
+        display_name=name,
+        period=command.period.label,
+        month=f"{command.period.start:%Y-%m}",
+        addresses=addresses,
+        already=already,
+        month_over=over,
+        mail_server=bool(ctx.settings.smtp_url),
+        subject=statement_email_subject(notice),
+        text=statement_email_text(notice, link, None if expires_on is None else expires_on.isoformat()),
+        statement=facts,
+    )

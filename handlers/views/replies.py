@@ -35,6 +35,7 @@ from bot.phrasebook import (
     psa_link,
     statement_headline,
     statement_lines,
+    statement_preview_heading,
     statement_words,
     topup_notes,
     topup_validity,
@@ -56,6 +57,7 @@ from bot.services.results import (
     LogResult,
     Message,
     Result,
+    StatementPreview,
     TopUpResult,
     VoidResult,
     renewal_label,
@@ -344,6 +346,17 @@ def _(result: Message) -> Rendered:
     # every line of it (help is long): a message's lines are never clipped
     sections = lines_as_sections(result.message.split("\n"), line_limit=SECTION_LIMIT)
     return result.message, to_dicts(sections) + timer_buttons(result.data)
+
+
+@render.register
+def _(result: StatementPreview) -> Rendered:
+    """Its heading for the manager, then the e-mail's plain-text part as the client would read it (user
+    text escaped; a very long month is cut where Slack's limits are, the CLI shows it whole)."""
+    heading = statement_preview_heading(result)
+    head = [f"*{escape(heading[0])}*", *(escape(line) for line in heading[1:])]
+    body = [f"*Subject:* {escape(result.subject)}", *(escape(line) for line in result.text.rstrip("\n").split("\n"))]
+    blocks = [section("\n".join(head)), *lines_as_sections(body, MESSAGE_BLOCKS - 1)]
+    return escape(heading[0]), to_dicts(blocks)
 
 
 def error_message(text: str) -> Rendered:

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.jobs.dispatcher import Dispatcher
 from bot.services import Actor, Context
 from tests.e2e.processes import Cli
-from tests.e2e.slack_harness import SIGNING_SECRET, SlackDriver
+from tests.e2e.slack_harness import SIGNING_SECRET, SlackDriver, assert_valid_message
 from tests.e2e.test_slack_commands import ack_of, all_text
 from tests.fakes.receivers import MailBox
 from tests.fakes.slack_api import FakeSlack
@@ -80,12 +80,23 @@ def test_a_statement_is_emailed_by_hand_through_the_cli(
     assert again["already"] == [AP] and len(mailbox.messages) == 1
 
 
-def test_the_cli_refuses_a_statement_without_email_and_bad_addresses_with_an_example(
-    cli: Cli, ctx: Context, clock: FixedClock
+def test_the_cli_previews_a_statement_without_email_and_refuses_bad_addresses_with_an_example(
+    cli: Cli, ctx: Context, clock: FixedClock, mailbox: MailBox
 ) -> None:
+    mailbox.reset()
     october(ctx, clock)
+    cli.env.update(SMTP_URL=mailbox.url, BLOCKTIME_PUBLIC_URL="https://hours.example")
     done = cli.run("statement", "acme", "last", "month")
-    assert done.returncode != 0 and "--email" in done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = done.stdout
+    assert "Preview of the October 2026 statement e-mail of Acme Corp (nothing sent)." in said
+    assert "Subject: Your statement of block hours for October 2026: Acme Corp" in said
+    assert "Tess 45m" in said and "Tess Tech" not in said and "statement acme 2026-10 --email" in said
+    shown = cli.json("statement", "acme", "2026-10")
+    assert (shown["addresses"], shown["already"], shown["month_over"]) == ([AP], [], True)
+    assert shown["text"].startswith("Statement for Acme Corp, October 2026\n")
+    assert shown["statement"]["by_technician"] == [["Tess", 45]]
+    assert mailbox.messages == []  # a preview sends nothing
     bad = cli.run("client", "set", "acme", "statement-email", "ap@acme.example,nope")
     assert bad.returncode != 0 and "`nope` is not an e-mail address" in " ".join((bad.stdout + bad.stderr).split())
 
@@ -100,3 +111,18 @@ def test_a_manager_emails_a_statement_from_slack(
     Dispatcher(slack_ctx, transports_for(slack_ctx)).run_once()
     plain, _ = the_one_mail(mailbox)
     assert "Statement for Acme Corp, October 2026" in plain
+
+
+def test_a_manager_previews_a_statement_from_slack_only_for_themselves(
+    slack: SlackDriver, slack_ctx: Context, clock: FixedClock, mailbox: MailBox
+) -> None:
+    october(slack_ctx, clock)
+    do(slack_ctx, Actor.local_admin(), "role <@UMGR> manager")
+    reply = slack.command("/blocktime", "statement acme last month", user="UMGR")
+    body = ack_of(reply)
+    assert_valid_message(body.get("blocks", []), body.get("text"))
+    assert body["response_type"] == "ephemeral" and "Preview of the October 2026 statement e-mail" in all_text(body)
+    assert "Tess 45m" in all_text(body) and "statement acme 2026-10 --email" in all_text(body)
+    assert Dispatcher(slack_ctx, transports_for(slack_ctx)).run_once() == 0 and mailbox.messages == []
+    refused = ack_of(slack.command("/blocktime", "statement acme last month", user="UTECH"))
+    assert "Tess 45m" not in all_text(refused)

@@ -16,7 +16,7 @@ from email.policy import default
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.bootstrap import transports_for
 from bot.clock import FixedClock
@@ -24,8 +24,10 @@ from bot.domain.errors import ParseError, PermissionDenied, Refused
 from bot.jobs.dispatcher import Dispatcher
 from bot.jobs.scheduler import run_job
 from bot.services import Actor, Context
+from bot.services.results import StatementPreview
 from bot.services.shares import resolve_share
-from storage.models import Client, OutboxMessage, ShareLink
+from bot.services.statement_mail import PREVIEW_LINK
+from storage.models import AuditLog, Client, OutboxMessage, ShareLink
 from tests.fakes.receivers import MailBox
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import do
@@ -305,3 +307,50 @@ def test_a_guest_given_the_admin_role_can_not_send_statements_and_their_links_to
     do(mailing, guest, "client set acme rounding 15m")  # the rest of client set is the role's
     set_addresses(mailing, AP)  # staff may
     assert monthly_run(mailing, clock).startswith("1 statement")
+
+
+def written(ctx: Context) -> tuple[int, int, int]:
+    """(outbox rows, share links, audit lines): what a preview must leave as it found it."""
+    with ctx.db.unit_of_work(read_only=True) as uow:
+        return tuple(  # type: ignore[return-value]
+            int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (OutboxMessage, ShareLink, AuditLog)
+        )
+
+
+def test_a_preview_shows_a_manager_the_emails_text_part_and_writes_nothing(
+    mailing: Context, clock: FixedClock, mailbox: MailBox
+) -> None:
+    set_addresses(mailing)
+    clock.at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    before = written(mailing)
+    preview = do(mailing, Actor.local_admin(), "statement acme last month")
+    assert isinstance(preview, StatementPreview) and written(mailing) == before
+    assert (preview.period, preview.month, preview.addresses, preview.already) == (
+        "October 2026",
+        "2026-10",
+        [AP, CEO],
+        [],
+    )
+    assert preview.month_over and preview.mail_server
+    assert preview.subject == "Your statement of block hours for October 2026: Acme Corp"
+    assert "5 Oct 2026 · Tess · #12 · 1h 30m" in preview.text and "Tess Tech" not in preview.text
+    assert preview.statement["by_technician"] == [["Tess", 90]] and "account_manager" not in preview.statement
+    assert preview.statement["lines"][0]["ticket"] == "#12" and "link_id" not in preview.statement
+    do(mailing, Actor.local_admin(), "statement acme last month --email")
+    deliver(mailing)
+    for raw in mailbox.messages:  # what was sent is what was shown, the page's link drawn as it went
+        plain = parts(parsed(raw))[0].replace("\r\n", "\n")
+        assert plain == preview.text.replace(PREVIEW_LINK, link_in(plain))
+    again = do(mailing, Actor.local_admin(), "statement acme 2026-10")
+    assert again.already == [AP, CEO] and again.text == preview.text
+
+
+def test_a_preview_of_a_month_not_over_or_without_addresses_says_so_and_technicians_are_refused(
+    mailing: Context, clock: FixedClock
+) -> None:
+    preview = do(mailing, Actor.local_admin(), "statement acme this month")
+    assert preview.period == "October 2026" and not preview.month_over and preview.addresses == []
+    assert "Statement for Acme Corp, October 2026" in preview.text
+    with pytest.raises(PermissionDenied):
+        do(mailing, Actor("UTECH", "Tess Tech"), "statement acme last month")

@@ -42,7 +42,7 @@ def test_only_reads_say_nothing_could_be_shown() -> None:
     reads = {k.__name__ for k in get_args(c.Command) if not facts_of(k).writes}
     assert reads == {
         "Balance", "Blocks", "Entries", "ClientShow", "ClientList", "Report", "Insights", "Help", "TimerShow",
-        "WorkTypeList", "ShareList",
+        "WorkTypeList", "ShareList", "PreviewStatement",
     }  # fmt: skip
 
 

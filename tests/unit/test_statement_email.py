@@ -7,10 +7,11 @@ from datetime import date
 
 import pytest
 
-from bot.domain.commands import EmailStatement
+from bot.domain.commands import EmailStatement, PreviewStatement
 from bot.domain.errors import ParseError
-from bot.domain.grammar import parse_command
+from bot.domain.grammar import facts_of, parse_command
 from bot.domain.notices import StatementEmail, notice_from_json
+from bot.domain.roles import Role
 from bot.reports.statement_email import statement_html, statement_message
 from tests.notice_samples import STORED
 
@@ -87,6 +88,16 @@ def test_a_statement_email_names_one_month_last_month_by_default() -> None:
     with pytest.raises(ParseError) as refused:
         parse_command("statement acme 2026-08..2026-10 --email", TODAY)
     assert "one month" in str(refused.value)
-    with pytest.raises(ParseError) as without:
-        parse_command("statement acme last month", TODAY)
-    assert "--email" in str(without.value) and "report acme last month" in str(without.value)
+
+
+def test_a_statement_without_email_is_a_preview_of_one_month() -> None:
+    assert parse_command("statement ACME", TODAY) == parse_command("statement acme last month", TODAY)
+    preview = parse_command("statement acme 2026-10", TODAY)
+    assert isinstance(preview, PreviewStatement) and preview.client == "acme" and preview.period.label == "October 2026"
+    assert not facts_of(preview).writes and facts_of(preview).role is Role.MANAGER
+    with pytest.raises(ParseError) as refused:
+        parse_command("statement acme 2026-08..2026-10", TODAY)
+    assert "one month" in str(refused.value) and refused.value.example == "statement acme last month"
+    with pytest.raises(ParseError) as nameless:
+        parse_command("statement", TODAY)
+    assert "which client" in str(nameless.value)
