@@ -6,7 +6,8 @@ Without a Chromium the ring is skipped, saying how to install one; with ``BLOCKT
 one context per session; each test gets a new page whose console is watched: any error or warning the
 page logs, an uncaught exception, a failed request or a Content-Security-Policy violation fails the
 test at teardown unless the test said it expects it. Screenshots go to ``BLOCKTIME_ARTEFACTS``
-(default: a new folder in the system's temporary directory), printed at the end of the run."""
+(default: ``blocktime-browser-artefacts`` in the system's temporary directory), printed at the end of
+the run."""
 
 from __future__ import annotations
 
@@ -26,10 +27,14 @@ from tests.conftest import BACKENDS, _empty_pg
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # under pytest-xdist (--dist loadgroup) the ring stays on one worker: one browser, one server a module
+    grouped = config.pluginmanager.hasplugin("xdist")
     for item in items:
         if HERE in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.browser)
+            if grouped:
+                item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -90,10 +95,10 @@ def page(context: Any, console: ConsoleWatch) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def artefacts() -> Path:
-    """``BLOCKTIME_ARTEFACTS``, or a new folder under the system's temporary directory (not pytest's
-    own, which later runs clean away)."""
+    """``BLOCKTIME_ARTEFACTS``, or ``blocktime-browser-artefacts`` in the system's temporary directory
+    (not pytest's own, which later runs clean away; one known place, whichever worker took them)."""
     configured = os.environ.get("BLOCKTIME_ARTEFACTS", "").strip()
-    folder = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="blocktime-browser-"))
+    folder = Path(configured) if configured else Path(tempfile.gettempdir()) / "blocktime-browser-artefacts"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
