@@ -51,6 +51,8 @@ def test_buying_10_hours_through_checkout_adds_a_paid_block_once_stripe_confirms
     page.goto(link)
     assert hours_left(page) == before["remaining_minutes"] == 60
     assert page.locator("#state").get_attribute("data-state") == "low"
+    forms = page.locator("form").evaluate_all("fs => fs.map(f => [f.method, new URL(f.action).pathname])")
+    assert forms == [["post", f"{link.removeprefix(shop.base_url)}/buy"]]  # the one thing the page can change
 
     page.get_by_role("button", name="Buy 10 hours").click()
     page.wait_for_url(f"{stripe.url}/c/pay/cs_*")

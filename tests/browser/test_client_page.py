@@ -80,6 +80,7 @@ def test_a_link_opens_the_page_with_the_figures_balance_json_gives(seeded: Site,
         for b in balance["blocks"]
     ]
     assert "Globex" not in page.content()
+    assert page.locator("form").count() == 0  # read-only: without offers to buy, nothing to submit
 
 
 def work_month(site: Site, handle: str) -> str:
