@@ -654,14 +654,20 @@ def purchase_advice(trouble: PurchaseTrouble) -> str:
 
 @summary.register
 def _(bounced: StatementBounced) -> str:
+    what = "could not be sent (our mail server refused to send it)" if bounced.sending else "bounced"
     return (
         f"The {bounced.period} statement e-mail to {bounced.address} for {bounced.display_name or bounced.client} "
-        f"bounced: {bounced.error}"
+        f"{what}: {bounced.error}"
     )
 
 
 def bounce_advice(bounced: StatementBounced) -> str:
-    """What a manager does about a bounced statement e-mail."""
+    """What a manager does about a bounced statement e-mail, or one our mail server would not send."""
+    if bounced.sending:
+        return (
+            "Check the mail server's settings (SMTP_URL, and ALERT_EMAIL_FROM: the sender it must accept), then "
+            f"`statement {bounced.client} {bounced.month} --email` sends it again."
+        )
     return (
         f"Check the address with the client, then `client set {bounced.client} statement-email ...` and "
         f"`statement {bounced.client} {bounced.month} --email` sends it again to the new address."

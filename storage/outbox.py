@@ -159,6 +159,30 @@ def requeue_failed(session: Session, destination: str, now: datetime, entry_ids:
     return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
 
 
+def status_of(session: Session, dedupe_key: str) -> str | None:
+    return session.scalar(select(OutboxMessage.status).where(OutboxMessage.dedupe_key == dedupe_key))
+
+
+def queue_failed_again(session: Session, dedupe_key: str, payload: str, now: datetime) -> bool:
+    """The message with ``dedupe_key``, failed for good, pending again now with ``payload`` (a newer
+    version, waiting from now); False when it is not failed (sent, or being tried: nothing changes)."""
+    done = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == "failed")
+        .values(
+            status="pending",
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+            attempts=0,
+            last_error=None,
+            claimed_until=None,
+            version=OutboxMessage.version + 1,
+        )
+    )
+    return int(done.rowcount) == 1  # type: ignore[attr-defined]
+
+
 def retry_later(
     session: Session, outbox_id: int, version: int, now: datetime, reason: str, delay: Callable[[int], float]
 ) -> float | None:

@@ -294,6 +294,13 @@ class Outbox(_Repository):
         """Whether a message with ``dedupe_key`` was queued already."""
         return repositories.outbox_key_taken(self._session, dedupe_key)
 
+    def status_of(self, dedupe_key: str) -> str | None:
+        """The status (pending, sent, failed) of the message with ``dedupe_key``; None when there is none."""
+        return outbox.status_of(self._session, dedupe_key)
+
+    def queue_failed_again(self, dedupe_key: str, payload: str, now: datetime) -> bool:
+        return outbox.queue_failed_again(self._session, dedupe_key, payload, now)
+
     def requeue(self, row: dict[str, object], entry_id: int) -> None:
         outbox.requeue(self._session, row, entry_id)
 

@@ -374,9 +374,11 @@ class StatementEmail(ClientStatement):
 @dataclass(frozen=True, kw_only=True)
 class StatementBounced(Notice):
     """A statement e-mail the client's mail server refused for good (a 5xx): the managers are told,
-    never the client's channel, so someone can fix the address."""
+    never the client's channel, so someone can fix the address. ``sending``: our own mail server refused
+    to send it at all (a 5xx at MAIL FROM or at sign-in), a problem of our settings, not of the address."""
 
     kind = "statement_bounced"
+    left_out = frozenset({"sending"})  # a bounce says nothing of it (as rows stored before it was known)
     client: str
     display_name: str | None = None
     account_manager: str | None = None
@@ -384,6 +386,7 @@ class StatementBounced(Notice):
     month: str  # "2026-11": how a command names it
     address: str
     error: str
+    sending: bool | None = None  # True: our mail server refused to send it; else a bounce
 
 
 @dataclass(frozen=True, kw_only=True)

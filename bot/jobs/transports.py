@@ -83,8 +83,10 @@ class EmailTransport:
     """SMTP from ``SMTP_URL``: ``smtp://user:password@host:port`` (STARTTLS when the server offers it)
     or ``smtps://...`` (TLS from the start). A client's statement e-mail (``statement_email``) is
     multipart, its page link drawn as it is sent, and a permanent refusal of its address (a 5xx at
-    RCPT or DATA) is a bounce the managers are told of (``bot.services.statement_mail``); a 4xx is
-    tried again later."""
+    RCPT or DATA) is a bounce the managers are told of (``bot.services.statement_mail``); a 5xx
+    anywhere else (MAIL FROM, sign-in) fails it for good too, told to them as a sending problem; a 4xx
+    is tried again later. Other e-mails (alerts) are retried whatever the server says, so they go once
+    the settings are fixed."""
 
     def __init__(self, smtp_url: str, sender: str, ctx: Context | None = None) -> None:
         self.url = urlparse(smtp_url)
@@ -95,7 +97,7 @@ class EmailTransport:
         notice = notice_from_json(delivery.facts)
         message_id = f"<blocktime-{delivery.outbox_id}@blocktime>"  # lets mail tools drop a repeat
         if isinstance(notice, StatementEmail) and self.ctx is not None:
-            return self._statement(self.ctx, notice, message_id)
+            return self._statement(self.ctx, notice, message_id, delivery.version)
         subject, body = email_message(notice)
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, delivery.target, subject
@@ -107,7 +109,7 @@ class EmailTransport:
             raise DeliveryFailed(f"SMTP: {error}") from None
         return message_id
 
-    def _statement(self, ctx: Context, notice: StatementEmail, message_id: str) -> str:
+    def _statement(self, ctx: Context, notice: StatementEmail, message_id: str, version: int = 0) -> str:
         link, expires_on = page_link(ctx, notice)
         message = statement_message(notice, self.sender, message_id, link, expires_on)
         try:
@@ -115,8 +117,14 @@ class EmailTransport:
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
             code, said = _refusal(error)
             if code >= 500:  # the address (or the message) refused for good: a bounce
-                report_bounce(ctx, notice, f"{code} {said}")
+                report_bounce(ctx, notice, f"{code} {said}", attempt=version)
                 raise DeliveryFailed(f"SMTP bounce: {code} {said}", permanent=True) from None
+            raise DeliveryFailed(f"SMTP: {code} {said}") from None
+        except smtplib.SMTPResponseException as error:
+            code, said = _refusal(error)
+            if code >= 500:  # our sender (MAIL FROM) or sign-in refused for good: no retry sends it until fixed
+                report_bounce(ctx, notice, f"{code} {said}", sending=True, attempt=version)
+                raise DeliveryFailed(f"SMTP refused to send: {code} {said}", permanent=True) from None
             raise DeliveryFailed(f"SMTP: {code} {said}") from None
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryFailed(f"SMTP: {error}") from None
@@ -136,8 +144,8 @@ class EmailTransport:
             server.send_message(message)
 
 
-def _refusal(error: smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError) -> tuple[int, str]:
-    """The server's code and words for a refused recipient (one per message) or a refused message."""
+def _refusal(error: smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException) -> tuple[int, str]:
+    """The server's code and words for a refused recipient (one per message), message or sender."""
     said: bytes | str
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, said = next(iter(error.recipients.values()), (450, b"refused"))

@@ -68,11 +68,18 @@ def dedupe_key(client_id: int, period: Period, address: str) -> str:
 
 
 def queue_statement_emails(
-    uow: UnitOfWork, ctx: Context, client: Client, safe_facts: dict[str, Any], period: Period
+    uow: UnitOfWork,
+    ctx: Context,
+    client: Client,
+    safe_facts: dict[str, Any],
+    period: Period,
+    failed_again: bool = False,
 ) -> tuple[list[str], list[str]]:
     """Queue the client-safe statement ``safe_facts`` of ``period`` for each of the client's statement
     addresses not sent it yet, each with its own page link (module docstring, step 1); returns
-    (addresses queued now, addresses queued before). Nothing without ``SMTP_URL``."""
+    (addresses queued now, addresses queued before). With ``failed_again`` (a manager's hand send), an
+    address whose e-mail failed for good (a bounce, our mail server refusing it) is queued again, with a
+    new link (the failed one's was revoked). Nothing without ``SMTP_URL``."""
     queued: list[str] = []
     before: list[str] = []
     lines: tuple[StatementLine, ...] | None = None  # read once, for the first address that needs them
@@ -81,22 +88,19 @@ def queue_statement_emails(
     now = ctx.now()
     for address in statement_emails_of(client.statement_emails):
         key = dedupe_key(client.id, period, address)
-        if uow.outbox.key_taken(key):
+        status = uow.outbox.status_of(key)
+        if status is not None and not (failed_again and status == "failed"):
             before.append(address)
             continue
         if lines is None:
             lines = statement_lines(uow, client, period)
         link_id = _mint_link(uow, ctx, client, now) if ctx.settings.public_url else None
-        notice = statement_email(safe_facts, address, link_id, lines)
-        row = new_row(
-            kind=KIND,
-            destination="email",
-            now=now,
-            payload=json.dumps(notice.to_json(), default=str),
-            dedupe_key=key,
-            client_id=client.id,
-        )
-        uow.outbox.add({**row, "target": address})
+        payload = json.dumps(statement_email(safe_facts, address, link_id, lines).to_json(), default=str)
+        if status is None:
+            row = new_row(kind=KIND, destination="email", now=now, payload=payload, dedupe_key=key, client_id=client.id)
+            uow.outbox.add({**row, "target": address})
+        else:
+            uow.outbox.queue_failed_again(key, payload, now)
         queued.append(address)
     if queued:
         uow.after_commit(ctx.db.outbox_written)
@@ -159,9 +163,11 @@ def page_link(ctx: Context, statement: StatementEmail) -> tuple[str | None, str 
     return link_of(ctx, token), expires_on
 
 
-def report_bounce(ctx: Context, statement: StatementEmail, error: str) -> None:
-    """The client's mail server refused the e-mail for good: revoke its link (no one has it) and tell
-    the managers, once per address and month, in a channel the client cannot read."""
+def report_bounce(ctx: Context, statement: StatementEmail, error: str, sending: bool = False, attempt: int = 0) -> None:
+    """The client's mail server refused the e-mail for good (or ours refused to send it: ``sending``):
+    revoke its link (no one has it) and tell the managers, once per address, month and ``attempt`` (the
+    outbox row's version: a row sent again by hand that fails again is told again), in a channel the
+    client cannot read."""
     now = ctx.now()
     with ctx.db.unit_of_work() as uow:
         client = client_named(uow, statement.client, lock=True)
@@ -177,9 +183,11 @@ def report_bounce(ctx: Context, statement: StatementEmail, error: str) -> None:
             month=(statement.start or "")[:7],
             address=statement.address,
             error=error,
+            sending=sending or None,
         )
         channel = managers_channel(uow, ctx, client)
         key = f"statement_bounced:{client.id}:{bounced.month}:{statement.address.lower()}"
+        key += f":{attempt}" if attempt else ""
         if channel:
             queue(uow, ctx, bounced, client, key, only_slack=channel)
         else:
@@ -213,7 +221,8 @@ def email_statement(ctx: Context, actor: Actor, command: EmailStatement) -> Mess
     1. managers (never a guest) e-mail a client's statement, of a month over in the client's time zone;
     2. the client has statement addresses and an SMTP server is configured, else nothing is written;
     3. the client-safe statement is queued for each address not sent that month's yet (the dispatcher
-       sends it at once); an address already sent it is named, never sent it twice."""
+       sends it at once), or whose e-mail failed for good (a bounce, our mail server refusing it); an
+       address already sent it, or still being tried, is named, never sent it twice."""
     forfeit_due(ctx)  # the statement and the balance agree on what is forfeited (as `report`)
     with ctx.db.unit_of_work() as uow:
         _require_staff_manager(uow, ctx, actor, "e-mail statements")
@@ -236,7 +245,8 @@ def email_statement(ctx: Context, actor: Actor, command: EmailStatement) -> Mess
                 f"statement {handle} last month --email",
             )
         facts = statement_facts(uow, client, command.period, ctx)
-        queued, before = queue_statement_emails(uow, ctx, client, client_safe_statement(facts), command.period)
+        safe = client_safe_statement(facts)
+        queued, before = queue_statement_emails(uow, ctx, client, safe, command.period, failed_again=True)
         uow.commit()
     lines = []
     if queued:
@@ -267,7 +277,8 @@ def preview_statement(ctx: Context, actor: Actor, command: PreviewStatement) -> 
         _require_staff_manager(uow, ctx, actor, "see statement e-mails")
         client = client_named(uow, command.client)
         addresses = statement_emails_of(client.statement_emails)
-        already = [a for a in addresses if uow.outbox.key_taken(dedupe_key(client.id, command.period, a))]
+        status = {a: uow.outbox.status_of(dedupe_key(client.id, command.period, a)) for a in addresses}
+        already = [a for a in addresses if status[a] not in (None, "failed")]  # a failed one `--email` sends again
         safe = client_safe_statement(statement_facts(uow, client, command.period, ctx))
         notice = statement_email(safe, ", ".join(addresses), None, statement_lines(uow, client, command.period))
         over = month_is_over(ctx, client, command.period)

@@ -1,6 +1,8 @@
 """Loopback receivers for alert destinations: an SMTP server (aiosmtpd) and a webhook endpoint, both
 recording what they get; the webhook can be told to fail, and the SMTP server to refuse a recipient at
-RCPT (``refuse``: every time, as a mailbox that does not exist; ``refuse_once``: the next time only)."""
+RCPT (``refuse``: every time, as a mailbox that does not exist; ``refuse_once``: the next time only), a
+message at DATA (``refuse_data``: by one of its recipients, as a filter that rejects its content) or the
+sender at MAIL FROM (``refuse_sender``: every message, as a server that does not accept our address)."""
 
 from __future__ import annotations
 
@@ -18,9 +20,20 @@ class MailBox:
         self.messages: list[dict[str, Any]] = []
         self.refuse: dict[str, str] = {}  # address -> the server's reply, e.g. "550 5.1.1 no such user"
         self.refuse_once: dict[str, str] = {}  # address -> a reply given once, e.g. "451 4.3.0 try later"
+        self.refuse_data: dict[str, str] = {}  # address -> the reply at DATA, e.g. "554 5.7.1 content rejected"
+        self.refuse_sender: str | None = None  # the reply at MAIL FROM, e.g. "553 5.7.1 sender not allowed"
         box = self
 
         class Handler:
+            async def handle_MAIL(  # noqa: N802 - aiosmtpd API
+                self, server: Any, session: Any, envelope: Any, address: str, mail_options: Any
+            ) -> str:
+                if box.refuse_sender:
+                    return box.refuse_sender
+                envelope.mail_from = address
+                envelope.mail_options.extend(mail_options)
+                return "250 OK"
+
             async def handle_RCPT(  # noqa: N802 - aiosmtpd API
                 self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
             ) -> str:
@@ -31,6 +44,9 @@ class MailBox:
                 return "250 OK"
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+                refusal = next((box.refuse_data[a] for a in envelope.rcpt_tos if a in box.refuse_data), None)
+                if refusal:
+                    return refusal
                 box.messages.append(
                     {
                         "from": envelope.mail_from,
@@ -57,6 +73,8 @@ class MailBox:
         self.messages.clear()
         self.refuse.clear()
         self.refuse_once.clear()
+        self.refuse_data.clear()
+        self.refuse_sender = None
 
     def stop(self) -> None:
         self.controller.stop()

@@ -23,6 +23,7 @@ from bot.clock import FixedClock
 from bot.domain.errors import ParseError, PermissionDenied, Refused
 from bot.jobs.dispatcher import Dispatcher
 from bot.jobs.scheduler import run_job
+from bot.phrasebook import statement_preview_heading
 from bot.services import Actor, Context
 from bot.services.results import StatementPreview
 from bot.services.shares import resolve_share
@@ -354,3 +355,52 @@ def test_a_preview_of_a_month_not_over_or_without_addresses_says_so_and_technici
     assert "Statement for Acme Corp, October 2026" in preview.text
     with pytest.raises(PermissionDenied):
         do(mailing, Actor("UTECH", "Tess Tech"), "statement acme last month")
+
+
+def test_a_5xx_at_data_is_a_bounce_too(mailing: Context, clock: FixedClock, mailbox: MailBox) -> None:
+    set_addresses(mailing)
+    mailbox.refuse_data[CEO] = "554 5.7.1 message content rejected"
+    monthly_run(mailing, clock)
+    deliver(mailing)
+    assert [m["to"] for m in mailbox.messages] == [[AP]]
+    by_address = {r.target: r for r in rows(mailing, "statement_email")}
+    assert by_address[AP].status == "sent" and by_address[CEO].status == "failed"
+    [bounce] = rows(mailing, "statement_bounced")
+    facts = json.loads(bounce.payload)
+    assert bounce.target == "CMANAGERS" and facts["address"] == CEO and facts["error"].startswith("554 5.7.1")
+    assert [x.revoked_at is not None for x in links(mailing)].count(True) == 1
+
+
+def test_a_5xx_at_mail_from_fails_for_good_is_told_as_a_sending_problem_and_goes_by_hand_once_fixed(
+    mailing: Context, clock: FixedClock, mailbox: MailBox, fake_slack: FakeSlack
+) -> None:
+    set_addresses(mailing)
+    mailbox.refuse_sender = "553 5.7.1 <hours@msp.example>: sender address rejected"
+    monthly_run(mailing, clock)
+    deliver(mailing)
+    assert mailbox.messages == []
+    assert [r.status for r in rows(mailing, "statement_email")] == ["failed", "failed"]  # not retried forever
+    told = rows(mailing, "statement_bounced")
+    assert [json.loads(r.payload)["sending"] for r in told] == [True, True] and {r.target for r in told} == {
+        "CMANAGERS"
+    }
+    deliver(mailing)
+    [posted, _] = [c.params for c in fake_slack.of("chat.postMessage") if c.params.get("channel") == "CMANAGERS"]
+    assert "could not be sent" in posted["text"] and "553 5.7.1" in posted["text"]
+    assert "SMTP_URL" in json.dumps(posted["blocks"]) and "bounced" not in posted["text"]
+    monthly_run(mailing, clock, datetime(2026, 11, 1, 9, 0, tzinfo=UTC))  # the job never sends a failed one again
+    assert deliver(mailing) == 0 and mailbox.messages == []
+    preview = do(mailing, Actor.local_admin(), "statement acme 2026-10")
+    assert preview.already == [] and "sends it to ap@acme.example, ceo@acme.example" in "\n".join(
+        statement_preview_heading(preview)
+    )
+    mailbox.refuse_sender = None  # the mail server's settings fixed: the managers send it by hand
+    again = do(mailing, Actor.local_admin(), "statement acme 2026-10 --email")
+    assert again.data["queued"] == [AP, CEO] and again.data["already"] == []
+    deliver(mailing)
+    assert sorted(m["to"][0] for m in mailbox.messages) == [AP, CEO]
+    for raw in mailbox.messages:  # each with a new link that opens the page (the failed one's was revoked)
+        link = link_in(parts(parsed(raw))[0])
+        assert resolve_share(mailing, link.removeprefix(PAGE), clock.now()) is not None
+    assert [r.status for r in rows(mailing, "statement_email")] == ["sent", "sent"]
+    assert do(mailing, Actor.local_admin(), "statement acme 2026-10 --email").data["already"] == [AP, CEO]

@@ -3,6 +3,7 @@ the same figures, the HTML auto-escaped. Pure: no server, no database."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from bot.domain.commands import EmailStatement, PreviewStatement
 from bot.domain.errors import ParseError
 from bot.domain.grammar import facts_of, parse_command
-from bot.domain.notices import StatementEmail, notice_from_json
+from bot.domain.notices import StatementBounced, StatementEmail, notice_from_json
 from bot.domain.roles import Role
+from bot.phrasebook import bounce_advice, summary
 from bot.reports.statement_email import statement_html, statement_message
 from tests.notice_samples import STORED
 
@@ -101,3 +103,13 @@ def test_a_statement_without_email_is_a_preview_of_one_month() -> None:
     with pytest.raises(ParseError) as nameless:
         parse_command("statement", TODAY)
     assert "which client" in str(nameless.value)
+
+
+def test_a_sending_problem_is_told_apart_from_a_bounce_and_a_bounce_keeps_its_stored_shape() -> None:
+    bounced = notice_from_json(STORED["statement_bounced"])
+    assert isinstance(bounced, StatementBounced) and "sending" not in bounced.to_json()
+    unsent = replace(bounced, sending=True, error="553 5.7.1 sender address rejected")
+    assert notice_from_json(unsent.to_json()) == unsent
+    assert "bounced" in summary(bounced) and "check the address" in bounce_advice(bounced).lower()
+    assert "could not be sent" in summary(unsent) and "bounced" not in summary(unsent)
+    assert "SMTP_URL" in bounce_advice(unsent) and "`statement acme 2026-11 --email`" in bounce_advice(unsent)
