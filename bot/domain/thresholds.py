@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
 
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.errors import ParseError
@@ -50,6 +51,20 @@ def lowest_above_zero(thresholds: tuple[Threshold, ...], block_minutes: int) -> 
     at zero a client has used its hours up, and below it is overdrawn."""
     above = [t for t in thresholds if t.level(block_minutes) > 0]
     return min(above, key=lambda t: t.level(block_minutes)) if above else None
+
+
+def meter_marks(remaining: int, thresholds: tuple[Threshold, ...], block_minutes: int) -> tuple[str, str] | None:
+    """The page's meter: ``(value, low)`` as percentages of ``block_minutes`` to four places, so that
+    the meter sits under its low mark exactly when :func:`hours_state` says "low" or worse (at or
+    under the lowest threshold above zero); None without current blocks."""
+    if block_minutes <= 0:
+        return None
+    lowest = lowest_above_zero(thresholds, block_minutes)
+    level = lowest.level(block_minutes) if lowest else 0
+    step = Decimal("0.0001")
+    value = (Decimal(max(0, min(remaining, block_minutes)) * 100) / block_minutes).quantize(step, ROUND_FLOOR)
+    low = (Decimal(level * 100) / block_minutes).quantize(step, ROUND_FLOOR) + step
+    return str(value), str(low)
 
 
 def parse_thresholds(text: str) -> tuple[Threshold, ...]:

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.dates import Period, add_months, month_period
 from bot.domain.errors import NotFound
 from bot.domain.forecast import burn_forecast
-from bot.domain.thresholds import hours_state
+from bot.domain.thresholds import hours_state, meter_marks
 from bot.services.alerts import thresholds_of
 from bot.services.book import forfeit_due, hold_of
 from bot.services.context import Context, used_up_since
@@ -117,6 +117,7 @@ class ClientPage:
     remaining_minutes: int
     percent_left: int | None
     current_block_minutes: int
+    meter: tuple[str, str] | None  # (value, low mark) in percent: under the mark exactly when low or worse
     state: str  # healthy, low, used up, in overage, on hold
     overage_minutes: int
     used_this_month_minutes: int
@@ -164,6 +165,7 @@ def client_page(ctx: Context, shared: SharedClient, month: date | None = None) -
         )
         statement = _statement(uow, client, chosen, PAGE_LINES)
         per_day = forecast.per_day_30 or forecast.per_day_90
+        thresholds = thresholds_of(client.thresholds, ctx.settings)
         return ClientPage(
             handle=client.handle,
             display_name=client.display_name,
@@ -173,10 +175,11 @@ def client_page(ctx: Context, shared: SharedClient, month: date | None = None) -
             remaining_minutes=view.remaining_minutes,
             percent_left=view.percent_left,
             current_block_minutes=view.current_block_minutes,
+            meter=meter_marks(view.remaining_minutes, thresholds, view.current_block_minutes),
             state=hours_state(
                 view.remaining_minutes,
                 view.current_block_minutes,
-                thresholds_of(client.thresholds, ctx.settings),
+                thresholds,
                 None if hold is None else hold.allowed - view.overage_minutes,
             ),
             overage_minutes=view.overage_minutes,

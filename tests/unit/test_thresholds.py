@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.errors import ParseError
-from bot.domain.thresholds import Threshold, crossing, lowest_above_zero, parse_thresholds
+from bot.domain.thresholds import Threshold, crossing, hours_state, lowest_above_zero, meter_marks, parse_thresholds
 
 DEFAULT = parse_thresholds("50%,25%,10%,0")
 
@@ -56,3 +58,23 @@ def test_the_lowest_threshold_above_zero_is_the_digests_low_mark() -> None:
     assert lowest_above_zero(thresholds, 600) == Threshold(percent=10)  # 1h, under 2h
     assert lowest_above_zero(thresholds, 3000) == Threshold(minutes=120)  # 10% is 5h here
     assert lowest_above_zero(parse_thresholds("25%,0"), 0) is None  # no current block: no share
+
+
+@given(
+    remaining=st.integers(min_value=-5000, max_value=200_000),
+    block_minutes=st.integers(min_value=1, max_value=200_000),
+    thresholds=st.sampled_from(["50%,25%,10%,0", "25%,2h,0", "33%,0", "0"]),
+)
+def test_the_pages_meter_is_under_its_low_mark_exactly_when_the_client_is_low_or_worse(
+    remaining: int, block_minutes: int, thresholds: str
+) -> None:
+    marks = meter_marks(remaining, parse_thresholds(thresholds), block_minutes)
+    assert marks is not None
+    value, low = (Decimal(mark) for mark in marks)
+    state = hours_state(remaining, block_minutes, parse_thresholds(thresholds))
+    assert (value < low) == (state != "healthy")
+    assert Decimal(0) <= value <= Decimal(100)
+
+
+def test_the_pages_meter_has_no_marks_without_a_current_block() -> None:
+    assert meter_marks(0, DEFAULT, 0) is None
