@@ -790,8 +790,10 @@ def statement_preview_heading(preview: StatementPreview) -> list[str]:
         waiting = [a for a in preview.addresses if a not in preview.already]
         if preview.already:
             lines.append(f"Already e-mailed to {', '.join(preview.already)}.")
-        if waiting:
+        if waiting and preview.month_over and preview.mail_server:
             lines.append(f"`{command}` sends it to {', '.join(waiting)}.")
+        elif waiting:
+            lines.append(f"It would go to {', '.join(waiting)}.")
     if not preview.month_over:
         lines.append(f"{preview.period} is not over yet in the client's time zone: it can be e-mailed once it is.")
     if not preview.mail_server:

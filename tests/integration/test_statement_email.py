@@ -353,6 +353,11 @@ def test_a_preview_of_a_month_not_over_or_without_addresses_says_so_and_technici
     preview = do(mailing, Actor.local_admin(), "statement acme this month")
     assert preview.period == "October 2026" and not preview.month_over and preview.addresses == []
     assert "Statement for Acme Corp, October 2026" in preview.text
+    set_addresses(mailing, AP)
+    heading = "\n".join(statement_preview_heading(do(mailing, Actor.local_admin(), "statement acme this month")))
+    assert (
+        "It would go to ap@acme.example." in heading and "not over yet" in heading and "--email` sends" not in heading
+    )
     with pytest.raises(PermissionDenied):
         do(mailing, Actor("UTECH", "Tess Tech"), "statement acme last month")
 

@@ -3,6 +3,7 @@ the same figures, the HTML auto-escaped. Pure: no server, no database."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 
@@ -15,6 +16,8 @@ from bot.domain.notices import StatementBounced, StatementEmail, notice_from_jso
 from bot.domain.roles import Role
 from bot.phrasebook import bounce_advice, summary
 from bot.reports.statement_email import statement_html, statement_message
+from bot.services.results import StatementPreview
+from handlers.views.replies import render
 from tests.notice_samples import STORED
 
 SCRIPT = "<script>alert(1)</script>"
@@ -113,3 +116,23 @@ def test_a_sending_problem_is_told_apart_from_a_bounce_and_a_bounce_keeps_its_st
     assert "bounced" in summary(bounced) and "check the address" in bounce_advice(bounced).lower()
     assert "could not be sent" in summary(unsent) and "bounced" not in summary(unsent)
     assert "SMTP_URL" in bounce_advice(unsent) and "`statement acme 2026-11 --email`" in bounce_advice(unsent)
+
+
+def test_a_preview_in_slack_escapes_what_the_client_wrote() -> None:
+    preview = StatementPreview(
+        client="acme",
+        display_name="Acme <!here> & Co",
+        period="October 2026",
+        month="2026-10",
+        addresses=["ap@acme.example"],
+        already=[],
+        month_over=True,
+        mail_server=True,
+        subject="Your statement of block hours for October 2026: Acme <!here> & Co",
+        text="Statement for Acme <!here> & Co, October 2026\n\nLines:\n  6 Oct 2026 · Tess · #12 · 45m · <@U1>\n",
+        statement={},
+    )
+    text, blocks = render(preview)
+    shown = json.dumps(blocks)
+    assert "<!here>" not in shown + text and "<@U1>" not in shown and "&lt;!here&gt; &amp; Co" in shown
+    assert "`statement acme 2026-10 --email` sends it to ap@acme.example." in shown
