@@ -63,7 +63,8 @@ from bot.services.worktypes import WorkTypesResult
 class FitTable:
     """A table of user text printed literally (``[urgent]`` stays, no markup) whose figures and
     identifiers are never cut: only the ``wrap`` columns (notes, names) wrap; when even that does not
-    fit the terminal, each row is printed as ``Header: value`` lines instead."""
+    fit the terminal, or a table of one row would fold its words, each row is printed as
+    ``Header: value`` lines instead."""
 
     def __init__(
         self, title: str, headers: Sequence[str], wrap: Collection[str] = (), caption: str | None = None
@@ -81,7 +82,10 @@ class FitTable:
         widths = self._widths()
         fixed = sum(w for h, w in zip(self.headers, widths, strict=True) if h not in self.wrap)
         wrapped = sum(min(w, 8) for h, w in zip(self.headers, widths, strict=True) if h in self.wrap)
-        if fixed + wrapped + 3 * len(self.headers) + 1 <= options.max_width:
+        frame = 3 * len(self.headers) + 1
+        # one row (``client show acme``) reads better as lines than with its words folded in columns
+        folds = len(self.rows) == 1 and sum(widths) + frame > options.max_width
+        if not folds and fixed + wrapped + frame <= options.max_width:
             yield self._table(widths)
             return
         yield Text(self.title, style="bold")
