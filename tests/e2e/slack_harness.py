@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from slack_bolt import App
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+from waitress import wasyncore
 from waitress.server import create_server
 
 from bot.app import create_app, create_wsgi_app, drain, settle
@@ -246,35 +247,45 @@ class SlackDriver:
 
 
 class RunningApp:
-    """The blocktime WSGI app on waitress, in this process, on a free loopback port."""
+    """The blocktime WSGI app on waitress, in this process, on a free loopback port.
+
+    The thread runs waitress' loop itself, a short poll at a time, so ``stop`` ends it within
+    ``POLL_SECONDS``: waitress' own ``run`` polls for a whole second and notices a close from another
+    thread only then (a second per test). The server is closed in the loop's own thread."""
+
+    POLL_SECONDS = 0.05
 
     def __init__(self, ctx: Context) -> None:
         self.app = create_app(ctx)
+        self.map: dict[int, Any] = {}
         self.server = create_server(
             create_wsgi_app(self.app, ctx),
+            map=self.map,
             host="127.0.0.1",
             port=0,
             threads=8,
             max_request_body_size=512 * 1024,
-            # the select loop notices ``stop`` closing the server at its next wake-up: 50 ms, not 1 s
-            asyncore_loop_timeout=0.05,
         )
         self.port = int(self.server.effective_port)  # type: ignore[union-attr]
-        self.stopping = False
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        try:
-            self.server.run()
-        except (OSError, ValueError):
-            if not self.stopping:  # closing the socket under the select loop is how it stops
-                raise
+        while not self.stopping.is_set():
+            wasyncore.loop(timeout=self.POLL_SECONDS, map=self.map, count=1)
+        self.server.close()
+        # the connections still open finish their answers (a second at most), then all is closed
+        deadline = time.monotonic() + 1
+        while self.map and time.monotonic() < deadline:
+            wasyncore.loop(timeout=self.POLL_SECONDS, map=self.map, count=1)
+        wasyncore.close_all(self.map)
 
     def stop(self) -> None:
-        self.stopping = True
-        self.server.close()
+        self.stopping.set()
         self.thread.join(timeout=5)
+        assert not self.thread.is_alive(), "the test server's loop did not end"
+        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
         drain(self.app)
 
 
