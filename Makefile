@@ -26,10 +26,12 @@ lint: $(STAMP)
 
 # The suite on PYTEST_WORKERS processes (pytest-xdist; the machine has 2 cores). Each worker is a pytest
 # session of its own: its own PostgreSQL schema, SQLite files and fake servers on ports of their own.
-# PYTEST_WORKERS=0 runs it in this one process (as a plain `python -m pytest` does).
+# --dist loadgroup keeps a group's tests on one worker (the browser ring: one Chromium, one server a
+# module). PYTEST_WORKERS=0 runs it in this one process (as a plain `python -m pytest` does).
 PYTEST_WORKERS ?= 2
+XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
 test: lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The service ring alone: use cases on the in-memory unit of work, no database (a few seconds).
 test-service: $(STAMP)
@@ -52,7 +54,7 @@ test-dates: lint
 	  offset=$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) )); \
 	  case $$offset in -*) shift="$${offset}s";; *) shift="+$${offset}s";; esac; \
 	  echo "== the suite at $$at (faketime -f $$shift)"; \
-	  FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/tests/dates faketime -f "$$shift" $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || exit 1; \
+	  FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/tests/dates faketime -f "$$shift" $(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS) || exit 1; \
 	done
 
 format: $(STAMP)
