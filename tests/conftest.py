@@ -24,6 +24,26 @@ from tests.fakes.psa_base import FAKES, started
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.stripe_api import FakeStripe
 
+BROWSER_RING = "tests/browser/"
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown (and unused) under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (``make test``): every test of the browser ring to one worker, as one unit
+    (one Chromium, one server a module), the others one by one to whichever worker is free. pytest 9.2
+    no longer lets xdist 3.8 add the ``xdist_group`` name to a test's id, which is how loadgroup finds
+    the groups, so the ring is told by its path here."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class RingTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith(BROWSER_RING) else super()._split_scope(nodeid)
+
+    return RingTogether(config, log)
+
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
