@@ -441,6 +441,18 @@ class Outbox(_Repository):
     def key_taken(self, dedupe_key: str) -> bool:
         return any(m.dedupe_key == dedupe_key for m in self._t.outbox.values())
 
+    def status_of(self, dedupe_key: str) -> str | None:
+        return next((m.status for m in self._t.outbox.values() if m.dedupe_key == dedupe_key), None)
+
+    def queue_failed_again(self, dedupe_key: str, payload: str, now: datetime) -> bool:
+        found = next((m for m in self._t.outbox.values() if m.dedupe_key == dedupe_key), None)
+        if found is None or found.status != "failed":
+            return False
+        found.status, found.payload, found.next_attempt_at, found.created_at = "pending", payload, now, now
+        found.attempts, found.last_error, found.claimed_until = 0, None, None
+        found.version += 1
+        return True
+
     def mark_create_sent(self, outbox_id: int) -> None:
         row = self._t.outbox.get(outbox_id)
         if row is not None:
