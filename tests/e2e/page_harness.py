@@ -4,36 +4,17 @@
 from __future__ import annotations
 
 import http.client
-import threading
-
-from waitress.server import create_server
 
 from bot.app import create_web_wsgi_app
 from bot.services import Context
-from tests.e2e.slack_harness import Reply
+from tests.e2e.slack_harness import Reply, ServerThread
 
 
-class RunningWeb:
+class RunningWeb(ServerThread):
+    """The web surface alone (``create_web_wsgi_app``) on a ``ServerThread``."""
+
     def __init__(self, ctx: Context) -> None:
-        self.server = create_server(
-            create_web_wsgi_app(ctx), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05
-        )
-        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.server.run()
-        except (OSError, ValueError):
-            if not self.stopping:  # closing the socket under the select loop is how it stops
-                raise
-
-    def stop(self) -> None:
-        self.stopping = True
-        self.server.close()
-        self.thread.join(timeout=5)
+        super().__init__(create_web_wsgi_app(ctx), threads=4)
 
 
 class PageDriver:

@@ -246,25 +246,20 @@ class SlackDriver:
         )
 
 
-class RunningApp:
-    """The blocktime WSGI app on waitress, in this process, on a free loopback port.
+class ServerThread:
+    """A WSGI app on waitress in a thread of this process, on a free loopback port.
 
     The thread runs waitress' loop itself, a short poll at a time, so ``stop`` ends it within
     ``POLL_SECONDS``: waitress' own ``run`` polls for a whole second and notices a close from another
-    thread only then (a second per test). The server is closed in the loop's own thread."""
+    thread only then (a second per test), and its ``asyncore_loop_timeout`` is a whole number of
+    seconds (0.05 becomes 0: a loop that never sleeps). The server is closed in the loop's own thread."""
 
     POLL_SECONDS = 0.05
 
-    def __init__(self, ctx: Context) -> None:
-        self.app = create_app(ctx)
+    def __init__(self, wsgi_app: Any, threads: int) -> None:
         self.map: dict[int, Any] = {}
         self.server = create_server(
-            create_wsgi_app(self.app, ctx),
-            map=self.map,
-            host="127.0.0.1",
-            port=0,
-            threads=8,
-            max_request_body_size=512 * 1024,
+            wsgi_app, map=self.map, host="127.0.0.1", port=0, threads=threads, max_request_body_size=512 * 1024
         )
         self.port = int(self.server.effective_port)  # type: ignore[union-attr]
         self.stopping = threading.Event()
@@ -286,6 +281,17 @@ class RunningApp:
         self.thread.join(timeout=5)
         assert not self.thread.is_alive(), "the test server's loop did not end"
         self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+
+
+class RunningApp(ServerThread):
+    """The blocktime Slack app (``create_wsgi_app``) on a ``ServerThread``."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.app = create_app(ctx)
+        super().__init__(create_wsgi_app(self.app, ctx), threads=8)
+
+    def stop(self) -> None:
+        super().stop()
         drain(self.app)
 
 
