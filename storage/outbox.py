@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -140,19 +141,26 @@ def requeue(session: Session, row: dict[str, object], entry_id: int) -> None:
     found.version += 1
 
 
+def pending_again(now: datetime) -> dict[str, Any]:
+    """The values that put a failed (or sent) message back in the queue as a newer version: due now,
+    waiting from now (its age in ``/metrics``), its tries and last error forgotten, unclaimed."""
+    return {
+        "status": "pending",
+        "next_attempt_at": now,
+        "created_at": now,
+        "attempts": 0,
+        "last_error": None,
+        "claimed_until": None,
+        "version": OutboxMessage.version + 1,
+    }
+
+
 def requeue_failed(session: Session, destination: str, now: datetime, entry_ids: Iterable[int] | None = None) -> int:
     """Failed rows for ``destination`` (only those of ``entry_ids`` when given) pending again; how many."""
     query = (
         update(OutboxMessage)
         .where(OutboxMessage.destination == destination, OutboxMessage.status == "failed")
-        .values(
-            status="pending",
-            next_attempt_at=now,
-            created_at=now,  # it waits from now
-            attempts=0,
-            last_error=None,
-            version=OutboxMessage.version + 1,
-        )
+        .values(**pending_again(now))
     )
     if entry_ids is not None:
         query = query.where(OutboxMessage.entry_id.in_(list(entry_ids)))
@@ -169,16 +177,7 @@ def queue_failed_again(session: Session, dedupe_key: str, payload: str, now: dat
     done = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == "failed")
-        .values(
-            status="pending",
-            payload=payload,
-            next_attempt_at=now,
-            created_at=now,
-            attempts=0,
-            last_error=None,
-            claimed_until=None,
-            version=OutboxMessage.version + 1,
-        )
+        .values(**pending_again(now), payload=payload)
     )
     return int(done.rowcount) == 1  # type: ignore[attr-defined]
 

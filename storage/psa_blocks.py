@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Block, Client, OutboxMessage
+from storage.outbox import pending_again
 
 DESTINATION = "psa"
 KIND = "psa_block"
@@ -113,14 +114,7 @@ def requeue_failed(session: Session, now: datetime, client_id: int | None = None
     query = (
         update(OutboxMessage)
         .where(OutboxMessage.destination == DESTINATION, OutboxMessage.kind == KIND, OutboxMessage.status == "failed")
-        .values(
-            status="pending",
-            next_attempt_at=now,
-            created_at=now,  # it waits from now
-            attempts=0,
-            last_error=None,
-            version=OutboxMessage.version + 1,
-        )
+        .values(**pending_again(now))
     )
     if client_id is not None:
         query = query.where(OutboxMessage.client_id == client_id)
