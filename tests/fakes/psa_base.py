@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
+from tests.fakes.loopback import close, serve_on_loopback
+
 
 @dataclass
 class Recorded:
@@ -105,15 +107,12 @@ class FakeServer:
             def do_DELETE(self) -> None:
                 fake._handle(self, "DELETE")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_on_loopback(Handler)
         return self
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            close(self.server)
 
     @property
     def origin(self) -> str:

@@ -39,6 +39,8 @@ from urllib.parse import parse_qsl, urlparse
 
 import httpx
 
+from tests.fakes.loopback import close, serve_on_loopback
+
 API_VERSION = "2025-11-17.clover"
 SECRET_KEY = "sk_test_blocktime_fake_4eC39HqLyjWDarjtT1zdp7dc"
 WEBHOOK_SECRET = "whsec_blocktime_fake_endpoint_secret"
@@ -141,15 +143,12 @@ class FakeStripe:
             def do_POST(self) -> None:  # noqa: N802
                 fake._handle(self, "POST")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_on_loopback(Handler)
         return self
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            close(self.server)
 
     @property
     def url(self) -> str:
