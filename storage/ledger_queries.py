@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Block, Client, Draw, Entry, LedgerLine
@@ -196,6 +196,16 @@ class StatementRow(NamedTuple):
     non_billable: bool
 
 
+def _entry_lines_recorded(client_id: int, start: date, end: date) -> tuple[ColumnElement[bool], ...]:
+    """The client's entry and void lines recorded on days in [start, end): a statement's lines."""
+    return (
+        LedgerLine.client_id == client_id,
+        LedgerLine.kind.in_(("entry", "void")),
+        LedgerLine.recorded_on >= start,
+        LedgerLine.recorded_on < end,
+    )
+
+
 def statement_rows(
     session: Session, client_id: int, start: date, end: date, latest: int | None = None
 ) -> list[StatementRow]:
@@ -214,12 +224,7 @@ def statement_rows(
             Entry.non_billable,
         )
         .join(Entry, Entry.id == LedgerLine.entry_id)
-        .where(
-            LedgerLine.client_id == client_id,
-            LedgerLine.kind.in_(("entry", "void")),
-            LedgerLine.recorded_on >= start,
-            LedgerLine.recorded_on < end,
-        )
+        .where(*_entry_lines_recorded(client_id, start, end))
     )
     if latest is None:
         return [StatementRow(*row) for row in session.execute(query.order_by(LedgerLine.id))]
@@ -235,12 +240,7 @@ def statement_by_person(session: Session, client_id: int, start: date, end: date
         select(Entry.user_name, func.sum(signed), func.count())
         .select_from(LedgerLine)
         .join(Entry, Entry.id == LedgerLine.entry_id)
-        .where(
-            LedgerLine.client_id == client_id,
-            LedgerLine.kind.in_(("entry", "void")),
-            LedgerLine.recorded_on >= start,
-            LedgerLine.recorded_on < end,
-        )
+        .where(*_entry_lines_recorded(client_id, start, end))
         .group_by(Entry.user_name)
     ).all()
     return [(name, int(minutes or 0), int(count)) for name, minutes, count in rows]
