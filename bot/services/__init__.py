@@ -116,7 +116,7 @@ def run(
     error says whether the command meant to change something."""
     try:
         needed = facts_of(command).role
-        if actor.standing is not Standing.STAFF and not actor.local and needed > Role.CLIENT:
+        if not actor.msp_staff and needed > Role.CLIENT:
             require_role(ctx, actor, needed, "use blocktime")
         return service(command, Call(ctx, actor, source, idempotency_key, client_id, ticket))
     except DatabaseUnavailable as error:

@@ -220,7 +220,7 @@ def set_client(ctx: Context, actor: Actor, command: ClientSet) -> ClientView:
 def _refuse_a_guest_choosing_statement_emails(actor: Actor, changes: dict[str, Any]) -> None:
     """Each statement e-mail carries a link to the client's page: choosing where they go is sharing the
     page, which a guest never does, whatever role they were given (``bot.services.shares``)."""
-    if "statement_emails" in changes and actor.standing is not Standing.STAFF and not actor.local:
+    if "statement_emails" in changes and not actor.msp_staff:
         raise PermissionDenied(
             "Only the MSP's own account managers and admins can choose where a client's statements are "
             "e-mailed (each carries a link to the client's page); guests can't."

@@ -38,6 +38,12 @@ class Actor:
     def label(self) -> str:
         return self.name or self.user_id
 
+    @property
+    def msp_staff(self) -> bool:
+        """One of the MSP's own people (or the local CLI), not a guest or another organisation's member,
+        whatever role they were given: only they share a client's page or choose where it is e-mailed."""
+        return self.local or self.standing is Standing.STAFF
+
 
 class Context:
     """The database, settings and clock that the services run against (one per process)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.domain.commands import ShareCreate, ShareList, ShareRevoke
 from bot.domain.errors import NotFound, PermissionDenied
-from bot.domain.roles import Role, Standing, require
+from bot.domain.roles import Role, require
 from bot.services.context import Actor, Context, client_named, record_audit
 from bot.services.dispatch import serves
 from bot.services.results import Message
@@ -57,7 +57,7 @@ def create_share(ctx: Context, actor: Actor, command: ShareCreate) -> Message:
     now = ctx.now()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with ctx.db.unit_of_work() as uow:
-        _require_staff_manager(ctx, uow, actor, "share a client's page")
+        require_staff_manager(ctx, uow, actor, "share a client's page")
         client = client_named(uow, command.client, lock=True, allow_archived=False)
         expires_at = now + timedelta(days=days)
         handle, name = client.handle, client.display_name
@@ -101,7 +101,7 @@ def list_shares(ctx: Context, actor: Actor, command: ShareList) -> Message:
     """Every client's live links: who made each, when, until when, when last viewed; never a token."""
     now = ctx.now()
     with ctx.db.unit_of_work(read_only=True) as uow:
-        _require_staff_manager(ctx, uow, actor, "see shared links")
+        require_staff_manager(ctx, uow, actor, "see shared links")
         rows: list[dict[str, Any]] = [
             {
                 "client": handle,
@@ -129,7 +129,7 @@ def revoke_shares(ctx: Context, actor: Actor, command: ShareRevoke) -> Message:
     """One live link of the client, or all of them; a revoked link opens nothing from this moment."""
     now = ctx.now()
     with ctx.db.unit_of_work() as uow:
-        _require_staff_manager(ctx, uow, actor, "revoke shared links")
+        require_staff_manager(ctx, uow, actor, "revoke shared links")
         client = client_named(uow, command.client, lock=True)
         handle, name = client.handle, client.display_name
         links = _revocable(uow, client.id, command, now)
@@ -160,11 +160,11 @@ def _revocable(uow: UnitOfWork, client_id: int, command: ShareRevoke, now: datet
     return chosen
 
 
-def _require_staff_manager(ctx: Context, uow: UnitOfWork, actor: Actor, what: str) -> None:
+def require_staff_manager(ctx: Context, uow: UnitOfWork, actor: Actor, what: str) -> None:
     """Account managers and admins; never a guest, whatever role they were given (a link is a key to a
     client's figures, and guests are mostly client contacts or contractors)."""
     require(ctx.role(uow, actor), Role.MANAGER, what)
-    if actor.standing is not Standing.STAFF and not actor.local:
+    if not actor.msp_staff:
         raise PermissionDenied(f"Only the MSP's own account managers and admins can {what}; guests can't.")
 
 

@@ -41,10 +41,9 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.commands import EmailStatement, PreviewStatement
 from bot.domain.dates import Period
-from bot.domain.errors import PermissionDenied, Refused
+from bot.domain.errors import Refused
 from bot.domain.fields import STATEMENT_EMAIL_EXAMPLE, statement_emails_of
 from bot.domain.notices import StatementBounced, StatementEmail, StatementLine
-from bot.domain.roles import Role, Standing, require
 from bot.phrasebook import statement_email_subject, statement_email_text
 from bot.services.alerts import queue
 from bot.services.book import SYSTEM, forfeit_due
@@ -53,7 +52,7 @@ from bot.services.dispatch import serves
 from bot.services.people import channel_shared
 from bot.services.reports import client_safe_statement, entry_movements, statement_facts
 from bot.services.results import Message, StatementPreview
-from bot.services.shares import TOKEN_BYTES, link_of, token_hash
+from bot.services.shares import TOKEN_BYTES, link_of, require_staff_manager, token_hash
 from storage.db import UnitOfWork
 from storage.outbox import new_row
 from storage.repos import Client
@@ -209,12 +208,6 @@ def month_is_over(ctx: Context, client: Client, period: Period, at: time = time(
     return ctx.now() >= datetime.combine(period.end, at, ZoneInfo(client.timezone))
 
 
-def _require_staff_manager(uow: UnitOfWork, ctx: Context, actor: Actor, what: str) -> None:
-    require(ctx.role(uow, actor), Role.MANAGER, what)
-    if actor.standing is not Standing.STAFF and not actor.local:
-        raise PermissionDenied(f"Only the MSP's own account managers and admins can {what}.")
-
-
 @serves(EmailStatement)
 def email_statement(ctx: Context, actor: Actor, command: EmailStatement) -> Message:
     """``statement acme last month --email``:
@@ -225,7 +218,7 @@ def email_statement(ctx: Context, actor: Actor, command: EmailStatement) -> Mess
        address already sent it, or still being tried, is named, never sent it twice."""
     forfeit_due(ctx)  # the statement and the balance agree on what is forfeited (as `report`)
     with ctx.db.unit_of_work() as uow:
-        _require_staff_manager(uow, ctx, actor, "e-mail statements")
+        require_staff_manager(ctx, uow, actor, "e-mail statements")
         client = client_named(uow, command.client, lock=True)
         handle, name = client.handle, client.display_name
         addresses = statement_emails_of(client.statement_emails)
@@ -274,7 +267,7 @@ def preview_statement(ctx: Context, actor: Actor, command: PreviewStatement) -> 
        every read of balances records them first)."""
     forfeit_due(ctx)  # the statement and the balance agree on what is forfeited (as `report`)
     with ctx.db.unit_of_work(read_only=True) as uow:
-        _require_staff_manager(uow, ctx, actor, "see statement e-mails")
+        require_staff_manager(ctx, uow, actor, "see statement e-mails")
         client = client_named(uow, command.client)
         addresses = statement_emails_of(client.statement_emails)
         status = {a: uow.outbox.status_of(dedupe_key(client.id, command.period, a)) for a in addresses}
